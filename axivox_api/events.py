@@ -1,0 +1,192 @@
+"""Queue event schema (Asterisk queue_log events) and its validation.
+
+An event is a JSON object::
+
+    {"id": "a1b2c3d4-0000000042", "seq": 42, "type": "CONNECT",
+     "queue_id": "sales", "timestamp": "2026-11-28T10:00:00.123Z",
+     "call_id": "...", "caller_number": "+3225550123",
+     "agent_extension": "101", "agent_name": "Marc Demo",
+     "member_type": "dynamic", "position": 1, "original_position": 2,
+     "wait_time": 12, "hold_time": 12, "talk_time": null, "ring_time": 4,
+     "transfer_target": null}
+
+Durations are whole seconds. Unknown extra keys are allowed and kept.
+"""
+import datetime
+import re
+
+EVENT_TYPES = (
+    "ABANDON",
+    "ADDMEMBER",
+    "REMOVEMEMBER",
+    "COMPLETEAGENT",
+    "COMPLETECALLER",
+    "CONNECT",
+    "ENTERQUEUE",
+    "EXITEMPTY",
+    "EXITWITHTIMEOUT",
+    "RINGNOANSWER",
+    "RINGCANCELED",
+    "ATTENDEDTRANSFER",
+    "BLINDTRANSFER",
+)
+
+# English labels, as worded in the Axivox queue report.
+EVENT_LABELS = {
+    "ABANDON": "The caller quit",
+    "ADDMEMBER": "An agent is connecting",
+    "REMOVEMEMBER": "An agent is disconnecting",
+    "COMPLETEAGENT": "The call was terminated (agent hangs up)",
+    "COMPLETECALLER": "The call was terminated (caller hangs up)",
+    "CONNECT": "The caller is connected to an agent",
+    "ENTERQUEUE": "Someone is entering the queue",
+    "EXITEMPTY": "The caller exits the queue (no agent is connected)",
+    "EXITWITHTIMEOUT": "The caller exits the queue (timeout)",
+    "RINGNOANSWER": "No one is answering",
+    "RINGCANCELED": "No one is answering, the caller hangs up",
+    "ATTENDEDTRANSFER": "Transfer",
+    "BLINDTRANSFER": "Blind transfer",
+}
+
+# Event types that always concern one agent.
+AGENT_EVENT_TYPES = frozenset((
+    "ADDMEMBER", "REMOVEMEMBER", "CONNECT", "COMPLETEAGENT",
+    "COMPLETECALLER", "RINGNOANSWER",
+))
+
+MEMBER_TYPES = ("static", "dynamic")
+
+STRING_FIELDS = ("call_id", "caller_number", "agent_extension", "agent_name",
+                 "transfer_target")
+INT_FIELDS = ("position", "original_position", "wait_time", "hold_time",
+              "talk_time", "ring_time")
+# Every documented field, in a stable order (used for CSV columns, etc.).
+EVENT_FIELDS = ("id", "seq", "type", "queue_id", "timestamp") + STRING_FIELDS[:4] + (
+    "member_type",) + INT_FIELDS + ("transfer_target",)
+
+MAX_ID_LENGTH = 64
+
+
+class EventSchemaError(ValueError):
+    """An event does not follow the documented schema."""
+
+
+_TS_RE = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?"
+    r"\s*(Z|z|[+-]\d{2}:?\d{2})$"
+)
+
+
+def parse_timestamp(value):
+    """Parse an ISO 8601 timestamp carrying a zone (``Z`` or ``+hh:mm``).
+
+    Returns an aware ``datetime`` in UTC. Raises :class:`EventSchemaError`
+    (a ``ValueError``) for anything else, including naive timestamps.
+    Works the same on Python 3.8+ (does not rely on ``fromisoformat``).
+    """
+    if isinstance(value, datetime.datetime):
+        if value.tzinfo is None:
+            raise EventSchemaError("timestamp %r has no time zone" % (value,))
+        return value.astimezone(datetime.timezone.utc)
+    if not isinstance(value, str):
+        raise EventSchemaError("timestamp must be a string, not %s" % type(value).__name__)
+    m = _TS_RE.match(value.strip())
+    if not m:
+        raise EventSchemaError(
+            "timestamp %r is not an ISO 8601 date-time with a time zone" % (value[:40],))
+    year, month, day, hour, minute, second, frac, zone = m.groups()
+    micro = int((frac or "0")[:6].ljust(6, "0"))
+    if zone in ("Z", "z"):
+        tz = datetime.timezone.utc
+    else:
+        sign = -1 if zone[0] == "-" else 1
+        digits = zone[1:].replace(":", "")
+        offset = datetime.timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+        tz = datetime.timezone(sign * offset)
+    try:
+        dt = datetime.datetime(int(year), int(month), int(day), int(hour), int(minute),
+                               int(second or 0), micro, tzinfo=tz)
+    except ValueError as exc:
+        raise EventSchemaError("timestamp %r is not a valid date: %s" % (value[:40], exc))
+    return dt.astimezone(datetime.timezone.utc)
+
+
+def format_timestamp(dt):
+    """Format an aware datetime (or naive UTC) as ``2026-11-28T10:00:00.123Z``."""
+    if dt.tzinfo is not None:
+        dt = dt.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + "%03dZ" % (dt.microsecond // 1000)
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def validate_event(obj, index=None):
+    """Validate one event and return a normalized copy.
+
+    The copy has every documented field (missing optional ones set to None)
+    and a canonical UTC millisecond timestamp; unknown keys are kept.
+    Raises :class:`EventSchemaError` naming the event and the field.
+    """
+    where = "event" if index is None else "event %d" % index
+    if not isinstance(obj, dict):
+        raise EventSchemaError("%s: must be a JSON object, not %s" % (where, type(obj).__name__))
+
+    def fail(field, reason):
+        raise EventSchemaError("%s: field '%s' %s" % (where, field, reason))
+
+    out = dict(obj)
+    for field in ("id", "type", "queue_id", "timestamp"):
+        if obj.get(field) in (None, ""):
+            fail(field, "is required")
+    if not isinstance(obj["id"], str):
+        fail("id", "must be a string")
+    if len(obj["id"]) > MAX_ID_LENGTH:
+        fail("id", "must be at most %d characters" % MAX_ID_LENGTH)
+    if obj["type"] not in EVENT_TYPES:
+        fail("type", "must be one of %s (got %r)" % (", ".join(EVENT_TYPES), str(obj["type"])[:40]))
+    if not isinstance(obj["queue_id"], str):
+        fail("queue_id", "must be a string")
+    try:
+        out["timestamp"] = format_timestamp(parse_timestamp(obj["timestamp"]))
+    except EventSchemaError as exc:
+        fail("timestamp", "is invalid: %s" % exc)
+    seq = obj.get("seq")
+    if seq is not None and (not _is_int(seq) or seq < 0):
+        fail("seq", "must be a non-negative integer")
+    out["seq"] = seq
+    for field in STRING_FIELDS:
+        value = obj.get(field)
+        if value is not None and not isinstance(value, str):
+            fail(field, "must be a string or null")
+        out[field] = value
+    member_type = obj.get("member_type")
+    if member_type is not None and member_type not in MEMBER_TYPES:
+        fail("member_type", "must be 'static', 'dynamic' or null")
+    out["member_type"] = member_type
+    for field in INT_FIELDS:
+        value = obj.get(field)
+        if value is not None and (not _is_int(value) or value < 0):
+            fail(field, "must be a non-negative integer or null")
+        out[field] = value
+    if obj["type"] in AGENT_EVENT_TYPES and not out["agent_extension"]:
+        fail("agent_extension", "is required for %s events" % obj["type"])
+    return out
+
+
+def validate_batch(obj):
+    """Validate a webhook payload: one event object or ``{"events": [...]}``.
+
+    Returns the list of normalized events. Every event is validated before
+    anything is returned; the first invalid one raises with its index.
+    """
+    if isinstance(obj, dict) and "events" in obj and "type" not in obj:
+        events = obj["events"]
+        if not isinstance(events, list):
+            raise EventSchemaError("batch: field 'events' must be a list")
+        return [validate_event(event, index=i) for i, event in enumerate(events)]
+    if isinstance(obj, dict):
+        return [validate_event(obj)]
+    raise EventSchemaError(
+        "batch: must be an event object or {\"events\": [...]}, not %s" % type(obj).__name__)
