@@ -1,0 +1,398 @@
+"""HTTP client for the Axivox-compatible PBX API (``/api/v1``).
+
+``AxivoxClient`` is the one wrapper for every PBX HTTP call: one
+``requests.Session``, a fixed timeout, retries with exponential backoff on
+429 / 5xx / connection errors for idempotent requests only (GET, PUT,
+DELETE, and POSTs that carry an ``Idempotency-Key``), and errors mapped to
+:mod:`axivox_api.exceptions`. The API key is never logged nor put in an
+error message.
+
+Works with requests 2.25 (Odoo 17's pin) and current versions.
+"""
+import csv
+import datetime
+import email.utils
+import io
+import logging
+import random
+import time
+import uuid
+from urllib.parse import quote, urlsplit
+
+import requests
+
+from .events import EVENT_TYPES, format_timestamp
+from .exceptions import (
+    AxivoxAuthError,
+    AxivoxConflict,
+    AxivoxError,
+    AxivoxNotFound,
+    AxivoxRateLimited,
+    AxivoxUnavailable,
+    AxivoxValidationError,
+)
+
+_logger = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v1"
+IDEMPOTENT_METHODS = frozenset(("GET", "HEAD", "PUT", "DELETE", "OPTIONS"))
+USER_AGENT = "voip_axivox_queue/17.0 (+axivox_api)"
+
+
+def normalize_base_url(base_url):
+    """``https://pbx.example.com/`` or ``.../api/v1`` -> ``https://pbx.example.com``."""
+    url = (base_url or "").strip().rstrip("/")
+    if url.endswith(API_PREFIX):
+        url = url[: -len(API_PREFIX)]
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise AxivoxValidationError(
+            "The PBX API URL must start with http:// or https:// (got %r)." % (base_url,),
+            code="invalid_base_url", field="base_url")
+    return url
+
+
+def _iso(value):
+    if value is None:
+        return None
+    if isinstance(value, datetime.datetime):
+        if value.tzinfo is None:  # Odoo datetimes are naive UTC
+            value = value.replace(tzinfo=datetime.timezone.utc)
+        return format_timestamp(value)
+    if isinstance(value, datetime.date):
+        return value.isoformat() + "T00:00:00.000Z"
+    return str(value)
+
+
+def _parse_retry_after(value):
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=datetime.timezone.utc)
+    return max(0.0, (when - datetime.datetime.now(datetime.timezone.utc)).total_seconds())
+
+
+class AxivoxClient:
+    """Client of one PBX account.
+
+    :param base_url: PBX root URL, e.g. ``https://pbx.example.com`` (a trailing
+        ``/api/v1`` is accepted and removed).
+    :param api_key: the account's API key (sent as ``Authorization: Bearer``).
+    :param timeout: seconds, for the connection and for each read.
+    :param max_retries: extra attempts after the first one (idempotent requests).
+    :param backoff: first retry delay in seconds, doubled at each retry.
+    :param max_retry_after: a 429 asking to wait longer than this is raised
+        immediately instead of sleeping (keeps Odoo workers responsive).
+    """
+
+    def __init__(self, base_url, api_key, timeout=10, max_retries=3, backoff=0.5,
+                 session=None, max_retry_after=30.0, user_agent=USER_AGENT):
+        if not api_key:
+            raise AxivoxAuthError("No PBX API key is configured.", code="missing_api_key")
+        self.base_url = normalize_base_url(base_url)
+        self._api_key = api_key
+        self.timeout = timeout
+        self.max_retries = max(0, int(max_retries))
+        self.backoff = backoff
+        self.max_retry_after = max_retry_after
+        self.session = session or requests.Session()
+        self._owns_session = session is None
+        self._user_agent = user_agent
+
+    def __repr__(self):
+        return "AxivoxClient(%r)" % self.base_url
+
+    def close(self):
+        if self._owns_session:
+            self.session.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # ------------------------------------------------------------------ core
+    def _url(self, path):
+        return self.base_url + API_PREFIX + path
+
+    def _headers(self, extra=None):
+        headers = {
+            "Authorization": "Bearer " + self._api_key,
+            "Accept": "application/json",
+            "User-Agent": self._user_agent,
+        }
+        if extra:
+            headers.update(extra)
+        return headers
+
+    def _scrub(self, text):
+        text = str(text)
+        if self._api_key and self._api_key in text:
+            text = text.replace(self._api_key, "***")
+        return text
+
+    def _sleep(self, seconds):
+        if seconds > 0:
+            time.sleep(seconds)
+
+    def _delay(self, attempt):
+        base = self.backoff * (2 ** attempt)
+        return base + random.uniform(0, base / 4.0)
+
+    def request(self, method, path, params=None, json=None, headers=None,
+                idempotency_key=None, raw=False):
+        """Send one API call (with retries) and return the decoded JSON.
+
+        ``path`` is relative to ``/api/v1``. Returns ``None`` for 204,
+        the ``requests.Response`` when ``raw`` is true.
+        """
+        method = method.upper()
+        extra = dict(headers or {})
+        if idempotency_key:
+            extra["Idempotency-Key"] = idempotency_key
+        retryable = method in IDEMPOTENT_METHODS or bool(idempotency_key)
+        attempts = 1 + (self.max_retries if retryable else 0)
+        url = self._url(path)
+        last_error = None
+        for attempt in range(attempts):
+            start = time.monotonic()
+            try:
+                response = self.session.request(
+                    method, url, params=params, json=json, headers=self._headers(extra),
+                    timeout=self.timeout, allow_redirects=False)
+            except requests.Timeout:
+                _logger.debug("PBX %s %s -> timeout after %.0f ms", method, path,
+                              (time.monotonic() - start) * 1000)
+                last_error = AxivoxUnavailable(
+                    "The PBX did not answer within %s seconds." % self.timeout, code="timeout")
+            except requests.ConnectionError:
+                _logger.debug("PBX %s %s -> connection error", method, path)
+                last_error = AxivoxUnavailable(
+                    "Could not connect to the PBX at %s." % self.base_url, code="connection_error")
+            except requests.RequestException as exc:
+                raise AxivoxError("The request to the PBX failed: %s." % self._scrub(type(exc).__name__),
+                                  code="request_error")
+            else:
+                duration = (time.monotonic() - start) * 1000
+                _logger.debug("PBX %s %s -> %s in %.0f ms", method, path,
+                              response.status_code, duration)
+                if response.status_code < 400:
+                    if raw:
+                        return response
+                    if response.status_code == 204 or not response.content:
+                        return None
+                    try:
+                        return response.json()
+                    except ValueError:
+                        raise AxivoxError("The PBX sent a response that is not JSON.",
+                                          status=response.status_code, code="invalid_response")
+                last_error = self._error_from_response(response)
+                if not isinstance(last_error, (AxivoxUnavailable, AxivoxRateLimited)):
+                    raise last_error
+            if attempt + 1 >= attempts:
+                break
+            if isinstance(last_error, AxivoxRateLimited) and last_error.retry_after is not None:
+                if last_error.retry_after > self.max_retry_after:
+                    break
+                delay = last_error.retry_after
+            else:
+                delay = self._delay(attempt)
+            _logger.debug("PBX %s %s: retry %d/%d in %.2f s", method, path,
+                          attempt + 1, attempts - 1, delay)
+            self._sleep(delay)
+        raise last_error
+
+    def _error_from_response(self, response):
+        status = response.status_code
+        code = None
+        message = None
+        field = None
+        try:
+            body = response.json()
+            error = body.get("error") if isinstance(body, dict) else None
+            if isinstance(error, dict):
+                code = error.get("code")
+                message = error.get("message")
+                field = error.get("field")
+        except ValueError:
+            pass
+        if message:
+            message = self._scrub(message)
+        kwargs = dict(message=message, status=status, code=code, field=field)
+        if status in (401, 403):
+            return AxivoxAuthError(**kwargs)
+        if status == 404:
+            return AxivoxNotFound(**kwargs)
+        if status == 409:
+            return AxivoxConflict(**kwargs)
+        if status in (400, 422):
+            return AxivoxValidationError(**kwargs)
+        if status == 429:
+            return AxivoxRateLimited(retry_after=_parse_retry_after(response.headers.get("Retry-After")),
+                                     **kwargs)
+        if status >= 500 or status == 408:
+            if not message:
+                kwargs["message"] = "The PBX is unavailable right now (HTTP %d); try again later." % status
+            return AxivoxUnavailable(**kwargs)
+        if not message:
+            kwargs["message"] = "The PBX returned an unexpected error (HTTP %d)." % status
+        return AxivoxError(**kwargs)
+
+    @staticmethod
+    def _seg(value):
+        return quote(str(value), safe="")
+
+    @staticmethod
+    def _new_key():
+        return str(uuid.uuid4())
+
+    # ---------------------------------------------------------------- health
+    def ping(self):
+        """Check the URL and the key: ``{"ok": True, "version": ..., "time": ...}``."""
+        return self.request("GET", "/ping")
+
+    # ---------------------------------------------------------------- queues
+    def list_queues(self):
+        """All queues (list of queue dicts)."""
+        return self.request("GET", "/queues")["queues"]
+
+    def get_queue(self, queue_id):
+        return self.request("GET", "/queues/%s" % self._seg(queue_id))["queue"]
+
+    def create_queue(self, data, idempotency_key=None):
+        """Create a queue; returns it. Safe to retry (sends an Idempotency-Key)."""
+        return self.request("POST", "/queues", json=data,
+                            idempotency_key=idempotency_key or self._new_key())["queue"]
+
+    def update_queue(self, queue_id, data, version=None):
+        """Partial update. With ``version``, the PBX refuses (AxivoxConflict)
+        if the queue changed since that version."""
+        headers = {"If-Match": '"%d"' % int(version)} if version is not None else None
+        return self.request("PUT", "/queues/%s" % self._seg(queue_id), json=data,
+                            headers=headers)["queue"]
+
+    def delete_queue(self, queue_id):
+        self.request("DELETE", "/queues/%s" % self._seg(queue_id))
+
+    def apply_changes(self):
+        """Publish pending queue changes to production: ``{"applied": n}``.
+
+        Not retried automatically (plain POST)."""
+        return self.request("POST", "/apply")
+
+    # ----------------------------------------------------------------- users
+    def list_users(self):
+        """PBX users: list of ``{"extension", "name", "email"}``."""
+        return self.request("GET", "/users")["users"]
+
+    # ---------------------------------------------------------------- agents
+    def list_agents(self, queue_id=None):
+        """Agent memberships of one queue, or of every queue in one call."""
+        params = {"queue_id": queue_id} if queue_id is not None else None
+        return self.request("GET", "/agents", params=params)["agents"]
+
+    def connect_agent(self, queue_id, extension):
+        """Log a dynamic agent in (no-op if already connected); returns the agent."""
+        return self.request(
+            "POST", "/queues/%s/agents/%s/connect" % (self._seg(queue_id), self._seg(extension)),
+            idempotency_key=self._new_key())["agent"]
+
+    def disconnect_agent(self, queue_id, extension):
+        """Log a dynamic agent out (AxivoxConflict for a static agent)."""
+        return self.request(
+            "POST", "/queues/%s/agents/%s/disconnect" % (self._seg(queue_id), self._seg(extension)),
+            idempotency_key=self._new_key())["agent"]
+
+    # ----------------------------------------------------------------- calls
+    def originate(self, from_extension, to_number, idempotency_key=None):
+        """Place a call from a PBX extension; returns the call dict
+        (``outcome`` tells what dialing a login/logout code did)."""
+        return self.request("POST", "/calls", json={"from": str(from_extension), "to": str(to_number)},
+                            idempotency_key=idempotency_key or self._new_key())["call"]
+
+    def get_call(self, call_id):
+        return self.request("GET", "/calls/%s" % self._seg(call_id))["call"]
+
+    def hangup(self, call_id):
+        return self.request("DELETE", "/calls/%s" % self._seg(call_id))["call"]
+
+    # ---------------------------------------------------------------- report
+    @staticmethod
+    def _report_params(date_from, date_to, types, call_id, caller_number):
+        params = {}
+        if date_from is not None:
+            params["from"] = _iso(date_from)
+        if date_to is not None:
+            params["to"] = _iso(date_to)
+        if types:
+            if isinstance(types, str):
+                types = [t for t in types.split(",") if t]
+            unknown = [t for t in types if t not in EVENT_TYPES]
+            if unknown:
+                raise AxivoxValidationError("Unknown event type(s): %s." % ", ".join(unknown),
+                                            code="validation_error", field="types")
+            params["types"] = ",".join(types)
+        if call_id:
+            params["call_id"] = call_id
+        if caller_number:
+            params["caller_number"] = caller_number
+        return params
+
+    def iter_queue_report(self, queue_id, date_from=None, date_to=None, types=None,
+                          call_id=None, caller_number=None, page_size=500):
+        """Yield the queue's events matching the filters, oldest first,
+        following ``next_cursor`` page by page."""
+        params = self._report_params(date_from, date_to, types, call_id, caller_number)
+        params["limit"] = int(page_size)
+        path = "/queues/%s/events" % self._seg(queue_id)
+        while True:
+            page = self.request("GET", path, params=params)
+            for event in page["events"]:
+                yield event
+            cursor = page.get("next_cursor")
+            if not cursor or not page["events"]:
+                return
+            params["cursor"] = cursor
+
+    def queue_report(self, queue_id, **filters):
+        """The whole report as a list (see :meth:`iter_queue_report`)."""
+        return list(self.iter_queue_report(queue_id, **filters))
+
+    def queue_report_csv(self, queue_id, date_from=None, date_to=None, types=None,
+                         call_id=None, caller_number=None):
+        """The report as CSV text (header row first), as exported by the PBX."""
+        params = self._report_params(date_from, date_to, types, call_id, caller_number)
+        response = self.request("GET", "/queues/%s/events.csv" % self._seg(queue_id),
+                                params=params, raw=True, headers={"Accept": "text/csv"})
+        response.encoding = response.encoding or "utf-8"
+        return response.text
+
+    # ------------------------------------------------------------------ feed
+    def events_since(self, cursor=None, limit=1000):
+        """One page of the global event feed after ``cursor``.
+
+        Returns ``(events, next_cursor, has_more)``; store ``next_cursor`` only
+        once the events are processed, then call again while ``has_more``.
+        """
+        params = {"limit": int(limit)}
+        if cursor not in (None, ""):
+            params["after"] = str(cursor)
+        page = self.request("GET", "/events", params=params)
+        return page["events"], page.get("next_cursor"), bool(page.get("has_more"))
+
+
+def parse_csv(text):
+    """Parse a report CSV into a list of dicts (helper for callers and tests)."""
+    return list(csv.DictReader(io.StringIO(text)))
