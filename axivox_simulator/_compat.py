@@ -1,0 +1,8 @@
+"""Import the sibling ``axivox_api`` package whether this package is loaded as
+``odoo.addons.voip_axivox_queue.axivox_simulator`` or as top-level
+``axivox_simulator`` (``python -m axivox_simulator`` with the addon root on
+``sys.path``)."""
+try:
+    from ..axivox_api import events, signature  # noqa: F401
+except (ImportError, ValueError):  # top-level package: no parent to import from
+    from axivox_api import events, signature  # noqa: F401
