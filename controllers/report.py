@@ -1,0 +1,23 @@
+from odoo import http
+from odoo.http import request
+
+
+class AxivoxQueueReportController(http.Controller):
+    @http.route(
+        "/voip_axivox_queue/report/<int:wizard_id>/csv",
+        type="http",
+        auth="user",
+        methods=["GET"],
+    )
+    def report_csv(self, wizard_id):
+        wizard = request.env["axivox.queue.report.wizard"].browse(wizard_id).exists()
+        if not wizard:
+            raise request.not_found()
+        filename, content = wizard._export_csv()
+        return request.make_response(
+            content,
+            headers=[
+                ("Content-Type", "text/csv; charset=utf-8"),
+                ("Content-Disposition", http.content_disposition(filename)),
+            ],
+        )

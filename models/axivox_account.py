@@ -1,0 +1,384 @@
+import contextlib
+import logging
+import secrets
+import threading
+from datetime import timedelta
+
+import psycopg2
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError, ValidationError
+
+from ..axivox_api import exceptions as pbx_errors
+from ..axivox_api.client import AxivoxClient
+from ..axivox_api.events import parse_timestamp, validate_batch
+
+_logger = logging.getLogger(__name__)
+
+WEBHOOK_ROUTE = "/voip_axivox_queue/webhook/"
+
+
+def _new_secret():
+    return secrets.token_urlsafe(32)
+
+
+class AxivoxAccount(models.Model):
+    """One connection to an Axivox(-compatible) PBX account."""
+
+    _name = "axivox.account"
+    _description = "Axivox PBX Account"
+    _order = "sequence, name, id"
+
+    name = fields.Char(required=True)
+    sequence = fields.Integer(default=10)
+    active = fields.Boolean(default=True)
+    company_id = fields.Many2one(
+        "res.company", required=True, index=True, default=lambda self: self.env.company
+    )
+    api_url = fields.Char(
+        "API URL",
+        required=True,
+        help="Base URL of the PBX API, without /api/v1 (for example https://pbx.example.com).",
+    )
+    api_key = fields.Char("API Key", groups="base.group_system", copy=False)
+    webhook_secret = fields.Char(
+        groups="base.group_system",
+        copy=False,
+        default=lambda self: _new_secret(),
+        help="Shared secret the PBX signs its webhook events with (HMAC-SHA256).",
+    )
+    webhook_token = fields.Char(
+        groups="base.group_system",
+        copy=False,
+        readonly=True,
+        index=True,
+        default=lambda self: secrets.token_urlsafe(18),
+        help="Identifies this account in the webhook URL; it is not a secret by itself.",
+    )
+    webhook_url = fields.Char(
+        "Webhook URL",
+        compute="_compute_webhook_url",
+        groups="base.group_system",
+        help="Copy this URL into the PBX so that it sends its queue events to Odoo.",
+    )
+    sync_interval = fields.Integer(
+        "Sync Every (minutes)",
+        default=5,
+        help="How often the scheduled sync reconciles queues, agents and events with the PBX.",
+    )
+    last_sync = fields.Datetime("Last Sync", readonly=True, copy=False)
+    sync_state = fields.Selection(
+        [("never", "Never synced"), ("ok", "In sync"), ("error", "Error")],
+        default="never",
+        readonly=True,
+        copy=False,
+        required=True,
+    )
+    last_error = fields.Text(readonly=True, copy=False)
+    event_cursor = fields.Char(
+        readonly=True,
+        copy=False,
+        help="Position in the PBX event feed up to which events were received.",
+    )
+    queue_ids = fields.One2many("axivox.queue", "account_id", string="Queues")
+    queue_count = fields.Integer(compute="_compute_queue_count")
+    user_ids = fields.One2many("res.users", "axivox_account_id", string="Mapped Users")
+
+    _sql_constraints = [
+        ("webhook_token_unique", "unique(webhook_token)", "The webhook token must be unique."),
+        (
+            "sync_interval_positive",
+            "check(sync_interval > 0)",
+            "The sync interval must be at least one minute.",
+        ),
+    ]
+
+    @api.depends("webhook_token")
+    def _compute_webhook_url(self):
+        base_url = self.env["ir.config_parameter"].sudo().get_param("web.base.url", "")
+        for account in self:
+            token = account.sudo().webhook_token
+            account.webhook_url = token and f"{base_url.rstrip('/')}{WEBHOOK_ROUTE}{token}"
+
+    def _compute_queue_count(self):
+        counts = dict(
+            self.env["axivox.queue"]
+            .with_context(active_test=False)
+            ._read_group([("account_id", "in", self.ids)], ["account_id"], ["__count"])
+        )
+        for account in self:
+            account.queue_count = counts.get(account, 0)
+
+    @api.constrains("api_url")
+    def _check_api_url(self):
+        for account in self:
+            if account.api_url and not account.api_url.startswith(("http://", "https://")):
+                raise UserError(
+                    _("The API URL of %(account)s must start with http:// or https://.",
+                      account=account.name)
+                )
+
+    def action_rotate_webhook_secret(self):
+        """Generate a new webhook secret; the PBX must be given the new one."""
+        self.check_access_rights("write")
+        if not self.env.user.has_group("base.group_system"):
+            raise UserError(_("Only administrators can rotate the webhook secret."))
+        for account in self:
+            account.webhook_secret = _new_secret()
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": "warning",
+                "message": _("A new webhook secret was generated. Give it to the PBX: "
+                             "events signed with the old one are now refused."),
+                "next": {"type": "ir.actions.act_window_close"},
+            },
+        }
+
+    def action_open_queues(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "voip_axivox_queue.axivox_queue_action"
+        )
+        action["domain"] = [("account_id", "=", self.id)]
+        action["context"] = {"default_account_id": self.id}
+        return action
+
+    @api.model
+    def _default_for_company(self, company=None):
+        company = company or self.env.company
+        return self.search([("company_id", "=", company.id)], limit=1)
+
+    # ------------------------------------------------------------------
+    # The PBX
+    # ------------------------------------------------------------------
+    def _pbx_client(self):
+        """The one way Odoo speaks to the PBX of this account."""
+        self.ensure_one()
+        account = self.sudo()
+        if not account.api_url or not account.api_key:
+            raise UserError(
+                _("No PBX is configured for %(account)s: an administrator must set its API "
+                  "URL and API key.", account=account.name)
+            )
+        return AxivoxClient(account.api_url, account.api_key, timeout=10)
+
+    @contextlib.contextmanager
+    def _pbx_errors(self):
+        """Turn PBX errors into messages for the user; nothing else is changed."""
+        try:
+            yield
+        except pbx_errors.AxivoxError as exc:
+            _logger.info("PBX call for account %s failed: %s", self.id, exc.message)
+            raise UserError(
+                _("The PBX of %(account)s answered: %(message)s",
+                  account=self.sudo().name, message=exc.message)
+            ) from exc
+
+    @api.model
+    def _users_by_extension(self, extensions):
+        """{extension: user} for the users of this account mapped to ``extensions``."""
+        if not extensions:
+            return {}
+        users = self.env["res.users"].sudo().with_context(active_test=False).search(
+            [("axivox_account_id", "=", self.id), ("axivox_extension", "in", list(extensions))]
+        )
+        return {user.axivox_extension: user for user in users}
+
+    def _advance_cursor(self, cursor):
+        """Move the event cursor forward only (sync and stream may race)."""
+        self.ensure_one()
+        if cursor is None:
+            return
+        current = self.event_cursor
+        if current and str(current).isdigit() and str(cursor).isdigit() \
+                and int(cursor) <= int(current):
+            return
+        self.event_cursor = str(cursor)
+
+    # ------------------------------------------------------------------
+    # Sync
+    # ------------------------------------------------------------------
+    def action_sync_now(self):
+        self.check_access_rights("read")
+        errors = []
+        for account in self:
+            error = account.sudo()._sync_safely()
+            if error:
+                errors.append(error)
+        if errors:
+            raise UserError("\n".join(errors))
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": "success",
+                "message": _("Odoo is in sync with the PBX."),
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }
+
+    @api.model
+    def _cron_sync(self):
+        """Sync every account that is due; one account failing does not stop the others."""
+        now = fields.Datetime.now()
+        for account in self.sudo().search([]):
+            due = not account.last_sync or (
+                account.last_sync + timedelta(minutes=account.sync_interval) <= now
+            )
+            if due:
+                account._sync_safely()
+                if not _testing():
+                    self.env.cr.commit()
+
+    def _sync_safely(self):
+        """Sync, or record why it failed. Returns the error message, or None."""
+        self.ensure_one()
+        try:
+            with self.env.cr.savepoint():
+                self._lock_for_sync()
+                self._sync()
+        except _SyncBusy:
+            return None
+        except (pbx_errors.AxivoxError, UserError, ValidationError) as exc:
+            message = getattr(exc, "message", None) or str(exc.args[0] if exc.args else exc)
+            _logger.warning("Sync of PBX account %s (%s) failed: %s", self.id, self.name, message)
+            self.write({"sync_state": "error", "last_error": message,
+                        "last_sync": fields.Datetime.now()})
+            return _("Sync of %(account)s failed: %(message)s", account=self.name, message=message)
+        return None
+
+    def _lock_for_sync(self):
+        try:
+            self.env.cr.execute(
+                "SELECT id FROM axivox_account WHERE id = %s FOR UPDATE NOWAIT", [self.id]
+            )
+        except psycopg2.errors.LockNotAvailable as exc:
+            raise _SyncBusy() from exc
+
+    def _sync(self):
+        """Make Odoo true to the PBX: queues, memberships and connected agents, events."""
+        self.ensure_one()
+        client = self._pbx_client()
+        remote_queues = client.list_queues()
+        remote_agents = client.list_agents()
+        queues = self._sync_queues(remote_queues)
+        self._backfill_events(client)
+        self._sync_agents(remote_agents, queues)
+        self.write({"sync_state": "ok", "last_error": False, "last_sync": fields.Datetime.now()})
+
+    def _sync_queues(self, remote_queues):
+        """Create, update and archive queues after the PBX's list. Returns {remote id: queue}."""
+        Queue = self.env["axivox.queue"].with_context(active_test=False, axivox_from_pbx=True)
+        local = {q.remote_id: q for q in Queue.search(
+            [("account_id", "=", self.id), ("remote_id", "!=", False)])}
+        by_remote = {}
+        to_create = []
+        for remote in remote_queues:
+            queue = local.get(remote["id"])
+            vals = Queue._vals_from_pbx(remote)
+            if not queue:
+                to_create.append(dict(vals, account_id=self.id, remote_id=remote["id"]))
+                continue
+            by_remote[remote["id"]] = queue
+            if queue.pending_changes:
+                if remote.get("version", 0) > queue.pbx_version:
+                    queue._note_pbx_conflict(remote)
+                continue
+            changed = {k: v for k, v in vals.items() if queue[k] != v}
+            if not queue.active:
+                changed["active"] = True
+            if changed:
+                queue.write(changed)
+        if to_create:
+            for queue in Queue.create(to_create):
+                by_remote[queue.remote_id] = queue
+        gone = [q for rid, q in local.items() if rid not in by_remote and q.active]
+        if gone:
+            Queue.browse([q.id for q in gone]).write({"active": False})
+        # Events received before their queue was mirrored now find it.
+        self.env["axivox.queue.event"].flush_model(["queue_id"])
+        self.env.cr.execute(
+            """UPDATE axivox_queue_event e SET queue_id = q.id
+                 FROM axivox_queue q
+                WHERE e.queue_id IS NULL AND e.account_id = %s
+                  AND q.account_id = e.account_id AND q.remote_id = e.queue_remote_id""",
+            [self.id],
+        )
+        return by_remote
+
+    def _sync_agents(self, remote_agents, queues):
+        """Reconcile memberships and login states of ``queues`` ({remote id: queue})."""
+        Member = self.env["axivox.queue.member"].sudo().with_context(axivox_from_pbx=True)
+        users = self._users_by_extension({a["extension"] for a in remote_agents})
+        queue_ids = [q.id for q in queues.values()]
+        local = {(m.queue_id.id, m.user_id.id): m
+                 for m in Member.search([("queue_id", "in", queue_ids)])}
+        now = fields.Datetime.now()
+        now_ts = now.timestamp()
+        seen = set()
+        to_create = []
+        changed = Member.browse()
+        for agent in remote_agents:
+            queue = queues.get(agent["queue_id"])
+            user = users.get(agent["extension"])
+            if not queue or not user or queue.pending_changes:
+                continue
+            key = (queue.id, user.id)
+            seen.add(key)
+            member = local.get(key)
+            connected = agent["type"] == "static" or bool(agent.get("connected"))
+            if not member:
+                to_create.append({
+                    "queue_id": queue.id, "user_id": user.id, "member_type": agent["type"],
+                    "connected": connected, "last_source": "sync", "last_change": now,
+                    "last_change_ts": now_ts,
+                    "connected_since": _pbx_time(agent.get("connected_since")) or now
+                    if connected else False,
+                })
+                continue
+            if member.member_type != agent["type"]:
+                member.write({"member_type": agent["type"]})
+            if member.connected != connected:
+                changed |= member._apply_login_state(
+                    connected, now, "sync", ts=max(now_ts, member.last_change_ts + 0.001),
+                    since=agent.get("connected_since"),
+                )
+        if to_create:
+            changed |= Member.create(to_create).filtered("connected")
+        gone = Member.browse([m.id for key, m in local.items()
+                              if key not in seen and not m.queue_id.pending_changes])
+        if gone:
+            gone.with_context(axivox_from_pbx=True).unlink()
+        for queue in queues.values():
+            if queue.id in queue_ids:
+                queue.with_context(axivox_from_pbx=True).last_refresh = now
+        changed._notify_state()
+        return changed
+
+    def _backfill_events(self, client, page_size=1000):
+        """Fetch every event since the cursor (what webhooks may have missed)."""
+        Event = self.env["axivox.queue.event"].sudo()
+        cursor = self.event_cursor or None
+        while True:
+            events, next_cursor, has_more = client.events_since(cursor, limit=page_size)
+            if events:
+                Event._ingest(self, validate_batch({"events": events}), "sync")
+            if next_cursor:
+                self._advance_cursor(next_cursor)
+                cursor = next_cursor
+            if not has_more or not events:
+                break
+
+
+class _SyncBusy(Exception):
+    """Another transaction is syncing this account: skip, the next run retries."""
+
+
+def _testing():
+    return getattr(threading.current_thread(), "testing", False)
+
+
+def _pbx_time(value):
+    return value and parse_timestamp(value).replace(tzinfo=None)

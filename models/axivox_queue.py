@@ -1,0 +1,382 @@
+import re
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError, ValidationError
+
+from ..axivox_api import exceptions as pbx_errors
+
+DIAL_STRING = re.compile(r"^[0-9*#]{1,20}$")
+MAX_WAIT_TIME = 86400  # one day
+MAX_RING_TIME = 3600  # one hour
+
+STRATEGIES = [
+    ("ringall", "Call all available agents"),
+    ("leastrecent", "Call the agent idle the longest"),
+    ("fewestcalls", "Call the agent who received the fewest calls"),
+    ("random", "Call a random agent"),
+    ("rrmemory", "Call agents one after the other"),
+    ("linear", "Call agents one after the other, starting with the first in the list"),
+]
+
+# Fields that describe the queue on the PBX: editing them leaves changes to apply.
+PBX_FIELDS = {
+    "name",
+    "extension",
+    "strategy",
+    "max_wait_time",
+    "max_ring_time",
+    "login_code",
+    "logout_code",
+}
+
+
+def check_dial_string(value, label):
+    if value and not DIAL_STRING.match(value):
+        raise ValidationError(
+            _("%(label)s “%(value)s” is not a dial string: use 1 to 20 digits, * or #.",
+              label=label, value=value)
+        )
+
+
+class AxivoxQueue(models.Model):
+    """Mirror of a call queue of the PBX."""
+
+    _name = "axivox.queue"
+    _description = "Call Queue"
+    _inherit = ["mail.thread"]
+    _order = "sequence, name, id"
+
+    name = fields.Char(required=True, tracking=True)
+    sequence = fields.Integer(default=10)
+    active = fields.Boolean(default=True, tracking=True)
+    color = fields.Integer()
+    account_id = fields.Many2one(
+        "axivox.account",
+        string="PBX Account",
+        required=True,
+        index=True,
+        ondelete="restrict",
+        default=lambda self: self.env["axivox.account"]._default_for_company(),
+    )
+    company_id = fields.Many2one(
+        related="account_id.company_id", store=True, index=True, precompute=True
+    )
+    extension = fields.Char(
+        "Internal Extension",
+        required=True,
+        tracking=True,
+        help="Number dialed to reach the queue.",
+    )
+    strategy = fields.Selection(
+        STRATEGIES,
+        required=True,
+        default="ringall",
+        tracking=True,
+        help="How incoming calls are routed to the agents of the queue.",
+    )
+    max_wait_time = fields.Integer(
+        "Maximum Waiting Time (s)",
+        required=True,
+        default=300,
+        tracking=True,
+        help="Longest time a caller waits in the queue before going to the next step "
+        "of the dial plan.",
+    )
+    max_ring_time = fields.Integer(
+        "Maximum Ringing at an Agent (s)",
+        required=True,
+        default=20,
+        tracking=True,
+        help="Longest time one agent's phone rings before the next agent is tried.",
+    )
+    login_code = fields.Char(
+        "Agent Connection Code",
+        required=True,
+        tracking=True,
+        help="Number an agent dials to log into the queue.",
+    )
+    logout_code = fields.Char(
+        "Agent Disconnection Code",
+        required=True,
+        tracking=True,
+        help="Number an agent dials to log out of the queue.",
+    )
+    member_ids = fields.One2many("axivox.queue.member", "queue_id", string="Agents")
+    static_member_ids = fields.One2many(
+        "axivox.queue.member",
+        "queue_id",
+        string="Static Agents",
+        domain=[("member_type", "=", "static")],
+        context={"default_member_type": "static"},
+    )
+    dynamic_member_ids = fields.One2many(
+        "axivox.queue.member",
+        "queue_id",
+        string="Dynamic Agents",
+        domain=[("member_type", "=", "dynamic")],
+        context={"default_member_type": "dynamic"},
+    )
+    connected_member_ids = fields.One2many(
+        "axivox.queue.member",
+        "queue_id",
+        string="Connected Members",
+        domain=[("connected", "=", True)],
+    )
+    connected_count = fields.Integer(
+        "Connected", compute="_compute_connected", store=True
+    )
+    connected_agents = fields.Char(
+        "Connected Agents", compute="_compute_connected", store=True
+    )
+    member_count = fields.Integer("Agents Count", compute="_compute_member_count")
+    remote_id = fields.Char("PBX Id", copy=False, index=True, readonly=True)
+    pbx_version = fields.Integer(
+        "PBX Version", copy=False, readonly=True,
+        help="Version of the queue on the PBX when it was last read or applied.",
+    )
+    pending_changes = fields.Boolean(
+        copy=False,
+        readonly=True,
+        help="The queue was edited in Odoo and the changes are not yet applied to the PBX.",
+    )
+    last_refresh = fields.Datetime("Refreshed On", readonly=True, copy=False)
+    pbx_conflict_version = fields.Integer(
+        copy=False, readonly=True,
+        help="Newer PBX version found while Odoo had changes to apply (0: none).",
+    )
+
+    _sql_constraints = [
+        (
+            "extension_account_unique",
+            "unique(account_id, extension)",
+            "Another queue of this PBX account already has this extension.",
+        ),
+        (
+            "remote_id_account_unique",
+            "unique(account_id, remote_id)",
+            "This PBX queue is already mirrored by another queue.",
+        ),
+    ]
+
+    @api.depends("member_ids.connected", "member_ids.user_id.name")
+    def _compute_connected(self):
+        for queue in self:
+            connected = queue.member_ids.filtered("connected")
+            queue.connected_count = len(connected)
+            queue.connected_agents = ", ".join(connected.mapped("user_id.name"))
+
+    def _compute_member_count(self):
+        for queue in self:
+            queue.member_count = len(queue.member_ids)
+
+    @api.constrains("extension", "login_code", "logout_code", "account_id")
+    def _check_dial_codes(self):
+        for queue in self:
+            check_dial_string(queue.extension, _("The extension"))
+            check_dial_string(queue.login_code, _("The agent connection code"))
+            check_dial_string(queue.logout_code, _("The agent disconnection code"))
+            if queue.login_code == queue.logout_code:
+                raise ValidationError(
+                    _("Queue %(queue)s: the agent connection and disconnection codes "
+                      "must differ.", queue=queue.name)
+                )
+            queue._check_codes_unique()
+
+    def _check_codes_unique(self):
+        self.ensure_one()
+        codes = {self.login_code, self.logout_code}
+        others = self.with_context(active_test=False).sudo().search(
+            [("account_id", "=", self.account_id.id), ("id", "!=", self.id)]
+        )
+        for other in others:
+            clash = codes & {other.login_code, other.logout_code}
+            if clash:
+                raise ValidationError(
+                    _("The code %(code)s of queue %(queue)s is already a code of queue "
+                      "%(other)s: codes must be unique on a PBX account.",
+                      code=clash.pop(), queue=self.name, other=other.name)
+                )
+        extensions = set(others.mapped("extension")) | {self.extension}
+        extensions |= set(
+            self.env["res.users"].with_context(active_test=False).sudo().search(
+                [("axivox_account_id", "=", self.account_id.id),
+                 ("axivox_extension", "in", list(codes))]
+            ).mapped("axivox_extension")
+        )
+        clash = codes & extensions
+        if clash:
+            raise ValidationError(
+                _("The code %(code)s of queue %(queue)s is already an extension: "
+                  "a code can never be an extension.", code=clash.pop(), queue=self.name)
+            )
+
+    @api.constrains("max_wait_time", "max_ring_time")
+    def _check_times(self):
+        for queue in self:
+            if not 1 <= queue.max_wait_time <= MAX_WAIT_TIME:
+                raise ValidationError(
+                    _("The maximum waiting time of queue %(queue)s must be between 1 and "
+                      "%(max)s seconds.", queue=queue.name, max=MAX_WAIT_TIME)
+                )
+            if not 1 <= queue.max_ring_time <= MAX_RING_TIME:
+                raise ValidationError(
+                    _("The maximum ringing time of queue %(queue)s must be between 1 and "
+                      "%(max)s seconds.", queue=queue.name, max=MAX_RING_TIME)
+                )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        if not self.env.context.get("axivox_from_pbx"):
+            for vals in vals_list:
+                vals.setdefault("pending_changes", True)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        if not self.env.context.get("axivox_from_pbx") and PBX_FIELDS & set(vals):
+            vals = dict(vals, pending_changes=True)
+        return super().write(vals)
+
+    # ------------------------------------------------------------------
+    # Actions of the queues dashboard
+    # ------------------------------------------------------------------
+    def action_open_report(self):
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "voip_axivox_queue.axivox_queue_report_wizard_action"
+        )
+        action["context"] = {"default_queue_ids": self.ids}
+        return action
+
+    def action_connect_agent(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "voip_axivox_queue.axivox_queue_connect_wizard_action"
+        )
+        action["context"] = {"default_queue_id": self.id}
+        return action
+
+    def action_open_connected(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Agents of %s", self.name),
+            "res_model": "axivox.queue.member",
+            "view_mode": "tree,form",
+            "domain": [("queue_id", "=", self.id)],
+            "context": {"default_queue_id": self.id, "search_default_connected": 1},
+        }
+
+    def _pbx_client(self):
+        """The PBX client of the queue's account (one account for the whole recordset)."""
+        accounts = self.mapped("account_id")
+        if len(accounts) != 1:
+            raise UserError(_("Select queues of a single PBX account."))
+        return accounts._pbx_client()
+
+    # ------------------------------------------------------------------
+    # The PBX
+    # ------------------------------------------------------------------
+    @api.model
+    def _vals_from_pbx(self, remote):
+        """Odoo values of a queue as the PBX describes it."""
+        return {
+            "name": remote["name"],
+            "extension": remote["extension"],
+            "strategy": remote["strategy"],
+            "max_wait_time": remote["max_wait_time"],
+            "max_ring_time": remote["max_ring_time"],
+            "login_code": remote["login_code"],
+            "logout_code": remote["logout_code"],
+            "pbx_version": remote.get("version", 0),
+        }
+
+    def _pbx_payload(self):
+        """The queue as the PBX API expects it."""
+        self.ensure_one()
+        members = self.sudo().member_ids
+        missing = members.filtered(lambda m: not m.user_id.axivox_extension)
+        if missing:
+            raise UserError(
+                _("%(agents)s have no PBX extension.", agents=", ".join(missing.user_id.mapped("name")))
+            )
+        return {
+            "name": self.name,
+            "extension": self.extension,
+            "strategy": self.strategy,
+            "max_wait_time": self.max_wait_time,
+            "max_ring_time": self.max_ring_time,
+            "login_code": self.login_code,
+            "logout_code": self.logout_code,
+            "static_agents": members.filtered(
+                lambda m: m.member_type == "static").user_id.mapped("axivox_extension"),
+            "dynamic_agents": members.filtered(
+                lambda m: m.member_type == "dynamic").user_id.mapped("axivox_extension"),
+        }
+
+    def action_apply_changes(self):
+        """Save the queues on the PBX and put them in production ("Apply changes")."""
+        self.check_access_rights("write")
+        self.check_access_rule("write")
+        for account in self.account_id:
+            queues = self.filtered(lambda q: q.account_id == account)
+            with account._pbx_errors():
+                client = account._pbx_client()
+                for queue in queues:
+                    payload = queue._pbx_payload()
+                    try:
+                        if queue.remote_id:
+                            remote = client.update_queue(
+                                queue.remote_id, payload, version=queue.pbx_version or None)
+                        else:
+                            remote = client.create_queue(payload)
+                    except pbx_errors.AxivoxConflict as exc:
+                        raise UserError(
+                            _("Queue %(queue)s was changed on the PBX since Odoo last read it: "
+                              "your changes were not applied. Click Refresh to load the PBX "
+                              "version, then edit and apply again.", queue=queue.name)
+                        ) from exc
+                    queue.with_context(axivox_from_pbx=True).write({
+                        "remote_id": remote["id"],
+                        "pbx_version": remote.get("version", 0),
+                        "pending_changes": False,
+                        "pbx_conflict_version": 0,
+                    })
+                client.apply_changes()
+            queues.message_post(body=_("Changes applied to the PBX."))
+        return True
+
+    def action_refresh_connected(self):
+        """Re-read the queue (when not being edited) and its agents from the PBX."""
+        queues = self or self.search([])
+        queues.check_access_rights("read")
+        for account in queues.account_id:
+            account_queues = queues.filtered(lambda q: q.account_id == account)
+            with account._pbx_errors():
+                client = account._pbx_client()
+                remote_agents = client.list_agents()
+                remotes = {r["id"]: r for r in client.list_queues()}
+            Queue = self.sudo().with_context(axivox_from_pbx=True)
+            for queue in account_queues.sudo().filtered("remote_id"):
+                remote = remotes.get(queue.remote_id)
+                if remote and not queue.pending_changes:
+                    vals = Queue._vals_from_pbx(remote)
+                    changed = {k: v for k, v in vals.items() if queue[k] != v}
+                    if changed:
+                        queue.with_context(axivox_from_pbx=True).write(changed)
+            account.sudo()._sync_agents(
+                remote_agents,
+                {q.remote_id: q for q in account_queues.sudo() if q.remote_id},
+            )
+        return {"type": "ir.actions.client", "tag": "soft_reload"}
+
+    def _note_pbx_conflict(self, remote):
+        """The PBX has a newer version while Odoo has unapplied changes: say it, keep both."""
+        for queue in self.filtered(
+            lambda q: q.pbx_conflict_version != remote.get("version")
+        ):
+            queue.with_context(axivox_from_pbx=True).pbx_conflict_version = remote.get("version")
+            queue.message_post(
+                body=_("The PBX has a newer version of this queue (version %(remote)s, Odoo "
+                       "read version %(local)s) while it has changes not applied from Odoo. "
+                       "Odoo did not overwrite either: apply your changes or refresh.",
+                       remote=remote.get("version"), local=queue.pbx_version),
+            )

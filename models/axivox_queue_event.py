@@ -1,0 +1,303 @@
+import csv
+import io
+import json
+import random
+from datetime import timedelta
+
+from odoo import api, fields, models
+
+from ..axivox_api.events import EVENT_LABELS, EVENT_TYPES, parse_timestamp, validate_batch
+
+EVENT_SOURCES = [
+    ("webhook", "Webhook"),
+    ("stream", "Event stream"),
+    ("sync", "Sync"),
+]
+
+# Events that change whether an agent is logged into a queue.
+LOGIN_EVENTS = {"ADDMEMBER": True, "REMOVEMEMBER": False}
+
+
+class AxivoxQueueEvent(models.Model):
+    """One line of the queue report, as the PBX logged it (Asterisk's queue_log)."""
+
+    _name = "axivox.queue.event"
+    _description = "Call Queue Event"
+    _order = "event_ts desc, id desc"
+    _rec_name = "pbx_event_id"
+
+    account_id = fields.Many2one(
+        "axivox.account", string="PBX Account", required=True, index=True, ondelete="cascade"
+    )
+    company_id = fields.Many2one(related="account_id.company_id", store=True, index=True)
+    queue_id = fields.Many2one(
+        "axivox.queue", string="Queue", index=True, ondelete="cascade"
+    )
+    queue_remote_id = fields.Char("PBX Queue Id", index=True)
+    event_time = fields.Datetime("Time", required=True, index=True)
+    event_ts = fields.Float(
+        "Timestamp", digits=(16, 3), required=True, help="PBX time, epoch seconds with milliseconds."
+    )
+    event_type = fields.Selection(
+        [(code, EVENT_LABELS[code]) for code in EVENT_TYPES],
+        string="Event Type",
+        required=True,
+        index=True,
+    )
+    event_code = fields.Char(
+        "Asterisk Event", compute="_compute_event_code", help="Asterisk queue_log name."
+    )
+    call_id = fields.Char("Call ID", index=True)
+    caller_number = fields.Char(index=True)
+    agent_extension = fields.Char()
+    agent_name = fields.Char("PBX Agent Name")
+    agent_user_id = fields.Many2one("res.users", string="Agent", index=True)
+    agent_unmapped = fields.Boolean(
+        "Unmapped Agent",
+        compute="_compute_agent_unmapped",
+        store=True,
+        help="The PBX named an extension that no Odoo user is mapped to.",
+    )
+    member_type = fields.Selection([("static", "Static"), ("dynamic", "Dynamic")])
+    position = fields.Integer()
+    original_position = fields.Integer()
+    wait_time = fields.Integer("Waiting Time (s)")
+    hold_time = fields.Integer("Hold Time (s)")
+    talk_time = fields.Integer("Talk Time (s)")
+    ring_time = fields.Integer("Ringing Time (s)")
+    transfer_target = fields.Char()
+    pbx_event_id = fields.Char("PBX Event ID", required=True, readonly=True)
+    source = fields.Selection(EVENT_SOURCES, readonly=True)
+    payload = fields.Json(readonly=True)
+
+    _sql_constraints = [
+        (
+            "pbx_event_unique",
+            "unique(account_id, pbx_event_id)",
+            "This PBX event is already stored.",
+        ),
+    ]
+
+    def _compute_event_code(self):
+        for event in self:
+            event.event_code = event.event_type
+
+    @api.depends("agent_extension", "agent_user_id")
+    def _compute_agent_unmapped(self):
+        for event in self:
+            event.agent_unmapped = bool(event.agent_extension and not event.agent_user_id)
+
+    @api.model
+    def _report_columns(self):
+        """The columns of the queue report and of its CSV export, in order."""
+        return [
+            "event_time",
+            "queue_id",
+            "event_type",
+            "event_code",
+            "call_id",
+            "caller_number",
+            "agent_user_id",
+            "agent_extension",
+            "position",
+            "original_position",
+            "wait_time",
+            "ring_time",
+            "talk_time",
+            "hold_time",
+            "transfer_target",
+            "pbx_event_id",
+        ]
+
+    @api.model
+    def _report_csv(self, domain, batch_size=5000):
+        """The report rows matching ``domain`` as CSV bytes (UTF-8, header row first)."""
+        columns = self._report_columns()
+        fields_info = self.fields_get(columns, ["string", "type", "selection"])
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow([fields_info[name]["string"] for name in columns])
+        offset = 0
+        while True:
+            events = self.search(domain, offset=offset, limit=batch_size, order="event_ts, id")
+            if not events:
+                break
+            for row in events.read(columns, load="_classic_read"):
+                writer.writerow([self._csv_value(row[name], fields_info[name], name)
+                                 for name in columns])
+            offset += batch_size
+            self.env.invalidate_all()
+        return buffer.getvalue().encode("utf-8")
+
+    @api.model
+    def _csv_value(self, value, info, name):
+        if info["type"] == "many2one":
+            return value[1] if value else ""
+        if info["type"] == "selection":
+            return dict(info["selection"]).get(value, "")
+        if info["type"] == "datetime":
+            return fields.Datetime.to_string(value) if value else ""
+        if value is False or value is None:
+            return "" if info["type"] != "integer" else 0
+        return value
+
+    # ------------------------------------------------------------------
+    # Ingestion: the one way PBX events enter Odoo (webhook, stream, sync)
+    # ------------------------------------------------------------------
+    _INSERT_COLUMNS = (
+        "account_id", "company_id", "queue_id", "queue_remote_id", "event_time", "event_ts",
+        "event_type", "call_id", "caller_number", "agent_extension", "agent_name",
+        "agent_user_id", "agent_unmapped", "member_type", "position", "original_position",
+        "wait_time", "hold_time", "talk_time", "ring_time", "transfer_target", "pbx_event_id",
+        "source", "payload", "create_uid", "create_date", "write_uid", "write_date",
+    )
+
+    @api.model
+    def _ingest(self, account, events, source):
+        """Store validated PBX events of ``account`` and apply their effects.
+
+        ``events`` were validated whole by ``axivox_api.events.validate_batch``. Events
+        already stored (same PBX id) are acknowledged and not applied again, even when
+        another transaction stores them at the same moment. The number of queries does
+        not grow with the number of events.
+
+        Returns ``{"applied": n, "duplicates": n}``.
+        """
+        account.ensure_one()
+        unique = {}
+        for event in events:
+            unique.setdefault(event["id"], event)
+        if not unique:
+            return {"applied": 0, "duplicates": 0}
+        batch = list(unique.values())
+
+        queues = {
+            queue.remote_id: queue
+            for queue in self.env["axivox.queue"].with_context(active_test=False).search(
+                [("account_id", "=", account.id),
+                 ("remote_id", "in", list({e["queue_id"] for e in batch}))]
+            )
+        }
+        extensions = {e["agent_extension"] for e in batch if e.get("agent_extension")}
+        users = account._users_by_extension(extensions)
+
+        uid = self.env.uid
+        now = fields.Datetime.now()
+        rows = []
+        for event in batch:
+            moment = parse_timestamp(event["timestamp"])
+            queue = queues.get(event["queue_id"])
+            user = users.get(event.get("agent_extension"))
+            rows.append((
+                account.id, account.company_id.id, queue.id if queue else None,
+                event["queue_id"], moment.replace(tzinfo=None), moment.timestamp(),
+                event["type"], event.get("call_id"), event.get("caller_number"),
+                event.get("agent_extension"), event.get("agent_name"),
+                user.id if user else None, bool(event.get("agent_extension") and not user),
+                event.get("member_type"), event.get("position"), event.get("original_position"),
+                event.get("wait_time"), event.get("hold_time"), event.get("talk_time"),
+                event.get("ring_time"), event.get("transfer_target"), event["id"], source,
+                json.dumps(event), uid, now, uid, now,
+            ))
+        self.flush_model()
+        inserted = self.env.cr.execute_values(
+            f"""INSERT INTO axivox_queue_event ({", ".join(self._INSERT_COLUMNS)})
+                VALUES %s
+                ON CONFLICT (account_id, pbx_event_id) DO NOTHING
+                RETURNING pbx_event_id""",
+            rows,
+            page_size=len(rows),
+            fetch=True,
+        )
+        new_ids = {row[0] for row in inserted}
+        new_events = [event for event in batch if event["id"] in new_ids]
+        self.env["axivox.queue.member"]._apply_login_events(account, new_events, queues, users)
+        return {"applied": len(new_ids), "duplicates": len(events) - len(new_ids)}
+
+    # ------------------------------------------------------------------
+    # Demo data
+    # ------------------------------------------------------------------
+    @api.model
+    def _demo_generate_week(self, account_id, seed=17, calls_per_day=40):
+        """A deterministic week of queue report lines for the demo account."""
+        account = self.env["axivox.account"].browse(account_id)
+        rng = random.Random(seed)
+        queues = account.queue_ids.filtered("remote_id")
+        today = fields.Datetime.now().replace(hour=0, minute=0, second=0, microsecond=0)
+        events = []
+
+        def add(moment, kind, queue, **data):
+            events.append(dict(
+                {"id": f"demo-{len(events) + 1:06d}", "type": kind, "queue_id": queue.remote_id,
+                 "timestamp": moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{rng.randint(0, 999):03d}Z"},
+                **data))
+
+        for day in range(7, -1, -1):
+            start = today - timedelta(days=day) + timedelta(hours=8)
+            for queue in queues:
+                dynamic = queue.member_ids.filtered(lambda m: m.member_type == "dynamic")
+                agents = queue.member_ids
+                for member in dynamic:
+                    ext = member.user_id.axivox_extension
+                    login = start + timedelta(minutes=rng.randint(0, 30))
+                    add(login, "ADDMEMBER", queue, agent_extension=ext,
+                        agent_name=member.user_id.name, member_type="dynamic")
+                    if day or not member.connected:
+                        logout = start + timedelta(hours=9, minutes=rng.randint(0, 30))
+                        add(logout, "REMOVEMEMBER", queue, agent_extension=ext,
+                            agent_name=member.user_id.name, member_type="dynamic")
+                if day == 0:
+                    continue
+                for n in range(calls_per_day):
+                    t = start + timedelta(minutes=rng.randint(35, 520), seconds=rng.randint(0, 59))
+                    call_id = f"{int(t.timestamp())}.{n}{queue.id}"
+                    caller = f"+32{rng.randint(470000000, 499999999)}"
+                    agent = rng.choice(agents)
+                    ext, name = agent.user_id.axivox_extension, agent.user_id.name
+                    common = {"call_id": call_id, "caller_number": caller}
+                    add(t, "ENTERQUEUE", queue, position=1, **common)
+                    fate = rng.random()
+                    wait = rng.randint(3, min(queue.max_wait_time, 240))
+                    if fate < 0.08:
+                        add(t + timedelta(seconds=wait), "ABANDON", queue, position=1,
+                            original_position=1, wait_time=wait, **common)
+                        continue
+                    if fate < 0.12:
+                        add(t + timedelta(seconds=queue.max_wait_time), "EXITWITHTIMEOUT", queue,
+                            position=1, original_position=1, wait_time=queue.max_wait_time,
+                            **common)
+                        continue
+                    if fate < 0.14:
+                        add(t + timedelta(seconds=1), "EXITEMPTY", queue, position=1,
+                            original_position=1, wait_time=1, **common)
+                        continue
+                    if fate < 0.30:
+                        add(t + timedelta(seconds=queue.max_ring_time), "RINGNOANSWER", queue,
+                            agent_extension=ext, agent_name=name,
+                            ring_time=queue.max_ring_time, **common)
+                    if 0.30 <= fate < 0.33:
+                        add(t + timedelta(seconds=wait), "RINGCANCELED", queue,
+                            agent_extension=ext, agent_name=name, ring_time=wait, **common)
+                        add(t + timedelta(seconds=wait), "ABANDON", queue, position=1,
+                            original_position=1, wait_time=wait, **common)
+                        continue
+                    connect = t + timedelta(seconds=wait)
+                    add(connect, "CONNECT", queue, agent_extension=ext, agent_name=name,
+                        wait_time=wait, ring_time=rng.randint(2, queue.max_ring_time), **common)
+                    talk = rng.randint(30, 900)
+                    end = connect + timedelta(seconds=talk)
+                    if fate < 0.38:
+                        add(end, "BLINDTRANSFER", queue, agent_extension=ext, agent_name=name,
+                            transfer_target=rng.choice(["200", "201", "+3225550100"]),
+                            wait_time=wait, talk_time=talk, **common)
+                    elif fate < 0.42:
+                        add(end, "ATTENDEDTRANSFER", queue, agent_extension=ext,
+                            agent_name=name, transfer_target="201", wait_time=wait,
+                            talk_time=talk, **common)
+                    else:
+                        kind = "COMPLETEAGENT" if rng.random() < 0.5 else "COMPLETECALLER"
+                        add(end, kind, queue, agent_extension=ext, agent_name=name,
+                            wait_time=wait, talk_time=talk, **common)
+        events.sort(key=lambda e: e["timestamp"])
+        validated = validate_batch({"events": events})
+        return self._ingest(account, validated, "sync")

@@ -1,0 +1,88 @@
+# Shared helpers for scripts/run.sh and scripts/test.sh (sourced, not executed).
+#
+# They only *use* an Odoo 17 that is installed outside this repository:
+#   ODOO_SRC   Odoo 17 source tree (the folder holding odoo-bin)   default /opt/odoo/17.0
+#   ODOO_VENV  the Python environment Odoo runs in                 default /opt/odoo/venv
+# PostgreSQL comes from the machine (initdb, pg_ctl); every run starts its own cluster.
+
+REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+ODOO_SRC=${ODOO_SRC:-/opt/odoo/17.0}
+ODOO_VENV=${ODOO_VENV:-/opt/odoo/venv}
+ODOO_PYTHON=${ODOO_PYTHON:-$ODOO_VENV/bin/python}
+ADDON=voip_axivox_queue
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+loud() {
+    printf '\n\033[1;33m%s\n!!! %s\n%s\033[0m\n\n' \
+        "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!" "$*" \
+        "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
+}
+
+odoo_available() {
+    [ -f "$ODOO_SRC/odoo-bin" ] && [ -x "$ODOO_PYTHON" ] \
+        && "$ODOO_PYTHON" -c 'import sys; sys.path.insert(0, sys.argv[1]); import odoo.release as r; assert r.version_info[0] == 17' \
+            "$ODOO_SRC" 2>/dev/null
+}
+
+# A Python for the tests that need no Odoo: the Odoo venv when there is one, else python3.
+plain_python() {
+    if [ -x "$ODOO_PYTHON" ]; then echo "$ODOO_PYTHON"; else command -v python3; fi
+}
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# pg_start DIR: a private PostgreSQL cluster in DIR, listening on a Unix socket only.
+# Sets PGHOST (the socket folder), PGPORT and PGUSER=odoo for the callers.
+pg_start() {
+    local dir=$1 bindir
+    bindir=$(dirname "$(readlink -f "$(command -v initdb)")")
+    mkdir -p "$dir/sock"
+    PGHOST="$dir/sock"; PGPORT=${PGPORT_WANTED:-$(free_port)}; PGUSER=odoo
+    export PGHOST PGPORT PGUSER
+    local as=()
+    if [ "$(id -u)" = 0 ]; then
+        # initdb refuses root: the cluster belongs to the postgres account (or nobody).
+        local owner=postgres
+        id "$owner" >/dev/null 2>&1 || owner=nobody
+        chown -R "$owner" "$dir"
+        chmod 711 "$dir"
+        as=(runuser -u "$owner" --)
+    fi
+    if [ ! -f "$dir/data/PG_VERSION" ]; then
+        "${as[@]}" "$bindir/initdb" -D "$dir/data" -U odoo --auth=trust -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 \
+            || { cat "$dir/initdb.log"; return 1; }
+    fi
+    "${as[@]}" "$bindir/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -o \
+        "-k $dir/sock -p $PGPORT -c listen_addresses='' -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+        start >/dev/null || { cat "$dir/postgres.log"; return 1; }
+    PG_DIR=$dir
+    PG_AS=("${as[@]}")
+    PG_BINDIR=$bindir
+}
+
+pg_stop() {
+    [ -n "${PG_DIR:-}" ] || return 0
+    "${PG_AS[@]}" "$PG_BINDIR/pg_ctl" -D "$PG_DIR/data" -m fast -w stop >/dev/null 2>&1 || true
+    PG_DIR=
+}
+
+# addons_dir DIR: an addons folder in which this repository is named voip_axivox_queue
+# (Odoo and pytest-odoo name an addon after its folder; a clone may be called anything).
+addons_dir() {
+    local dir=$1
+    mkdir -p "$dir"
+    rm -rf "${dir:?}/$ADDON"
+    # A copy, not a symlink: pytest-odoo resolves links and would see the clone's own name.
+    (cd "$REPO_ROOT" && tar --exclude=.git --exclude=var --exclude=__pycache__ -cf - .) \
+        | (mkdir -p "$dir/$ADDON" && cd "$dir/$ADDON" && tar -xf -)
+}
+
+odoo_bin() {
+    "$ODOO_PYTHON" "$ODOO_SRC/odoo-bin" "$@"
+}
+
+odoo_db_args() {
+    echo "--db_host=$PGHOST --db_port=$PGPORT --db_user=odoo"
+}

@@ -1,0 +1,2 @@
+from . import axivox_queue_connect_wizard
+from . import axivox_queue_report_wizard
