@@ -265,7 +265,7 @@ def parse_types(value):
     types = [t.strip().upper() for t in value.split(",") if t.strip()]
     unknown = [t for t in types if t not in ev.EVENT_TYPES]
     if unknown:
-        raise invalid("types", "Unknown event type(s) %s; expected some of %s."
+        raise invalid("types", "Parameter 'types': unknown event type(s) %s; expected some of %s."
                       % (", ".join(unknown), ", ".join(ev.EVENT_TYPES)))
     return set(types)
 
