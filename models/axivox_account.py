@@ -177,6 +177,13 @@ class AxivoxAccount(models.Model):
             ) from exc
 
     @api.model
+    def _webhook_account(self, token):
+        """The active account a webhook URL token designates (empty if none)."""
+        if not token or len(token) > 64:
+            return self.browse()
+        return self.search([("webhook_token", "=", token)], limit=1)
+
+    @api.model
     def _users_by_extension(self, extensions):
         """{extension: user} for the users of this account mapped to ``extensions``."""
         if not extensions:

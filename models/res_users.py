@@ -1,5 +1,5 @@
 from odoo import _, api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import UserError, ValidationError
 
 from .axivox_queue import check_dial_string
 
@@ -61,3 +61,71 @@ class ResUsers(models.Model):
             self.axivox_account_id = self.env["axivox.account"]._default_for_company(
                 self.company_id
             )
+
+    # ------------------------------------------------------------------
+    # The softphone (systray widget) of the current user
+    # ------------------------------------------------------------------
+    @api.model
+    def axivox_softphone_state(self):
+        """Everything the softphone shows, for the current user, in one call."""
+        user = self.env.user
+        members = self.env["axivox.queue.member"].sudo().search(
+            [("user_id", "=", user.id), ("queue_id.active", "=", True)]
+        )
+        queues = [{
+            "member_id": member.id,
+            "queue_id": member.queue_id.id,
+            "name": member.queue_id.name,
+            "extension": member.queue_id.extension,
+            "login_code": member.queue_id.login_code,
+            "logout_code": member.queue_id.logout_code,
+            "member_type": member.member_type,
+            "connected": member.connected,
+            "connected_since": fields.Datetime.to_string(member.connected_since),
+            "connected_count": member.queue_id.connected_count,
+        } for member in members]
+        return {
+            "extension": user.axivox_extension or False,
+            "queues": queues,
+            "connected_queue_count": sum(1 for q in queues if q["connected"]),
+        }
+
+    @api.model
+    def axivox_dial(self, number):
+        """Place a call from the current user's extension (the green button)."""
+        number = (number or "").strip()
+        check_dial_string(number.lstrip("+"), _("The number"))
+        user = self.env.user.sudo()
+        account = user._axivox_account_for_dial()
+        with account._pbx_errors():
+            call = account._pbx_client().originate(user.axivox_extension, number)
+        return self._axivox_call_info(call)
+
+    @api.model
+    def axivox_hangup(self, call_id):
+        account = self.env.user.sudo()._axivox_account_for_dial()
+        with account._pbx_errors():
+            call = account._pbx_client().hangup(call_id)
+        return self._axivox_call_info(call or {"id": call_id, "state": "ended"})
+
+    @api.model
+    def axivox_disconnect_all(self):
+        """Dial the disconnection code of every queue the user is connected to."""
+        members = self.env["axivox.queue.member"].sudo().search([
+            ("user_id", "=", self.env.uid), ("member_type", "=", "dynamic"),
+            ("connected", "=", True),
+        ])
+        return [member._softphone_dial(False) for member in members]
+
+    def _axivox_account_for_dial(self):
+        self.ensure_one()
+        if not self.axivox_extension or not self.axivox_account_id:
+            raise UserError(
+                _("You have no PBX extension: ask an administrator to map your user to one.")
+            )
+        return self.axivox_account_id
+
+    @api.model
+    def _axivox_call_info(self, call):
+        call = call.get("call", call)
+        return {key: call.get(key) for key in ("id", "from", "to", "state", "outcome", "message")}

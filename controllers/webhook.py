@@ -1,0 +1,67 @@
+import json
+import logging
+
+from odoo import http
+from odoo.http import request
+
+from ..axivox_api import signature
+from ..axivox_api.events import EventSchemaError, validate_batch
+
+_logger = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 2 * 1024 * 1024  # a batch of a few thousand events
+SIGNATURE_TOLERANCE = 300  # seconds
+
+
+class AxivoxWebhookController(http.Controller):
+    """Receives the signed queue events the PBX posts; the models do the work."""
+
+    @http.route(
+        "/voip_axivox_queue/webhook/<string:token>",
+        type="http",
+        auth="public",
+        methods=["POST"],
+        csrf=False,
+        save_session=False,
+    )
+    def webhook(self, token):
+        httprequest = request.httprequest
+        length = httprequest.content_length
+        if length is None or length > MAX_BODY_BYTES:
+            return _answer(413 if length else 411, error="payload_too_large" if length
+                           else "length_required",
+                           message=f"The body must state its length and be at most "
+                                   f"{MAX_BODY_BYTES} bytes.")
+        body = httprequest.get_data(cache=False)
+        account = request.env["axivox.account"].sudo()._webhook_account(token)
+        try:
+            if not account:
+                raise signature.SignatureError("unknown account", "unknown_account")
+            signature.verify(
+                account.webhook_secret,
+                httprequest.headers.get(signature.TIMESTAMP_HEADER),
+                httprequest.headers.get(signature.SIGNATURE_HEADER),
+                body,
+                tolerance=SIGNATURE_TOLERANCE,
+            )
+        except signature.SignatureError as exc:
+            _logger.info("Refused a webhook delivery: %s", exc.reason)
+            # Unknown account and bad signature get the same answer.
+            return _answer(401, error="invalid_signature",
+                           message="The request is not signed by a known PBX account.")
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            return _answer(400, error="malformed_json", message="The body is not valid JSON.")
+        try:
+            events = validate_batch(payload)
+        except EventSchemaError as exc:
+            return _answer(422, error="invalid_event", message=str(exc))
+        result = request.env["axivox.queue.event"].sudo()._ingest(account, events, "webhook")
+        return _answer(200, **result)
+
+
+def _answer(status, **data):
+    if "error" in data:
+        data = {"error": {"code": data["error"], "message": data["message"]}}
+    return request.make_json_response(data, status=status)

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Runs the product: Odoo 17 with voip_axivox_queue and its demo data, and the reference
+# PBX simulator that the demo account talks to (API on 127.0.0.1:8765; it sends its
+# signed webhooks to Odoo on 127.0.0.1:8069).
+#
+# The database, the PostgreSQL cluster and the simulator's state live in ./var (or
+# $AXIVOX_VAR); delete that folder to start over. Open http://127.0.0.1:8069 and log in as
+# admin/admin (manager), sofia/sofia or luca/luca (agents), claire/claire (manager).
+#
+# Environment: ODOO_SRC, ODOO_VENV (see scripts/lib.sh), HTTP_PORT (8069),
+# SIM_PORT (8765), DB (axivox_demo).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+odoo_available || { echo "Odoo 17 is needed at ODOO_SRC=$ODOO_SRC with its Python at ODOO_VENV=$ODOO_VENV." >&2; exit 1; }
+VAR=${AXIVOX_VAR:-$REPO_ROOT/var}
+HTTP_PORT=${HTTP_PORT:-8069}
+SIM_PORT=${SIM_PORT:-8765}
+DB=${DB:-axivox_demo}
+mkdir -p "$VAR"
+chmod 755 "$VAR"
+
+PGPORT_WANTED=${PGPORT_WANTED:-55432} pg_start "$VAR/pg"
+SIM_PID=
+stop() {
+    [ -n "$SIM_PID" ] && kill "$SIM_PID" 2>/dev/null || true
+    pg_stop
+}
+trap stop EXIT INT TERM
+
+addons_dir "$VAR/addons"
+ADDONS="$ODOO_SRC/odoo/addons,$VAR/addons"
+
+say "PBX simulator on http://127.0.0.1:$SIM_PORT (demo data, state in $VAR/simulator-state.json)"
+(cd "$REPO_ROOT" && exec "$ODOO_PYTHON" -m axivox_simulator --host 127.0.0.1 --port "$SIM_PORT" \
+    --api-key demo-api-key --webhook-secret demo-webhook-secret \
+    --webhook-url "http://127.0.0.1:$HTTP_PORT/voip_axivox_queue/webhook/demo-webhook-token" \
+    --data axivox_simulator/data/demo.json --state "$VAR/simulator-state.json") &
+SIM_PID=$!
+
+if ! psql -d postgres -Atc "select 1 from pg_database where datname = '$DB'" | grep -q 1; then
+    say "Creating database $DB with the addon and its demo data"
+    odoo_bin --addons-path="$ADDONS" $(odoo_db_args) -d "$DB" -i "$ADDON" \
+        --stop-after-init --no-http --log-level=warn
+else
+    say "Updating the addon in database $DB"
+    odoo_bin --addons-path="$ADDONS" $(odoo_db_args) -d "$DB" -u "$ADDON" \
+        --stop-after-init --no-http --log-level=warn
+fi
+
+say "Odoo on http://127.0.0.1:$HTTP_PORT (database $DB; admin/admin)"
+odoo_bin --addons-path="$ADDONS" $(odoo_db_args) -d "$DB" --db-filter="^$DB\$" \
+    --http-interface=127.0.0.1 --http-port="$HTTP_PORT" --max-cron-threads=1

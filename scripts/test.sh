@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# The test command of voip_axivox_queue: every test, on real parts.
+#
+#   1. the tests that need no Odoo: the PBX API client against the reference simulator
+#      (pbx_tests/, over loopback);
+#   2. where Odoo 17 is installed (ODOO_SRC, ODOO_VENV: see scripts/lib.sh): a private
+#      PostgreSQL cluster in a temporary folder, a fresh database, the addon installed with
+#      --test-enable (TransactionCase, HttpCase, QUnit and tours in Chromium), the log read
+#      for ERROR and WARNING, pytest-odoo on that database, then the module's life cycle:
+#      install without demo data, upgrade, uninstall.
+#
+# Without Odoo the Odoo tests are reported as SKIPPED, loudly; the exit code is non-zero
+# only if something that ran failed.
+#
+# Environment: QUICK=1 skips the life-cycle step; KEEP=1 keeps the temporary folder;
+# TEST_TAGS overrides --test-tags (default /voip_axivox_queue).
+set -uo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$REPO_ROOT"
+
+WORK=$(mktemp -d /tmp/voip_axivox_queue-tests.XXXXXX)
+chmod 755 "$WORK"
+cleanup() {
+    pg_stop
+    if [ -n "${KEEP:-}" ]; then echo "Kept $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+
+PASSED=0 FAILED=0 SKIPPED=0
+PROBLEMS=()
+problem() { PROBLEMS+=("$*"); echo "FAILED: $*"; }
+
+# junit_counts FILE -> adds the file's counts to the totals
+junit_counts() {
+    local counts
+    counts=$(python3 - "$1" <<'PY'
+import sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+suites = [root] if root.tag == "testsuite" else root.findall("testsuite")
+t = f = s = 0
+for suite in suites:
+    t += int(suite.get("tests", 0)); s += int(suite.get("skipped", 0))
+    f += int(suite.get("failures", 0)) + int(suite.get("errors", 0))
+print(t - f - s, f, s)
+PY
+) || { problem "could not read $1"; return; }
+    read -r p f s <<<"$counts"
+    PASSED=$((PASSED + p)); FAILED=$((FAILED + f)); SKIPPED=$((SKIPPED + s))
+}
+
+# --- 1. Tests that need no Odoo -------------------------------------------------------
+PY=$(plain_python)
+say "PBX API and simulator tests (no Odoo needed) with $PY"
+"$PY" -m pytest pbx_tests -q -p no:odoo -p no:cacheprovider --junitxml="$WORK/pbx.xml"
+status=$?
+if [ -f "$WORK/pbx.xml" ]; then junit_counts "$WORK/pbx.xml"; fi
+[ $status -eq 0 ] || problem "pbx_tests (pytest exit $status)"
+
+# --- 2. The Odoo suite --------------------------------------------------------------
+# check_log FILE WHAT: ERROR/CRITICAL anywhere fail; a WARNING fails when this addon causes it.
+check_log() {
+    local log=$1 what=$2 errors warnings ours
+    errors=$(grep -E '^[0-9-]+ [0-9:,]+ [0-9]+ (ERROR|CRITICAL) ' "$log" || true)
+    warnings=$(grep -E '^[0-9-]+ [0-9:,]+ [0-9]+ WARNING ' "$log" || true)
+    if [ -n "$errors" ]; then
+        echo "$errors" | head -20
+        problem "$what: the log has ERROR lines ($log)"
+    fi
+    ours=$(echo "$warnings" | grep -iE 'voip_axivox_queue|axivox' || true)
+    if [ -n "$ours" ]; then
+        echo "$ours" | head -20
+        problem "$what: the log has WARNING lines caused by the addon"
+    elif [ -n "$warnings" ]; then
+        echo "Warnings not caused by the addon ($what):"; echo "$warnings" | head -10
+    fi
+}
+
+odoo_run() {  # odoo_run LOG ARGS...
+    local log=$1; shift
+    odoo_bin --addons-path="$ODOO_SRC/odoo/addons,$WORK/addons" $(odoo_db_args) \
+        --http-interface=127.0.0.1 --http-port="$(free_port)" --stop-after-init \
+        --log-level=info --logfile="$log" "$@"
+}
+
+if odoo_available; then
+    say "Odoo 17 found at $ODOO_SRC"
+    pg_start "$WORK/pg" || { problem "PostgreSQL did not start"; exit 1; }
+    addons_dir "$WORK/addons"
+    DB=axivox_test
+    LOG="$WORK/odoo-test.log"
+    say "Installing $ADDON with demo data and --test-enable in a fresh database"
+    odoo_run "$LOG" -d "$DB" -i "$ADDON" --test-enable --test-tags "${TEST_TAGS:-/$ADDON}"
+    status=$?
+    summary=$(grep -E 'odoo.tests.result: [0-9]+ failed, [0-9]+ error\(s\) of [0-9]+ tests' "$LOG" | tail -1)
+    if [ -n "$summary" ]; then
+        read -r f e t < <(echo "$summary" | sed -E 's/.*: ([0-9]+) failed, ([0-9]+) error\(s\) of ([0-9]+) tests.*/\1 \2 \3/')
+        echo "Odoo suite: $t tests, $f failed, $e errors"
+        PASSED=$((PASSED + t - f - e)); FAILED=$((FAILED + f + e))
+        [ $((f + e)) -eq 0 ] || { grep -E '^(FAIL|ERROR):' "$LOG" | head -20; problem "Odoo suite: $f failed, $e errors"; }
+    else
+        problem "Odoo suite: no test result in the log (exit $status)"
+        FAILED=$((FAILED + 1))
+    fi
+    [ $status -eq 0 ] || problem "odoo-bin exited with $status"
+    check_log "$LOG" "install with tests"
+
+    say "pytest-odoo on database $DB"
+    cat > "$WORK/odoo.conf" <<CONF
+[options]
+addons_path = $ODOO_SRC/odoo/addons,$WORK/addons
+db_host = $PGHOST
+db_port = $PGPORT
+db_user = odoo
+db_name = $DB
+CONF
+    (cd "$WORK/addons/$ADDON" && PYTHONPATH="$ODOO_SRC" "$ODOO_PYTHON" -m pytest tests \
+        --odoo-database="$DB" --odoo-config="$WORK/odoo.conf" -q -p no:cacheprovider \
+        --junitxml="$WORK/pytest-odoo.xml")
+    status=$?
+    [ -f "$WORK/pytest-odoo.xml" ] && junit_counts "$WORK/pytest-odoo.xml"
+    [ $status -eq 0 ] || [ $status -eq 5 ] || problem "pytest-odoo (exit $status)"
+
+    if [ -z "${QUICK:-}" ]; then
+        say "Life cycle: install without demo data, upgrade, uninstall"
+        odoo_run "$WORK/nodemo-install.log" -d nodemo -i "$ADDON" --without-demo=all
+        [ $? -eq 0 ] || problem "install without demo data failed"
+        check_log "$WORK/nodemo-install.log" "install without demo data"
+        odoo_run "$WORK/nodemo-upgrade.log" -d nodemo -u "$ADDON"
+        [ $? -eq 0 ] || problem "upgrade failed"
+        check_log "$WORK/nodemo-upgrade.log" "upgrade without demo data"
+        odoo_run "$WORK/demo-upgrade.log" -d "$DB" -u "$ADDON"
+        [ $? -eq 0 ] || problem "upgrade with demo data failed"
+        check_log "$WORK/demo-upgrade.log" "upgrade with demo data"
+        for db in nodemo "$DB"; do
+            echo "env['ir.module.module'].search([('name', '=', '$ADDON')]).button_immediate_uninstall(); env.cr.commit()" \
+                | odoo_bin shell --addons-path="$ODOO_SRC/odoo/addons,$WORK/addons" $(odoo_db_args) \
+                    -d "$db" --no-http --log-level=info --logfile="$WORK/$db-uninstall.log" >/dev/null
+            state=$(psql -d "$db" -Atc "select state from ir_module_module where name = '$ADDON'")
+            [ "$state" = "uninstalled" ] || problem "uninstall from $db: module state is '$state'"
+            check_log "$WORK/$db-uninstall.log" "uninstall from $db"
+        done
+    fi
+else
+    loud "Odoo 17 was not found (ODOO_SRC=$ODOO_SRC, ODOO_VENV=$ODOO_VENV): the Odoo tests were SKIPPED, NOT passed. Install Odoo 17 there to run them."
+    SKIPPED=$((SKIPPED + 1))
+fi
+
+echo
+if [ ${#PROBLEMS[@]} -gt 0 ]; then
+    echo "Problems:"; printf '  - %s\n' "${PROBLEMS[@]}"
+    [ "$FAILED" -gt 0 ] || FAILED=${#PROBLEMS[@]}
+fi
+echo "voip_axivox_queue: $PASSED passed, $FAILED failed, $SKIPPED skipped"
+[ ${#PROBLEMS[@]} -eq 0 ] && [ "$FAILED" -eq 0 ]
