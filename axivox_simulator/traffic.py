@@ -9,7 +9,8 @@ Model (per call, calls processed in arrival order):
 * arrivals every ~exp(45 s); the caller has a patience ~exp(150 s);
 * no connected agent: ENTERQUEUE then EXITEMPTY;
 * agents are rung following the strategy; ringall rings every free agent at
-  once. An agent answers with probability 0.7 after 2..(max_ring_time-1) s,
+  once, the other strategies ring one agent at a time and try every free
+  agent once (in strategy order) before ringing one again. An agent answers with probability 0.7 after 2..(max_ring_time-1) s,
   otherwise RINGNOANSWER exactly ``max_ring_time`` s after the ring started;
   then the next agent is tried after a 1 s retry pause;
 * the caller hanging up while an agent rings: RINGCANCELED then ABANDON;
@@ -98,6 +99,7 @@ def generate(state, seed, calls, queue_ids=None, start=None):
             continue
         now = t
         result = None
+        tried = set()
         while result is None:
             free = [e for e in members if busy.get(e, float("-inf")) <= now]
             if not free:
@@ -109,7 +111,13 @@ def generate(state, seed, calls, queue_ids=None, start=None):
                 continue
             targets = _order(state, queue, free, rng, stats, rr)
             if queue["strategy"] != "ringall":
-                targets = targets[:1]
+                # one agent at a time; every free agent once before ringing one again
+                untried = [e for e in targets if e not in tried]
+                if not untried:
+                    tried.clear()
+                    untried = targets
+                targets = untried[:1]
+                tried.add(targets[0])
                 if queue["strategy"] == "rrmemory":
                     members_now = state.connected_agents(queue)
                     rr[qid] = (members_now.index(targets[0]) + 1) % len(members_now)
