@@ -208,20 +208,19 @@ class AxivoxAccount(models.Model):
     # Sync
     # ------------------------------------------------------------------
     def action_sync_now(self):
+        """Sync at once. A failure is recorded on the account and shown, not raised: raising
+        would roll back the record of the error with everything else."""
         self.check_access_rights("read")
-        errors = []
-        for account in self:
-            error = account.sudo()._sync_safely()
-            if error:
-                errors.append(error)
-        if errors:
-            raise UserError("\n".join(errors))
+        self.check_access_rule("read")
+        errors = [error for error in (account.sudo()._sync_safely() for account in self)
+                  if error]
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
             "params": {
-                "type": "success",
-                "message": _("Odoo is in sync with the PBX."),
+                "type": "danger" if errors else "success",
+                "sticky": bool(errors),
+                "message": "\n".join(errors) or _("Odoo is in sync with the PBX."),
                 "next": {"type": "ir.actions.client", "tag": "soft_reload"},
             },
         }
@@ -388,4 +387,4 @@ def _testing():
 
 
 def _pbx_time(value):
-    return value and parse_timestamp(value).replace(tzinfo=None)
+    return value and parse_timestamp(value).replace(tzinfo=None, microsecond=0)

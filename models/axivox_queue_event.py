@@ -190,7 +190,7 @@ class AxivoxQueueEvent(models.Model):
             user = users.get(event.get("agent_extension"))
             rows.append((
                 account.id, account.company_id.id, queue.id if queue else None,
-                event["queue_id"], moment.replace(tzinfo=None), moment.timestamp(),
+                event["queue_id"], moment.replace(tzinfo=None, microsecond=0), moment.timestamp(),
                 event["type"], event.get("call_id"), event.get("caller_number"),
                 event.get("agent_extension"), event.get("agent_name"),
                 user.id if user else None, bool(event.get("agent_extension") and not user),

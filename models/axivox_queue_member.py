@@ -263,7 +263,7 @@ class AxivoxQueueMember(models.Model):
                 continue
             moment = parse_timestamp(event["timestamp"])
             changed |= member._apply_login_state(
-                event["type"] == "ADDMEMBER", moment.replace(tzinfo=None), "pbx", ts=ts
+                event["type"] == "ADDMEMBER", moment.replace(tzinfo=None, microsecond=0), "pbx", ts=ts
             )
         changed._notify_state()
         return changed
@@ -298,4 +298,4 @@ class AxivoxQueueMember(models.Model):
 
 
 def _parse_pbx_time(value):
-    return parse_timestamp(value).replace(tzinfo=None)
+    return parse_timestamp(value).replace(tzinfo=None, microsecond=0)

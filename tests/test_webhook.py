@@ -1,1 +1,194 @@
-"""(to be written)"""
+"""The signed webhook receiver, through real HTTP requests to the running Odoo server."""
+import json
+import time
+
+from odoo.tests import HttpCase, tagged
+from odoo.tools import mute_logger
+
+from .common import WEBHOOK_SECRET, AxivoxWorld, event, signed
+
+URL = "/voip_axivox_queue/webhook/%s"
+
+
+@tagged("post_install", "-at_install")
+class TestWebhook(AxivoxWorld, HttpCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.setup_world()
+        cls.sales = cls.make_queue("sales", "Sales", "600", "*600", "#600",
+                                   static=["100"], dynamic=["101", "102"])
+
+    def post(self, payload=None, body=None, secret=WEBHOOK_SECRET, now=None, token=None,
+             headers=None):
+        body = body if body is not None else json.dumps(payload).encode()
+        all_headers = signed(body, secret=secret, now=now)
+        all_headers.update(headers or {})
+        response = self.url_open(URL % (token or self.token), data=body, headers=all_headers)
+        self.env.invalidate_all()
+        return response
+
+    def events(self):
+        return self.env["axivox.queue.event"].search([("account_id", "=", self.account.id)])
+
+    # ------------------------------------------------------------------ success
+    def test_single_event_connects_the_agent(self):
+        sofia = self.member(self.sales, "102")
+        self.assertFalse(sofia.connected)
+        response = self.post(event("e1", "ADDMEMBER", agent_extension="102",
+                                   at="2026-11-28T09:00:00.250Z"))
+        self.assertEqual(response.status_code, 200, response.text)
+        self.assertEqual(response.json(), {"applied": 1, "duplicates": 0})
+        self.assertTrue(sofia.connected)
+        self.assertEqual(str(sofia.connected_since), "2026-11-28 09:00:00")
+        self.assertEqual(sofia.last_source, "pbx")
+        self.assertAlmostEqual(sofia.last_change_ts, 1795856400.25, places=3)
+        self.assertEqual(self.sales.connected_count, 2)
+        self.assertIn("Sofia Rossi", self.sales.connected_agents)
+        line = self.events()
+        self.assertEqual(len(line), 1)
+        self.assertEqual((line.event_type, line.agent_user_id, line.source, line.queue_id),
+                         ("ADDMEMBER", self.users["102"], "webhook", self.sales))
+        self.assertEqual(line.payload["id"], "e1")
+
+    def test_state_change_notifies_agent_and_managers(self):
+        self.post(event("e1", "ADDMEMBER", agent_extension="102"))
+        notes = self.env["bus.bus"].sudo().search(
+            [("message", "like", "voip_axivox_queue/member_state")])
+        channels = {json.loads(n.channel)[2] for n in notes if n.channel.startswith("[")}
+        self.assertIn(self.users["102"].partner_id.id, channels)
+        self.assertIn(self.manager.partner_id.id, channels)
+        self.assertNotIn(self.users["101"].partner_id.id, channels,
+                         "another agent is not told about Sofia's login")
+        payload = json.loads(notes[0].message)["payload"]
+        self.assertEqual((payload["queue_id"], payload["connected"], payload["connected_count"]),
+                         (self.sales.id, True, 2))
+
+    def test_batch_then_duplicate(self):
+        batch = {"events": [
+            event("b1", "ENTERQUEUE", call_id="c1", caller_number="+3225550101", position=1),
+            event("b2", "CONNECT", call_id="c1", agent_extension="100", wait_time=4),
+            event("b3", "COMPLETECALLER", call_id="c1", agent_extension="100", talk_time=60),
+        ]}
+        first = self.post(batch)
+        self.assertEqual(first.json(), {"applied": 3, "duplicates": 0})
+        again = self.post(batch)
+        self.assertEqual(again.status_code, 200)
+        self.assertEqual(again.json(), {"applied": 0, "duplicates": 3})
+        self.assertEqual(len(self.events()), 3)
+        # The same event twice in one batch is stored once.
+        twice = self.post({"events": [event("b4", "ABANDON"), event("b4", "ABANDON")]})
+        self.assertEqual(twice.json(), {"applied": 1, "duplicates": 1})
+
+    def test_reordered_pair_keeps_the_newest_state(self):
+        sofia = self.member(self.sales, "102")
+        late_logout = event("r2", "REMOVEMEMBER", agent_extension="102",
+                            at="2026-11-28T10:00:05.000Z")
+        early_login = event("r1", "ADDMEMBER", agent_extension="102",
+                            at="2026-11-28T10:00:01.000Z")
+        self.post(late_logout)
+        self.assertFalse(sofia.connected)
+        self.post(early_login)
+        self.assertFalse(sofia.connected, "an older login never undoes a newer logout")
+        self.assertEqual(len(self.events()), 2, "both stay in the report")
+        # Within one batch too: the newest wins whatever the order.
+        self.post({"events": [
+            event("r4", "ADDMEMBER", agent_extension="102", at="2026-11-28T11:00:09.000Z"),
+            event("r3", "REMOVEMEMBER", agent_extension="102", at="2026-11-28T11:00:02.000Z"),
+        ]})
+        self.assertTrue(sofia.connected)
+
+    def test_static_agent_stays_connected(self):
+        admin = self.member(self.sales, "100")
+        self.post(event("s1", "REMOVEMEMBER", agent_extension="100"))
+        self.assertTrue(admin.connected)
+
+    def test_unmirrored_dynamic_agent_gets_a_member_row(self):
+        self.assertFalse(self.member(self.sales, "103"))
+        self.post(event("u1", "ADDMEMBER", agent_extension="103", member_type="dynamic"))
+        luca = self.member(self.sales, "103")
+        self.assertTrue(luca)
+        self.assertEqual((luca.member_type, luca.connected), ("dynamic", True))
+
+    def test_unmapped_extension_is_kept_on_the_event(self):
+        self.post(event("x1", "ADDMEMBER", agent_extension="999", agent_name="Temp Agent"))
+        line = self.events()
+        self.assertTrue(line.agent_unmapped)
+        self.assertEqual((line.agent_extension, line.agent_name), ("999", "Temp Agent"))
+        self.assertFalse(line.agent_user_id)
+        self.assertEqual(len(self.sales.member_ids), 3, "no member for an unknown extension")
+
+    def test_event_of_unknown_queue_is_kept(self):
+        response = self.post(event("q1", "ENTERQUEUE", queue_id="not-mirrored", call_id="c9"))
+        self.assertEqual(response.json()["applied"], 1)
+        line = self.events()
+        self.assertFalse(line.queue_id)
+        self.assertEqual(line.queue_remote_id, "not-mirrored")
+
+    # ------------------------------------------------------------------ refusals
+    def assertRefused(self, response, status, code):
+        self.assertEqual(response.status_code, status, response.text)
+        self.assertEqual(response.json()["error"]["code"], code)
+        self.assertFalse(self.events(), "a refused request changes nothing")
+        self.assertFalse(self.member(self.sales, "102").connected)
+
+    def test_wrong_secret_and_unknown_account_get_the_same_answer(self):
+        payload = event("w1", "ADDMEMBER", agent_extension="102")
+        wrong = self.post(payload, secret="not-the-secret")
+        self.assertRefused(wrong, 401, "invalid_signature")
+        unknown = self.post(payload, token="no-such-account-token")
+        self.assertRefused(unknown, 401, "invalid_signature")
+        self.assertEqual(wrong.json(), unknown.json())
+
+    def test_missing_signature(self):
+        body = json.dumps(event("m1", "ADDMEMBER", agent_extension="102")).encode()
+        response = self.url_open(URL % self.token, data=body,
+                                 headers={"Content-Type": "application/json"})
+        self.assertRefused(response, 401, "invalid_signature")
+
+    def test_tampered_body(self):
+        body = json.dumps(event("t1", "ADDMEMBER", agent_extension="102")).encode()
+        headers = signed(body)
+        tampered = body.replace(b"102", b"101")
+        response = self.url_open(URL % self.token, data=tampered, headers=headers)
+        self.assertRefused(response, 401, "invalid_signature")
+
+    def test_replayed_request_is_refused(self):
+        stale = time.time() - 3600
+        response = self.post(event("p1", "ADDMEMBER", agent_extension="102"), now=stale)
+        self.assertRefused(response, 401, "invalid_signature")
+
+    def test_malformed_json(self):
+        self.assertRefused(self.post(body=b'{"events": [tru'), 400, "malformed_json")
+
+    def test_schema_errors_name_the_reason(self):
+        cases = [
+            (event("v1", "NOSUCHTYPE"), "type"),
+            ({"type": "ABANDON", "queue_id": "sales", "timestamp": "2026-11-28T10:00:00Z"}, "id"),
+            (event("v3", "ABANDON", wait_time="12"), "wait_time"),
+            (event("v4", "ADDMEMBER"), "agent_extension"),
+            (event("v5", "ABANDON", at="yesterday"), "timestamp"),
+        ]
+        for payload, field in cases:
+            with self.subTest(field=field):
+                response = self.post(payload)
+                self.assertRefused(response, 422, "invalid_event")
+                self.assertIn(field, response.json()["error"]["message"])
+
+    def test_batch_with_one_bad_event_is_refused_whole(self):
+        response = self.post({"events": [
+            event("g1", "ADDMEMBER", agent_extension="102"),
+            event("g2", "ENTERQUEUE", position=-1),
+            event("g3", "ABANDON"),
+        ]})
+        self.assertRefused(response, 422, "invalid_event")
+        self.assertIn("event 1", response.json()["error"]["message"])
+
+    def test_too_large_body_is_refused_before_reading(self):
+        body = b'{"events": [' + b" " * (3 * 1024 * 1024) + b"]}"
+        self.assertRefused(self.post(body=body), 413, "payload_too_large")
+
+    @mute_logger("odoo.http")
+    def test_only_post(self):
+        response = self.url_open(URL % self.token)
+        self.assertEqual(response.status_code, 405)
