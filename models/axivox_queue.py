@@ -196,6 +196,12 @@ class AxivoxQueue(models.Model):
                       "%(other)s: codes must be unique on a PBX account.",
                       code=clash.pop(), queue=self.name, other=other.name)
                 )
+            if self.extension in (other.login_code, other.logout_code):
+                raise ValidationError(
+                    _("The extension %(ext)s of queue %(queue)s is already a code of queue "
+                      "%(other)s: a code can never be an extension.",
+                      ext=self.extension, queue=self.name, other=other.name)
+                )
         extensions = set(others.mapped("extension")) | {self.extension}
         extensions |= set(
             self.env["res.users"].with_context(active_test=False).sudo().search(
