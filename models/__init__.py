@@ -4,3 +4,4 @@ from . import axivox_queue_member
 from . import axivox_queue_event
 from . import axivox_queue_event_type
 from . import res_users
+from . import ir_http

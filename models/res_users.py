@@ -93,8 +93,10 @@ class ResUsers(models.Model):
     @api.model
     def axivox_dial(self, number):
         """Place a call from the current user's extension (the green button)."""
-        number = (number or "").strip()
-        check_dial_string(number.lstrip("+"), _("The number"))
+        number = (number or "").strip() if isinstance(number, str) else ""
+        if not number.lstrip("+"):
+            raise UserError(_("Type a number to call."))
+        check_dial_string(number[1:] if number.startswith("+") else number, _("The number"))
         user = self.env.user.sudo()
         account = user._axivox_account_for_dial()
         with account._pbx_errors():
@@ -103,19 +105,44 @@ class ResUsers(models.Model):
 
     @api.model
     def axivox_hangup(self, call_id):
-        account = self.env.user.sudo()._axivox_account_for_dial()
+        """Hang up a call the current user placed (the red button)."""
+        if not call_id or not isinstance(call_id, str):
+            raise UserError(_("There is no call to hang up."))
+        user = self.env.user.sudo()
+        account = user._axivox_account_for_dial()
         with account._pbx_errors():
-            call = account._pbx_client().hangup(call_id)
+            client = account._pbx_client()
+            call = client.get_call(call_id)
+            if call.get("from") != user.axivox_extension:
+                raise UserError(_("You can only hang up your own calls."))
+            call = client.hangup(call_id)
         return self._axivox_call_info(call or {"id": call_id, "state": "ended"})
 
     @api.model
     def axivox_disconnect_all(self):
-        """Dial the disconnection code of every queue the user is connected to."""
+        """Dial the disconnection code of every queue the user is connected to.
+
+        Every queue is tried, even when one fails: a failure is returned as a call info
+        with ``state`` and ``outcome`` "error" and the reason in ``message``.
+        """
+        user = self.env.user
+        user.sudo()._axivox_account_for_dial()  # a clear error when there is no extension
         members = self.env["axivox.queue.member"].sudo().search([
-            ("user_id", "=", self.env.uid), ("member_type", "=", "dynamic"),
-            ("connected", "=", True),
+            ("user_id", "=", user.id), ("member_type", "=", "dynamic"),
+            ("connected", "=", True), ("queue_id.active", "=", True),
         ])
-        return [member._softphone_dial(False) for member in members]
+        infos = []
+        for member in members:
+            try:
+                infos.append(member.with_user(user)._softphone_dial(False))
+            except UserError as exc:
+                infos.append({
+                    "id": False, "from": user.sudo().axivox_extension,
+                    "to": member.queue_id.logout_code, "state": "error", "outcome": "error",
+                    "message": exc.args[0], "member_id": member.id,
+                    "queue_id": member.queue_id.id,
+                })
+        return infos
 
     def _axivox_account_for_dial(self):
         self.ensure_one()
