@@ -101,8 +101,9 @@ class AxivoxAccount(models.Model):
             account.webhook_url = token and f"{base_url.rstrip('/')}{WEBHOOK_ROUTE}{token}"
 
     def _compute_queue_count(self):
+        # sudo: administrators configure accounts without being queue managers
         counts = dict(
-            self.env["axivox.queue"]
+            self.env["axivox.queue"].sudo()
             .with_context(active_test=False)
             ._read_group([("account_id", "in", self.ids)], ["account_id"], ["__count"])
         )
@@ -300,9 +301,12 @@ class AxivoxAccount(models.Model):
         if to_create:
             for queue in Queue.create(to_create):
                 by_remote[queue.remote_id] = queue
-        gone = [q for rid, q in local.items() if rid not in by_remote and q.active]
+        gone = Queue.browse([q.id for rid, q in local.items()
+                             if rid not in by_remote and q.active])
         if gone:
-            Queue.browse([q.id for q in gone]).write({"active": False})
+            # Deleted on the PBX: archived (its report stays), and nobody is a member anymore.
+            gone.write({"active": False})
+            gone.member_ids.with_context(axivox_from_pbx=True).unlink()
         # Events received before their queue was mirrored now find it.
         self.env["axivox.queue.event"].flush_model(["queue_id"])
         self.env.cr.execute(
