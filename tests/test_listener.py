@@ -1,1 +1,93 @@
-"""(to be written)"""
+"""The WebSocket listener (``odoo-bin axivox-listen``) against the simulator's event stream."""
+from odoo import SUPERUSER_ID, api
+from odoo.tests import HttpCase, tagged
+
+from ..cli.axivox_listen import StreamListener
+from .common import AxivoxWorld, start_simulator, wait_for
+
+
+@tagged("post_install", "-at_install")
+class TestStreamListener(AxivoxWorld, HttpCase):
+    """HttpCase: the registry is in test mode, so the listener's cursors share the test's
+    transaction, as the server's requests do."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.sim = start_simulator(cls)
+        cls.setup_world(api_url=cls.sim.url, api_key=cls.sim.api_key)
+        cls.pbx = cls.sim.client()
+        cls.env["axivox.account"].search([("id", "!=", cls.account.id)]).active = False
+
+    def setUp(self):
+        super().setUp()
+        self.sim.reset()
+        self.assertIsNone(self.account._sync_safely())
+        self.env.flush_all()
+
+    def stored(self):
+        """{event id: count of rows} and the account cursor, read in the listener's way."""
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            cr.execute("SELECT pbx_event_id, count(*) FROM axivox_queue_event "
+                       "WHERE account_id = %s AND source = 'stream' GROUP BY 1",
+                       [self.account.id])
+            rows = dict(cr.fetchall())
+            return rows, env["axivox.account"].browse(self.account.id).event_cursor
+
+    def pbx_ids_after(self, cursor):
+        ids, more = set(), True
+        while more:
+            events, cursor, more = self.pbx.events_since(cursor, limit=1000)
+            ids |= {e["id"] for e in events}
+        return ids, cursor
+
+    def test_stream_feeds_the_report_and_resumes_after_a_drop(self):
+        start_cursor = self.account.event_cursor
+        listener = StreamListener(self.registry, [self.account.id], heartbeat=1,
+                                  min_backoff=0.05, max_backoff=0.2).start()
+        self.addCleanup(listener.stop)
+        self.assertIn(self.account.id, listener.consumers)
+        self.sim.faults(ws_close_after=15)
+        self.sim.traffic(seed=5, calls=20)
+        self.pbx.connect_agent("sales", "103")
+        expected, last_cursor = self.pbx_ids_after(start_cursor)
+        self.assertGreater(len(expected), 40)
+        done = wait_for(lambda: set(self.stored()[0]) >= expected, timeout=30)
+        rows, cursor = self.stored()
+        self.assertTrue(done, f"{len(expected - set(rows))} events never arrived")
+        self.assertEqual(set(rows), expected, "nothing lost, nothing foreign")
+        self.assertEqual(set(rows.values()), {1}, "nothing twice")
+        self.assertEqual(cursor, last_cursor, "the cursor is saved with the events")
+        consumer = listener.consumers[self.account.id]
+        self.assertGreaterEqual(consumer.connections, 2, "the server dropped it; it resumed")
+        listener.stop()
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            luca = env["axivox.queue.member"].search([
+                ("queue_id.remote_id", "=", "sales"), ("queue_id.account_id", "=", self.account.id),
+                ("user_id", "=", self.users["103"].id)])
+            self.assertTrue(luca.connected, "the ADDMEMBER of the stream logged Luca in")
+
+    def test_restart_resumes_from_the_saved_cursor(self):
+        listener = StreamListener(self.registry, [self.account.id], heartbeat=1,
+                                  min_backoff=0.05).start()
+        self.sim.traffic(seed=6, calls=5)
+        first, _cursor = self.pbx_ids_after(self.account.event_cursor)
+        self.assertTrue(wait_for(lambda: set(self.stored()[0]) >= first, timeout=20))
+        listener.stop()
+        self.sim.traffic(seed=7, calls=5)
+        listener = StreamListener(self.registry, [self.account.id], heartbeat=1,
+                                  min_backoff=0.05).start()
+        self.addCleanup(listener.stop)
+        all_ids, _cursor = self.pbx_ids_after(None)
+        self.assertTrue(wait_for(lambda: set(self.stored()[0]) >= all_ids - self._synced(),
+                                 timeout=20))
+        rows, _cursor = self.stored()
+        self.assertEqual(set(rows.values()), {1}, "the restarted listener repeated nothing")
+
+    def _synced(self):
+        with self.registry.cursor() as cr:
+            cr.execute("SELECT pbx_event_id FROM axivox_queue_event "
+                       "WHERE account_id = %s AND source <> 'stream'", [self.account.id])
+            return {row[0] for row in cr.fetchall()}
