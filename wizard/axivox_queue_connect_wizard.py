@@ -1,4 +1,5 @@
-from odoo import fields, models
+from odoo import _, fields, models
+from odoo.exceptions import UserError
 
 
 class AxivoxQueueConnectWizard(models.TransientModel):
@@ -19,5 +20,13 @@ class AxivoxQueueConnectWizard(models.TransientModel):
 
     def action_connect(self):
         self.ensure_one()
-        self.member_id.action_connect()
+        # the field's domain only guides the web client: check it here too
+        member = self.member_id
+        if member.queue_id != self.queue_id or member.member_type != "dynamic":
+            raise UserError(
+                _("%(agent)s is not a dynamic agent of queue %(queue)s: only the queue's "
+                  "dynamic agents can be connected.",
+                  agent=member.user_id.name, queue=self.queue_id.name)
+            )
+        member.action_connect()
         return {"type": "ir.actions.act_window_close"}
