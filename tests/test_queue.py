@@ -1,1 +1,379 @@
-"""(to be written)"""
+"""The foundation's models: validation, pending changes, login state, the connect wizard."""
+from datetime import datetime
+
+from psycopg2 import IntegrityError
+
+from odoo.exceptions import UserError, ValidationError
+from odoo.tools import mute_logger
+from odoo.tools.safe_eval import safe_eval
+
+from .foundation_common import AxivoxCase
+
+
+class TestQueue(AxivoxCase):
+    def _queue_vals(self, **vals):
+        return dict({
+            "name": "Billing (tests)",
+            "account_id": self.account_a.id,
+            "extension": "800",
+            "login_code": "*81",
+            "logout_code": "*82",
+        }, **vals)
+
+    def _create_queue(self, **vals):
+        return self.env["axivox.queue"].create(self._queue_vals(**vals))
+
+    # ------------------------------------------------------------------
+    # Validation
+    # ------------------------------------------------------------------
+    def test_dial_strings(self):
+        queue = self._create_queue(extension="8#0", login_code="*#81", logout_code="#82")
+        self.assertEqual(queue.extension, "8#0")
+        cases = [
+            ("extension", "80a", "The extension “80a” is not a dial string"),
+            ("extension", "8 0", "The extension “8 0” is not a dial string"),
+            ("login_code", "+81", "The agent connection code “+81” is not a dial string"),
+            ("logout_code", "*8-2", "The agent disconnection code “*8-2” is not a dial string"),
+            ("login_code", "1" * 21, "is not a dial string: use 1 to 20 digits, * or #."),
+        ]
+        for field, value, message in cases:
+            with self.subTest(field=field, value=value):
+                with self.assertRaises(ValidationError) as caught:
+                    self._create_queue(**{field: value})
+                self.assertIn(message, str(caught.exception))
+                with self.assertRaises(ValidationError):
+                    queue.write({field: value})
+
+    def test_login_and_logout_codes_differ(self):
+        with self.assertRaises(ValidationError) as caught:
+            self._create_queue(login_code="*81", logout_code="*81")
+        self.assertIn("the agent connection and disconnection codes must differ",
+                      str(caught.exception))
+
+    def test_codes_unique_per_account(self):
+        # Sales already uses *61 / *62 on account A.
+        for vals in ({"login_code": "*61"}, {"logout_code": "*62"}, {"logout_code": "*61"}):
+            with self.subTest(**vals):
+                with self.assertRaises(ValidationError) as caught:
+                    self._create_queue(**vals)
+                self.assertIn("codes must be unique on a PBX account", str(caught.exception))
+                self.assertIn("Sales (tests)", str(caught.exception))
+        # Another account may use the same codes.
+        self.env["axivox.queue"].create({
+            "name": "Other B", "account_id": self.account_b.id, "extension": "601",
+            "login_code": "*71", "logout_code": "*72",
+        })
+        # An archived queue still owns its codes on the PBX account.
+        self.queue_support.active = False
+        with self.assertRaises(ValidationError):
+            self._create_queue(login_code="*71")
+
+    def test_code_never_an_extension(self):
+        msg = "a code can never be an extension"
+        # the queue's own extension
+        with self.assertRaises(ValidationError) as caught:
+            self._create_queue(extension="*81", login_code="*81", logout_code="*82")
+        self.assertIn(msg, str(caught.exception))
+        # another queue's extension
+        with self.assertRaises(ValidationError) as caught:
+            self._create_queue(login_code="700")
+        self.assertIn(msg, str(caught.exception))
+        # a user's extension on the same account
+        with self.assertRaises(ValidationError) as caught:
+            self._create_queue(logout_code="201")
+        self.assertIn(msg, str(caught.exception))
+        # a user's extension on another account is no clash (203 of account B is Ben's;
+        # on account A it is Mia's, so use one that exists on B only)
+        self.manager_b.axivox_extension = "299"
+        self._create_queue(logout_code="299")
+
+    def test_queue_extension_never_a_code(self):
+        """The rule holds both ways: a queue's extension cannot be another queue's code."""
+        with self.assertRaises(ValidationError) as caught:
+            self._create_queue(extension="*61")
+        self.assertIn("a code can never be an extension", str(caught.exception))
+        with self.assertRaises(ValidationError):
+            self.queue_support.extension = "*62"
+
+    def test_user_extension_never_a_code(self):
+        with self.assertRaises(ValidationError) as caught:
+            self.agent.axivox_extension = "*71"
+        self.assertIn("Extension *71 is a code of queue Support (tests)", str(caught.exception))
+        # the same digits on another PBX account are fine
+        self.agent_b.axivox_extension = "*71"
+
+    def test_queue_extension_unique_per_account(self):
+        with mute_logger("odoo.sql_db"), self.assertRaises(IntegrityError) as caught:
+            self._create_queue(extension="600")
+        self.assertIn("axivox_queue_extension_account_unique", str(caught.exception))
+
+    def test_times(self):
+        queue = self._create_queue(max_wait_time=86400, max_ring_time=3600)
+        queue.write({"max_wait_time": 1, "max_ring_time": 1})
+        for field, value, message in [
+            ("max_wait_time", 0, "maximum waiting time of queue Billing (tests) must be "
+                                 "between 1 and 86400 seconds"),
+            ("max_wait_time", 86401, "between 1 and 86400 seconds"),
+            ("max_wait_time", -5, "between 1 and 86400 seconds"),
+            ("max_ring_time", 0, "maximum ringing time of queue Billing (tests) must be "
+                                 "between 1 and 3600 seconds"),
+            ("max_ring_time", 3601, "between 1 and 3600 seconds"),
+        ]:
+            with self.subTest(field=field, value=value):
+                with self.assertRaises(ValidationError) as caught:
+                    queue.write({field: value})
+                self.assertIn(message, str(caught.exception))
+        # whole seconds: the fields are integers
+        self.assertEqual(queue._fields["max_wait_time"].type, "integer")
+        self.assertEqual(queue._fields["max_ring_time"].type, "integer")
+
+    def test_strategies(self):
+        strategies = [key for key, _label in
+                      self.env["axivox.queue"]._fields["strategy"].selection]
+        self.assertEqual(
+            strategies, ["ringall", "leastrecent", "fewestcalls", "random", "rrmemory", "linear"])
+        queue = self._create_queue()
+        self.assertEqual(queue.strategy, "ringall")
+        for strategy in strategies:
+            queue.strategy = strategy
+        with self.assertRaises(ValueError):
+            queue.strategy = "roundrobin"
+
+    # ------------------------------------------------------------------
+    # Users' extensions
+    # ------------------------------------------------------------------
+    def test_user_extension(self):
+        with self.assertRaises(ValidationError) as caught:
+            self.employee.write({"axivox_account_id": self.account_a.id,
+                                 "axivox_extension": "20 4"})
+        self.assertIn("The PBX extension “20 4” is not a dial string", str(caught.exception))
+        with self.assertRaises(ValidationError) as caught:
+            self.employee.write({"axivox_extension": "204"})
+        self.assertIn("Choose the PBX account that extension 204", str(caught.exception))
+        with mute_logger("odoo.sql_db"), self.assertRaises(IntegrityError) as caught:
+            self.employee.write({"axivox_account_id": self.account_a.id,
+                                 "axivox_extension": "201"})
+        self.assertIn("res_users_axivox_extension_unique", str(caught.exception))
+        self.employee.write({"axivox_account_id": self.account_a.id, "axivox_extension": "204"})
+        self.assertEqual(self.employee.axivox_extension, "204")
+
+    def test_user_reads_and_cannot_write_own_extension(self):
+        agent = self.agent.with_user(self.agent)
+        self.assertIn("axivox_extension", agent.SELF_READABLE_FIELDS)
+        values = agent.read(["axivox_extension", "axivox_account_id"])[0]
+        self.assertEqual(values["axivox_extension"], "201")
+        self.assertEqual(values["axivox_account_id"][0], self.account_a.id)
+        # her preferences form shows it
+        prefs = self.env.ref("base.view_users_form_simple_modif").id
+        self.assertIn("axivox_extension",
+                      agent.get_views([(prefs, "form")])["models"]["res.users"])
+        # but the mapping is the administrators' job
+        self.assertNotIn("axivox_extension", agent.SELF_WRITEABLE_FIELDS)
+
+    # ------------------------------------------------------------------
+    # Pending changes
+    # ------------------------------------------------------------------
+    def test_pending_changes(self):
+        Queue = self.env["axivox.queue"]
+        self.assertTrue(self._create_queue().pending_changes, "created in Odoo: to apply")
+        queue = Queue.browse(Queue.with_context(axivox_from_pbx=True).create(
+            self._queue_vals(extension="801", login_code="*83", logout_code="*84")).id)
+        self.assertFalse(queue.pending_changes, "mirrored from the PBX: nothing to apply")
+        queue.write({"color": 3, "sequence": 4})
+        self.assertFalse(queue.pending_changes, "color / sequence are Odoo-only")
+        edits = [("name", "Billing 2", "Billing 3"), ("extension", "802", "803"),
+                 ("strategy", "random", "linear"), ("max_wait_time", 60, 61),
+                 ("max_ring_time", 15, 16), ("login_code", "*85", "*87"),
+                 ("logout_code", "*86", "*88")]
+        for field, from_pbx, from_odoo in edits:
+            with self.subTest(field=field):
+                queue.with_context(axivox_from_pbx=True).write({"pending_changes": False})
+                queue.with_context(axivox_from_pbx=True).write({field: from_pbx})
+                self.assertFalse(queue.pending_changes, "the PBX's own value")
+                queue.write({field: from_odoo})
+                self.assertTrue(queue.pending_changes, "edited in Odoo: to apply")
+
+    def test_pending_changes_members(self):
+        queue = self.queue_support
+        queue.with_context(axivox_from_pbx=True).pending_changes = False
+        member = self.env["axivox.queue.member"].create(
+            {"queue_id": queue.id, "user_id": self.agent.id})
+        self.assertTrue(queue.pending_changes, "a new agent is to apply")
+
+        queue.with_context(axivox_from_pbx=True).pending_changes = False
+        member._apply_login_state(True, datetime(2026, 1, 1), "pbx", ts=1.0)
+        self.assertFalse(queue.pending_changes, "logging in is not a change of the queue")
+
+        member.member_type = "static"
+        self.assertTrue(queue.pending_changes, "static/dynamic is a change to apply")
+
+        queue.with_context(axivox_from_pbx=True).pending_changes = False
+        member.unlink()
+        self.assertTrue(queue.pending_changes, "a removed agent is to apply")
+
+        queue.with_context(axivox_from_pbx=True).pending_changes = False
+        self.env["axivox.queue.member"].with_context(axivox_from_pbx=True).create(
+            {"queue_id": queue.id, "user_id": self.agent.id})
+        self.assertFalse(queue.pending_changes, "mirrored from the PBX")
+
+    # ------------------------------------------------------------------
+    # Connected agents
+    # ------------------------------------------------------------------
+    def test_connected_computes(self):
+        sales = self.queue_sales
+        # Bruno is static: connected; Anna is dynamic, logged out.
+        self.assertEqual(sales.connected_count, 1)
+        self.assertEqual(sales.connected_agents, "Ax Agent Bruno")
+        self.assertEqual(sales.member_count, 2)
+        self.assertEqual(sales.connected_member_ids, self.m_bruno_sales)
+        self.assertEqual(sales.static_member_ids, self.m_bruno_sales)
+        self.assertEqual(sales.dynamic_member_ids, self.m_anna_sales)
+
+        self.m_anna_sales._apply_login_state(True, datetime(2026, 1, 1, 9), "pbx", ts=10.0)
+        self.assertEqual(sales.connected_count, 2)
+        self.assertEqual(set(sales.connected_agents.split(", ")),
+                         {"Ax Agent Anna", "Ax Agent Bruno"})
+        # stored: a search on it works (the dashboard's filters)
+        self.assertIn(sales, self.env["axivox.queue"].search([("connected_count", "=", 2)]))
+
+        self.m_anna_sales._apply_login_state(False, datetime(2026, 1, 1, 17), "pbx", ts=20.0)
+        self.assertEqual(sales.connected_count, 1)
+        self.assertEqual(sales.connected_agents, "Ax Agent Bruno")
+        self.assertEqual(self.queue_support.connected_count, 0)
+        self.assertFalse(self.queue_support.connected_agents)
+
+    def test_connected_agents_follow_user_name(self):
+        self.agent2.name = "Bruno Renamed"
+        self.assertEqual(self.queue_sales.connected_agents, "Bruno Renamed")
+
+    # ------------------------------------------------------------------
+    # Members
+    # ------------------------------------------------------------------
+    def test_static_member_always_connected(self):
+        Member = self.env["axivox.queue.member"]
+        member = Member.create({"queue_id": self.queue_support.id, "user_id": self.agent.id,
+                                "member_type": "static"})
+        self.assertTrue(member.connected)
+        self.assertTrue(member.connected_since)
+        # the PBX saying "disconnected" changes nothing for a static agent
+        self.assertFalse(member._apply_login_state(False, datetime(2026, 1, 1), "pbx", ts=5.0))
+        self.assertTrue(member.connected)
+        # nor can anyone write it
+        with mute_logger("odoo.sql_db"), self.assertRaises(IntegrityError) as caught:
+            member.write({"connected": False})
+            member.flush_recordset()
+        self.assertIn("axivox_queue_member_static_connected", str(caught.exception))
+        # a manager's Disconnect says why, before any PBX call
+        with self.assertRaises(UserError) as caught:
+            member.action_disconnect()
+        self.assertIn("static agents are always connected and cannot be disconnected",
+                      str(caught.exception))
+        # a dynamic agent made static is connected
+        self.m_anna_sales.member_type = "static"
+        self.assertTrue(self.m_anna_sales.connected)
+
+    def test_one_member_row_per_queue_and_user(self):
+        with mute_logger("odoo.sql_db"), self.assertRaises(IntegrityError) as caught:
+            self.env["axivox.queue.member"].create({
+                "queue_id": self.queue_sales.id, "user_id": self.agent.id,
+                "member_type": "static"})
+        self.assertIn("axivox_queue_member_queue_user_unique", str(caught.exception))
+
+    def test_member_needs_extension_of_the_queue_account(self):
+        Member = self.env["axivox.queue.member"]
+        with self.assertRaises(ValidationError) as caught:
+            Member.create({"queue_id": self.queue_sales.id, "user_id": self.employee.id})
+        self.assertIn("has no PBX extension", str(caught.exception))
+        with self.assertRaises(ValidationError) as caught:
+            Member.create({"queue_id": self.queue_sales.id, "user_id": self.agent_b.id})
+        self.assertIn("belongs to another PBX account", str(caught.exception))
+
+    def test_apply_login_state_ordering(self):
+        member = self.m_anna_sales
+        t9, t10, t11 = (datetime(2026, 3, 2, h) for h in (9, 10, 11))
+        self.assertEqual(member._apply_login_state(True, t10, "pbx", ts=1000.5), member)
+        self.assertTrue(member.connected)
+        self.assertEqual(member.connected_since, t10)
+        self.assertEqual(member.last_change_ts, 1000.5)
+        self.assertEqual(member.last_source, "pbx")
+        # an older "disconnecting" arrives late: ignored
+        self.assertFalse(member._apply_login_state(False, t9, "pbx", ts=999.0))
+        self.assertTrue(member.connected)
+        self.assertEqual(member.last_change_ts, 1000.5)
+        # the same timestamp again: ignored (idempotent)
+        self.assertFalse(member._apply_login_state(False, t10, "pbx", ts=1000.5))
+        self.assertTrue(member.connected)
+        # a newer one applies
+        self.assertEqual(member._apply_login_state(False, t11, "sync", ts=1001.0), member)
+        self.assertFalse(member.connected)
+        self.assertFalse(member.connected_since)
+        self.assertEqual(member.last_change, t11)
+        self.assertEqual(member.last_source, "sync")
+        # a newer event with the state it already has: recorded, not a change
+        self.assertFalse(member._apply_login_state(False, t11, "pbx", ts=1002.0))
+        self.assertEqual(member.last_change_ts, 1002.0)
+        # the PBX's own connection time wins over the event time
+        member._apply_login_state(True, t11, "pbx", ts=1003.0, since="2026-03-02T10:30:00Z")
+        self.assertEqual(member.connected_since, datetime(2026, 3, 2, 10, 30))
+
+    def test_apply_login_events_newest_wins(self):
+        Member = self.env["axivox.queue.member"]
+        self.queue_support.with_context(axivox_from_pbx=True).write(
+            {"remote_id": "support-t", "pending_changes": False})
+        queues = {"support-t": self.queue_support}
+        users = {"202": self.agent2, "201": self.agent}
+        events = [
+            {"id": "e2", "type": "REMOVEMEMBER", "queue_id": "support-t",
+             "timestamp": "2026-03-02T10:00:05.000Z", "agent_extension": "202"},
+            {"id": "e1", "type": "ADDMEMBER", "queue_id": "support-t",
+             "timestamp": "2026-03-02T10:00:00.000Z", "agent_extension": "202"},
+            {"id": "e3", "type": "ADDMEMBER", "queue_id": "support-t",
+             "timestamp": "2026-03-02T10:00:01.000Z", "agent_extension": "201"},
+        ]
+        Member._apply_login_events(self.account_a, events, queues, users)
+        self.assertFalse(self.m_bruno_support.connected, "the newest (logout) wins")
+        anna = self.queue_support.member_ids.filtered(lambda m: m.user_id == self.agent)
+        self.assertTrue(anna.connected, "a dynamic agent logged in on the PBX is mirrored")
+        self.assertEqual(anna.member_type, "dynamic")
+        self.assertFalse(self.queue_support.pending_changes, "the PBX's own state")
+
+    # ------------------------------------------------------------------
+    # The connect wizard
+    # ------------------------------------------------------------------
+    def test_connect_wizard_domain(self):
+        Member = self.env["axivox.queue.member"]
+        extra = Member.create([
+            {"queue_id": self.queue_sales.id, "user_id": self.manager.id,
+             "member_type": "dynamic", "connected": True},
+        ])
+        Wizard = self.env["axivox.queue.connect.wizard"]
+        action = self.queue_sales.action_connect_agent()
+        self.assertEqual(action["res_model"], "axivox.queue.connect.wizard")
+        self.assertEqual(action["context"], {"default_queue_id": self.queue_sales.id})
+        wizard = Wizard.with_context(action["context"]).create(
+            {"member_id": self.m_anna_sales.id})
+        self.assertEqual(wizard.queue_id, self.queue_sales)
+        domain = safe_eval(Wizard._fields["member_id"].domain, {"queue_id": wizard.queue_id.id})
+        offered = Member.search(domain)
+        # Anna only: Bruno is static, Mia is already connected, Support's agents are not
+        # in this queue.
+        self.assertEqual(offered, self.m_anna_sales)
+        self.assertNotIn(extra, offered)
+        self.assertNotIn(self.m_bruno_support, offered)
+
+    def test_connect_wizard_refuses_agents_outside_its_domain(self):
+        """The domain only guides the web client; the server checks it again, before
+        any PBX call."""
+        Wizard = self.env["axivox.queue.connect.wizard"].with_user(self.manager)
+        for queue, member, why in (
+            (self.queue_sales, self.m_bruno_sales, "a static agent"),
+            (self.queue_sales, self.m_bruno_support, "an agent of another queue"),
+        ):
+            with self.subTest(why):
+                wizard = Wizard.create({"queue_id": queue.id, "member_id": member.id})
+                with self.assertRaises(UserError) as caught:
+                    wizard.action_connect()
+                self.assertEqual(
+                    str(caught.exception),
+                    f"Ax Agent Bruno is not a dynamic agent of queue {queue.name}: only the "
+                    "queue's dynamic agents can be connected.")
