@@ -31,6 +31,12 @@
         "web.assets_backend": [
             "voip_axivox_queue/static/src/**/*",
         ],
+        "web.qunit_suite_tests": [
+            "voip_axivox_queue/static/tests/*.js",
+        ],
+        "web.assets_tests": [
+            "voip_axivox_queue/static/tests/tours/**/*",
+        ],
     },
     "application": True,
     "installable": True,

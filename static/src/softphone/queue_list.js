@@ -1,0 +1,48 @@
+/** @odoo-module **/
+
+import { Component, useState } from "@odoo/owl";
+import { _t } from "@web/core/l10n/translation";
+import { useService } from "@web/core/utils/hooks";
+import { formatSince } from "./softphone_service";
+
+/** "My queues": every queue of the agent, its login state and the button to change it. */
+export class QueueList extends Component {
+    static template = "voip_axivox_queue.QueueList";
+    static props = {};
+
+    setup() {
+        this.softphone = useState(useService("voip_axivox_queue.softphone"));
+    }
+
+    since(queue) {
+        return queue.connected_since ? _t("since %s", formatSince(queue.connected_since)) : "";
+    }
+
+    agentsConnected(queue) {
+        const count = queue.connected_count || 0;
+        if (count === 0) {
+            return _t("no agent connected");
+        }
+        return count === 1 ? _t("1 agent connected") : _t("%s agents connected", count);
+    }
+
+    typeLabel(queue) {
+        return queue.member_type === "static" ? _t("static") : _t("dynamic");
+    }
+
+    pendingLabel(queue) {
+        return queue.pending === "connecting" ? _t("connecting...") : _t("disconnecting...");
+    }
+
+    onConnect(queue) {
+        this.softphone.connect(queue);
+    }
+
+    onDisconnect(queue) {
+        this.softphone.disconnect(queue);
+    }
+
+    onDisconnectAll() {
+        this.softphone.disconnectAll();
+    }
+}

@@ -1,0 +1,410 @@
+/** @odoo-module **/
+
+import { reactive } from "@odoo/owl";
+import { browser } from "@web/core/browser/browser";
+import { _t } from "@web/core/l10n/translation";
+import { deserializeDateTime, formatDateTime } from "@web/core/l10n/dates";
+import { registry } from "@web/core/registry";
+import { session } from "@web/session";
+
+export const MEMBER_STATE_NOTIFICATION = "voip_axivox_queue/member_state";
+/** What a number may contain: digits, * and #, and a leading + (pasted numbers). */
+export const DIALABLE = /^\+?[0-9*#]{1,20}$/;
+/** If the PBX event of a login/logout never comes (bus down), re-read the state. */
+export const PENDING_TIMEOUT = 15000;
+
+/**
+ * Keep what can be dialed from typed or pasted text: "+32 (2) 555-01.00" -> "+3225550100".
+ */
+export function cleanNumber(text) {
+    const raw = String(text || "").trim();
+    const plus = raw.startsWith("+") ? "+" : "";
+    return plus + raw.replace(/[^0-9*#]/g, "");
+}
+
+/** The message of a failed RPC, for the user (a UserError's text as the server wrote it). */
+export function errorMessage(error) {
+    if (error && error.data && error.data.message) {
+        return error.data.message;
+    }
+    if (error && error.name === "ConnectionLostError") {
+        return _t("Odoo cannot be reached: check your connection and try again.");
+    }
+    return (error && error.message) || _t("Something went wrong.");
+}
+
+/** What dialing a queue code did, in words, when it did not do what was asked. */
+function outcomeMessage(info, queue) {
+    const name = queue ? queue.name : info.to;
+    switch (info.outcome) {
+        case "static_agent":
+            return _t("You are a static agent of %s: you are always connected.", name);
+        case "not_a_member":
+            return _t("The PBX says you are not an agent of %s.", name);
+        case "already_logged_in":
+            return _t("You were already connected to %s.", name);
+        case "already_logged_out":
+            return _t("You were already disconnected from %s.", name);
+        default:
+            return info.message || _t("The PBX refused the code (%s).", info.outcome || "?");
+    }
+}
+
+/** The call progress line of the panel. */
+export function callStatusText(call) {
+    if (!call) {
+        return "";
+    }
+    const labels = {
+        dialing: _t("Calling %s...", call.to),
+        ringing: _t("Ringing %s...", call.to),
+        answered: _t("In call with %s", call.to),
+        ended: _t("Call with %s ended", call.to),
+        failed: _t("Call to %s failed", call.to),
+    };
+    const label = labels[call.state] || _t("Call to %s: %s", call.to, call.state);
+    return call.message ? `${label} (${call.message})` : label;
+}
+
+export function formatSince(value) {
+    if (!value) {
+        return "";
+    }
+    const moment = deserializeDateTime(value);
+    const today = luxon.DateTime.now().hasSame(moment, "day");
+    return today ? formatDateTime(moment, { format: "HH:mm" }) : formatDateTime(moment);
+}
+
+/**
+ * The softphone of the current user: her extension, her queues and their login state,
+ * the number on the pad and the current call. Components read it (it is reactive) and
+ * call its methods; the bus keeps it true.
+ */
+export class Softphone {
+    constructor(env, { orm, bus_service, user }) {
+        this.env = env;
+        this.orm = orm;
+        this.busService = bus_service;
+        this.userId = user.userId;
+        const extension = session.axivox_extension;
+        this.hasExtension = Boolean(extension);
+        this.extension = extension || false;
+        this.isOpen = false;
+        this.isFolded = false;
+        this.loaded = false;
+        this.loading = false;
+        this.loadError = null;
+        this.queues = [];
+        this.number = "";
+        this.call = null;
+        this.calling = false;
+        this.disconnectingAll = false;
+        /** Panel-level feedback: {type: "danger" | "info" | "success", text}. */
+        this.feedback = null;
+        this._pendingTimers = {};
+    }
+
+    // ------------------------------------------------------------------ getters
+    get connectedQueueCount() {
+        return this.queues.filter((queue) => queue.connected).length;
+    }
+
+    get canDisconnectAll() {
+        return this.queues.some(
+            (queue) => queue.member_type === "dynamic" && queue.connected && !queue.pending
+        );
+    }
+
+    queueByMember(memberId) {
+        return this.queues.find((queue) => queue.member_id === memberId);
+    }
+
+    // ------------------------------------------------------------------- panel
+    open() {
+        if (!this.hasExtension) {
+            return;
+        }
+        this.isOpen = true;
+        this.isFolded = false;
+        if (!this.loaded && !this.loading) {
+            this.load();
+        }
+    }
+
+    close() {
+        this.isOpen = false;
+    }
+
+    toggle() {
+        if (this.isOpen && !this.isFolded) {
+            this.close();
+        } else {
+            this.open();
+        }
+    }
+
+    fold() {
+        this.isFolded = true;
+    }
+
+    unfold() {
+        this.isFolded = false;
+    }
+
+    // -------------------------------------------------------------------- state
+    /** Read the extension and every queue of the agent, in one call. */
+    async load() {
+        this.loading = true;
+        try {
+            const state = await this.orm.call("res.users", "axivox_softphone_state", []);
+            this.extension = state.extension;
+            this.hasExtension = Boolean(state.extension);
+            this.queues = state.queues.map((queue) => ({ ...queue, pending: false, error: null }));
+            for (const memberId of Object.keys(this._pendingTimers)) {
+                this._clearPendingTimer(Number(memberId));
+            }
+            this.loadError = null;
+            this.loaded = true;
+        } catch (error) {
+            this.loadError = errorMessage(error);
+        } finally {
+            this.loading = false;
+        }
+    }
+
+    /** A ``voip_axivox_queue/member_state`` notification of the bus. */
+    onMemberState(payload) {
+        if (!payload) {
+            return;
+        }
+        if (payload.user_id === this.userId) {
+            const queue = this.queueByMember(payload.member_id);
+            if (!queue) {
+                // A membership we do not know yet (added by a manager or the sync).
+                if (this.loaded) {
+                    this.load();
+                }
+                return;
+            }
+            queue.connected = payload.connected;
+            queue.connected_since = payload.connected_since || false;
+            queue.connected_count = payload.connected_count;
+            queue.pending = false;
+            queue.error = null;
+            this._clearPendingTimer(queue.member_id);
+        } else {
+            for (const queue of this.queues) {
+                if (queue.queue_id === payload.queue_id) {
+                    queue.connected_count = payload.connected_count;
+                }
+            }
+        }
+    }
+
+    // -------------------------------------------------------------------- calls
+    setNumber(text) {
+        this.number = cleanNumber(text).slice(0, 21);
+    }
+
+    press(key) {
+        if (!/^[0-9*#+]$/.test(key) || this.number.length >= 21) {
+            return;
+        }
+        if (key === "+" && this.number) {
+            return;
+        }
+        this.number += key;
+    }
+
+    backspace() {
+        this.number = this.number.slice(0, -1);
+    }
+
+    get inCall() {
+        return Boolean(this.call && !["ended", "failed"].includes(this.call.state));
+    }
+
+    /** The green button: place a call through the PBX from the agent's extension. */
+    async dial(number = this.number) {
+        number = cleanNumber(number);
+        if (this.calling) {
+            return;
+        }
+        if (!number) {
+            this.feedback = { type: "danger", text: _t("Type a number to call.") };
+            return;
+        }
+        if (!DIALABLE.test(number)) {
+            this.feedback = {
+                type: "danger",
+                text: _t("%s is not a number: use digits, * and # only.", number),
+            };
+            return;
+        }
+        this.calling = true;
+        this.feedback = null;
+        try {
+            const info = await this.orm.call("res.users", "axivox_dial", [number]);
+            this.call = info;
+            this._noteCodeDialed(info);
+        } catch (error) {
+            this.feedback = { type: "danger", text: errorMessage(error) };
+        } finally {
+            this.calling = false;
+        }
+    }
+
+    /** The red button. */
+    async hangup() {
+        if (!this.call || !this.call.id) {
+            this.number = "";
+            return;
+        }
+        try {
+            this.call = await this.orm.call("res.users", "axivox_hangup", [this.call.id]);
+            this.feedback = null;
+        } catch (error) {
+            this.feedback = { type: "danger", text: errorMessage(error) };
+        }
+    }
+
+    /** A queue code typed on the pad: show the row as pending like its button would. */
+    _noteCodeDialed(info) {
+        const queue = this.queues.find(
+            (q) => q.login_code === info.to || q.logout_code === info.to
+        );
+        if (queue) {
+            const connect = queue.login_code === info.to;
+            this._applyCodeOutcome(queue, connect, info);
+        }
+    }
+
+    // ------------------------------------------------------------------- queues
+    async connect(queue) {
+        return this._dialCode(queue, true);
+    }
+
+    async disconnect(queue) {
+        return this._dialCode(queue, false);
+    }
+
+    async _dialCode(queue, connect) {
+        if (queue.member_type === "static" || queue.pending) {
+            return;
+        }
+        queue.pending = connect ? "connecting" : "disconnecting";
+        queue.error = null;
+        const method = connect ? "action_softphone_connect" : "action_softphone_disconnect";
+        try {
+            const info = await this.orm.call("axivox.queue.member", method, [[queue.member_id]]);
+            this.call = info;
+            this._applyCodeOutcome(queue, connect, info);
+        } catch (error) {
+            queue.pending = false;
+            queue.error = errorMessage(error);
+        }
+    }
+
+    /**
+     * What the PBX said when a queue code was dialed. A login/logout that worked stays
+     * pending until the PBX event arrives through the bus; anything else leaves the row
+     * as it was and says why.
+     */
+    _applyCodeOutcome(queue, connect, info) {
+        const expected = connect ? "logged_in" : "logged_out";
+        if (info.outcome === expected) {
+            queue.pending = connect ? "connecting" : "disconnecting";
+            queue.error = null;
+            this._startPendingTimer(queue);
+            return;
+        }
+        queue.pending = false;
+        if (info.outcome === "already_logged_in" || info.outcome === "already_logged_out") {
+            // Odoo was behind the PBX: read the truth again.
+            this.feedback = { type: "info", text: outcomeMessage(info, queue) };
+            this.load();
+            return;
+        }
+        queue.error = outcomeMessage(info, queue);
+    }
+
+    _startPendingTimer(queue) {
+        this._clearPendingTimer(queue.member_id);
+        this._pendingTimers[queue.member_id] = browser.setTimeout(() => {
+            delete this._pendingTimers[queue.member_id];
+            const current = this.queueByMember(queue.member_id);
+            if (current && current.pending) {
+                this.load();
+            }
+        }, PENDING_TIMEOUT);
+    }
+
+    _clearPendingTimer(memberId) {
+        if (this._pendingTimers[memberId]) {
+            browser.clearTimeout(this._pendingTimers[memberId]);
+            delete this._pendingTimers[memberId];
+        }
+    }
+
+    /** "Disconnect from all my queues", at the end of the day. */
+    async disconnectAll() {
+        const queues = this.queues.filter(
+            (queue) => queue.member_type === "dynamic" && queue.connected && !queue.pending
+        );
+        if (!queues.length || this.disconnectingAll) {
+            return;
+        }
+        this.disconnectingAll = true;
+        this.feedback = null;
+        for (const queue of queues) {
+            queue.pending = "disconnecting";
+            queue.error = null;
+        }
+        try {
+            const infos = await this.orm.call("res.users", "axivox_disconnect_all", []);
+            const seen = new Set();
+            for (const info of infos) {
+                const queue = this.queueByMember(info.member_id);
+                if (!queue) {
+                    continue;
+                }
+                seen.add(queue.member_id);
+                if (info.state === "error") {
+                    queue.pending = false;
+                    queue.error = info.message;
+                } else {
+                    this._applyCodeOutcome(queue, false, info);
+                }
+            }
+            for (const queue of queues) {
+                if (!seen.has(queue.member_id) && queue.pending === "disconnecting") {
+                    queue.pending = false;
+                }
+            }
+        } catch (error) {
+            for (const queue of queues) {
+                queue.pending = false;
+            }
+            this.feedback = { type: "danger", text: errorMessage(error) };
+        } finally {
+            this.disconnectingAll = false;
+        }
+    }
+}
+
+export const softphoneService = {
+    dependencies: ["orm", "bus_service", "user"],
+    start(env, services) {
+        const softphone = reactive(new Softphone(env, services));
+        if (softphone.hasExtension) {
+            services.bus_service.subscribe(MEMBER_STATE_NOTIFICATION, (payload) =>
+                softphone.onMemberState(payload)
+            );
+            // The badge needs the login state from the start.
+            softphone.load();
+        }
+        return softphone;
+    },
+};
+
+registry.category("services").add("voip_axivox_queue.softphone", softphoneService);
