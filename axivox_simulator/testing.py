@@ -59,13 +59,14 @@ class SimulatorProcess:
 
     # ------------------------------------------------------------ process
     def command(self):
-        cmd = [self.python, "-m", "axivox_simulator", "--host", self.host, "--port", "0",
-               "--api-key", self.api_key]
+        # --flag=value: a value starting with "-" (a random key may) is not taken for a flag.
+        cmd = [self.python, "-m", "axivox_simulator", "--host=" + self.host, "--port=0",
+               "--api-key=" + self.api_key]
         for key, value in sorted(self.options.items()):
             if value is None or value is False:
                 continue
             flag = "--" + key.replace("_", "-")
-            cmd += [flag] if value is True else [flag, str(value)]
+            cmd.append(flag if value is True else "%s=%s" % (flag, value))
         return cmd
 
     def start(self):

@@ -299,7 +299,9 @@ class AxivoxAccount(models.Model):
             if changed:
                 queue.write(changed)
         if to_create:
-            for queue in Queue.create(to_create):
+            quiet = Queue.with_context(
+                mail_create_nolog=True, mail_create_nosubscribe=True, tracking_disable=True)
+            for queue in quiet.create(to_create):
                 by_remote[queue.remote_id] = queue
         gone = Queue.browse([q.id for rid, q in local.items()
                              if rid not in by_remote and q.active])
@@ -361,9 +363,6 @@ class AxivoxAccount(models.Model):
                               if key not in seen and not m.queue_id.pending_changes])
         if gone:
             gone.with_context(axivox_from_pbx=True).unlink()
-        for queue in queues.values():
-            if queue.id in queue_ids:
-                queue.with_context(axivox_from_pbx=True).last_refresh = now
         changed._notify_state()
         return changed
 

@@ -372,6 +372,8 @@ class AxivoxQueue(models.Model):
                 remote_agents,
                 {q.remote_id: q for q in account_queues.sudo() if q.remote_id},
             )
+            account_queues.sudo().with_context(axivox_from_pbx=True).write(
+                {"last_refresh": fields.Datetime.now()})
         return {"type": "ir.actions.client", "tag": "soft_reload"}
 
     def _note_pbx_conflict(self, remote):
