@@ -3,7 +3,7 @@ from datetime import datetime
 
 from psycopg2 import IntegrityError
 
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import mute_logger
 from odoo.tools.safe_eval import safe_eval
 
@@ -169,6 +169,9 @@ class TestQueue(AxivoxCase):
                       agent.get_views([(prefs, "form")])["models"]["res.users"])
         # but the mapping is the administrators' job
         self.assertNotIn("axivox_extension", agent.SELF_WRITEABLE_FIELDS)
+        with self.assertRaises(AccessError):
+            agent.write({"axivox_extension": "299"})
+        self.assertEqual(self.agent.axivox_extension, "201")
 
     # ------------------------------------------------------------------
     # Pending changes

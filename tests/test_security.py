@@ -111,9 +111,14 @@ class TestSecurity(AxivoxCase):
         self.assertNoAccess(self.account_a.with_user(self.agent).read, ["api_key"])
         self.assertNoAccess(
             self.env["axivox.queue.report.wizard"].with_user(self.agent).create, {})
-        # the report's event types are readable by every employee (the wizard's choices)
+        # the report's event types are readable by every employee (the wizard's choices),
+        # changed by administrators only
         types = self.env["axivox.queue.event.type"].with_user(self.agent).search([])
         self.assertEqual(len(types), 13)
+        for user in (self.agent, self.manager):
+            self.assertNoAccess(types[:1].with_user(user).write, {"name": "Renamed"})
+            self.assertNoAccess(types[:1].with_user(user).unlink)
+        types[:1].with_user(self.admin).write({"sequence": 11})
 
     def test_employee_without_queue_group(self):
         Queue = self.env["axivox.queue"].with_user(self.employee)
