@@ -455,6 +455,25 @@ QUnit.module("softphone", (hooks) => {
         );
     });
 
+    QUnit.test("a typed code the PBX refuses is said clearly", async (assert) => {
+        handlers["res.users/axivox_dial"] = ([number]) =>
+            callInfo(number, "not_a_member", { message: "You are not an agent of the Returns queue." });
+        await start();
+        await openPanel();
+        await editInput(target, ".o_axivox_dial_input", "*630");
+        await click(target, ".o_axivox_dial_call");
+        await nextTick();
+        assert.strictEqual(
+            target.querySelector(".o_axivox_softphone_feedback").textContent.trim(),
+            "You are not an agent of the Returns queue."
+        );
+        assert.strictEqual(
+            target.querySelector(".o_axivox_call_status").textContent,
+            "*630: You are not an agent of the Returns queue."
+        );
+        assert.strictEqual(badge(), "2", "nothing changed");
+    });
+
     QUnit.test("dial errors are clear and keep the number", async (assert) => {
         handlers["res.users/axivox_dial"] = () => {
             throw makeServerError({

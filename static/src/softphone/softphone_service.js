@@ -33,9 +33,15 @@ export function errorMessage(error) {
     return (error && error.message) || _t("Something went wrong.");
 }
 
+/** What the PBX answers when a queue code is refused. */
+export const REFUSED_OUTCOMES = ["static_agent", "not_a_member"];
+
 /** What dialing a queue code did, in words, when it did not do what was asked. */
 function outcomeMessage(info, queue) {
-    const name = queue ? queue.name : info.to;
+    if (!queue) {
+        return info.message || _t("The PBX refused the code %s (%s).", info.to, info.outcome);
+    }
+    const name = queue.name;
     switch (info.outcome) {
         case "static_agent":
             return _t("You are a static agent of %s: you are always connected.", name);
@@ -62,6 +68,10 @@ export function callStatusText(call) {
         ended: _t("Call with %s ended", call.to),
         failed: _t("Call to %s failed", call.to),
     };
+    if (!["ringing", "answered"].includes(call.outcome) && call.message && call.state !== "ended") {
+        // A queue code: the PBX says what it did, plays it and hangs up.
+        return `${call.to}: ${call.message}`;
+    }
     const label = labels[call.state] || _t("Call to %s: %s", call.to, call.state);
     return call.message ? `${label} (${call.message})` : label;
 }
@@ -276,6 +286,8 @@ export class Softphone {
         if (queue) {
             const connect = queue.login_code === info.to;
             this._applyCodeOutcome(queue, connect, info);
+        } else if (REFUSED_OUTCOMES.includes(info.outcome)) {
+            this.feedback = { type: "danger", text: outcomeMessage(info, null) };
         }
     }
 
