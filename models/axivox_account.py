@@ -182,15 +182,17 @@ class AxivoxAccount(models.Model):
         """The active account a webhook URL token designates (empty if none)."""
         if not token or len(token) > 64:
             return self.browse()
-        return self.search([("webhook_token", "=", token)], limit=1)
+        return self.search_fetch(
+            [("webhook_token", "=", token)], ["webhook_secret", "company_id"], limit=1)
 
     @api.model
     def _users_by_extension(self, extensions):
         """{extension: user} for the users of this account mapped to ``extensions``."""
         if not extensions:
             return {}
-        users = self.env["res.users"].sudo().with_context(active_test=False).search(
-            [("axivox_account_id", "=", self.id), ("axivox_extension", "in", list(extensions))]
+        users = self.env["res.users"].sudo().with_context(active_test=False).search_fetch(
+            [("axivox_account_id", "=", self.id), ("axivox_extension", "in", list(extensions))],
+            ["axivox_extension"],
         )
         return {user.axivox_extension: user for user in users}
 
@@ -325,8 +327,10 @@ class AxivoxAccount(models.Model):
         Member = self.env["axivox.queue.member"].sudo().with_context(axivox_from_pbx=True)
         users = self._users_by_extension({a["extension"] for a in remote_agents})
         queue_ids = [q.id for q in queues.values()]
-        local = {(m.queue_id.id, m.user_id.id): m
-                 for m in Member.search([("queue_id", "in", queue_ids)])}
+        # One query for every membership, however many (no prefetch in chunks).
+        local = {(m.queue_id.id, m.user_id.id): m for m in Member.search_fetch(
+            [("queue_id", "in", queue_ids)],
+            ["queue_id", "user_id", "member_type", "connected", "last_change_ts"])}
         now = fields.Datetime.now()
         now_ts = now.timestamp()
         seen = set()

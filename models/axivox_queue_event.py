@@ -173,9 +173,10 @@ class AxivoxQueueEvent(models.Model):
 
         queues = {
             queue.remote_id: queue
-            for queue in self.env["axivox.queue"].with_context(active_test=False).search(
+            for queue in self.env["axivox.queue"].with_context(active_test=False).search_fetch(
                 [("account_id", "=", account.id),
-                 ("remote_id", "in", list({e["queue_id"] for e in batch}))]
+                 ("remote_id", "in", list({e["queue_id"] for e in batch}))],
+                ["remote_id"],
             )
         }
         extensions = {e["agent_extension"] for e in batch if e.get("agent_extension")}

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Benchmarks of voip_axivox_queue (issue 4's speed targets). Prints figures, asserts nothing.
+#
+#   bench/run.sh            webhook ingestion (vs a trivial route), batches, the same with
+#                           1,000,000 events stored, and the sync of 200 queues
+#
+# Needs Odoo 17 (ODOO_SRC, ODOO_VENV, see scripts/lib.sh). Starts its own PostgreSQL
+# cluster and Odoo server in a temporary folder, on loopback only.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
+odoo_available || { echo "bench/run.sh needs Odoo 17 (ODOO_SRC=$ODOO_SRC)"; exit 1; }
+
+WORK=$(mktemp -d /tmp/voip_axivox_queue-bench.XXXXXX)
+chmod 755 "$WORK"
+SERVER_PID=
+cleanup() {
+    if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null || true; fi
+    pg_stop
+    [ -n "${KEEP:-}" ] && echo "Kept $WORK" || rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+pg_start "$WORK/pg"
+addons_dir "$WORK/addons"
+ADDONS="$ODOO_SRC/odoo/addons,$WORK/addons"
+DB=bench
+echo "Machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; Odoo $("$ODOO_PYTHON" -c 'import sys; sys.path.insert(0, sys.argv[1]); import odoo.release as r; print(r.version)' "$ODOO_SRC")"
+odoo_bin --addons-path="$ADDONS" $(odoo_db_args) -d $DB -i "$ADDON" --without-demo=all \
+    --stop-after-init --no-http --log-level=warn
+read -r _ TOKEN SECRET ACCOUNT COMPANY < <(odoo_bin shell --addons-path="$ADDONS" $(odoo_db_args) \
+    -d $DB --no-http --log-level=warn < "$REPO_ROOT/bench/setup_bench.py" | grep '^BENCH ')
+
+PORT=$(free_port)
+odoo_bin --addons-path="$ADDONS" $(odoo_db_args) -d $DB --db-filter="^$DB\$" \
+    --http-interface=127.0.0.1 --http-port="$PORT" --max-cron-threads=0 \
+    --log-level=info --logfile="$WORK/server.log" &
+SERVER_PID=$!
+for _ in $(seq 100); do
+    curl -sf "http://127.0.0.1:$PORT/voip_axivox_queue/ping" >/dev/null && break
+    sleep 0.3
+done
+
+BENCH=("$ODOO_PYTHON" "$REPO_ROOT/bench/webhook_bench.py" --url "http://127.0.0.1:$PORT"
+       --token "$TOKEN" --secret "$SECRET" --log "$WORK/server.log")
+"${BENCH[@]}" --label "(empty report)"
+
+echo
+echo "Storing 1,000,000 more events..."
+start=$(date +%s)
+psql -q -d $DB <<SQL
+INSERT INTO axivox_queue_event (account_id, company_id, queue_remote_id, event_time, event_ts,
+    event_type, call_id, caller_number, pbx_event_id, source, agent_unmapped,
+    create_uid, create_date, write_uid, write_date)
+SELECT $ACCOUNT, $COMPANY, 'bench-q' || (g % 5), now() - g * interval '1 second',
+       extract(epoch from now()) - g, 'ENTERQUEUE', 'old-call-' || g, '+32' || g,
+       'old-' || g, 'sync', false, 1, now(), 1, now()
+  FROM generate_series(1, 1000000) g;
+ANALYZE axivox_queue_event;
+SQL
+echo "  done in $(( $(date +%s) - start )) s; events stored: $(psql -Atd $DB -c 'select count(*) from axivox_queue_event')"
+"${BENCH[@]}" --label "(1,000,000 events stored)"
+
+echo
+odoo_bin shell --addons-path="$ADDONS" $(odoo_db_args) -d $DB --no-http --log-level=warn \
+    < "$REPO_ROOT/bench/sync_bench.py"

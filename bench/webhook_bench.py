@@ -1,0 +1,145 @@
+"""Webhook ingestion benchmark against a running Odoo server (started by bench/run.sh).
+
+Prints figures; asserts nothing. Measured in the same run:
+  * the requests per second of a trivial auth='none' JSON route of the same server
+    (/voip_axivox_queue/ping, the ceiling of Odoo's HTTP stack here) and of single-event
+    signed webhooks, and their ratio;
+  * one batch of 1, 10, 100 and 1,000 events: time and SQL queries (read from the
+    server's log line of that request, where Odoo writes each request's query count).
+
+Usage: webhook_bench.py --url URL --token TOKEN --secret SECRET --log SERVER_LOG
+                        [--requests N] [--concurrency C] [--label TEXT]
+"""
+import argparse
+import concurrent.futures
+import itertools
+import json
+import os
+import re
+import sys
+import threading
+import time
+import uuid
+
+import requests
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from axivox_api import signature  # noqa: E402
+
+RUN = uuid.uuid4().hex[:8]
+COUNTER = itertools.count()
+QUEUES = [f"bench-q{i}" for i in range(5)]
+AGENTS = [str(2000 + i) for i in range(20)]
+_local = threading.local()
+
+
+def session():
+    if not hasattr(_local, "session"):
+        _local.session = requests.Session()
+    return _local.session
+
+
+def make_event(kind=None):
+    n = next(COUNTER)
+    kind = kind or ("ENTERQUEUE", "CONNECT", "COMPLETECALLER", "ABANDON")[n % 4]
+    ms = n % 1000
+    event = {
+        "id": f"bench-{RUN}-{n}", "type": kind, "queue_id": QUEUES[n % len(QUEUES)],
+        "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + f".{ms:03d}Z",
+        "call_id": f"call-{RUN}-{n // 4}", "caller_number": f"+3225{n % 1000000:06d}",
+    }
+    if kind in ("CONNECT", "COMPLETECALLER", "ADDMEMBER", "REMOVEMEMBER"):
+        event["agent_extension"] = AGENTS[n % len(AGENTS)]
+    if kind == "CONNECT":
+        event.update(wait_time=n % 60, ring_time=n % 20)
+    if kind == "COMPLETECALLER":
+        event.update(wait_time=n % 60, talk_time=n % 600)
+    return event
+
+
+def post_events(args, events, tag=""):
+    body = json.dumps(events if isinstance(events, dict) else {"events": events}).encode()
+    headers = signature.signed_headers(args.secret, body)
+    headers["Content-Type"] = "application/json"
+    url = f"{args.url}/voip_axivox_queue/webhook/{args.token}"
+    if tag:
+        url += f"?bench={tag}"
+    response = session().post(url, data=body, headers=headers, timeout=60)
+    if response.status_code != 200:
+        raise SystemExit(f"webhook answered {response.status_code}: {response.text[:300]}")
+    return response.json()
+
+
+def ping(args):
+    response = session().get(f"{args.url}/voip_axivox_queue/ping", timeout=30)
+    if response.status_code != 200:
+        raise SystemExit(f"ping answered {response.status_code}")
+
+
+def throughput(args, call):
+    """Requests per second of ``call`` run args.requests times by args.concurrency threads."""
+    start = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(args.concurrency) as pool:
+        list(pool.map(lambda _: call(), range(args.requests)))
+    return args.requests / (time.perf_counter() - start)
+
+
+def queries_of(log, tag, timeout=5.0):
+    """The SQL query count Odoo logged for the request carrying ?bench=<tag>."""
+    pattern = re.compile(rf"bench={tag} HTTP/1\.1\" 200 - (\d+) ([\d.]+) ([\d.]+)")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with open(log, encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                match = pattern.search(line)
+                if match:
+                    return int(match.group(1)), float(match.group(2))
+        time.sleep(0.1)
+    return None, None
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--token", required=True)
+    parser.add_argument("--secret", required=True)
+    parser.add_argument("--log", required=True)
+    parser.add_argument("--requests", type=int, default=1500)
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--label", default="")
+    args = parser.parse_args()
+
+    print(f"\n== Webhook ingestion {args.label}".rstrip())
+    # warm up both routes (registry, routing map, prepared plans)
+    for _ in range(50):
+        ping(args)
+        post_events(args, make_event())
+    trivial, single = [], []
+    for _ in range(2):  # interleaved, so that both see the same machine
+        trivial.append(throughput(args, lambda: ping(args)))
+        single.append(throughput(args, lambda: post_events(args, make_event())))
+    best_trivial, best_single = max(trivial), max(single)
+    print(f"trivial auth='none' JSON route: {best_trivial:8.1f} req/s  (runs: "
+          + ", ".join(f"{x:.1f}" for x in trivial) + ")")
+    print(f"single-event signed webhooks:   {best_single:8.1f} req/s  (runs: "
+          + ", ".join(f"{x:.1f}" for x in single) + ")")
+    print(f"ratio webhook / trivial:        {100 * best_single / best_trivial:8.1f} %  "
+          f"(target >= 60 %; {args.requests} requests x {args.concurrency} threads)")
+
+    print("batch size | wall time (s) | SQL queries | SQL time (s) | applied")
+    for size in (1, 10, 100, 1000):
+        events = [make_event() for _ in range(size)]
+        # a few agent logins / logouts in every batch: member state is part of ingestion
+        for i in range(min(size, 10)):
+            events[i] = make_event("ADDMEMBER" if i % 2 == 0 else "REMOVEMEMBER")
+        tag = f"{RUN}-{size}"
+        start = time.perf_counter()
+        result = post_events(args, events, tag=tag)
+        wall = time.perf_counter() - start
+        count, sql_time = queries_of(args.log, tag)
+        print(f"{size:10d} | {wall:13.3f} | {count!s:>11} | {sql_time!s:>12} | "
+              f"{result['applied']}")
+
+
+if __name__ == "__main__":
+    main()
