@@ -36,6 +36,7 @@ class AxivoxFixtures:
         def user(login, groups, account, extension, company):
             return new_test_user(
                 env, login, groups=groups, password=login + "-pass",
+                context={"no_reset_password": True},
                 name=login.replace("_", " ").title(),
                 company_id=company.id, company_ids=[(6, 0, company.ids)],
                 axivox_account_id=account.id if account else False,

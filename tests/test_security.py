@@ -24,7 +24,7 @@ class TestSecurity(AxivoxCase):
         cls.event_b = Event.create(dict(values, account_id=cls.account_b.id,
                                         queue_id=cls.queue_b.id, pbx_event_id="sec-b"))
         # A manager of both companies
-        cls.manager_ab = cls.env["res.users"].create({
+        cls.manager_ab = cls.env["res.users"].with_context(no_reset_password=True).create({
             "name": "Ax Manager Both", "login": "ax_manager_both", "password": "ax_manager_both",
             "company_id": cls.company_a.id,
             "company_ids": [Command.set((cls.company_a | cls.company_b).ids)],
@@ -176,7 +176,7 @@ class TestSecurity(AxivoxCase):
         self.assertEqual(connect.member_id, self.m_anna_sales)
 
     def test_wizards_are_personal(self):
-        colleague = self.env["res.users"].create({
+        colleague = self.env["res.users"].with_context(no_reset_password=True).create({
             "name": "Ax Manager Two", "login": "ax_manager_two",
             "groups_id": [Command.set([self.env.ref("base.group_user").id,
                                        self.env.ref("voip_axivox_queue.group_axivox_manager").id])],
