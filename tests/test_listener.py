@@ -44,11 +44,12 @@ class TestStreamListener(AxivoxWorld, HttpCase):
 
     def test_stream_feeds_the_report_and_resumes_after_a_drop(self):
         start_cursor = self.account.event_cursor
+        # Before the listener connects: the simulator reads the fault when a stream opens.
+        self.sim.faults(ws_close_after=15)
         listener = StreamListener(self.registry, [self.account.id], heartbeat=1,
                                   min_backoff=0.05, max_backoff=0.2).start()
         self.addCleanup(listener.stop)
         self.assertIn(self.account.id, listener.consumers)
-        self.sim.faults(ws_close_after=15)
         self.sim.traffic(seed=5, calls=20)
         self.pbx.connect_agent("sales", "103")
         expected, last_cursor = self.pbx_ids_after(start_cursor)
