@@ -224,7 +224,8 @@ class AxivoxQueueEvent(models.Model):
         account = self.env["axivox.account"].browse(account_id)
         rng = random.Random(seed)
         queues = account.queue_ids.filtered("remote_id")
-        today = fields.Datetime.now().replace(hour=0, minute=0, second=0, microsecond=0)
+        now = fields.Datetime.now()
+        today = now.replace(hour=0, minute=0, second=0, microsecond=0)
         events = []
 
         def add(moment, kind, queue, **data):
@@ -241,10 +242,15 @@ class AxivoxQueueEvent(models.Model):
                 for member in dynamic:
                     ext = member.user_id.axivox_extension
                     login = start + timedelta(minutes=rng.randint(0, 30))
+                    logout = start + timedelta(hours=9, minutes=rng.randint(0, 30))
+                    if not day:
+                        # Today's logins and logouts are in the past, whatever the hour: a
+                        # future one would make every real PBX event look older.
+                        login = now - timedelta(minutes=rng.randint(40, 90))
+                        logout = now - timedelta(minutes=rng.randint(2, 30))
                     add(login, "ADDMEMBER", queue, agent_extension=ext,
                         agent_name=member.user_id.name, member_type="dynamic")
                     if day or not member.connected:
-                        logout = start + timedelta(hours=9, minutes=rng.randint(0, 30))
                         add(logout, "REMOVEMEMBER", queue, agent_extension=ext,
                             agent_name=member.user_id.name, member_type="dynamic")
                 if day == 0:

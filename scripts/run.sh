@@ -48,6 +48,11 @@ else
         --stop-after-init --no-http --log-level=warn
 fi
 
+# The demo account talks to this simulator, wherever it listens.
+psql -q -d "$DB" -c "UPDATE axivox_account SET api_url = 'http://127.0.0.1:$SIM_PORT'
+    WHERE id = (SELECT res_id FROM ir_model_data
+                WHERE module = 'voip_axivox_queue' AND name = 'demo_account')"
+
 say "Odoo on http://127.0.0.1:$HTTP_PORT (database $DB; admin/admin)"
 odoo_bin --addons-path="$ADDONS" $(odoo_db_args) -d "$DB" --db-filter="^$DB\$" \
     --http-interface=127.0.0.1 --http-port="$HTTP_PORT" --max-cron-threads=1
