@@ -126,20 +126,22 @@ def main():
     print(f"ratio webhook / trivial:        {100 * best_single / best_trivial:8.1f} %  "
           f"(target >= 60 %; {args.requests} requests x {args.concurrency} threads)")
 
-    print("batch size | wall time (s) | SQL queries | SQL time (s) | applied")
-    for size in (1, 10, 100, 1000):
-        events = [make_event() for _ in range(size)]
-        # a few agent logins / logouts in every batch: member state is part of ingestion
-        for i in range(min(size, 10)):
-            events[i] = make_event("ADDMEMBER" if i % 2 == 0 else "REMOVEMEMBER")
-        tag = f"{RUN}-{size}"
-        start = time.perf_counter()
-        result = post_events(args, events, tag=tag)
-        wall = time.perf_counter() - start
-        count, sql_time = queries_of(args.log, tag)
-        print(f"{size:10d} | {wall:13.3f} | {count!s:>11} | {sql_time!s:>12} | "
-              f"{result['applied']}")
-
+    print("events in batch            | batch size | wall time (s) | SQL queries | SQL time (s)"
+          " | applied")
+    for logins in (0, 10):
+        label = "calls only" if not logins else f"calls + {logins} logins/logouts"
+        for size in (1, 10, 100, 1000):
+            events = [make_event() for _ in range(size)]
+            # agent logins / logouts: member state changes are part of ingestion
+            for i in range(min(size, logins)):
+                events[i] = make_event("ADDMEMBER" if i % 2 == 0 else "REMOVEMEMBER")
+            tag = f"{RUN}-{logins}-{size}"
+            start = time.perf_counter()
+            result = post_events(args, events, tag=tag)
+            wall = time.perf_counter() - start
+            count, sql_time = queries_of(args.log, tag)
+            print(f"{label:26} | {size:10d} | {wall:13.3f} | {count!s:>11} | {sql_time!s:>12} | "
+                  f"{result['applied']}")
 
 if __name__ == "__main__":
     main()

@@ -48,6 +48,15 @@ class AxivoxWorld:
         )
 
     @classmethod
+    def setup_simulated_world(cls, **sim_options):
+        """The world on a fresh simulator (``cls.sim``, its client ``cls.pbx``); the other
+        accounts are archived, so that only this PBX is synced by the cron."""
+        cls.sim = start_simulator(cls, **sim_options)
+        cls.setup_world(api_url=cls.sim.url, api_key=cls.sim.api_key)
+        cls.pbx = cls.sim.client()
+        cls.env["axivox.account"].search([("id", "!=", cls.account.id)]).active = False
+
+    @classmethod
     def make_queue(cls, remote_id, name, extension, login, logout, static=(), dynamic=(),
                    connected=()):
         queue = cls.env["axivox.queue"].with_context(axivox_from_pbx=True).create({

@@ -2,7 +2,7 @@
 Odoo server, ends as the same report in Odoo as in the PBX — nothing lost, nothing twice."""
 from odoo.tests import HttpCase, tagged
 
-from .common import WEBHOOK_SECRET, AxivoxWorld, start_simulator, wait_for
+from .common import WEBHOOK_SECRET, AxivoxWorld, wait_for
 
 
 @tagged("post_install", "-at_install")
@@ -10,11 +10,7 @@ class TestEndToEnd(AxivoxWorld, HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.sim = start_simulator(cls, webhook_attempts=8, webhook_backoff=0.05,
-                                  webhook_timeout=10)
-        cls.setup_world(api_url=cls.sim.url, api_key=cls.sim.api_key)
-        cls.pbx = cls.sim.client()
-        cls.env["axivox.account"].search([("id", "!=", cls.account.id)]).active = False
+        cls.setup_simulated_world(webhook_attempts=8, webhook_backoff=0.05, webhook_timeout=10)
 
     def setUp(self):
         super().setUp()

@@ -3,7 +3,7 @@ from odoo import SUPERUSER_ID, api
 from odoo.tests import HttpCase, tagged
 
 from ..cli.axivox_listen import StreamListener
-from .common import AxivoxWorld, start_simulator, wait_for
+from .common import AxivoxWorld, wait_for
 
 
 @tagged("post_install", "-at_install")
@@ -14,10 +14,7 @@ class TestStreamListener(AxivoxWorld, HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.sim = start_simulator(cls)
-        cls.setup_world(api_url=cls.sim.url, api_key=cls.sim.api_key)
-        cls.pbx = cls.sim.client()
-        cls.env["axivox.account"].search([("id", "!=", cls.account.id)]).active = False
+        cls.setup_simulated_world()
 
     def setUp(self):
         super().setUp()

@@ -3,7 +3,7 @@ from odoo.exceptions import UserError
 from odoo.tests import TransactionCase, tagged
 from odoo.tools import mute_logger
 
-from .common import AxivoxWorld, start_simulator
+from .common import AxivoxWorld
 
 QUIET = ("odoo.addons.voip_axivox_queue.models.axivox_account",
          "odoo.addons.voip_axivox_queue.axivox_api.client")
@@ -14,11 +14,7 @@ class TestSync(AxivoxWorld, TransactionCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.sim = start_simulator(cls)
-        cls.setup_world(api_url=cls.sim.url, api_key=cls.sim.api_key)
-        cls.pbx = cls.sim.client()
-        # Only this test's PBX is synced by the cron (the demo one is not running).
-        cls.env["axivox.account"].search([("id", "!=", cls.account.id)]).active = False
+        cls.setup_simulated_world()
 
     def setUp(self):
         super().setUp()
@@ -263,3 +259,20 @@ class TestSync(AxivoxWorld, TransactionCase):
         account = self.env["axivox.account"].create({"name": "Empty", "api_url": "http://x"})
         with self.assertRaisesRegex(UserError, "No PBX is configured"):
             account._pbx_client()
+
+    def test_secrets_are_never_logged(self):
+        self.sync()
+        wrong_key = "wrong-key-0123456789abcdef"
+        with self.assertLogs("odoo.addons.voip_axivox_queue", level="DEBUG") as logs:
+            self.account._sync_safely()  # every request of a good sync, at DEBUG
+            self.sim.faults(error_rate=1.0)
+            self.account._sync_safely()
+            self.sim.faults()
+            self.account.api_key = wrong_key
+            self.account._sync_safely()
+        text = "\n".join(logs.output)
+        self.assertIn("failed", text, "the failures were logged")
+        self.assertIn("GET", text, "the requests were logged")
+        for secret in (self.sim.api_key, wrong_key, self.account.webhook_secret):
+            self.assertNotIn(secret, text)
+            self.assertNotIn(secret, self.account.last_error or "")
