@@ -6,3 +6,4 @@ from . import test_sync
 from . import test_end_to_end
 from . import test_softphone
 from . import test_listener
+from . import test_i18n
