@@ -22,6 +22,7 @@
         "wizard/axivox_queue_report_wizard_views.xml",
         "views/axivox_queue_views.xml",
         "views/res_users_views.xml",
+        "views/res_config_settings_views.xml",
         "views/axivox_menus.xml",
     ],
     "demo": [

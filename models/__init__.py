@@ -5,3 +5,4 @@ from . import axivox_queue_event
 from . import axivox_queue_event_type
 from . import res_users
 from . import ir_http
+from . import res_config_settings

@@ -380,3 +380,13 @@ class TestQueue(AxivoxCase):
                     str(caught.exception),
                     f"Ax Agent Bruno is not a dynamic agent of queue {queue.name}: only the "
                     "queue's dynamic agents can be connected.")
+
+    def test_settings_count_the_company_accounts(self):
+        """The Call Queues block of Settings counts this company's PBX accounts."""
+        settings = self.env["res.config.settings"].with_user(self.admin).create({})
+        expected = self.env["axivox.account"].search_count(
+            [("company_id", "=", self.company_a.id)])
+        self.assertGreaterEqual(expected, 1)
+        self.assertEqual(settings.axivox_account_count, expected)
+        view = self.env.ref("voip_axivox_queue.res_config_settings_view_form")
+        self.assertIn('name="voip_axivox_queue"', view.arch_db)
