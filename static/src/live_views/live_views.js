@@ -1,0 +1,81 @@
+/** @odoo-module **/
+
+import { registry } from "@web/core/registry";
+import { FormController } from "@web/views/form/form_controller";
+import { formView } from "@web/views/form/form_view";
+import { KanbanController } from "@web/views/kanban/kanban_controller";
+import { kanbanView } from "@web/views/kanban/kanban_view";
+import { ListController } from "@web/views/list/list_controller";
+import { listView } from "@web/views/list/list_view";
+
+import { useMemberStateReload } from "./live_reload";
+
+const viewRegistry = registry.category("views");
+
+/**
+ * Lists (the queues dashboard, the queue agents): any login or logout may change a count,
+ * a connected flag or what a filter keeps, so every notification reloads the list, keeping
+ * its domain, order, page, groups and selection. A row being edited is left alone.
+ */
+export class AxivoxLiveListController extends ListController {
+    setup() {
+        super.setup();
+        useMemberStateReload({
+            reload: () => this.reloadLive(),
+            canReload: () => !this.model.useSampleModel && !this.model.root.editedRecord,
+        });
+    }
+
+    async reloadLive() {
+        const root = this.model.root;
+        const selected = new Set(root.selection.map((record) => record.resId));
+        const domainSelected = root.isDomainSelected;
+        await root.load();
+        const reloaded = this.model.root;
+        for (const record of reloaded.records) {
+            if (selected.has(record.resId)) {
+                await record.toggleSelection(true);
+            }
+        }
+        if (domainSelected) {
+            await reloaded.selectDomain(true);
+        }
+    }
+}
+
+export class AxivoxLiveKanbanController extends KanbanController {
+    setup() {
+        super.setup();
+        useMemberStateReload({
+            reload: () => this.model.root.load(),
+            canReload: () => !this.model.useSampleModel,
+        });
+    }
+}
+
+/**
+ * The queue form: only this queue's notifications, and never over a manager's unsaved edits
+ * (a new queue or a dirty form is left as it is; saving reloads it anyway).
+ */
+export class AxivoxLiveFormController extends FormController {
+    setup() {
+        super.setup();
+        useMemberStateReload({
+            reload: () => this.model.root.load(),
+            concerns: (payload) => payload.queue_id === this.model.root.resId,
+            canReload: async () => {
+                const record = this.model.root;
+                return Boolean(record.resId) && !record.isNew && !(await record.isDirty());
+            },
+        });
+    }
+}
+
+export const axivoxLiveListView = { ...listView, Controller: AxivoxLiveListController };
+export const axivoxLiveKanbanView = { ...kanbanView, Controller: AxivoxLiveKanbanController };
+export const axivoxLiveFormView = { ...formView, Controller: AxivoxLiveFormController };
+
+viewRegistry.add("axivox_queue_list", axivoxLiveListView);
+viewRegistry.add("axivox_queue_kanban", axivoxLiveKanbanView);
+viewRegistry.add("axivox_queue_form", axivoxLiveFormView);
+viewRegistry.add("axivox_queue_member_list", axivoxLiveListView);
