@@ -143,6 +143,7 @@ QUnit.module("live views", (hooks) => {
         serviceRegistry.add(
             "bus_service",
             {
+                async: true, // as the real one: `useService` cannot wrap it
                 start() {
                     bus = new EventBus();
                     return {
@@ -324,6 +325,18 @@ QUnit.module("live views", (hooks) => {
         );
         assert.strictEqual(target.querySelector(".o_field_widget[name=connected_count]").textContent, "1");
         assert.containsOnce(target, ".o_form_status_indicator_buttons:not(.invisible)");
+
+        await click(target, ".o_form_button_cancel");
+        await nextTick();
+        assert.verifySteps(["web_read"], "discarding reads what was left aside");
+        assert.strictEqual(
+            target.querySelector(".o_field_widget[name=display_name] input").value,
+            "Sales"
+        );
+        assert.strictEqual(
+            target.querySelector(".o_field_widget[name=connected_count]").textContent,
+            "2"
+        );
     });
 
     QUnit.test("queue agents list: the connected flags change live", async (assert) => {

@@ -1,8 +1,7 @@
 /** @odoo-module **/
 
-import { onMounted, onWillUnmount } from "@odoo/owl";
+import { onMounted, onWillUnmount, useEnv } from "@odoo/owl";
 import { browser } from "@web/core/browser/browser";
-import { useService } from "@web/core/utils/hooks";
 import { MEMBER_STATE_NOTIFICATION } from "@voip_axivox_queue/softphone/softphone_service";
 
 /** A burst of notifications (a batch of PBX events) makes one reload, this long after the first. */
@@ -16,7 +15,8 @@ export const LIVE_RELOAD_DELAY = 300;
  * The view listens from its mounting to its unmounting: Odoo 17's `bus_service.subscribe` has
  * no counterpart to stop listening, so this listens to the bus's "notification" event (the
  * notifications of one message of the bus, as a list of `{ type, payload }`), which can be
- * removed.
+ * removed. The service is taken from the environment, not with `useService`: the bus service is
+ * declared `async: true`, which `useService` cannot wrap in Odoo 17 ("methods is not iterable").
  *
  * @param {Object} params
  * @param {() => Promise<void>} params.reload reloads the view's model
@@ -26,7 +26,7 @@ export const LIVE_RELOAD_DELAY = 300;
  *      (a form with unsaved changes)
  */
 export function useMemberStateReload({ reload, concerns = () => true, canReload = () => true }) {
-    const busService = useService("bus_service");
+    const busService = useEnv().services.bus_service;
     let timer = null;
     let mounted = false;
 

@@ -54,20 +54,39 @@ export class AxivoxLiveKanbanController extends KanbanController {
 }
 
 /**
- * The queue form: only this queue's notifications, and never over a manager's unsaved edits
- * (a new queue or a dirty form is left as it is; saving reloads it anyway).
+ * The queue form: only this queue's notifications, and never over a manager's unsaved edits.
+ * A dirty form is left as it is; saving reloads it anyway, and discarding its changes reads
+ * the queue again if a notification was left aside meanwhile.
  */
 export class AxivoxLiveFormController extends FormController {
     setup() {
         super.setup();
+        this.liveReloadMissed = false;
         useMemberStateReload({
-            reload: () => this.model.root.load(),
+            reload: () => {
+                this.liveReloadMissed = false;
+                return this.model.root.load();
+            },
             concerns: (payload) => payload.queue_id === this.model.root.resId,
             canReload: async () => {
                 const record = this.model.root;
-                return Boolean(record.resId) && !record.isNew && !(await record.isDirty());
+                if (!record.resId || record.isNew) {
+                    return false;
+                }
+                const dirty = await record.isDirty();
+                this.liveReloadMissed = this.liveReloadMissed || dirty;
+                return !dirty;
             },
         });
+    }
+
+    async discard() {
+        await super.discard();
+        const record = this.model.root;
+        if (this.liveReloadMissed && record.resId && !record.isNew && !record.dirty) {
+            this.liveReloadMissed = false;
+            await record.load();
+        }
     }
 }
 
