@@ -30,14 +30,6 @@ PBX_FIELDS = {
 }
 
 
-def check_dial_string(value, label):
-    if value and not DIAL_STRING.match(value):
-        raise ValidationError(
-            _("%(label)s “%(value)s” is not a dial string: use 1 to 20 digits, * or #.",
-              label=label, value=value)
-        )
-
-
 class AxivoxQueue(models.Model):
     """Mirror of a call queue of the PBX."""
 
@@ -169,12 +161,22 @@ class AxivoxQueue(models.Model):
         for queue in self:
             queue.member_count = len(queue.member_ids)
 
+    @api.model
+    def _check_dial_string(self, value, label):
+        """Extensions, codes and numbers are dial strings (a model method, so that the
+        message is translated in the user's language)."""
+        if value and not DIAL_STRING.match(value):
+            raise ValidationError(
+                _("%(label)s “%(value)s” is not a dial string: use 1 to 20 digits, * or #.",
+                  label=label, value=value)
+            )
+
     @api.constrains("extension", "login_code", "logout_code", "account_id")
     def _check_dial_codes(self):
         for queue in self:
-            check_dial_string(queue.extension, _("The extension"))
-            check_dial_string(queue.login_code, _("The agent connection code"))
-            check_dial_string(queue.logout_code, _("The agent disconnection code"))
+            queue._check_dial_string(queue.extension, _("The extension"))
+            queue._check_dial_string(queue.login_code, _("The agent connection code"))
+            queue._check_dial_string(queue.logout_code, _("The agent disconnection code"))
             if queue.login_code == queue.logout_code:
                 raise ValidationError(
                     _("Queue %(queue)s: the agent connection and disconnection codes "

@@ -177,6 +177,11 @@ class AxivoxQueueMember(models.Model):
                 if connected:
                     continue
                 member._check_can_disconnect()
+            if not member.queue_id.remote_id:
+                raise UserError(
+                    _("Queue %(queue)s is not on the PBX yet: apply its changes first.",
+                      queue=member.queue_id.name)
+                )
             account = member.queue_id.account_id
             with account._pbx_errors():
                 client = account._pbx_client()
@@ -184,10 +189,13 @@ class AxivoxQueueMember(models.Model):
                     agent = client.connect_agent(member.queue_id.remote_id, member.extension)
                 else:
                     agent = client.disconnect_agent(member.queue_id.remote_id, member.extension)
+            now = fields.Datetime.now()
             member.sudo()._apply_login_state(
                 bool(agent.get("connected", connected)),
-                fields.Datetime.now(),
+                now,
                 source,
+                # Stamped like a PBX event: a late, older event must not undo this change.
+                ts=max(now.timestamp(), member.sudo().last_change_ts + 0.001),
                 since=agent.get("connected_since"),
             )._notify_state()
         return True

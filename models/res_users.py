@@ -1,8 +1,6 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
-from .axivox_queue import check_dial_string
-
 
 class ResUsers(models.Model):
     _inherit = "res.users"
@@ -38,7 +36,8 @@ class ResUsers(models.Model):
     @api.constrains("axivox_extension", "axivox_account_id")
     def _check_axivox_extension(self):
         for user in self:
-            check_dial_string(user.axivox_extension, _("The PBX extension"))
+            self.env["axivox.queue"]._check_dial_string(
+                user.axivox_extension, _("The PBX extension"))
             if user.axivox_extension and not user.axivox_account_id:
                 raise ValidationError(
                     _("Choose the PBX account that extension %(ext)s of %(user)s belongs to.",
@@ -96,7 +95,8 @@ class ResUsers(models.Model):
         number = (number or "").strip() if isinstance(number, str) else ""
         if not number.lstrip("+"):
             raise UserError(_("Type a number to call."))
-        check_dial_string(number[1:] if number.startswith("+") else number, _("The number"))
+        self.env["axivox.queue"]._check_dial_string(
+            number[1:] if number.startswith("+") else number, _("The number"))
         user = self.env.user.sudo()
         account = user._axivox_account_for_dial()
         with account._pbx_errors():

@@ -1,4 +1,7 @@
 """The sync with the PBX, against the reference simulator running on 127.0.0.1."""
+from datetime import timedelta
+
+from odoo import fields
 from odoo.exceptions import UserError
 from odoo.tests import TransactionCase, tagged
 from odoo.tools import mute_logger
@@ -276,3 +279,29 @@ class TestSync(AxivoxWorld, TransactionCase):
         for secret in (self.sim.api_key, wrong_key, self.account.webhook_secret):
             self.assertNotIn(secret, text)
             self.assertNotIn(secret, self.account.last_error or "")
+
+    def test_manager_change_is_not_undone_by_a_late_event(self):
+        self.sync()
+        sales = self.queue("sales")
+        sofia = self.member(sales, "102")
+        self.assertTrue(sofia.connected)
+        # She logged in ten minutes ago; the manager now logs her out.
+        sofia.last_change_ts = (fields.Datetime.now() - timedelta(minutes=10)).timestamp()
+        sofia.with_user(self.manager).action_disconnect()
+        # An ADDMEMBER logged by the PBX a minute ago, delivered only now.
+        late = fields.Datetime.now() - timedelta(minutes=1)
+        self.env["axivox.queue.event"]._ingest(self.account, [{
+            "id": "late-add", "type": "ADDMEMBER", "queue_id": "sales",
+            "agent_extension": "102",
+            "timestamp": late.strftime("%Y-%m-%dT%H:%M:%S.000Z")}], "webhook")
+        self.assertFalse(sofia.connected)
+
+    def test_queue_not_on_the_pbx_yet(self):
+        self.sync()
+        queue = self.env["axivox.queue"].create({
+            "name": "Draft", "account_id": self.account.id, "extension": "640",
+            "login_code": "*640", "logout_code": "#640"})
+        member = self.env["axivox.queue.member"].create({
+            "queue_id": queue.id, "user_id": self.users["103"].id, "member_type": "dynamic"})
+        with self.assertRaisesRegex(UserError, "not on the PBX yet"):
+            member.with_user(self.manager).action_connect()
