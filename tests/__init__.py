@@ -7,3 +7,5 @@ from . import test_end_to_end
 from . import test_softphone
 from . import test_listener
 from . import test_i18n
+from . import test_kpi
+from . import test_auto_logout
