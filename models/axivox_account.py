@@ -5,8 +5,10 @@ import threading
 from datetime import timedelta
 
 import psycopg2
+import pytz
 
 from odoo import _, api, fields, models
+from odoo.addons.base.models.res_partner import _tz_get
 from odoo.exceptions import UserError, ValidationError
 
 from ..axivox_api import exceptions as pbx_errors
@@ -83,6 +85,33 @@ class AxivoxAccount(models.Model):
     queue_ids = fields.One2many("axivox.queue", "account_id", string="Queues")
     queue_count = fields.Integer(compute="_compute_queue_count")
     user_ids = fields.One2many("res.users", "axivox_account_id", string="Mapped Users")
+    auto_logout = fields.Boolean(
+        "End-of-Day Logout",
+        help="Every day at the logout time, disconnect the dynamic agents of this account's "
+        "queues who are still connected (static agents are never touched).",
+    )
+    auto_logout_time = fields.Float(
+        "Logout Time",
+        default=19.0,
+        help="Time of day (in the logout time zone) from which the agents still connected "
+        "are disconnected, once a day.",
+    )
+    auto_logout_tz = fields.Selection(
+        _tz_get,
+        string="Logout Time Zone",
+        required=True,
+        default=lambda self: self._default_auto_logout_tz(),
+        help="Time zone of the logout time. By default the time zone of the company, else "
+        "the administrator's, else UTC.",
+    )
+    auto_logout_last_date = fields.Date(
+        "Last End-of-Day Logout",
+        readonly=True,
+        copy=False,
+        help="Local day (in the logout time zone) for which the end-of-day logout last "
+        "completed. A logout that failed for some agents is retried at the next run of "
+        "the same day.",
+    )
 
     _sql_constraints = [
         ("webhook_token_unique", "unique(webhook_token)", "The webhook token must be unique."),
@@ -109,6 +138,20 @@ class AxivoxAccount(models.Model):
         )
         for account in self:
             account.queue_count = counts.get(account, 0)
+
+    @api.model
+    def _default_auto_logout_tz(self):
+        admin = self.env.ref("base.user_admin", raise_if_not_found=False)
+        return self.env.company.partner_id.tz or (admin and admin.sudo().tz) or "UTC"
+
+    @api.constrains("auto_logout_time")
+    def _check_auto_logout_time(self):
+        for account in self:
+            if not 0 <= account.auto_logout_time < 24:
+                raise ValidationError(
+                    _("The logout time of %(account)s must be a time of day, between 00:00 "
+                      "and 23:59.", account=account.name)
+                )
 
     @api.constrains("api_url")
     def _check_api_url(self):
@@ -383,6 +426,118 @@ class AxivoxAccount(models.Model):
                 cursor = next_cursor
             if not has_more or not events:
                 break
+
+
+    # ------------------------------------------------------------------
+    # End-of-day logout
+    # ------------------------------------------------------------------
+    def action_auto_logout_now(self):
+        """Disconnect every connected dynamic agent now, whatever the time (administrators).
+        The scheduled logout of the day still runs: agents may log in again meanwhile."""
+        self.check_access_rights("write")
+        self.check_access_rule("write")
+        if not self.env.user.has_group("base.group_system"):
+            raise UserError(_("Only administrators can log every agent out."))
+        errors = []
+        for account in self.sudo():
+            error = account._auto_logout()
+            if error:
+                errors.append(error)
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": "danger" if errors else "success",
+                "sticky": bool(errors),
+                "message": "\n".join(errors) or _("Every dynamic agent was logged out."),
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }
+
+    @api.model
+    def _cron_auto_logout(self, now=None):
+        """Run the end-of-day logout of every account where it is due (``now``: naive UTC).
+        One account failing does not stop the others."""
+        now = now or fields.Datetime.now()
+        for account in self.sudo().search([("auto_logout", "=", True)]):
+            local_day = account._auto_logout_due_day(now)
+            if not local_day:
+                continue
+            if not account._auto_logout():
+                account.auto_logout_last_date = local_day
+            if not _testing():
+                self.env.cr.commit()
+
+    def _auto_logout_due_day(self, now):
+        """The local day whose logout is due at ``now`` (naive UTC), or None."""
+        self.ensure_one()
+        if not self.auto_logout:
+            return None
+        tz = pytz.timezone(self.auto_logout_tz or "UTC")
+        local = pytz.utc.localize(now).astimezone(tz)
+        if local.hour + local.minute / 60.0 + local.second / 3600.0 < self.auto_logout_time:
+            return None
+        if self.auto_logout_last_date and self.auto_logout_last_date >= local.date():
+            return None
+        return local.date()
+
+    def _auto_logout(self):
+        """Disconnect, through the PBX, every connected dynamic agent of this account's
+        mirrored queues, as the PBX lists them. Returns the error message, or None when
+        every agent was logged out.
+
+        Each disconnection is stamped like a PBX event, so a late, older ADDMEMBER never
+        undoes it; the REMOVEMEMBER the PBX sends back changes nothing.
+        """
+        self.ensure_one()
+        queues = {q.remote_id: q for q in self.env["axivox.queue"].search(
+            [("account_id", "=", self.id), ("remote_id", "!=", False)])}
+        Member = self.env["axivox.queue.member"].sudo()
+        members = {(m.queue_id.remote_id, m.extension): m for m in Member.search(
+            [("queue_id", "in", [q.id for q in queues.values()])])}
+        failures = []
+        changed = Member.browse()
+        try:
+            client = self._pbx_client()
+            agents = client.list_agents()
+        except (pbx_errors.AxivoxError, UserError) as exc:
+            failures.append(getattr(exc, "message", None) or str(exc.args[0]))
+            agents = []
+        for agent in agents:
+            if agent["type"] != "dynamic" or not agent.get("connected") \
+                    or agent["queue_id"] not in queues:
+                continue
+            member = members.get((agent["queue_id"], agent["extension"]))
+            if member and member.member_type == "static":
+                continue
+            try:
+                result = client.disconnect_agent(agent["queue_id"], agent["extension"])
+            except pbx_errors.AxivoxError as exc:
+                _logger.warning(
+                    "End-of-day logout of extension %s from queue %s (PBX account %s) "
+                    "failed: %s", agent["extension"], agent["queue_id"], self.id, exc.message)
+                failures.append(_("%(extension)s in %(queue)s: %(message)s",
+                                  extension=agent["extension"],
+                                  queue=queues[agent["queue_id"]].name, message=exc.message))
+                continue
+            if member:
+                now = fields.Datetime.now()
+                changed |= member._apply_login_state(
+                    bool(result.get("connected", False)),
+                    now,
+                    "auto",
+                    ts=max(now.timestamp(), member.last_change_ts + 0.001),
+                )
+        changed._notify_state()
+        if not failures:
+            return None
+        message = _("End-of-day logout of %(account)s failed: %(errors)s",
+                    account=self.name, errors="; ".join(failures))
+        if not agents:
+            _logger.warning("End-of-day logout of PBX account %s (%s) failed: %s",
+                            self.id, self.name, failures[0])
+        self.last_error = message
+        return message
 
 
 class _SyncBusy(Exception):

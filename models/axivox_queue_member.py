@@ -9,6 +9,7 @@ CHANGE_SOURCES = [
     ("sync", "Sync"),
     ("widget", "Softphone"),
     ("manager", "Manager"),
+    ("auto", "End of day"),
 ]
 
 
