@@ -1,4 +1,7 @@
 import re
+from datetime import datetime, time, timedelta
+
+import pytz
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
@@ -8,6 +11,62 @@ from ..axivox_api import exceptions as pbx_errors
 DIAL_STRING = re.compile(r"^[0-9*#]{1,20}$")
 MAX_WAIT_TIME = 86400  # one day
 MAX_RING_TIME = 3600  # one hour
+MAX_SERVICE_LEVEL = 3600  # one hour
+
+# The queue KPIs, computed per period: (field suffix, type, label, help). A call's events are
+# counted in the period in which the PBX logged them (their time), not the period in which the
+# call entered the queue.
+KPI_FIELDS = [
+    ("offered", "integer", "Calls",
+     "Calls offered: ENTERQUEUE events of the queue in the period."),
+    ("answered", "integer", "Answered",
+     "Calls answered: CONNECT events (a caller connected to an agent) in the period."),
+    ("abandoned", "integer", "Abandoned",
+     "Calls abandoned: ABANDON events (the caller hung up while waiting) in the period."),
+    ("timeout", "integer", "Timed Out",
+     "Calls timed out: EXITWITHTIMEOUT events (the caller reached the maximum waiting "
+     "time) in the period."),
+    ("no_agent", "integer", "No Agent",
+     "Calls that found no agent: EXITEMPTY events (no agent connected) in the period."),
+    ("answer_rate", "percent", "Answer Rate",
+     "Answered calls / calls offered in the period (0 when no call was offered)."),
+    ("abandon_rate", "percent", "Abandon Rate",
+     "Abandoned calls / calls offered in the period (0 when no call was offered)."),
+    ("service_level", "percent", "Service Level",
+     "Calls answered within the queue's service level threshold (CONNECT events whose "
+     "waiting time is at most the threshold, in seconds) / calls offered in the period "
+     "(0 when no call was offered)."),
+    ("avg_wait", "float", "Average Waiting Time (s)",
+     "Average waiting time of the answered calls: mean waiting time of the CONNECT events "
+     "of the period, in seconds (0 when no call was answered)."),
+    ("max_wait", "integer", "Longest Waiting Time (s)",
+     "Longest waiting time of an answered call: largest waiting time of the CONNECT "
+     "events of the period, in seconds (0 when no call was answered)."),
+    ("avg_talk", "float", "Average Talk Time (s)",
+     "Average talk time: mean talk time of the calls that ended in the period "
+     "(COMPLETEAGENT and COMPLETECALLER events; transferred calls are not counted), "
+     "in seconds (0 when no call ended)."),
+    ("avg_agents", "float", "Average Connected Agents",
+     "Average number of agents connected to the queue over the elapsed part of the period "
+     "(from its start to now, or to its end if it is over): each static agent of the queue "
+     "counts as connected the whole time; a dynamic agent is connected from an "
+     "ADDMEMBER event to the next REMOVEMEMBER event (her state at the start of the "
+     "period is that of her last such event before it). Total connected time of all agents "
+     "divided by the length of the period."),
+]
+KPI_PERIODS = [("today", "Today"), ("week", "Last 7 Days")]
+
+
+def _kpi_field(period_label, kind, label, help_text):
+    common = {
+        "string": f"{label} ({period_label})",
+        "compute": "_compute_kpis",
+        "help": help_text,
+    }
+    if kind == "integer":
+        return fields.Integer(**common)
+    # Floats without digits: the exact ratio or mean (the views round them).
+    return fields.Float(**common)
 
 STRATEGIES = [
     ("ringall", "Call all available agents"),
@@ -136,6 +195,42 @@ class AxivoxQueue(models.Model):
         copy=False, readonly=True,
         help="Newer PBX version found while Odoo had changes to apply (0: none).",
     )
+    # Odoo-side setting of the KPIs (not sent to the PBX).
+    service_level_seconds = fields.Integer(
+        "Service Level Threshold (s)",
+        required=True,
+        default=20,
+        tracking=True,
+        help="A call counts toward the service level when an agent answers it within this "
+        "many seconds of waiting. Used by the KPIs only; not sent to the PBX.",
+    )
+
+    # Queue KPIs: "today" is since midnight in the user's timezone; the "last 7 days" are
+    # today and the 6 days before it. See KPI_FIELDS for the definitions.
+    kpi_today_offered = _kpi_field("Today", *KPI_FIELDS[0][1:])
+    kpi_today_answered = _kpi_field("Today", *KPI_FIELDS[1][1:])
+    kpi_today_abandoned = _kpi_field("Today", *KPI_FIELDS[2][1:])
+    kpi_today_timeout = _kpi_field("Today", *KPI_FIELDS[3][1:])
+    kpi_today_no_agent = _kpi_field("Today", *KPI_FIELDS[4][1:])
+    kpi_today_answer_rate = _kpi_field("Today", *KPI_FIELDS[5][1:])
+    kpi_today_abandon_rate = _kpi_field("Today", *KPI_FIELDS[6][1:])
+    kpi_today_service_level = _kpi_field("Today", *KPI_FIELDS[7][1:])
+    kpi_today_avg_wait = _kpi_field("Today", *KPI_FIELDS[8][1:])
+    kpi_today_max_wait = _kpi_field("Today", *KPI_FIELDS[9][1:])
+    kpi_today_avg_talk = _kpi_field("Today", *KPI_FIELDS[10][1:])
+    kpi_today_avg_agents = _kpi_field("Today", *KPI_FIELDS[11][1:])
+    kpi_week_offered = _kpi_field("Last 7 Days", *KPI_FIELDS[0][1:])
+    kpi_week_answered = _kpi_field("Last 7 Days", *KPI_FIELDS[1][1:])
+    kpi_week_abandoned = _kpi_field("Last 7 Days", *KPI_FIELDS[2][1:])
+    kpi_week_timeout = _kpi_field("Last 7 Days", *KPI_FIELDS[3][1:])
+    kpi_week_no_agent = _kpi_field("Last 7 Days", *KPI_FIELDS[4][1:])
+    kpi_week_answer_rate = _kpi_field("Last 7 Days", *KPI_FIELDS[5][1:])
+    kpi_week_abandon_rate = _kpi_field("Last 7 Days", *KPI_FIELDS[6][1:])
+    kpi_week_service_level = _kpi_field("Last 7 Days", *KPI_FIELDS[7][1:])
+    kpi_week_avg_wait = _kpi_field("Last 7 Days", *KPI_FIELDS[8][1:])
+    kpi_week_max_wait = _kpi_field("Last 7 Days", *KPI_FIELDS[9][1:])
+    kpi_week_avg_talk = _kpi_field("Last 7 Days", *KPI_FIELDS[10][1:])
+    kpi_week_avg_agents = _kpi_field("Last 7 Days", *KPI_FIELDS[11][1:])
 
     _sql_constraints = [
         (
@@ -230,6 +325,15 @@ class AxivoxQueue(models.Model):
                 raise ValidationError(
                     _("The maximum ringing time of queue %(queue)s must be between 1 and "
                       "%(max)s seconds.", queue=queue.name, max=MAX_RING_TIME)
+                )
+
+    @api.constrains("service_level_seconds")
+    def _check_service_level_seconds(self):
+        for queue in self:
+            if not 1 <= queue.service_level_seconds <= MAX_SERVICE_LEVEL:
+                raise ValidationError(
+                    _("The service level threshold of queue %(queue)s must be between 1 and "
+                      "%(max)s seconds.", queue=queue.name, max=MAX_SERVICE_LEVEL)
                 )
 
     @api.model_create_multi
@@ -390,3 +494,179 @@ class AxivoxQueue(models.Model):
                        "Odoo did not overwrite either: apply your changes or refresh.",
                        remote=remote.get("version"), local=queue.pbx_version),
             )
+
+    # ------------------------------------------------------------------
+    # KPIs
+    # ------------------------------------------------------------------
+    @api.model
+    def _kpi_periods(self):
+        """The KPI periods, ``{key: (start, end)}`` in naive UTC: "today" from midnight in
+        the user's timezone to the next midnight, "week" from midnight 6 days before."""
+        tz = pytz.timezone(self.env.context.get("tz") or self.env.user.tz or "UTC")
+        now = fields.Datetime.now()
+        local_today = pytz.utc.localize(now).astimezone(tz).date()
+
+        def utc_midnight(day):
+            local = tz.localize(datetime.combine(day, time.min))
+            return local.astimezone(pytz.utc).replace(tzinfo=None)
+
+        tomorrow = utc_midnight(local_today + timedelta(days=1))
+        return {
+            "today": (utc_midnight(local_today), tomorrow),
+            "week": (utc_midnight(local_today - timedelta(days=6)), tomorrow),
+        }
+
+    @api.depends_context("tz", "uid")
+    def _compute_kpis(self):
+        """Every KPI field of both periods: one SQL query for the whole recordset."""
+        periods = self._kpi_periods()
+        kpis = self._get_kpis(periods)
+        for queue in self:
+            for key in periods:
+                values = kpis.get(queue.id, {}).get(key) or self._kpi_empty()
+                for name, value in values.items():
+                    queue[f"kpi_{key}_{name}"] = value
+
+    @api.model
+    def _kpi_empty(self):
+        return {
+            name: 0 if kind == "integer" else 0.0 for name, kind, _label, _help in KPI_FIELDS
+        }
+
+    def _get_kpis(self, periods):
+        """The KPIs of the queues for each period, in ONE query.
+
+        ``periods`` is ``{key: (start, end)}``, naive UTC datetimes, ``end`` excluded.
+        Returns ``{queue_id: {key: {kpi: value}}}`` (see KPI_FIELDS), zeros where nothing
+        happened. The events are read with SQL (agents cannot read the queue report), only
+        for the queues of ``self`` that the user can read; the others get zeros.
+        """
+        queues = self.filtered("id")
+        if not self.env.su and queues:
+            if not queues.check_access_rights("read", raise_exception=False):
+                queues = self.browse()
+            else:
+                queues = queues._filter_access_rules("read")
+        result = {queue.id: {key: self._kpi_empty() for key in periods} for queue in self}
+        if not queues or not periods:
+            return result
+        now = fields.Datetime.now()
+        period_rows = []
+        for key, (start, end) in periods.items():
+            elapsed_end = max(start, min(end, now))
+            period_rows.append((
+                key, start, end, pytz.utc.localize(start).timestamp(),
+                pytz.utc.localize(elapsed_end).timestamp(),
+            ))
+        self.env["axivox.queue.event"].flush_model(
+            ["queue_id", "event_time", "event_ts", "event_type", "wait_time", "talk_time",
+             "agent_extension", "member_type"])
+        self.env["axivox.queue.member"].flush_model(["queue_id", "member_type"])
+        values_sql = ", ".join(["(%s, %s::timestamp, %s::timestamp, %s::float8, %s::float8)"]
+                               * len(period_rows))
+        params = [v for row in period_rows for v in row]
+        self.env.cr.execute(f"""
+            WITH periods(key, start_t, end_t, start_ts, end_ts) AS (VALUES {values_sql}),
+            queues(id, sl) AS (SELECT * FROM unnest(%s::int[], %s::int[])),
+            calls AS (
+                SELECT p.key, e.queue_id,
+                       COUNT(*) FILTER (WHERE e.event_type = 'ENTERQUEUE') AS offered,
+                       COUNT(*) FILTER (WHERE e.event_type = 'CONNECT') AS answered,
+                       COUNT(*) FILTER (WHERE e.event_type = 'ABANDON') AS abandoned,
+                       COUNT(*) FILTER (WHERE e.event_type = 'EXITWITHTIMEOUT') AS timeout,
+                       COUNT(*) FILTER (WHERE e.event_type = 'EXITEMPTY') AS no_agent,
+                       COUNT(*) FILTER (WHERE e.event_type = 'CONNECT'
+                                          AND COALESCE(e.wait_time, 0) <= q.sl) AS in_sl,
+                       AVG(COALESCE(e.wait_time, 0))
+                           FILTER (WHERE e.event_type = 'CONNECT') AS avg_wait,
+                       MAX(COALESCE(e.wait_time, 0))
+                           FILTER (WHERE e.event_type = 'CONNECT') AS max_wait,
+                       AVG(COALESCE(e.talk_time, 0))
+                           FILTER (WHERE e.event_type IN ('COMPLETEAGENT', 'COMPLETECALLER'))
+                           AS avg_talk
+                  FROM periods p
+                  JOIN axivox_queue_event e
+                    ON e.event_time >= p.start_t AND e.event_time < p.end_t
+                  JOIN queues q ON q.id = e.queue_id
+                 WHERE e.queue_id = ANY(%s)
+                   AND e.event_type IN ('ENTERQUEUE', 'CONNECT', 'ABANDON', 'EXITWITHTIMEOUT',
+                                        'EXITEMPTY', 'COMPLETEAGENT', 'COMPLETECALLER')
+                 GROUP BY p.key, e.queue_id
+            ),
+            logins AS (
+                -- A dynamic agent's state at the start of each period: her last login
+                -- event before it, moved to the start ...
+                SELECT * FROM (
+                    SELECT DISTINCT ON (p.key, e.queue_id, e.agent_extension)
+                           p.key, e.queue_id, e.agent_extension, p.start_ts AS ts, e.id,
+                           e.event_type = 'ADDMEMBER' AS up, p.end_ts
+                      FROM periods p
+                      JOIN axivox_queue_event e ON e.event_time < p.start_t
+                     WHERE e.queue_id = ANY(%s)
+                       AND e.event_type IN ('ADDMEMBER', 'REMOVEMEMBER')
+                       AND e.member_type IS DISTINCT FROM 'static'
+                     ORDER BY p.key, e.queue_id, e.agent_extension, e.event_ts DESC, e.id DESC
+                ) AS before_start
+                UNION ALL
+                -- ... then her login events during the elapsed part of the period.
+                SELECT p.key, e.queue_id, e.agent_extension, e.event_ts, e.id,
+                       e.event_type = 'ADDMEMBER', p.end_ts
+                  FROM periods p
+                  JOIN axivox_queue_event e
+                    ON e.event_time >= p.start_t AND e.event_time < p.end_t
+                 WHERE e.queue_id = ANY(%s)
+                   AND e.event_type IN ('ADDMEMBER', 'REMOVEMEMBER')
+                   AND e.member_type IS DISTINCT FROM 'static'
+                   AND e.event_ts < p.end_ts
+            ),
+            intervals AS (
+                SELECT key, queue_id, up, ts,
+                       LEAD(ts, 1, end_ts) OVER (
+                           PARTITION BY key, queue_id, agent_extension ORDER BY ts, id
+                       ) AS next_ts
+                  FROM logins
+            ),
+            connected AS (
+                SELECT key, queue_id, SUM(next_ts - ts) FILTER (WHERE up) AS seconds
+                  FROM intervals
+                 GROUP BY key, queue_id
+            ),
+            statics AS (
+                -- Static agents (their current membership) are connected the whole period.
+                SELECT queue_id, COUNT(*) AS n
+                  FROM axivox_queue_member
+                 WHERE queue_id = ANY(%s) AND member_type = 'static'
+                 GROUP BY queue_id
+            )
+            SELECT p.key, q.id, c.offered, c.answered, c.abandoned, c.timeout, c.no_agent,
+                   c.in_sl, c.avg_wait, c.max_wait, c.avg_talk,
+                   p.end_ts - p.start_ts, COALESCE(l.seconds, 0), COALESCE(s.n, 0)
+              FROM periods p
+             CROSS JOIN queues q
+              LEFT JOIN calls c ON c.key = p.key AND c.queue_id = q.id
+              LEFT JOIN connected l ON l.key = p.key AND l.queue_id = q.id
+              LEFT JOIN statics s ON s.queue_id = q.id
+        """, params + [
+            queues.ids, [queue.service_level_seconds or 0 for queue in queues],
+            queues.ids, queues.ids, queues.ids, queues.ids,
+        ])
+        for (key, queue_id, offered, answered, abandoned, timeout, no_agent, in_sl,
+             avg_wait, max_wait, avg_talk, length, connected, statics) in self.env.cr.fetchall():
+            offered = offered or 0
+            answered = answered or 0
+            abandoned = abandoned or 0
+            result[queue_id][key] = {
+                "offered": offered,
+                "answered": answered,
+                "abandoned": abandoned,
+                "timeout": timeout or 0,
+                "no_agent": no_agent or 0,
+                "answer_rate": answered / offered if offered else 0.0,
+                "abandon_rate": abandoned / offered if offered else 0.0,
+                "service_level": (in_sl or 0) / offered if offered else 0.0,
+                "avg_wait": float(avg_wait or 0.0),
+                "max_wait": max_wait or 0,
+                "avg_talk": float(avg_talk or 0.0),
+                "avg_agents": (statics + connected / length) if length > 0 else 0.0,
+            }
+        return result
