@@ -54,7 +54,6 @@ KPI_FIELDS = [
      "period is that of her last such event before it). Total connected time of all agents "
      "divided by the length of the period."),
 ]
-KPI_PERIODS = [("today", "Today"), ("week", "Last 7 Days")]
 
 
 def _kpi_field(period_label, kind, label, help_text):
