@@ -260,13 +260,18 @@ class AxivoxAccount(models.Model):
         self.check_access_rule("read")
         errors = [error for error in (account.sudo()._sync_safely() for account in self)
                   if error]
+        return self._result_notification(errors, _("Odoo is in sync with the PBX."))
+
+    @api.model
+    def _result_notification(self, errors, success):
+        """A button's answer: the errors, sticky, or the success message; then a reload."""
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
             "params": {
                 "type": "danger" if errors else "success",
                 "sticky": bool(errors),
-                "message": "\n".join(errors) or _("Odoo is in sync with the PBX."),
+                "message": "\n".join(errors) or success,
                 "next": {"type": "ir.actions.client", "tag": "soft_reload"},
             },
         }
@@ -438,21 +443,9 @@ class AxivoxAccount(models.Model):
         self.check_access_rule("write")
         if not self.env.user.has_group("base.group_system"):
             raise UserError(_("Only administrators can log every agent out."))
-        errors = []
-        for account in self.sudo():
-            error = account._auto_logout()
-            if error:
-                errors.append(error)
-        return {
-            "type": "ir.actions.client",
-            "tag": "display_notification",
-            "params": {
-                "type": "danger" if errors else "success",
-                "sticky": bool(errors),
-                "message": "\n".join(errors) or _("Every dynamic agent was logged out."),
-                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
-            },
-        }
+        errors = [error for error in (account._auto_logout() for account in self.sudo())
+                  if error]
+        return self._result_notification(errors, _("Every dynamic agent was logged out."))
 
     @api.model
     def _cron_auto_logout(self, now=None):
