@@ -50,9 +50,9 @@ KPI_FIELDS = [
      "Average number of agents connected to the queue over the elapsed part of the period "
      "(from its start to now, or to its end if it is over): each static agent of the queue "
      "counts as connected the whole time; a dynamic agent is connected from an "
-     "ADDMEMBER event to the next REMOVEMEMBER event (her state at the start of the "
-     "period is that of her last such event before it). Total connected time of all agents "
-     "divided by the length of the period."),
+     "ADDMEMBER event to the next REMOVEMEMBER event (for the queue's current dynamic "
+     "agents, the state at the start of the period is that of their last such event before "
+     "it). Total connected time of all agents divided by the length of the period."),
 ]
 
 
@@ -560,7 +560,8 @@ class AxivoxQueue(models.Model):
         self.env["axivox.queue.event"].flush_model(
             ["queue_id", "event_time", "event_ts", "event_type", "wait_time", "talk_time",
              "agent_extension", "member_type"])
-        self.env["axivox.queue.member"].flush_model(["queue_id", "member_type"])
+        self.env["axivox.queue.member"].flush_model(["queue_id", "member_type", "user_id"])
+        self.env["res.users"].flush_model(["axivox_extension"])
         values_sql = ", ".join(["(%s, %s::timestamp, %s::timestamp, %s::float8, %s::float8)"]
                                * len(period_rows))
         params = [v for row in period_rows for v in row]
@@ -594,18 +595,24 @@ class AxivoxQueue(models.Model):
             ),
             logins AS (
                 -- A dynamic agent's state at the start of each period: her last login
-                -- event before it, moved to the start ...
-                SELECT * FROM (
-                    SELECT DISTINCT ON (p.key, e.queue_id, e.agent_extension)
-                           p.key, e.queue_id, e.agent_extension, p.start_ts AS ts, e.id,
-                           e.event_type = 'ADDMEMBER' AS up, p.end_ts
-                      FROM periods p
-                      JOIN axivox_queue_event e ON e.event_time < p.start_t
-                     WHERE e.queue_id = ANY(%s)
-                       AND e.event_type IN ('ADDMEMBER', 'REMOVEMEMBER')
-                       AND e.member_type IS DISTINCT FROM 'static'
-                     ORDER BY p.key, e.queue_id, e.agent_extension, e.event_ts DESC, e.id DESC
-                ) AS before_start
+                -- event before it (one lookup in axivox_queue_event_login_idx per
+                -- agent), moved to the start ...
+                SELECT p.key, m.queue_id, m.ext AS agent_extension, p.start_ts AS ts, last.id,
+                       last.up, p.end_ts
+                  FROM periods p
+                 CROSS JOIN (SELECT mm.queue_id, u.axivox_extension AS ext
+                               FROM axivox_queue_member mm
+                               JOIN res_users u ON u.id = mm.user_id
+                              WHERE mm.queue_id = ANY(%s) AND mm.member_type = 'dynamic'
+                                AND u.axivox_extension IS NOT NULL) m
+                 CROSS JOIN LATERAL (
+                       SELECT e.id, e.event_type = 'ADDMEMBER' AS up
+                         FROM axivox_queue_event e
+                        WHERE e.queue_id = m.queue_id AND e.agent_extension = m.ext
+                          AND e.event_type IN ('ADDMEMBER', 'REMOVEMEMBER')
+                          AND e.event_ts < p.start_ts
+                        ORDER BY e.event_ts DESC, e.id DESC
+                        LIMIT 1) last
                 UNION ALL
                 -- ... then her login events during the elapsed part of the period.
                 SELECT p.key, e.queue_id, e.agent_extension, e.event_ts, e.id,
