@@ -29,7 +29,7 @@ MAX_LIMIT = 5000
 DEFAULT_FAULTS = {
     "latency_ms": 0, "error_rate": 0.0, "rate_limit": 0, "retry_after": 1,
     "webhook_drop_rate": 0.0, "webhook_duplicate_rate": 0.0, "webhook_reorder": False,
-    "ws_close_after": 0,
+    "ws_close_after": 0, "error_paths": [],
 }
 
 
@@ -297,7 +297,7 @@ async def api_middleware(request, handler):
         if path.startswith(PREFIX):
             _authenticate(sim, request, control=is_sim)
         if entry is not None:
-            fault = await _inject_fault(sim)
+            fault = await _inject_fault(sim, path)
             if fault is not None:
                 entry["fault"] = fault.code
                 raise fault
@@ -359,7 +359,7 @@ def _authenticate(sim, request, control):
                    headers={"WWW-Authenticate": "Bearer"})
 
 
-async def _inject_fault(sim):
+async def _inject_fault(sim, path=""):
     faults = sim.faults
     if faults["latency_ms"]:
         await asyncio.sleep(faults["latency_ms"] / 1000.0)
@@ -370,6 +370,8 @@ async def _inject_fault(sim):
         return PBXError(429, "rate_limited", "Too many requests; retry after %s seconds." % text,
                         headers={"Retry-After": text})
     if faults["error_rate"] and sim.rng.random() < faults["error_rate"]:
+        return PBXError(503, "unavailable", "The PBX is temporarily unavailable.")
+    if any(part in path for part in faults["error_paths"]):
         return PBXError(503, "unavailable", "The PBX is temporarily unavailable.")
     return None
 
@@ -631,7 +633,10 @@ async def sim_faults(request):
         if key not in DEFAULT_FAULTS:
             raise invalid(key, "Unknown fault '%s'." % key)
         default = DEFAULT_FAULTS[key]
-        if isinstance(default, bool):
+        if isinstance(default, list):
+            if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+                raise invalid(key, "Fault '%s' must be a list of non-empty strings." % key)
+        elif isinstance(default, bool):
             if not isinstance(value, bool):
                 raise invalid(key, "Fault '%s' must be true or false." % key)
         elif isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:

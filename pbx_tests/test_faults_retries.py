@@ -124,3 +124,23 @@ def test_api_key_never_logged_nor_in_messages(sim, caplog):
     assert caplog.records, "the client logs method, path, status and duration at debug"
     assert any("/queues/sales -> 503" in r.getMessage() for r in caplog.records)
     assert key not in caplog.text and key not in str(info.value) and key not in repr(client)
+
+
+def test_error_paths_fail_only_the_matching_requests(sim):
+    client = sim.client(max_retries=1)
+    sim.faults(error_paths=["/queues/sales/"])
+    with pytest.raises(AxivoxUnavailable):
+        client.disconnect_agent("sales", "102")
+    agent = client.disconnect_agent("support", "105")
+    assert agent["connected"] is False
+    assert len(client.list_queues()) == 3, "other paths answer"
+    sim.faults()
+    assert client.disconnect_agent("sales", "102")["connected"] is False
+
+
+def test_error_paths_must_be_a_list_of_strings(sim):
+    from axivox_simulator.testing import SimulatorError
+
+    for bad in ("/queues/", [""], [3]):
+        with pytest.raises(SimulatorError, match="422"):
+            sim.faults(error_paths=bad)

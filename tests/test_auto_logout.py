@@ -1,15 +1,12 @@
 """The end-of-day logout of the agents, against the reference simulator on 127.0.0.1."""
 import json
 from datetime import date, datetime, timedelta
-from unittest.mock import patch
 
 from odoo import fields
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import TransactionCase, tagged
 from odoo.tools import mute_logger
 
-from ..axivox_api import exceptions as pbx_errors
-from ..axivox_api.client import AxivoxClient
 from .common import AxivoxWorld
 
 QUIET = ("odoo.addons.voip_axivox_queue.models.axivox_account",
@@ -185,16 +182,10 @@ class TestAutoLogout(AxivoxWorld, TransactionCase):
 
     @mute_logger(*QUIET)
     def test_a_failing_agent_does_not_stop_the_others_and_is_retried(self):
-        original = AxivoxClient.disconnect_agent
-
-        def disconnect(client, queue_id, extension):
-            if queue_id == "sales":
-                raise pbx_errors.AxivoxUnavailable("The PBX is temporarily unavailable.",
-                                                   status=503)
-            return original(client, queue_id, extension)
-
-        with patch.object(AxivoxClient, "disconnect_agent", disconnect):
-            self.run_cron(AFTER)
+        # The PBX fails every request about the Sales queue (5xx), and only those.
+        self.sim.faults(error_paths=["/queues/sales/"])
+        self.run_cron(AFTER)
+        self.sim.faults()
         self.assertEqual(self.pbx_connected(), {("sales", "101"), ("sales", "102")})
         self.assertEqual(self.odoo_connected(), {("sales", "101"), ("sales", "102")})
         self.assertFalse(self.member(self.queue("support"), "105").connected)
