@@ -48,17 +48,27 @@ echo
 echo "Storing 1,000,000 more events..."
 start=$(date +%s)
 psql -q -d $DB <<SQL
-INSERT INTO axivox_queue_event (account_id, company_id, queue_remote_id, event_time, event_ts,
-    event_type, call_id, caller_number, pbx_event_id, source, agent_unmapped,
-    create_uid, create_date, write_uid, write_date)
-SELECT $ACCOUNT, $COMPANY, 'bench-q' || (g % 5), now() - g * interval '1 second',
-       extract(epoch from now()) - g, 'ENTERQUEUE', 'old-call-' || g, '+32' || g,
+-- a year of history: calls, and one event in ten an agent's login or logout
+INSERT INTO axivox_queue_event (account_id, company_id, queue_id, queue_remote_id, event_time,
+    event_ts, event_type, call_id, caller_number, agent_extension, wait_time, pbx_event_id,
+    source, agent_unmapped, create_uid, create_date, write_uid, write_date)
+SELECT $ACCOUNT, $COMPANY, q.id, q.remote_id,
+       (now() AT TIME ZONE 'UTC') - g * interval '30 seconds',
+       extract(epoch from now()) - g * 30,
+       CASE WHEN g % 20 = 0 THEN 'ADDMEMBER' WHEN g % 20 = 10 THEN 'REMOVEMEMBER'
+            WHEN g % 3 = 0 THEN 'CONNECT' ELSE 'ENTERQUEUE' END,
+       'old-call-' || g, '+32' || g, (2000 + (g / 20) % 20)::text, g % 90,
        'old-' || g, 'sync', false, 1, now(), 1, now()
-  FROM generate_series(1, 1000000) g;
+  FROM generate_series(1, 1000000) g
+  JOIN axivox_queue q ON q.account_id = $ACCOUNT AND q.remote_id = 'bench-q' || (g % 5);
 ANALYZE axivox_queue_event;
 SQL
 echo "  done in $(( $(date +%s) - start )) s; events stored: $(psql -Atd $DB -c 'select count(*) from axivox_queue_event')"
 "${BENCH[@]}" --label "(1,000,000 events stored)"
+
+echo
+odoo_bin shell --addons-path="$ADDONS" $(odoo_db_args) -d $DB --no-http --log-level=warn \
+    < "$REPO_ROOT/bench/kpi_bench.py"
 
 echo
 odoo_bin shell --addons-path="$ADDONS" $(odoo_db_args) -d $DB --no-http --log-level=warn \
