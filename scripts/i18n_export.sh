@@ -22,6 +22,8 @@ odoo_bin --addons-path="$ADDONS" $(odoo_db_args) -d i18n --no-http --log-level=w
 for lang in it fr; do
     msgmerge --quiet --no-fuzzy-matching --update --backup=none \
         "$REPO_ROOT/i18n/$lang.po" "$REPO_ROOT/i18n/$ADDON.pot"
+    # Messages the code no longer has are dropped, not kept as obsolete entries.
+    msgattrib --no-obsolete -o "$REPO_ROOT/i18n/$lang.po" "$REPO_ROOT/i18n/$lang.po"
     msgfmt -c --check-format -o /dev/null "$REPO_ROOT/i18n/$lang.po"
     echo "$lang.po: $(msgattrib --untranslated "$REPO_ROOT/i18n/$lang.po" | grep -c '^msgid ' || true) messages to translate (count includes the header when any)"
 done
