@@ -264,10 +264,18 @@ class AxivoxQueueEvent(models.Model):
                     if day or not member.connected:
                         add(logout, "REMOVEMEMBER", queue, agent_extension=ext,
                             agent_name=member.user_id.name, member_type="dynamic")
-                if day == 0:
+                # Calls from 08:35 to 16:40; today, those of the last 9 hours that have
+                # ended (a call lasts at most 20 minutes here): nothing in the future.
+                first, last = start + timedelta(minutes=35), start + timedelta(minutes=520)
+                if not day:
+                    first = max(today, now - timedelta(minutes=485))
+                    last = now - timedelta(minutes=20)
+                minutes = int((last - first).total_seconds() // 60)
+                if minutes <= 0:
                     continue
-                for n in range(calls_per_day):
-                    t = start + timedelta(minutes=rng.randint(35, 520), seconds=rng.randint(0, 59))
+                for n in range(calls_per_day * minutes // 485):
+                    t = first + timedelta(minutes=rng.randint(0, minutes - 1),
+                                          seconds=rng.randint(0, 59))
                     call_id = f"{int(t.timestamp())}.{n}{queue.id}"
                     caller = f"+32{rng.randint(470000000, 499999999)}"
                     agent = rng.choice(agents)
