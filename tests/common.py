@@ -75,6 +75,22 @@ class AxivoxWorld:
         return queue.member_ids.filtered(lambda m: m.user_id == self.users[ext])
 
 
+class SimulatedWorld(AxivoxWorld):
+    """AxivoxWorld on its own simulator (``sim_options``), reset to the demo data before
+    each test."""
+
+    sim_options = {}
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.setup_simulated_world(**cls.sim_options)
+
+    def setUp(self):
+        super().setUp()
+        self.sim.reset()
+
+
 def event(event_id, kind, queue_id="sales", at="2026-11-28T10:00:00.000Z", **data):
     """A PBX event as the API sends it."""
     return dict({"id": event_id, "type": kind, "queue_id": queue_id, "timestamp": at}, **data)

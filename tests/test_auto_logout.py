@@ -7,7 +7,7 @@ from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import TransactionCase, tagged
 from odoo.tools import mute_logger
 
-from .common import AxivoxWorld
+from .common import SimulatedWorld
 
 QUIET = ("odoo.addons.voip_axivox_queue.models.axivox_account",
          "odoo.addons.voip_axivox_queue.axivox_api.client")
@@ -19,15 +19,9 @@ DAY = date(2026, 1, 15)
 
 
 @tagged("post_install", "-at_install")
-class TestAutoLogout(AxivoxWorld, TransactionCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.setup_simulated_world()
-
+class TestAutoLogout(SimulatedWorld, TransactionCase):
     def setUp(self):
         super().setUp()
-        self.sim.reset()
         # Connected dynamic agents: Sales 101 and 102, Support 105, Billing 100 (who is a
         # static agent of Sales). Static agents: Sales 100, Support 104.
         self.pbx.connect_agent("sales", "101")

@@ -2,19 +2,15 @@
 Odoo server, ends as the same report in Odoo as in the PBX — nothing lost, nothing twice."""
 from odoo.tests import HttpCase, tagged
 
-from .common import WEBHOOK_SECRET, AxivoxWorld, wait_for
+from .common import WEBHOOK_SECRET, SimulatedWorld, wait_for
 
 
 @tagged("post_install", "-at_install")
-class TestEndToEnd(AxivoxWorld, HttpCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.setup_simulated_world(webhook_attempts=8, webhook_backoff=0.05, webhook_timeout=10)
+class TestEndToEnd(SimulatedWorld, HttpCase):
+    sim_options = dict(webhook_attempts=8, webhook_backoff=0.05, webhook_timeout=10)
 
     def setUp(self):
         super().setUp()
-        self.sim.reset()
         self.sim.set_webhook(
             f"{self.base_url()}/voip_axivox_queue/webhook/{self.token}",
             secret=WEBHOOK_SECRET,

@@ -3,22 +3,16 @@ from odoo import SUPERUSER_ID, api
 from odoo.tests import HttpCase, tagged
 
 from ..cli.axivox_listen import StreamListener
-from .common import AxivoxWorld, wait_for
+from .common import SimulatedWorld, wait_for
 
 
 @tagged("post_install", "-at_install")
-class TestStreamListener(AxivoxWorld, HttpCase):
+class TestStreamListener(SimulatedWorld, HttpCase):
     """HttpCase: the registry is in test mode, so the listener's cursors share the test's
     transaction, as the server's requests do."""
 
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.setup_simulated_world()
-
     def setUp(self):
         super().setUp()
-        self.sim.reset()
         self.assertIsNone(self.account._sync_safely())
         self.env.flush_all()
 

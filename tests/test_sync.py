@@ -6,23 +6,14 @@ from odoo.exceptions import UserError
 from odoo.tests import TransactionCase, tagged
 from odoo.tools import mute_logger
 
-from .common import AxivoxWorld
+from .common import SimulatedWorld
 
 QUIET = ("odoo.addons.voip_axivox_queue.models.axivox_account",
          "odoo.addons.voip_axivox_queue.axivox_api.client")
 
 
 @tagged("post_install", "-at_install")
-class TestSync(AxivoxWorld, TransactionCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.setup_simulated_world()
-
-    def setUp(self):
-        super().setUp()
-        self.sim.reset()
-
+class TestSync(SimulatedWorld, TransactionCase):
     def queues(self):
         return self.env["axivox.queue"].with_context(active_test=False).search(
             [("account_id", "=", self.account.id)])
