@@ -31,9 +31,10 @@ read -r _ TOKEN SECRET ACCOUNT COMPANY < <(odoo_bin shell --addons-path="$ADDONS
     -d $DB --no-http --log-level=warn < "$REPO_ROOT/bench/setup_bench.py" | grep '^BENCH ')
 
 PORT=$(free_port)
-odoo_bin --addons-path="$ADDONS" $(odoo_db_args) -d $DB --db-filter="^$DB\$" \
-    --http-interface=127.0.0.1 --http-port="$PORT" --max-cron-threads=0 \
-    --log-level=info --logfile="$WORK/server.log" &
+# exec: $! is Odoo itself (a backgrounded shell function would leave it running on exit)
+( exec "$ODOO_PYTHON" "$ODOO_SRC/odoo-bin" --addons-path="$ADDONS" $(odoo_db_args) -d $DB \
+    --db-filter="^$DB\$" --http-interface=127.0.0.1 --http-port="$PORT" \
+    --max-cron-threads=0 --log-level=info --logfile="$WORK/server.log" ) &
 SERVER_PID=$!
 for _ in $(seq 100); do
     curl -sf "http://127.0.0.1:$PORT/voip_axivox_queue/ping" >/dev/null && break

@@ -21,9 +21,10 @@ mkdir -p "$VAR"
 chmod 755 "$VAR"
 
 PGPORT_WANTED=${PGPORT_WANTED:-55432} pg_start "$VAR/pg"
-SIM_PID=
+SIM_PID= ODOO_PID=
 stop() {
-    [ -n "$SIM_PID" ] && kill "$SIM_PID" 2>/dev/null || true
+    for pid in $ODOO_PID $SIM_PID; do kill "$pid" 2>/dev/null || true; done
+    [ -z "$ODOO_PID" ] || wait "$ODOO_PID" 2>/dev/null || true
     pg_stop
 }
 trap stop EXIT INT TERM
@@ -54,5 +55,10 @@ psql -q -d "$DB" -c "UPDATE axivox_account SET api_url = 'http://127.0.0.1:$SIM_
                 WHERE module = 'voip_axivox_queue' AND name = 'demo_account')"
 
 say "Odoo on http://127.0.0.1:$HTTP_PORT (database $DB; admin/admin)"
-odoo_bin --addons-path="$ADDONS" $(odoo_db_args) -d "$DB" --db-filter="^$DB\$" \
-    --http-interface=127.0.0.1 --http-port="$HTTP_PORT" --max-cron-threads=1
+# In the background, waited for: a TERM to this script stops Odoo, the simulator and
+# PostgreSQL together (exec: $! is Odoo itself).
+( exec "$ODOO_PYTHON" "$ODOO_SRC/odoo-bin" --addons-path="$ADDONS" $(odoo_db_args) -d "$DB" \
+    --db-filter="^$DB\$" --http-interface=127.0.0.1 --http-port="$HTTP_PORT" \
+    --max-cron-threads=1 ) &
+ODOO_PID=$!
+wait "$ODOO_PID"
