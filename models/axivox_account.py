@@ -299,7 +299,7 @@ class AxivoxAccount(models.Model):
         except _SyncBusy:
             return None
         except (pbx_errors.AxivoxError, UserError, ValidationError) as exc:
-            message = getattr(exc, "message", None) or str(exc.args[0] if exc.args else exc)
+            message = _error_text(exc)
             _logger.warning("Sync of PBX account %s (%s) failed: %s", self.id, self.name, message)
             self.write({"sync_state": "error", "last_error": message,
                         "last_sync": fields.Datetime.now()})
@@ -339,15 +339,7 @@ class AxivoxAccount(models.Model):
                 to_create.append(dict(vals, account_id=self.id, remote_id=remote["id"]))
                 continue
             by_remote[remote["id"]] = queue
-            if queue.pending_changes:
-                if remote.get("version", 0) > queue.pbx_version:
-                    queue._note_pbx_conflict(remote)
-                continue
-            changed = {k: v for k, v in vals.items() if queue[k] != v}
-            if not queue.active:
-                changed["active"] = True
-            if changed:
-                queue.write(changed)
+            queue._update_from_pbx(remote)
         if to_create:
             quiet = Queue.with_context(
                 mail_create_nolog=True, mail_create_nosubscribe=True, tracking_disable=True)
@@ -405,10 +397,8 @@ class AxivoxAccount(models.Model):
             if member.member_type != agent["type"]:
                 member.write({"member_type": agent["type"]})
             if member.connected != connected:
-                changed |= member._apply_login_state(
-                    connected, now, "sync", ts=max(now_ts, member.last_change_ts + 0.001),
-                    since=agent.get("connected_since"),
-                )
+                changed |= member._apply_local_login_state(
+                    connected, "sync", since=agent.get("connected_since"))
         if to_create:
             changed |= Member.create(to_create).filtered("connected")
         gone = Member.browse([m.id for key, m in local.items()
@@ -494,7 +484,7 @@ class AxivoxAccount(models.Model):
             client = self._pbx_client()
             agents = client.list_agents()
         except (pbx_errors.AxivoxError, UserError) as exc:
-            failures.append(getattr(exc, "message", None) or str(exc.args[0]))
+            failures.append(_error_text(exc))
             agents = []
         for agent in agents:
             if agent["type"] != "dynamic" or not agent.get("connected") \
@@ -514,13 +504,8 @@ class AxivoxAccount(models.Model):
                                   queue=queues[agent["queue_id"]].name, message=exc.message))
                 continue
             if member:
-                now = fields.Datetime.now()
-                changed |= member._apply_login_state(
-                    bool(result.get("connected", False)),
-                    now,
-                    "auto",
-                    ts=max(now.timestamp(), member.last_change_ts + 0.001),
-                )
+                changed |= member._apply_local_login_state(
+                    bool(result.get("connected", False)), "auto")
         changed._notify_state()
         if not failures:
             return None
@@ -535,6 +520,11 @@ class AxivoxAccount(models.Model):
 
 class _SyncBusy(Exception):
     """Another transaction is syncing this account: skip, the next run retries."""
+
+
+def _error_text(exc):
+    """The message of a PBX or user error, for the account's last error and the logs."""
+    return getattr(exc, "message", None) or str(exc.args[0] if exc.args else exc)
 
 
 def _testing():

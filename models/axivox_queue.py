@@ -465,14 +465,9 @@ class AxivoxQueue(models.Model):
                 client = account._pbx_client()
                 remote_agents = client.list_agents()
                 remotes = {r["id"]: r for r in client.list_queues()}
-            Queue = self.sudo().with_context(axivox_from_pbx=True)
             for queue in account_queues.sudo().filtered("remote_id"):
-                remote = remotes.get(queue.remote_id)
-                if remote and not queue.pending_changes:
-                    vals = Queue._vals_from_pbx(remote)
-                    changed = {k: v for k, v in vals.items() if queue[k] != v}
-                    if changed:
-                        queue.with_context(axivox_from_pbx=True).write(changed)
+                if queue.remote_id in remotes:
+                    queue._update_from_pbx(remotes[queue.remote_id])
             account.sudo()._sync_agents(
                 remote_agents,
                 {q.remote_id: q for q in account_queues.sudo() if q.remote_id},
@@ -480,6 +475,21 @@ class AxivoxQueue(models.Model):
             account_queues.sudo().with_context(axivox_from_pbx=True).write(
                 {"last_refresh": fields.Datetime.now()})
         return {"type": "ir.actions.client", "tag": "soft_reload"}
+
+    def _update_from_pbx(self, remote):
+        """Make the queue what the PBX says, unless it has changes to apply from Odoo: those
+        are never overwritten, a newer PBX version is reported instead."""
+        self.ensure_one()
+        if self.pending_changes:
+            if remote.get("version", 0) > self.pbx_version:
+                self._note_pbx_conflict(remote)
+            return
+        vals = self._vals_from_pbx(remote)
+        changed = {k: v for k, v in vals.items() if self[k] != v}
+        if not self.active:
+            changed["active"] = True
+        if changed:
+            self.with_context(axivox_from_pbx=True).write(changed)
 
     def _note_pbx_conflict(self, remote):
         """The PBX has a newer version while Odoo has unapplied changes: say it, keep both."""

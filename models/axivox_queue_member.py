@@ -190,16 +190,24 @@ class AxivoxQueueMember(models.Model):
                     agent = client.connect_agent(member.queue_id.remote_id, member.extension)
                 else:
                     agent = client.disconnect_agent(member.queue_id.remote_id, member.extension)
-            now = fields.Datetime.now()
-            member.sudo()._apply_login_state(
-                bool(agent.get("connected", connected)),
-                now,
-                source,
-                # Stamped like a PBX event: a late, older event must not undo this change.
-                ts=max(now.timestamp(), member.sudo().last_change_ts + 0.001),
+            member.sudo()._apply_local_login_state(
+                bool(agent.get("connected", connected)), source,
                 since=agent.get("connected_since"),
             )._notify_state()
         return True
+
+    def _apply_local_login_state(self, connected, source, since=None):
+        """A login state Odoo set or read from the PBX itself (manager, sync, end of day),
+        stamped now like a PBX event, and after the last change applied: a late, older
+        PBX event never undoes it. Returns the members that changed."""
+        now = fields.Datetime.now()
+        changed = self.browse()
+        for member in self:
+            changed |= member._apply_login_state(
+                connected, now, source, ts=max(now.timestamp(), member.last_change_ts + 0.001),
+                since=since,
+            )
+        return changed
 
     def _apply_login_state(self, connected, when, source, ts=None, since=None):
         """Set the login state of these members as of ``when``.
