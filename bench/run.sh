@@ -8,7 +8,7 @@
 # cluster and Odoo server in a temporary folder, on loopback only.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
-odoo_available || { echo "bench/run.sh needs Odoo 17 (ODOO_SRC=$ODOO_SRC)"; exit 1; }
+ensure_odoo || exit 1
 
 WORK=$(mktemp -d /tmp/voip_axivox_queue-bench.XXXXXX)
 chmod 755 "$WORK"

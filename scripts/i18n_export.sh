@@ -7,7 +7,7 @@
 # Needs Odoo 17 (scripts/lib.sh) and gettext (msgmerge, msgfmt).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-odoo_available || { echo "needs Odoo 17 at ODOO_SRC=$ODOO_SRC" >&2; exit 1; }
+ensure_odoo || exit 1
 WORK=$(mktemp -d /tmp/voip_axivox_queue-i18n.XXXXXX)
 chmod 755 "$WORK"
 trap 'pg_stop; rm -rf "$WORK"' EXIT

@@ -1,14 +1,11 @@
 # Shared helpers for scripts/run.sh and scripts/test.sh (sourced, not executed).
 #
-# They only *use* an Odoo 17 that is installed outside this repository:
-#   ODOO_SRC   Odoo 17 source tree (the folder holding odoo-bin)   default /opt/odoo/17.0
-#   ODOO_VENV  the Python environment Odoo runs in                 default /opt/odoo/venv
+# Odoo 17 comes from scripts/setup_odoo.sh (`ensure_odoo`): an existing one at ODOO_SRC /
+# ODOO_VENV, or one the project installs from ODOO_ARCHIVE into ~/.cache/voip_axivox_queue.
 # PostgreSQL comes from the machine (initdb, pg_ctl); every run starts its own cluster.
 
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-ODOO_SRC=${ODOO_SRC:-/opt/odoo/17.0}
-ODOO_VENV=${ODOO_VENV:-/opt/odoo/venv}
-ODOO_PYTHON=${ODOO_PYTHON:-$ODOO_VENV/bin/python}
+source "$REPO_ROOT/scripts/setup_odoo.sh"
 ADDON=voip_axivox_queue
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
@@ -18,15 +15,9 @@ loud() {
         "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
 }
 
-odoo_available() {
-    [ -f "$ODOO_SRC/odoo-bin" ] && [ -x "$ODOO_PYTHON" ] \
-        && "$ODOO_PYTHON" -c 'import sys; sys.path.insert(0, sys.argv[1]); import odoo.release as r; assert r.version_info[0] == 17' \
-            "$ODOO_SRC" 2>/dev/null
-}
-
 # A Python for the tests that need no Odoo: the Odoo venv when there is one, else python3.
 plain_python() {
-    if [ -x "$ODOO_PYTHON" ]; then echo "$ODOO_PYTHON"; else command -v python3; fi
+    if [ -x "${ODOO_PYTHON:-}" ]; then echo "$ODOO_PYTHON"; else command -v python3; fi
 }
 
 free_port() {
@@ -36,8 +27,8 @@ free_port() {
 # pg_start DIR: a private PostgreSQL cluster in DIR, listening on a Unix socket only.
 # Sets PGHOST (the socket folder), PGPORT and PGUSER=odoo for the callers.
 pg_start() {
-    local dir=$1 bindir
-    bindir=$(dirname "$(readlink -f "$(command -v initdb)")")
+    local dir=$1 bindir=/usr/lib/postgresql/15/bin
+    [ -x "$bindir/initdb" ] || bindir=$(dirname "$(readlink -f "$(command -v initdb)")")
     mkdir -p "$dir/sock"
     PGHOST="$dir/sock"; PGPORT=${PGPORT_WANTED:-$(free_port)}; PGUSER=odoo
     export PGHOST PGPORT PGUSER

@@ -12,7 +12,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-odoo_available || { echo "Odoo 17 is needed at ODOO_SRC=$ODOO_SRC with its Python at ODOO_VENV=$ODOO_VENV." >&2; exit 1; }
+ensure_system_packages nginx && ensure_odoo || exit 1
 VAR=${AXIVOX_VAR:-$REPO_ROOT/var}
 HTTP_PORT=${HTTP_PORT:-8069}
 SIM_PORT=${SIM_PORT:-8765}
