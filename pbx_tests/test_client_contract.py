@@ -1,6 +1,5 @@
 """Contract tests: AxivoxClient against the running simulator, every endpoint."""
 import datetime
-import json
 
 import pytest
 import requests
@@ -275,7 +274,12 @@ def test_auth_errors(sim):
 
 
 def test_state_reflects_changes(sim, client):
+    before = sim.state()["event_count"]
     client.connect_agent("billing", "100")
     state = sim.state()
     assert {"queue_id": "billing", "extension": "100"}.items() <= state["connections"][-1].items()
-    assert json.dumps(state)
+    assert state["event_count"] == before + 1
+    client.disconnect_agent("billing", "100")
+    state = sim.state()
+    assert ("billing", "100") not in {(c["queue_id"], c["extension"]) for c in state["connections"]}
+    assert state["event_count"] == before + 2

@@ -77,3 +77,54 @@ odoo_bin() {
 odoo_db_args() {
     echo "--db_host=$PGHOST --db_port=$PGPORT --db_user=odoo"
 }
+
+# nginx_start DIR LISTEN_PORT ODOO_PORT GEVENT_PORT: nginx in front of Odoo's prefork workers,
+# with deploy/nginx/voip_axivox_queue.conf (the file administrators install) and only its
+# three ports rewritten; everything nginx writes stays in DIR.
+nginx_start() {
+    local dir=$1 listen=$2 odoo=$3 gevent=$4 bin
+    bin=$(command -v nginx || echo /usr/sbin/nginx)
+    [ -x "$bin" ] || { echo "nginx is missing: apt-get install nginx-light" >&2; return 1; }
+    mkdir -p "$dir/tmp" "$dir/logs"
+    chmod 777 "$dir/tmp"
+    sed -e "s/listen 80;/listen 127.0.0.1:$listen;/" \
+        -e "s/127\.0\.0\.1:8069;/127.0.0.1:$odoo;/" \
+        -e "s/127\.0\.0\.1:8072;/127.0.0.1:$gevent;/" \
+        "$REPO_ROOT/deploy/nginx/voip_axivox_queue.conf" >"$dir/site.conf"
+    cat >"$dir/nginx.conf" <<CONF
+worker_processes 1;
+pid $dir/nginx.pid;
+error_log $dir/logs/error.log warn;
+events { worker_connections 1024; }
+http {
+    log_format timed '\$remote_addr [\$time_local] "\$request" \$status \$body_bytes_sent \$request_time \$upstream_status';
+    access_log $dir/logs/access.log timed;
+    client_body_temp_path $dir/tmp/body;
+    proxy_temp_path $dir/tmp/proxy;
+    fastcgi_temp_path $dir/tmp/fastcgi;
+    uwsgi_temp_path $dir/tmp/uwsgi;
+    scgi_temp_path $dir/tmp/scgi;
+    include $dir/site.conf;
+}
+CONF
+    "$bin" -p "$dir" -c "$dir/nginx.conf" -t >"$dir/logs/check.log" 2>&1 \
+        || { cat "$dir/logs/check.log" >&2; return 1; }
+    "$bin" -p "$dir" -c "$dir/nginx.conf" || return 1
+    NGINX_DIR=$dir NGINX_BIN=$bin
+}
+
+nginx_stop() {
+    [ -n "${NGINX_DIR:-}" ] || return 0
+    "$NGINX_BIN" -p "$NGINX_DIR" -c "$NGINX_DIR/nginx.conf" -s quit 2>/dev/null || true
+    NGINX_DIR=
+}
+
+# wait_http URL SECONDS: until URL answers (any HTTP status), or fail.
+wait_http() {
+    local url=$1 n=${2:-120}
+    for _ in $(seq "$n"); do
+        curl -s -o /dev/null -m 5 "$url" && return 0
+        sleep 1
+    done
+    return 1
+}

@@ -3,12 +3,17 @@
 # PBX simulator that the demo account talks to (API on 127.0.0.1:8765; it sends its
 # signed webhooks to Odoo on 127.0.0.1:8069).
 #
+# Odoo runs as in production: prefork mode (2 HTTP workers, a cron worker, the gevent
+# process for the bus) behind nginx with deploy/nginx/voip_axivox_queue.conf. nginx listens
+# on HTTP_PORT; Odoo's own ports are free ports on 127.0.0.1. Odoo 17 is set up first if
+# needed (scripts/setup_odoo.sh: ODOO_ARCHIVE, or ODOO_SRC + ODOO_VENV).
+#
 # The database, the PostgreSQL cluster and the simulator's state live in ./var (or
 # $AXIVOX_VAR); delete that folder to start over. Open http://127.0.0.1:8069 and log in as
 # admin/admin (manager), sofia/sofia or luca/luca (agents), claire/claire (manager).
 #
-# Environment: ODOO_SRC, ODOO_VENV (see scripts/lib.sh), HTTP_PORT (8069),
-# SIM_PORT (8765), DB (axivox_demo).
+# Environment: ODOO_ARCHIVE or ODOO_SRC + ODOO_VENV (scripts/setup_odoo.sh), HTTP_PORT (8069),
+# SIM_PORT (8765), DB (axivox_demo), WORKERS (2), AXIVOX_VAR (./var).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -23,6 +28,8 @@ chmod 755 "$VAR"
 PGPORT_WANTED=${PGPORT_WANTED:-55432} pg_start "$VAR/pg"
 SIM_PID= ODOO_PID=
 stop() {
+    trap - EXIT INT TERM
+    nginx_stop
     for pid in $ODOO_PID $SIM_PID; do kill "$pid" 2>/dev/null || true; done
     [ -z "$ODOO_PID" ] || wait "$ODOO_PID" 2>/dev/null || true
     pg_stop
@@ -54,11 +61,16 @@ psql -q -d "$DB" -c "UPDATE axivox_account SET api_url = 'http://127.0.0.1:$SIM_
     WHERE id = (SELECT res_id FROM ir_model_data
                 WHERE module = 'voip_axivox_queue' AND name = 'demo_account')"
 
-say "Odoo on http://127.0.0.1:$HTTP_PORT (database $DB; admin/admin)"
-# In the background, waited for: a TERM to this script stops Odoo, the simulator and
-# PostgreSQL together (exec: $! is Odoo itself).
+ODOO_HTTP=$(free_port) ODOO_GEVENT=$(free_port)
+# In the background, waited for: a TERM to this script stops nginx, Odoo, the simulator and
+# PostgreSQL together (exec: $! is Odoo itself). Prefork mode: no two requests share a Python
+# process, as in production.
 ( exec "$ODOO_PYTHON" "$ODOO_SRC/odoo-bin" --addons-path="$ADDONS" $(odoo_db_args) -d "$DB" \
-    --db-filter="^$DB\$" --http-interface=127.0.0.1 --http-port="$HTTP_PORT" \
-    --max-cron-threads=1 ) &
+    --db-filter="^$DB\$" --http-interface=127.0.0.1 --http-port="$ODOO_HTTP" \
+    --gevent-port="$ODOO_GEVENT" --workers="${WORKERS:-2}" --max-cron-threads=1 --proxy-mode ) &
 ODOO_PID=$!
+nginx_start "$VAR/nginx" "$HTTP_PORT" "$ODOO_HTTP" "$ODOO_GEVENT" || exit 1
+wait_http "http://127.0.0.1:$ODOO_HTTP/web/health" 120 \
+    || { echo "Odoo did not answer on port $ODOO_HTTP within 2 minutes." >&2; exit 1; }
+say "Odoo on http://127.0.0.1:$HTTP_PORT (database $DB; admin/admin) - Ctrl-C stops everything"
 wait "$ODOO_PID"

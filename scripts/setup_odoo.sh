@@ -11,7 +11,8 @@
 #     root; otherwise one line says what to install.
 #
 # Sourced: `ensure_odoo` exports ODOO_SRC, ODOO_VENV and ODOO_PYTHON. Run directly, it sets
-# everything up and prints where. ODOO_REFRESH=1 downloads a URL archive again.
+# everything up and prints where. ODOO_REFRESH=1 downloads a URL archive again. Without
+# ODOO_ARCHIVE, the Odoo this cache last set up is used again (delete the cache to reset).
 
 ODOO_NIGHTLY_URL=https://nightly.odoo.com/17.0/nightly/src/odoo_17.0.latest.tar.gz
 AXIVOX_CACHE=${AXIVOX_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/voip_axivox_queue}
@@ -36,6 +37,8 @@ import sys
 sys.path.insert(0, sys.argv[1])
 import odoo.release, psycopg2, lxml, werkzeug, pkg_resources  # noqa: F401
 assert odoo.release.version_info[0] == 17
+# The gevent process (the bus in prefork mode) loads gevent's plugins through pkg_resources.
+pkg_resources.require("gevent")
 PY
 }
 
@@ -138,7 +141,11 @@ _odoo_requirements() {
     # python-ldap: needs libldap/libsasl headers to build and nothing here uses LDAP.
     # psycopg2: source only for Python 3.11 (libpq headers and a compiler); the binary
     #   wheel of the same version is the same driver.
+    # zope.interface / zope.event: gevent 22.10 (Python 3.11) takes the newest, whose metadata
+    #   the pkg_resources of setuptools<81 cannot find: the gevent process of prefork mode
+    #   (the bus) dies at start. Releases of gevent 22.10's time, with wheels for 3.11, work.
     sed -E -e '/^[[:space:]]*python-ldap/d' -e 's/^psycopg2==/psycopg2-binary==/' "$1/requirements.txt"
+    printf '%s\n' "zope.interface==6.0 ; python_version < '3.12'" "zope.event==4.6 ; python_version < '3.12'"
 }
 
 # _ensure_venv SRC: prints the path of a Python environment for SRC (cached by requirements).
@@ -177,8 +184,19 @@ _ensure_venv() {
     printf '%s\n' "$venv"
 }
 
-# ensure_odoo: exports ODOO_SRC, ODOO_VENV, ODOO_PYTHON for an Odoo 17 that works.
+# ensure_odoo: exports ODOO_SRC, ODOO_VENV, ODOO_PYTHON for an Odoo 17 that works. Several
+# runs at once (tests, the product) wait for each other instead of building the same cache twice.
 ensure_odoo() {
+    mkdir -p "$AXIVOX_CACHE"
+    local status
+    exec {_lock_fd}>"$AXIVOX_CACHE/.lock"
+    flock "$_lock_fd"
+    _ensure_odoo_locked; status=$?
+    flock -u "$_lock_fd"; exec {_lock_fd}>&-
+    return $status
+}
+
+_ensure_odoo_locked() {
     if [ -n "${ODOO_SRC:-}" ] || [ -n "${ODOO_VENV:-}" ]; then
         if [ -z "${ODOO_SRC:-}" ] || [ -z "${ODOO_VENV:-}" ]; then
             _fail "only one of ODOO_SRC and ODOO_VENV is set." "set both (an existing Odoo 17), or neither (the project installs its own)"
@@ -191,10 +209,17 @@ ensure_odoo() {
             || "$ODOO_VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$_SETUP_DIR/../requirements.txt" >&2 \
             || { _fail "this addon's packages are missing from $ODOO_VENV." "$ODOO_VENV/bin/pip install -r requirements.txt"; return 1; }
     else
-        local archive
-        archive=$(_fetch_archive) || return 1
-        ODOO_SRC=$(_ensure_source "$archive") || return 1
+        local archive last=
+        # Without ODOO_ARCHIVE, the Odoo this cache set up last (from whatever archive).
+        [ -n "${ODOO_ARCHIVE:-}" ] || [ ! -f "$AXIVOX_CACHE/last-source" ] || last=$(cat "$AXIVOX_CACHE/last-source")
+        if [ -n "$last" ] && [ -f "$(dirname "$last")/.complete" ] && is_odoo17 "$last"; then
+            ODOO_SRC=$last
+        else
+            archive=$(_fetch_archive) || return 1
+            ODOO_SRC=$(_ensure_source "$archive") || return 1
+        fi
         ODOO_VENV=$(_ensure_venv "$ODOO_SRC") || return 1
+        printf '%s\n' "$ODOO_SRC" >"$AXIVOX_CACHE/last-source"
     fi
     ODOO_PYTHON=$ODOO_VENV/bin/python
     export ODOO_SRC ODOO_VENV ODOO_PYTHON

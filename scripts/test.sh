@@ -160,6 +160,26 @@ CONF
             check_log "$WORK/$db-uninstall.log" "uninstall from $db"
         done
         PARTS+=("life cycle: install without demo data, upgrade with and without demo data, uninstall")
+
+        # The product as scripts/run.sh starts it (prefork behind nginx), opened in Chromium
+        # right after the start: no answer >= 500, no browser error, no ERROR in its log.
+        say "The product: scripts/run.sh, then a first load in Chromium"
+        PROD_PORT=$(free_port)
+        AXIVOX_VAR="$WORK/product" HTTP_PORT=$PROD_PORT SIM_PORT=$(free_port) PGPORT_WANTED=$(free_port) \
+            setsid bash "$REPO_ROOT/scripts/run.sh" >"$WORK/product.log" 2>&1 &
+        PROD_PID=$!
+        if wait_http "http://127.0.0.1:$PROD_PORT/web/health" 900 && grep -q "Odoo on http" "$WORK/product.log"; then
+            "$ODOO_PYTHON" "$REPO_ROOT/scripts/first_load_check.py" "http://127.0.0.1:$PROD_PORT" \
+                || problem "the product's first load in Chromium (above)"
+        else
+            tail -20 "$WORK/product.log"; problem "scripts/run.sh did not bring the product up"
+        fi
+        kill -TERM -- "-$PROD_PID" 2>/dev/null; wait "$PROD_PID" 2>/dev/null
+        check_log "$WORK/product.log" "the product (scripts/run.sh)"
+        if grep -E '" 5[0-9][0-9] ' "$WORK/product.log" | grep -v '^#' | head -5 | grep .; then
+            problem "the product answered 5xx (above)"
+        fi
+        PARTS+=("the product: scripts/run.sh (prefork behind nginx) and a first load in Chromium")
     fi
 elif [ "${CI:-}" = true ]; then
     problem "Odoo 17 could not be set up: under CI the Odoo suite must run (see the message above)"

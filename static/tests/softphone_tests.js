@@ -158,10 +158,9 @@ QUnit.module("softphone", (hooks) => {
         assert.ok(systrayItem.isDisplayed());
         patchWithCleanup(session, { axivox_extension: false });
         assert.notOk(systrayItem.isDisplayed());
-        assert.ok(
-            registry.category("systray").contains("voip_axivox_queue.Softphone") ||
-                systrayItem.Component === SoftphoneSystrayItem
-        );
+        const registered = registry.category("systray").get("voip_axivox_queue.Softphone", null);
+        assert.strictEqual(registered, systrayItem, "the phone icon is registered in the systray");
+        assert.strictEqual(registered.Component, SoftphoneSystrayItem);
     });
 
     QUnit.test("no extension: no state read, no bus subscription", async (assert) => {
