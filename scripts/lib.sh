@@ -20,8 +20,19 @@ plain_python() {
     if [ -x "${ODOO_PYTHON:-}" ]; then echo "$ODOO_PYTHON"; else command -v python3; fi
 }
 
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+free_port() { free_ports 1; }
+
+# free_ports N: N distinct free TCP ports on 127.0.0.1, on one line.
+free_ports() {
+    python3 - "$1" <<'PY'
+import socket, sys
+socks = [socket.socket() for _ in range(int(sys.argv[1]))]
+for s in socks:
+    s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in socks))
+for s in socks:
+    s.close()
+PY
 }
 
 # pg_start DIR: a private PostgreSQL cluster in DIR, listening on a Unix socket only.

@@ -61,7 +61,7 @@ psql -q -d "$DB" -c "UPDATE axivox_account SET api_url = 'http://127.0.0.1:$SIM_
     WHERE id = (SELECT res_id FROM ir_model_data
                 WHERE module = 'voip_axivox_queue' AND name = 'demo_account')"
 
-ODOO_HTTP=$(free_port) ODOO_GEVENT=$(free_port)
+read -r ODOO_HTTP ODOO_GEVENT < <(free_ports 2)
 # In the background, waited for: a TERM to this script stops nginx, Odoo, the simulator and
 # PostgreSQL together (exec: $! is Odoo itself). Prefork mode: no two requests share a Python
 # process, as in production.

@@ -91,6 +91,12 @@ check_log() {
     fi
 }
 
+# error_details LOG: each ERROR entry of an Odoo log with its traceback or QUnit message
+# (the lines after it that carry no timestamp), at most 120 lines.
+error_details() {
+    awk '/^[0-9-]+ [0-9:,]+ [0-9]+ /{show = / (ERROR|CRITICAL) /} show' "$1" | head -120
+}
+
 odoo_run() {  # odoo_run LOG ARGS...
     local log=$1; shift
     odoo_bin --addons-path="$ODOO_SRC/odoo/addons,$WORK/addons" $(odoo_db_args) \
@@ -115,7 +121,7 @@ if [ "$ODOO_OK" = 1 ]; then
         echo "Odoo suite: $t tests, $f failed, $e errors, $sk skipped"
         PARTS+=("Odoo suite (odoo-bin --test-enable): $t tests, $f failed, $e errors, $sk skipped")
         PASSED=$((PASSED + t - f - e - sk)); FAILED=$((FAILED + f + e)); SKIPPED=$((SKIPPED + sk))
-        [ $((f + e)) -eq 0 ] || { grep -E '^(FAIL|ERROR):' "$LOG" | head -20; problem "Odoo suite: $f failed, $e errors"; }
+        [ $((f + e)) -eq 0 ] || { error_details "$LOG"; problem "Odoo suite: $f failed, $e errors"; }
     else
         problem "Odoo suite: no test result in the log (exit $status)"
         FAILED=$((FAILED + 1))
@@ -164,11 +170,17 @@ CONF
         # The product as scripts/run.sh starts it (prefork behind nginx), opened in Chromium
         # right after the start: no answer >= 500, no browser error, no ERROR in its log.
         say "The product: scripts/run.sh, then a first load in Chromium"
-        PROD_PORT=$(free_port)
-        AXIVOX_VAR="$WORK/product" HTTP_PORT=$PROD_PORT SIM_PORT=$(free_port) PGPORT_WANTED=$(free_port) \
+        read -r PROD_PORT PROD_SIM PROD_PG < <(free_ports 3)
+        AXIVOX_VAR="$WORK/product" HTTP_PORT=$PROD_PORT SIM_PORT=$PROD_SIM PGPORT_WANTED=$PROD_PG \
             setsid bash "$REPO_ROOT/scripts/run.sh" >"$WORK/product.log" 2>&1 &
         PROD_PID=$!
-        if wait_http "http://127.0.0.1:$PROD_PORT/web/health" 900 && grep -q "Odoo on http" "$WORK/product.log"; then
+        # run.sh says "Odoo on http..." once its Odoo answers behind nginx.
+        for _ in $(seq 900); do
+            grep -q "Odoo on http" "$WORK/product.log" && break
+            kill -0 "$PROD_PID" 2>/dev/null || break
+            sleep 1
+        done
+        if grep -q "Odoo on http" "$WORK/product.log"; then
             "$ODOO_PYTHON" "$REPO_ROOT/scripts/first_load_check.py" "http://127.0.0.1:$PROD_PORT" \
                 || problem "the product's first load in Chromium (above)"
         else

@@ -158,9 +158,9 @@ QUnit.module("softphone", (hooks) => {
         assert.ok(systrayItem.isDisplayed());
         patchWithCleanup(session, { axivox_extension: false });
         assert.notOk(systrayItem.isDisplayed());
-        const registered = registry.category("systray").get("voip_axivox_queue.Softphone", null);
-        assert.strictEqual(registered, systrayItem, "the phone icon is registered in the systray");
-        assert.strictEqual(registered.Component, SoftphoneSystrayItem);
+        // The registration itself (the QUnit set-up empties the systray registry) is proven
+        // in the real web client by the tour, which opens the panel from the phone icon.
+        assert.strictEqual(systrayItem.Component, SoftphoneSystrayItem);
     });
 
     QUnit.test("no extension: no state read, no bus subscription", async (assert) => {
