@@ -82,7 +82,9 @@ check_log() {
         echo "$errors" | head -20
         problem "$what: the log has ERROR lines ($log)"
     fi
-    ours=$(echo "$warnings" | grep -iE 'voip_axivox_queue|axivox' || true)
+    # "date time pid LEVEL db logger: message": the database is named axivox_*, so look at
+    # the logger and the message only.
+    ours=$(echo "$warnings" | cut -d' ' -f6- | grep -iE 'voip_axivox_queue|axivox' || true)
     if [ -n "$ours" ]; then
         echo "$ours" | head -20
         problem "$what: the log has WARNING lines caused by the addon"
