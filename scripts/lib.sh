@@ -85,8 +85,10 @@ odoo_bin() {
     "$ODOO_PYTHON" "$ODOO_SRC/odoo-bin" "$@"
 }
 
+# The database and, when ODOO_DATA_DIR is set, Odoo's own data folder (filestore, sessions):
+# each run keeps its own, so that two runs never delete each other's assets.
 odoo_db_args() {
-    echo "--db_host=$PGHOST --db_port=$PGPORT --db_user=odoo"
+    echo "--db_host=$PGHOST --db_port=$PGPORT --db_user=odoo${ODOO_DATA_DIR:+ --data-dir=$ODOO_DATA_DIR}"
 }
 
 # nginx_start DIR LISTEN_PORT ODOO_PORT GEVENT_PORT: nginx in front of Odoo's prefork workers,

@@ -24,6 +24,7 @@ SIM_PORT=${SIM_PORT:-8765}
 DB=${DB:-axivox_demo}
 mkdir -p "$VAR"
 chmod 755 "$VAR"
+export ODOO_DATA_DIR="$VAR/odoo-data"
 
 PGPORT_WANTED=${PGPORT_WANTED:-55432} pg_start "$VAR/pg"
 SIM_PID= ODOO_PID=

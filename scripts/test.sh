@@ -22,6 +22,7 @@ cd "$REPO_ROOT"
 
 WORK=$(mktemp -d /tmp/voip_axivox_queue-tests.XXXXXX)
 chmod 755 "$WORK"
+export ODOO_DATA_DIR="$WORK/odoo-data"
 cleanup() {
     pg_stop
     if [ -n "${KEEP:-}" ]; then echo "Kept $WORK"; else rm -rf "$WORK"; fi
@@ -139,6 +140,7 @@ db_host = $PGHOST
 db_port = $PGPORT
 db_user = odoo
 db_name = $DB
+data_dir = $ODOO_DATA_DIR
 CONF
     (cd "$WORK/addons/$ADDON" && PYTHONPATH="$ODOO_SRC" "$ODOO_PYTHON" -m pytest tests \
         --odoo-database="$DB" --odoo-config="$WORK/odoo.conf" -q -p no:cacheprovider) 2>&1 \
