@@ -145,7 +145,10 @@ class AxivoxQueueEvent(models.Model):
             events = self.search(domain, offset=offset, limit=batch_size, order="event_ts, id")
             if not events:
                 break
-            for row in events.read(columns, load="_classic_read"):
+            for row in events.read(columns + ["queue_name"], load="_classic_read"):
+                if not row["queue_id"] and row["queue_name"]:
+                    # A deleted queue: its report lines keep its name.
+                    row["queue_id"] = (False, row["queue_name"])
                 writer.writerow([self._csv_value(row[name], fields_info[name], name)
                                  for name in columns])
             offset += batch_size
