@@ -436,10 +436,13 @@ class AxivoxQueue(models.Model):
     # Actions of the queues dashboard
     # ------------------------------------------------------------------
     def action_open_report(self):
-        action = self.env["ir.actions.act_window"]._for_xml_id(
-            "voip_axivox_queue.axivox_queue_report_wizard_action"
+        """The queue report page, filtered on these queues."""
+        action = self.env["ir.actions.actions"]._for_xml_id(
+            "voip_axivox_queue.axivox_queue_report_page_action"
         )
         action["context"] = {"default_queue_ids": self.ids}
+        if len(self) == 1:
+            action["name"] = _("Queue Report: %s", self.name)
         return action
 
     def action_connect_agent(self):
