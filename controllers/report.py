@@ -1,5 +1,5 @@
 from odoo import http
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.http import request
 
 
@@ -33,6 +33,8 @@ class AxivoxQueueReportController(http.Controller):
         """The report page's Export to CSV: exactly the lines its filters show."""
         try:
             filename, content = request.env["axivox.queue.report"].export_csv(filters)
+        except AccessError:
+            raise  # 403, like the other report routes
         except UserError as exc:
             return request.make_response(
                 exc.args[0], status=400,

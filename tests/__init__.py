@@ -11,3 +11,4 @@ from . import test_kpi
 from . import test_auto_logout
 from . import test_console
 from . import test_report_page
+from . import test_glossary

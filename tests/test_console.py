@@ -2,16 +2,18 @@
 on the PBX and keeps its report, default codes, "Connect an agent", who is on a queue call,
 errors in words people understand, the queue form. Against the simulator on 127.0.0.1."""
 import json
+import unittest
 
 from lxml import etree
 
 from odoo.exceptions import UserError
-from odoo.tests import Form, TransactionCase, tagged
+from odoo.tests import Form, HttpCase, TransactionCase, tagged
 from odoo.tools import mute_logger
 
 from ..axivox_api.events import validate_batch
 from .common import SimulatedWorld, event
 from .foundation_common import AxivoxCase
+from .test_softphone import SoftphoneDemoMixin
 
 QUIET = ("odoo.addons.voip_axivox_queue.models.axivox_account",
          "odoo.addons.voip_axivox_queue.axivox_api.client")
@@ -351,3 +353,33 @@ class TestCallState(SimulatedWorld, TransactionCase):
         self.assertEqual(str(caught.exception), "You can only follow your own calls.")
         with self.assertRaises(UserError):
             sofia.axivox_call_state(False)
+
+
+@tagged("post_install", "-at_install")
+class TestConsoleTour(SoftphoneDemoMixin, HttpCase):
+    """The manager's tour: disconnect from the dashboard, the report page with a preset and
+    an export, delete (on the PBX too), against the simulator."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        account = cls.env.ref("voip_axivox_queue.demo_account", raise_if_not_found=False)
+        if not account:
+            raise unittest.SkipTest("The console tour needs the demo data.")
+        cls.setup_demo()
+        cls.hugo_support = cls.env.ref("voip_axivox_queue.demo_member_support_hugo")
+
+    def test_tour(self):
+        billing_events = self.env["axivox.queue.event"].search_count(
+            [("queue_id", "=", self.billing.id)])
+        self.start_tour("/web", "voip_axivox_queue_console_tour", login="admin", timeout=180)
+        state = self.sim.state()
+        self.assertNotIn("billing", [q["id"] for q in state["queues"]], "deleted on the PBX")
+        self.assertFalse([c for c in state["connections"]
+                          if c["queue_id"] == "support" and c["extension"] == "105"],
+                         "Hugo is disconnected from Support on the PBX")
+        self.assertFalse(self.billing.exists())
+        self.assertEqual(self.env["axivox.queue.event"].search_count(
+            [("queue_name", "=", "Billing"), ("queue_id", "=", False)]), billing_events,
+            "Billing's report history stays")
+        self.assertFalse(self.hugo_support.connected)

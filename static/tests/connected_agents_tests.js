@@ -11,11 +11,14 @@ const serviceRegistry = registry.category("services");
 let serverData;
 let target;
 
-const DASHBOARD = `
-    <tree>
-        <field name="name"/>
-        <field name="connected_member_ids" widget="axivox_connected_agents"/>
-    </tree>`;
+function dashboardArch(isManager) {
+    const options = isManager ? `options="{'disconnect': true}"` : "";
+    return `
+        <tree>
+            <field name="name"/>
+            <field name="connected_member_ids" widget="axivox_connected_agents" ${options}/>
+        </tree>`;
+}
 
 function agents(row) {
     return [...row.querySelectorAll(".o_axivox_agent")].map((el) => ({
@@ -35,11 +38,8 @@ async function dashboard(isManager, onDisconnect) {
         type: "list",
         resModel: "axivox.queue",
         serverData,
-        arch: DASHBOARD,
+        arch: dashboardArch(isManager),
         mockRPC(route, args) {
-            if (args.method === "has_group") {
-                return isManager && args.args[0] === "voip_axivox_queue.group_axivox_manager";
-            }
             if (args.method === "action_disconnect") {
                 return onDisconnect(args.args[0]);
             }

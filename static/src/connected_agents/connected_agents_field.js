@@ -1,6 +1,6 @@
 /** @odoo-module **/
 
-import { Component, onWillStart } from "@odoo/owl";
+import { Component } from "@odoo/owl";
 import { ConfirmationDialog } from "@web/core/confirmation_dialog/confirmation_dialog";
 import { _t } from "@web/core/l10n/translation";
 import { registry } from "@web/core/registry";
@@ -8,25 +8,19 @@ import { useService } from "@web/core/utils/hooks";
 import { standardFieldProps } from "@web/views/fields/standard_field_props";
 import { formatSince } from "../softphone/softphone_service";
 
-export const MANAGER_GROUP = "voip_axivox_queue.group_axivox_manager";
-
 /**
  * The connected agents of a queue, as the console's dashboard shows them: static agents
  * marked "always connected", who is on a queue call and since when, and for managers a
- * one-click Disconnect (after a confirmation) on each dynamic agent.
+ * one-click Disconnect (after a confirmation) on each dynamic agent (option ``disconnect``,
+ * which the views give to managers only; the server checks the rights anyway).
  */
 export class ConnectedAgentsField extends Component {
     static template = "voip_axivox_queue.ConnectedAgentsField";
-    static props = { ...standardFieldProps };
+    static props = { ...standardFieldProps, canDisconnect: { type: Boolean, optional: true } };
 
     setup() {
         this.orm = useService("orm");
         this.dialog = useService("dialog");
-        this.user = useService("user");
-        this.isManager = false;
-        onWillStart(async () => {
-            this.isManager = await this.user.hasGroup(MANAGER_GROUP);
-        });
     }
 
     get agents() {
@@ -76,6 +70,7 @@ export class ConnectedAgentsField extends Component {
 export const connectedAgentsField = {
     component: ConnectedAgentsField,
     displayName: "Connected agents",
+    extractProps: ({ options }) => ({ canDisconnect: Boolean(options.disconnect) }),
     supportedTypes: ["one2many", "many2many"],
     relatedFields: [
         { name: "user_id", type: "many2one", relation: "res.users" },
