@@ -4,6 +4,7 @@ from datetime import datetime, time, timedelta
 import pytz
 
 from odoo import _, api, fields, models
+from odoo.addons.base.models.ir_model import MODULE_UNINSTALL_FLAG
 from odoo.exceptions import UserError, ValidationError
 
 from ..axivox_api import exceptions as pbx_errors
@@ -409,8 +410,10 @@ class AxivoxQueue(models.Model):
     def unlink(self):
         """Delete deletes the queue: on the PBX first (a refusal changes nothing in Odoo),
         then in Odoo. Its report lines stay, with the queue's name. Queues that were never
-        on the PBX, and deletions the PBX asked for (sync), only leave Odoo."""
-        if not self.env.context.get("axivox_from_pbx"):
+        on the PBX, deletions the PBX asked for (sync) and the addon's uninstallation only
+        leave Odoo."""
+        if not self.env.context.get("axivox_from_pbx") \
+                and not self.env.context.get(MODULE_UNINSTALL_FLAG):
             self.check_access_rights("unlink")
             self.check_access_rule("unlink")
             remote = self.sudo().filtered("remote_id")
