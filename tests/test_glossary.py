@@ -44,7 +44,9 @@ GLOSSARY = {
 CONNECTED = re.compile(r"(?<![a-z])connected\b", re.I)
 WORDS = {
     "it": [
-        (CONNECTED, re.compile(r"conness[oaie]|connett", re.I), re.compile(r"in linea", re.I)),
+        # (a call that connects a caller to an agent: "in comunicazione" / "en relation")
+        (CONNECTED, re.compile(r"conness[oaie]|connett|comunicazione", re.I),
+         re.compile(r"in linea", re.I)),
         (re.compile(r"\breport\b", re.I), re.compile(r"rendicont", re.I),
          re.compile(r"\breport\b", re.I)),
     ],
