@@ -3,8 +3,8 @@ websocket-client, no other dependency).
 
     python docs/screenshots/shoot.py BASE_URL LOGIN PASSWORD OUT_DIR NAME=PATH[@SELECTOR[@CLICK]] ...
 
-Logs in on BASE_URL, then for each NAME opens BASE_URL + PATH, waits until SELECTOR is on the
-page (and clicks the CLICK selector, waiting for SELECTOR again), and saves OUT_DIR/NAME.png.
+Logs in on BASE_URL, then for each NAME opens BASE_URL + PATH, clicks the CLICK selector if
+given, waits until SELECTOR is on the page, and saves OUT_DIR/NAME.png.
 """
 import base64
 import json
@@ -105,11 +105,11 @@ def main(base, login, password, out_dir, *shots):
             path, _, rest = rest.partition("@")
             selector, _, click = rest.partition("@")
             browser.goto(base + path)
-            browser.wait(selector or "body")
             if click:
-                browser.click(click)
+                browser.wait(click)
                 time.sleep(1)
-                browser.wait(selector or "body")
+                browser.click(click)
+            browser.wait(selector or "body")
             time.sleep(2)
             target = os.path.join(out_dir, name + ".png")
             browser.screenshot(target)
