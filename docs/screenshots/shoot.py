@@ -94,12 +94,19 @@ class Browser:
 def main(base, login, password, out_dir, *shots):
     browser = Browser()
     try:
-        browser.goto(base + "/web/login")
-        browser.wait("input[name=login]")
-        browser.js(f"""document.querySelector('input[name=login]').value = {json.dumps(login)};
-            document.querySelector('input[name=password]').value = {json.dumps(password)};
-            document.querySelector('form.oe_login_form').submit();""")
-        time.sleep(2)
+        # Log in through Odoo's JSON-RPC, then give the browser the session cookie.
+        import requests
+        session = requests.Session()
+        response = session.post(base + "/web/session/authenticate", json={
+            "jsonrpc": "2.0", "method": "call",
+            "params": {"db": os.environ.get("SHOOT_DB", "axivox_demo"), "login": login,
+                       "password": password}}, timeout=60)
+        if response.json().get("error"):
+            raise RuntimeError(response.json()["error"])
+        host = base.split("//", 1)[1].split(":")[0]
+        browser.send("Network.enable")
+        browser.send("Network.setCookie", name="session_id",
+                     value=session.cookies["session_id"], domain=host, path="/")
         for shot in shots:
             name, _, rest = shot.partition("=")
             path, _, rest = rest.partition("@")
@@ -109,7 +116,11 @@ def main(base, login, password, out_dir, *shots):
                 browser.wait(click)
                 time.sleep(1)
                 browser.click(click)
-            browser.wait(selector or "body")
+            try:
+                browser.wait(selector or "body")
+            except TimeoutError:
+                browser.screenshot(os.path.join(out_dir, name + "-timeout.png"))
+                raise
             time.sleep(2)
             target = os.path.join(out_dir, name + ".png")
             browser.screenshot(target)

@@ -108,10 +108,11 @@ QUnit.module("connected agents on the dashboard", (hooks) => {
                 { name: "Sofia Rossi", always: false, disconnect: true, onCall: true },
             ])
         );
-        assert.ok(
-            sales.querySelector(".o_axivox_agent_call").title.startsWith("On a queue call since "),
-            "on a queue call, and since when"
-        );
+        const call = sales.querySelector(".o_axivox_agent_call");
+        assert.ok(call.title.startsWith("On a queue call since "), "on a queue call, and since when");
+        assert.ok(call.title.includes("2024"), call.title);
+        assert.notOk(call.textContent.includes("Invalid"), call.textContent);
+        assert.ok(/\d\d:\d\d/.test(call.textContent), call.textContent);
         assert.strictEqual(billing.querySelector(".o_axivox_no_agent").textContent, "No agent connected");
     });
 

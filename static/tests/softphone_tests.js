@@ -230,8 +230,9 @@ QUnit.module("softphone", (hooks) => {
         assert.containsN(target, ".o_axivox_queue_row", 3);
         const sales = rowOf("Sales");
         assert.containsNone(target, ".o_axivox_queue_extension", "the queue's own extension is not invited");
-        assert.strictEqual(sales.querySelector(".o_axivox_queue_login_code").textContent.trim(), "connect *600");
-        assert.strictEqual(sales.querySelector(".o_axivox_queue_logout_code").textContent.trim(), "disconnect #600");
+        assert.strictEqual(sales.querySelector(".o_axivox_queue_login_code").textContent.trim(), "*600");
+        assert.strictEqual(sales.querySelector(".o_axivox_queue_login_code").title, "Dial *600 to connect to Sales");
+        assert.strictEqual(sales.querySelector(".o_axivox_queue_logout_code").textContent.trim(), "#600");
         assert.strictEqual(sales.querySelector(".o_axivox_queue_disconnect").title, "Dial #600 to disconnect from Sales");
         assert.strictEqual(sales.querySelector(".o_axivox_queue_type").textContent, "dynamic");
         assert.strictEqual(sales.querySelector(".o_axivox_queue_status").textContent, "connected");
@@ -255,7 +256,7 @@ QUnit.module("softphone", (hooks) => {
         assert.ok(billing.querySelector(".o_axivox_queue_count").textContent.includes("no agent connected"));
         assert.containsOnce(billing, ".o_axivox_queue_connect");
         assert.containsNone(billing, ".o_axivox_queue_since");
-        assert.strictEqual(billing.querySelector(".o_axivox_queue_login_code").textContent.trim(), "connect *620");
+        assert.strictEqual(billing.querySelector(".o_axivox_queue_login_code").textContent.trim(), "*620");
         assert.strictEqual(billing.querySelector(".o_axivox_queue_connect").title, "Dial *620 to connect to Billing");
     });
 

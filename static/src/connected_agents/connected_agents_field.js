@@ -6,7 +6,7 @@ import { _t } from "@web/core/l10n/translation";
 import { registry } from "@web/core/registry";
 import { useService } from "@web/core/utils/hooks";
 import { standardFieldProps } from "@web/views/fields/standard_field_props";
-import { formatSince } from "../softphone/softphone_service";
+import { deserializeDateTime, formatDateTime } from "@web/core/l10n/dates";
 
 /**
  * The connected agents of a queue, as the console's dashboard shows them: static agents
@@ -35,7 +35,7 @@ export class ConnectedAgentsField extends Component {
 
     onCallTitle(agent) {
         return agent.onCallSince
-            ? _t("On a queue call since %s", formatSince(agent.onCallSince))
+            ? _t("On a queue call since %s", this.since(agent))
             : _t("On a queue call");
     }
 
@@ -43,8 +43,16 @@ export class ConnectedAgentsField extends Component {
         return _t("Disconnect %s", agent.name);
     }
 
+    /** "14:43" today, the date and time otherwise (the record gives a luxon DateTime). */
     since(agent) {
-        return agent.onCallSince ? formatSince(agent.onCallSince) : "";
+        const value = agent.onCallSince;
+        if (!value) {
+            return "";
+        }
+        const moment = typeof value === "string" ? deserializeDateTime(value) : value;
+        return luxon.DateTime.now().hasSame(moment, "day")
+            ? formatDateTime(moment, { format: "HH:mm" })
+            : formatDateTime(moment);
     }
 
     onDisconnect(agent, ev) {
