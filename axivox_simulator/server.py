@@ -617,6 +617,13 @@ async def sim_traffic(request):
     return json_response(summary)
 
 
+@routes.post(SIM_PREFIX + "/calls/{call_id}")
+async def sim_call_state(request):
+    data = await read_object(request)
+    call = sim_of(request).state.set_call_state(request.match_info["call_id"], data.get("state"))
+    return json_response({"call": call})
+
+
 @routes.get(SIM_PREFIX + "/faults")
 async def sim_get_faults(request):
     return json_response(sim_of(request).faults)

@@ -424,6 +424,21 @@ class PBXState:
             raise PBXError(404, "call_not_found", "Call '%s' does not exist." % call_id)
         return self._public_call(call)
 
+    def set_call_state(self, call_id, state):
+        """The other end of a call acts (control API): ``answered`` (the callee picks up)
+        or ``ended`` (someone hangs up). An ended call stays ended."""
+        if state not in ("answered", "ended"):
+            raise invalid("state", "Field 'state' must be 'answered' or 'ended'.")
+        self.get_call(call_id)
+        call = self.calls[call_id]
+        if call["state"] != "ended" and call["state"] != state:
+            call["state"] = state
+            if state == "ended":
+                call["ended_at"] = iso(utcnow())
+                call["_ends_at"] = None
+            self.dirty = True
+        return self._public_call(call)
+
     def hangup(self, call_id):
         self.get_call(call_id)
         call = self.calls[call_id]

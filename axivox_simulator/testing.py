@@ -164,6 +164,10 @@ class SimulatorProcess:
         """Replace the active faults (no argument: clear them)."""
         return self.control("POST", "faults", faults)
 
+    def set_call_state(self, call_id, state):
+        """The other end of call ``call_id`` answers (``answered``) or hangs up (``ended``)."""
+        return self.control("POST", "calls/%s" % call_id, {"state": state})["call"]
+
     def set_webhook(self, url, secret=None, **settings):
         body = dict(settings, url=url)
         if secret is not None:

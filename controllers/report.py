@@ -1,4 +1,5 @@
 from odoo import http
+from odoo.exceptions import AccessError, UserError
 from odoo.http import request
 
 
@@ -14,6 +15,30 @@ class AxivoxQueueReportController(http.Controller):
         if not wizard:
             raise request.not_found()
         filename, content = wizard._export_csv()
+        return request.make_response(
+            content,
+            headers=[
+                ("Content-Type", "text/csv; charset=utf-8"),
+                ("Content-Disposition", http.content_disposition(filename)),
+            ],
+        )
+
+    @http.route(
+        "/voip_axivox_queue/report/page.csv",
+        type="http",
+        auth="user",
+        methods=["POST"],
+    )
+    def report_page_csv(self, filters="{}", **kwargs):
+        """The report page's Export to CSV: exactly the lines its filters show."""
+        try:
+            filename, content = request.env["axivox.queue.report"].export_csv(filters)
+        except AccessError:
+            raise  # 403, like the other report routes
+        except UserError as exc:
+            return request.make_response(
+                exc.args[0], status=400,
+                headers=[("Content-Type", "text/plain; charset=utf-8")])
         return request.make_response(
             content,
             headers=[

@@ -6,3 +6,4 @@ from . import axivox_queue_event_type
 from . import res_users
 from . import ir_http
 from . import res_config_settings
+from . import axivox_queue_report

@@ -215,10 +215,32 @@ class AxivoxAccount(models.Model):
             yield
         except pbx_errors.AxivoxError as exc:
             _logger.info("PBX call for account %s failed: %s", self.id, exc.message)
-            raise UserError(
-                _("The PBX of %(account)s answered: %(message)s",
-                  account=self.sudo().name, message=exc.message)
-            ) from exc
+            raise UserError(self._pbx_error_message(exc)) from exc
+
+    @api.model
+    def _pbx_error_message(self, exc):
+        """What a PBX error means for the user, and what to do: one sentence or two, in the
+        user's language, without URLs or HTTP codes (those are in the server log)."""
+        if isinstance(exc, pbx_errors.AxivoxUnavailable):
+            if exc.status:
+                return _("The PBX is not working right now. Try again in a few minutes; if it "
+                         "lasts, ask your administrator to check the PBX account.")
+            return _("The PBX could not be reached. Ask your administrator to check the PBX "
+                     "account.")
+        if isinstance(exc, pbx_errors.AxivoxAuthError):
+            return _("The PBX refused Odoo's API key. Ask your administrator to check the PBX "
+                     "account.")
+        if isinstance(exc, pbx_errors.AxivoxRateLimited):
+            return _("The PBX is busy. Try again in a minute.")
+        if isinstance(exc, pbx_errors.AxivoxNotFound):
+            return _("The PBX no longer knows this queue or agent. Click Refresh to read the "
+                     "queues again.")
+        if isinstance(exc, pbx_errors.AxivoxConflict) and exc.code == "static_agent":
+            return _("Static agents are always connected: they cannot be disconnected.")
+        if isinstance(exc, (pbx_errors.AxivoxConflict, pbx_errors.AxivoxValidationError)):
+            return _("The PBX refused the change: %(reason)s", reason=exc.message)
+        return _("The PBX sent an answer Odoo does not understand. Ask your administrator "
+                 "to check the PBX account.")
 
     @api.model
     def _webhook_account(self, token):
@@ -299,8 +321,10 @@ class AxivoxAccount(models.Model):
         except _SyncBusy:
             return None
         except (pbx_errors.AxivoxError, UserError, ValidationError) as exc:
-            message = _error_text(exc)
-            _logger.warning("Sync of PBX account %s (%s) failed: %s", self.id, self.name, message)
+            _logger.warning("Sync of PBX account %s (%s) failed: %s", self.id, self.name,
+                            _error_text(exc))
+            message = self._pbx_error_message(exc) \
+                if isinstance(exc, pbx_errors.AxivoxError) else _error_text(exc)
             self.write({"sync_state": "error", "last_error": message,
                         "last_sync": fields.Datetime.now()})
             return _("Sync of %(account)s failed: %(message)s", account=self.name, message=message)
@@ -352,9 +376,9 @@ class AxivoxAccount(models.Model):
             gone.write({"active": False})
             gone.member_ids.with_context(axivox_from_pbx=True).unlink()
         # Events received before their queue was mirrored now find it.
-        self.env["axivox.queue.event"].flush_model(["queue_id"])
+        self.env["axivox.queue.event"].flush_model(["queue_id", "queue_name"])
         self.env.cr.execute(
-            """UPDATE axivox_queue_event e SET queue_id = q.id
+            """UPDATE axivox_queue_event e SET queue_id = q.id, queue_name = q.name
                  FROM axivox_queue q
                 WHERE e.queue_id IS NULL AND e.account_id = %s
                   AND q.account_id = e.account_id AND q.remote_id = e.queue_remote_id""",

@@ -4,6 +4,7 @@ from datetime import datetime, time, timedelta
 import pytz
 
 from odoo import _, api, fields, models
+from odoo.addons.base.models.ir_model import MODULE_UNINSTALL_FLAG
 from odoo.exceptions import UserError, ValidationError
 
 from ..axivox_api import exceptions as pbx_errors
@@ -143,13 +144,23 @@ class AxivoxQueue(models.Model):
         "Agent Connection Code",
         required=True,
         tracking=True,
-        help="Number an agent dials to log into the queue.",
+        compute="_compute_default_codes",
+        store=True,
+        readonly=False,
+        precompute=True,
+        help="Number an agent dials to log into the queue (by default * and the queue's "
+        "extension, as on the PBX).",
     )
     logout_code = fields.Char(
         "Agent Disconnection Code",
         required=True,
         tracking=True,
-        help="Number an agent dials to log out of the queue.",
+        compute="_compute_default_codes",
+        store=True,
+        readonly=False,
+        precompute=True,
+        help="Number an agent dials to log out of the queue (by default # and the queue's "
+        "extension, as on the PBX).",
     )
     member_ids = fields.One2many("axivox.queue.member", "queue_id", string="Agents")
     static_member_ids = fields.One2many(
@@ -188,6 +199,14 @@ class AxivoxQueue(models.Model):
         copy=False,
         readonly=True,
         help="The queue was edited in Odoo and the changes are not yet applied to the PBX.",
+    )
+    pbx_state = fields.Selection(
+        [("new", "Not on the PBX yet"), ("pending", "Changes to apply"),
+         ("applied", "In production")],
+        string="PBX Status",
+        compute="_compute_pbx_state",
+        help="Whether the PBX runs the queue as Odoo shows it: changes made in Odoo are put "
+        "in production with Apply changes.",
     )
     last_refresh = fields.Datetime("Refreshed On", readonly=True, copy=False)
     pbx_conflict_version = fields.Integer(
@@ -250,6 +269,28 @@ class AxivoxQueue(models.Model):
             connected = queue.member_ids.filtered("connected")
             queue.connected_count = len(connected)
             queue.connected_agents = ", ".join(connected.mapped("user_id.name"))
+
+    @api.depends("extension")
+    def _compute_default_codes(self):
+        """The PBX's own defaults, *<extension> and #<extension>: proposed while a code is
+        empty, and following the extension in the form while it is still the default of
+        the saved extension."""
+        for queue in self:
+            ext = queue.extension or ""
+            previous = queue._origin.extension if queue._origin else None
+            for field, prefix in (("login_code", "*"), ("logout_code", "#")):
+                current = queue[field]
+                follows = not current or (previous and current == prefix + previous)
+                if follows and ext:
+                    queue[field] = prefix + ext
+                elif not current:
+                    queue[field] = False
+
+    @api.depends("remote_id", "pending_changes")
+    def _compute_pbx_state(self):
+        for queue in self:
+            queue.pbx_state = "new" if not queue.remote_id else (
+                "pending" if queue.pending_changes else "applied")
 
     def _compute_member_count(self):
         for queue in self:
@@ -345,16 +386,66 @@ class AxivoxQueue(models.Model):
     def write(self, vals):
         if not self.env.context.get("axivox_from_pbx") and PBX_FIELDS & set(vals):
             vals = dict(vals, pending_changes=True)
-        return super().write(vals)
+        result = super().write(vals)
+        if "name" in vals:
+            self._store_name_on_events()
+        return result
+
+    def _store_name_on_events(self):
+        """Keep the queue's name on its report lines (they outlive the queue)."""
+        if not self.ids:
+            return
+        Event = self.env["axivox.queue.event"]
+        self.flush_recordset(["name"])
+        Event.flush_model(["queue_id", "queue_name"])
+        self.env.cr.execute(
+            """UPDATE axivox_queue_event e SET queue_name = q.name
+                 FROM axivox_queue q
+                WHERE e.queue_id = q.id AND q.id = ANY(%s)
+                  AND e.queue_name IS DISTINCT FROM q.name""",
+            [self.ids],
+        )
+        Event.invalidate_model(["queue_name"])
+
+    def unlink(self):
+        """Delete deletes the queue: on the PBX first (a refusal changes nothing in Odoo),
+        then in Odoo. Its report lines stay, with the queue's name. Queues that were never
+        on the PBX, deletions the PBX asked for (sync) and the addon's uninstallation only
+        leave Odoo."""
+        if not self.env.context.get("axivox_from_pbx") \
+                and not self.env.context.get(MODULE_UNINSTALL_FLAG):
+            self.check_access_rights("unlink")
+            self.check_access_rule("unlink")
+            remote = self.sudo().filtered("remote_id")
+            if remote:
+                # The sync of these accounts waits (it could read the queue before it is
+                # gone and write it back).
+                self.env.cr.execute(
+                    "SELECT id FROM axivox_account WHERE id = ANY(%s) FOR UPDATE",
+                    [remote.account_id.ids])
+            for account in remote.account_id:
+                queues = remote.filtered(lambda q, a=account: q.account_id == a)
+                with account._pbx_errors():
+                    client = account._pbx_client()
+                    for queue in queues:
+                        try:
+                            client.delete_queue(queue.remote_id)
+                        except pbx_errors.AxivoxNotFound:
+                            pass  # already gone from the PBX: delete it from Odoo too
+        self._store_name_on_events()
+        return super().unlink()
 
     # ------------------------------------------------------------------
     # Actions of the queues dashboard
     # ------------------------------------------------------------------
     def action_open_report(self):
-        action = self.env["ir.actions.act_window"]._for_xml_id(
-            "voip_axivox_queue.axivox_queue_report_wizard_action"
+        """The queue report page, filtered on these queues."""
+        action = self.env["ir.actions.actions"]._for_xml_id(
+            "voip_axivox_queue.axivox_queue_report_page_action"
         )
         action["context"] = {"default_queue_ids": self.ids}
+        if len(self) == 1:
+            action["name"] = _("Queue Report: %s", self.name)
         return action
 
     def action_connect_agent(self):

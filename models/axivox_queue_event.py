@@ -32,9 +32,11 @@ class AxivoxQueueEvent(models.Model):
     )
     company_id = fields.Many2one(related="account_id.company_id", store=True, index=True)
     queue_id = fields.Many2one(
-        "axivox.queue", string="Queue", index=True, ondelete="cascade"
+        "axivox.queue", string="Queue", index=True, ondelete="set null"
     )
     queue_remote_id = fields.Char("PBX Queue Id", index=True)
+    # The queue's name, kept on the event: the report of a deleted queue stays searchable.
+    queue_name = fields.Char("Queue Name", index=True)
     event_time = fields.Datetime("Time", required=True, index=True)
     event_ts = fields.Float(
         "Timestamp", digits=(16, 3), required=True, help="PBX time, epoch seconds with milliseconds."
@@ -89,6 +91,16 @@ class AxivoxQueueEvent(models.Model):
             where="event_type IN ('ADDMEMBER', 'REMOVEMEMBER')",
         )
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        queues = self.env["axivox.queue"].sudo().browse(
+            [vals["queue_id"] for vals in vals_list if vals.get("queue_id")])
+        names = {queue.id: queue.name for queue in queues}
+        for vals in vals_list:
+            if vals.get("queue_id") and not vals.get("queue_name"):
+                vals["queue_name"] = names.get(vals["queue_id"])
+        return super().create(vals_list)
+
     def _compute_event_code(self):
         for event in self:
             event.event_code = event.event_type
@@ -133,7 +145,10 @@ class AxivoxQueueEvent(models.Model):
             events = self.search(domain, offset=offset, limit=batch_size, order="event_ts, id")
             if not events:
                 break
-            for row in events.read(columns, load="_classic_read"):
+            for row in events.read(columns + ["queue_name"], load="_classic_read"):
+                if not row["queue_id"] and row["queue_name"]:
+                    # A deleted queue: its report lines keep its name.
+                    row["queue_id"] = (False, row["queue_name"])
                 writer.writerow([self._csv_value(row[name], fields_info[name], name)
                                  for name in columns])
             offset += batch_size
@@ -156,7 +171,8 @@ class AxivoxQueueEvent(models.Model):
     # Ingestion: the one way PBX events enter Odoo (webhook, stream, sync)
     # ------------------------------------------------------------------
     _INSERT_COLUMNS = (
-        "account_id", "company_id", "queue_id", "queue_remote_id", "event_time", "event_ts",
+        "account_id", "company_id", "queue_id", "queue_remote_id", "queue_name", "event_time",
+        "event_ts",
         "event_type", "call_id", "caller_number", "agent_extension", "agent_name",
         "agent_user_id", "agent_unmapped", "member_type", "position", "original_position",
         "wait_time", "hold_time", "talk_time", "ring_time", "transfer_target", "pbx_event_id",
@@ -187,7 +203,7 @@ class AxivoxQueueEvent(models.Model):
             for queue in self.env["axivox.queue"].with_context(active_test=False).search_fetch(
                 [("account_id", "=", account.id),
                  ("remote_id", "in", list({e["queue_id"] for e in batch}))],
-                ["remote_id"],
+                ["remote_id", "name"],
             )
         }
         extensions = {e["agent_extension"] for e in batch if e.get("agent_extension")}
@@ -202,7 +218,8 @@ class AxivoxQueueEvent(models.Model):
             user = users.get(event.get("agent_extension"))
             rows.append((
                 account.id, account.company_id.id, queue.id if queue else None,
-                event["queue_id"], moment.replace(tzinfo=None, microsecond=0), moment.timestamp(),
+                event["queue_id"], queue.name if queue else None,
+                moment.replace(tzinfo=None, microsecond=0), moment.timestamp(),
                 event["type"], event.get("call_id"), event.get("caller_number"),
                 event.get("agent_extension"), event.get("agent_name"),
                 user.id if user else None, bool(event.get("agent_extension") and not user),
@@ -224,6 +241,7 @@ class AxivoxQueueEvent(models.Model):
         new_ids = {row[0] for row in inserted}
         new_events = [event for event in batch if event["id"] in new_ids]
         self.env["axivox.queue.member"]._apply_login_events(account, new_events, queues, users)
+        self.env["axivox.queue.member"]._apply_call_events(account, new_events, queues, users)
         return {"applied": len(new_ids), "duplicates": len(events) - len(new_ids)}
 
     # ------------------------------------------------------------------

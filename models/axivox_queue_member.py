@@ -3,6 +3,8 @@ from odoo.exceptions import UserError, ValidationError
 
 from ..axivox_api.events import parse_timestamp
 
+CALL_START = {"CONNECT"}
+CALL_END = {"COMPLETEAGENT", "COMPLETECALLER", "ATTENDEDTRANSFER", "BLINDTRANSFER"}
 MEMBER_TYPES = [("static", "Static"), ("dynamic", "Dynamic")]
 CHANGE_SOURCES = [
     ("pbx", "PBX event"),
@@ -60,6 +62,16 @@ class AxivoxQueueMember(models.Model):
     last_source = fields.Selection(
         CHANGE_SOURCES, string="Changed By", readonly=True, copy=False
     )
+    # Who is on a queue call right now: from the PBX's CONNECT, then COMPLETEAGENT,
+    # COMPLETECALLER or a transfer (the agent stays connected while she talks).
+    on_call = fields.Boolean(
+        "On a Call", readonly=True, copy=False,
+        help="The agent is talking to a caller of this queue (since the PBX connected them).")
+    on_call_since = fields.Datetime("On a Call Since", readonly=True, copy=False)
+    call_id = fields.Char("Current Call ID", readonly=True, copy=False)
+    call_change_ts = fields.Float(
+        "Last Call Event Timestamp", digits=(16, 3), readonly=True, copy=False,
+        help="The PBX time of the last call event applied: an older one never overrides it.")
 
     _sql_constraints = [
         ("queue_user_unique", "unique(queue_id, user_id)",
@@ -285,6 +297,51 @@ class AxivoxQueueMember(models.Model):
         changed._notify_state()
         return changed
 
+    @api.model
+    def _apply_call_events(self, account, events, queues, users):
+        """Who is on a queue call: a CONNECT puts the agent on the call, the end of the call
+        (COMPLETEAGENT, COMPLETECALLER) or its transfer takes her off it. Only the newest
+        event of each (queue, agent) counts, and only if newer than the last one applied.
+        Returns the members that changed."""
+        latest = {}
+        for event in events:
+            if event["type"] not in CALL_START and event["type"] not in CALL_END:
+                continue
+            queue = queues.get(event["queue_id"])
+            user = users.get(event.get("agent_extension"))
+            if not queue or not user:
+                continue
+            ts = parse_timestamp(event["timestamp"]).timestamp()
+            key = (queue.id, user.id)
+            if key not in latest or ts > latest[key][0]:
+                latest[key] = (ts, event)
+        if not latest:
+            return self.browse()
+        Member = self.sudo().with_context(axivox_from_pbx=True)
+        members = Member.search([
+            ("queue_id", "in", list({k[0] for k in latest})),
+            ("user_id", "in", list({k[1] for k in latest})),
+        ])
+        changed = self.browse()
+        for member in members:
+            found = latest.get((member.queue_id.id, member.user_id.id))
+            if not found or found[0] <= member.call_change_ts:
+                continue
+            ts, event = found
+            if event["type"] in CALL_START:
+                vals = {"on_call": True, "call_id": event.get("call_id"),
+                        "on_call_since": _parse_pbx_time(event["timestamp"])}
+            elif member.call_id and event.get("call_id") \
+                    and event.get("call_id") != member.call_id:
+                continue  # the end of another call than the one she is on
+            else:
+                vals = {"on_call": False, "call_id": False, "on_call_since": False}
+            vals["call_change_ts"] = ts
+            member.write(vals)
+            changed |= member
+        changed._notify_state()
+        return changed
+
     def _notify_state(self):
         """Tell the agents and the managers, in every open tab, that these members changed."""
         if not self:
@@ -304,6 +361,8 @@ class AxivoxQueueMember(models.Model):
                 "source": member.last_source,
                 "connected_count": queue.connected_count,
                 "connected_agents": queue.connected_agents or "",
+                "on_call": member.on_call,
+                "on_call_since": fields.Datetime.to_string(member.on_call_since),
             }
             targets = member.user_id.partner_id | managers.filtered(
                 lambda u: queue.company_id in u.company_ids

@@ -119,6 +119,20 @@ class ResUsers(models.Model):
         return self._axivox_call_info(call or {"id": call_id, "state": "ended"})
 
     @api.model
+    def axivox_call_state(self, call_id):
+        """The state of a call the current user placed, as the PBX has it now (the panel
+        asks every second while it shows a call that has not ended)."""
+        if not call_id or not isinstance(call_id, str):
+            raise UserError(_("There is no call to follow."))
+        user = self.env.user.sudo()
+        account = user._axivox_account_for_dial()
+        with account._pbx_errors():
+            call = account._pbx_client().get_call(call_id)
+        if call.get("from") != user.axivox_extension:
+            raise UserError(_("You can only follow your own calls."))
+        return self._axivox_call_info(call)
+
+    @api.model
     def axivox_disconnect_all(self):
         """Dial the disconnection code of every queue the user is connected to.
 

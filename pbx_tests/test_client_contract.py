@@ -195,6 +195,24 @@ def test_ordinary_calls_and_hangup(client):
     assert info.value.field == "to"
 
 
+def test_the_other_end_answers_and_hangs_up(sim, client):
+    """The simulator drives an ordinary call's callee; GET /calls/{id} follows the state."""
+    call = client.originate("101", "102")
+    assert client.get_call(call["id"])["state"] == "ringing"
+    assert sim.set_call_state(call["id"], "answered")["state"] == "answered"
+    assert client.get_call(call["id"])["state"] == "answered"
+    ended = sim.set_call_state(call["id"], "ended")
+    assert ended["state"] == "ended" and ended["ended_at"]
+    assert sim.set_call_state(call["id"], "answered")["state"] == "ended", "ended stays ended"
+    assert client.get_call(call["id"])["state"] == "ended"
+    with pytest.raises(Exception) as info:
+        sim.set_call_state(call["id"], "ringing")
+    assert "422" in str(info.value)
+    with pytest.raises(Exception) as info:
+        sim.set_call_state("call-nope", "ended")
+    assert "404" in str(info.value)
+
+
 def test_queue_report_filters_pagination_and_csv(sim, client):
     sim.traffic(seed=5, calls=60, start="2026-11-28T08:00:00Z")
     everything = list(client.iter_queue_report("sales", page_size=7))

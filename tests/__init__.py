@@ -9,3 +9,6 @@ from . import test_listener
 from . import test_i18n
 from . import test_kpi
 from . import test_auto_logout
+from . import test_console
+from . import test_report_page
+from . import test_glossary

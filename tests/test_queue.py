@@ -356,7 +356,8 @@ class TestQueue(AxivoxCase):
         wizard = Wizard.with_context(action["context"]).create(
             {"member_id": self.m_anna_sales.id})
         self.assertEqual(wizard.queue_id, self.queue_sales)
-        domain = safe_eval(Wizard._fields["member_id"].domain, {"queue_id": wizard.queue_id.id})
+        domain = safe_eval(Wizard._fields["member_id"].domain,
+                           {"queue_id": wizard.queue_id.id, "account_id": wizard.account_id.id})
         offered = Member.search(domain)
         # Anna only: Bruno is static, Mia is already connected, Support's agents are not
         # in this queue.

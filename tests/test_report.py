@@ -148,8 +148,10 @@ class TestReportWizard(ReportFixtures, TransactionCase):
 
     def test_open_report_from_queue(self):
         action = self.queue_sales.with_user(self.manager).action_open_report()
-        self.assertEqual(action["res_model"], "axivox.queue.report.wizard")
+        self.assertEqual((action["type"], action["tag"]),
+                         ("ir.actions.client", "voip_axivox_queue.report_page"))
         self.assertEqual(action["context"], {"default_queue_ids": self.queue_sales.ids})
+        self.assertEqual(action["name"], "Queue Report: Sales (tests)")
         wizard = self.env["axivox.queue.report.wizard"].with_user(self.manager).with_context(
             action["context"]).create({"date_from": DAY_FROM, "date_to": DAY_TO})
         self.assertEqual(wizard.queue_ids, self.queue_sales)

@@ -52,9 +52,10 @@ class TestWebhook(AxivoxWorld, HttpCase):
         self.assertEqual(line.payload["id"], "e1")
 
     def test_state_change_notifies_agent_and_managers(self):
+        before = self.env["bus.bus"].sudo().search([], order="id desc", limit=1).id or 0
         self.post(event("e1", "ADDMEMBER", agent_extension="102"))
         notes = self.env["bus.bus"].sudo().search(
-            [("message", "like", "voip_axivox_queue/member_state")])
+            [("message", "like", "voip_axivox_queue/member_state"), ("id", ">", before)])
         channels = {json.loads(n.channel)[2] for n in notes if n.channel.startswith("[")}
         self.assertIn(self.users["102"].partner_id.id, channels)
         self.assertIn(self.manager.partner_id.id, channels)

@@ -17,6 +17,9 @@ import {
 } from "@web/../tests/helpers/utils";
 
 import {
+    CALL_POLL_INTERVAL,
+    CALL_POLL_MAX_ERRORS,
+    CALL_SETTLE_DELAY,
     cleanNumber,
     MEMBER_STATE_NOTIFICATION,
     PENDING_TIMEOUT,
@@ -80,6 +83,28 @@ let handlers; // method -> (args) => result (may throw)
 let busCallbacks;
 let timeouts;
 
+/** Run the softphone's pending timers of ``delay`` (not cleared), as time passing would. */
+async function runTimers(delay) {
+    const due = timeouts.filter((t) => t.delay === delay && !t.cleared && !t.done);
+    for (const timer of due) {
+        timer.done = true;
+        timer.fn();
+    }
+    for (let i = 0; i < 5; i++) {
+        await nextTick();
+    }
+    return due.length;
+}
+
+function pendingTimer() {
+    return timeouts.find((t) => t.delay === PENDING_TIMEOUT);
+}
+
+function callStatus() {
+    const el = target.querySelector(".o_axivox_call_status");
+    return el ? el.textContent : null;
+}
+
 function rowOf(name) {
     return [...target.querySelectorAll(".o_axivox_queue_row")].find(
         (row) => row.querySelector(".o_axivox_queue_name").textContent === name
@@ -132,12 +157,21 @@ QUnit.module("softphone", (hooks) => {
         patchWithCleanup(session, { axivox_extension: "102" });
         const { setTimeout, clearTimeout } = browser;
         patchWithCleanup(browser, {
-            // the softphone's fallback timer is run by hand; other timers run as usual
+            // the softphone's timers (fallback, call poll, settle) are run by hand; other
+            // timers run as usual
             setTimeout: (fn, delay, ...args) =>
-                delay === PENDING_TIMEOUT
+                [PENDING_TIMEOUT, CALL_POLL_INTERVAL, CALL_SETTLE_DELAY].includes(delay)
                     ? -timeouts.push({ fn, delay })
                     : setTimeout(fn, delay, ...args),
-            clearTimeout: (id) => (id < 0 ? undefined : clearTimeout(id)),
+            clearTimeout: (id) => {
+                if (id < 0) {
+                    if (timeouts[-id - 1]) {
+                        timeouts[-id - 1].cleared = true;
+                    }
+                    return;
+                }
+                clearTimeout(id);
+            },
         });
         serviceRegistry.add("bus_service", {
             start() {
@@ -194,7 +228,11 @@ QUnit.module("softphone", (hooks) => {
         await openPanel();
         assert.containsN(target, ".o_axivox_queue_row", 3);
         const sales = rowOf("Sales");
-        assert.strictEqual(sales.querySelector(".o_axivox_queue_extension").textContent, "600");
+        assert.containsNone(target, ".o_axivox_queue_extension", "the queue's own extension is not invited");
+        assert.strictEqual(sales.querySelector(".o_axivox_queue_login_code").textContent.trim(), "*600");
+        assert.strictEqual(sales.querySelector(".o_axivox_queue_login_code").title, "Dial *600 to connect to Sales");
+        assert.strictEqual(sales.querySelector(".o_axivox_queue_logout_code").textContent.trim(), "#600");
+        assert.strictEqual(sales.querySelector(".o_axivox_queue_disconnect").title, "Dial #600 to disconnect from Sales");
         assert.strictEqual(sales.querySelector(".o_axivox_queue_type").textContent, "dynamic");
         assert.strictEqual(sales.querySelector(".o_axivox_queue_status").textContent, "connected");
         assert.ok(sales.querySelector(".o_axivox_queue_since").textContent.startsWith("since "));
@@ -209,6 +247,7 @@ QUnit.module("softphone", (hooks) => {
             "always connected"
         );
         assert.containsNone(support, "button", "a static agent has no button");
+        assert.containsNone(support, ".o_axivox_queue_codes", "nor codes to dial");
         assert.ok(support.querySelector(".o_axivox_queue_count").textContent.includes("1 agent connected"));
 
         const billing = rowOf("Billing");
@@ -216,6 +255,8 @@ QUnit.module("softphone", (hooks) => {
         assert.ok(billing.querySelector(".o_axivox_queue_count").textContent.includes("no agent connected"));
         assert.containsOnce(billing, ".o_axivox_queue_connect");
         assert.containsNone(billing, ".o_axivox_queue_since");
+        assert.strictEqual(billing.querySelector(".o_axivox_queue_login_code").textContent.trim(), "*620");
+        assert.strictEqual(billing.querySelector(".o_axivox_queue_connect").title, "Dial *620 to connect to Billing");
     });
 
     QUnit.test("Connect dials the code, shows connecting..., the bus event connects", async (assert) => {
@@ -233,7 +274,7 @@ QUnit.module("softphone", (hooks) => {
         );
         assert.containsNone(rowOf("Billing"), ".o_axivox_queue_connect");
         assert.strictEqual(badge(), "2", "not connected before the PBX says so");
-        assert.strictEqual(timeouts[0].delay, 15000, "a fallback re-read is planned");
+        assert.strictEqual(pendingTimer().delay, 15000, "a fallback re-read is planned");
 
         await notify(memberState({}));
         const billing = rowOf("Billing");
@@ -286,8 +327,8 @@ QUnit.module("softphone", (hooks) => {
     QUnit.test("a server error (PBX unreachable) leaves the row as it was", async (assert) => {
         handlers["axivox.queue.member/action_softphone_connect"] = () => {
             throw makeServerError({
-                message: "The PBX of Axivox answered: the PBX cannot be reached",
-                description: "The PBX of Axivox answered: the PBX cannot be reached",
+                message: "The PBX could not be reached. Ask your administrator to check the PBX account.",
+                description: "The PBX could not be reached. Ask your administrator to check the PBX account.",
             });
         };
         await start();
@@ -298,7 +339,7 @@ QUnit.module("softphone", (hooks) => {
         assert.strictEqual(billing.querySelector(".o_axivox_queue_status").textContent, "not connected");
         assert.strictEqual(
             billing.querySelector(".o_axivox_queue_error").textContent,
-            "The PBX of Axivox answered: the PBX cannot be reached"
+            "The PBX could not be reached. Ask your administrator to check the PBX account."
         );
         assert.containsOnce(billing, ".o_axivox_queue_connect");
         assert.containsNone(target, ".modal", "no error dialog: the panel says it");
@@ -337,7 +378,7 @@ QUnit.module("softphone", (hooks) => {
         await click(rowOf("Billing"), ".o_axivox_queue_connect");
         await nextTick();
         assert.containsOnce(rowOf("Billing"), ".o_axivox_queue_pending_label");
-        timeouts[0].fn();
+        pendingTimer().fn();
         await nextTick();
         await nextTick();
         assert.strictEqual(calls.filter((c) => c.key === "res.users/axivox_softphone_state").length, 2);
@@ -403,14 +444,13 @@ QUnit.module("softphone", (hooks) => {
         await click(target, ".o_axivox_dial_call");
         await nextTick();
         assert.verifySteps(["dial 103"]);
-        assert.strictEqual(
-            target.querySelector(".o_axivox_call_status").textContent,
-            "Ringing 103... (Ringing extension 103.)"
-        );
+        assert.strictEqual(callStatus(), "Ringing 103...", "the number, once");
         await click(target, ".o_axivox_dial_hangup");
         await nextTick();
         assert.verifySteps(["hangup call-1"]);
-        assert.ok(target.querySelector(".o_axivox_call_status").textContent.startsWith("Call with 103 ended"));
+        assert.strictEqual(callStatus(), "Call ended");
+        await runTimers(CALL_SETTLE_DELAY);
+        assert.containsNone(target, ".o_axivox_call_status", "then idle");
     });
 
     QUnit.test("keyboard: digits on the pad, Backspace, Enter dials, Escape folds", async (assert) => {
@@ -466,10 +506,7 @@ QUnit.module("softphone", (hooks) => {
             target.querySelector(".o_axivox_softphone_feedback").textContent.trim(),
             "You are not an agent of the Returns queue."
         );
-        assert.strictEqual(
-            target.querySelector(".o_axivox_call_status").textContent,
-            "*630: You are not an agent of the Returns queue."
-        );
+        assert.strictEqual(callStatus(), "You are not an agent of the Returns queue.");
         assert.strictEqual(badge(), "2", "nothing changed");
     });
 
@@ -533,7 +570,7 @@ QUnit.module("softphone", (hooks) => {
             { ...callInfo("#600", "logged_out"), member_id: 11, queue_id: 1 },
             {
                 id: false, from: "102", to: "#620", state: "error", outcome: "error",
-                message: "The PBX of Axivox answered: timeout", member_id: 13, queue_id: 3,
+                message: "The PBX could not be reached. Ask your administrator to check the PBX account.", member_id: 13, queue_id: 3,
             },
         ];
         await start();
@@ -548,7 +585,7 @@ QUnit.module("softphone", (hooks) => {
         assert.strictEqual(rowOf("Billing").querySelector(".o_axivox_queue_status").textContent, "connected");
         assert.strictEqual(
             rowOf("Billing").querySelector(".o_axivox_queue_error").textContent,
-            "The PBX of Axivox answered: timeout"
+            "The PBX could not be reached. Ask your administrator to check the PBX account."
         );
         assert.strictEqual(
             rowOf("Support").querySelector(".o_axivox_queue_status").textContent,
@@ -560,6 +597,84 @@ QUnit.module("softphone", (hooks) => {
         }));
         assert.strictEqual(rowOf("Sales").querySelector(".o_axivox_queue_status").textContent, "not connected");
         assert.strictEqual(badge(), "2");
+    });
+
+    QUnit.test("a code call ends by itself: the PBX's message, ended, then idle", async (assert) => {
+        const states = ["answered", "ended"];
+        handlers["res.users/axivox_dial"] = ([number]) =>
+            callInfo(number, "logged_in", { message: "You are now logged in to the Billing queue." });
+        handlers["res.users/axivox_call_state"] = ([callId]) => {
+            assert.step(`state ${callId}`);
+            return callInfo("*620", "logged_in", { state: states.shift() });
+        };
+        await start();
+        await openPanel();
+        await editInput(target, ".o_axivox_dial_input", "*620");
+        await click(target, ".o_axivox_dial_call");
+        await nextTick();
+        assert.strictEqual(callStatus(), "You are now logged in to the Billing queue.");
+        assert.notOk(target.querySelector(".o_axivox_dial_hangup").disabled);
+        assert.strictEqual(await runTimers(CALL_POLL_INTERVAL), 1, "the state is read a second later");
+        assert.verifySteps(["state call-1"]);
+        assert.strictEqual(callStatus(), "You are now logged in to the Billing queue.");
+        await runTimers(CALL_POLL_INTERVAL);
+        assert.verifySteps(["state call-1"]);
+        assert.strictEqual(callStatus(), "Call ended", "the PBX hung up");
+        await editInput(target, ".o_axivox_dial_input", "");
+        assert.ok(target.querySelector(".o_axivox_dial_hangup").disabled, "nothing to hang up");
+        assert.strictEqual(await runTimers(CALL_POLL_INTERVAL), 0, "no more reads");
+        await runTimers(CALL_SETTLE_DELAY);
+        assert.containsNone(target, ".o_axivox_call_status", "idle again");
+        assert.verifySteps([]);
+    });
+
+    QUnit.test("an ordinary call: ringing, answered, ended, as the PBX says", async (assert) => {
+        const states = ["ringing", "answered", "answered", "ended"];
+        handlers["res.users/axivox_dial"] = ([number]) =>
+            callInfo(number, "ringing", { state: "ringing", message: "Ringing extension 103." });
+        handlers["res.users/axivox_call_state"] = () =>
+            callInfo("103", "ringing", { state: states.shift() });
+        await start();
+        await openPanel();
+        await editInput(target, ".o_axivox_dial_input", "103");
+        await click(target, ".o_axivox_dial_call");
+        await nextTick();
+        assert.strictEqual(callStatus(), "Ringing 103...");
+        await runTimers(CALL_POLL_INTERVAL);
+        assert.strictEqual(callStatus(), "Ringing 103...");
+        await runTimers(CALL_POLL_INTERVAL);
+        assert.strictEqual(callStatus(), "In call with 103");
+        await runTimers(CALL_POLL_INTERVAL);
+        assert.strictEqual(callStatus(), "In call with 103");
+        await runTimers(CALL_POLL_INTERVAL);
+        assert.strictEqual(callStatus(), "Call ended", "the other end hung up");
+        await runTimers(CALL_SETTLE_DELAY);
+        assert.strictEqual(callStatus(), null);
+        assert.strictEqual(
+            calls.filter((c) => c.key === "res.users/axivox_call_state").length, 4
+        );
+    });
+
+    QUnit.test("the call poll is bounded: it stops after repeated failures", async (assert) => {
+        handlers["res.users/axivox_dial"] = ([number]) => callInfo(number, "answered");
+        handlers["res.users/axivox_call_state"] = () => {
+            throw makeServerError({ message: "The PBX could not be reached." });
+        };
+        await start();
+        await openPanel();
+        await editInput(target, ".o_axivox_dial_input", "0470");
+        await click(target, ".o_axivox_dial_call");
+        await nextTick();
+        for (let i = 0; i < CALL_POLL_MAX_ERRORS + 2; i++) {
+            await runTimers(CALL_POLL_INTERVAL);
+        }
+        assert.strictEqual(
+            calls.filter((c) => c.key === "res.users/axivox_call_state").length,
+            CALL_POLL_MAX_ERRORS
+        );
+        assert.strictEqual(callStatus(), "In call with 0470", "the call stays shown");
+        assert.notOk(target.querySelector(".o_axivox_dial_hangup").disabled, "and can be hung up");
+        assert.containsNone(target, ".modal");
     });
 
     QUnit.test("cleanNumber keeps digits, *, # and a leading +", async (assert) => {

@@ -1,5 +1,7 @@
 /** @odoo-module **/
 
+import { ConfirmationDialog } from "@web/core/confirmation_dialog/confirmation_dialog";
+import { _t } from "@web/core/l10n/translation";
 import { registry } from "@web/core/registry";
 import { FormController } from "@web/views/form/form_controller";
 import { formView } from "@web/views/form/form_view";
@@ -11,6 +13,24 @@ import { listView } from "@web/views/list/list_view";
 import { useMemberStateReload } from "./live_reload";
 
 const viewRegistry = registry.category("views");
+
+/** What deleting queues does, said before it is done (the Odoo default says nothing of it). */
+export function queueDeleteDialogProps(props, count = 1) {
+    return {
+        ...props,
+        title: count > 1 ? _t("Delete these queues") : _t("Delete the queue"),
+        body:
+            count > 1
+                ? _t(
+                      "These queues will be deleted on the PBX too: callers can no longer reach them and they cannot be restored. Their report history stays in Odoo."
+                  )
+                : _t(
+                      "This queue will be deleted on the PBX too: callers can no longer reach it and it cannot be restored. Its report history stays in Odoo."
+                  ),
+        confirmLabel: _t("Delete on the PBX"),
+        cancelLabel: _t("No, keep it"),
+    };
+}
 
 /**
  * Lists (the queues dashboard, the queue agents): any login or logout may change a count,
@@ -24,6 +44,16 @@ export class AxivoxLiveListController extends ListController {
             reload: () => this.reloadLive(),
             canReload: () => !this.model.useSampleModel && !this.model.root.editedRecord,
         });
+    }
+
+    get deleteConfirmationDialogProps() {
+        const props = super.deleteConfirmationDialogProps;
+        if (this.props.resModel !== "axivox.queue") {
+            return props;
+        }
+        const root = this.model.root;
+        const count = root.isDomainSelected ? 2 : root.selection.length;
+        return queueDeleteDialogProps(props, count);
     }
 
     async reloadLive() {
@@ -50,6 +80,16 @@ export class AxivoxLiveKanbanController extends KanbanController {
             reload: () => this.model.root.load(),
             canReload: () => !this.model.useSampleModel,
         });
+    }
+
+    async deleteRecord(record) {
+        this.dialog.add(
+            ConfirmationDialog,
+            queueDeleteDialogProps({
+                confirm: () => this.model.root.deleteRecords([record]),
+                cancel: () => {},
+            })
+        );
     }
 }
 
@@ -78,6 +118,10 @@ export class AxivoxLiveFormController extends FormController {
                 return !dirty;
             },
         });
+    }
+
+    get deleteConfirmationDialogProps() {
+        return queueDeleteDialogProps(super.deleteConfirmationDialogProps);
     }
 
     async discard() {

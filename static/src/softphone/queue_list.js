@@ -26,6 +26,14 @@ export class QueueList extends Component {
         return count === 1 ? _t("1 agent connected") : _t("%s agents connected", count);
     }
 
+    loginCodeTitle(queue) {
+        return _t("Dial %s to connect to %s", queue.login_code, queue.name);
+    }
+
+    logoutCodeTitle(queue) {
+        return _t("Dial %s to disconnect from %s", queue.logout_code, queue.name);
+    }
+
     typeLabel(queue) {
         return queue.member_type === "static" ? _t("static") : _t("dynamic");
     }

@@ -36,10 +36,20 @@ export function errorMessage(error) {
 /** What the PBX answers when a queue code is refused. */
 export const REFUSED_OUTCOMES = ["static_agent", "not_a_member"];
 
+/** While a call is shown, its state is read again every second... */
+export const CALL_POLL_INTERVAL = 1000;
+/** ... for at most this many reads (four hours), or this many failures in a row. */
+export const CALL_POLL_MAX = 4 * 3600;
+export const CALL_POLL_MAX_ERRORS = 5;
+/** An ended call stays on screen this long, then the panel is idle again. */
+export const CALL_SETTLE_DELAY = 3000;
+/** What a call that is over looks like. */
+export const CALL_OVER = ["ended", "failed"];
+
 /** What dialing a queue code did, in words, when it did not do what was asked. */
 function outcomeMessage(info, queue) {
     if (!queue) {
-        return info.message || _t("The PBX refused the code %s (%s).", info.to, info.outcome);
+        return info.message || _t("The PBX refused the code %s.", info.to);
     }
     const name = queue.name;
     switch (info.outcome) {
@@ -52,28 +62,38 @@ function outcomeMessage(info, queue) {
         case "already_logged_out":
             return _t("You were already disconnected from %s.", name);
         default:
-            return info.message || _t("The PBX refused the code (%s).", info.outcome || "?");
+            return info.message || _t("The PBX refused the code %s.", info.to);
     }
 }
 
-/** The call progress line of the panel. */
+/** A call to a queue code: the PBX answers, says what it did and hangs up. */
+export function isCodeCall(call) {
+    return Boolean(call && call.outcome && !["ringing", "answered"].includes(call.outcome));
+}
+
+/** The call progress line of the panel: the call's real state, each number said once. */
 export function callStatusText(call) {
     if (!call) {
         return "";
     }
-    const labels = {
-        dialing: _t("Calling %s...", call.to),
-        ringing: _t("Ringing %s...", call.to),
-        answered: _t("In call with %s", call.to),
-        ended: _t("Call with %s ended", call.to),
-        failed: _t("Call to %s failed", call.to),
-    };
-    if (!["ringing", "answered"].includes(call.outcome) && call.message && call.state !== "ended") {
+    if (isCodeCall(call) && call.message && !CALL_OVER.includes(call.state)) {
         // A queue code: the PBX says what it did, plays it and hangs up.
-        return `${call.to}: ${call.message}`;
+        return call.message;
     }
-    const label = labels[call.state] || _t("Call to %s: %s", call.to, call.state);
-    return call.message ? `${label} (${call.message})` : label;
+    switch (call.state) {
+        case "dialing":
+            return _t("Calling %s...", call.to);
+        case "ringing":
+            return _t("Ringing %s...", call.to);
+        case "answered":
+            return _t("In call with %s", call.to);
+        case "ended":
+            return _t("Call ended");
+        case "failed":
+            return _t("The call could not be placed");
+        default:
+            return _t("Calling %s...", call.to);
+    }
 }
 
 export function formatSince(value) {
@@ -112,6 +132,9 @@ export class Softphone {
         /** Panel-level feedback: {type: "danger" | "info" | "success", text}. */
         this.feedback = null;
         this._pendingTimers = {};
+        this._callTimer = null;
+        this._callPolls = 0;
+        this._callPollErrors = 0;
     }
 
     // ------------------------------------------------------------------ getters
@@ -231,7 +254,80 @@ export class Softphone {
     }
 
     get inCall() {
-        return Boolean(this.call && !["ended", "failed"].includes(this.call.state));
+        return Boolean(this.call && !CALL_OVER.includes(this.call.state));
+    }
+
+    /**
+     * Show a call and follow it: while it is not over, its state is read from the PBX every
+     * second (a bounded poll: at most CALL_POLL_MAX reads, and it stops when the call is
+     * over or no longer shown); an ended call stays on screen CALL_SETTLE_DELAY, then the
+     * panel is idle again.
+     */
+    showCall(info) {
+        this._stopCallTimer();
+        this.call = info || null;
+        this._callPolls = 0;
+        this._callPollErrors = 0;
+        if (!info) {
+            return;
+        }
+        if (CALL_OVER.includes(info.state)) {
+            this._settleCall(info.id);
+        } else if (info.id) {
+            this._scheduleCallPoll(info.id);
+        }
+    }
+
+    _stopCallTimer() {
+        if (this._callTimer) {
+            browser.clearTimeout(this._callTimer);
+            this._callTimer = null;
+        }
+    }
+
+    _scheduleCallPoll(callId) {
+        this._callTimer = browser.setTimeout(() => {
+            this._callTimer = null;
+            this._pollCall(callId);
+        }, CALL_POLL_INTERVAL);
+    }
+
+    async _pollCall(callId) {
+        if (!this.call || this.call.id !== callId || CALL_OVER.includes(this.call.state)) {
+            return;
+        }
+        this._callPolls++;
+        let info;
+        try {
+            info = await this.orm.silent.call("res.users", "axivox_call_state", [callId]);
+            this._callPollErrors = 0;
+        } catch {
+            this._callPollErrors++;
+        }
+        if (!this.call || this.call.id !== callId) {
+            return; // another call meanwhile
+        }
+        if (info) {
+            // The PBX's state; what the dial said (its message) stays.
+            this.call = { ...this.call, state: info.state };
+            if (CALL_OVER.includes(info.state)) {
+                this._settleCall(callId);
+                return;
+            }
+        }
+        if (this._callPolls < CALL_POLL_MAX && this._callPollErrors < CALL_POLL_MAX_ERRORS) {
+            this._scheduleCallPoll(callId);
+        }
+    }
+
+    _settleCall(callId) {
+        this._stopCallTimer();
+        this._callTimer = browser.setTimeout(() => {
+            this._callTimer = null;
+            if (this.call && this.call.id === callId && CALL_OVER.includes(this.call.state)) {
+                this.call = null;
+            }
+        }, CALL_SETTLE_DELAY);
     }
 
     /** The green button: place a call through the PBX from the agent's extension. */
@@ -255,7 +351,7 @@ export class Softphone {
         this.feedback = null;
         try {
             const info = await this.orm.call("res.users", "axivox_dial", [number]);
-            this.call = info;
+            this.showCall(info);
             this._noteCodeDialed(info);
         } catch (error) {
             this.feedback = { type: "danger", text: errorMessage(error) };
@@ -271,7 +367,7 @@ export class Softphone {
             return;
         }
         try {
-            this.call = await this.orm.call("res.users", "axivox_hangup", [this.call.id]);
+            this.showCall(await this.orm.call("res.users", "axivox_hangup", [this.call.id]));
             this.feedback = null;
         } catch (error) {
             this.feedback = { type: "danger", text: errorMessage(error) };
@@ -309,7 +405,7 @@ export class Softphone {
         const method = connect ? "action_softphone_connect" : "action_softphone_disconnect";
         try {
             const info = await this.orm.call("axivox.queue.member", method, [[queue.member_id]]);
-            this.call = info;
+            this.showCall(info);
             this._applyCodeOutcome(queue, connect, info);
         } catch (error) {
             queue.pending = false;

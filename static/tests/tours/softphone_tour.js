@@ -41,6 +41,12 @@ registry.category("web_tour.tours").add("voip_axivox_queue_softphone_tour", {
             isCheck: true,
         },
         {
+            content: "The code call ended by itself (the PBX hung up): the panel is idle again",
+            trigger: ".o_axivox_dial_pad:not(:has(.o_axivox_call_status)) .o_axivox_dial_hangup:disabled",
+            isCheck: true,
+            timeout: 15000,
+        },
+        {
             content: "Type a number on the pad",
             trigger: ".o_axivox_dial_key[data-key='0']",
         },

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Screenshots of the product for the README and docs/: scripts/run.sh (Odoo, demo data, the
+# PBX simulator) on free ports in a temporary folder, a queue call in progress for Sofia
+# (a signed webhook), then docs/screenshots/shoot.py (headless Chromium). Stops everything.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+source scripts/lib.sh
+ensure_odoo
+VAR=$(mktemp -d /tmp/voip_axivox_queue-shots.XXXXXX)
+chmod 755 "$VAR"
+HTTP_PORT=$(free_port) SIM_PORT=$(free_port) PGPORT_WANTED=$(free_port)
+AXIVOX_VAR=$VAR HTTP_PORT=$HTTP_PORT SIM_PORT=$SIM_PORT PGPORT_WANTED=$PGPORT_WANTED \
+    bash scripts/run.sh >"$VAR/run.log" 2>&1 &
+RUN_PID=$!
+trap 'kill $RUN_PID 2>/dev/null; wait $RUN_PID 2>/dev/null; rm -rf "$VAR"' EXIT
+BASE=http://127.0.0.1:$HTTP_PORT
+for _ in $(seq 600); do curl -sf "$BASE/web/login" >/dev/null && break; sleep 1; done
+"$ODOO_PYTHON" - "$BASE" <<'PY'
+import json, sys, time, datetime, requests
+from axivox_api import signature
+now = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=4)
+stamp = now.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+body = json.dumps({"events": [{"id": "shot-connect-1", "type": "CONNECT", "queue_id": "sales",
+    "timestamp": stamp, "call_id": "shot.1", "caller_number": "+3225550100",
+    "agent_extension": "102", "agent_name": "Sofia Rossi", "wait_time": 12}]}).encode()
+headers = signature.signed_headers("demo-webhook-secret", body)
+headers["Content-Type"] = "application/json"
+r = requests.post(sys.argv[1] + "/voip_axivox_queue/webhook/demo-webhook-token", data=body,
+                  headers=headers, timeout=30)
+print("webhook", r.status_code, r.text[:200])
+PY
+OUT=docs/screenshots
+SALES=$(PGHOST=$VAR/pg/sock PGPORT=$PGPORT_WANTED PGUSER=odoo psql -d axivox_demo -Atc \
+    "SELECT res_id FROM ir_model_data WHERE module='voip_axivox_queue' AND name='demo_queue_sales'" || true)
+"$ODOO_PYTHON" docs/screenshots/shoot.py "$BASE" admin admin "$OUT" \
+    "dashboard=/web#action=voip_axivox_queue.axivox_queue_action&view_type=list@.o_axivox_agent_on_call" \
+    "queue_form=/web#action=voip_axivox_queue.axivox_queue_action&model=axivox.queue&view_type=form&id=${SALES:-1}@.o_form_view .o_notebook" \
+    "report_page=/web#action=voip_axivox_queue.axivox_queue_report_page_action@.o_axivox_report_row"
+"$ODOO_PYTHON" docs/screenshots/shoot.py "$BASE" sofia sofia "$OUT" \
+    "softphone=/web@.o_axivox_queue_codes@.o_axivox_softphone_toggle"

@@ -1,0 +1,98 @@
+/** @odoo-module **/
+
+import { Component } from "@odoo/owl";
+import { ConfirmationDialog } from "@web/core/confirmation_dialog/confirmation_dialog";
+import { _t } from "@web/core/l10n/translation";
+import { registry } from "@web/core/registry";
+import { useService } from "@web/core/utils/hooks";
+import { standardFieldProps } from "@web/views/fields/standard_field_props";
+import { deserializeDateTime, formatDateTime } from "@web/core/l10n/dates";
+
+/**
+ * The connected agents of a queue, as the console's dashboard shows them: static agents
+ * marked "always connected", who is on a queue call and since when, and for managers a
+ * one-click Disconnect (after a confirmation) on each dynamic agent (option ``disconnect``,
+ * which the views give to managers only; the server checks the rights anyway).
+ */
+export class ConnectedAgentsField extends Component {
+    static template = "voip_axivox_queue.ConnectedAgentsField";
+    static props = { ...standardFieldProps, canDisconnect: { type: Boolean, optional: true } };
+
+    setup() {
+        this.orm = useService("orm");
+        this.dialog = useService("dialog");
+    }
+
+    get agents() {
+        return this.props.record.data[this.props.name].records.map((record) => ({
+            id: record.resId,
+            name: record.data.user_id ? record.data.user_id[1] : "",
+            isStatic: record.data.member_type === "static",
+            onCall: record.data.on_call,
+            onCallSince: record.data.on_call_since,
+        }));
+    }
+
+    onCallTitle(agent) {
+        return agent.onCallSince
+            ? _t("On a queue call since %s", this.since(agent))
+            : _t("On a queue call");
+    }
+
+    disconnectTitle(agent) {
+        return _t("Disconnect %s", agent.name);
+    }
+
+    /** "14:43" today, the date and time otherwise (the record gives a luxon DateTime). */
+    since(agent) {
+        const value = agent.onCallSince;
+        if (!value) {
+            return "";
+        }
+        const moment = typeof value === "string" ? deserializeDateTime(value) : value;
+        return luxon.DateTime.now().hasSame(moment, "day")
+            ? formatDateTime(moment, { format: "HH:mm" })
+            : formatDateTime(moment);
+    }
+
+    onDisconnect(agent, ev) {
+        ev.stopPropagation();
+        const queue = this.props.record.data.display_name || this.props.record.data.name || "";
+        this.dialog.add(ConfirmationDialog, {
+            title: _t("Disconnect %s", agent.name),
+            body: _t(
+                "Disconnect %s from %s? The queue stops sending her its calls until she connects again.",
+                agent.name,
+                queue
+            ),
+            confirmLabel: _t("Disconnect"),
+            confirm: async () => {
+                await this.orm.call("axivox.queue.member", "action_disconnect", [[agent.id]]);
+                await this.props.record.load();
+            },
+            cancel: () => {},
+        });
+    }
+}
+
+export const connectedAgentsField = {
+    component: ConnectedAgentsField,
+    displayName: "Connected agents",
+    extractProps: ({ options }) => ({ canDisconnect: Boolean(options.disconnect) }),
+    supportedTypes: ["one2many", "many2many"],
+    relatedFields: [
+        { name: "user_id", type: "many2one", relation: "res.users" },
+        {
+            name: "member_type",
+            type: "selection",
+            selection: [
+                ["static", "Static"],
+                ["dynamic", "Dynamic"],
+            ],
+        },
+        { name: "on_call", type: "boolean" },
+        { name: "on_call_since", type: "datetime" },
+    ],
+};
+
+registry.category("fields").add("axivox_connected_agents", connectedAgentsField);
