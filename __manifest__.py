@@ -9,7 +9,7 @@
     "website": "https://github.com/voip-axivox-queue/voip_axivox_queue",
     "license": "LGPL-3",
     "depends": ["mail", "web_tour"],
-    "external_dependencies": {"python": ["requests", "websocket"]},
+    "external_dependencies": {"python": ["requests", "websocket-client"]},
     "data": [
         "security/axivox_security.xml",
         "security/ir.model.access.csv",
