@@ -8,7 +8,7 @@
     "author": "voip_axivox_queue contributors",
     "website": "https://github.com/voip-axivox-queue/voip_axivox_queue",
     "license": "LGPL-3",
-    "depends": ["mail", "web_tour"],
+    "depends": ["mail", "web_tour", "phone_validation"],
     "external_dependencies": {"python": ["requests", "websocket"]},
     "data": [
         "security/axivox_security.xml",
@@ -18,6 +18,8 @@
         "views/axivox_account_views.xml",
         "views/axivox_queue_member_views.xml",
         "views/axivox_queue_event_views.xml",
+        "views/axivox_queue_call_views.xml",
+        "views/res_partner_views.xml",
         "wizard/axivox_queue_connect_wizard_views.xml",
         "wizard/axivox_queue_report_wizard_views.xml",
         "views/axivox_queue_views.xml",

@@ -6,3 +6,6 @@ from . import axivox_queue_event_type
 from . import res_users
 from . import ir_http
 from . import res_config_settings
+from . import axivox_queue_event_contact
+from . import axivox_queue_call
+from . import res_partner
