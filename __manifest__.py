@@ -20,6 +20,8 @@
         "views/axivox_queue_event_views.xml",
         "views/axivox_queue_call_views.xml",
         "views/res_partner_views.xml",
+        "wizard/axivox_callback_close_wizard_views.xml",
+        "views/axivox_callback_views.xml",
         "wizard/axivox_queue_connect_wizard_views.xml",
         "wizard/axivox_queue_report_wizard_views.xml",
         "views/axivox_queue_views.xml",

@@ -9,3 +9,6 @@ from . import res_config_settings
 from . import axivox_queue_event_contact
 from . import axivox_queue_call
 from . import res_partner
+from . import axivox_callback
+from . import axivox_queue_contact_centre
+from . import res_users_callback

@@ -34,11 +34,17 @@ class AxivoxQueueEvent(models.Model):
         as validated, never applied before), in a few queries whatever their number."""
         if not new_events:
             return
-        self._link_partners(account, new_events)
+        numbers = self._link_partners(account, new_events)
+        self.env["axivox.callback"]._update_from_events(account, new_events, queues, numbers)
 
     @api.model
     def _caller_country(self, account):
         return account.company_id.country_id or self.env.company.country_id
+
+    @api.model
+    def _normalize_number(self, account, number):
+        """A caller number of ``account`` in E.164 (False when there is none)."""
+        return e164(number, self._caller_country(account))
 
     @api.model
     def _link_partners(self, account, new_events):
@@ -85,8 +91,10 @@ class AxivoxQueueEvent(models.Model):
                  WHERE t.id = x.id AND t.partner_id IS DISTINCT FROM x.pid
             """, [list(numbers)])
         self.invalidate_model(["partner_id"])
+        self.env["axivox.callback"].invalidate_model(["partner_id"])
 
     @api.model
     def _partner_linked_tables(self):
         """(table, E.164 number column) of the records linked to a contact by number."""
-        return [("axivox_queue_event", "caller_e164")]
+        self.env["axivox.callback"].flush_model(["partner_id", "number"])
+        return [("axivox_queue_event", "caller_e164"), ("axivox_callback", "number")]
