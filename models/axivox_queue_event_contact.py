@@ -4,9 +4,19 @@ Kept apart from ``axivox_queue_event.py``: ``_ingest`` calls ``_after_ingest`` o
 events it stored for the first time, and everything of the contact-centre layer (caller to
 contact, callbacks, agent sessions, live notifications) hangs from there.
 """
+import time
+
 from odoo import api, fields, models
 
+from ..axivox_api.events import parse_timestamp
 from .res_partner import e164
+
+CARD_NOTIFICATION = "voip_axivox_queue/caller_card"
+# Events that end an agent's queue call (the card goes away).
+CALL_END_EVENTS = ("COMPLETEAGENT", "COMPLETECALLER", "ATTENDEDTRANSFER", "BLINDTRANSFER")
+# A CONNECT older than this (a late delivery, the sync of the past) shows no card.
+CARD_MAX_AGE = 3600
+CARD_HISTORY = 5
 
 # The SQL that picks the contact of an E.164 number ``num`` for an event of company ``cid``:
 # an active contact of that company or of none, with that phone or mobile, the oldest first.
@@ -36,6 +46,7 @@ class AxivoxQueueEvent(models.Model):
             return
         numbers = self._link_partners(account, new_events)
         self.env["axivox.callback"]._update_from_events(account, new_events, queues, numbers)
+        self._notify_caller_cards(account, new_events, queues, users, numbers)
 
     @api.model
     def _caller_country(self, account):
@@ -98,3 +109,113 @@ class AxivoxQueueEvent(models.Model):
         """(table, E.164 number column) of the records linked to a contact by number."""
         self.env["axivox.callback"].flush_model(["partner_id", "number"])
         return [("axivox_queue_event", "caller_e164"), ("axivox_callback", "number")]
+
+    # ------------------------------------------------------------------
+    # The caller card of the softphone
+    # ------------------------------------------------------------------
+    @api.model
+    def _notify_caller_cards(self, account, new_events, queues, users, numbers):
+        """Send her caller card to the agent a queue caller just connected to (CONNECT),
+        and tell her when that call ended; one history query for the whole batch."""
+        now = time.time()
+        ended = {e.get("call_id") for e in new_events if e["type"] in CALL_END_EVENTS}
+        connects, ends = [], []
+        for event in new_events:
+            user = users.get(event.get("agent_extension"))
+            if not user:
+                continue
+            if event["type"] in CALL_END_EVENTS:
+                ends.append((user, event))
+            elif (event["type"] == "CONNECT" and event.get("call_id") not in ended
+                    and now - parse_timestamp(event["timestamp"]).timestamp() < CARD_MAX_AGE):
+                connects.append((user, event))
+        notifications = [
+            (user.partner_id, CARD_NOTIFICATION, {"call_id": event.get("call_id"), "ended": True})
+            for user, event in ends
+        ]
+        if connects:
+            nums = {numbers.get(e.get("caller_number"), (False, None))[0] for _u, e in connects}
+            histories = self._caller_histories(account, nums - {False})
+            partners = self.env["res.partner"].sudo().browse(
+                {pid for _raw, (_num, pid) in numbers.items() if pid})
+            for user, event in connects:
+                num, pid = numbers.get(event.get("caller_number"), (False, None))
+                queue = queues.get(event["queue_id"])
+                notifications.append((user.partner_id, CARD_NOTIFICATION, self._card_payload(
+                    event.get("caller_number") or "", partners.browse(pid) if pid else None,
+                    queue.name if queue else "",
+                    [h for h in histories.get(num, []) if h["call_id"] != event.get("call_id")],
+                    call_id=event.get("call_id"))))
+        if notifications:
+            self.env["bus.bus"]._sendmany(notifications)
+
+    @api.model
+    def _caller_histories(self, account, nums):
+        """``{e164: [call, ...]}``: the last queue calls of each number, newest first."""
+        if not nums:
+            return {}
+        self.flush_model()
+        outcomes = dict(self.env["axivox.queue.call"]._fields["outcome"]._description_selection(
+            self.env))
+        self.env.cr.execute("""
+            SELECT x.id, x.caller_e164, x.call_id, x.start_time, x.outcome, q.name, u.id,
+                   p.name, x.wait_time, x.talk_time
+              FROM (SELECT c.*, row_number() OVER (
+                               PARTITION BY c.caller_e164 ORDER BY c.start_time DESC) AS rn
+                      FROM axivox_queue_call c
+                     WHERE c.account_id = %s AND c.caller_e164 = ANY(%s)) x
+              LEFT JOIN axivox_queue q ON q.id = x.queue_id
+              LEFT JOIN res_users u ON u.id = x.agent_user_id
+              LEFT JOIN res_partner p ON p.id = u.partner_id
+             WHERE x.rn <= %s
+             ORDER BY x.caller_e164, x.start_time DESC
+        """, [account.id, list(nums), CARD_HISTORY + 1])
+        result = {}
+        for (cid, num, call_id, start, outcome, queue_name, _uid, agent_name, wait,
+             talk) in self.env.cr.fetchall():
+            result.setdefault(num, []).append({
+                "id": cid, "call_id": call_id, "start_time": fields.Datetime.to_string(start),
+                "outcome": outcome, "outcome_label": outcomes.get(outcome, outcome),
+                "queue_name": queue_name or "",
+                "agent_name": agent_name or "", "wait_time": wait or 0, "talk_time": talk or 0,
+            })
+        return result
+
+    @api.model
+    def _card_payload(self, number, partner, queue_name, history, call_id=False):
+        company = partner and (partner.parent_id or partner.commercial_partner_id)
+        if company == partner:
+            company = None
+        return {
+            "call_id": call_id or False,
+            "number": number,
+            "queue_name": queue_name or "",
+            "partner": partner and {
+                "id": partner.id,
+                "name": partner.name or partner.display_name,
+                "company_id": company.id if company else False,
+                "company_name": company.name if company else (partner.company_name or False),
+            } or False,
+            "history": history[:CARD_HISTORY],
+        }
+
+    @api.model
+    def axivox_caller_card(self, number):
+        """The caller card of ``number`` for the current user (a call she places)."""
+        user = self.env.user.sudo()
+        account = user.axivox_account_id
+        if not account or not isinstance(number, str) or not number.strip():
+            return self._card_payload(number if isinstance(number, str) else "", None, "", [])
+        num = self._normalize_number(account, number)
+        partner = None
+        if num:
+            self.env["res.partner"].flush_model(
+                ["axivox_phone_e164", "axivox_mobile_e164", "active", "company_id"])
+            self.env.cr.execute(PARTNER_FOR_NUMBER.format(num="%s", cid="%s"),
+                                [num, num, account.company_id.id])
+            row = self.env.cr.fetchone()
+            if row:
+                # A contact the user may not read is not shown.
+                partner = self.env["res.partner"].browse(row[0])._filter_access_rules("read")
+        history = self._caller_histories(account, {num}).get(num, []) if num else []
+        return self._card_payload(number.strip(), partner, "", history)
