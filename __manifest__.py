@@ -22,6 +22,7 @@
         "views/res_partner_views.xml",
         "wizard/axivox_callback_close_wizard_views.xml",
         "views/axivox_callback_views.xml",
+        "views/axivox_agent_session_views.xml",
         "wizard/axivox_queue_connect_wizard_views.xml",
         "wizard/axivox_queue_report_wizard_views.xml",
         "views/axivox_queue_views.xml",
@@ -43,6 +44,7 @@
             "voip_axivox_queue/static/tests/tours/**/*",
         ],
     },
+    "post_init_hook": "post_init_hook",
     "application": True,
     "installable": True,
 }

@@ -224,7 +224,7 @@ class AxivoxQueueEvent(models.Model):
         new_ids = {row[0] for row in inserted}
         new_events = [event for event in batch if event["id"] in new_ids]
         self.env["axivox.queue.member"]._apply_login_events(account, new_events, queues, users)
-        self._after_ingest(account, new_events, queues, users)
+        self._after_ingest(account, new_events, queues, users, source)
         return {"applied": len(new_ids), "duplicates": len(events) - len(new_ids)}
 
     # ------------------------------------------------------------------

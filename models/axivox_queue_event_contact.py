@@ -9,6 +9,7 @@ import time
 from odoo import api, fields, models
 
 from ..axivox_api.events import parse_timestamp
+from .axivox_agent_session import SESSION_SOURCES
 from .res_partner import e164
 
 CARD_NOTIFICATION = "voip_axivox_queue/caller_card"
@@ -37,15 +38,20 @@ class AxivoxQueueEvent(models.Model):
     partner_id = fields.Many2one(
         "res.partner", string="Contact", index="btree_not_null", ondelete="set null",
         readonly=True, help="The contact whose phone or mobile is the caller's number.")
+    login_source = fields.Selection(
+        SESSION_SOURCES, string="Login Made With", readonly=True,
+        help="For an agent's login or logout: how it was made.")
 
     @api.model
-    def _after_ingest(self, account, new_events, queues, users):
+    def _after_ingest(self, account, new_events, queues, users, source):
         """Everything the contact-centre layer does with newly stored events (``new_events``
         as validated, never applied before), in a few queries whatever their number."""
         if not new_events:
             return
         numbers = self._link_partners(account, new_events)
         self.env["axivox.callback"]._update_from_events(account, new_events, queues, numbers)
+        self.env["axivox.agent.session"]._update_from_events(
+            account, new_events, queues, users, source)
         self._notify_caller_cards(account, new_events, queues, users, numbers)
 
     @api.model
