@@ -23,6 +23,7 @@
         "wizard/axivox_callback_close_wizard_views.xml",
         "views/axivox_callback_views.xml",
         "views/axivox_agent_session_views.xml",
+        "views/axivox_wallboard_views.xml",
         "wizard/axivox_queue_connect_wizard_views.xml",
         "wizard/axivox_queue_report_wizard_views.xml",
         "views/axivox_queue_views.xml",

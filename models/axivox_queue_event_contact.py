@@ -53,6 +53,8 @@ class AxivoxQueueEvent(models.Model):
         self.env["axivox.agent.session"]._update_from_events(
             account, new_events, queues, users, source)
         self._notify_caller_cards(account, new_events, queues, users, numbers)
+        self.env["axivox.queue"]._notify_wallboard(
+            list({queues[e["queue_id"]].id for e in new_events if queues.get(e["queue_id"])}))
 
     @api.model
     def _caller_country(self, account):
