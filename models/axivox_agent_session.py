@@ -49,6 +49,10 @@ class AxivoxAgentSession(models.Model):
             CREATE INDEX IF NOT EXISTS axivox_agent_session_key_idx
                 ON axivox_agent_session (queue_id, agent_extension, start_ts DESC)
         """)
+        self.env.cr.execute("""
+            CREATE INDEX IF NOT EXISTS axivox_agent_session_user_idx
+                ON axivox_agent_session (user_id, start_time)
+        """)
 
     def _compute_duration(self):
         now = fields.Datetime.now()
@@ -83,9 +87,9 @@ class AxivoxAgentSession(models.Model):
             key = (queue.id, event["agent_extension"])
             keys[key] = min(ts, keys.get(key, ts))
         if not keys:
-            return
+            return []
         self._note_event_sources(account, new_events, queues, users, source)
-        self._rebuild(account, keys)
+        return self._rebuild(account, keys)
 
     @api.model
     def _note_event_sources(self, account, new_events, queues, users, source):
@@ -98,23 +102,23 @@ class AxivoxAgentSession(models.Model):
                  for e in logins if queues.get(e["queue_id"]) and users.get(
                      e.get("agent_extension"))}
         intents = {}
-        if pairs:
+        if pairs and self._has_intents():
             for member in Member.search([("queue_id", "in", [p[0] for p in pairs]),
                                          ("user_id", "in", [p[1] for p in pairs]),
                                          ("login_intent", "!=", False)]):
                 intents[(member.queue_id.id, member.user_id.id)] = member
+        # Only the events Odoo asked for are written: the others are read as the desk
+        # phone, or the sync when they came through it (see _rebuild).
         rows = []
         used = Member.browse()
         for event in logins:
             queue, user = queues.get(event["queue_id"]), users.get(event.get("agent_extension"))
-            how = "sync" if source == "sync" else "phone"
             member = intents.get((queue.id, user.id)) if queue and user else None
             ts = parse_timestamp(event["timestamp"]).timestamp()
             if member and member.login_intent_connect == (event["type"] == "ADDMEMBER") \
                     and abs(ts - member.login_intent_ts) <= INTENT_WINDOW:
-                how = member.login_intent
+                rows.append((event["id"], member.login_intent))
                 used |= member
-            rows.append((event["id"], how))
         if used:
             used.with_context(axivox_from_pbx=True).write({"login_intent": False})
         if rows:
@@ -125,6 +129,14 @@ class AxivoxAgentSession(models.Model):
                  WHERE e.account_id = %s AND e.pbx_event_id = v.pbx_id
             """, [[r[0] for r in rows], [r[1] for r in rows], account.id])
             self.env["axivox.queue.event"].invalidate_model(["login_source"])
+
+    @api.model
+    def _has_intents(self):
+        """Whether Odoo asked for a login change lately (most batches: no)."""
+        self.env["axivox.queue.member"].flush_model(["login_intent"])
+        self.env.cr.execute("SELECT 1 FROM axivox_queue_member WHERE login_intent IS NOT NULL "
+                            "LIMIT 1")
+        return bool(self.env.cr.fetchone())
 
     @api.model
     def _rebuild(self, account, keys):
@@ -148,20 +160,28 @@ class AxivoxAgentSession(models.Model):
                      WHERE s.queue_id = k.queue_id AND s.agent_extension = k.ext
                        AND s.start_ts <= k.from_ts
                      ORDER BY s.start_ts DESC LIMIT 1), k.from_ts)) AS anchor
-                  FROM k),
-            d AS (
-                DELETE FROM axivox_agent_session s USING a
-                 WHERE s.queue_id = a.queue_id AND s.agent_extension = a.ext
-                   AND s.start_ts >= a.anchor
-                RETURNING s.id)
+                  FROM k)
+            DELETE FROM axivox_agent_session s USING a
+             WHERE s.queue_id = a.queue_id AND s.agent_extension = a.ext
+               AND s.start_ts >= a.anchor
+            RETURNING s.user_id, s.start_time, s.end_time, a.queue_id, a.ext, a.anchor
+        """, [queue_ids, exts, froms])
+        spans = []
+        anchors = dict(zip(key_list, froms))
+        for user_id, start, end, queue_id, ext, anchor in cr.fetchall():
+            spans.append((user_id, start, end))
+            anchors[(queue_id, ext)] = min(anchor, anchors[(queue_id, ext)])
+        cr.execute("""
             SELECT e.queue_id, e.agent_extension, e.event_type, e.event_ts, e.event_time,
-                   e.agent_user_id, e.company_id, e.login_source
-              FROM a
+                   e.agent_user_id, e.company_id,
+                   COALESCE(e.login_source, CASE WHEN e.source = 'sync' THEN 'sync'
+                                                 ELSE 'phone' END)
+              FROM unnest(%s::int[], %s::varchar[], %s::float8[]) a(queue_id, ext, anchor)
               JOIN axivox_queue_event e
                 ON e.queue_id = a.queue_id AND e.agent_extension = a.ext
                AND e.event_type IN ('ADDMEMBER', 'REMOVEMEMBER') AND e.event_ts >= a.anchor
              ORDER BY e.queue_id, e.agent_extension, e.event_ts, e.id
-        """, [queue_ids, exts, froms])
+        """, [queue_ids, exts, [anchors[k] for k in key_list]])
         rows = []
         uid = self.env.uid
         current = {}
@@ -180,6 +200,7 @@ class AxivoxAgentSession(models.Model):
             if start is not None:
                 rows.append((account.id, start[3], queue_id, ext, start[2], start[1], start[0],
                              None, None, True, start[4], None, uid, uid))
+        spans += [(r[4], r[5], r[7]) for r in rows]
         if rows:
             cr.execute_values("""
                 INSERT INTO axivox_agent_session (
@@ -192,6 +213,7 @@ class AxivoxAgentSession(models.Model):
                                 "%s::float8, %s::timestamp, %s::float8, %s, %s, %s, %s::int, "
                                 "%s::int)", page_size=1000)
         self.invalidate_model()
+        return spans
 
     @api.model
     def _rebuild_all(self):
@@ -208,6 +230,7 @@ class AxivoxAgentSession(models.Model):
             by_account.setdefault(account_id, {})[(queue_id, ext)] = None
         for account_id, keys in by_account.items():
             self._rebuild(self.env["axivox.account"].browse(account_id), keys)
+        self.env["axivox.agent.day.report"]._refresh_all()
 
     # ------------------------------------------------------------------
     # Odoo-side login changes: who asked

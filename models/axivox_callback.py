@@ -72,6 +72,10 @@ class AxivoxCallback(models.Model):
         super().init()
         # One open callback per caller number: the ingestion's upsert relies on it.
         self.env.cr.execute("""
+            CREATE INDEX IF NOT EXISTS axivox_callback_number_idx
+                ON axivox_callback (number, account_id)
+        """)
+        self.env.cr.execute("""
             CREATE UNIQUE INDEX IF NOT EXISTS axivox_callback_open_number_uniq
                 ON axivox_callback (account_id, number) WHERE state IN ('open', 'claimed')
         """)
@@ -143,19 +147,24 @@ class AxivoxCallback(models.Model):
             agents = account._users_by_extension(
                 {c[1].get("agent_extension") for _i, _r, c in closes
                  if c and c[1].get("agent_extension")})
+            values = []
             for callback_id, reached, connect in closes:
                 moment, event = connect if connect else (None, {})
                 agent = agents.get(event.get("agent_extension"))
-                cr.execute("""
-                    UPDATE axivox_callback
-                       SET state = 'done', result = 'reached', reached_ts = %s,
-                           closed_at = COALESCE(%s, now() AT TIME ZONE 'UTC'),
-                           closed_by_id = %s, write_date = now() AT TIME ZONE 'UTC'
-                     WHERE id = %s AND state IN ('open', 'claimed')
-                 RETURNING queue_id
-                """, [reached, moment and moment.replace(tzinfo=None, microsecond=0),
-                      agent.id if agent else None, callback_id])
-                changed_queues.update(row[0] for row in cr.fetchall())
+                values.append((callback_id, reached,
+                               moment and moment.replace(tzinfo=None, microsecond=0),
+                               agent.id if agent else None))
+            result = cr.execute_values("""
+                UPDATE axivox_callback c
+                   SET state = 'done', result = 'reached', reached_ts = v.reached,
+                       closed_at = COALESCE(v.closed_at, now() AT TIME ZONE 'UTC'),
+                       closed_by_id = v.closed_by, write_date = now() AT TIME ZONE 'UTC'
+                  FROM (VALUES %s) v(id, reached, closed_at, closed_by)
+                 WHERE c.id = v.id AND c.state IN ('open', 'claimed')
+             RETURNING c.queue_id
+            """, values, template="(%s::int, %s::float8, %s::timestamp, %s::int)",
+                page_size=len(values), fetch=True)
+            changed_queues.update(row[0] for row in result)
         if upserts:
             rows = []
             uid = self.env.uid
@@ -337,7 +346,7 @@ class AxivoxCallback(models.Model):
         """The open callbacks of the current user's queues, for the softphone."""
         domain = [("state", "in", ("open", "claimed")),
                   ("queue_id.member_ids.user_id", "=", self.env.uid)]
-        callbacks = self.search(domain, limit=limit, order="call_time asc, id")
+        callbacks = self.search(domain, limit=limit, order="call_time desc, id desc")
         return {
             "count": self.search_count(domain),
             "callbacks": [{

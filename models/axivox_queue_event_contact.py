@@ -43,15 +43,42 @@ class AxivoxQueueEvent(models.Model):
         help="For an agent's login or logout: how it was made.")
 
     @api.model
-    def _after_ingest(self, account, new_events, queues, users, source):
+    def _match_callers(self, account, batch):
+        """``{raw caller number: (e164, contact id or None)}`` for the events of a batch, in
+        ONE query; ``_ingest`` stores both with the events."""
+        if self.env.context.get("axivox_contact_centre_off"):
+            return {}
+        country = self._caller_country(account)
+        mapping = {}
+        for event in batch:
+            raw = event.get("caller_number")
+            if raw and raw not in mapping:
+                mapping[raw] = e164(raw, country)
+        mapping = {raw: num for raw, num in mapping.items() if num}
+        if not mapping:
+            return {}
+        self.env["res.partner"].flush_model(
+            ["axivox_phone_e164", "axivox_mobile_e164", "active", "company_id"])
+        self.env.cr.execute(f"""
+            SELECT n.num, ({PARTNER_FOR_NUMBER.format(num="n.num", cid="%s")})
+              FROM unnest(%s::varchar[]) n(num)
+        """, [account.company_id.id, list(set(mapping.values()))])
+        partners = dict(self.env.cr.fetchall())
+        return {raw: (num, partners.get(num)) for raw, num in mapping.items()}
+
+    @api.model
+    def _after_ingest(self, account, new_events, queues, users, source, numbers):
         """Everything the contact-centre layer does with newly stored events (``new_events``
-        as validated, never applied before), in a few queries whatever their number."""
-        if not new_events:
+        as validated, never applied before; ``numbers`` from ``_match_callers``), in a few
+        queries whatever their number."""
+        if not new_events or self.env.context.get("axivox_contact_centre_off"):
             return
-        numbers = self._link_partners(account, new_events)
         self.env["axivox.callback"]._update_from_events(account, new_events, queues, numbers)
-        self.env["axivox.agent.session"]._update_from_events(
+        spans = self.env["axivox.agent.session"]._update_from_events(
             account, new_events, queues, users, source)
+        Report = self.env["axivox.agent.day.report"]
+        Report._refresh(Report._pairs_of_sessions(spans)
+                        | Report._pairs_of_events(new_events, users))
         self._notify_caller_cards(account, new_events, queues, users, numbers)
         self.env["axivox.queue"]._notify_wallboard(
             list({queues[e["queue_id"]].id for e in new_events if queues.get(e["queue_id"])}))
@@ -64,35 +91,6 @@ class AxivoxQueueEvent(models.Model):
     def _normalize_number(self, account, number):
         """A caller number of ``account`` in E.164 (False when there is none)."""
         return e164(number, self._caller_country(account))
-
-    @api.model
-    def _link_partners(self, account, new_events):
-        """Store the E.164 caller number and the matching contact on the new events: one
-        query for the whole batch. Returns ``{raw number: (e164, partner id or None)}``."""
-        country = self._caller_country(account)
-        raws = {e["caller_number"] for e in new_events if e.get("caller_number")}
-        mapping = {raw: e164(raw, country) for raw in raws}
-        mapping = {raw: num for raw, num in mapping.items() if num}
-        if not mapping:
-            return {}
-        ids = [e["id"] for e in new_events if e.get("caller_number") in mapping]
-        self.env["res.partner"].flush_model(
-            ["axivox_phone_e164", "axivox_mobile_e164", "active", "company_id"])
-        raw_list = list(mapping)
-        self.env.cr.execute(f"""
-            WITH v(raw, num) AS (SELECT * FROM unnest(%s::varchar[], %s::varchar[])),
-            m AS (SELECT n.num, ({PARTNER_FOR_NUMBER.format(num="n.num", cid="%s")}) AS pid
-                    FROM (SELECT DISTINCT num FROM v) n),
-            u AS (
-                UPDATE axivox_queue_event e SET caller_e164 = v.num, partner_id = m.pid
-                  FROM v JOIN m ON m.num = v.num
-                 WHERE e.account_id = %s AND e.pbx_event_id = ANY(%s) AND e.caller_number = v.raw
-                RETURNING 1)
-            SELECT v.raw, v.num, m.pid FROM v JOIN m ON m.num = v.num
-        """, [raw_list, [mapping[r] for r in raw_list], account.company_id.id, account.id, ids])
-        result = {raw: (num, pid) for raw, num, pid in self.env.cr.fetchall()}
-        self.invalidate_model(["caller_e164", "partner_id"])
-        return result
 
     @api.model
     def _relink_partners(self, numbers):
@@ -124,38 +122,41 @@ class AxivoxQueueEvent(models.Model):
     @api.model
     def _notify_caller_cards(self, account, new_events, queues, users, numbers):
         """Send her caller card to the agent a queue caller just connected to (CONNECT),
-        and tell her when that call ended; one history query for the whole batch."""
+        and tell her when that call ended: one bus message per agent and one history query
+        for the whole batch. Payload: ``{"cards": [card, ...], "ended": [call id, ...]}``."""
         now = time.time()
-        ended = {e.get("call_id") for e in new_events if e["type"] in CALL_END_EVENTS}
-        connects, ends = [], []
-        for event in new_events:
-            user = users.get(event.get("agent_extension"))
-            if not user:
-                continue
-            if event["type"] in CALL_END_EVENTS:
-                ends.append((user, event))
-            elif (event["type"] == "CONNECT" and event.get("call_id") not in ended
-                    and now - parse_timestamp(event["timestamp"]).timestamp() < CARD_MAX_AGE):
-                connects.append((user, event))
-        notifications = [
-            (user.partner_id, CARD_NOTIFICATION, {"call_id": event.get("call_id"), "ended": True})
-            for user, event in ends
-        ]
+        recent = [e for e in new_events
+                  if users.get(e.get("agent_extension"))
+                  and (e["type"] == "CONNECT" or e["type"] in CALL_END_EVENTS)
+                  and now - parse_timestamp(e["timestamp"]).timestamp() < CARD_MAX_AGE]
+        if not recent:
+            return
+        ended = {e.get("call_id") for e in recent if e["type"] in CALL_END_EVENTS}
+        connects = [e for e in recent if e["type"] == "CONNECT" and e.get("call_id") not in ended]
+        histories = {}
         if connects:
-            nums = {numbers.get(e.get("caller_number"), (False, None))[0] for _u, e in connects}
+            nums = {numbers.get(e.get("caller_number"), (False, None))[0] for e in connects}
             histories = self._caller_histories(account, nums - {False})
-            partners = self.env["res.partner"].sudo().browse(
-                {pid for _raw, (_num, pid) in numbers.items() if pid})
-            for user, event in connects:
+        partners = self.env["res.partner"].sudo().browse(
+            {numbers[e["caller_number"]][1] for e in connects
+             if numbers.get(e.get("caller_number"), (False, None))[1]})
+        by_agent = {}
+        for event in recent:
+            user = users[event["agent_extension"]]
+            message = by_agent.setdefault(user, {"cards": [], "ended": []})
+            if event["type"] in CALL_END_EVENTS:
+                message["ended"].append(event.get("call_id"))
+            elif event in connects:
                 num, pid = numbers.get(event.get("caller_number"), (False, None))
                 queue = queues.get(event["queue_id"])
-                notifications.append((user.partner_id, CARD_NOTIFICATION, self._card_payload(
+                message["cards"].append(self._card_payload(
                     event.get("caller_number") or "", partners.browse(pid) if pid else None,
                     queue.name if queue else "",
                     [h for h in histories.get(num, []) if h["call_id"] != event.get("call_id")],
-                    call_id=event.get("call_id"))))
-        if notifications:
-            self.env["bus.bus"]._sendmany(notifications)
+                    call_id=event.get("call_id")))
+        self.env["bus.bus"]._sendmany([
+            (user.partner_id, CARD_NOTIFICATION, message) for user, message in by_agent.items()
+        ])
 
     @api.model
     def _caller_histories(self, account, nums):

@@ -14,3 +14,4 @@ from . import test_callback
 from . import test_caller_card
 from . import test_agent_session
 from . import test_wallboard
+from . import test_contact_centre_tour

@@ -122,3 +122,24 @@ class TestAgentSessions(ContactCentreCase):
                          [("2024-03-06", 2.0), ("2024-03-07", 2.0)])
         self.assertFalse(self.env["axivox.agent.day.report"].with_user(
             self.agent).check_access_rights("read", raise_exception=False))
+        # The whole report again from the stored history: the same rows.
+        fields_ = ["day", "user_id", "logged_hours", "answered", "missed", "talk_minutes",
+                   "first_login", "last_logout"]
+
+        def rows():
+            return sorted(tuple(str(r[f]) for f in fields_) for r in Report.search_read(
+                [("user_id", "=", self.agent2.id)], fields_))
+        before = rows()
+        self.env["axivox.agent.day.report"]._refresh_all()
+        self.assertEqual(rows(), before)
+
+    def test_report_open_session_counts_until_opened(self):
+        now = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+        start = now - timedelta(minutes=90)
+        self.ingest([self.ev("ADDMEMBER", start.strftime("%Y-%m-%dT%H:%M:%S"),
+                             agent_extension="202", queue="q-support", member_type="dynamic")])
+        action = self.env["axivox.agent.day.report"].with_user(self.manager).action_open_report()
+        self.assertEqual(action["res_model"], "axivox.agent.day.report")
+        rows = self.env["axivox.agent.day.report"].search([("user_id", "=", self.agent2.id)])
+        hours = sum(rows.mapped("logged_hours"))
+        self.assertAlmostEqual(hours, 1.5, delta=0.05)

@@ -42,9 +42,10 @@ class TestCallerCard(ContactCentreCase):
         self.ingest([self.ev("ENTERQUEUE", stamp(now - timedelta(seconds=20)), **common),
                      self.ev("CONNECT", stamp(now), agent_extension="202", wait_time=20,
                              **common)])
-        cards = self.cards(self.agent2)
-        self.assertEqual(len(cards), 1)
-        card = cards[0]
+        messages = self.cards(self.agent2)
+        self.assertEqual(len(messages), 1, "one message per agent and batch")
+        self.assertEqual(messages[0]["ended"], [])
+        card = messages[0]["cards"][0]
         self.assertEqual((card["call_id"], card["number"], card["queue_name"]),
                          ("live1", "+32 2 555 01 00", "Sales (tests)"))
         self.assertEqual(card["partner"], {"id": self.alice.id, "name": "Alice",
@@ -55,20 +56,20 @@ class TestCallerCard(ContactCentreCase):
         self.env["bus.bus"].search([]).unlink()
         self.ingest([self.ev("COMPLETEAGENT", stamp(now + timedelta(seconds=60)),
                              agent_extension="202", talk_time=60, **common)])
-        self.assertEqual(self.cards(self.agent2), [{"call_id": "live1", "ended": True}])
+        self.assertEqual(self.cards(self.agent2), [{"cards": [], "ended": ["live1"]}])
 
     def test_unknown_caller_and_old_events(self):
         self.env["bus.bus"].search([]).unlink()
         now = datetime.now(timezone.utc).replace(tzinfo=None)
         self.ingest([self.ev("CONNECT", stamp(now), call_id="live2", caller_number="+3225559876",
                              agent_extension="201", wait_time=5)])
-        card = self.cards(self.agent)[0]
+        card = self.cards(self.agent)[0]["cards"][0]
         self.assertEqual((card["partner"], card["number"], card["history"]),
                          (False, "+3225559876", []))
         # The sync of the past shows no card.
         self.env["bus.bus"].search([]).unlink()
         self.ingest(self.call("past", "+3225550100", "10:00:00", agent="201"))
-        self.assertEqual([c for c in self.cards(self.agent) if not c.get("ended")], [])
+        self.assertEqual(self.cards(self.agent), [])
 
     def test_card_of_a_number_the_agent_calls(self):
         self.ingest(self.call("h1", "+3225550100", "09:00:00"))

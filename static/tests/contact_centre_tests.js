@@ -187,13 +187,13 @@ QUnit.module("contact centre in the softphone", (hooks) => {
     QUnit.test("the caller card of a queue call: contact, company, history, until it ends", async (assert) => {
         await start();
         assert.containsNone(target, ".o_axivox_caller_card");
-        await notify(CALLER_CARD_NOTIFICATION, {
+        await notify(CALLER_CARD_NOTIFICATION, { ended: [], cards: [{
             call_id: "c1", number: "+3225550100", queue_name: "Sales",
             partner: { id: 5, name: "Alice Dubois", company_id: 6, company_name: "Acme" },
             history: [{ id: 1, call_id: "c0", start_time: "2024-03-04 09:00:00",
                         outcome: "abandoned", outcome_label: "Abandoned", queue_name: "Sales",
                         agent_name: "", wait_time: 30, talk_time: 0 }],
-        });
+        }] });
         assert.containsOnce(target, ".o_axivox_caller_card");
         assert.strictEqual(target.querySelector(".o_axivox_caller_name").textContent, "Alice Dubois");
         assert.strictEqual(target.querySelector(".o_axivox_caller_company").textContent.trim(), "Acme");
@@ -206,17 +206,17 @@ QUnit.module("contact centre in the softphone", (hooks) => {
         await click(target, ".o_axivox_caller_company a");
         assert.strictEqual(actions[1].res_id, 6);
         // Another call's end changes nothing; this call's end removes the card.
-        await notify(CALLER_CARD_NOTIFICATION, { call_id: "other", ended: true });
+        await notify(CALLER_CARD_NOTIFICATION, { cards: [], ended: ["other"] });
         assert.containsOnce(target, ".o_axivox_caller_card");
-        await notify(CALLER_CARD_NOTIFICATION, { call_id: "c1", ended: true });
+        await notify(CALLER_CARD_NOTIFICATION, { cards: [], ended: ["c1"] });
         assert.containsNone(target, ".o_axivox_caller_card");
     });
 
     QUnit.test("an unknown caller: Create contact, prefilled with the number", async (assert) => {
         await start();
-        await notify(CALLER_CARD_NOTIFICATION, {
+        await notify(CALLER_CARD_NOTIFICATION, { ended: [], cards: [{
             call_id: "c2", number: "+3225559999", queue_name: "Sales", partner: false, history: [],
-        });
+        }] });
         assert.strictEqual(target.querySelector(".o_axivox_caller_unknown").textContent, "Unknown caller");
         await click(target, ".o_axivox_caller_create");
         assert.strictEqual(actions[0].res_model, "res.partner");

@@ -83,19 +83,23 @@ export class ContactCentre {
     }
 
     // ------------------------------------------------------------- caller card
-    /** A ``voip_axivox_queue/caller_card`` notification: a queue caller connected to the
-     * agent (show her card) or that call ended (remove it). */
+    /**
+     * A ``voip_axivox_queue/caller_card`` notification: ``{cards, ended}``, the queue
+     * callers just connected to the agent (the last one is shown) and the queue calls of
+     * hers that ended (their card is removed).
+     */
     onCallerCard(payload) {
         if (!payload) {
             return;
         }
-        if (payload.ended) {
-            if (this.card && this.card.call_id === payload.call_id) {
-                this.card = null;
-            }
-            return;
+        const ended = payload.ended || [];
+        if (this.card && this.card.call_id && ended.includes(this.card.call_id)) {
+            this.card = null;
         }
-        this.card = { ...payload, source: "queue" };
+        const cards = payload.cards || [];
+        if (cards.length) {
+            this.card = { ...cards[cards.length - 1], source: "queue" };
+        }
     }
 
     /** The card of a number the agent calls from the softphone. */
