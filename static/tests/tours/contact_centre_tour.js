@@ -48,6 +48,10 @@ registry.category("web_tour.tours").add("voip_axivox_queue_contact_centre_tour",
             content: "Hang up the marker call",
             trigger: ".o_axivox_dial_hangup",
         },
+        ...[1, 2, 3, 4].map(() => ({
+            content: "Erase the number",
+            trigger: ".o_axivox_dial_backspace:not([disabled])",
+        })),
         ...dial("0472"),
         {
             content: "Call the second marker (the queue call ends, a caller abandons)",
