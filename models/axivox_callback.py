@@ -28,8 +28,7 @@ class AxivoxCallback(models.Model):
     account_id = fields.Many2one(
         "axivox.account", string="PBX Account", required=True, index=True, ondelete="cascade",
         readonly=True)
-    company_id = fields.Many2one(
-        "res.company", string="Company", required=True, index=True, readonly=True)
+    company_id = fields.Many2one("res.company", string="Company", required=True, readonly=True)
     queue_id = fields.Many2one(
         "axivox.queue", string="Queue", index=True, ondelete="cascade", readonly=True,
         help="The queue of the caller's last call without an agent.")
@@ -37,10 +36,8 @@ class AxivoxCallback(models.Model):
         "Number", required=True, readonly=True, help="The caller's number (E.164).")
     caller_number = fields.Char("Number as Sent", readonly=True)
     partner_id = fields.Many2one(
-        "res.partner", string="Contact", index="btree_not_null", ondelete="set null",
-        readonly=True)
-    state = fields.Selection(
-        CALLBACK_STATES, required=True, default="open", index=True, readonly=True)
+        "res.partner", string="Contact", ondelete="set null", readonly=True)
+    state = fields.Selection(CALLBACK_STATES, required=True, default="open", readonly=True)
     call_time = fields.Datetime(
         "Called At", readonly=True, help="When the caller's last call without an agent ended.")
     call_ts = fields.Float("Call Timestamp", digits=(16, 3), readonly=True)
@@ -70,10 +67,11 @@ class AxivoxCallback(models.Model):
 
     def init(self):
         super().init()
-        # One open callback per caller number: the ingestion's upsert relies on it.
+        # Few indexes: the ingestion writes callbacks in bulk. One open callback per caller
+        # number (the ingestion's upsert relies on it); the closed ones of a number.
         self.env.cr.execute("""
-            CREATE INDEX IF NOT EXISTS axivox_callback_number_idx
-                ON axivox_callback (number, account_id)
+            CREATE INDEX IF NOT EXISTS axivox_callback_done_number_idx
+                ON axivox_callback (number, account_id) WHERE state = 'done'
         """)
         self.env.cr.execute("""
             CREATE UNIQUE INDEX IF NOT EXISTS axivox_callback_open_number_uniq
@@ -108,7 +106,7 @@ class AxivoxCallback(models.Model):
         relevant = [e for e in new_events if e.get("caller_number") in numbers
                     and (e["type"] in UNANSWERED or e["type"] == "CONNECT")]
         if not relevant:
-            return
+            return set()
         by_number = {}
         for event in relevant:
             num = numbers[event["caller_number"]][0]
@@ -214,7 +212,7 @@ class AxivoxCallback(models.Model):
             changed_queues.update(row[0] for row in result)
         self.invalidate_model()
         self.env["axivox.queue"].invalidate_model(["callback_open_count", "callback_oldest_time"])
-        self._notify_queues(self.env["axivox.queue"].browse(q for q in changed_queues if q))
+        return {q for q in changed_queues if q}
 
     # ------------------------------------------------------------------
     # Agents: claim, call back, close
@@ -367,12 +365,8 @@ class AxivoxCallback(models.Model):
 
     @api.model
     def _notify_queues(self, queues):
-        """Tell the agents of these queues and the managers that their callbacks changed."""
+        """Tell the agents of these queues and the managers that their callbacks changed
+        (their wallboards too)."""
         queues = queues.sudo().exists()
-        if not queues:
-            return
-        managers = self.env.ref("voip_axivox_queue.group_axivox_manager").sudo().users
-        partners = queues.member_ids.user_id.partner_id | managers.filtered(
-            lambda u: u.company_ids & queues.company_id).partner_id
-        payload = {"queue_ids": queues.ids}
-        self.env["bus.bus"]._sendmany([(p, NOTIFICATION, payload) for p in partners])
+        if queues:
+            self.env["axivox.queue"]._notify_contact_centre(queues.ids, queues.ids)

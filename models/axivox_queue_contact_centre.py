@@ -174,15 +174,45 @@ class AxivoxQueue(models.Model):
         return result
 
     @api.model
-    def _notify_wallboard(self, queue_ids):
-        """Tell the wallboards (managers, and the agents of these queues) that these queues
-        changed: they read their data again."""
-        queues = self.sudo().browse(queue_ids).exists()
-        if not queues:
+    def _contact_centre_audience(self, queue_ids):
+        """``{partner id: {queue id, ...}}``: who is told about these queues (their agents,
+        and the managers of their company): one query."""
+        if not queue_ids:
+            return {}
+        self.env.cr.execute("""
+            SELECT u.partner_id, m.queue_id
+              FROM axivox_queue_member m JOIN res_users u ON u.id = m.user_id
+             WHERE m.queue_id = ANY(%(queues)s) AND u.active
+            UNION
+            SELECT u.partner_id, q.id
+              FROM axivox_queue q
+              JOIN res_company_users_rel cu ON cu.cid = q.company_id
+              JOIN res_groups_users_rel gu ON gu.uid = cu.user_id AND gu.gid = %(managers)s
+              JOIN res_users u ON u.id = cu.user_id AND u.active
+             WHERE q.id = ANY(%(queues)s)
+        """, {"queues": list(queue_ids),
+              "managers": self.env.ref("voip_axivox_queue.group_axivox_manager").id})
+        audience = {}
+        for partner_id, queue_id in self.env.cr.fetchall():
+            audience.setdefault(partner_id, set()).add(queue_id)
+        return audience
+
+    @api.model
+    def _notify_contact_centre(self, queue_ids, callback_queue_ids=()):
+        """Tell the wallboards that ``queue_ids`` changed, and the softphones that the
+        callbacks of ``callback_queue_ids`` did: one query and one bus insert."""
+        queue_ids = set(queue_ids) | set(callback_queue_ids)
+        callback_queue_ids = set(callback_queue_ids)
+        if not queue_ids:
             return
-        managers = self.env.ref("voip_axivox_queue.group_axivox_manager").sudo().users
-        partners = queues.member_ids.user_id.partner_id | managers.filtered(
-            lambda u: u.company_ids & queues.company_id).partner_id
-        payload = {"queue_ids": queues.ids}
-        self.env["bus.bus"]._sendmany(
-            [(p, "voip_axivox_queue/wallboard", payload) for p in partners])
+        self.env["axivox.queue.member"].flush_model(["queue_id", "user_id"])
+        Partner = self.env["res.partner"]
+        notifications = []
+        for partner_id, queues in self._contact_centre_audience(queue_ids).items():
+            partner = Partner.browse(partner_id)
+            notifications.append((partner, "voip_axivox_queue/wallboard",
+                                  {"queue_ids": sorted(queues)}))
+            if queues & callback_queue_ids:
+                notifications.append((partner, "voip_axivox_queue/callbacks",
+                                      {"queue_ids": sorted(queues & callback_queue_ids)}))
+        self.env["bus.bus"]._sendmany(notifications)

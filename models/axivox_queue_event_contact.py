@@ -73,15 +73,17 @@ class AxivoxQueueEvent(models.Model):
         queries whatever their number."""
         if not new_events or self.env.context.get("axivox_contact_centre_off"):
             return
-        self.env["axivox.callback"]._update_from_events(account, new_events, queues, numbers)
+        callback_queues = self.env["axivox.callback"]._update_from_events(
+            account, new_events, queues, numbers)
         spans = self.env["axivox.agent.session"]._update_from_events(
             account, new_events, queues, users, source)
         Report = self.env["axivox.agent.day.report"]
         Report._refresh(Report._pairs_of_sessions(spans)
                         | Report._pairs_of_events(new_events, users))
         self._notify_caller_cards(account, new_events, queues, users, numbers)
-        self.env["axivox.queue"]._notify_wallboard(
-            list({queues[e["queue_id"]].id for e in new_events if queues.get(e["queue_id"])}))
+        self.env["axivox.queue"]._notify_contact_centre(
+            {queues[e["queue_id"]].id for e in new_events if queues.get(e["queue_id"])},
+            callback_queues)
 
     @api.model
     def _caller_country(self, account):
