@@ -7,14 +7,20 @@ from odoo.tools.sql import create_index
 # the CTE of the pairs (all of them: the whole history).
 REPORT_SQL = """
     sess AS (
-        SELECT s.company_id, s.user_id, k.day, s.start_time, s.end_time,
-               GREATEST(s.start_time, k.day::timestamp) AS a,
+        -- Each session cut into its days (only the sessions of the agents and days of k).
+        SELECT s.company_id, s.user_id, d::date AS day, s.start_time, s.end_time,
+               GREATEST(s.start_time, d) AS a,
                LEAST(COALESCE(s.end_time, now() AT TIME ZONE 'UTC'),
-                     k.day + interval '1 day') AS b
-          FROM k
-          JOIN axivox_agent_session s
-            ON s.user_id = k.user_id AND s.start_time < k.day + interval '1 day'
-           AND COALESCE(s.end_time, now() AT TIME ZONE 'UTC') > k.day
+                     d + interval '1 day') AS b
+          FROM axivox_agent_session s
+         CROSS JOIN LATERAL generate_series(
+               date_trunc('day', s.start_time),
+               date_trunc('day', COALESCE(s.end_time, now() AT TIME ZONE 'UTC')),
+               interval '1 day') d
+         WHERE s.user_id IN (SELECT user_id FROM k)
+           AND s.start_time < (SELECT MAX(day) FROM k) + interval '1 day'
+           AND COALESCE(s.end_time, now() AT TIME ZONE 'UTC') > (SELECT MIN(day) FROM k)
+           AND (s.user_id, d::date) IN (SELECT user_id, day FROM k)
     ),
     s_day AS (
         SELECT company_id, user_id, day,
