@@ -95,6 +95,32 @@ class AxivoxQueueEvent(models.Model):
         return e164(number, self._caller_country(account))
 
     @api.model
+    def _backfill_callers(self):
+        """The E.164 number and the contact of the events stored before the contact-centre
+        layer (an upgrade): one UPDATE per PBX account."""
+        self.flush_model()
+        cr = self.env.cr
+        cr.execute("""SELECT DISTINCT account_id, caller_number FROM axivox_queue_event
+                       WHERE caller_number IS NOT NULL AND caller_e164 IS NULL""")
+        by_account = {}
+        for account_id, raw in cr.fetchall():
+            by_account.setdefault(account_id, []).append(raw)
+        numbers = set()
+        for account_id, raws in by_account.items():
+            account = self.env["axivox.account"].browse(account_id)
+            pairs = [(raw, self._normalize_number(account, raw)) for raw in raws]
+            pairs = [(raw, num) for raw, num in pairs if num]
+            numbers.update(num for _raw, num in pairs)
+            cr.execute("""
+                UPDATE axivox_queue_event e SET caller_e164 = v.num
+                  FROM unnest(%s::varchar[], %s::varchar[]) v(raw, num)
+                 WHERE e.account_id = %s AND e.caller_number = v.raw AND e.caller_e164 IS NULL
+            """, [[p[0] for p in pairs], [p[1] for p in pairs], account_id])
+        self.invalidate_model(["caller_e164"])
+        if numbers:
+            self._relink_partners(list(numbers))
+
+    @api.model
     def _relink_partners(self, numbers):
         """The contacts of these E.164 numbers changed: link every stored event (and
         callback) of these numbers to the contact that has the number now."""

@@ -143,3 +143,25 @@ class TestAgentSessions(ContactCentreCase):
         rows = self.env["axivox.agent.day.report"].search([("user_id", "=", self.agent2.id)])
         hours = sum(rows.mapped("logged_hours"))
         self.assertAlmostEqual(hours, 1.5, delta=0.05)
+
+
+@tagged("post_install", "-at_install")
+class TestContactCentreBackfill(ContactCentreCase):
+    """Events stored before the contact-centre layer (an upgrade): backfilled."""
+
+    def test_backfill_and_rebuild(self):
+        self.ingest(self.call("old1", "025550100", "09:00:00")
+                    + [self.ev("ADDMEMBER", DAY + "08:00:00", agent_extension="201",
+                               member_type="dynamic")])
+        self.env["axivox.queue.event"].flush_model()
+        self.env.cr.execute("UPDATE axivox_queue_event SET caller_e164 = NULL, partner_id = NULL")
+        self.env.cr.execute("DELETE FROM axivox_agent_session")
+        self.env.invalidate_all()
+        alice = self.env["res.partner"].create({"name": "Alice", "phone": "+32 2 555 01 00"})
+        self.env["axivox.queue.event"]._backfill_callers()
+        self.env["axivox.agent.session"]._rebuild_all()
+        events = self.events_of("old1")
+        self.assertEqual(set(events.mapped("caller_e164")), {"+3225550100"})
+        self.assertEqual(events.partner_id, alice)
+        self.assertEqual(len(self.env["axivox.agent.session"].search(
+            [("agent_extension", "=", "201")])), 1)
