@@ -139,6 +139,7 @@ print("\n== Agent sessions over the stored year, and the report per agent and da
 cr.execute("""UPDATE axivox_queue_event e SET agent_user_id = u.id FROM res_users u
                WHERE u.axivox_account_id = %s AND u.axivox_extension = e.agent_extension
                  AND e.agent_user_id IS NULL""", [account.id])
+cr.execute("ANALYZE axivox_queue_event")
 start = time.perf_counter()
 env["axivox.agent.session"]._rebuild_all()  # noqa: F821
 cr.commit()

@@ -31,7 +31,21 @@ REPORT_SQL = """
                MAX(end_time) FILTER (WHERE end_time < day + 1) AS last_logout
           FROM sess GROUP BY company_id, user_id, day
     ),
-    e_day AS (
+    e_day AS ({e_day})
+    INSERT INTO axivox_agent_day_report (
+        day, user_id, company_id, logged_hours, answered, talk_minutes, missed, first_login,
+        last_logout, create_uid, write_uid, create_date, write_date)
+    SELECT COALESCE(s.day, e.day), COALESCE(s.user_id, e.user_id),
+           COALESCE(s.company_id, e.company_id), COALESCE(s.logged_hours, 0),
+           COALESCE(e.answered, 0), COALESCE(e.talk_minutes, 0), COALESCE(e.missed, 0),
+           s.first_login, s.last_logout, %(uid)s, %(uid)s, now() AT TIME ZONE 'UTC',
+           now() AT TIME ZONE 'UTC'
+      FROM s_day s
+      FULL OUTER JOIN e_day e
+        ON e.user_id = s.user_id AND e.day = s.day AND e.company_id = s.company_id
+"""
+# The report events of the pairs of k (few pairs: index ranges of the agents' days) ...
+E_DAY_PAIRS = """
         SELECT e.company_id, k.user_id, k.day,
                COUNT(*) FILTER (WHERE e.event_type = 'CONNECT') AS answered,
                COALESCE(SUM(e.talk_time) FILTER (
@@ -44,18 +58,19 @@ REPORT_SQL = """
            AND e.event_time < k.day + interval '1 day'
            AND e.event_type IN ('CONNECT', 'COMPLETEAGENT', 'COMPLETECALLER', 'RINGNOANSWER')
          GROUP BY e.company_id, k.user_id, k.day
-    )
-    INSERT INTO axivox_agent_day_report (
-        day, user_id, company_id, logged_hours, answered, talk_minutes, missed, first_login,
-        last_logout, create_uid, write_uid, create_date, write_date)
-    SELECT COALESCE(s.day, e.day), COALESCE(s.user_id, e.user_id),
-           COALESCE(s.company_id, e.company_id), COALESCE(s.logged_hours, 0),
-           COALESCE(e.answered, 0), COALESCE(e.talk_minutes, 0), COALESCE(e.missed, 0),
-           s.first_login, s.last_logout, %(uid)s, %(uid)s, now() AT TIME ZONE 'UTC',
-           now() AT TIME ZONE 'UTC'
-      FROM s_day s
-      FULL OUTER JOIN e_day e
-        ON e.user_id = s.user_id AND e.day = s.day AND e.company_id = s.company_id
+"""
+# ... or of every pair (the whole history: one pass over the events).
+E_DAY_ALL = """
+        SELECT e.company_id, e.agent_user_id AS user_id, e.event_time::date AS day,
+               COUNT(*) FILTER (WHERE e.event_type = 'CONNECT') AS answered,
+               COALESCE(SUM(e.talk_time) FILTER (
+                   WHERE e.event_type IN ('COMPLETEAGENT', 'COMPLETECALLER')), 0)
+                   / 60.0 AS talk_minutes,
+               COUNT(*) FILTER (WHERE e.event_type = 'RINGNOANSWER') AS missed
+          FROM axivox_queue_event e
+         WHERE e.agent_user_id IS NOT NULL
+           AND e.event_type IN ('CONNECT', 'COMPLETEAGENT', 'COMPLETECALLER', 'RINGNOANSWER')
+         GROUP BY e.company_id, e.agent_user_id, e.event_time::date
 """
 # Events that count in the report.
 REPORT_EVENTS = ("CONNECT", "COMPLETEAGENT", "COMPLETECALLER", "RINGNOANSWER")
@@ -115,7 +130,7 @@ class AxivoxAgentDayReport(models.Model):
         """, [users, days])
         self.env.cr.execute(
             "WITH k(user_id, day) AS (SELECT * FROM unnest(%(users)s::int[], %(days)s::date[])),"
-            + REPORT_SQL, {"users": users, "days": days, "uid": self.env.uid})
+            + REPORT_SQL.replace("{e_day}", E_DAY_PAIRS), {"users": users, "days": days, "uid": self.env.uid})
         self.invalidate_model()
 
     @api.model
@@ -124,6 +139,7 @@ class AxivoxAgentDayReport(models.Model):
         for model in ("axivox.agent.session", "axivox.queue.event", self._name):
             self.env[model].flush_model()
         self.env.cr.execute("DELETE FROM axivox_agent_day_report")
+        self.env.cr.execute("ANALYZE axivox_agent_session")
         self.env.cr.execute("""
             WITH k(user_id, day) AS (
                 SELECT DISTINCT s.user_id, d::date
@@ -132,14 +148,8 @@ class AxivoxAgentDayReport(models.Model):
                        date_trunc('day', s.start_time),
                        date_trunc('day', COALESCE(s.end_time, now() AT TIME ZONE 'UTC')),
                        interval '1 day') d
-                 WHERE s.user_id IS NOT NULL
-                UNION
-                SELECT DISTINCT agent_user_id, event_time::date
-                  FROM axivox_queue_event
-                 WHERE agent_user_id IS NOT NULL
-                   AND event_type IN ('CONNECT', 'COMPLETEAGENT', 'COMPLETECALLER',
-                                      'RINGNOANSWER')),
-        """ + REPORT_SQL, {"uid": self.env.uid})
+                 WHERE s.user_id IS NOT NULL),
+        """ + REPORT_SQL.replace("{e_day}", E_DAY_ALL), {"uid": self.env.uid})
         self.invalidate_model()
 
     @api.model
