@@ -2,7 +2,10 @@
 # Benchmarks of voip_axivox_queue (issue 4's speed targets). Prints figures, asserts nothing.
 #
 #   bench/run.sh            webhook ingestion (vs a trivial route), batches, the same with
-#                           1,000,000 events stored, and the sync of 200 queues
+#                           1,000,000 events stored, the sync of 200 queues, and the
+#                           contact-centre layer (ingestion with / without it, wallboard of
+#                           200 queues, agent sessions report over a year)
+#   CONTACT_CENTRE_ONLY=1 bench/run.sh   only the 1,000,000 events and the contact-centre part
 #
 # Needs Odoo 17 (ODOO_SRC, ODOO_VENV, see scripts/lib.sh). Starts its own PostgreSQL
 # cluster and Odoo server in a temporary folder, on loopback only.
@@ -43,7 +46,7 @@ done
 
 BENCH=("$ODOO_PYTHON" "$REPO_ROOT/bench/webhook_bench.py" --url "http://127.0.0.1:$PORT"
        --token "$TOKEN" --secret "$SECRET" --log "$WORK/server.log")
-"${BENCH[@]}" --label "(empty report)"
+[ -n "${CONTACT_CENTRE_ONLY:-}" ] || "${BENCH[@]}" --label "(empty report)"
 
 echo
 echo "Storing 1,000,000 more events..."
@@ -65,6 +68,7 @@ SELECT $ACCOUNT, $COMPANY, q.id, q.remote_id,
 ANALYZE axivox_queue_event;
 SQL
 echo "  done in $(( $(date +%s) - start )) s; events stored: $(psql -Atd $DB -c 'select count(*) from axivox_queue_event')"
+if [ -z "${CONTACT_CENTRE_ONLY:-}" ]; then
 "${BENCH[@]}" --label "(1,000,000 events stored)"
 
 echo
@@ -74,3 +78,8 @@ odoo_bin shell --addons-path="$ADDONS" $(odoo_db_args) -d $DB --no-http --log-le
 echo
 odoo_bin shell --addons-path="$ADDONS" $(odoo_db_args) -d $DB --no-http --log-level=warn \
     < "$REPO_ROOT/bench/sync_bench.py"
+fi
+
+echo
+odoo_bin shell --addons-path="$ADDONS" $(odoo_db_args) -d $DB --no-http --log-level=warn \
+    < "$REPO_ROOT/bench/contact_centre_bench.py"

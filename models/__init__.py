@@ -7,3 +7,12 @@ from . import res_users
 from . import ir_http
 from . import res_config_settings
 from . import axivox_queue_report
+from . import axivox_agent_session
+from . import axivox_queue_event_contact
+from . import axivox_queue_call
+from . import res_partner
+from . import axivox_callback
+from . import axivox_queue_contact_centre
+from . import res_users_callback
+from . import axivox_queue_member_session
+from . import axivox_agent_day_report

@@ -177,6 +177,7 @@ class AxivoxQueueEvent(models.Model):
         "agent_user_id", "agent_unmapped", "member_type", "position", "original_position",
         "wait_time", "hold_time", "talk_time", "ring_time", "transfer_target", "pbx_event_id",
         "source", "payload", "create_uid", "create_date", "write_uid", "write_date",
+        "caller_e164", "partner_id",
     )
 
     @api.model
@@ -208,6 +209,7 @@ class AxivoxQueueEvent(models.Model):
         }
         extensions = {e["agent_extension"] for e in batch if e.get("agent_extension")}
         users = account._users_by_extension(extensions)
+        numbers = self._match_callers(account, batch)
 
         uid = self.env.uid
         now = fields.Datetime.now()
@@ -227,6 +229,7 @@ class AxivoxQueueEvent(models.Model):
                 event.get("wait_time"), event.get("hold_time"), event.get("talk_time"),
                 event.get("ring_time"), event.get("transfer_target"), event["id"], source,
                 json.dumps(event), uid, now, uid, now,
+                *numbers.get(event.get("caller_number"), (None, None)),
             ))
         self.flush_model()
         inserted = self.env.cr.execute_values(
@@ -242,6 +245,7 @@ class AxivoxQueueEvent(models.Model):
         new_events = [event for event in batch if event["id"] in new_ids]
         self.env["axivox.queue.member"]._apply_login_events(account, new_events, queues, users)
         self.env["axivox.queue.member"]._apply_call_events(account, new_events, queues, users)
+        self._after_ingest(account, new_events, queues, users, source, numbers)
         return {"applied": len(new_ids), "duplicates": len(events) - len(new_ids)}
 
     # ------------------------------------------------------------------

@@ -12,3 +12,9 @@ from . import test_auto_logout
 from . import test_console
 from . import test_report_page
 from . import test_glossary
+from . import test_contact
+from . import test_callback
+from . import test_caller_card
+from . import test_agent_session
+from . import test_wallboard
+from . import test_contact_centre_tour

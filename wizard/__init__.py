@@ -1,2 +1,3 @@
 from . import axivox_queue_connect_wizard
 from . import axivox_queue_report_wizard
+from . import axivox_callback_close_wizard

@@ -1,0 +1,184 @@
+from datetime import timedelta
+
+from odoo import api, fields, models
+from odoo.tools.sql import create_index
+
+from ..axivox_api.events import parse_timestamp
+
+# The figures of (agent, day) pairs, from the agent sessions and the queue events: ``k`` is
+# the CTE of the pairs (all of them: the whole history).
+REPORT_SQL = """
+    sess AS (
+        -- Each session cut into its days (only the sessions of the agents and days of k).
+        SELECT s.company_id, s.user_id, d::date AS day, s.start_time, s.end_time,
+               GREATEST(s.start_time, d) AS a,
+               LEAST(COALESCE(s.end_time, now() AT TIME ZONE 'UTC'),
+                     d + interval '1 day') AS b
+          FROM axivox_agent_session s
+         CROSS JOIN LATERAL generate_series(
+               date_trunc('day', s.start_time),
+               date_trunc('day', COALESCE(s.end_time, now() AT TIME ZONE 'UTC')),
+               interval '1 day') d
+         WHERE s.user_id IN (SELECT user_id FROM k)
+           AND s.start_time < (SELECT MAX(day) FROM k) + interval '1 day'
+           AND COALESCE(s.end_time, now() AT TIME ZONE 'UTC') > (SELECT MIN(day) FROM k)
+           AND (s.user_id, d::date) IN (SELECT user_id, day FROM k)
+    ),
+    s_day AS (
+        SELECT company_id, user_id, day,
+               SUM(EXTRACT(epoch FROM b - a)) / 3600.0 AS logged_hours,
+               MIN(start_time) FILTER (WHERE start_time >= day) AS first_login,
+               MAX(end_time) FILTER (WHERE end_time < day + 1) AS last_logout
+          FROM sess GROUP BY company_id, user_id, day
+    ),
+    e_day AS ({e_day})
+    INSERT INTO axivox_agent_day_report (
+        day, user_id, company_id, logged_hours, answered, talk_minutes, missed, first_login,
+        last_logout, create_uid, write_uid, create_date, write_date)
+    SELECT COALESCE(s.day, e.day), COALESCE(s.user_id, e.user_id),
+           COALESCE(s.company_id, e.company_id), COALESCE(s.logged_hours, 0),
+           COALESCE(e.answered, 0), COALESCE(e.talk_minutes, 0), COALESCE(e.missed, 0),
+           s.first_login, s.last_logout, %(uid)s, %(uid)s, now() AT TIME ZONE 'UTC',
+           now() AT TIME ZONE 'UTC'
+      FROM s_day s
+      FULL OUTER JOIN e_day e
+        ON e.user_id = s.user_id AND e.day = s.day AND e.company_id = s.company_id
+"""
+# The report events of the pairs of k (few pairs: index ranges of the agents' days) ...
+E_DAY_PAIRS = """
+        SELECT e.company_id, k.user_id, k.day,
+               COUNT(*) FILTER (WHERE e.event_type = 'CONNECT') AS answered,
+               COALESCE(SUM(e.talk_time) FILTER (
+                   WHERE e.event_type IN ('COMPLETEAGENT', 'COMPLETECALLER')), 0)
+                   / 60.0 AS talk_minutes,
+               COUNT(*) FILTER (WHERE e.event_type = 'RINGNOANSWER') AS missed
+          FROM k
+          JOIN axivox_queue_event e
+            ON e.agent_user_id = k.user_id AND e.event_time >= k.day
+           AND e.event_time < k.day + interval '1 day'
+           AND e.event_type IN ('CONNECT', 'COMPLETEAGENT', 'COMPLETECALLER', 'RINGNOANSWER')
+         GROUP BY e.company_id, k.user_id, k.day
+"""
+# ... or of every pair (the whole history: one pass over the events).
+E_DAY_ALL = """
+        SELECT e.company_id, e.agent_user_id AS user_id, e.event_time::date AS day,
+               COUNT(*) FILTER (WHERE e.event_type = 'CONNECT') AS answered,
+               COALESCE(SUM(e.talk_time) FILTER (
+                   WHERE e.event_type IN ('COMPLETEAGENT', 'COMPLETECALLER')), 0)
+                   / 60.0 AS talk_minutes,
+               COUNT(*) FILTER (WHERE e.event_type = 'RINGNOANSWER') AS missed
+          FROM axivox_queue_event e
+         WHERE e.agent_user_id IS NOT NULL
+           AND e.event_type IN ('CONNECT', 'COMPLETEAGENT', 'COMPLETECALLER', 'RINGNOANSWER')
+         GROUP BY e.company_id, e.agent_user_id, e.event_time::date
+"""
+# Events that count in the report.
+REPORT_EVENTS = ("CONNECT", "COMPLETEAGENT", "COMPLETECALLER", "RINGNOANSWER")
+
+
+class AxivoxAgentDayReport(models.Model):
+    """Per agent and day (UTC): logged-in time, calls answered and missed, talk time, first
+    login and last logout. Kept up to date at ingestion for the (agent, day) pairs a batch
+    touches, so that reading a year of it is reading a small table."""
+
+    _name = "axivox.agent.day.report"
+    _description = "Agent Day Report"
+    _order = "day desc, user_id"
+    _rec_name = "day"
+
+    day = fields.Date(readonly=True, required=True, index=True)
+    user_id = fields.Many2one(
+        "res.users", string="Agent", readonly=True, required=True, index=True,
+        ondelete="cascade")
+    company_id = fields.Many2one("res.company", string="Company", readonly=True, index=True)
+    logged_hours = fields.Float(
+        "Logged In (h)", readonly=True,
+        help="Hours logged into queues that day (each queue counts: two queues at once "
+        "count twice); an open session counts until the report is opened.")
+    answered = fields.Integer(
+        "Calls Answered", readonly=True, help="CONNECT events of the agent that day.")
+    talk_minutes = fields.Float(
+        "Talk Time (min)", readonly=True,
+        help="Talk time of her queue calls that ended that day (COMPLETEAGENT and "
+        "COMPLETECALLER).")
+    missed = fields.Integer(
+        "Calls Missed", readonly=True, help="RINGNOANSWER events of the agent that day.")
+    first_login = fields.Datetime(readonly=True, group_operator="min")
+    last_logout = fields.Datetime(readonly=True, group_operator="max")
+
+    def init(self):
+        super().init()
+        # The events of an agent on a day: one index range.
+        create_index(
+            self.env.cr, "axivox_queue_event_agent_day_idx", "axivox_queue_event",
+            ["agent_user_id", "event_time"], where="agent_user_id IS NOT NULL")
+
+    @api.model
+    def _refresh(self, pairs):
+        """Compute again the rows of ``pairs`` {(user id, date)}: two queries."""
+        pairs = {(u, d) for u, d in pairs if u and d}
+        if not pairs:
+            return
+        for model in ("axivox.agent.session", "axivox.queue.event", self._name):
+            self.env[model].flush_model()
+        users = [p[0] for p in pairs]
+        days = [p[1] for p in pairs]
+        self.env.cr.execute("""
+            DELETE FROM axivox_agent_day_report r
+             USING unnest(%s::int[], %s::date[]) k(user_id, day)
+             WHERE r.user_id = k.user_id AND r.day = k.day
+        """, [users, days])
+        self.env.cr.execute(
+            "WITH k(user_id, day) AS (SELECT * FROM unnest(%(users)s::int[], %(days)s::date[])),"
+            + REPORT_SQL.replace("{e_day}", E_DAY_PAIRS), {"users": users, "days": days, "uid": self.env.uid})
+        self.invalidate_model()
+
+    @api.model
+    def _refresh_all(self):
+        """Every row again, from the whole history (on install)."""
+        for model in ("axivox.agent.session", "axivox.queue.event", self._name):
+            self.env[model].flush_model()
+        self.env.cr.execute("DELETE FROM axivox_agent_day_report")
+        self.env.cr.execute("ANALYZE axivox_agent_session")
+        self.env.cr.execute("""
+            WITH k(user_id, day) AS (
+                SELECT DISTINCT s.user_id, d::date
+                  FROM axivox_agent_session s
+                 CROSS JOIN LATERAL generate_series(
+                       date_trunc('day', s.start_time),
+                       date_trunc('day', COALESCE(s.end_time, now() AT TIME ZONE 'UTC')),
+                       interval '1 day') d
+                 WHERE s.user_id IS NOT NULL),
+        """ + REPORT_SQL.replace("{e_day}", E_DAY_ALL), {"uid": self.env.uid})
+        self.invalidate_model()
+
+    @api.model
+    def _pairs_of_events(self, new_events, users):
+        """The (user, day) pairs the report events of a batch fall in."""
+        return {(users[e["agent_extension"]].id, parse_timestamp(e["timestamp"]).date())
+                for e in new_events
+                if e["type"] in REPORT_EVENTS and users.get(e.get("agent_extension"))}
+
+    @api.model
+    def _pairs_of_sessions(self, rows):
+        """The (user, day) pairs that sessions ``rows`` [(user id, start, end)] span."""
+        today = fields.Date.today()
+        pairs = set()
+        for user_id, start, end in rows:
+            if not user_id or not start:
+                continue
+            day, last = start.date(), (end.date() if end else today)
+            while day <= last:
+                pairs.add((user_id, day))
+                day += timedelta(days=1)
+        return pairs
+
+    @api.model
+    def action_open_report(self):
+        """The report, with the days of the sessions still open brought up to now."""
+        Session = self.env["axivox.agent.session"].sudo()
+        opened = Session.search_fetch([("is_open", "=", True)], ["user_id", "start_time"])
+        self.sudo()._refresh(self._pairs_of_sessions(
+            [(s.user_id.id, s.start_time, None) for s in opened]))
+        return self.env["ir.actions.act_window"]._for_xml_id(
+            "voip_axivox_queue.axivox_agent_day_report_action")

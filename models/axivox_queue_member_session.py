@@ -1,0 +1,26 @@
+"""What a queue membership remembers for the agent sessions: the login change Odoo asked the
+PBX for, so that the PBX's event is known to come from the softphone, a manager or the
+end-of-day logout."""
+from odoo import fields, models
+
+from .axivox_agent_session import SESSION_SOURCES
+
+
+class AxivoxQueueMember(models.Model):
+    _inherit = "axivox.queue.member"
+
+    login_intent = fields.Selection(SESSION_SOURCES, readonly=True, copy=False)
+    login_intent_connect = fields.Boolean(readonly=True, copy=False)
+    login_intent_ts = fields.Float(digits=(16, 3), readonly=True, copy=False)
+
+    def _softphone_dial(self, connect):
+        info = super()._softphone_dial(connect)
+        if info.get("outcome") in ("logged_in", "logged_out"):
+            self.env["axivox.agent.session"]._note_local_change(self, connect, "widget")
+        return info
+
+    def _apply_local_login_state(self, connected, source, since=None):
+        changed = super()._apply_local_login_state(connected, source, since=since)
+        if source in ("manager", "auto"):
+            self.env["axivox.agent.session"]._note_local_change(self, connected, source)
+        return changed

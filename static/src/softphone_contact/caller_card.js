@@ -1,0 +1,65 @@
+/** @odoo-module **/
+
+import { Component, useState } from "@odoo/owl";
+import { _t } from "@web/core/l10n/translation";
+import { formatSince } from "@voip_axivox_queue/softphone/softphone_service";
+
+/** Who is on the line: the contact of the number, her company, her last queue calls. */
+export class CallerCard extends Component {
+    static template = "voip_axivox_queue.CallerCard";
+    static props = {};
+
+    setup() {
+        const centre = this.env.services["voip_axivox_queue.contact_centre"];
+        this.centre = centre ? useState(centre) : null;
+    }
+
+    get action() {
+        return this.env.services.action;
+    }
+
+    get card() {
+        return this.centre && this.centre.card;
+    }
+
+    outcomeLabel(call) {
+        return call.outcome_label || call.outcome;
+    }
+
+    when(call) {
+        return formatSince(call.start_time);
+    }
+
+    openRecord(model, id) {
+        this.action.doAction({
+            type: "ir.actions.act_window",
+            res_model: model,
+            res_id: id,
+            views: [[false, "form"]],
+            target: "current",
+        });
+    }
+
+    onOpenContact() {
+        this.openRecord("res.partner", this.card.partner.id);
+    }
+
+    onOpenCompany() {
+        this.openRecord("res.partner", this.card.partner.company_id);
+    }
+
+    onCreateContact() {
+        this.action.doAction({
+            type: "ir.actions.act_window",
+            name: _t("New contact"),
+            res_model: "res.partner",
+            views: [[false, "form"]],
+            target: "current",
+            context: { default_phone: this.card.number },
+        });
+    }
+
+    onDismiss() {
+        this.centre.dismissCard();
+    }
+}

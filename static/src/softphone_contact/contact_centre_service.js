@@ -1,0 +1,157 @@
+/** @odoo-module **/
+
+import { reactive } from "@odoo/owl";
+import { _t } from "@web/core/l10n/translation";
+import { registry } from "@web/core/registry";
+import { patch } from "@web/core/utils/patch";
+import { Softphone, cleanNumber, errorMessage } from "@voip_axivox_queue/softphone/softphone_service";
+
+export const CALLBACKS_NOTIFICATION = "voip_axivox_queue/callbacks";
+export const CALLER_CARD_NOTIFICATION = "voip_axivox_queue/caller_card";
+
+/** "12 min", "2 h 05" since a UTC "YYYY-MM-DD HH:MM:SS" (server time), at ``now`` (ms). */
+export function ageText(utcString, now = Date.now()) {
+    if (!utcString) {
+        return "";
+    }
+    const then = Date.parse(utcString.replace(" ", "T") + "Z");
+    const minutes = Math.max(0, Math.floor((now - then) / 60000));
+    if (minutes < 60) {
+        return _t("%s min", minutes);
+    }
+    const hours = Math.floor(minutes / 60);
+    if (hours < 48) {
+        return _t("%s h %s", hours, String(minutes % 60).padStart(2, "0"));
+    }
+    return _t("%s days", Math.floor(hours / 24));
+}
+
+/**
+ * The contact-centre side of the softphone: the open callbacks of the agent's queues and
+ * the caller card of her current call. The bus keeps both true.
+ */
+export class ContactCentre {
+    constructor(env, { orm, bus_service }, softphone) {
+        this.env = env;
+        this.orm = orm;
+        this.busService = bus_service;
+        this.softphone = softphone;
+        this.callbacks = [];
+        this.callbackCount = 0;
+        this.callbacksLoaded = false;
+        this.callbackError = null;
+        this.busyCallbackId = false;
+        /** The caller card: {call_id, number, partner, queue_name, history, source}. */
+        this.card = null;
+    }
+
+    // --------------------------------------------------------------- callbacks
+    async loadCallbacks() {
+        try {
+            const result = await this.orm.call("axivox.callback", "axivox_softphone_callbacks", []);
+            this.callbacks = result.callbacks;
+            this.callbackCount = result.count;
+            this.callbacksLoaded = true;
+            this.callbackError = null;
+        } catch (error) {
+            this.callbackError = errorMessage(error);
+        }
+    }
+
+    /** A callback changed in one of the agent's queues: read the list again. */
+    onCallbacks() {
+        this.loadCallbacks();
+    }
+
+    /** Claim the callback and call the caller from the agent's extension. */
+    async callBack(callback) {
+        if (this.busyCallbackId) {
+            return;
+        }
+        this.busyCallbackId = callback.id;
+        this.callbackError = null;
+        try {
+            const info = await this.orm.call("axivox.callback", "action_call_back", [[callback.id]]);
+            this.softphone.call = info;
+            this.showCardFor(info.to, "outgoing");
+        } catch (error) {
+            this.callbackError = errorMessage(error);
+        } finally {
+            this.busyCallbackId = false;
+            await this.loadCallbacks();
+        }
+    }
+
+    // ------------------------------------------------------------- caller card
+    /**
+     * A ``voip_axivox_queue/caller_card`` notification: ``{cards, ended}``, the queue
+     * callers just connected to the agent (the last one is shown) and the queue calls of
+     * hers that ended (their card is removed).
+     */
+    onCallerCard(payload) {
+        if (!payload) {
+            return;
+        }
+        const ended = payload.ended || [];
+        if (this.card && this.card.call_id && ended.includes(this.card.call_id)) {
+            this.card = null;
+        }
+        const cards = payload.cards || [];
+        if (cards.length) {
+            this.card = { ...cards[cards.length - 1], source: "queue" };
+        }
+    }
+
+    /** The card of a number the agent calls from the softphone. */
+    async showCardFor(number, source = "outgoing") {
+        number = cleanNumber(number);
+        if (!number || number.length < 3) {
+            return;
+        }
+        try {
+            const card = await this.orm.call("axivox.queue.event", "axivox_caller_card", [number]);
+            this.card = { ...card, source };
+        } catch {
+            // the card is a help, not the call: a failure to read it is not shown
+        }
+    }
+
+    dismissCard() {
+        this.card = null;
+    }
+}
+
+export const contactCentreService = {
+    dependencies: ["orm", "bus_service", "voip_axivox_queue.softphone"],
+    start(env, services) {
+        const softphone = services["voip_axivox_queue.softphone"];
+        const centre = reactive(new ContactCentre(env, services, softphone));
+        if (softphone.hasExtension) {
+            services.bus_service.subscribe(CALLBACKS_NOTIFICATION, () => centre.onCallbacks());
+            services.bus_service.subscribe(CALLER_CARD_NOTIFICATION, (payload) =>
+                centre.onCallerCard(payload)
+            );
+            centre.loadCallbacks();
+        }
+        return centre;
+    },
+};
+
+registry.category("services").add("voip_axivox_queue.contact_centre", contactCentreService);
+
+// A call placed from the pad shows the card of the number called (when the contact-centre
+// service runs; nothing changes otherwise).
+patch(Softphone.prototype, {
+    async dial(number = this.number) {
+        const result = await super.dial(number);
+        const centre = this.env.services && this.env.services["voip_axivox_queue.contact_centre"];
+        if (centre && this.call && this.call.to && !this._isQueueCode(this.call.to)) {
+            centre.showCardFor(this.call.to, "outgoing");
+        }
+        return result;
+    },
+
+    _isQueueCode(number) {
+        return this.queues.some((q) => q.login_code === number || q.logout_code === number);
+    },
+});
