@@ -6,3 +6,5 @@ from . import axivox_queue_event_type
 from . import res_users
 from . import ir_http
 from . import res_config_settings
+from . import axivox_queue_event_quarantine
+from . import axivox_rate_limit

@@ -6,18 +6,29 @@ from datetime import timedelta
 
 import psycopg2
 import pytz
+from psycopg2 import errorcodes
 
 from odoo import _, api, fields, models
 from odoo.addons.base.models.res_partner import _tz_get
 from odoo.exceptions import UserError, ValidationError
+from odoo.service.model import _as_validation_error
 
 from ..axivox_api import exceptions as pbx_errors
 from ..axivox_api.client import AxivoxClient
-from ..axivox_api.events import parse_timestamp, validate_batch
+from ..axivox_api.events import parse_timestamp
 
 _logger = logging.getLogger(__name__)
 
 WEBHOOK_ROUTE = "/voip_axivox_queue/webhook/"
+
+PBX_DEADLINE = 20  # seconds, for one PBX call in all
+PBX_MAX_RETRY_AFTER = 5  # seconds: a PBX asking to wait longer is answered "try later"
+
+# Conflicts between concurrent transactions, solved by trying again.
+CONCURRENCY_ERRORS = frozenset((
+    errorcodes.SERIALIZATION_FAILURE, errorcodes.DEADLOCK_DETECTED,
+    errorcodes.LOCK_NOT_AVAILABLE,
+))
 
 
 def _new_secret():
@@ -84,6 +95,10 @@ class AxivoxAccount(models.Model):
     )
     queue_ids = fields.One2many("axivox.queue", "account_id", string="Queues")
     queue_count = fields.Integer(compute="_compute_queue_count")
+    quarantine_count = fields.Integer(
+        "Quarantined Events", compute="_compute_quarantine_count",
+        help="Events of this PBX account that Odoo could not accept, kept with the reason.",
+    )
     user_ids = fields.One2many("res.users", "axivox_account_id", string="Mapped Users")
     auto_logout = fields.Boolean(
         "End-of-Day Logout",
@@ -138,6 +153,24 @@ class AxivoxAccount(models.Model):
         )
         for account in self:
             account.queue_count = counts.get(account, 0)
+
+    def _compute_quarantine_count(self):
+        Quarantine = self.env["axivox.queue.event.quarantine"]
+        if not Quarantine.check_access_rights("read", raise_exception=False):
+            self.quarantine_count = 0
+            return
+        counts = dict(Quarantine._read_group(
+            [("account_id", "in", self.ids)], ["account_id"], ["__count"]))
+        for account in self:
+            account.quarantine_count = counts.get(account, 0)
+
+    def action_open_quarantine(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "voip_axivox_queue.axivox_queue_event_quarantine_action"
+        )
+        action["domain"] = [("account_id", "=", self.id)]
+        return action
 
     @api.model
     def _default_auto_logout_tz(self):
@@ -206,7 +239,10 @@ class AxivoxAccount(models.Model):
                 _("No PBX is configured for %(account)s: an administrator must set its API "
                   "URL and API key.", account=account.name)
             )
-        return AxivoxClient(account.api_url, account.api_key, timeout=10)
+        # Every call ends within PBX_DEADLINE seconds, retries and waits included: agents'
+        # clicks and the cron are never held longer by a slow or throttling PBX.
+        return AxivoxClient(account.api_url, account.api_key, timeout=10,
+                            deadline=PBX_DEADLINE, max_retry_after=PBX_MAX_RETRY_AFTER)
 
     @contextlib.contextmanager
     def _pbx_errors(self):
@@ -258,7 +294,7 @@ class AxivoxAccount(models.Model):
         would roll back the record of the error with everything else."""
         self.check_access_rights("read")
         self.check_access_rule("read")
-        errors = [error for error in (account.sudo()._sync_safely() for account in self)
+        errors = [error for error in (account.sudo()._sync_committed() for account in self)
                   if error]
         return self._result_notification(errors, _("Odoo is in sync with the PBX."))
 
@@ -278,149 +314,136 @@ class AxivoxAccount(models.Model):
 
     @api.model
     def _cron_sync(self):
-        """Sync every account that is due; one account failing does not stop the others."""
+        """Sync every account that is due; one account failing does not stop the others.
+        Each account is synced and committed in a transaction of its own."""
         now = fields.Datetime.now()
         for account in self.sudo().search([]):
             due = not account.last_sync or (
                 account.last_sync + timedelta(minutes=account.sync_interval) <= now
             )
             if due:
-                account._sync_safely()
-                if not _testing():
-                    self.env.cr.commit()
+                account._sync_committed()
+
+    @contextlib.contextmanager
+    def _own_transaction(self):
+        """An environment on a new transaction, committed when the block ends (rolled back
+        on an exception). It reads what is committed at each statement (READ COMMITTED):
+        work that starts by taking a lock sees everything committed before it got it, so
+        concurrent webhooks, syncs and listeners never fail on each other's rows.
+
+        Under tests, the test's transaction (in a savepoint) stands for it, unless the
+        context says ``axivox_real_transactions``."""
+        if self.env.registry.in_test_mode() or (
+                _testing() and not self.env.context.get("axivox_real_transactions")):
+            with self.env.cr.savepoint():
+                yield self.env
+            return
+        with self.env.registry.cursor() as cr:
+            cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+            yield self.env(cr=cr)
+
+    def _sync_committed(self):
+        """:meth:`_sync_safely` in a transaction of its own. Returns the error message, or
+        None."""
+        self.ensure_one()
+        with self._own_transaction() as env:
+            return self.with_env(env)._sync_safely()
 
     def _sync_safely(self):
-        """Sync, or record why it failed. Returns the error message, or None."""
+        """Sync, or record why it failed. Returns the error message, or None.
+
+        The PBX is read first, holding no lock (its retries may wait); then the account is
+        locked (another sync running: skipped, and said) and the changes applied. A
+        conflict with a concurrent transaction (a serialization failure, a deadlock, a
+        unique constraint) rolls the sync back and is recorded as its failure: the next
+        run retries from the same cursor, and the other accounts are synced."""
         self.ensure_one()
         try:
             with self.env.cr.savepoint():
+                client = self._pbx_client()
+                fetched = self._sync_fetch(client)
                 self._lock_for_sync()
-                self._sync()
+                self._sync_apply(*fetched)
         except _SyncBusy:
-            return None
+            return _("A sync of %(account)s is already running: try again in a moment.",
+                     account=self.name)
         except (pbx_errors.AxivoxError, UserError, ValidationError) as exc:
             message = _error_text(exc)
-            _logger.warning("Sync of PBX account %s (%s) failed: %s", self.id, self.name, message)
-            self.write({"sync_state": "error", "last_error": message,
-                        "last_sync": fields.Datetime.now()})
-            return _("Sync of %(account)s failed: %(message)s", account=self.name, message=message)
-        return None
+        except (KeyError, TypeError) as exc:
+            message = _("The PBX sent an answer Odoo cannot read (%(error)s).",
+                        error=f"{type(exc).__name__}: {str(exc)[:80]}")
+        except psycopg2.IntegrityError as exc:
+            message = _error_text(_as_validation_error(self.env, exc))
+        except psycopg2.OperationalError as exc:
+            if exc.pgcode not in CONCURRENCY_ERRORS:
+                raise
+            message = _("Another transaction changed the same records at the same time; "
+                        "the next sync retries.")
+        else:
+            return None
+        _logger.warning("Sync of PBX account %s (%s) failed: %s", self.id, self.name, message)
+        self.write({"sync_state": "error", "last_error": message,
+                    "last_sync": fields.Datetime.now()})
+        return _("Sync of %(account)s failed: %(message)s", account=self.name, message=message)
 
     def _lock_for_sync(self):
         try:
             self.env.cr.execute(
-                "SELECT id FROM axivox_account WHERE id = %s FOR UPDATE NOWAIT", [self.id]
+                "SELECT id FROM axivox_account WHERE id = %s FOR UPDATE NOWAIT", [self.id],
+                log_exceptions=False,
             )
-        except psycopg2.errors.LockNotAvailable as exc:
+        except psycopg2.OperationalError as exc:
+            if exc.pgcode not in CONCURRENCY_ERRORS:
+                raise
             raise _SyncBusy() from exc
 
     def _sync(self):
         """Make Odoo true to the PBX: queues, memberships and connected agents, events."""
         self.ensure_one()
-        client = self._pbx_client()
+        self._sync_apply(*self._sync_fetch(self._pbx_client()))
+
+    def _sync_fetch(self, client, page_size=1000, max_pages=100):
+        """Read from the PBX what a sync needs: queues, agents and the pages of events since
+        the cursor, at most ``max_pages`` (the next run goes on). Returns ``(queues, agents,
+        pages, stuck)``: ``pages`` are ``(events, next cursor)``; ``stuck`` is the error
+        message when the PBX repeated a cursor (the backfill stopped there), else None."""
         remote_queues = client.list_queues()
         remote_agents = client.list_agents()
-        queues = self._sync_queues(remote_queues)
-        self._backfill_events(client)
-        self._sync_agents(remote_agents, queues)
-        self.write({"sync_state": "ok", "last_error": False, "last_sync": fields.Datetime.now()})
-
-    def _sync_queues(self, remote_queues):
-        """Create, update and archive queues after the PBX's list. Returns {remote id: queue}."""
-        Queue = self.env["axivox.queue"].with_context(active_test=False, axivox_from_pbx=True)
-        local = {q.remote_id: q for q in Queue.search(
-            [("account_id", "=", self.id), ("remote_id", "!=", False)])}
-        by_remote = {}
-        to_create = []
-        for remote in remote_queues:
-            queue = local.get(remote["id"])
-            vals = Queue._vals_from_pbx(remote)
-            if not queue:
-                to_create.append(dict(vals, account_id=self.id, remote_id=remote["id"]))
-                continue
-            by_remote[remote["id"]] = queue
-            queue._update_from_pbx(remote)
-        if to_create:
-            quiet = Queue.with_context(
-                mail_create_nolog=True, mail_create_nosubscribe=True, tracking_disable=True)
-            for queue in quiet.create(to_create):
-                by_remote[queue.remote_id] = queue
-        gone = Queue.browse([q.id for rid, q in local.items()
-                             if rid not in by_remote and q.active])
-        if gone:
-            # Deleted on the PBX: archived (its report stays), and nobody is a member anymore.
-            gone.write({"active": False})
-            gone.member_ids.with_context(axivox_from_pbx=True).unlink()
-        # Events received before their queue was mirrored now find it.
-        self.env["axivox.queue.event"].flush_model(["queue_id"])
-        self.env.cr.execute(
-            """UPDATE axivox_queue_event e SET queue_id = q.id
-                 FROM axivox_queue q
-                WHERE e.queue_id IS NULL AND e.account_id = %s
-                  AND q.account_id = e.account_id AND q.remote_id = e.queue_remote_id""",
-            [self.id],
-        )
-        return by_remote
-
-    def _sync_agents(self, remote_agents, queues):
-        """Reconcile memberships and login states of ``queues`` ({remote id: queue})."""
-        Member = self.env["axivox.queue.member"].sudo().with_context(axivox_from_pbx=True)
-        users = self._users_by_extension({a["extension"] for a in remote_agents})
-        queue_ids = [q.id for q in queues.values()]
-        # One query for every membership, however many (no prefetch in chunks).
-        local = {(m.queue_id.id, m.user_id.id): m for m in Member.search_fetch(
-            [("queue_id", "in", queue_ids)],
-            ["queue_id", "user_id", "member_type", "connected", "last_change_ts"])}
-        now = fields.Datetime.now()
-        now_ts = now.timestamp()
-        seen = set()
-        to_create = []
-        changed = Member.browse()
-        for agent in remote_agents:
-            queue = queues.get(agent["queue_id"])
-            user = users.get(agent["extension"])
-            if not queue or not user or queue.pending_changes:
-                continue
-            key = (queue.id, user.id)
-            seen.add(key)
-            member = local.get(key)
-            connected = agent["type"] == "static" or bool(agent.get("connected"))
-            if not member:
-                to_create.append({
-                    "queue_id": queue.id, "user_id": user.id, "member_type": agent["type"],
-                    "connected": connected, "last_source": "sync", "last_change": now,
-                    "last_change_ts": now_ts,
-                    "connected_since": _pbx_time(agent.get("connected_since")) or now
-                    if connected else False,
-                })
-                continue
-            if member.member_type != agent["type"]:
-                member.write({"member_type": agent["type"]})
-            if member.connected != connected:
-                changed |= member._apply_local_login_state(
-                    connected, "sync", since=agent.get("connected_since"))
-        if to_create:
-            changed |= Member.create(to_create).filtered("connected")
-        gone = Member.browse([m.id for key, m in local.items()
-                              if key not in seen and not m.queue_id.pending_changes])
-        if gone:
-            gone.with_context(axivox_from_pbx=True).unlink()
-        changed._notify_state()
-        return changed
-
-    def _backfill_events(self, client, page_size=1000):
-        """Fetch every event since the cursor (what webhooks may have missed)."""
-        Event = self.env["axivox.queue.event"].sudo()
+        pages = []
+        stuck = None
         cursor = self.event_cursor or None
-        while True:
+        for _page in range(max_pages):
             events, next_cursor, has_more = client.events_since(cursor, limit=page_size)
-            if events:
-                Event._ingest(self, validate_batch({"events": events}), "sync")
-            if next_cursor:
-                self._advance_cursor(next_cursor)
-                cursor = next_cursor
+            pages.append((events, next_cursor))
             if not has_more or not events:
                 break
+            if not next_cursor or not _cursor_after(next_cursor, cursor):
+                stuck = _("The PBX sent the event cursor %(cursor)s again: the backfill "
+                          "stopped there, so that it does not loop for ever.",
+                          cursor=next_cursor)
+                break
+            cursor = next_cursor
+        return remote_queues, remote_agents, pages, stuck
+
+    def _sync_apply(self, remote_queues, remote_agents, pages, stuck=None):
+        """Apply what :meth:`_sync_fetch` read: queues, then events, then agents."""
+        queues = self._sync_queues(remote_queues)
+        self._backfill_events(pages)
+        self._sync_agents(remote_agents, queues)
+        if stuck:
+            _logger.warning("Sync of PBX account %s (%s): %s", self.id, self.name, stuck)
+        self.write({"sync_state": "error" if stuck else "ok", "last_error": stuck or False,
+                    "last_sync": fields.Datetime.now()})
+
+    def _backfill_events(self, pages):
+        """Store the pages of events the PBX listed since the cursor (what webhooks may
+        have missed); an event that is not valid is quarantined, and the cursor moves on."""
+        Event = self.env["axivox.queue.event"].sudo()
+        for events, next_cursor in pages:
+            if events:
+                Event._receive(self, events, "sync")
+            if next_cursor:
+                self._advance_cursor(next_cursor)
 
 
     # ------------------------------------------------------------------
@@ -525,6 +548,16 @@ class _SyncBusy(Exception):
 def _error_text(exc):
     """The message of a PBX or user error, for the account's last error and the logs."""
     return getattr(exc, "message", None) or str(exc.args[0] if exc.args else exc)
+
+
+def _cursor_after(cursor, previous):
+    """Whether the feed cursor ``cursor`` is past ``previous`` (numeric cursors compared as
+    numbers; an opaque one only has to differ)."""
+    if previous in (None, ""):
+        return True
+    if str(cursor).isdigit() and str(previous).isdigit():
+        return int(cursor) > int(previous)
+    return str(cursor) != str(previous)
 
 
 def _testing():

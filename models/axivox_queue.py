@@ -4,7 +4,7 @@ from datetime import datetime, time, timedelta
 import pytz
 
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 
 from ..axivox_api import exceptions as pbx_errors
 
@@ -86,6 +86,10 @@ PBX_FIELDS = {
     "login_code",
     "logout_code",
 }
+
+
+# Refreshes from the PBX a manager may ask for per minute.
+REFRESH_LIMIT = 10
 
 
 class AxivoxQueue(models.Model):
@@ -337,15 +341,30 @@ class AxivoxQueue(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        self._check_account_allowed([vals.get("account_id") for vals in vals_list])
         if not self.env.context.get("axivox_from_pbx"):
             for vals in vals_list:
                 vals.setdefault("pending_changes", True)
         return super().create(vals_list)
 
     def write(self, vals):
+        if vals.get("account_id"):
+            self._check_account_allowed([vals["account_id"]])
         if not self.env.context.get("axivox_from_pbx") and PBX_FIELDS & set(vals):
             vals = dict(vals, pending_changes=True)
         return super().write(vals)
+
+    @api.model
+    def _check_account_allowed(self, account_ids):
+        """A queue can only be put on a PBX account of the user's companies. Checked before
+        anything else, so that no error names another company's queues or codes."""
+        if self.env.su:
+            return
+        accounts = self.env["axivox.account"].browse([a for a in account_ids if a])
+        readable = accounts._filter_access_rules("read") if accounts else accounts
+        if accounts - readable or any(
+                a.company_id not in self.env.user.company_ids for a in readable.sudo()):
+            raise AccessError(_("You can only put a queue on a PBX account of your companies."))
 
     # ------------------------------------------------------------------
     # Actions of the queues dashboard
@@ -456,9 +475,16 @@ class AxivoxQueue(models.Model):
         return True
 
     def action_refresh_connected(self):
-        """Re-read the queue (when not being edited) and its agents from the PBX."""
+        """Re-read the queue (when not being edited) and its agents from the PBX (managers;
+        a few times a minute at most, as it calls the PBX and writes as the superuser)."""
         queues = self or self.search([])
-        queues.check_access_rights("read")
+        queues.check_access_rights("write")
+        if not self.env.user.has_group("voip_axivox_queue.group_axivox_manager"):
+            raise AccessError(_("Only queue managers can refresh the queues from the PBX."))
+        if not self.env["axivox.rate.limit"].sudo()._hit(
+                f"refresh:{self.env.uid}", REFRESH_LIMIT, 60):
+            raise UserError(_("The queues were refreshed many times in a short time: wait a "
+                              "minute, then try again."))
         for account in queues.account_id:
             account_queues = queues.filtered(lambda q: q.account_id == account)
             with account._pbx_errors():
