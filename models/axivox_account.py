@@ -363,7 +363,7 @@ class AxivoxAccount(models.Model):
                 client = self._pbx_client()
                 fetched = self._sync_fetch(client)
                 self._lock_for_sync()
-                self._sync_apply(*fetched)
+                stuck = self._sync_apply(*fetched)
         except _SyncBusy:
             return _("A sync of %(account)s is already running: try again in a moment.",
                      account=self.name)
@@ -380,7 +380,10 @@ class AxivoxAccount(models.Model):
             message = _("Another transaction changed the same records at the same time; "
                         "the next sync retries.")
         else:
-            return None
+            if not stuck:
+                return None
+            return _("Sync of %(account)s failed: %(message)s", account=self.name,
+                     message=stuck)
         _logger.warning("Sync of PBX account %s (%s) failed: %s", self.id, self.name, message)
         self.write({"sync_state": "error", "last_error": message,
                     "last_sync": fields.Datetime.now()})
@@ -426,7 +429,8 @@ class AxivoxAccount(models.Model):
         return remote_queues, remote_agents, pages, stuck
 
     def _sync_apply(self, remote_queues, remote_agents, pages, stuck=None):
-        """Apply what :meth:`_sync_fetch` read: queues, then events, then agents."""
+        """Apply what :meth:`_sync_fetch` read: queues, then events, then agents. Returns
+        ``stuck``."""
         queues = self._sync_queues(remote_queues)
         self._backfill_events(pages)
         self._sync_agents(remote_agents, queues)
@@ -434,6 +438,90 @@ class AxivoxAccount(models.Model):
             _logger.warning("Sync of PBX account %s (%s): %s", self.id, self.name, stuck)
         self.write({"sync_state": "error" if stuck else "ok", "last_error": stuck or False,
                     "last_sync": fields.Datetime.now()})
+        return stuck
+
+    def _sync_queues(self, remote_queues):
+        """Create, update and archive queues after the PBX's list. Returns {remote id: queue}."""
+        Queue = self.env["axivox.queue"].with_context(active_test=False, axivox_from_pbx=True)
+        local = {q.remote_id: q for q in Queue.search(
+            [("account_id", "=", self.id), ("remote_id", "!=", False)])}
+        by_remote = {}
+        to_create = []
+        for remote in remote_queues:
+            queue = local.get(remote["id"])
+            vals = Queue._vals_from_pbx(remote)
+            if not queue:
+                to_create.append(dict(vals, account_id=self.id, remote_id=remote["id"]))
+                continue
+            by_remote[remote["id"]] = queue
+            queue._update_from_pbx(remote)
+        if to_create:
+            quiet = Queue.with_context(
+                mail_create_nolog=True, mail_create_nosubscribe=True, tracking_disable=True)
+            for queue in quiet.create(to_create):
+                by_remote[queue.remote_id] = queue
+        gone = Queue.browse([q.id for rid, q in local.items()
+                             if rid not in by_remote and q.active])
+        if gone:
+            # Deleted on the PBX: archived (its report stays), and nobody is a member anymore.
+            gone.write({"active": False})
+            gone.member_ids.with_context(axivox_from_pbx=True).unlink()
+        # Events received before their queue was mirrored now find it.
+        self.env["axivox.queue.event"].flush_model(["queue_id"])
+        self.env.cr.execute(
+            """UPDATE axivox_queue_event e SET queue_id = q.id
+                 FROM axivox_queue q
+                WHERE e.queue_id IS NULL AND e.account_id = %s
+                  AND q.account_id = e.account_id AND q.remote_id = e.queue_remote_id""",
+            [self.id],
+        )
+        return by_remote
+
+    def _sync_agents(self, remote_agents, queues):
+        """Reconcile memberships and login states of ``queues`` ({remote id: queue})."""
+        Member = self.env["axivox.queue.member"].sudo().with_context(axivox_from_pbx=True)
+        users = self._users_by_extension({a["extension"] for a in remote_agents})
+        queue_ids = [q.id for q in queues.values()]
+        # One query for every membership, however many (no prefetch in chunks).
+        local = {(m.queue_id.id, m.user_id.id): m for m in Member.search_fetch(
+            [("queue_id", "in", queue_ids)],
+            ["queue_id", "user_id", "member_type", "connected", "last_change_ts"])}
+        now = fields.Datetime.now()
+        now_ts = now.timestamp()
+        seen = set()
+        to_create = []
+        changed = Member.browse()
+        for agent in remote_agents:
+            queue = queues.get(agent["queue_id"])
+            user = users.get(agent["extension"])
+            if not queue or not user or queue.pending_changes:
+                continue
+            key = (queue.id, user.id)
+            seen.add(key)
+            member = local.get(key)
+            connected = agent["type"] == "static" or bool(agent.get("connected"))
+            if not member:
+                to_create.append({
+                    "queue_id": queue.id, "user_id": user.id, "member_type": agent["type"],
+                    "connected": connected, "last_source": "sync", "last_change": now,
+                    "last_change_ts": now_ts,
+                    "connected_since": _pbx_time(agent.get("connected_since")) or now
+                    if connected else False,
+                })
+                continue
+            if member.member_type != agent["type"]:
+                member.write({"member_type": agent["type"]})
+            if member.connected != connected:
+                changed |= member._apply_local_login_state(
+                    connected, "sync", since=agent.get("connected_since"))
+        if to_create:
+            changed |= Member.create(to_create).filtered("connected")
+        gone = Member.browse([m.id for key, m in local.items()
+                              if key not in seen and not m.queue_id.pending_changes])
+        if gone:
+            gone.with_context(axivox_from_pbx=True).unlink()
+        changed._notify_state()
+        return changed
 
     def _backfill_events(self, pages):
         """Store the pages of events the PBX listed since the cursor (what webhooks may

@@ -9,3 +9,4 @@ from . import test_listener
 from . import test_i18n
 from . import test_kpi
 from . import test_auto_logout
+from . import test_robustness
