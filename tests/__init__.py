@@ -10,3 +10,4 @@ from . import test_i18n
 from . import test_kpi
 from . import test_auto_logout
 from . import test_robustness
+from . import test_concurrency
