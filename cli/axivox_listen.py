@@ -165,6 +165,9 @@ class AxivoxListen(Command):
                             help="listen for this account id only (repeatable)")
         parser.add_argument("--heartbeat", type=float, default=15.0,
                             help="seconds between heartbeats (default 15)")
+        parser.add_argument("--standby-poll", type=float, default=1.0,
+                            help="seconds between two tries of a standby listener to take "
+                                 "over an account (default 1)")
         opts, odoo_args = parser.parse_known_args(args)
         config.parse_config(odoo_args)
         odoo.cli.server.report_configuration()
@@ -172,7 +175,8 @@ class AxivoxListen(Command):
         if not dbname or "," in dbname:
             sys.exit("axivox-listen needs exactly one database: -d DATABASE")
         registry = odoo.registry(dbname)
-        listener = StreamListener(registry, opts.accounts, heartbeat=opts.heartbeat).start()
+        listener = StreamListener(registry, opts.accounts, heartbeat=opts.heartbeat,
+                                  standby_poll=opts.standby_poll).start()
         if not listener.accounts:
             sys.exit("No PBX account with an API URL and key to listen to.")
         stopping = threading.Event()

@@ -1,6 +1,7 @@
 """Two transactions at once, for real: these tests commit their own data (and remove it),
 and run webhooks, syncs and the cron in independent transactions, in threads."""
 import json
+import logging
 import threading
 import time
 import uuid
@@ -12,6 +13,7 @@ from odoo.tools import mute_logger
 from .common import DEMO_DATA, WEBHOOK_SECRET, event, signed, start_simulator
 from .test_robustness import serve_webhook
 
+_logger = logging.getLogger(__name__)
 QUIET = ("odoo.addons.voip_axivox_queue.models.axivox_account",
          "odoo.addons.voip_axivox_queue.axivox_api.client")
 REAL = {"axivox_real_transactions": True}
@@ -231,3 +233,107 @@ class TestRealTransactions(TransactionCase):
             "SELECT id, sync_state FROM axivox_account WHERE id IN %s",
             [tuple(self.accounts)]))
         self.assertEqual(state, {broken: "error", self.account_id: "ok"})
+
+
+@tagged("post_install", "-at_install")
+class TestListenerFailover(TestRealTransactions):
+    """Two ``odoo-bin axivox-listen`` processes on one account: one reads the stream, the
+    other stands by; killed, the first is replaced within seconds, nothing lost or doubled."""
+
+    # the tests of the parent class are not run again here
+    test_deliveries_at_once_create_the_member_once = None
+    test_conflict_is_answered_503_then_the_retry_succeeds = None
+    test_sync_under_live_webhooks = None
+    test_sync_finding_another_running_says_so = None
+    test_cron_commits_each_account = None
+
+    def start_listener(self, name):
+        import os
+        import subprocess
+        import sys
+        import tempfile
+
+        import odoo
+        from odoo.tools import config
+        odoo_bin = os.path.join(os.path.dirname(odoo.__path__[0]), "odoo-bin")
+        logfile = os.path.join(tempfile.mkdtemp(prefix="axivox-listen-"), f"{name}.log")
+        # --addons-path first: Odoo finds the addons' commands with it
+        args = [sys.executable, odoo_bin, f"--addons-path={config['addons_path']}",
+                "axivox-listen", "--account", str(self.account_id),
+                "--heartbeat", "1", "--standby-poll", "0.3", "-d", self.env.cr.dbname,
+                "--logfile", logfile, "--log-level", "info"]
+        for option in ("db_host", "db_port", "db_user", "db_password"):
+            if config.get(option):
+                args += [f"--{option}", str(config[option])]
+        process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL, start_new_session=True)
+
+        def stop():
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(15)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait(5)
+        self.addCleanup(stop)
+        process.logfile = logfile
+        return process
+
+    def lock_holder(self):
+        from ..cli.axivox_listen import LISTEN_LOCK
+        rows = self.read(
+            """SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+                WHERE l.locktype = 'advisory' AND l.granted AND l.classid = %s
+                  AND l.objid = %s AND l.objsubid = 2""", [LISTEN_LOCK, self.account_id])
+        return rows[0][0] if rows else None
+
+    def wait(self, predicate, timeout):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = predicate()
+            if value:
+                return value
+            time.sleep(0.1)
+        return predicate()
+
+    def test_standby_takes_over_after_a_kill(self):
+        self.assertIsNone(self.sync())
+        first = self.start_listener("first")
+        self.assertEqual(self.wait(self.lock_holder, 60), f"odoo-{first.pid}",
+                         "the first listener holds the account")
+        second = self.start_listener("second")
+        self.assertTrue(self.wait(lambda: "standing by" in self.log(second), 60),
+                        "the second one stands by")
+        self.sim.traffic(seed=21, calls=10)
+        events, _cursor = self.feed()
+        self.assertTrue(self.wait(lambda: set(self.stored()) >= {e["id"] for e in events}, 30))
+        first.kill()  # SIGKILL: no clean-up at all
+        killed = time.monotonic()
+        self.sim.traffic(seed=22, calls=10)  # while nobody holds the stream
+        holder = self.wait(lambda: self.lock_holder() == f"odoo-{second.pid}" and 1, 30)
+        takeover = time.monotonic() - killed
+        self.assertTrue(holder, "the standby took over")
+        self.assertLess(takeover, 10, f"took over in {takeover:.1f} s")
+        self.sim.traffic(seed=23, calls=10)
+        events, last_cursor = self.feed()
+        expected = {e["id"] for e in events}
+        self.assertTrue(self.wait(lambda: set(self.stored()) >= expected, 30),
+                        "the events sent before, during and after the take-over arrived")
+        self.assertTrue(self.wait(lambda: self.read(
+            "SELECT event_cursor FROM axivox_account WHERE id = %s",
+            [self.account_id])[0][0] == last_cursor, 10))
+        stored = self.stored()
+        self.assertEqual(set(stored), expected, "none missing, none extra")
+        self.assertEqual(set(stored.values()), {1}, "none twice")
+        log = self.log(second)
+        self.assertIn("Took over the event stream", log)
+        self.assertNotIn(" ERROR ", log)
+        _logger.info("Listener take-over after a kill: %.2f s", takeover)
+
+    def log(self, process):
+        try:
+            with open(process.logfile, encoding="utf-8") as fh:
+                return fh.read()
+        except FileNotFoundError:
+            return ""
