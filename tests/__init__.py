@@ -11,3 +11,4 @@ from . import test_kpi
 from . import test_auto_logout
 from . import test_robustness
 from . import test_concurrency
+from . import test_fuzz
