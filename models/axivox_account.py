@@ -370,8 +370,8 @@ class AxivoxAccount(models.Model):
         except (pbx_errors.AxivoxError, UserError, ValidationError) as exc:
             message = _error_text(exc)
         except (KeyError, TypeError) as exc:
-            message = _("The PBX sent an answer Odoo cannot read (%(error)s).",
-                        error=f"{type(exc).__name__}: {str(exc)[:80]}")
+            detail = f"{exc.__class__.__name__}: {str(exc)[:80]}"
+            message = _("The PBX sent an answer Odoo cannot read (%(error)s).", error=detail)
         except psycopg2.IntegrityError as exc:
             message = _error_text(_as_validation_error(self.env, exc))
         except psycopg2.OperationalError as exc:
