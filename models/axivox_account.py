@@ -21,6 +21,10 @@ _logger = logging.getLogger(__name__)
 
 WEBHOOK_ROUTE = "/voip_axivox_queue/webhook/"
 
+# pg_advisory_xact_lock(EVENTS_LOCK, account id): held by whoever changes the account's
+# events or login states (webhooks, stream, sync, managers), to the end of its transaction.
+# Taken before the account's row lock, always: one order, no deadlock.
+EVENTS_LOCK = 0x41584951  # "AXIQ"
 PBX_DEADLINE = 20  # seconds, for one PBX call in all
 PBX_MAX_RETRY_AFTER = 5  # seconds: a PBX asking to wait longer is answered "try later"
 
@@ -389,7 +393,16 @@ class AxivoxAccount(models.Model):
                     "last_sync": fields.Datetime.now()})
         return _("Sync of %(account)s failed: %(message)s", account=self.name, message=message)
 
+    def _lock_events(self):
+        """Wait for the account's events lock (see EVENTS_LOCK): changes of its events and
+        login states are applied one transaction at a time. In READ COMMITTED (see
+        :meth:`_own_transaction`), what was committed before it was granted is then read."""
+        for account in self:
+            self.env.cr.execute("SELECT pg_advisory_xact_lock(%s, %s)",
+                                [EVENTS_LOCK, account.id])
+
     def _lock_for_sync(self):
+        self._lock_events()
         try:
             self.env.cr.execute(
                 "SELECT id FROM axivox_account WHERE id = %s FOR UPDATE NOWAIT", [self.id],
@@ -557,10 +570,10 @@ class AxivoxAccount(models.Model):
             local_day = account._auto_logout_due_day(now)
             if not local_day:
                 continue
-            if not account._auto_logout():
-                account.auto_logout_last_date = local_day
-            if not _testing():
-                self.env.cr.commit()
+            with account._own_transaction() as env:
+                account = account.with_env(env)
+                if not account._auto_logout():
+                    account.auto_logout_last_date = local_day
 
     def _auto_logout_due_day(self, now):
         """The local day whose logout is due at ``now`` (naive UTC), or None."""

@@ -491,15 +491,18 @@ class AxivoxQueue(models.Model):
                 client = account._pbx_client()
                 remote_agents = client.list_agents()
                 remotes = {r["id"]: r for r in client.list_queues()}
-            for queue in account_queues.sudo().filtered("remote_id"):
-                if queue.remote_id in remotes:
-                    queue._update_from_pbx(remotes[queue.remote_id])
-            account.sudo()._sync_agents(
-                remote_agents,
-                {q.remote_id: q for q in account_queues.sudo() if q.remote_id},
-            )
-            account_queues.sudo().with_context(axivox_from_pbx=True).write(
-                {"last_refresh": fields.Datetime.now()})
+            # In a transaction of its own, under the account's events lock (as the sync).
+            with account._own_transaction() as env:
+                own_queues = account_queues.with_env(env).sudo()
+                account.with_env(env).sudo()._lock_events()
+                for queue in own_queues.filtered("remote_id"):
+                    if queue.remote_id in remotes:
+                        queue._update_from_pbx(remotes[queue.remote_id])
+                account.with_env(env).sudo()._sync_agents(
+                    remote_agents, {q.remote_id: q for q in own_queues if q.remote_id})
+                own_queues.with_context(axivox_from_pbx=True).write(
+                    {"last_refresh": fields.Datetime.now()})
+            account_queues.invalidate_recordset()
         return {"type": "ir.actions.client", "tag": "soft_reload"}
 
     def _update_from_pbx(self, remote):

@@ -17,9 +17,6 @@ EVENT_SOURCES = [
     ("sync", "Sync"),
 ]
 
-# pg_advisory_xact_lock(INGEST_LOCK, account id): one ingestion per account at a time.
-INGEST_LOCK = 0x41584951  # "AXIQ"
-
 # A CSV cell starting with one of these is a formula to spreadsheets.
 CSV_FORMULA_PREFIXES = ("=", "+", "-", "@")
 
@@ -214,7 +211,7 @@ class AxivoxQueueEvent(models.Model):
             return {"applied": 0, "duplicates": 0}
         # One ingestion per account at a time (webhooks, stream, sync): no two
         # transactions insert the same event or create the same member at once.
-        self.env.cr.execute("SELECT pg_advisory_xact_lock(%s, %s)", [INGEST_LOCK, account.id])
+        account._lock_events()
         batch = list(unique.values())
 
         queues = {
