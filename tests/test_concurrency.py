@@ -33,6 +33,7 @@ class TestRealTransactions(TransactionCase):
         self.tag = uuid.uuid4().hex[:8]
         self.accounts = []
         self.user_ids = []
+        self.bus_start = self.read("SELECT coalesce(max(id), 0) FROM bus_bus")[0][0]
         self.addCleanup(self.drop_world)
         self.account_id = self.commit_account(self.sim.url, with_users=True)
 
@@ -67,6 +68,8 @@ class TestRealTransactions(TransactionCase):
 
     def drop_world(self):
         with self.registry.cursor() as cr:
+            # the notifications these tests committed would be read by the other tests
+            cr.execute("DELETE FROM bus_bus WHERE id > %s", [self.bus_start])
             cr.execute("DELETE FROM axivox_queue WHERE account_id IN %s", [tuple(self.accounts)])
             cr.execute("DELETE FROM axivox_account WHERE id IN %s", [tuple(self.accounts)])
             env = self.real_env(cr)
