@@ -18,6 +18,7 @@
         "views/axivox_account_views.xml",
         "views/axivox_queue_member_views.xml",
         "views/axivox_queue_event_views.xml",
+        "views/axivox_queue_event_quarantine_views.xml",
         "wizard/axivox_queue_connect_wizard_views.xml",
         "wizard/axivox_queue_report_wizard_views.xml",
         "views/axivox_queue_views.xml",

@@ -90,6 +90,9 @@ class AxivoxClient:
         ``/api/v1`` is accepted and removed).
     :param api_key: the account's API key (sent as ``Authorization: Bearer``).
     :param timeout: seconds, for the connection and for each read.
+    :param deadline: seconds a call may take in all, retries and waits included; the
+        call is given up (``AxivoxUnavailable``, code ``timeout``) when it would last
+        longer. ``None``: no total limit.
     :param max_retries: extra attempts after the first one (idempotent requests).
     :param backoff: first retry delay in seconds, doubled at each retry.
     :param max_retry_after: a 429 asking to wait longer than this is raised
@@ -97,12 +100,13 @@ class AxivoxClient:
     """
 
     def __init__(self, base_url, api_key, timeout=10, max_retries=3, backoff=0.5,
-                 session=None, max_retry_after=30.0, user_agent=USER_AGENT):
+                 session=None, max_retry_after=30.0, user_agent=USER_AGENT, deadline=None):
         if not api_key:
             raise AxivoxAuthError("No PBX API key is configured.", code="missing_api_key")
         self.base_url = normalize_base_url(base_url)
         self._api_key = api_key
         self.timeout = timeout
+        self.deadline = deadline
         self.max_retries = max(0, int(max_retries))
         self.backoff = backoff
         self.max_retry_after = max_retry_after
@@ -166,17 +170,24 @@ class AxivoxClient:
         attempts = 1 + (self.max_retries if retryable else 0)
         url = self._url(path)
         last_error = None
+        end = None if self.deadline is None else time.monotonic() + self.deadline
         for attempt in range(attempts):
             start = time.monotonic()
+            timeout = self.timeout
+            if end is not None:
+                if end - start <= 0:
+                    last_error = last_error or self._timeout_error()
+                    break
+                timeout = min(self.timeout, end - start)
             try:
                 response = self.session.request(
                     method, url, params=params, json=json, headers=self._headers(extra),
-                    timeout=self.timeout, allow_redirects=False)
+                    timeout=timeout, allow_redirects=False, stream=True)
+                self._read_body(response, end)
             except requests.Timeout:
                 _logger.debug("PBX %s %s -> timeout after %.0f ms", method, path,
                               (time.monotonic() - start) * 1000)
-                last_error = AxivoxUnavailable(
-                    "The PBX did not answer within %s seconds." % self.timeout, code="timeout")
+                last_error = self._timeout_error(timeout)
             except requests.ConnectionError:
                 _logger.debug("PBX %s %s -> connection error", method, path)
                 last_error = AxivoxUnavailable(
@@ -209,10 +220,37 @@ class AxivoxClient:
                 delay = last_error.retry_after
             else:
                 delay = self._delay(attempt)
+            if end is not None and time.monotonic() + delay >= end:
+                break  # the wait would pass the deadline: give up now
             _logger.debug("PBX %s %s: retry %d/%d in %.2f s", method, path,
                           attempt + 1, attempts - 1, delay)
             self._sleep(delay)
         raise last_error
+
+    def _timeout_error(self, seconds=None):
+        seconds = self.timeout if seconds is None else seconds
+        if self.deadline is not None:
+            seconds = min(self.deadline, max(seconds, 0))
+        return AxivoxUnavailable(
+            "The PBX did not answer within %s seconds." % round(seconds, 1), code="timeout")
+
+    def _read_body(self, response, end):
+        """Read the whole body now, giving up when the call passes its deadline."""
+        chunks = []
+        try:
+            for chunk in response.iter_content(16384):
+                chunks.append(chunk)
+                if end is not None and time.monotonic() > end:
+                    raise requests.Timeout("deadline")
+        except requests.RequestException:
+            response.close()
+            raise
+        except Exception as exc:  # urllib3 errors while reading: a broken connection
+            response.close()
+            raise requests.ConnectionError(type(exc).__name__) from None
+        response._content = b"".join(chunks)
+        response._content_consumed = True
+        response.close()
 
     def _error_from_response(self, response):
         status = response.status_code
@@ -251,6 +289,18 @@ class AxivoxClient:
         return AxivoxError(**kwargs)
 
     @staticmethod
+    def _list(body, key, item_keys=()):
+        """``body[key]``, checked to be a list of objects having ``item_keys``: a malformed
+        answer is an :class:`AxivoxError` (code ``invalid_response``), never a KeyError."""
+        items = body.get(key) if isinstance(body, dict) else None
+        if not isinstance(items, list) or not all(
+                isinstance(item, dict) and all(k in item for k in item_keys)
+                for item in items if key != "events"):
+            raise AxivoxError("The PBX sent a malformed answer (no list of %s)." % key,
+                              code="invalid_response")
+        return items
+
+    @staticmethod
     def _seg(value):
         return quote(str(value), safe="")
 
@@ -266,7 +316,7 @@ class AxivoxClient:
     # ---------------------------------------------------------------- queues
     def list_queues(self):
         """All queues (list of queue dicts)."""
-        return self.request("GET", "/queues")["queues"]
+        return self._list(self.request("GET", "/queues"), "queues", ("id",))
 
     def get_queue(self, queue_id):
         return self.request("GET", "/queues/%s" % self._seg(queue_id))["queue"]
@@ -295,13 +345,14 @@ class AxivoxClient:
     # ----------------------------------------------------------------- users
     def list_users(self):
         """PBX users: list of ``{"extension", "name", "email"}``."""
-        return self.request("GET", "/users")["users"]
+        return self._list(self.request("GET", "/users"), "users", ("extension",))
 
     # ---------------------------------------------------------------- agents
     def list_agents(self, queue_id=None):
         """Agent memberships of one queue, or of every queue in one call."""
         params = {"queue_id": queue_id} if queue_id is not None else None
-        return self.request("GET", "/agents", params=params)["agents"]
+        return self._list(self.request("GET", "/agents", params=params), "agents",
+                          ("queue_id", "extension", "type"))
 
     def connect_agent(self, queue_id, extension):
         """Log a dynamic agent in (no-op if already connected); returns the agent."""
@@ -390,7 +441,12 @@ class AxivoxClient:
         if cursor not in (None, ""):
             params["after"] = str(cursor)
         page = self.request("GET", "/events", params=params)
-        return page["events"], page.get("next_cursor"), bool(page.get("has_more"))
+        events = self._list(page, "events")
+        next_cursor = page.get("next_cursor")
+        if next_cursor is not None and not isinstance(next_cursor, (str, int)):
+            raise AxivoxError("The PBX sent a malformed event cursor.", code="invalid_response")
+        return events, next_cursor if next_cursor is None else str(next_cursor), \
+            bool(page.get("has_more"))
 
 
 def parse_csv(text):

@@ -13,7 +13,9 @@ An event is a JSON object::
 Durations are whole seconds. Unknown extra keys are allowed and kept.
 """
 import datetime
+import math
 import re
+import time
 
 EVENT_TYPES = (
     "ABANDON",
@@ -65,6 +67,15 @@ EVENT_FIELDS = ("id", "seq", "type", "queue_id", "timestamp") + STRING_FIELDS[:4
     "member_type",) + INT_FIELDS + ("transfer_target",)
 
 MAX_ID_LENGTH = 64
+# Strings are stored in indexed columns: a bound keeps every value indexable.
+MAX_STRING_LENGTH = 255
+# Integers are stored in PostgreSQL ``integer`` columns.
+MAX_INT = 2 ** 31 - 1
+# An event dated further ahead than this (PBX clock drift allowance) is refused: it would
+# make every later event of its agent look older.
+MAX_FUTURE_SECONDS = 300
+# Unknown extra keys are kept (as JSON): bounded nesting, no NUL, finite numbers.
+MAX_DEPTH = 16
 
 
 class EventSchemaError(ValueError):
@@ -90,7 +101,7 @@ def parse_timestamp(value):
         return value.astimezone(datetime.timezone.utc)
     if not isinstance(value, str):
         raise EventSchemaError("timestamp must be a string, not %s" % type(value).__name__)
-    m = _TS_RE.match(value.strip())
+    m = _TS_RE.match(value.strip()) if value.isascii() else None
     if not m:
         raise EventSchemaError(
             "timestamp %r is not an ISO 8601 date-time with a time zone" % (value[:40],))
@@ -101,14 +112,16 @@ def parse_timestamp(value):
     else:
         sign = -1 if zone[0] == "-" else 1
         digits = zone[1:].replace(":", "")
-        offset = datetime.timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
-        tz = datetime.timezone(sign * offset)
+        hours, minutes = int(digits[:2]), int(digits[2:])
+        if hours > 23 or minutes > 59:
+            raise EventSchemaError("timestamp %r has an invalid time zone offset" % (value[:40],))
+        tz = datetime.timezone(sign * datetime.timedelta(hours=hours, minutes=minutes))
     try:
         dt = datetime.datetime(int(year), int(month), int(day), int(hour), int(minute),
                                int(second or 0), micro, tzinfo=tz)
-    except ValueError as exc:
+        return dt.astimezone(datetime.timezone.utc)
+    except (ValueError, OverflowError) as exc:
         raise EventSchemaError("timestamp %r is not a valid date: %s" % (value[:40], exc))
-    return dt.astimezone(datetime.timezone.utc)
 
 
 def format_timestamp(dt):
@@ -122,12 +135,36 @@ def _is_int(value):
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def validate_event(obj, index=None):
+def _check_value(value, depth=0):
+    """The reason ``value`` (an unknown extra key's value) cannot be stored, or None."""
+    if depth > MAX_DEPTH:
+        return "is nested more than %d levels deep" % MAX_DEPTH
+    if isinstance(value, str):
+        return "contains a NUL character" if "\x00" in value else None
+    if isinstance(value, float):
+        return None if math.isfinite(value) else "is not a finite number"
+    if isinstance(value, dict):
+        for key, item in value.items():
+            reason = _check_value(key, depth + 1) or _check_value(item, depth + 1)
+            if reason:
+                return reason
+    elif isinstance(value, list):
+        for item in value:
+            reason = _check_value(item, depth + 1)
+            if reason:
+                return reason
+    return None
+
+
+def validate_event(obj, index=None, now=None):
     """Validate one event and return a normalized copy.
 
     The copy has every documented field (missing optional ones set to None)
     and a canonical UTC millisecond timestamp; unknown keys are kept.
     Raises :class:`EventSchemaError` naming the event and the field.
+
+    ``now`` (epoch seconds, default the current time): an event dated more than
+    ``MAX_FUTURE_SECONDS`` after it is refused.
     """
     where = "event" if index is None else "event %d" % index
     if not isinstance(obj, dict):
@@ -140,26 +177,37 @@ def validate_event(obj, index=None):
     for field in ("id", "type", "queue_id", "timestamp"):
         if obj.get(field) in (None, ""):
             fail(field, "is required")
-    if not isinstance(obj["id"], str):
-        fail("id", "must be a string")
-    if len(obj["id"]) > MAX_ID_LENGTH:
-        fail("id", "must be at most %d characters" % MAX_ID_LENGTH)
+    for field in ("id", "queue_id"):
+        if not isinstance(obj[field], str):
+            fail(field, "must be a string")
+        if len(obj[field]) > MAX_ID_LENGTH:
+            fail(field, "must be at most %d characters" % MAX_ID_LENGTH)
+        if "\x00" in obj[field]:
+            fail(field, "must not contain a NUL character")
     if obj["type"] not in EVENT_TYPES:
         fail("type", "must be one of %s (got %r)" % (", ".join(EVENT_TYPES), str(obj["type"])[:40]))
-    if not isinstance(obj["queue_id"], str):
-        fail("queue_id", "must be a string")
     try:
-        out["timestamp"] = format_timestamp(parse_timestamp(obj["timestamp"]))
+        moment = parse_timestamp(obj["timestamp"])
     except EventSchemaError as exc:
         fail("timestamp", "is invalid: %s" % exc)
+    if moment.year < 1971:
+        fail("timestamp", "is before 1971")
+    now = time.time() if now is None else now
+    if moment.timestamp() > now + MAX_FUTURE_SECONDS:
+        fail("timestamp", "is more than %d seconds in the future" % MAX_FUTURE_SECONDS)
+    out["timestamp"] = format_timestamp(moment)
     seq = obj.get("seq")
-    if seq is not None and (not _is_int(seq) or seq < 0):
+    if seq is not None and (not _is_int(seq) or not 0 <= seq < 2 ** 63):
         fail("seq", "must be a non-negative integer")
     out["seq"] = seq
     for field in STRING_FIELDS:
         value = obj.get(field)
         if value is not None and not isinstance(value, str):
             fail(field, "must be a string or null")
+        if value is not None and len(value) > MAX_STRING_LENGTH:
+            fail(field, "must be at most %d characters" % MAX_STRING_LENGTH)
+        if value is not None and "\x00" in value:
+            fail(field, "must not contain a NUL character")
         out[field] = value
     member_type = obj.get("member_type")
     if member_type is not None and member_type not in MEMBER_TYPES:
@@ -167,12 +215,43 @@ def validate_event(obj, index=None):
     out["member_type"] = member_type
     for field in INT_FIELDS:
         value = obj.get(field)
-        if value is not None and (not _is_int(value) or value < 0):
-            fail(field, "must be a non-negative integer or null")
+        if value is not None and (not _is_int(value) or not 0 <= value <= MAX_INT):
+            fail(field, "must be a non-negative integer (at most %d) or null" % MAX_INT)
         out[field] = value
     if obj["type"] in AGENT_EVENT_TYPES and not out["agent_extension"]:
         fail("agent_extension", "is required for %s events" % obj["type"])
+    for key, value in obj.items():
+        reason = _check_value(key) or _check_value(value)
+        if reason:
+            fail(str(key)[:40], reason)
     return out
+
+
+def batch_items(obj):
+    """The raw events of a webhook payload: one event object or ``{"events": [...]}``.
+    Raises :class:`EventSchemaError` when the payload itself is not of that shape."""
+    if isinstance(obj, dict) and "events" in obj and "type" not in obj:
+        events = obj["events"]
+        if not isinstance(events, list):
+            raise EventSchemaError("batch: field 'events' must be a list")
+        return events
+    if isinstance(obj, dict):
+        return [obj]
+    raise EventSchemaError(
+        "batch: must be an event object or {\"events\": [...]}, not %s" % type(obj).__name__)
+
+
+def split_events(items, now=None):
+    """Validate each of ``items`` apart: ``(valid, rejected)``, where ``valid`` holds the
+    normalized events and ``rejected`` ``(raw item, reason)`` pairs, in their order."""
+    now = time.time() if now is None else now
+    valid, rejected = [], []
+    for index, item in enumerate(items):
+        try:
+            valid.append(validate_event(item, index=index, now=now))
+        except EventSchemaError as exc:
+            rejected.append((item, str(exc)))
+    return valid, rejected
 
 
 def validate_batch(obj):

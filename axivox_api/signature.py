@@ -57,7 +57,9 @@ def verify(secret, timestamp_header, signature_header, body, tolerance=DEFAULT_T
     if not signature_header:
         raise SignatureError("The %s header is missing." % SIGNATURE_HEADER, "missing_header")
     timestamp_header = timestamp_header.strip()
-    if not timestamp_header.isdigit() or len(timestamp_header) > 12:
+    # ASCII digits only: str.isdigit() accepts other scripts' digits and superscripts.
+    if not (timestamp_header.isascii() and timestamp_header.isdigit()) \
+            or len(timestamp_header) > 12:
         raise SignatureError("The %s header is not a unix timestamp." % TIMESTAMP_HEADER, "malformed")
     timestamp = int(timestamp_header)
     now = time.time() if now is None else now
@@ -68,8 +70,10 @@ def verify(secret, timestamp_header, signature_header, body, tolerance=DEFAULT_T
     candidates = []
     for part in signature_header.split(","):
         scheme, _, value = part.strip().partition("=")
-        if scheme == SCHEME and len(value) == 64:
-            candidates.append(value.lower())
+        value = value.lower()
+        if scheme == SCHEME and len(value) == 64 and value.isascii() \
+                and all(c in "0123456789abcdef" for c in value):
+            candidates.append(value)
     if not candidates:
         raise SignatureError("The %s header is malformed." % SIGNATURE_HEADER, "malformed")
     expected = sign(secret, timestamp, body).partition("=")[2]

@@ -29,7 +29,7 @@ MAX_LIMIT = 5000
 DEFAULT_FAULTS = {
     "latency_ms": 0, "error_rate": 0.0, "rate_limit": 0, "retry_after": 1,
     "webhook_drop_rate": 0.0, "webhook_duplicate_rate": 0.0, "webhook_reorder": False,
-    "ws_close_after": 0, "error_paths": [],
+    "ws_close_after": 0, "error_paths": [], "feed_stuck": False,
 }
 
 
@@ -526,6 +526,9 @@ async def event_feed(request):
     limit = parse_int(request.query.get("limit"), "limit", 1, MAX_LIMIT, 1000)
     page, more = state.events_after(after, limit)
     next_cursor = str(page[-1]["seq"]) if page else str(after)
+    if sim_of(request).faults["feed_stuck"] and page:
+        # A faulty PBX: the same page for ever, its cursor never moving.
+        next_cursor, more = str(after), True
     return json_response({"events": page, "next_cursor": next_cursor, "has_more": more})
 
 
@@ -654,6 +657,17 @@ async def sim_faults(request):
     sim.faults = faults
     sim.rng = random.Random(data.get("seed", sim.config["seed"]))
     return json_response(faults)
+
+
+@routes.post(SIM_PREFIX + "/events")
+async def sim_raw_events(request):
+    """Append events to the feed as they are given (even malformed ones)."""
+    sim = sim_of(request)
+    data = await read_object(request)
+    events = data.get("events")
+    if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
+        raise invalid("events", "Field 'events' must be a list of objects.")
+    return json_response({"events": [sim.state.emit_raw(e) for e in events]})
 
 
 @routes.get(SIM_PREFIX + "/deliveries")

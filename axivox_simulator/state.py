@@ -131,6 +131,18 @@ class PBXState:
             listener(event)
         return event
 
+    def emit_raw(self, obj):
+        """Append ``obj`` to the feed as it is (only its ``seq`` is set): a malformed event,
+        for the tests of the receivers."""
+        self.seq += 1
+        event = dict(obj, seq=self.seq)
+        self.events.append(event)
+        self._seqs.append(event["seq"])
+        self.dirty = True
+        for listener in list(self.listeners):
+            listener(event)
+        return event
+
     def events_after(self, after, limit):
         start = bisect.bisect_right(self._seqs, after)
         return self.events[start:start + limit], len(self.events) > start + limit

@@ -6,6 +6,10 @@
 #                           contact-centre layer (ingestion with / without it, wallboard of
 #                           200 queues, agent sessions report over a year)
 #   CONTACT_CENTRE_ONLY=1 bench/run.sh   only the 1,000,000 events and the contact-centre part
+#   WEBHOOK_ONLY=1 bench/run.sh   the webhook figures only (empty report)
+#
+# The webhooks are measured in production mode: Odoo in prefork mode (WORKERS=2) behind
+# nginx, as scripts/run.sh runs it.
 #
 # Needs Odoo 17 (ODOO_SRC, ODOO_VENV, see scripts/lib.sh). Starts its own PostgreSQL
 # cluster and Odoo server in a temporary folder, on loopback only.
@@ -33,20 +37,28 @@ odoo_bin --addons-path="$ADDONS" $(odoo_db_args) -d $DB -i "$ADDON" --without-de
 read -r _ TOKEN SECRET ACCOUNT COMPANY < <(odoo_bin shell --addons-path="$ADDONS" $(odoo_db_args) \
     -d $DB --no-http --log-level=warn < "$REPO_ROOT/bench/setup_bench.py" | grep '^BENCH ')
 
-PORT=$(free_port)
+# Production mode: Odoo in prefork mode (WORKERS HTTP workers, 2 by default, and the gevent
+# process) behind nginx with deploy/nginx/voip_axivox_queue.conf; every request goes through
+# nginx, the trivial route as the webhooks.
+ODOO_PORT=$(free_port) GEVENT_PORT=$(free_port) PORT=$(free_port)
 # exec: $! is Odoo itself (a backgrounded shell function would leave it running on exit)
 ( exec "$ODOO_PYTHON" "$ODOO_SRC/odoo-bin" --addons-path="$ADDONS" $(odoo_db_args) -d $DB \
-    --db-filter="^$DB\$" --http-interface=127.0.0.1 --http-port="$PORT" \
+    --db-filter="^$DB\$" --http-interface=127.0.0.1 --http-port="$ODOO_PORT" \
+    --gevent-port="$GEVENT_PORT" --workers="${WORKERS:-2}" --proxy-mode \
     --max-cron-threads=0 --log-level=info --logfile="$WORK/server.log" ) &
 SERVER_PID=$!
+nginx_start "$WORK/nginx" "$PORT" "$ODOO_PORT" "$GEVENT_PORT"
+trap 'nginx_stop; cleanup' EXIT
 for _ in $(seq 100); do
     curl -sf "http://127.0.0.1:$PORT/voip_axivox_queue/ping" >/dev/null && break
     sleep 0.3
 done
+echo "Odoo in prefork mode: ${WORKERS:-2} HTTP workers, behind nginx on port $PORT"
 
 BENCH=("$ODOO_PYTHON" "$REPO_ROOT/bench/webhook_bench.py" --url "http://127.0.0.1:$PORT"
        --token "$TOKEN" --secret "$SECRET" --log "$WORK/server.log")
 [ -n "${CONTACT_CENTRE_ONLY:-}" ] || "${BENCH[@]}" --label "(empty report)"
+[ -z "${WEBHOOK_ONLY:-}" ] || exit 0
 
 echo
 echo "Storing 1,000,000 more events..."

@@ -31,6 +31,7 @@ COUNTER = itertools.count()
 QUEUES = [f"bench-q{i}" for i in range(5)]
 AGENTS = [str(2000 + i) for i in range(20)]
 _local = threading.local()
+NON_2XX = []  # the status of every answer that was not 2xx
 
 
 def session():
@@ -66,14 +67,16 @@ def post_events(args, events, tag=""):
         url += f"?bench={tag}"
     response = session().post(url, data=body, headers=headers, timeout=60)
     if response.status_code != 200:
-        raise SystemExit(f"webhook answered {response.status_code}: {response.text[:300]}")
+        NON_2XX.append(response.status_code)
+        print(f"webhook answered {response.status_code}: {response.text[:300]}")
+        return {"applied": 0}
     return response.json()
 
 
 def ping(args):
     response = session().get(f"{args.url}/voip_axivox_queue/ping", timeout=30)
     if response.status_code != 200:
-        raise SystemExit(f"ping answered {response.status_code}")
+        NON_2XX.append(response.status_code)
 
 
 def throughput(args, call):
@@ -142,6 +145,8 @@ def main():
             count, sql_time = queries_of(args.log, tag)
             print(f"{label:26} | {size:10d} | {wall:13.3f} | {count!s:>11} | {sql_time!s:>12} | "
                   f"{result['applied']}")
+    print(f"answers that were not 2xx during the run: {len(NON_2XX)}"
+          + (f" ({sorted(set(NON_2XX))})" if NON_2XX else ""))
 
 if __name__ == "__main__":
     main()

@@ -4,6 +4,11 @@ For Odoo servers that the PBX cannot reach. One consumer per active account read
 PBX event stream from the account's cursor and feeds the same ingestion as the webhook;
 the cursor is saved in the database with the events, so a restart resumes where it left
 off without losing or repeating an event.
+
+Safe to run on several servers at once: a consumer holds a PostgreSQL advisory lock of its
+account while it reads the stream; the listeners that do not get it wait as hot standbys,
+trying again every ``standby_poll`` seconds, and the first to get it when the active one
+dies (PostgreSQL releases the lock with its connection) resumes from the saved cursor.
 """
 import argparse
 import logging
@@ -17,24 +22,29 @@ from odoo import SUPERUSER_ID, api
 from odoo.cli import Command
 from odoo.tools import config
 
-from ..axivox_api.events import EventSchemaError, validate_event
 from ..axivox_api.stream import EventStreamConsumer
 
 _logger = logging.getLogger(__name__)
+
+# pg_try_advisory_lock(LISTEN_LOCK, account id): held by the one listener of an account.
+LISTEN_LOCK = 0x41584c53  # "AXLS"
 
 
 class StreamListener:
     """Consume the event streams of the PBX accounts of one database."""
 
     def __init__(self, registry, account_ids=None, heartbeat=15.0, min_backoff=0.5,
-                 max_backoff=30.0):
+                 max_backoff=30.0, standby_poll=1.0):
         self.registry = registry
         self.account_ids = account_ids
         self.heartbeat = heartbeat
         self.min_backoff = min_backoff
         self.max_backoff = max_backoff
-        self.consumers = {}
+        self.standby_poll = standby_poll
+        self.consumers = {}   # account id: the consumer of an account this listener holds
+        self.accounts = []    # the account ids served, actively or as a standby
         self.threads = []
+        self._stopping = threading.Event()
 
     def _accounts(self):
         with self.registry.cursor() as cr:
@@ -43,51 +53,101 @@ class StreamListener:
             if self.account_ids:
                 domain.append(("id", "in", self.account_ids))
             return [
-                (account.id, account.api_url, account.api_key, account.event_cursor)
+                (account.id, account.api_url, account.api_key)
                 for account in env["axivox.account"].search(domain)
             ]
 
+    def _saved_cursor(self, account_id):
+        with self.registry.cursor() as cr:
+            cr.execute("SELECT event_cursor FROM axivox_account WHERE id = %s", [account_id])
+            row = cr.fetchone()
+            return row and row[0] or None
+
     def start(self):
-        for account_id, url, key, cursor in self._accounts():
+        for account_id, url, key in self._accounts():
             if not key:
                 _logger.warning("PBX account %s has no API key: not listening.", account_id)
                 continue
-            consumer = EventStreamConsumer(
-                url, key, self._handler(account_id), cursor=cursor or None,
-                heartbeat=self.heartbeat, min_backoff=self.min_backoff,
-                max_backoff=self.max_backoff,
-            )
-            self.consumers[account_id] = consumer
+            # Its own connection (not the registry's, which tests share): the lock is held
+            # on it for as long as this listener consumes the account's stream.
+            lock_cr = odoo.sql_db.db_connect(self.registry.db_name).cursor()
+            active = self._try_lock(lock_cr, account_id)
+            if active:
+                self._new_consumer(account_id, url, key)
+                _logger.info("Listening to the event stream of PBX account %s.", account_id)
+            else:
+                _logger.info("Another listener reads the event stream of PBX account %s: "
+                             "standing by.", account_id)
             thread = threading.Thread(
-                target=consumer.run, name=f"axivox-listen-{account_id}", daemon=True
+                target=self._serve, args=(account_id, url, key, lock_cr, active),
+                name=f"axivox-listen-{account_id}", daemon=True,
             )
             thread.start()
+            self.accounts.append(account_id)
             self.threads.append(thread)
-            _logger.info("Listening to the event stream of PBX account %s.", account_id)
         return self
 
     def stop(self, timeout=10):
-        for consumer in self.consumers.values():
+        self._stopping.set()
+        for consumer in list(self.consumers.values()):
             consumer.stop()
         for thread in self.threads:
             thread.join(timeout)
 
+    def _try_lock(self, lock_cr, account_id):
+        # A session lock: it outlives the commit (which ends the transaction, so that no
+        # snapshot is held open) and goes with the connection when the process dies.
+        lock_cr.execute("SELECT pg_try_advisory_lock(%s, %s)", [LISTEN_LOCK, account_id])
+        locked = lock_cr.fetchone()[0]
+        lock_cr.commit()
+        return locked
+
+    def _new_consumer(self, account_id, url, key):
+        consumer = EventStreamConsumer(
+            url, key, self._handler(account_id), cursor=self._saved_cursor(account_id),
+            heartbeat=self.heartbeat, min_backoff=self.min_backoff,
+            max_backoff=self.max_backoff,
+        )
+        self.consumers[account_id] = consumer
+        return consumer
+
+    def _serve(self, account_id, url, key, lock_cr, active):
+        """Consume the account's stream while holding its lock; else stand by for it."""
+        try:
+            while not self._stopping.is_set():
+                if not active:
+                    if self._stopping.wait(self.standby_poll):
+                        break
+                    active = self._try_lock(lock_cr, account_id)
+                    if not active:
+                        continue
+                    _logger.info("Took over the event stream of PBX account %s.", account_id)
+                    self._new_consumer(account_id, url, key)
+                consumer = self.consumers[account_id]
+                if self._stopping.is_set():
+                    break
+                consumer.run()
+        finally:
+            try:
+                if active:
+                    lock_cr.execute("SELECT pg_advisory_unlock(%s, %s)",
+                                    [LISTEN_LOCK, account_id])
+                    lock_cr.commit()
+            finally:
+                lock_cr.close()
+
     def _handler(self, account_id):
         def on_events(events, cursor):
-            valid = []
-            for event in events:
-                try:
-                    valid.append(validate_event(event))
-                except EventSchemaError as exc:
-                    # One bad event must not block the stream forever: it is skipped, said.
-                    _logger.error("PBX account %s sent an invalid event, skipped: %s",
-                                  account_id, exc)
+            # The events and the cursor are committed together: a listener that takes over
+            # resumes exactly after the last event stored. An invalid event is quarantined
+            # (one bad event never blocks the stream) and the cursor moves past it.
             with self.registry.cursor() as cr:
                 env = api.Environment(cr, SUPERUSER_ID, {})
                 account = env["axivox.account"].browse(account_id)
-                if valid:
-                    env["axivox.queue.event"]._ingest(account, valid, "stream")
-                account._advance_cursor(cursor)
+                with account._own_transaction() as own_env:
+                    own_account = account.with_env(own_env)
+                    own_env["axivox.queue.event"]._receive(own_account, events, "stream")
+                    own_account._advance_cursor(cursor)
         return on_events
 
 
@@ -105,6 +165,9 @@ class AxivoxListen(Command):
                             help="listen for this account id only (repeatable)")
         parser.add_argument("--heartbeat", type=float, default=15.0,
                             help="seconds between heartbeats (default 15)")
+        parser.add_argument("--standby-poll", type=float, default=1.0,
+                            help="seconds between two tries of a standby listener to take "
+                                 "over an account (default 1)")
         opts, odoo_args = parser.parse_known_args(args)
         config.parse_config(odoo_args)
         odoo.cli.server.report_configuration()
@@ -112,8 +175,9 @@ class AxivoxListen(Command):
         if not dbname or "," in dbname:
             sys.exit("axivox-listen needs exactly one database: -d DATABASE")
         registry = odoo.registry(dbname)
-        listener = StreamListener(registry, opts.accounts, heartbeat=opts.heartbeat).start()
-        if not listener.consumers:
+        listener = StreamListener(registry, opts.accounts, heartbeat=opts.heartbeat,
+                                  standby_poll=opts.standby_poll).start()
+        if not listener.accounts:
             sys.exit("No PBX account with an API URL and key to listen to.")
         stopping = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -1,16 +1,20 @@
 import json
 import logging
 
+import psycopg2
+
 from odoo import SUPERUSER_ID, http
 from odoo.http import request
 
 from ..axivox_api import signature
-from ..axivox_api.events import EventSchemaError, validate_batch
+from ..axivox_api.events import EventSchemaError, batch_items
+from ..models.axivox_account import CONCURRENCY_ERRORS
 
 _logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 2 * 1024 * 1024  # a batch of a few thousand events
 SIGNATURE_TOLERANCE = 300  # seconds
+RETRY_AFTER = 2  # seconds, on a conflict that a retry solves
 
 
 class AxivoxWebhookController(http.Controller):
@@ -40,7 +44,9 @@ class AxivoxWebhookController(http.Controller):
                            else "length_required",
                            message=f"The body must state its length and be at most "
                                    f"{MAX_BODY_BYTES} bytes.")
-        body = httprequest.get_data(cache=False)
+        # Cached: Odoo serves a request again after a serialization failure, and the
+        # signature must then be checked on the same bytes.
+        body = httprequest.get_data(cache=True)
         env = request.env(user=SUPERUSER_ID)
         account = env["axivox.account"]._webhook_account(token)
         try:
@@ -59,18 +65,32 @@ class AxivoxWebhookController(http.Controller):
             return _answer(401, error="invalid_signature",
                            message="The request is not signed by a known PBX account.")
         try:
-            payload = json.loads(body)
-        except ValueError:
+            payload = json.loads(body, parse_constant=_refuse_constant)
+        except (ValueError, RecursionError):
             return _answer(400, error="malformed_json", message="The body is not valid JSON.")
         try:
-            events = validate_batch(payload)
+            items = batch_items(payload)
         except EventSchemaError as exc:
             return _answer(422, error="invalid_event", message=str(exc))
-        result = env["axivox.queue.event"]._ingest(account, events, "webhook")
+        # Each event is validated apart: a bad one is quarantined, the others applied.
+        try:
+            result = env["axivox.queue.event"]._receive_committed(account, items, "webhook")
+        except (psycopg2.IntegrityError, psycopg2.OperationalError) as exc:
+            if isinstance(exc, psycopg2.OperationalError) and exc.pgcode not in CONCURRENCY_ERRORS:
+                raise
+            # Nothing was stored; the PBX retries a 5xx, and the retry will succeed.
+            _logger.info("Webhook delivery for PBX account %s conflicted with another "
+                         "transaction (%s): answered 503", account.id, exc.pgcode)
+            return _answer(503, error="conflict", headers=[("Retry-After", str(RETRY_AFTER))],
+                           message="Odoo was changing the same records; send it again.")
         return _answer(200, **result)
 
 
-def _answer(status, **data):
+def _refuse_constant(name):
+    raise ValueError(f"{name} is not JSON")
+
+
+def _answer(status, headers=None, **data):
     if "error" in data:
         data = {"error": {"code": data["error"], "message": data["message"]}}
-    return request.make_json_response(data, status=status)
+    return request.make_json_response(data, headers=headers, status=status)

@@ -16,3 +16,5 @@ from . import axivox_queue_contact_centre
 from . import res_users_callback
 from . import axivox_queue_member_session
 from . import axivox_agent_day_report
+from . import axivox_queue_event_quarantine
+from . import axivox_rate_limit

@@ -6,18 +6,33 @@ from datetime import timedelta
 
 import psycopg2
 import pytz
+from psycopg2 import errorcodes
 
 from odoo import _, api, fields, models
 from odoo.addons.base.models.res_partner import _tz_get
 from odoo.exceptions import UserError, ValidationError
+from odoo.service.model import _as_validation_error
 
 from ..axivox_api import exceptions as pbx_errors
 from ..axivox_api.client import AxivoxClient
-from ..axivox_api.events import parse_timestamp, validate_batch
+from ..axivox_api.events import parse_timestamp
 
 _logger = logging.getLogger(__name__)
 
 WEBHOOK_ROUTE = "/voip_axivox_queue/webhook/"
+
+# pg_advisory_xact_lock(EVENTS_LOCK, account id): held by whoever changes the account's
+# events or login states (webhooks, stream, sync, managers), to the end of its transaction.
+# Taken before the account's row lock, always: one order, no deadlock.
+EVENTS_LOCK = 0x41584951  # "AXIQ"
+PBX_DEADLINE = 20  # seconds, for one PBX call in all
+PBX_MAX_RETRY_AFTER = 5  # seconds: a PBX asking to wait longer is answered "try later"
+
+# Conflicts between concurrent transactions, solved by trying again.
+CONCURRENCY_ERRORS = frozenset((
+    errorcodes.SERIALIZATION_FAILURE, errorcodes.DEADLOCK_DETECTED,
+    errorcodes.LOCK_NOT_AVAILABLE,
+))
 
 
 def _new_secret():
@@ -84,6 +99,10 @@ class AxivoxAccount(models.Model):
     )
     queue_ids = fields.One2many("axivox.queue", "account_id", string="Queues")
     queue_count = fields.Integer(compute="_compute_queue_count")
+    quarantine_count = fields.Integer(
+        "Quarantined Events", compute="_compute_quarantine_count",
+        help="Events of this PBX account that Odoo could not accept, kept with the reason.",
+    )
     user_ids = fields.One2many("res.users", "axivox_account_id", string="Mapped Users")
     auto_logout = fields.Boolean(
         "End-of-Day Logout",
@@ -138,6 +157,24 @@ class AxivoxAccount(models.Model):
         )
         for account in self:
             account.queue_count = counts.get(account, 0)
+
+    def _compute_quarantine_count(self):
+        Quarantine = self.env["axivox.queue.event.quarantine"]
+        if not Quarantine.check_access_rights("read", raise_exception=False):
+            self.quarantine_count = 0
+            return
+        counts = dict(Quarantine._read_group(
+            [("account_id", "in", self.ids)], ["account_id"], ["__count"]))
+        for account in self:
+            account.quarantine_count = counts.get(account, 0)
+
+    def action_open_quarantine(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "voip_axivox_queue.axivox_queue_event_quarantine_action"
+        )
+        action["domain"] = [("account_id", "=", self.id)]
+        return action
 
     @api.model
     def _default_auto_logout_tz(self):
@@ -206,7 +243,10 @@ class AxivoxAccount(models.Model):
                 _("No PBX is configured for %(account)s: an administrator must set its API "
                   "URL and API key.", account=account.name)
             )
-        return AxivoxClient(account.api_url, account.api_key, timeout=10)
+        # Every call ends within PBX_DEADLINE seconds, retries and waits included: agents'
+        # clicks and the cron are never held longer by a slow or throttling PBX.
+        return AxivoxClient(account.api_url, account.api_key, timeout=10,
+                            deadline=PBX_DEADLINE, max_retry_after=PBX_MAX_RETRY_AFTER)
 
     @contextlib.contextmanager
     def _pbx_errors(self):
@@ -280,7 +320,7 @@ class AxivoxAccount(models.Model):
         would roll back the record of the error with everything else."""
         self.check_access_rights("read")
         self.check_access_rule("read")
-        errors = [error for error in (account.sudo()._sync_safely() for account in self)
+        errors = [error for error in (account.sudo()._sync_committed() for account in self)
                   if error]
         return self._result_notification(errors, _("Odoo is in sync with the PBX."))
 
@@ -300,54 +340,141 @@ class AxivoxAccount(models.Model):
 
     @api.model
     def _cron_sync(self):
-        """Sync every account that is due; one account failing does not stop the others."""
+        """Sync every account that is due; one account failing does not stop the others.
+        Each account is synced and committed in a transaction of its own."""
         now = fields.Datetime.now()
         for account in self.sudo().search([]):
             due = not account.last_sync or (
                 account.last_sync + timedelta(minutes=account.sync_interval) <= now
             )
             if due:
-                account._sync_safely()
-                if not _testing():
-                    self.env.cr.commit()
+                account._sync_committed()
+
+    @contextlib.contextmanager
+    def _own_transaction(self):
+        """An environment on a new transaction, committed when the block ends (rolled back
+        on an exception). It reads what is committed at each statement (READ COMMITTED):
+        work that starts by taking a lock sees everything committed before it got it, so
+        concurrent webhooks, syncs and listeners never fail on each other's rows.
+
+        Under tests, the test's transaction (in a savepoint) stands for it, unless the
+        context says ``axivox_real_transactions``."""
+        if self.env.registry.in_test_mode() or (
+                _testing() and not self.env.context.get("axivox_real_transactions")):
+            with self.env.cr.savepoint():
+                yield self.env
+            return
+        with self.env.registry.cursor() as cr:
+            cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+            yield self.env(cr=cr)
+
+    def _sync_committed(self):
+        """:meth:`_sync_safely` in a transaction of its own. Returns the error message, or
+        None."""
+        self.ensure_one()
+        with self._own_transaction() as env:
+            return self.with_env(env)._sync_safely()
 
     def _sync_safely(self):
-        """Sync, or record why it failed. Returns the error message, or None."""
+        """Sync, or record why it failed. Returns the error message, or None.
+
+        The PBX is read first, holding no lock (its retries may wait); then the account is
+        locked (another sync running: skipped, and said) and the changes applied. A
+        conflict with a concurrent transaction (a serialization failure, a deadlock, a
+        unique constraint) rolls the sync back and is recorded as its failure: the next
+        run retries from the same cursor, and the other accounts are synced."""
         self.ensure_one()
         try:
             with self.env.cr.savepoint():
+                client = self._pbx_client()
+                fetched = self._sync_fetch(client)
                 self._lock_for_sync()
-                self._sync()
+                stuck = self._sync_apply(*fetched)
         except _SyncBusy:
-            return None
+            return _("A sync of %(account)s is already running: try again in a moment.",
+                     account=self.name)
         except (pbx_errors.AxivoxError, UserError, ValidationError) as exc:
-            _logger.warning("Sync of PBX account %s (%s) failed: %s", self.id, self.name,
-                            _error_text(exc))
             message = self._pbx_error_message(exc) \
                 if isinstance(exc, pbx_errors.AxivoxError) else _error_text(exc)
-            self.write({"sync_state": "error", "last_error": message,
-                        "last_sync": fields.Datetime.now()})
-            return _("Sync of %(account)s failed: %(message)s", account=self.name, message=message)
-        return None
+        except (KeyError, TypeError) as exc:
+            detail = f"{exc.__class__.__name__}: {str(exc)[:80]}"
+            message = _("The PBX sent an answer Odoo cannot read (%(error)s).", error=detail)
+        except psycopg2.IntegrityError as exc:
+            message = _error_text(_as_validation_error(self.env, exc))
+        except psycopg2.OperationalError as exc:
+            if exc.pgcode not in CONCURRENCY_ERRORS:
+                raise
+            message = _("Another transaction changed the same records at the same time; "
+                        "the next sync retries.")
+        else:
+            if not stuck:
+                return None
+            return _("Sync of %(account)s failed: %(message)s", account=self.name,
+                     message=stuck)
+        _logger.warning("Sync of PBX account %s (%s) failed: %s", self.id, self.name, message)
+        self.write({"sync_state": "error", "last_error": message,
+                    "last_sync": fields.Datetime.now()})
+        return _("Sync of %(account)s failed: %(message)s", account=self.name, message=message)
+
+    def _lock_events(self):
+        """Wait for the account's events lock (see EVENTS_LOCK): changes of its events and
+        login states are applied one transaction at a time. In READ COMMITTED (see
+        :meth:`_own_transaction`), what was committed before it was granted is then read."""
+        for account in self:
+            self.env.cr.execute("SELECT pg_advisory_xact_lock(%s, %s)",
+                                [EVENTS_LOCK, account.id])
 
     def _lock_for_sync(self):
+        self._lock_events()
         try:
             self.env.cr.execute(
-                "SELECT id FROM axivox_account WHERE id = %s FOR UPDATE NOWAIT", [self.id]
+                "SELECT id FROM axivox_account WHERE id = %s FOR UPDATE NOWAIT", [self.id],
+                log_exceptions=False,
             )
-        except psycopg2.errors.LockNotAvailable as exc:
+        except psycopg2.OperationalError as exc:
+            if exc.pgcode not in CONCURRENCY_ERRORS:
+                raise
             raise _SyncBusy() from exc
 
     def _sync(self):
         """Make Odoo true to the PBX: queues, memberships and connected agents, events."""
         self.ensure_one()
-        client = self._pbx_client()
+        self._sync_apply(*self._sync_fetch(self._pbx_client()))
+
+    def _sync_fetch(self, client, page_size=1000, max_pages=100):
+        """Read from the PBX what a sync needs: queues, agents and the pages of events since
+        the cursor, at most ``max_pages`` (the next run goes on). Returns ``(queues, agents,
+        pages, stuck)``: ``pages`` are ``(events, next cursor)``; ``stuck`` is the error
+        message when the PBX repeated a cursor (the backfill stopped there), else None."""
         remote_queues = client.list_queues()
         remote_agents = client.list_agents()
+        pages = []
+        stuck = None
+        cursor = self.event_cursor or None
+        for _page in range(max_pages):
+            events, next_cursor, has_more = client.events_since(cursor, limit=page_size)
+            pages.append((events, next_cursor))
+            if not has_more or not events:
+                break
+            if not next_cursor or not _cursor_after(next_cursor, cursor):
+                stuck = _("The PBX sent the event cursor %(cursor)s again: the backfill "
+                          "stopped there, so that it does not loop for ever.",
+                          cursor=next_cursor)
+                break
+            cursor = next_cursor
+        return remote_queues, remote_agents, pages, stuck
+
+    def _sync_apply(self, remote_queues, remote_agents, pages, stuck=None):
+        """Apply what :meth:`_sync_fetch` read: queues, then events, then agents. Returns
+        ``stuck``."""
         queues = self._sync_queues(remote_queues)
-        self._backfill_events(client)
+        self._backfill_events(pages)
         self._sync_agents(remote_agents, queues)
-        self.write({"sync_state": "ok", "last_error": False, "last_sync": fields.Datetime.now()})
+        if stuck:
+            _logger.warning("Sync of PBX account %s (%s): %s", self.id, self.name, stuck)
+        self.write({"sync_state": "error" if stuck else "ok", "last_error": stuck or False,
+                    "last_sync": fields.Datetime.now()})
+        return stuck
 
     def _sync_queues(self, remote_queues):
         """Create, update and archive queues after the PBX's list. Returns {remote id: queue}."""
@@ -432,19 +559,15 @@ class AxivoxAccount(models.Model):
         changed._notify_state()
         return changed
 
-    def _backfill_events(self, client, page_size=1000):
-        """Fetch every event since the cursor (what webhooks may have missed)."""
+    def _backfill_events(self, pages):
+        """Store the pages of events the PBX listed since the cursor (what webhooks may
+        have missed); an event that is not valid is quarantined, and the cursor moves on."""
         Event = self.env["axivox.queue.event"].sudo()
-        cursor = self.event_cursor or None
-        while True:
-            events, next_cursor, has_more = client.events_since(cursor, limit=page_size)
+        for events, next_cursor in pages:
             if events:
-                Event._ingest(self, validate_batch({"events": events}), "sync")
+                Event._receive(self, events, "sync")
             if next_cursor:
                 self._advance_cursor(next_cursor)
-                cursor = next_cursor
-            if not has_more or not events:
-                break
 
 
     # ------------------------------------------------------------------
@@ -470,10 +593,10 @@ class AxivoxAccount(models.Model):
             local_day = account._auto_logout_due_day(now)
             if not local_day:
                 continue
-            if not account._auto_logout():
-                account.auto_logout_last_date = local_day
-            if not _testing():
-                self.env.cr.commit()
+            with account._own_transaction() as env:
+                account = account.with_env(env)
+                if not account._auto_logout():
+                    account.auto_logout_last_date = local_day
 
     def _auto_logout_due_day(self, now):
         """The local day whose logout is due at ``now`` (naive UTC), or None."""
@@ -549,6 +672,16 @@ class _SyncBusy(Exception):
 def _error_text(exc):
     """The message of a PBX or user error, for the account's last error and the logs."""
     return getattr(exc, "message", None) or str(exc.args[0] if exc.args else exc)
+
+
+def _cursor_after(cursor, previous):
+    """Whether the feed cursor ``cursor`` is past ``previous`` (numeric cursors compared as
+    numbers; an opaque one only has to differ)."""
+    if previous in (None, ""):
+        return True
+    if str(cursor).isdigit() and str(previous).isdigit():
+        return int(cursor) > int(previous)
+    return str(cursor) != str(previous)
 
 
 def _testing():

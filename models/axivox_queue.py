@@ -5,7 +5,7 @@ import pytz
 
 from odoo import _, api, fields, models
 from odoo.addons.base.models.ir_model import MODULE_UNINSTALL_FLAG
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 
 from ..axivox_api import exceptions as pbx_errors
 
@@ -87,6 +87,10 @@ PBX_FIELDS = {
     "login_code",
     "logout_code",
 }
+
+
+# Refreshes from the PBX a manager may ask for per minute.
+REFRESH_LIMIT = 10
 
 
 class AxivoxQueue(models.Model):
@@ -378,12 +382,15 @@ class AxivoxQueue(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        self._check_account_allowed([vals.get("account_id") for vals in vals_list])
         if not self.env.context.get("axivox_from_pbx"):
             for vals in vals_list:
                 vals.setdefault("pending_changes", True)
         return super().create(vals_list)
 
     def write(self, vals):
+        if vals.get("account_id"):
+            self._check_account_allowed([vals["account_id"]])
         if not self.env.context.get("axivox_from_pbx") and PBX_FIELDS & set(vals):
             vals = dict(vals, pending_changes=True)
         result = super().write(vals)
@@ -434,6 +441,18 @@ class AxivoxQueue(models.Model):
                             pass  # already gone from the PBX: delete it from Odoo too
         self._store_name_on_events()
         return super().unlink()
+
+    @api.model
+    def _check_account_allowed(self, account_ids):
+        """A queue can only be put on a PBX account of the user's companies. Checked before
+        anything else, so that no error names another company's queues or codes."""
+        if self.env.su:
+            return
+        accounts = self.env["axivox.account"].browse([a for a in account_ids if a])
+        readable = accounts._filter_access_rules("read") if accounts else accounts
+        if accounts - readable or any(
+                a.company_id not in self.env.user.company_ids for a in readable.sudo()):
+            raise AccessError(_("You can only put a queue on a PBX account of your companies."))
 
     # ------------------------------------------------------------------
     # Actions of the queues dashboard
@@ -547,24 +566,34 @@ class AxivoxQueue(models.Model):
         return True
 
     def action_refresh_connected(self):
-        """Re-read the queue (when not being edited) and its agents from the PBX."""
+        """Re-read the queue (when not being edited) and its agents from the PBX (managers;
+        a few times a minute at most, as it calls the PBX and writes as the superuser)."""
         queues = self or self.search([])
-        queues.check_access_rights("read")
+        queues.check_access_rights("write")
+        if not self.env.user.has_group("voip_axivox_queue.group_axivox_manager"):
+            raise AccessError(_("Only queue managers can refresh the queues from the PBX."))
+        if not self.env["axivox.rate.limit"].sudo()._hit(
+                f"refresh:{self.env.uid}", REFRESH_LIMIT, 60):
+            raise UserError(_("The queues were refreshed many times in a short time: wait a "
+                              "minute, then try again."))
         for account in queues.account_id:
             account_queues = queues.filtered(lambda q: q.account_id == account)
             with account._pbx_errors():
                 client = account._pbx_client()
                 remote_agents = client.list_agents()
                 remotes = {r["id"]: r for r in client.list_queues()}
-            for queue in account_queues.sudo().filtered("remote_id"):
-                if queue.remote_id in remotes:
-                    queue._update_from_pbx(remotes[queue.remote_id])
-            account.sudo()._sync_agents(
-                remote_agents,
-                {q.remote_id: q for q in account_queues.sudo() if q.remote_id},
-            )
-            account_queues.sudo().with_context(axivox_from_pbx=True).write(
-                {"last_refresh": fields.Datetime.now()})
+            # In a transaction of its own, under the account's events lock (as the sync).
+            with account._own_transaction() as env:
+                own_queues = account_queues.with_env(env).sudo()
+                account.with_env(env).sudo()._lock_events()
+                for queue in own_queues.filtered("remote_id"):
+                    if queue.remote_id in remotes:
+                        queue._update_from_pbx(remotes[queue.remote_id])
+                account.with_env(env).sudo()._sync_agents(
+                    remote_agents, {q.remote_id: q for q in own_queues if q.remote_id})
+                own_queues.with_context(axivox_from_pbx=True).write(
+                    {"last_refresh": fields.Datetime.now()})
+            account_queues.invalidate_recordset()
         return {"type": "ir.actions.client", "tag": "soft_reload"}
 
     def _update_from_pbx(self, remote):

@@ -7,13 +7,18 @@ from datetime import timedelta
 from odoo import api, fields, models
 from odoo.tools.sql import create_index
 
-from ..axivox_api.events import EVENT_LABELS, EVENT_TYPES, parse_timestamp, validate_batch
+from ..axivox_api.events import (
+    EVENT_LABELS, EVENT_TYPES, parse_timestamp, split_events, validate_batch,
+)
 
 EVENT_SOURCES = [
     ("webhook", "Webhook"),
     ("stream", "Event stream"),
     ("sync", "Sync"),
 ]
+
+# A CSV cell starting with one of these is a formula to spreadsheets.
+CSV_FORMULA_PREFIXES = ("=", "+", "-", "@")
 
 # Events that change whether an agent is logged into a queue.
 LOGIN_EVENTS = {"ADDMEMBER": True, "REMOVEMEMBER": False}
@@ -165,6 +170,10 @@ class AxivoxQueueEvent(models.Model):
             return fields.Datetime.to_string(value) if value else ""
         if value is False or value is None:
             return "" if info["type"] != "integer" else 0
+        if isinstance(value, str) and value.startswith(CSV_FORMULA_PREFIXES):
+            # Caller numbers, call ids and transfer targets come from outside: a cell a
+            # spreadsheet would run as a formula is quoted, as Odoo's own export does.
+            return "'" + value
         return value
 
     # ------------------------------------------------------------------
@@ -179,6 +188,26 @@ class AxivoxQueueEvent(models.Model):
         "source", "payload", "create_uid", "create_date", "write_uid", "write_date",
         "caller_e164", "partner_id",
     )
+
+    @api.model
+    def _receive(self, account, items, source, now=None):
+        """Validate the raw ``items`` of ``account`` one by one, quarantine the invalid ones
+        and ingest the others. Returns ``{"applied", "duplicates"}`` and, when some were
+        set aside, ``"quarantined"``."""
+        valid, rejected = split_events(items, now=now)
+        result = self._ingest(account, valid, source)
+        if rejected:
+            self.env["axivox.queue.event.quarantine"]._quarantine(account, rejected, source)
+            result["quarantined"] = len(rejected)
+        return result
+
+    @api.model
+    def _receive_committed(self, account, items, source):
+        """:meth:`_receive` in a transaction of its own, committed before it returns (its
+        snapshot starts after the account's ingestion lock, so concurrent deliveries never
+        conflict). Raises the database error of a conflict that a retry would solve."""
+        with account._own_transaction() as env:
+            return env["axivox.queue.event"]._receive(account.with_env(env), items, source)
 
     @api.model
     def _ingest(self, account, events, source):
@@ -197,6 +226,9 @@ class AxivoxQueueEvent(models.Model):
             unique.setdefault(event["id"], event)
         if not unique:
             return {"applied": 0, "duplicates": 0}
+        # One ingestion per account at a time (webhooks, stream, sync): no two
+        # transactions insert the same event or create the same member at once.
+        account._lock_events()
         batch = list(unique.values())
 
         queues = {

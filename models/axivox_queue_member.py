@@ -202,16 +202,22 @@ class AxivoxQueueMember(models.Model):
                     agent = client.connect_agent(member.queue_id.remote_id, member.extension)
                 else:
                     agent = client.disconnect_agent(member.queue_id.remote_id, member.extension)
-            member.sudo()._apply_local_login_state(
-                bool(agent.get("connected", connected)), source,
-                since=agent.get("connected_since"),
-            )._notify_state()
+            # Applied in a transaction of its own, under the account's events lock: never in
+            # conflict with the PBX events that webhooks apply at the same moment.
+            with account._own_transaction() as env:
+                member.with_env(env).sudo()._apply_local_login_state(
+                    bool(agent.get("connected", connected)), source,
+                    since=agent.get("connected_since"),
+                )._notify_state()
+            member.invalidate_recordset()
         return True
 
     def _apply_local_login_state(self, connected, source, since=None):
         """A login state Odoo set or read from the PBX itself (manager, sync, end of day),
         stamped now like a PBX event, and after the last change applied: a late, older
         PBX event never undoes it. Returns the members that changed."""
+        self.account_id._lock_events()
+        self.invalidate_recordset(["connected", "connected_since", "last_change_ts"])
         now = fields.Datetime.now()
         changed = self.browse()
         for member in self:

@@ -1,6 +1,10 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
+# Calls (dial pad, login and logout codes) one user may place per DIAL_WINDOW seconds.
+DIAL_LIMIT = 30
+DIAL_WINDOW = 60
+
 
 class ResUsers(models.Model):
     _inherit = "res.users"
@@ -97,6 +101,9 @@ class ResUsers(models.Model):
             raise UserError(_("Type a number to call."))
         self.env["axivox.queue"]._check_dial_string(
             number[1:] if number.startswith("+") else number, _("The number"))
+        if not self.env["axivox.rate.limit"].sudo()._hit(
+                f"dial:{self.env.uid}", DIAL_LIMIT, DIAL_WINDOW):
+            raise UserError(_("Too many calls in a short time: wait a minute, then try again."))
         user = self.env.user.sudo()
         account = user._axivox_account_for_dial()
         with account._pbx_errors():

@@ -13,7 +13,8 @@
 # When Odoo cannot be set up: with CI=true that is a failure; otherwise the Odoo tests are
 # reported as SKIPPED, loudly (for people who only want the PBX tests).
 #
-# Environment: QUICK=1 skips the life-cycle step; KEEP=1 keeps the temporary folder;
+# Environment: QUICK=1 skips the life-cycle step, the product check and the soak test
+# (SOAK_SECONDS: its load phase, 40 by default); KEEP=1 keeps the temporary folder;
 # TEST_TAGS overrides --test-tags (default /voip_axivox_queue); NO_ODOO=1 skips the Odoo
 # part on purpose (refused under CI).
 set -uo pipefail
@@ -187,6 +188,22 @@ CONF
         if grep -q "Odoo on http" "$WORK/product.log"; then
             "$ODOO_PYTHON" "$REPO_ROOT/scripts/first_load_check.py" "http://127.0.0.1:$PROD_PORT" \
                 || problem "the product's first load in Chromium (above)"
+
+            # The soak test, on the same product: call traffic with webhook drops, duplicates
+            # and reordering, desk-phone logins, managers' connects, syncs and the event
+            # stream listener at once, then exact checks (scripts/soak.py).
+            say "Soak test: the product under concurrent load, with the event stream listener"
+            "$ODOO_PYTHON" "$ODOO_SRC/odoo-bin" --addons-path="$ODOO_SRC/odoo/addons,$WORK/product/addons" \
+                axivox-listen -d axivox_demo --db_host="$WORK/product/pg/sock" --db_port="$PROD_PGPORT" \
+                --db_user=odoo --heartbeat 5 --logfile="$WORK/listener.log" >/dev/null 2>&1 &
+            LISTEN_PID=$!
+            timeout 600 "$ODOO_PYTHON" "$REPO_ROOT/scripts/soak.py" --url "http://127.0.0.1:$PROD_PORT" \
+                --sim "http://127.0.0.1:$PROD_SIM_PORT" --sim-key demo-api-key --db axivox_demo \
+                --seconds "${SOAK_SECONDS:-40}" 2>&1 | tee "$WORK/soak.log"
+            [ "${PIPESTATUS[0]}" -eq 0 ] || problem "the soak test (above)"
+            kill -TERM "$LISTEN_PID" 2>/dev/null; wait "$LISTEN_PID" 2>/dev/null
+            check_log "$WORK/listener.log" "the event stream listener during the soak test"
+            PARTS+=("the soak test: $(grep -E '^Load:' "$WORK/soak.log" | head -1); $(grep -E '^Soak: (PASSED|FAILED)' "$WORK/soak.log")")
         else
             tail -20 "$WORK/product.log"; problem "scripts/run.sh did not bring the product up"
         fi

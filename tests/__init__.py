@@ -18,3 +18,6 @@ from . import test_caller_card
 from . import test_agent_session
 from . import test_wallboard
 from . import test_contact_centre_tour
+from . import test_robustness
+from . import test_concurrency
+from . import test_fuzz

@@ -162,7 +162,11 @@ class TestWebhook(AxivoxWorld, HttpCase):
     def test_malformed_json(self):
         self.assertRefused(self.post(body=b'{"events": [tru'), 400, "malformed_json")
 
-    def test_schema_errors_name_the_reason(self):
+    def quarantined(self):
+        return self.env["axivox.queue.event.quarantine"].search(
+            [("account_id", "=", self.account.id)])
+
+    def test_invalid_events_are_quarantined_with_the_reason(self):
         cases = [
             (event("v1", "NOSUCHTYPE"), "type"),
             ({"type": "ABANDON", "queue_id": "sales", "timestamp": "2026-11-28T10:00:00Z"}, "id"),
@@ -173,17 +177,31 @@ class TestWebhook(AxivoxWorld, HttpCase):
         for payload, field in cases:
             with self.subTest(field=field):
                 response = self.post(payload)
-                self.assertRefused(response, 422, "invalid_event")
-                self.assertIn(field, response.json()["error"]["message"])
+                self.assertEqual(response.status_code, 200, response.text)
+                self.assertEqual(response.json(), {"applied": 0, "duplicates": 0,
+                                                   "quarantined": 1})
+                kept = self.quarantined()[0]
+                self.assertIn(field, kept.reason)
+                self.assertEqual(json.loads(kept.raw_payload), payload)
+                self.assertEqual(kept.source, "webhook")
+                self.assertFalse(self.events(), "an invalid event is not in the report")
+        self.assertEqual(self.account.quarantine_count, len(cases))
+        # The same bad event again is kept once.
+        self.post(cases[0][0])
+        self.assertEqual(len(self.quarantined()), len(cases))
 
-    def test_batch_with_one_bad_event_is_refused_whole(self):
+    def test_batch_with_one_bad_event_applies_the_good_ones(self):
         response = self.post({"events": [
             event("g1", "ADDMEMBER", agent_extension="102"),
             event("g2", "ENTERQUEUE", position=-1),
             event("g3", "ABANDON"),
         ]})
-        self.assertRefused(response, 422, "invalid_event")
-        self.assertIn("event 1", response.json()["error"]["message"])
+        self.assertEqual(response.status_code, 200, response.text)
+        self.assertEqual(response.json(), {"applied": 2, "duplicates": 0, "quarantined": 1})
+        self.assertEqual(sorted(self.events().mapped("pbx_event_id")), ["g1", "g3"])
+        self.assertTrue(self.member(self.sales, "102").connected)
+        self.assertIn("event 1", self.quarantined().reason)
+        self.assertEqual(self.quarantined().pbx_event_id, "g2")
 
     def test_too_large_body_is_refused_before_reading(self):
         body = b'{"events": [' + b" " * (3 * 1024 * 1024) + b"]}"

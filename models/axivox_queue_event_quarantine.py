@@ -1,0 +1,80 @@
+import hashlib
+import json
+
+from odoo import api, fields, models
+
+from .axivox_queue_event import EVENT_SOURCES
+
+MAX_RAW_CHARS = 65536
+
+
+class AxivoxQueueEventQuarantine(models.Model):
+    """A PBX event Odoo could not accept, kept for administrators with its reason.
+
+    One bad event never blocks the others: it is set aside here, the good events of its
+    page or batch are applied and the cursor moves past it.
+    """
+
+    _name = "axivox.queue.event.quarantine"
+    _description = "Quarantined PBX Event"
+    _order = "id desc"
+    _rec_name = "pbx_event_id"
+
+    account_id = fields.Many2one(
+        "axivox.account", string="PBX Account", required=True, index=True, ondelete="cascade",
+        readonly=True,
+    )
+    company_id = fields.Many2one(related="account_id.company_id", store=True, index=True)
+    pbx_event_id = fields.Char("PBX Event ID", readonly=True)
+    source = fields.Selection(EVENT_SOURCES, readonly=True)
+    reason = fields.Text(readonly=True)
+    raw_payload = fields.Text("Raw Payload", readonly=True)
+    fingerprint = fields.Char(readonly=True, index=True)
+
+    _sql_constraints = [
+        ("fingerprint_unique", "unique(account_id, fingerprint)",
+         "This event is already quarantined."),
+    ]
+
+    @api.model
+    def _quarantine(self, account, rejected, source):
+        """Keep ``rejected`` (``(raw item, reason)`` pairs) of ``account``; an event
+        quarantined before (same raw payload) is kept once. Returns how many are new."""
+        if not rejected:
+            return 0
+        uid = self.env.uid
+        now = fields.Datetime.now()
+        rows = {}
+        for item, reason in rejected:
+            raw = _raw_text(item)
+            fingerprint = hashlib.sha256(raw.encode("utf-8", "replace")).hexdigest()
+            event_id = item.get("id") if isinstance(item, dict) else None
+            event_id = _clean(event_id if isinstance(event_id, str) else "")[:64] or None
+            rows[fingerprint] = (account.id, account.company_id.id, event_id, source,
+                                 _clean(reason), raw[:MAX_RAW_CHARS], fingerprint,
+                                 uid, now, uid, now)
+        self.flush_model()
+        inserted = self.env.cr.execute_values(
+            """INSERT INTO axivox_queue_event_quarantine
+                   (account_id, company_id, pbx_event_id, source, reason, raw_payload,
+                    fingerprint, create_uid, create_date, write_uid, write_date)
+               VALUES %s
+               ON CONFLICT (account_id, fingerprint) DO NOTHING
+               RETURNING id""",
+            list(rows.values()), page_size=len(rows), fetch=True,
+        )
+        self.invalidate_model()
+        account.invalidate_recordset(["quarantine_count"])
+        return len(inserted)
+
+
+def _raw_text(item):
+    """The event as the PBX sent it, as JSON text (NUL characters escaped)."""
+    try:
+        return json.dumps(item, ensure_ascii=True, sort_keys=True, default=str)
+    except (ValueError, TypeError, RecursionError):
+        return _clean(repr(item))[:MAX_RAW_CHARS]
+
+
+def _clean(text):
+    return str(text).replace("\x00", "\\u0000")

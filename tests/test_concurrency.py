@@ -1,0 +1,342 @@
+"""Two transactions at once, for real: these tests commit their own data (and remove it),
+and run webhooks, syncs and the cron in independent transactions, in threads."""
+import json
+import logging
+import threading
+import time
+import uuid
+
+from odoo import SUPERUSER_ID, api
+from odoo.tests import TransactionCase, tagged
+from odoo.tools import mute_logger
+
+from .common import DEMO_DATA, WEBHOOK_SECRET, event, signed, start_simulator
+from .test_robustness import serve_webhook
+
+_logger = logging.getLogger(__name__)
+QUIET = ("odoo.addons.voip_axivox_queue.models.axivox_account",
+         "odoo.addons.voip_axivox_queue.axivox_api.client")
+REAL = {"axivox_real_transactions": True}
+
+
+@tagged("post_install", "-at_install")
+class TestRealTransactions(TransactionCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.sim = start_simulator(cls)
+        cls.pbx = cls.sim.client()
+
+    def setUp(self):
+        super().setUp()
+        self.sim.reset()
+        self.tag = uuid.uuid4().hex[:8]
+        self.accounts = []
+        self.user_ids = []
+        self.bus_start = self.read("SELECT coalesce(max(id), 0) FROM bus_bus")[0][0]
+        self.addCleanup(self.drop_world)
+        self.account_id = self.commit_account(self.sim.url, with_users=True)
+
+    # ------------------------------------------------------------------ fixtures
+    def real_env(self, cr):
+        return api.Environment(cr, SUPERUSER_ID, dict(REAL))
+
+    def commit_account(self, url, with_users=False):
+        with self.registry.cursor() as cr:
+            env = self.real_env(cr)
+            account = env["axivox.account"].create({
+                "name": f"Concurrency PBX {self.tag} {len(self.accounts)}",
+                "api_url": url, "api_key": self.sim.api_key,
+                "webhook_secret": WEBHOOK_SECRET,
+            })
+            self.accounts.append(account.id)
+            if with_users:
+                with open(DEMO_DATA, encoding="utf-8") as fh:
+                    demo = json.load(fh)
+                group = env.ref("voip_axivox_queue.group_axivox_agent")
+                self.users = {}
+                for pbx_user in demo["users"]:
+                    user = env["res.users"].with_context(no_reset_password=True).create({
+                        "name": pbx_user["name"], "login": f"conc_{self.tag}_{pbx_user['extension']}",
+                        "groups_id": [(6, 0, [env.ref("base.group_user").id, group.id])],
+                        "axivox_account_id": account.id,
+                        "axivox_extension": pbx_user["extension"],
+                    })
+                    self.users[pbx_user["extension"]] = user.id
+                    self.user_ids.append(user.id)
+            return account.id
+
+    def drop_world(self):
+        with self.registry.cursor() as cr:
+            # the notifications these tests committed would be read by the other tests
+            cr.execute("DELETE FROM bus_bus WHERE id > %s", [self.bus_start])
+            cr.execute("DELETE FROM axivox_queue WHERE account_id IN %s", [tuple(self.accounts)])
+            cr.execute("DELETE FROM axivox_account WHERE id IN %s", [tuple(self.accounts)])
+            env = self.real_env(cr)
+            users = env["res.users"].browse(self.user_ids).exists()
+            users.write({"active": False, "axivox_account_id": False,
+                         "axivox_extension": False})
+
+    def read(self, sql, params=()):
+        with self.registry.cursor() as cr:
+            cr.execute(sql, params)
+            return cr.fetchall()
+
+    def stored(self, account_id=None):
+        """{pbx event id: rows} of the account, committed."""
+        return dict(self.read(
+            "SELECT pbx_event_id, count(*) FROM axivox_queue_event WHERE account_id = %s "
+            "GROUP BY 1", [account_id or self.account_id]))
+
+    def feed(self):
+        ids, cursor, more = [], None, True
+        while more:
+            events, cursor, more = self.pbx.events_since(cursor, limit=1000)
+            ids += events
+        return ids, cursor
+
+    def sync(self, account_id=None):
+        with self.registry.cursor() as cr:
+            account = self.real_env(cr)["axivox.account"].browse(account_id or self.account_id)
+            return account._sync_committed()
+
+    def run_at_once(self, *functions):
+        """Run ``functions`` in threads started together; returns their results (or the
+        exceptions they raised)."""
+        barrier = threading.Barrier(len(functions))
+        results = [None] * len(functions)
+
+        def run(index, function):
+            barrier.wait()
+            try:
+                results[index] = function()
+            except Exception as exc:  # reported by the assertions of the test
+                results[index] = exc
+
+        threads = [threading.Thread(target=run, args=(i, f)) for i, f in enumerate(functions)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        return results
+
+    def deliver(self, items):
+        """A webhook delivery, ingested in its own transaction (as the controller does)."""
+        def go():
+            with self.registry.cursor() as cr:
+                env = self.real_env(cr)
+                account = env["axivox.account"].browse(self.account_id)
+                return env["axivox.queue.event"]._receive_committed(account, items, "webhook")
+        return go
+
+    # ------------------------------------------------------------------ tests
+    def test_deliveries_at_once_create_the_member_once(self):
+        self.assertIsNone(self.sync())
+        members = {(a["queue_id"], a["extension"]) for a in self.pbx.list_agents()}
+        ext = next(e for e in sorted(self.users) if ("sales", e) not in members)
+        now = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
+        login = event(f"c-login-{self.tag}", "ADDMEMBER", agent_extension=ext,
+                      at=now + ".100Z")
+        batches = [[login, event(f"c-{self.tag}-{n}", "ENTERQUEUE", call_id=f"call{n}",
+                                 at=now + ".200Z")] for n in range(4)]
+        results = self.run_at_once(*(self.deliver(batch) for batch in batches))
+        self.assertFalse([r for r in results if isinstance(r, Exception)], results)
+        self.assertEqual(sum(r["applied"] for r in results), 5)
+        rows = self.read("SELECT connected FROM axivox_queue_member m JOIN axivox_queue q "
+                         "ON q.id = m.queue_id WHERE q.account_id = %s AND q.remote_id = "
+                         "'sales' AND m.user_id = %s", [self.account_id, self.users[ext]])
+        self.assertEqual(rows, [(True,)], "one member row, connected")
+        stored = self.stored()
+        self.assertEqual(set(stored.values()), {1})
+
+    @mute_logger("odoo.sql_db")
+    def test_conflict_is_answered_503_then_the_retry_succeeds(self):
+        """Another transaction creates the same member at the same moment: the delivery is
+        answered 503 with Retry-After (the PBX retries 5xx, never 4xx); the retry passes."""
+        self.assertIsNone(self.sync())
+        members = {(a["queue_id"], a["extension"]) for a in self.pbx.list_agents()}
+        ext = next(e for e in sorted(self.users) if ("sales", e) not in members)
+        body = json.dumps(event(f"k-{self.tag}", "ADDMEMBER", agent_extension=ext,
+                                at=time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())))
+        body = body.encode()
+        with self.registry.cursor() as other:
+            env = self.real_env(other)
+            queue = env["axivox.queue"].search(
+                [("account_id", "=", self.account_id), ("remote_id", "=", "sales")])
+            env["axivox.queue.member"].with_context(axivox_from_pbx=True).create({
+                "queue_id": queue.id, "user_id": self.users[ext], "member_type": "dynamic"})
+            env.flush_all()
+            with self.registry.cursor() as cr:
+                token = self.real_env(cr)["axivox.account"].browse(self.account_id).webhook_token
+                serve = serve_webhook(self.real_env(cr), token, body, signed(body))
+                answers = []
+                thread = threading.Thread(target=lambda: answers.append(serve()))
+                thread.start()
+                time.sleep(0.5)  # the delivery waits for the other transaction's row
+                other.commit()
+                thread.join(30)
+                self.assertEqual(answers[0].status_code, 503, answers[0].get_data())
+                self.assertEqual(answers[0].headers.get("Retry-After"), "2")
+                self.assertFalse(self.stored(), "nothing stored by the refused delivery")
+                retry = serve()
+                self.assertEqual(retry.status_code, 200, retry.get_data())
+                self.assertEqual(json.loads(retry.get_data())["applied"], 1)
+
+    def test_sync_under_live_webhooks(self):
+        """Webhooks commit the events the sync is backfilling, while it runs: no
+        serialization failure, the sync is in sync, the cursor is the PBX's, every event
+        once."""
+        self.sim.traffic(seed=11, calls=60)
+        events, last_cursor = self.feed()
+        self.sim.faults(latency_ms=150)
+        chunks = [events[i::3] for i in range(3)]
+
+        def webhooks(chunk):
+            def go():
+                for start in range(0, len(chunk), 20):
+                    self.deliver(chunk[start:start + 20])()
+                    time.sleep(0.02)
+                return True
+            return go
+        results = self.run_at_once(self.sync, *(webhooks(c) for c in chunks))
+        self.sim.faults()
+        self.assertEqual(results, [None, True, True, True])
+        state = self.read("SELECT sync_state, event_cursor FROM axivox_account WHERE id = %s",
+                          [self.account_id])
+        self.assertEqual(state, [("ok", last_cursor)])
+        stored = self.stored()
+        self.assertEqual(set(stored), {e["id"] for e in events}, "none missing, none extra")
+        self.assertEqual(set(stored.values()), {1}, "none twice")
+
+    def test_sync_finding_another_running_says_so(self):
+        with self.registry.cursor() as other:
+            other.execute("SELECT id FROM axivox_account WHERE id = %s FOR UPDATE",
+                          [self.account_id])
+            with self.registry.cursor() as cr:
+                account = self.real_env(cr)["axivox.account"].browse(self.account_id)
+                result = account.action_sync_now()
+            message = result["params"]["message"]
+            self.assertIn("already running", message)
+            self.assertNotIn("in sync", message)
+
+    @mute_logger(*QUIET)
+    def test_cron_commits_each_account(self):
+        """The cron syncs each account in its own committed transaction: one failing
+        (unreachable PBX) leaves its error recorded and the next one synced, even when the
+        cron's own transaction is rolled back."""
+        broken = self.commit_account("http://127.0.0.1:9")
+        with self.registry.cursor() as cr:
+            env = self.real_env(cr)
+            # Only the accounts of this test are due (this change is never committed).
+            env["axivox.account"].search([("id", "not in", self.accounts)]).write(
+                {"last_sync": "2999-01-01 00:00:00"})
+            env["axivox.account"]._cron_sync()
+            cr.rollback()
+        state = dict((i, s) for i, s in self.read(
+            "SELECT id, sync_state FROM axivox_account WHERE id IN %s",
+            [tuple(self.accounts)]))
+        self.assertEqual(state, {broken: "error", self.account_id: "ok"})
+
+
+@tagged("post_install", "-at_install")
+class TestListenerFailover(TestRealTransactions):
+    """Two ``odoo-bin axivox-listen`` processes on one account: one reads the stream, the
+    other stands by; killed, the first is replaced within seconds, nothing lost or doubled."""
+
+    # the tests of the parent class are not run again here
+    test_deliveries_at_once_create_the_member_once = None
+    test_conflict_is_answered_503_then_the_retry_succeeds = None
+    test_sync_under_live_webhooks = None
+    test_sync_finding_another_running_says_so = None
+    test_cron_commits_each_account = None
+
+    def start_listener(self, name):
+        import os
+        import subprocess
+        import sys
+        import tempfile
+
+        import odoo
+        from odoo.tools import config
+        odoo_bin = os.path.join(os.path.dirname(odoo.__path__[0]), "odoo-bin")
+        logfile = os.path.join(tempfile.mkdtemp(prefix="axivox-listen-"), f"{name}.log")
+        # --addons-path first: Odoo finds the addons' commands with it
+        args = [sys.executable, odoo_bin, f"--addons-path={config['addons_path']}",
+                "axivox-listen", "--account", str(self.account_id),
+                "--heartbeat", "1", "--standby-poll", "0.3", "-d", self.env.cr.dbname,
+                "--logfile", logfile, "--log-level", "info"]
+        for option in ("db_host", "db_port", "db_user", "db_password"):
+            if config.get(option):
+                args += [f"--{option}", str(config[option])]
+        process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL, start_new_session=True)
+
+        def stop():
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(15)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait(5)
+        self.addCleanup(stop)
+        process.logfile = logfile
+        return process
+
+    def lock_holder(self):
+        from ..cli.axivox_listen import LISTEN_LOCK
+        rows = self.read(
+            """SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+                WHERE l.locktype = 'advisory' AND l.granted AND l.classid = %s
+                  AND l.objid = %s AND l.objsubid = 2""", [LISTEN_LOCK, self.account_id])
+        return rows[0][0] if rows else None
+
+    def wait(self, predicate, timeout):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = predicate()
+            if value:
+                return value
+            time.sleep(0.1)
+        return predicate()
+
+    def test_standby_takes_over_after_a_kill(self):
+        self.assertIsNone(self.sync())
+        first = self.start_listener("first")
+        self.assertEqual(self.wait(self.lock_holder, 60), f"odoo-{first.pid}",
+                         "the first listener holds the account")
+        second = self.start_listener("second")
+        self.assertTrue(self.wait(lambda: "standing by" in self.log(second), 60),
+                        "the second one stands by")
+        self.sim.traffic(seed=21, calls=10)
+        events, _cursor = self.feed()
+        self.assertTrue(self.wait(lambda: set(self.stored()) >= {e["id"] for e in events}, 30))
+        first.kill()  # SIGKILL: no clean-up at all
+        killed = time.monotonic()
+        self.sim.traffic(seed=22, calls=10)  # while nobody holds the stream
+        holder = self.wait(lambda: self.lock_holder() == f"odoo-{second.pid}" and 1, 30)
+        takeover = time.monotonic() - killed
+        self.assertTrue(holder, "the standby took over")
+        self.assertLess(takeover, 10, f"took over in {takeover:.1f} s")
+        self.sim.traffic(seed=23, calls=10)
+        events, last_cursor = self.feed()
+        expected = {e["id"] for e in events}
+        self.assertTrue(self.wait(lambda: set(self.stored()) >= expected, 30),
+                        "the events sent before, during and after the take-over arrived")
+        self.assertTrue(self.wait(lambda: self.read(
+            "SELECT event_cursor FROM axivox_account WHERE id = %s",
+            [self.account_id])[0][0] == last_cursor, 10))
+        stored = self.stored()
+        self.assertEqual(set(stored), expected, "none missing, none extra")
+        self.assertEqual(set(stored.values()), {1}, "none twice")
+        log = self.log(second)
+        self.assertIn("Took over the event stream", log)
+        self.assertNotIn(" ERROR ", log)
+        _logger.info("Listener take-over after a kill: %.2f s", takeover)
+
+    def log(self, process):
+        try:
+            with open(process.logfile, encoding="utf-8") as fh:
+                return fh.read()
+        except FileNotFoundError:
+            return ""
