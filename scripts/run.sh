@@ -71,7 +71,7 @@ read -r ODOO_HTTP ODOO_GEVENT < <(free_ports 2)
     --gevent-port="$ODOO_GEVENT" --workers="${WORKERS:-2}" --max-cron-threads=1 --proxy-mode ) &
 ODOO_PID=$!
 nginx_start "$VAR/nginx" "$HTTP_PORT" "$ODOO_HTTP" "$ODOO_GEVENT" || exit 1
-wait_http "http://127.0.0.1:$ODOO_HTTP/web/health" 120 \
-    || { echo "Odoo did not answer on port $ODOO_HTTP within 2 minutes." >&2; exit 1; }
+wait_http "http://127.0.0.1:$ODOO_HTTP/web/health" 600 \
+    || { echo "Odoo did not answer on port $ODOO_HTTP within 10 minutes (see its log above)." >&2; exit 1; }
 say "Odoo on http://127.0.0.1:$HTTP_PORT (database $DB; admin/admin) - Ctrl-C stops everything"
 wait "$ODOO_PID"
