@@ -194,15 +194,19 @@ CONF
             # stream listener at once, then exact checks (scripts/soak.py).
             say "Soak test: the product under concurrent load, with the event stream listener"
             "$ODOO_PYTHON" "$ODOO_SRC/odoo-bin" --addons-path="$ODOO_SRC/odoo/addons,$WORK/product/addons" \
-                axivox-listen -d axivox_demo --db_host="$WORK/product/pg/sock" --db_port="$PROD_PGPORT" \
+                axivox-listen -d axivox_demo --db_host="$WORK/product/pg/sock" --db_port="$PROD_PG" \
                 --db_user=odoo --heartbeat 5 --logfile="$WORK/listener.log" >/dev/null 2>&1 &
             LISTEN_PID=$!
             timeout 600 "$ODOO_PYTHON" "$REPO_ROOT/scripts/soak.py" --url "http://127.0.0.1:$PROD_PORT" \
-                --sim "http://127.0.0.1:$PROD_SIM_PORT" --sim-key demo-api-key --db axivox_demo \
+                --sim "http://127.0.0.1:$PROD_SIM" --sim-key demo-api-key --db axivox_demo \
                 --seconds "${SOAK_SECONDS:-40}" 2>&1 | tee "$WORK/soak.log"
             [ "${PIPESTATUS[0]}" -eq 0 ] || problem "the soak test (above)"
             kill -TERM "$LISTEN_PID" 2>/dev/null; wait "$LISTEN_PID" 2>/dev/null
-            check_log "$WORK/listener.log" "the event stream listener during the soak test"
+            if [ -f "$WORK/listener.log" ]; then
+                check_log "$WORK/listener.log" "the event stream listener during the soak test"
+            else
+                problem "the event stream listener wrote no log (it did not start)"
+            fi
             PARTS+=("the soak test: $(grep -E '^Load:' "$WORK/soak.log" | head -1); $(grep -E '^Soak: (PASSED|FAILED)' "$WORK/soak.log")")
         else
             tail -20 "$WORK/product.log"; problem "scripts/run.sh did not bring the product up"
