@@ -124,6 +124,10 @@ class PBXState:
         for field in ev.EVENT_FIELDS[5:]:
             event[field] = fields.pop(field, None)
         assert not fields, fields
+        return self._append(event)
+
+    def _append(self, event):
+        """Add ``event`` to the feed and tell the listeners (webhooks, the stream)."""
         self.events.append(event)
         self._seqs.append(event["seq"])
         self.dirty = True
@@ -136,12 +140,7 @@ class PBXState:
         for the tests of the receivers."""
         self.seq += 1
         event = dict(obj, seq=self.seq)
-        self.events.append(event)
-        self._seqs.append(event["seq"])
-        self.dirty = True
-        for listener in list(self.listeners):
-            listener(event)
-        return event
+        return self._append(event)
 
     def events_after(self, after, limit):
         start = bisect.bisect_right(self._seqs, after)

@@ -260,18 +260,7 @@ class AxivoxQueueMember(models.Model):
         yet mirrored gets a member row; an extension no user is mapped to stays on the
         event only.
         """
-        latest = {}
-        for event in events:
-            if event["type"] not in ("ADDMEMBER", "REMOVEMEMBER"):
-                continue
-            queue = queues.get(event["queue_id"])
-            user = users.get(event["agent_extension"])
-            if not queue or not user:
-                continue
-            ts = parse_timestamp(event["timestamp"]).timestamp()
-            key = (queue.id, user.id)
-            if key not in latest or ts > latest[key][0]:
-                latest[key] = (ts, event)
+        latest = self._newest_per_member(events, {"ADDMEMBER", "REMOVEMEMBER"}, queues, users)
         if not latest:
             return self.browse()
         Member = self.sudo().with_context(axivox_from_pbx=True)
@@ -304,14 +293,12 @@ class AxivoxQueueMember(models.Model):
         return changed
 
     @api.model
-    def _apply_call_events(self, account, events, queues, users):
-        """Who is on a queue call: a CONNECT puts the agent on the call, the end of the call
-        (COMPLETEAGENT, COMPLETECALLER) or its transfer takes her off it. Only the newest
-        event of each (queue, agent) counts, and only if newer than the last one applied.
-        Returns the members that changed."""
+    def _newest_per_member(self, events, types, queues, users):
+        """{(queue id, user id): (timestamp, event)}: the newest event of ``types`` for each
+        mirrored queue and mapped agent of a batch."""
         latest = {}
         for event in events:
-            if event["type"] not in CALL_START and event["type"] not in CALL_END:
+            if event["type"] not in types:
                 continue
             queue = queues.get(event["queue_id"])
             user = users.get(event.get("agent_extension"))
@@ -321,6 +308,15 @@ class AxivoxQueueMember(models.Model):
             key = (queue.id, user.id)
             if key not in latest or ts > latest[key][0]:
                 latest[key] = (ts, event)
+        return latest
+
+    @api.model
+    def _apply_call_events(self, account, events, queues, users):
+        """Who is on a queue call: a CONNECT puts the agent on the call, the end of the call
+        (COMPLETEAGENT, COMPLETECALLER) or its transfer takes her off it. Only the newest
+        event of each (queue, agent) counts, and only if newer than the last one applied.
+        Returns the members that changed."""
+        latest = self._newest_per_member(events, CALL_START | CALL_END, queues, users)
         if not latest:
             return self.browse()
         Member = self.sudo().with_context(axivox_from_pbx=True)
