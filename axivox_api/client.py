@@ -47,8 +47,11 @@ def normalize_base_url(base_url):
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise AxivoxValidationError(
-            "The PBX API URL must start with http:// or https:// (got %r)." % (base_url,),
-            code="invalid_base_url", field="base_url")
+            "The PBX API URL must start with http:// or https:// (got %r)."
+            % (base_url,),
+            code="invalid_base_url",
+            field="base_url",
+        )
     return url
 
 
@@ -80,7 +83,9 @@ def _parse_retry_after(value):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=datetime.timezone.utc)
-    return max(0.0, (when - datetime.datetime.now(datetime.timezone.utc)).total_seconds())
+    return max(
+        0.0, (when - datetime.datetime.now(datetime.timezone.utc)).total_seconds()
+    )
 
 
 class AxivoxClient:
@@ -99,10 +104,22 @@ class AxivoxClient:
         immediately instead of sleeping (keeps Odoo workers responsive).
     """
 
-    def __init__(self, base_url, api_key, timeout=10, max_retries=3, backoff=0.5,
-                 session=None, max_retry_after=30.0, user_agent=USER_AGENT, deadline=None):
+    def __init__(
+        self,
+        base_url,
+        api_key,
+        timeout=10,
+        max_retries=3,
+        backoff=0.5,
+        session=None,
+        max_retry_after=30.0,
+        user_agent=USER_AGENT,
+        deadline=None,
+    ):
         if not api_key:
-            raise AxivoxAuthError("No PBX API key is configured.", code="missing_api_key")
+            raise AxivoxAuthError(
+                "No PBX API key is configured.", code="missing_api_key"
+            )
         self.base_url = normalize_base_url(base_url)
         self._api_key = api_key
         self.timeout = timeout
@@ -152,11 +169,19 @@ class AxivoxClient:
             time.sleep(seconds)
 
     def _delay(self, attempt):
-        base = self.backoff * (2 ** attempt)
+        base = self.backoff * (2**attempt)
         return base + random.uniform(0, base / 4.0)
 
-    def request(self, method, path, params=None, json=None, headers=None,
-                idempotency_key=None, raw=False):
+    def request(
+        self,
+        method,
+        path,
+        params=None,
+        json=None,
+        headers=None,
+        idempotency_key=None,
+        raw=False,
+    ):
         """Send one API call (with retries) and return the decoded JSON.
 
         ``path`` is relative to ``/api/v1``. Returns ``None`` for 204,
@@ -181,24 +206,45 @@ class AxivoxClient:
                 timeout = min(self.timeout, end - start)
             try:
                 response = self.session.request(
-                    method, url, params=params, json=json, headers=self._headers(extra),
-                    timeout=timeout, allow_redirects=False, stream=True)
+                    method,
+                    url,
+                    params=params,
+                    json=json,
+                    headers=self._headers(extra),
+                    timeout=timeout,
+                    allow_redirects=False,
+                    stream=True,
+                )
                 self._read_body(response, end)
             except requests.Timeout:
-                _logger.debug("PBX %s %s -> timeout after %.0f ms", method, path,
-                              (time.monotonic() - start) * 1000)
+                _logger.debug(
+                    "PBX %s %s -> timeout after %.0f ms",
+                    method,
+                    path,
+                    (time.monotonic() - start) * 1000,
+                )
                 last_error = self._timeout_error(timeout)
             except requests.ConnectionError:
                 _logger.debug("PBX %s %s -> connection error", method, path)
                 last_error = AxivoxUnavailable(
-                    "Could not connect to the PBX at %s." % self.base_url, code="connection_error")
+                    "Could not connect to the PBX at %s." % self.base_url,
+                    code="connection_error",
+                )
             except requests.RequestException as exc:
-                raise AxivoxError("The request to the PBX failed: %s." % self._scrub(type(exc).__name__),
-                                  code="request_error")
+                raise AxivoxError(
+                    "The request to the PBX failed: %s."
+                    % self._scrub(type(exc).__name__),
+                    code="request_error",
+                )
             else:
                 duration = (time.monotonic() - start) * 1000
-                _logger.debug("PBX %s %s -> %s in %.0f ms", method, path,
-                              response.status_code, duration)
+                _logger.debug(
+                    "PBX %s %s -> %s in %.0f ms",
+                    method,
+                    path,
+                    response.status_code,
+                    duration,
+                )
                 if response.status_code < 400:
                     if raw:
                         return response
@@ -207,14 +253,20 @@ class AxivoxClient:
                     try:
                         return response.json()
                     except ValueError:
-                        raise AxivoxError("The PBX sent a response that is not JSON.",
-                                          status=response.status_code, code="invalid_response")
+                        raise AxivoxError(
+                            "The PBX sent a response that is not JSON.",
+                            status=response.status_code,
+                            code="invalid_response",
+                        )
                 last_error = self._error_from_response(response)
                 if not isinstance(last_error, (AxivoxUnavailable, AxivoxRateLimited)):
                     raise last_error
             if attempt + 1 >= attempts:
                 break
-            if isinstance(last_error, AxivoxRateLimited) and last_error.retry_after is not None:
+            if (
+                isinstance(last_error, AxivoxRateLimited)
+                and last_error.retry_after is not None
+            ):
                 if last_error.retry_after > self.max_retry_after:
                     break
                 delay = last_error.retry_after
@@ -222,8 +274,14 @@ class AxivoxClient:
                 delay = self._delay(attempt)
             if end is not None and time.monotonic() + delay >= end:
                 break  # the wait would pass the deadline: give up now
-            _logger.debug("PBX %s %s: retry %d/%d in %.2f s", method, path,
-                          attempt + 1, attempts - 1, delay)
+            _logger.debug(
+                "PBX %s %s: retry %d/%d in %.2f s",
+                method,
+                path,
+                attempt + 1,
+                attempts - 1,
+                delay,
+            )
             self._sleep(delay)
         raise last_error
 
@@ -232,7 +290,9 @@ class AxivoxClient:
         if self.deadline is not None:
             seconds = min(self.deadline, max(seconds, 0))
         return AxivoxUnavailable(
-            "The PBX did not answer within %s seconds." % round(seconds, 1), code="timeout")
+            "The PBX did not answer within %s seconds." % round(seconds, 1),
+            code="timeout",
+        )
 
     def _read_body(self, response, end):
         """Read the whole body now, giving up when the call passes its deadline."""
@@ -278,14 +338,21 @@ class AxivoxClient:
         if status in (400, 422):
             return AxivoxValidationError(**kwargs)
         if status == 429:
-            return AxivoxRateLimited(retry_after=_parse_retry_after(response.headers.get("Retry-After")),
-                                     **kwargs)
+            return AxivoxRateLimited(
+                retry_after=_parse_retry_after(response.headers.get("Retry-After")),
+                **kwargs,
+            )
         if status >= 500 or status == 408:
             if not message:
-                kwargs["message"] = "The PBX is unavailable right now (HTTP %d); try again later." % status
+                kwargs["message"] = (
+                    "The PBX is unavailable right now (HTTP %d); try again later."
+                    % status
+                )
             return AxivoxUnavailable(**kwargs)
         if not message:
-            kwargs["message"] = "The PBX returned an unexpected error (HTTP %d)." % status
+            kwargs["message"] = (
+                "The PBX returned an unexpected error (HTTP %d)." % status
+            )
         return AxivoxError(**kwargs)
 
     @staticmethod
@@ -294,10 +361,14 @@ class AxivoxClient:
         answer is an :class:`AxivoxError` (code ``invalid_response``), never a KeyError."""
         items = body.get(key) if isinstance(body, dict) else None
         if not isinstance(items, list) or not all(
-                isinstance(item, dict) and all(k in item for k in item_keys)
-                for item in items if key != "events"):
-            raise AxivoxError("The PBX sent a malformed answer (no list of %s)." % key,
-                              code="invalid_response")
+            isinstance(item, dict) and all(k in item for k in item_keys)
+            for item in items
+            if key != "events"
+        ):
+            raise AxivoxError(
+                "The PBX sent a malformed answer (no list of %s)." % key,
+                code="invalid_response",
+            )
         return items
 
     @staticmethod
@@ -323,15 +394,20 @@ class AxivoxClient:
 
     def create_queue(self, data, idempotency_key=None):
         """Create a queue; returns it. Safe to retry (sends an Idempotency-Key)."""
-        return self.request("POST", "/queues", json=data,
-                            idempotency_key=idempotency_key or self._new_key())["queue"]
+        return self.request(
+            "POST",
+            "/queues",
+            json=data,
+            idempotency_key=idempotency_key or self._new_key(),
+        )["queue"]
 
     def update_queue(self, queue_id, data, version=None):
         """Partial update. With ``version``, the PBX refuses (AxivoxConflict)
         if the queue changed since that version."""
         headers = {"If-Match": '"%d"' % int(version)} if version is not None else None
-        return self.request("PUT", "/queues/%s" % self._seg(queue_id), json=data,
-                            headers=headers)["queue"]
+        return self.request(
+            "PUT", "/queues/%s" % self._seg(queue_id), json=data, headers=headers
+        )["queue"]
 
     def delete_queue(self, queue_id):
         self.request("DELETE", "/queues/%s" % self._seg(queue_id))
@@ -351,27 +427,40 @@ class AxivoxClient:
     def list_agents(self, queue_id=None):
         """Agent memberships of one queue, or of every queue in one call."""
         params = {"queue_id": queue_id} if queue_id is not None else None
-        return self._list(self.request("GET", "/agents", params=params), "agents",
-                          ("queue_id", "extension", "type"))
+        return self._list(
+            self.request("GET", "/agents", params=params),
+            "agents",
+            ("queue_id", "extension", "type"),
+        )
 
     def connect_agent(self, queue_id, extension):
         """Log a dynamic agent in (no-op if already connected); returns the agent."""
         return self.request(
-            "POST", "/queues/%s/agents/%s/connect" % (self._seg(queue_id), self._seg(extension)),
-            idempotency_key=self._new_key())["agent"]
+            "POST",
+            "/queues/%s/agents/%s/connect"
+            % (self._seg(queue_id), self._seg(extension)),
+            idempotency_key=self._new_key(),
+        )["agent"]
 
     def disconnect_agent(self, queue_id, extension):
         """Log a dynamic agent out (AxivoxConflict for a static agent)."""
         return self.request(
-            "POST", "/queues/%s/agents/%s/disconnect" % (self._seg(queue_id), self._seg(extension)),
-            idempotency_key=self._new_key())["agent"]
+            "POST",
+            "/queues/%s/agents/%s/disconnect"
+            % (self._seg(queue_id), self._seg(extension)),
+            idempotency_key=self._new_key(),
+        )["agent"]
 
     # ----------------------------------------------------------------- calls
     def originate(self, from_extension, to_number, idempotency_key=None):
         """Place a call from a PBX extension; returns the call dict
         (``outcome`` tells what dialing a login/logout code did)."""
-        return self.request("POST", "/calls", json={"from": str(from_extension), "to": str(to_number)},
-                            idempotency_key=idempotency_key or self._new_key())["call"]
+        return self.request(
+            "POST",
+            "/calls",
+            json={"from": str(from_extension), "to": str(to_number)},
+            idempotency_key=idempotency_key or self._new_key(),
+        )["call"]
 
     def get_call(self, call_id):
         return self.request("GET", "/calls/%s" % self._seg(call_id))["call"]
@@ -392,8 +481,11 @@ class AxivoxClient:
                 types = [t for t in types.split(",") if t]
             unknown = [t for t in types if t not in EVENT_TYPES]
             if unknown:
-                raise AxivoxValidationError("Unknown event type(s): %s." % ", ".join(unknown),
-                                            code="validation_error", field="types")
+                raise AxivoxValidationError(
+                    "Unknown event type(s): %s." % ", ".join(unknown),
+                    code="validation_error",
+                    field="types",
+                )
             params["types"] = ",".join(types)
         if call_id:
             params["call_id"] = call_id
@@ -401,8 +493,16 @@ class AxivoxClient:
             params["caller_number"] = caller_number
         return params
 
-    def iter_queue_report(self, queue_id, date_from=None, date_to=None, types=None,
-                          call_id=None, caller_number=None, page_size=500):
+    def iter_queue_report(
+        self,
+        queue_id,
+        date_from=None,
+        date_to=None,
+        types=None,
+        call_id=None,
+        caller_number=None,
+        page_size=500,
+    ):
         """Yield the queue's events matching the filters, oldest first,
         following ``next_cursor`` page by page."""
         params = self._report_params(date_from, date_to, types, call_id, caller_number)
@@ -421,12 +521,24 @@ class AxivoxClient:
         """The whole report as a list (see :meth:`iter_queue_report`)."""
         return list(self.iter_queue_report(queue_id, **filters))
 
-    def queue_report_csv(self, queue_id, date_from=None, date_to=None, types=None,
-                         call_id=None, caller_number=None):
+    def queue_report_csv(
+        self,
+        queue_id,
+        date_from=None,
+        date_to=None,
+        types=None,
+        call_id=None,
+        caller_number=None,
+    ):
         """The report as CSV text (header row first), as exported by the PBX."""
         params = self._report_params(date_from, date_to, types, call_id, caller_number)
-        response = self.request("GET", "/queues/%s/events.csv" % self._seg(queue_id),
-                                params=params, raw=True, headers={"Accept": "text/csv"})
+        response = self.request(
+            "GET",
+            "/queues/%s/events.csv" % self._seg(queue_id),
+            params=params,
+            raw=True,
+            headers={"Accept": "text/csv"},
+        )
         response.encoding = response.encoding or "utf-8"
         return response.text
 
@@ -444,9 +556,12 @@ class AxivoxClient:
         events = self._list(page, "events")
         next_cursor = page.get("next_cursor")
         if next_cursor is not None and not isinstance(next_cursor, (str, int)):
-            raise AxivoxError("The PBX sent a malformed event cursor.", code="invalid_response")
-        return events, next_cursor if next_cursor is None else str(next_cursor), \
-            bool(page.get("has_more"))
+            raise AxivoxError(
+                "The PBX sent a malformed event cursor.", code="invalid_response"
+            )
+        return events, next_cursor if next_cursor is None else str(next_cursor), bool(
+            page.get("has_more")
+        )
 
 
 def parse_csv(text):

@@ -51,26 +51,48 @@ EVENT_LABELS = {
 }
 
 # Event types that always concern one agent.
-AGENT_EVENT_TYPES = frozenset((
-    "ADDMEMBER", "REMOVEMEMBER", "CONNECT", "COMPLETEAGENT",
-    "COMPLETECALLER", "RINGNOANSWER",
-))
+AGENT_EVENT_TYPES = frozenset(
+    (
+        "ADDMEMBER",
+        "REMOVEMEMBER",
+        "CONNECT",
+        "COMPLETEAGENT",
+        "COMPLETECALLER",
+        "RINGNOANSWER",
+    )
+)
 
 MEMBER_TYPES = ("static", "dynamic")
 
-STRING_FIELDS = ("call_id", "caller_number", "agent_extension", "agent_name",
-                 "transfer_target")
-INT_FIELDS = ("position", "original_position", "wait_time", "hold_time",
-              "talk_time", "ring_time")
+STRING_FIELDS = (
+    "call_id",
+    "caller_number",
+    "agent_extension",
+    "agent_name",
+    "transfer_target",
+)
+INT_FIELDS = (
+    "position",
+    "original_position",
+    "wait_time",
+    "hold_time",
+    "talk_time",
+    "ring_time",
+)
 # Every documented field, in a stable order (used for CSV columns, etc.).
-EVENT_FIELDS = ("id", "seq", "type", "queue_id", "timestamp") + STRING_FIELDS[:4] + (
-    "member_type",) + INT_FIELDS + ("transfer_target",)
+EVENT_FIELDS = (
+    ("id", "seq", "type", "queue_id", "timestamp")
+    + STRING_FIELDS[:4]
+    + ("member_type",)
+    + INT_FIELDS
+    + ("transfer_target",)
+)
 
 MAX_ID_LENGTH = 64
 # Strings are stored in indexed columns: a bound keeps every value indexable.
 MAX_STRING_LENGTH = 255
 # Integers are stored in PostgreSQL ``integer`` columns.
-MAX_INT = 2 ** 31 - 1
+MAX_INT = 2**31 - 1
 # An event dated further ahead than this (PBX clock drift allowance) is refused: it would
 # make every later event of its agent look older.
 MAX_FUTURE_SECONDS = 300
@@ -100,11 +122,14 @@ def parse_timestamp(value):
             raise EventSchemaError("timestamp %r has no time zone" % (value,))
         return value.astimezone(datetime.timezone.utc)
     if not isinstance(value, str):
-        raise EventSchemaError("timestamp must be a string, not %s" % type(value).__name__)
+        raise EventSchemaError(
+            "timestamp must be a string, not %s" % type(value).__name__
+        )
     m = _TS_RE.match(value.strip()) if value.isascii() else None
     if not m:
         raise EventSchemaError(
-            "timestamp %r is not an ISO 8601 date-time with a time zone" % (value[:40],))
+            "timestamp %r is not an ISO 8601 date-time with a time zone" % (value[:40],)
+        )
     year, month, day, hour, minute, second, frac, zone = m.groups()
     micro = int((frac or "0")[:6].ljust(6, "0"))
     if zone in ("Z", "z"):
@@ -114,14 +139,26 @@ def parse_timestamp(value):
         digits = zone[1:].replace(":", "")
         hours, minutes = int(digits[:2]), int(digits[2:])
         if hours > 23 or minutes > 59:
-            raise EventSchemaError("timestamp %r has an invalid time zone offset" % (value[:40],))
+            raise EventSchemaError(
+                "timestamp %r has an invalid time zone offset" % (value[:40],)
+            )
         tz = datetime.timezone(sign * datetime.timedelta(hours=hours, minutes=minutes))
     try:
-        dt = datetime.datetime(int(year), int(month), int(day), int(hour), int(minute),
-                               int(second or 0), micro, tzinfo=tz)
+        dt = datetime.datetime(
+            int(year),
+            int(month),
+            int(day),
+            int(hour),
+            int(minute),
+            int(second or 0),
+            micro,
+            tzinfo=tz,
+        )
         return dt.astimezone(datetime.timezone.utc)
     except (ValueError, OverflowError) as exc:
-        raise EventSchemaError("timestamp %r is not a valid date: %s" % (value[:40], exc))
+        raise EventSchemaError(
+            "timestamp %r is not a valid date: %s" % (value[:40], exc)
+        )
 
 
 def format_timestamp(dt):
@@ -168,7 +205,9 @@ def validate_event(obj, index=None, now=None):
     """
     where = "event" if index is None else "event %d" % index
     if not isinstance(obj, dict):
-        raise EventSchemaError("%s: must be a JSON object, not %s" % (where, type(obj).__name__))
+        raise EventSchemaError(
+            "%s: must be a JSON object, not %s" % (where, type(obj).__name__)
+        )
 
     def fail(field, reason):
         raise EventSchemaError("%s: field '%s' %s" % (where, field, reason))
@@ -185,7 +224,11 @@ def validate_event(obj, index=None, now=None):
         if "\x00" in obj[field]:
             fail(field, "must not contain a NUL character")
     if obj["type"] not in EVENT_TYPES:
-        fail("type", "must be one of %s (got %r)" % (", ".join(EVENT_TYPES), str(obj["type"])[:40]))
+        fail(
+            "type",
+            "must be one of %s (got %r)"
+            % (", ".join(EVENT_TYPES), str(obj["type"])[:40]),
+        )
     try:
         moment = parse_timestamp(obj["timestamp"])
     except EventSchemaError as exc:
@@ -197,7 +240,7 @@ def validate_event(obj, index=None, now=None):
         fail("timestamp", "is more than %d seconds in the future" % MAX_FUTURE_SECONDS)
     out["timestamp"] = format_timestamp(moment)
     seq = obj.get("seq")
-    if seq is not None and (not _is_int(seq) or not 0 <= seq < 2 ** 63):
+    if seq is not None and (not _is_int(seq) or not 0 <= seq < 2**63):
         fail("seq", "must be a non-negative integer")
     out["seq"] = seq
     for field in STRING_FIELDS:
@@ -238,7 +281,9 @@ def batch_items(obj):
     if isinstance(obj, dict):
         return [obj]
     raise EventSchemaError(
-        "batch: must be an event object or {\"events\": [...]}, not %s" % type(obj).__name__)
+        'batch: must be an event object or {"events": [...]}, not %s'
+        % type(obj).__name__
+    )
 
 
 def split_events(items, now=None):
@@ -268,4 +313,6 @@ def validate_batch(obj):
     if isinstance(obj, dict):
         return [validate_event(obj)]
     raise EventSchemaError(
-        "batch: must be an event object or {\"events\": [...]}, not %s" % type(obj).__name__)
+        'batch: must be an event object or {"events": [...]}, not %s'
+        % type(obj).__name__
+    )

@@ -25,7 +25,11 @@ class AxivoxError(Exception):
 
     def __repr__(self):
         return "%s(status=%r, code=%r, message=%r)" % (
-            type(self).__name__, self.status, self.code, self.message)
+            type(self).__name__,
+            self.status,
+            self.code,
+            self.message,
+        )
 
 
 class AxivoxAuthError(AxivoxError):
@@ -62,7 +66,9 @@ class AxivoxRateLimited(AxivoxError):
     default_message = "The PBX is receiving too many requests; try again shortly."
     default_code = "rate_limited"
 
-    def __init__(self, message=None, status=429, code=None, field=None, retry_after=None):
+    def __init__(
+        self, message=None, status=429, code=None, field=None, retry_after=None
+    ):
         super().__init__(message, status, code, field)
         self.retry_after = retry_after
 

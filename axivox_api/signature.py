@@ -48,34 +48,57 @@ def sign(secret, timestamp, body):
     return "%s=%s" % (SCHEME, digest)
 
 
-def verify(secret, timestamp_header, signature_header, body, tolerance=DEFAULT_TOLERANCE, now=None):
+def verify(
+    secret,
+    timestamp_header,
+    signature_header,
+    body,
+    tolerance=DEFAULT_TOLERANCE,
+    now=None,
+):
     """Check a webhook request; return the timestamp (int) or raise SignatureError."""
     if not secret:
         raise SignatureError("No webhook secret is configured.", "missing_header")
     if not timestamp_header:
-        raise SignatureError("The %s header is missing." % TIMESTAMP_HEADER, "missing_header")
+        raise SignatureError(
+            "The %s header is missing." % TIMESTAMP_HEADER, "missing_header"
+        )
     if not signature_header:
-        raise SignatureError("The %s header is missing." % SIGNATURE_HEADER, "missing_header")
+        raise SignatureError(
+            "The %s header is missing." % SIGNATURE_HEADER, "missing_header"
+        )
     timestamp_header = timestamp_header.strip()
     # ASCII digits only: str.isdigit() accepts other scripts' digits and superscripts.
-    if not (timestamp_header.isascii() and timestamp_header.isdigit()) \
-            or len(timestamp_header) > 12:
-        raise SignatureError("The %s header is not a unix timestamp." % TIMESTAMP_HEADER, "malformed")
+    if (
+        not (timestamp_header.isascii() and timestamp_header.isdigit())
+        or len(timestamp_header) > 12
+    ):
+        raise SignatureError(
+            "The %s header is not a unix timestamp." % TIMESTAMP_HEADER, "malformed"
+        )
     timestamp = int(timestamp_header)
     now = time.time() if now is None else now
     if timestamp < now - tolerance:
-        raise SignatureError("The webhook timestamp is too old (possible replay).", "stale")
+        raise SignatureError(
+            "The webhook timestamp is too old (possible replay).", "stale"
+        )
     if timestamp > now + tolerance:
         raise SignatureError("The webhook timestamp is in the future.", "future")
     candidates = []
     for part in signature_header.split(","):
         scheme, _, value = part.strip().partition("=")
         value = value.lower()
-        if scheme == SCHEME and len(value) == 64 and value.isascii() \
-                and all(c in "0123456789abcdef" for c in value):
+        if (
+            scheme == SCHEME
+            and len(value) == 64
+            and value.isascii()
+            and all(c in "0123456789abcdef" for c in value)
+        ):
             candidates.append(value)
     if not candidates:
-        raise SignatureError("The %s header is malformed." % SIGNATURE_HEADER, "malformed")
+        raise SignatureError(
+            "The %s header is malformed." % SIGNATURE_HEADER, "malformed"
+        )
     expected = sign(secret, timestamp, body).partition("=")[2]
     ok = False
     for candidate in candidates:

@@ -40,8 +40,18 @@ class EventStreamConsumer:
     :param timeout: connection (handshake) timeout in seconds.
     """
 
-    def __init__(self, base_url, api_key, on_events, cursor=None, min_backoff=0.5,
-                 max_backoff=30.0, heartbeat=15.0, timeout=10.0, on_state=None):
+    def __init__(
+        self,
+        base_url,
+        api_key,
+        on_events,
+        cursor=None,
+        min_backoff=0.5,
+        max_backoff=30.0,
+        heartbeat=15.0,
+        timeout=10.0,
+        on_state=None,
+    ):
         self.base_url = normalize_base_url(base_url)
         self._api_key = api_key
         self.on_events = on_events
@@ -56,9 +66,9 @@ class EventStreamConsumer:
         self._ws = None
         self._handshake_ok = False
         self.connected = False
-        self.connections = 0          # successful handshakes
-        self.last_error = None        # short text of the last failure
-        self.last_message_at = None   # time.monotonic() of the last frame
+        self.connections = 0  # successful handshakes
+        self.last_error = None  # short text of the last failure
+        self.last_message_at = None  # time.monotonic() of the last frame
 
     # ------------------------------------------------------------- control
     def stop(self):
@@ -77,7 +87,9 @@ class EventStreamConsumer:
         return self._stop.is_set()
 
     def _stream_url(self):
-        url = self.base_url.replace("https://", "wss://", 1).replace("http://", "ws://", 1)
+        url = self.base_url.replace("https://", "wss://", 1).replace(
+            "http://", "ws://", 1
+        )
         params = {"heartbeat": self.heartbeat}
         if self.cursor is not None:
             params["after"] = self.cursor
@@ -106,8 +118,10 @@ class EventStreamConsumer:
             except Exception as exc:  # any failure: reconnect later
                 self.last_error = "%s: %s" % (type(exc).__name__, exc)
                 if not self._stop.is_set():
-                    _logger.warning("PBX event stream interrupted (%s); reconnecting",
-                                    type(exc).__name__)
+                    _logger.warning(
+                        "PBX event stream interrupted (%s); reconnecting",
+                        type(exc).__name__,
+                    )
             finally:
                 self._set_state(False)
                 with self._lock:
@@ -128,8 +142,11 @@ class EventStreamConsumer:
             if self._stop.is_set():
                 return
             self._ws = ws
-        ws.connect(self._stream_url(), timeout=self.timeout,
-                   header=["Authorization: Bearer " + self._api_key])
+        ws.connect(
+            self._stream_url(),
+            timeout=self.timeout,
+            header=["Authorization: Bearer " + self._api_key],
+        )
         self.connections += 1
         self._handshake_ok = True
         self._set_state(True)
@@ -141,7 +158,9 @@ class EventStreamConsumer:
             except websocket.WebSocketTimeoutException:
                 silent += 1
                 if silent >= 2:
-                    raise ConnectionError("no data from the PBX for %.1f s" % (2 * self.heartbeat))
+                    raise ConnectionError(
+                        "no data from the PBX for %.1f s" % (2 * self.heartbeat)
+                    )
                 ws.ping()
                 continue
             silent = 0
@@ -158,8 +177,10 @@ class EventStreamConsumer:
         try:
             self.on_events(events, cursor)
         except Exception:
-            _logger.exception("PBX event stream: on_events failed; will resume after cursor %s",
-                              self.cursor)
+            _logger.exception(
+                "PBX event stream: on_events failed; will resume after cursor %s",
+                self.cursor,
+            )
             raise
         self.cursor = cursor
 

@@ -3,7 +3,6 @@ signed webhook deliveries, fault injection and the ``/_sim`` control API."""
 import asyncio
 import collections
 import csv
-import datetime
 import hmac
 import io
 import json
@@ -27,9 +26,16 @@ PREFIX = "/api/v1"
 SIM_PREFIX = PREFIX + "/_sim"
 MAX_LIMIT = 5000
 DEFAULT_FAULTS = {
-    "latency_ms": 0, "error_rate": 0.0, "rate_limit": 0, "retry_after": 1,
-    "webhook_drop_rate": 0.0, "webhook_duplicate_rate": 0.0, "webhook_reorder": False,
-    "ws_close_after": 0, "error_paths": [], "feed_stuck": False,
+    "latency_ms": 0,
+    "error_rate": 0.0,
+    "rate_limit": 0,
+    "retry_after": 1,
+    "webhook_drop_rate": 0.0,
+    "webhook_duplicate_rate": 0.0,
+    "webhook_reorder": False,
+    "ws_close_after": 0,
+    "error_paths": [],
+    "feed_stuck": False,
 }
 
 
@@ -38,8 +44,13 @@ def dumps(obj):
 
 
 def json_response(obj, status=200, headers=None):
-    return web.Response(body=dumps(obj).encode("utf-8"), status=status, headers=headers,
-                        content_type="application/json", charset="utf-8")
+    return web.Response(
+        body=dumps(obj).encode("utf-8"),
+        status=status,
+        headers=headers,
+        content_type="application/json",
+        charset="utf-8",
+    )
 
 
 def error_response(exc):
@@ -52,7 +63,9 @@ class Simulator:
     def __init__(self, config):
         self.config = config
         self.initial_data = self._read_data(config["data"])
-        self.state = PBXState(self.initial_data, announce_seconds=config["announce_seconds"])
+        self.state = PBXState(
+            self.initial_data, announce_seconds=config["announce_seconds"]
+        )
         state_file = config.get("state")
         if state_file and os.path.exists(state_file):
             with open(state_file, encoding="utf-8") as fh:
@@ -74,9 +87,12 @@ class Simulator:
         self.faults = dict(DEFAULT_FAULTS)
         self.rng = random.Random(cfg["seed"])
         self.webhook = {
-            "url": cfg.get("webhook_url") or None, "secret": cfg.get("webhook_secret") or "",
-            "max_attempts": cfg["webhook_attempts"], "backoff": cfg["webhook_backoff"],
-            "timeout": cfg["webhook_timeout"], "batch_size": 500,
+            "url": cfg.get("webhook_url") or None,
+            "secret": cfg.get("webhook_secret") or "",
+            "max_attempts": cfg["webhook_attempts"],
+            "backoff": cfg["webhook_backoff"],
+            "timeout": cfg["webhook_timeout"],
+            "batch_size": 500,
         }
         self.pending = collections.deque()
         self.inflight = 0
@@ -111,14 +127,18 @@ class Simulator:
         async with aiohttp.ClientSession(timeout=timeout) as session:
             while True:
                 await self.webhook_wakeup.wait()
-                await asyncio.sleep(0.05)          # batching window
+                await asyncio.sleep(0.05)  # batching window
                 self.webhook_wakeup.clear()
                 while self.pending:
                     size = max(1, int(self.webhook["batch_size"]))
                     batches = []
                     while self.pending:
-                        batches.append([self.pending.popleft()
-                                        for _ in range(min(size, len(self.pending)))])
+                        batches.append(
+                            [
+                                self.pending.popleft()
+                                for _ in range(min(size, len(self.pending)))
+                            ]
+                        )
                     if self.faults["webhook_reorder"]:
                         batches = [list(reversed(b)) for b in reversed(batches)]
                     self.inflight += 1
@@ -135,47 +155,70 @@ class Simulator:
         hook = dict(self.webhook)
         delivery_id = str(uuid.uuid4())
         seqs = [e["seq"] for e in batch]
-        base = {"delivery_id": delivery_id, "event_count": len(batch), "seqs": seqs,
-                "url": hook["url"]}
+        base = {
+            "delivery_id": delivery_id,
+            "event_count": len(batch),
+            "seqs": seqs,
+            "url": hook["url"],
+        }
         if not hook["url"]:
             return
         if self.rng.random() < self.faults["webhook_drop_rate"]:
-            self.log_delivery(attempt=0, status=None, error=None, outcome="dropped", **base)
+            self.log_delivery(
+                attempt=0, status=None, error=None, outcome="dropped", **base
+            )
             return
         duplicate = self.rng.random() < self.faults["webhook_duplicate_rate"]
         body = dumps({"events": batch}).encode("utf-8")
         ok = await self._send(session, hook, body, base, generation)
         if ok and duplicate and generation == self.generation:
-            await self._send(session, hook, body, dict(base, duplicate=True), generation,
-                             attempts=1)
+            await self._send(
+                session, hook, body, dict(base, duplicate=True), generation, attempts=1
+            )
 
     async def _send(self, session, hook, body, base, generation, attempts=None):
         attempts = attempts or max(1, int(hook["max_attempts"]))
         for attempt in range(1, attempts + 1):
-            if generation != self.generation:   # reset meanwhile: abandon
+            if generation != self.generation:  # reset meanwhile: abandon
                 return False
-            headers = signature.signed_headers(hook["secret"], body,
-                                               delivery_id=base["delivery_id"])
+            headers = signature.signed_headers(
+                hook["secret"], body, delivery_id=base["delivery_id"]
+            )
             headers["User-Agent"] = "axivox-simulator/%s" % __version__
             start = time.monotonic()
             status, error = None, None
             try:
-                async with session.post(hook["url"], data=body, headers=headers,
-                                        timeout=aiohttp.ClientTimeout(total=hook["timeout"])) as resp:
+                async with session.post(
+                    hook["url"],
+                    data=body,
+                    headers=headers,
+                    timeout=aiohttp.ClientTimeout(total=hook["timeout"]),
+                ) as resp:
                     status = resp.status
                     await resp.read()
             except Exception as exc:
                 error = "%s: %s" % (type(exc).__name__, exc)
             duration = int((time.monotonic() - start) * 1000)
             if status is not None and 200 <= status < 300:
-                self.log_delivery(attempt=attempt, status=status, error=None, outcome="delivered",
-                                  duration_ms=duration, **base)
+                self.log_delivery(
+                    attempt=attempt,
+                    status=status,
+                    error=None,
+                    outcome="delivered",
+                    duration_ms=duration,
+                    **base,
+                )
                 return True
             retryable = status is None or status >= 500 or status in (408, 429)
             last = attempt == attempts or not retryable
-            self.log_delivery(attempt=attempt, status=status, error=error,
-                              outcome="failed" if last else "retrying", duration_ms=duration,
-                              **base)
+            self.log_delivery(
+                attempt=attempt,
+                status=status,
+                error=error,
+                outcome="failed" if last else "retrying",
+                duration_ms=duration,
+                **base,
+            )
             if last:
                 return False
             await asyncio.sleep(hook["backoff"] * (2 ** (attempt - 1)))
@@ -225,7 +268,9 @@ async def read_json(request, default=None):
 async def read_object(request, default=None):
     data = await read_json(request, default)
     if not isinstance(data, dict):
-        raise PBXError(422, "validation_error", "The request body must be a JSON object.")
+        raise PBXError(
+            422, "validation_error", "The request body must be a JSON object."
+        )
     return data
 
 
@@ -237,7 +282,9 @@ def parse_int(value, field, low, high, default):
     except (TypeError, ValueError):
         raise invalid(field, "Parameter '%s' must be a whole number." % field)
     if not low <= number <= high:
-        raise invalid(field, "Parameter '%s' must be between %d and %d." % (field, low, high))
+        raise invalid(
+            field, "Parameter '%s' must be between %d and %d." % (field, low, high)
+        )
     return number
 
 
@@ -245,7 +292,9 @@ def parse_cursor(value, field):
     if value in (None, ""):
         return 0
     if not str(value).isdigit():
-        raise invalid(field, "Parameter '%s' is not a cursor returned by this API." % field)
+        raise invalid(
+            field, "Parameter '%s' is not a cursor returned by this API." % field
+        )
     return int(value)
 
 
@@ -255,8 +304,11 @@ def parse_time(value, field):
     try:
         return ev.parse_timestamp(value)
     except ValueError:
-        raise invalid(field, "Parameter '%s' must be an ISO 8601 date-time with a time zone, "
-                      "e.g. 2026-11-28T10:00:00Z." % field)
+        raise invalid(
+            field,
+            "Parameter '%s' must be an ISO 8601 date-time with a time zone, "
+            "e.g. 2026-11-28T10:00:00Z." % field,
+        )
 
 
 def parse_types(value):
@@ -265,8 +317,11 @@ def parse_types(value):
     types = [t.strip().upper() for t in value.split(",") if t.strip()]
     unknown = [t for t in types if t not in ev.EVENT_TYPES]
     if unknown:
-        raise invalid("types", "Parameter 'types': unknown event type(s) %s; expected some of %s."
-                      % (", ".join(unknown), ", ".join(ev.EVENT_TYPES)))
+        raise invalid(
+            "types",
+            "Parameter 'types': unknown event type(s) %s; expected some of %s."
+            % (", ".join(unknown), ", ".join(ev.EVENT_TYPES)),
+        )
     return set(types)
 
 
@@ -278,7 +333,9 @@ def parse_if_match(value):
         text = text[2:]
     text = text.strip('"')
     if not text.isdigit():
-        raise invalid("If-Match", "The If-Match header must be the queue version, e.g. \"3\".")
+        raise invalid(
+            "If-Match", 'The If-Match header must be the queue version, e.g. "3".'
+        )
     return int(text)
 
 
@@ -290,8 +347,14 @@ async def api_middleware(request, handler):
     is_sim = path.startswith(SIM_PREFIX)
     entry = None
     if path.startswith(PREFIX) and not is_sim:
-        entry = {"method": request.method, "path": path, "status": None, "fault": None,
-                 "replayed": False, "at": iso(utcnow())}
+        entry = {
+            "method": request.method,
+            "path": path,
+            "status": None,
+            "fault": None,
+            "replayed": False,
+            "at": iso(utcnow()),
+        }
         sim.requests.append(entry)
     try:
         if path.startswith(PREFIX):
@@ -307,34 +370,57 @@ async def api_middleware(request, handler):
             cached = sim.idempotency.get(key)
             if cached is not None:
                 if cached[0] != (request.method, path):
-                    raise PBXError(422, "idempotency_key_reused",
-                                   "This Idempotency-Key was already used for another request.",
-                                   field="Idempotency-Key")
+                    raise PBXError(
+                        422,
+                        "idempotency_key_reused",
+                        "This Idempotency-Key was already used for another request.",
+                        field="Idempotency-Key",
+                    )
                 entry["replayed"] = True
                 entry["status"] = cached[1]
-                return web.Response(status=cached[1], body=cached[2],
-                                    content_type="application/json", charset="utf-8",
-                                    headers={"Idempotent-Replayed": "true"})
+                return web.Response(
+                    status=cached[1],
+                    body=cached[2],
+                    content_type="application/json",
+                    charset="utf-8",
+                    headers={"Idempotent-Replayed": "true"},
+                )
             cache_key = key
         response = await handler(request)
-        if cache_key and response.status < 500 and isinstance(response, web.Response) \
-                and not isinstance(response, web.WebSocketResponse):
-            sim.idempotency[cache_key] = ((request.method, path), response.status, response.body)
+        if (
+            cache_key
+            and response.status < 500
+            and isinstance(response, web.Response)
+            and not isinstance(response, web.WebSocketResponse)
+        ):
+            sim.idempotency[cache_key] = (
+                (request.method, path),
+                response.status,
+                response.body,
+            )
             while len(sim.idempotency) > 10000:
                 sim.idempotency.popitem(last=False)
     except PBXError as exc:
         response = error_response(exc)
     except web.HTTPNotFound:
-        response = error_response(PBXError(404, "not_found", "There is no such API endpoint."))
+        response = error_response(
+            PBXError(404, "not_found", "There is no such API endpoint.")
+        )
     except web.HTTPMethodNotAllowed:
-        response = error_response(PBXError(405, "method_not_allowed",
-                                           "This method is not allowed on this endpoint."))
+        response = error_response(
+            PBXError(
+                405,
+                "method_not_allowed",
+                "This method is not allowed on this endpoint.",
+            )
+        )
     except web.HTTPException:
         raise
     except Exception:
         _logger.exception("internal error on %s %s", request.method, path)
-        response = error_response(PBXError(500, "internal_error",
-                                           "The PBX had an internal error."))
+        response = error_response(
+            PBXError(500, "internal_error", "The PBX had an internal error.")
+        )
     if entry is not None and entry["status"] is None:
         entry["status"] = response.status
     return response
@@ -346,8 +432,12 @@ def _authenticate(sim, request, control):
     token = token.strip()
     cfg = sim.config
     if scheme.lower() != "bearer" or not token:
-        raise PBXError(401, "unauthorized", "Missing API key: send 'Authorization: Bearer <key>'.",
-                       headers={"WWW-Authenticate": "Bearer"})
+        raise PBXError(
+            401,
+            "unauthorized",
+            "Missing API key: send 'Authorization: Bearer <key>'.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     if hmac.compare_digest(token.encode(), cfg["api_key"].encode()):
         return
     read_only = cfg.get("read_only_key")
@@ -355,8 +445,12 @@ def _authenticate(sim, request, control):
         if control or request.method not in ("GET", "HEAD"):
             raise PBXError(403, "forbidden", "This API key is read-only.")
         return
-    raise PBXError(401, "unauthorized", "The API key is not valid.",
-                   headers={"WWW-Authenticate": "Bearer"})
+    raise PBXError(
+        401,
+        "unauthorized",
+        "The API key is not valid.",
+        headers={"WWW-Authenticate": "Bearer"},
+    )
 
 
 async def _inject_fault(sim, path=""):
@@ -366,9 +460,17 @@ async def _inject_fault(sim, path=""):
     if faults["rate_limit"] > 0:
         faults["rate_limit"] -= 1
         retry_after = faults["retry_after"]
-        text = str(int(retry_after)) if float(retry_after).is_integer() else str(retry_after)
-        return PBXError(429, "rate_limited", "Too many requests; retry after %s seconds." % text,
-                        headers={"Retry-After": text})
+        text = (
+            str(int(retry_after))
+            if float(retry_after).is_integer()
+            else str(retry_after)
+        )
+        return PBXError(
+            429,
+            "rate_limited",
+            "Too many requests; retry after %s seconds." % text,
+            headers={"Retry-After": text},
+        )
     if faults["error_rate"] and sim.rng.random() < faults["error_rate"]:
         return PBXError(503, "unavailable", "The PBX is temporarily unavailable.")
     if any(part in path for part in faults["error_paths"]):
@@ -398,9 +500,14 @@ async def list_queues(request):
 @routes.post(PREFIX + "/queues")
 async def create_queue(request):
     queue = sim_of(request).state.create_queue(await read_object(request))
-    return json_response({"queue": queue}, status=201,
-                         headers={"Location": "%s/queues/%s" % (PREFIX, queue["id"]),
-                                  "ETag": '"%d"' % queue["version"]})
+    return json_response(
+        {"queue": queue},
+        status=201,
+        headers={
+            "Location": "%s/queues/%s" % (PREFIX, queue["id"]),
+            "ETag": '"%d"' % queue["version"],
+        },
+    )
 
 
 @routes.get(PREFIX + "/queues/{queue_id}")
@@ -413,7 +520,9 @@ async def get_queue(request):
 async def update_queue(request):
     if_match = parse_if_match(request.headers.get("If-Match"))
     data = await read_object(request)
-    queue = sim_of(request).state.update_queue(request.match_info["queue_id"], data, if_match)
+    queue = sim_of(request).state.update_queue(
+        request.match_info["queue_id"], data, if_match
+    )
     return json_response({"queue": queue}, headers={"ETag": '"%d"' % queue["version"]})
 
 
@@ -443,40 +552,53 @@ async def list_agents(request):
 
 @routes.post(PREFIX + "/queues/{queue_id}/agents/{extension}/connect")
 async def connect_agent(request):
-    agent, _ = sim_of(request).state.connect_agent(request.match_info["queue_id"],
-                                                   request.match_info["extension"])
+    agent, _ = sim_of(request).state.connect_agent(
+        request.match_info["queue_id"], request.match_info["extension"]
+    )
     return json_response({"agent": agent})
 
 
 @routes.post(PREFIX + "/queues/{queue_id}/agents/{extension}/disconnect")
 async def disconnect_agent(request):
-    agent, _ = sim_of(request).state.disconnect_agent(request.match_info["queue_id"],
-                                                      request.match_info["extension"])
+    agent, _ = sim_of(request).state.disconnect_agent(
+        request.match_info["queue_id"], request.match_info["extension"]
+    )
     return json_response({"agent": agent})
 
 
 @routes.post(PREFIX + "/calls")
 async def originate(request):
     call = sim_of(request).state.originate(await read_object(request))
-    return json_response({"call": call}, status=201,
-                         headers={"Location": "%s/calls/%s" % (PREFIX, call["id"])})
+    return json_response(
+        {"call": call},
+        status=201,
+        headers={"Location": "%s/calls/%s" % (PREFIX, call["id"])},
+    )
 
 
 @routes.get(PREFIX + "/calls/{call_id}")
 async def get_call(request):
-    return json_response({"call": sim_of(request).state.get_call(request.match_info["call_id"])})
+    return json_response(
+        {"call": sim_of(request).state.get_call(request.match_info["call_id"])}
+    )
 
 
 @routes.delete(PREFIX + "/calls/{call_id}")
 async def hangup(request):
-    return json_response({"call": sim_of(request).state.hangup(request.match_info["call_id"])})
+    return json_response(
+        {"call": sim_of(request).state.hangup(request.match_info["call_id"])}
+    )
 
 
 def _report_filters(request):
     q = request.query
-    return dict(date_from=parse_time(q.get("from"), "from"), date_to=parse_time(q.get("to"), "to"),
-                types=parse_types(q.get("types")), call_id=q.get("call_id") or None,
-                caller_number=q.get("caller_number") or None)
+    return dict(
+        date_from=parse_time(q.get("from"), "from"),
+        date_to=parse_time(q.get("to"), "to"),
+        types=parse_types(q.get("types")),
+        call_id=q.get("call_id") or None,
+        caller_number=q.get("caller_number") or None,
+    )
 
 
 @routes.get(PREFIX + "/queues/{queue_id}/events")
@@ -497,9 +619,26 @@ async def queue_events(request):
     return json_response({"events": page, "next_cursor": next_cursor})
 
 
-CSV_COLUMNS = ("timestamp", "type", "label", "queue_id", "call_id", "caller_number",
-               "agent_extension", "agent_name", "member_type", "position", "original_position",
-               "wait_time", "hold_time", "talk_time", "ring_time", "transfer_target", "id", "seq")
+CSV_COLUMNS = (
+    "timestamp",
+    "type",
+    "label",
+    "queue_id",
+    "call_id",
+    "caller_number",
+    "agent_extension",
+    "agent_name",
+    "member_type",
+    "position",
+    "original_position",
+    "wait_time",
+    "hold_time",
+    "talk_time",
+    "ring_time",
+    "transfer_target",
+    "id",
+    "seq",
+)
 
 
 @routes.get(PREFIX + "/queues/{queue_id}/events.csv")
@@ -514,9 +653,15 @@ async def queue_events_csv(request):
     for event in state.query_events(queue_id, **filters):
         row = dict(event, label=ev.EVENT_LABELS[event["type"]])
         writer.writerow(["" if row.get(c) is None else row.get(c) for c in CSV_COLUMNS])
-    return web.Response(text=out.getvalue(), content_type="text/csv", charset="utf-8",
-                        headers={"Content-Disposition":
-                                 'attachment; filename="queue-%s-report.csv"' % queue_id})
+    return web.Response(
+        text=out.getvalue(),
+        content_type="text/csv",
+        charset="utf-8",
+        headers={
+            "Content-Disposition": 'attachment; filename="queue-%s-report.csv"'
+            % queue_id
+        },
+    )
 
 
 @routes.get(PREFIX + "/events")
@@ -550,8 +695,11 @@ async def event_stream(request):
             changed = sim.changed
             page, _ = sim.state.events_after(cursor, 500)
             for event in page:
-                await ws.send_str(dumps({"type": "event", "cursor": str(event["seq"]),
-                                         "event": event}))
+                await ws.send_str(
+                    dumps(
+                        {"type": "event", "cursor": str(event["seq"]), "event": event}
+                    )
+                )
                 cursor = event["seq"]
                 sent += 1
                 if close_after and sent >= close_after:
@@ -560,8 +708,9 @@ async def event_stream(request):
             if page:
                 continue
             waiter = asyncio.ensure_future(changed.wait())
-            done, _ = await asyncio.wait({waiter, reader}, timeout=heartbeat,
-                                         return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait(
+                {waiter, reader}, timeout=heartbeat, return_when=asyncio.FIRST_COMPLETED
+            )
             waiter.cancel()
             if not done and not ws.closed:
                 await ws.send_str(dumps({"type": "heartbeat", "cursor": str(cursor)}))
@@ -575,7 +724,7 @@ async def event_stream(request):
 
 
 async def _drain(ws):
-    async for _msg in ws:   # answers pings, notices the close frame
+    async for _msg in ws:  # answers pings, notices the close frame
         pass
 
 
@@ -593,11 +742,18 @@ async def sim_state(request):
     snap = sim.state.snapshot()
     snap.pop("events")
     snap["calls"] = [sim.state.get_call(c["id"]) for c in snap["calls"]]
-    snap.update(event_count=len(sim.state.events), faults=sim.faults,
-                webhook={"url": sim.webhook["url"], "pending": len(sim.pending),
-                         "inflight": sim.inflight, "batch_size": sim.webhook["batch_size"],
-                         "max_attempts": sim.webhook["max_attempts"],
-                         "backoff": sim.webhook["backoff"]})
+    snap.update(
+        event_count=len(sim.state.events),
+        faults=sim.faults,
+        webhook={
+            "url": sim.webhook["url"],
+            "pending": len(sim.pending),
+            "inflight": sim.inflight,
+            "batch_size": sim.webhook["batch_size"],
+            "max_attempts": sim.webhook["max_attempts"],
+            "backoff": sim.webhook["backoff"],
+        },
+    )
     return json_response(snap)
 
 
@@ -609,12 +765,20 @@ async def sim_traffic(request):
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise invalid("seed", "Field 'seed' must be an integer.")
     calls = data.get("calls", 20)
-    if isinstance(calls, bool) or not isinstance(calls, int) or not 0 <= calls <= 100000:
+    if (
+        isinstance(calls, bool)
+        or not isinstance(calls, int)
+        or not 0 <= calls <= 100000
+    ):
         raise invalid("calls", "Field 'calls' must be an integer between 0 and 100000.")
     queue_ids = data.get("queue_ids")
-    if queue_ids is not None and (not isinstance(queue_ids, list)
-                                  or not all(isinstance(q, str) for q in queue_ids)):
-        raise invalid("queue_ids", "Field 'queue_ids' must be a list of queue ids or null.")
+    if queue_ids is not None and (
+        not isinstance(queue_ids, list)
+        or not all(isinstance(q, str) for q in queue_ids)
+    ):
+        raise invalid(
+            "queue_ids", "Field 'queue_ids' must be a list of queue ids or null."
+        )
     start = parse_time(data.get("start"), "start")
     summary = traffic.run(sim.state, seed, calls, queue_ids, start)
     return json_response(summary)
@@ -623,7 +787,9 @@ async def sim_traffic(request):
 @routes.post(SIM_PREFIX + "/calls/{call_id}")
 async def sim_call_state(request):
     data = await read_object(request)
-    call = sim_of(request).state.set_call_state(request.match_info["call_id"], data.get("state"))
+    call = sim_of(request).state.set_call_state(
+        request.match_info["call_id"], data.get("state")
+    )
     return json_response({"call": call})
 
 
@@ -644,12 +810,18 @@ async def sim_faults(request):
             raise invalid(key, "Unknown fault '%s'." % key)
         default = DEFAULT_FAULTS[key]
         if isinstance(default, list):
-            if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-                raise invalid(key, "Fault '%s' must be a list of non-empty strings." % key)
+            if not isinstance(value, list) or not all(
+                isinstance(v, str) and v for v in value
+            ):
+                raise invalid(
+                    key, "Fault '%s' must be a list of non-empty strings." % key
+                )
         elif isinstance(default, bool):
             if not isinstance(value, bool):
                 raise invalid(key, "Fault '%s' must be true or false." % key)
-        elif isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        elif (
+            isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0
+        ):
             raise invalid(key, "Fault '%s' must be a non-negative number." % key)
         elif key.endswith("_rate") and value > 1:
             raise invalid(key, "Fault '%s' must be between 0 and 1." % key)
@@ -680,9 +852,20 @@ async def sim_webhook(request):
     sim = sim_of(request)
     data = await read_object(request)
     for key in data:
-        if key not in ("url", "secret", "max_attempts", "backoff", "timeout", "batch_size"):
+        if key not in (
+            "url",
+            "secret",
+            "max_attempts",
+            "backoff",
+            "timeout",
+            "batch_size",
+        ):
             raise invalid(key, "Unknown webhook setting '%s'." % key)
-    if "url" in data and data["url"] is not None and not str(data["url"]).startswith(("http://", "https://")):
+    if (
+        "url" in data
+        and data["url"] is not None
+        and not str(data["url"]).startswith(("http://", "https://"))
+    ):
         raise invalid("url", "Field 'url' must be an http(s) URL or null.")
     sim.webhook.update(data)
     return json_response({k: v for k, v in sim.webhook.items() if k != "secret"})
@@ -693,8 +876,10 @@ async def sim_flush(request):
     sim = sim_of(request)
     data = await read_object(request, default={})
     done = await sim.flush(float(data.get("timeout", 30)))
-    return json_response({"flushed": done, "pending": len(sim.pending), "inflight": sim.inflight},
-                         status=200 if done else 504)
+    return json_response(
+        {"flushed": done, "pending": len(sim.pending), "inflight": sim.inflight},
+        status=200 if done else 504,
+    )
 
 
 @routes.get(SIM_PREFIX + "/requests")
@@ -716,8 +901,10 @@ def build_app(config):
     async def on_startup(app):
         sim = Simulator(config)
         app["sim"] = sim
-        app["tasks"] = [asyncio.ensure_future(sim.webhook_worker()),
-                        asyncio.ensure_future(sim.saver())]
+        app["tasks"] = [
+            asyncio.ensure_future(sim.webhook_worker()),
+            asyncio.ensure_future(sim.saver()),
+        ]
 
     async def on_cleanup(app):
         for task in app["tasks"]:

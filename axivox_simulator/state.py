@@ -17,8 +17,17 @@ DIAL_RE = re.compile(r"^[0-9*#]{1,20}$")
 NUMBER_RE = re.compile(r"^\+?[0-9*#]{1,32}$")
 QUEUE_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 STRATEGIES = ("ringall", "leastrecent", "fewestcalls", "random", "rrmemory", "linear")
-QUEUE_FIELDS = ("name", "extension", "strategy", "max_wait_time", "max_ring_time",
-                "login_code", "logout_code", "static_agents", "dynamic_agents")
+QUEUE_FIELDS = (
+    "name",
+    "extension",
+    "strategy",
+    "max_wait_time",
+    "max_ring_time",
+    "login_code",
+    "logout_code",
+    "static_agents",
+    "dynamic_agents",
+)
 READ_ONLY_FIELDS = ("id", "version", "applied", "updated_at")
 
 
@@ -60,7 +69,7 @@ def slugify(name):
 class PBXState:
     def __init__(self, data, announce_seconds=2.0):
         self.announce_seconds = announce_seconds
-        self.listeners = []          # callables(event dict), called on emit
+        self.listeners = []  # callables(event dict), called on emit
         self.seq = 0
         self.pbx_id = uuid.uuid4().hex[:8]
         self.dirty = False
@@ -71,16 +80,19 @@ class PBXState:
         """Replace the configuration by ``data`` (demo.json format); keeps ``seq``."""
         self.users = {}
         self.queues = {}
-        self.connections = {}        # (queue_id, ext) -> connected_since ISO
+        self.connections = {}  # (queue_id, ext) -> connected_since ISO
         self.calls = {}
         self.events = []
         self._seqs = []
-        self.agent_stats = {}        # ext -> {"calls": n, "last_call_end": epoch}
-        self.rr_pointer = {}         # queue_id -> index (rrmemory)
+        self.agent_stats = {}  # ext -> {"calls": n, "last_call_end": epoch}
+        self.rr_pointer = {}  # queue_id -> index (rrmemory)
         for user in data.get("users", []):
             ext = str(user["extension"])
-            self.users[ext] = {"extension": ext, "name": user.get("name") or ext,
-                               "email": user.get("email") or None}
+            self.users[ext] = {
+                "extension": ext,
+                "name": user.get("name") or ext,
+                "email": user.get("email") or None,
+            }
         now = iso(utcnow())
         for q in data.get("queues", []):
             queue = self._clean_queue(dict(q), None)
@@ -88,18 +100,28 @@ class PBXState:
             self.queues[queue["id"]] = queue
         for conn in data.get("connected_agents", []):
             key = (conn["queue_id"], str(conn["extension"]))
-            if key[0] in self.queues and key[1] in self.queues[key[0]]["dynamic_agents"]:
+            if (
+                key[0] in self.queues
+                and key[1] in self.queues[key[0]]["dynamic_agents"]
+            ):
                 self.connections[key] = conn.get("connected_since") or now
         self.dirty = True
 
     def snapshot(self):
         return {
-            "format": 1, "pbx_id": self.pbx_id, "seq": self.seq,
-            "users": list(self.users.values()), "queues": list(self.queues.values()),
-            "connections": [{"queue_id": q, "extension": e, "connected_since": s}
-                            for (q, e), s in self.connections.items()],
-            "calls": list(self.calls.values()), "events": self.events,
-            "agent_stats": self.agent_stats, "rr_pointer": self.rr_pointer,
+            "format": 1,
+            "pbx_id": self.pbx_id,
+            "seq": self.seq,
+            "users": list(self.users.values()),
+            "queues": list(self.queues.values()),
+            "connections": [
+                {"queue_id": q, "extension": e, "connected_since": s}
+                for (q, e), s in self.connections.items()
+            ],
+            "calls": list(self.calls.values()),
+            "events": self.events,
+            "agent_stats": self.agent_stats,
+            "rr_pointer": self.rr_pointer,
         }
 
     def restore(self, snap):
@@ -107,8 +129,10 @@ class PBXState:
         self.seq = snap["seq"]
         self.users = {u["extension"]: u for u in snap["users"]}
         self.queues = {q["id"]: q for q in snap["queues"]}
-        self.connections = {(c["queue_id"], c["extension"]): c["connected_since"]
-                            for c in snap["connections"]}
+        self.connections = {
+            (c["queue_id"], c["extension"]): c["connected_since"]
+            for c in snap["connections"]
+        }
         self.calls = {c["id"]: c for c in snap["calls"]}
         self.events = snap["events"]
         self._seqs = [e["seq"] for e in self.events]
@@ -119,8 +143,13 @@ class PBXState:
     def emit(self, type_, queue_id, timestamp=None, **fields):
         assert type_ in ev.EVENT_TYPES, type_
         self.seq += 1
-        event = {"id": "%s-%010d" % (self.pbx_id, self.seq), "seq": self.seq, "type": type_,
-                 "queue_id": queue_id, "timestamp": iso(timestamp or utcnow())}
+        event = {
+            "id": "%s-%010d" % (self.pbx_id, self.seq),
+            "seq": self.seq,
+            "type": type_,
+            "queue_id": queue_id,
+            "timestamp": iso(timestamp or utcnow()),
+        }
         for field in ev.EVENT_FIELDS[5:]:
             event[field] = fields.pop(field, None)
         assert not fields, fields
@@ -144,11 +173,19 @@ class PBXState:
 
     def events_after(self, after, limit):
         start = bisect.bisect_right(self._seqs, after)
-        return self.events[start:start + limit], len(self.events) > start + limit
+        return self.events[start : start + limit], len(self.events) > start + limit
 
-    def query_events(self, queue_id, date_from=None, date_to=None, types=None,
-                     call_id=None, caller_number=None, after=0):
-        for event in self.events[bisect.bisect_right(self._seqs, after):]:
+    def query_events(
+        self,
+        queue_id,
+        date_from=None,
+        date_to=None,
+        types=None,
+        call_id=None,
+        caller_number=None,
+        after=0,
+    ):
+        for event in self.events[bisect.bisect_right(self._seqs, after) :]:
             if event["queue_id"] != queue_id:
                 continue
             if types and event["type"] not in types:
@@ -167,7 +204,9 @@ class PBXState:
     def get_queue(self, queue_id):
         queue = self.queues.get(queue_id)
         if queue is None:
-            raise PBXError(404, "queue_not_found", "Queue '%s' does not exist." % queue_id)
+            raise PBXError(
+                404, "queue_not_found", "Queue '%s' does not exist." % queue_id
+            )
         return queue
 
     def _dial_owner(self, dial, exclude_queue):
@@ -186,11 +225,15 @@ class PBXState:
     def _clean_queue(self, data, queue_id, base=None):
         """Validate ``data`` merged over ``base``; return the full queue fields."""
         if not isinstance(data, dict):
-            raise PBXError(422, "validation_error", "The request body must be a JSON object.")
+            raise PBXError(
+                422, "validation_error", "The request body must be a JSON object."
+            )
         for key in data:
             if key not in QUEUE_FIELDS and key not in READ_ONLY_FIELDS:
                 raise invalid(key, "Unknown field '%s'." % key)
-        out = {k: copy.deepcopy(v) for k, v in (base or {}).items() if k in QUEUE_FIELDS}
+        out = {
+            k: copy.deepcopy(v) for k, v in (base or {}).items() if k in QUEUE_FIELDS
+        }
         out.update({k: copy.deepcopy(v) for k, v in data.items() if k in QUEUE_FIELDS})
         if base is None:
             for field in ("name", "extension"):
@@ -207,27 +250,52 @@ class PBXState:
             out.setdefault("dynamic_agents", [])
         name = out.get("name")
         if not isinstance(name, str) or not name.strip() or len(name) > 128:
-            raise invalid("name", "Field 'name' must be a non-empty text of at most 128 characters.")
+            raise invalid(
+                "name",
+                "Field 'name' must be a non-empty text of at most 128 characters.",
+            )
         out["name"] = name.strip()
         for field in ("extension", "login_code", "logout_code"):
             value = out.get(field)
             if not isinstance(value, str) or not DIAL_RE.match(value):
-                raise invalid(field, "Field '%s' must be 1 to 20 characters among 0-9, * and #." % field)
+                raise invalid(
+                    field,
+                    "Field '%s' must be 1 to 20 characters among 0-9, * and #." % field,
+                )
         if out["strategy"] not in STRATEGIES:
-            raise invalid("strategy", "Field 'strategy' must be one of %s." % ", ".join(STRATEGIES))
+            raise invalid(
+                "strategy",
+                "Field 'strategy' must be one of %s." % ", ".join(STRATEGIES),
+            )
         for field, high in (("max_wait_time", 86400), ("max_ring_time", 3600)):
             value = out[field]
-            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= high:
-                raise invalid(field, "Field '%s' must be a whole number of seconds between 1 and %d."
-                              % (field, high))
-        dials = {"extension": out["extension"], "login_code": out["login_code"],
-                 "logout_code": out["logout_code"]}
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int)
+                or not 1 <= value <= high
+            ):
+                raise invalid(
+                    field,
+                    "Field '%s' must be a whole number of seconds between 1 and %d."
+                    % (field, high),
+                )
+        dials = {
+            "extension": out["extension"],
+            "login_code": out["login_code"],
+            "logout_code": out["logout_code"],
+        }
         if len(set(dials.values())) != 3:
-            raise invalid("logout_code", "The extension, login code and logout code must all differ.")
+            raise invalid(
+                "logout_code",
+                "The extension, login code and logout code must all differ.",
+            )
         for field, dial in dials.items():
             owner = self._dial_owner(dial, queue_id)
             if owner:
-                raise invalid(field, "Field '%s': %s is already used by %s." % (field, dial, owner))
+                raise invalid(
+                    field,
+                    "Field '%s': %s is already used by %s." % (field, dial, owner),
+                )
         seen = set()
         for field in ("static_agents", "dynamic_agents"):
             agents = out[field]
@@ -235,22 +303,35 @@ class PBXState:
                 raise invalid(field, "Field '%s' must be a list of extensions." % field)
             for ext in agents:
                 if not isinstance(ext, str) or ext not in self.users:
-                    raise invalid(field, "Field '%s': %r is not a PBX user extension." % (field, ext))
+                    raise invalid(
+                        field,
+                        "Field '%s': %r is not a PBX user extension." % (field, ext),
+                    )
                 if ext in seen:
-                    raise invalid(field, "Field '%s': extension %s is listed twice "
-                                  "(an agent is either static or dynamic)." % (field, ext))
+                    raise invalid(
+                        field,
+                        "Field '%s': extension %s is listed twice "
+                        "(an agent is either static or dynamic)." % (field, ext),
+                    )
                 seen.add(ext)
         return out
 
     def create_queue(self, data):
         if not isinstance(data, dict):
-            raise PBXError(422, "validation_error", "The request body must be a JSON object.")
+            raise PBXError(
+                422, "validation_error", "The request body must be a JSON object."
+            )
         queue_id = data.get("id")
         if queue_id is not None:
             if not isinstance(queue_id, str) or not QUEUE_ID_RE.match(queue_id):
-                raise invalid("id", "Field 'id' must be 1 to 64 characters among a-z, 0-9, _ and -.")
+                raise invalid(
+                    "id",
+                    "Field 'id' must be 1 to 64 characters among a-z, 0-9, _ and -.",
+                )
             if queue_id in self.queues:
-                raise PBXError(409, "already_exists", "Queue '%s' already exists." % queue_id)
+                raise PBXError(
+                    409, "already_exists", "Queue '%s' already exists." % queue_id
+                )
         fields = self._clean_queue(data, queue_id)
         if queue_id is None:
             base = slugify(fields["name"])
@@ -267,9 +348,12 @@ class PBXState:
     def update_queue(self, queue_id, data, if_match=None):
         queue = self.get_queue(queue_id)
         if if_match is not None and if_match != queue["version"]:
-            raise PBXError(409, "version_conflict",
-                           "Queue '%s' was changed by someone else (version %d, not %d); "
-                           "reload it and try again." % (queue_id, queue["version"], if_match))
+            raise PBXError(
+                409,
+                "version_conflict",
+                "Queue '%s' was changed by someone else (version %d, not %d); "
+                "reload it and try again." % (queue_id, queue["version"], if_match),
+            )
         fields = self._clean_queue(data, queue_id, base=queue)
         changed = any(queue[k] != fields[k] for k in QUEUE_FIELDS)
         if changed:
@@ -279,8 +363,10 @@ class PBXState:
             queue["applied"] = False
             queue["updated_at"] = iso(utcnow())
             for ext in sorted(removed):
-                if self.connections.pop((queue_id, ext), None) is not None \
-                        and ext not in queue["static_agents"]:
+                if (
+                    self.connections.pop((queue_id, ext), None) is not None
+                    and ext not in queue["static_agents"]
+                ):
                     self._member_event("REMOVEMEMBER", queue, ext, "dynamic")
             self.dirty = True
         return queue
@@ -310,35 +396,57 @@ class PBXState:
 
     def is_connected(self, queue, ext):
         kind = self.member_type(queue, ext)
-        return kind == "static" or (kind == "dynamic" and (queue["id"], ext) in self.connections)
+        return kind == "static" or (
+            kind == "dynamic" and (queue["id"], ext) in self.connections
+        )
 
     def connected_agents(self, queue):
         """Connected members in list order: static first, then dynamic."""
         return list(queue["static_agents"]) + [
-            e for e in queue["dynamic_agents"] if (queue["id"], e) in self.connections]
+            e for e in queue["dynamic_agents"] if (queue["id"], e) in self.connections
+        ]
 
     def agent(self, queue, ext):
         kind = self.member_type(queue, ext)
         user = self.users.get(ext, {})
-        return {"queue_id": queue["id"], "extension": ext, "name": user.get("name", ext),
-                "type": kind, "connected": self.is_connected(queue, ext),
-                "connected_since": self.connections.get((queue["id"], ext))}
+        return {
+            "queue_id": queue["id"],
+            "extension": ext,
+            "name": user.get("name", ext),
+            "type": kind,
+            "connected": self.is_connected(queue, ext),
+            "connected_since": self.connections.get((queue["id"], ext)),
+        }
 
     def list_agents(self, queue_id=None):
-        queues = [self.get_queue(queue_id)] if queue_id is not None else self.queues.values()
-        return [self.agent(q, ext) for q in queues
-                for ext in list(q["static_agents"]) + list(q["dynamic_agents"])]
+        queues = (
+            [self.get_queue(queue_id)] if queue_id is not None else self.queues.values()
+        )
+        return [
+            self.agent(q, ext)
+            for q in queues
+            for ext in list(q["static_agents"]) + list(q["dynamic_agents"])
+        ]
 
     def _member_event(self, type_, queue, ext, kind, timestamp=None):
-        return self.emit(type_, queue["id"], timestamp=timestamp, agent_extension=ext,
-                         agent_name=self.users.get(ext, {}).get("name"), member_type=kind)
+        return self.emit(
+            type_,
+            queue["id"],
+            timestamp=timestamp,
+            agent_extension=ext,
+            agent_name=self.users.get(ext, {}).get("name"),
+            member_type=kind,
+        )
 
     def _member(self, queue_id, ext):
         queue = self.get_queue(queue_id)
         kind = self.member_type(queue, ext)
         if kind is None:
-            raise PBXError(404, "not_a_member",
-                           "Extension %s is not an agent of queue '%s'." % (ext, queue_id))
+            raise PBXError(
+                404,
+                "not_a_member",
+                "Extension %s is not an agent of queue '%s'." % (ext, queue_id),
+            )
         return queue, kind
 
     def connect_agent(self, queue_id, ext):
@@ -354,9 +462,12 @@ class PBXState:
     def disconnect_agent(self, queue_id, ext):
         queue, kind = self._member(queue_id, ext)
         if kind == "static":
-            raise PBXError(409, "static_agent",
-                           "Extension %s is a static agent of queue '%s': static agents are "
-                           "always connected." % (ext, queue_id))
+            raise PBXError(
+                409,
+                "static_agent",
+                "Extension %s is a static agent of queue '%s': static agents are "
+                "always connected." % (ext, queue_id),
+            )
         changed = False
         if (queue_id, ext) in self.connections:
             del self.connections[(queue_id, ext)]
@@ -366,28 +477,50 @@ class PBXState:
 
     # -------------------------------------------------------------- calls
     def _public_call(self, call):
-        if call["state"] != "ended" and call.get("_ends_at") is not None \
-                and time.time() >= call["_ends_at"]:
+        if (
+            call["state"] != "ended"
+            and call.get("_ends_at") is not None
+            and time.time() >= call["_ends_at"]
+        ):
             call["state"] = "ended"
-            call["ended_at"] = iso(datetime.datetime.fromtimestamp(call["_ends_at"],
-                                                                   datetime.timezone.utc))
+            call["ended_at"] = iso(
+                datetime.datetime.fromtimestamp(call["_ends_at"], datetime.timezone.utc)
+            )
             self.dirty = True
         return {k: v for k, v in call.items() if not k.startswith("_")}
 
     def originate(self, data):
         if not isinstance(data, dict):
-            raise PBXError(422, "validation_error", "The request body must be a JSON object.")
+            raise PBXError(
+                422, "validation_error", "The request body must be a JSON object."
+            )
         src, dst = data.get("from"), data.get("to")
         if not isinstance(src, str) or not DIAL_RE.match(src):
             raise invalid("from", "Field 'from' must be the caller's extension.")
         if not isinstance(dst, str) or not NUMBER_RE.match(dst):
-            raise invalid("to", "Field 'to' must be a number made of digits, *, # and an optional +.")
+            raise invalid(
+                "to",
+                "Field 'to' must be a number made of digits, *, # and an optional +.",
+            )
         if src not in self.users:
-            raise PBXError(404, "unknown_extension", "Extension %s does not exist on the PBX." % src)
+            raise PBXError(
+                404,
+                "unknown_extension",
+                "Extension %s does not exist on the PBX." % src,
+            )
         now = utcnow()
-        call = {"id": "call-" + uuid.uuid4().hex[:16], "from": src, "to": dst,
-                "state": "ringing", "outcome": "ringing", "message": None, "queue_id": None,
-                "started_at": iso(now), "ended_at": None, "_ends_at": None}
+        call = {
+            "id": "call-" + uuid.uuid4().hex[:16],
+            "from": src,
+            "to": dst,
+            "state": "ringing",
+            "outcome": "ringing",
+            "message": None,
+            "queue_id": None,
+            "started_at": iso(now),
+            "ended_at": None,
+            "_ends_at": None,
+        }
         queue, action = None, None
         for q in self.queues.values():
             if dst == q["login_code"]:
@@ -401,30 +534,47 @@ class PBXState:
             kind = self.member_type(queue, src)
             name = queue["name"]
             if kind is None:
-                outcome, message = "not_a_member", (
-                    "You are not an agent of the %s queue." % name)
+                outcome, message = (
+                    "not_a_member",
+                    ("You are not an agent of the %s queue." % name),
+                )
             elif kind == "static":
-                outcome, message = "static_agent", (
-                    "You are a static agent of the %s queue: static agents are always "
-                    "connected." % name)
+                outcome, message = (
+                    "static_agent",
+                    (
+                        "You are a static agent of the %s queue: static agents are always "
+                        "connected." % name
+                    ),
+                )
             elif action == "login":
                 _, changed = self.connect_agent(queue["id"], src)
                 outcome = "logged_in" if changed else "already_logged_in"
-                message = ("You are now logged in to the %s queue." if changed else
-                           "You were already logged in to the %s queue.") % name
+                message = (
+                    "You are now logged in to the %s queue."
+                    if changed
+                    else "You were already logged in to the %s queue."
+                ) % name
             else:
                 _, changed = self.disconnect_agent(queue["id"], src)
                 outcome = "logged_out" if changed else "already_logged_out"
-                message = ("You are now logged out of the %s queue." if changed else
-                           "You were already logged out of the %s queue.") % name
+                message = (
+                    "You are now logged out of the %s queue."
+                    if changed
+                    else "You were already logged out of the %s queue."
+                ) % name
             # the PBX answers, plays a short message and hangs up
-            call.update(outcome=outcome, message=message, state="answered",
-                        _ends_at=time.time() + self.announce_seconds)
+            call.update(
+                outcome=outcome,
+                message=message,
+                state="answered",
+                _ends_at=time.time() + self.announce_seconds,
+            )
         elif dst in self.users:
             call.update(outcome="ringing", message="Ringing extension %s." % dst)
         else:
-            call.update(state="answered", outcome="answered",
-                        message="Connected to %s." % dst)
+            call.update(
+                state="answered", outcome="answered", message="Connected to %s." % dst
+            )
         self.calls[call["id"]] = call
         self.dirty = True
         return self._public_call(call)

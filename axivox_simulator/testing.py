@@ -19,7 +19,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 
 import requests
 
@@ -46,7 +45,14 @@ class SimulatorProcess:
     ``startup_timeout`` the wait for readiness (seconds).
     """
 
-    def __init__(self, api_key=None, python=None, startup_timeout=20.0, host="127.0.0.1", **options):
+    def __init__(
+        self,
+        api_key=None,
+        python=None,
+        startup_timeout=20.0,
+        host="127.0.0.1",
+        **options,
+    ):
         self.api_key = api_key or secrets.token_urlsafe(24)
         self.python = python or sys.executable
         self.startup_timeout = startup_timeout
@@ -60,8 +66,14 @@ class SimulatorProcess:
     # ------------------------------------------------------------ process
     def command(self):
         # --flag=value: a value starting with "-" (a random key may) is not taken for a flag.
-        cmd = [self.python, "-m", "axivox_simulator", "--host=" + self.host, "--port=0",
-               "--api-key=" + self.api_key]
+        cmd = [
+            self.python,
+            "-m",
+            "axivox_simulator",
+            "--host=" + self.host,
+            "--port=0",
+            "--api-key=" + self.api_key,
+        ]
         for key, value in sorted(self.options.items()):
             if value is None or value is False:
                 continue
@@ -74,25 +86,38 @@ class SimulatorProcess:
             return self
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(
-            [ADDON_ROOT] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
+            [ADDON_ROOT] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+        )
         env["PYTHONUNBUFFERED"] = "1"
-        self._log = tempfile.NamedTemporaryFile(prefix="axivox-sim-", suffix=".log", delete=False)
-        self.proc = subprocess.Popen(self.command(), stdout=subprocess.PIPE, stderr=self._log,
-                                     env=env, cwd=ADDON_ROOT, universal_newlines=True)
+        self._log = tempfile.NamedTemporaryFile(
+            prefix="axivox-sim-", suffix=".log", delete=False
+        )
+        self.proc = subprocess.Popen(
+            self.command(),
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            env=env,
+            cwd=ADDON_ROOT,
+            universal_newlines=True,
+        )
         ready = threading.Event()
         found = []
 
         def read_stdout():
             for line in self.proc.stdout:
                 if not found and line.startswith(READY_PREFIX):
-                    found.append(line[len(READY_PREFIX):].strip())
+                    found.append(line[len(READY_PREFIX) :].strip())
                     ready.set()
-            ready.set()   # EOF: the process ended
+            ready.set()  # EOF: the process ended
 
-        threading.Thread(target=read_stdout, name="axivox-sim-stdout", daemon=True).start()
+        threading.Thread(
+            target=read_stdout, name="axivox-sim-stdout", daemon=True
+        ).start()
         if not ready.wait(self.startup_timeout) or not found:
             self.stop()
-            raise SimulatorError("The PBX simulator did not start: %s" % self.log_tail())
+            raise SimulatorError(
+                "The PBX simulator did not start: %s" % self.log_tail()
+            )
         self.url = found[0]
         return self
 
@@ -143,11 +168,18 @@ class SimulatorProcess:
     def control(self, method, path, json=None, params=None, timeout=60):
         """Call ``/api/v1/_sim/<path>`` and return the decoded JSON (or None)."""
         response = self._session.request(
-            method, "%s/_sim/%s" % (self.api_url, path.lstrip("/")), json=json, params=params,
-            headers={"Authorization": "Bearer " + self.api_key}, timeout=timeout)
+            method,
+            "%s/_sim/%s" % (self.api_url, path.lstrip("/")),
+            json=json,
+            params=params,
+            headers={"Authorization": "Bearer " + self.api_key},
+            timeout=timeout,
+        )
         if response.status_code >= 400:
-            raise SimulatorError("%s %s -> %d %s" % (method, path, response.status_code,
-                                                     response.text[:500]))
+            raise SimulatorError(
+                "%s %s -> %d %s"
+                % (method, path, response.status_code, response.text[:500])
+            )
         return response.json() if response.content else None
 
     def reset(self, data=None):
@@ -157,8 +189,11 @@ class SimulatorProcess:
         return self.control("GET", "state")
 
     def traffic(self, seed=0, calls=20, queue_ids=None, start=None):
-        return self.control("POST", "traffic", {"seed": seed, "calls": calls,
-                                                "queue_ids": queue_ids, "start": start})
+        return self.control(
+            "POST",
+            "traffic",
+            {"seed": seed, "calls": calls, "queue_ids": queue_ids, "start": start},
+        )
 
     def faults(self, **faults):
         """Replace the active faults (no argument: clear them)."""

@@ -46,23 +46,28 @@ def _order(state, queue, free, rng, stats, rr):
         start = rr.get(queue["id"], 0) % max(1, len(members))
         rotated = members[start:] + members[:start]
         return [e for e in rotated if e in free]
-    return [e for e in members if e in free]   # linear (and ringall: all of them)
+    return [e for e in members if e in free]  # linear (and ringall: all of them)
 
 
 def generate(state, seed, calls, queue_ids=None, start=None):
     rng = random.Random(seed)
-    queues = [state.get_queue(q) for q in queue_ids] if queue_ids else \
-        [state.queues[k] for k in sorted(state.queues)]
+    queues = (
+        [state.get_queue(q) for q in queue_ids]
+        if queue_ids
+        else [state.queues[k] for k in sorted(state.queues)]
+    )
     if not queues:
         return [], {}
     if start is None:
-        start = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(hours=1)
+        start = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(
+            hours=1
+        )
     t0 = start.timestamp()
-    busy = {}                                        # ext -> busy until (virtual epoch)
+    busy = {}  # ext -> busy until (virtual epoch)
     stats = {e: {"calls": 0, "last_end": float("-inf")} for e in state.users}
     rr = dict(state.rr_pointer)
-    waiting = {q["id"]: [] for q in queues}          # queue -> [(enter, leave)]
-    out = []                                         # (time, order, type, queue_id, fields)
+    waiting = {q["id"]: [] for q in queues}  # queue -> [(enter, leave)]
+    out = []  # (time, order, type, queue_id, fields)
     clock = t0
     order = 0
 
@@ -93,8 +98,15 @@ def generate(state, seed, calls, queue_ids=None, start=None):
         members = state.connected_agents(queue)
         if not members:
             leave = t + 1
-            add(leave, "EXITEMPTY", queue, position=position, original_position=position,
-                wait_time=1, **base)
+            add(
+                leave,
+                "EXITEMPTY",
+                queue,
+                position=position,
+                original_position=position,
+                wait_time=1,
+                **base,
+            )
             waiting[qid].append((t, leave))
             continue
         now = t
@@ -105,7 +117,11 @@ def generate(state, seed, calls, queue_ids=None, start=None):
             if not free:
                 next_free = min(busy[e] for e in members)
                 if min(hangup_at, deadline) <= next_free:
-                    result = ("hangup", None, None) if hangup_at < deadline else ("timeout", None, None)
+                    result = (
+                        ("hangup", None, None)
+                        if hangup_at < deadline
+                        else ("timeout", None, None)
+                    )
                     break
                 now = next_free
                 continue
@@ -124,55 +140,128 @@ def generate(state, seed, calls, queue_ids=None, start=None):
             answers = []
             for ext in targets:
                 if rng.random() < ANSWER_PROBABILITY:
-                    answers.append((now + rng.uniform(2, max(2.5, ring_limit - 1)), ext))
+                    answers.append(
+                        (now + rng.uniform(2, max(2.5, ring_limit - 1)), ext)
+                    )
             answered = min(answers) if answers else None
             ring_end = answered[0] if answered else now + ring_limit
             stop_at = min(hangup_at, deadline)
             if stop_at < ring_end:
                 for ext in targets:
                     if hangup_at < deadline:
-                        add(hangup_at, "RINGCANCELED", queue, agent_extension=ext,
-                            ring_time=int(hangup_at - now), **base)
-                result = ("hangup", None, None) if hangup_at < deadline else ("timeout", None, None)
+                        add(
+                            hangup_at,
+                            "RINGCANCELED",
+                            queue,
+                            agent_extension=ext,
+                            ring_time=int(hangup_at - now),
+                            **base,
+                        )
+                result = (
+                    ("hangup", None, None)
+                    if hangup_at < deadline
+                    else ("timeout", None, None)
+                )
                 break
             if answered:
                 result = ("answer", answered[1], answered[0] - now)
                 now = answered[0]
                 break
             for ext in targets:
-                add(now + ring_limit, "RINGNOANSWER", queue, agent_extension=ext,
-                    ring_time=ring_limit, **base)
+                add(
+                    now + ring_limit,
+                    "RINGNOANSWER",
+                    queue,
+                    agent_extension=ext,
+                    ring_time=ring_limit,
+                    **base,
+                )
             now = now + ring_limit + RETRY_SECONDS
         kind, agent, ring_time = result
         if kind == "hangup":
             leave = hangup_at
-            add(leave, "ABANDON", queue, position=position, original_position=position,
-                wait_time=int(leave - t), **base)
+            add(
+                leave,
+                "ABANDON",
+                queue,
+                position=position,
+                original_position=position,
+                wait_time=int(leave - t),
+                **base,
+            )
         elif kind == "timeout":
             leave = deadline
-            add(leave, "EXITWITHTIMEOUT", queue, position=position, original_position=position,
-                wait_time=int(leave - t), **base)
+            add(
+                leave,
+                "EXITWITHTIMEOUT",
+                queue,
+                position=position,
+                original_position=position,
+                wait_time=int(leave - t),
+                **base,
+            )
         else:
             leave = now
             hold = int(leave - t)
-            add(leave, "CONNECT", queue, agent_extension=agent, hold_time=hold,
-                wait_time=hold, ring_time=int(ring_time), position=position,
-                original_position=position, **base)
+            add(
+                leave,
+                "CONNECT",
+                queue,
+                agent_extension=agent,
+                hold_time=hold,
+                wait_time=hold,
+                ring_time=int(ring_time),
+                position=position,
+                original_position=position,
+                **base,
+            )
             talk = int(min(1800, 20 + rng.expovariate(1 / 180.0)))
             end = leave + talk
             roll = rng.random()
             if roll < 0.05:
-                add(end, "ATTENDEDTRANSFER", queue, agent_extension=agent, hold_time=hold,
-                    talk_time=talk, transfer_target=rng.choice(sorted(state.users)), **base)
+                add(
+                    end,
+                    "ATTENDEDTRANSFER",
+                    queue,
+                    agent_extension=agent,
+                    hold_time=hold,
+                    talk_time=talk,
+                    transfer_target=rng.choice(sorted(state.users)),
+                    **base,
+                )
             elif roll < 0.10:
-                add(end, "BLINDTRANSFER", queue, agent_extension=agent, hold_time=hold,
-                    talk_time=talk, transfer_target="+3226%06d" % rng.randrange(1000000), **base)
+                add(
+                    end,
+                    "BLINDTRANSFER",
+                    queue,
+                    agent_extension=agent,
+                    hold_time=hold,
+                    talk_time=talk,
+                    transfer_target="+3226%06d" % rng.randrange(1000000),
+                    **base,
+                )
             elif roll < 0.55:
-                add(end, "COMPLETEAGENT", queue, agent_extension=agent, hold_time=hold,
-                    talk_time=talk, position=position, **base)
+                add(
+                    end,
+                    "COMPLETEAGENT",
+                    queue,
+                    agent_extension=agent,
+                    hold_time=hold,
+                    talk_time=talk,
+                    position=position,
+                    **base,
+                )
             else:
-                add(end, "COMPLETECALLER", queue, agent_extension=agent, hold_time=hold,
-                    talk_time=talk, position=position, **base)
+                add(
+                    end,
+                    "COMPLETECALLER",
+                    queue,
+                    agent_extension=agent,
+                    hold_time=hold,
+                    talk_time=talk,
+                    position=position,
+                    **base,
+                )
             busy[agent] = end + WRAPUP_SECONDS
             stats[agent]["calls"] += 1
             stats[agent]["last_end"] = end

@@ -26,8 +26,11 @@ AGENTS = [str(2000 + i) for i in range(20)]
 # matching normalizes them).
 partners = env["res.partner"].search([("name", "=like", "Bench caller %")])  # noqa: F821
 if not partners:
-    env["res.partner"].create([  # noqa: F821
-        {"name": f"Bench caller {i}", "phone": f"02 5{i:06d}"} for i in range(1000)])
+    env["res.partner"].create(
+        [  # noqa: F821
+            {"name": f"Bench caller {i}", "phone": f"02 5{i:06d}"} for i in range(1000)
+        ]
+    )
     cr.commit()
 
 
@@ -42,7 +45,9 @@ def batch(tag, n=1000):
             kind = "ADDMEMBER" if (i // 10) % 2 else "REMOVEMEMBER"
         moment = now - timedelta(seconds=(n - i))
         event = {
-            "id": f"ccb-{RUN}-{tag}-{i}", "type": kind, "queue_id": f"bench-q{i % 5}",
+            "id": f"ccb-{RUN}-{tag}-{i}",
+            "type": kind,
+            "queue_id": f"bench-q{i % 5}",
             "timestamp": moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{i % 1000:03d}Z",
             "call_id": f"ccb-{RUN}-{tag}-{i // 4}",
             # half of the callers are contacts (numbers of the contacts 0..999)
@@ -82,20 +87,29 @@ def ingest(events, layer):
     return elapsed, queries
 
 
-print("\n== Contact-centre layer: ingestion of a 1,000-event batch "
-      f"({cr.execute('SELECT count(*) FROM axivox_queue_event') or cr.fetchone()[0]:,} events stored)")
+print(
+    "\n== Contact-centre layer: ingestion of a 1,000-event batch "
+    f"({cr.execute('SELECT count(*) FROM axivox_queue_event') or cr.fetchone()[0]:,} events stored)"
+)
 matched = batch("probe")
 cr.execute("SAVEPOINT probe")
 Event._ingest(account, matched, "webhook")
-cr.execute("SELECT count(*) FILTER (WHERE partner_id IS NOT NULL), count(caller_e164) "
-           "FROM axivox_queue_event WHERE pbx_event_id LIKE %s", [f"ccb-{RUN}-probe-%"])
+cr.execute(
+    "SELECT count(*) FILTER (WHERE partner_id IS NOT NULL), count(caller_e164) "
+    "FROM axivox_queue_event WHERE pbx_event_id LIKE %s",
+    [f"ccb-{RUN}-probe-%"],
+)
 linked, numbered = cr.fetchone()
-cr.execute("SELECT count(*) FROM axivox_callback WHERE create_date >= now() AT TIME ZONE 'UTC' - interval '1 minute'")
+cr.execute(
+    "SELECT count(*) FROM axivox_callback WHERE create_date >= now() AT TIME ZONE 'UTC' - interval '1 minute'"
+)
 callbacks = cr.fetchone()[0]
 cr.execute("ROLLBACK TO SAVEPOINT probe")
 env.invalidate_all()  # noqa: F821
-print(f"(the batch: {numbered} events with a caller, {linked} matched to a contact, "
-      f"{callbacks} callbacks opened, 100 logins/logouts)")
+print(
+    f"(the batch: {numbered} events with a caller, {linked} matched to a contact, "
+    f"{callbacks} callbacks opened, 100 logins/logouts)"
+)
 times = {True: [], False: []}
 queries = {}
 for attempt in range(10):
@@ -104,25 +118,40 @@ for attempt in range(10):
         times[layer].append(elapsed)
         queries[layer] = count
 for layer, label in ((False, "without the layer"), (True, "with the layer")):
-    print(f"{label:>18}: median {statistics.median(times[layer]):.3f} s, "
-          f"best {min(times[layer]):.3f} s "
-          f"(runs: {', '.join(f'{t:.3f}' for t in times[layer])}), {queries[layer]} SQL queries")
+    print(
+        f"{label:>18}: median {statistics.median(times[layer]):.3f} s, "
+        f"best {min(times[layer]):.3f} s "
+        f"(runs: {', '.join(f'{t:.3f}' for t in times[layer])}), {queries[layer]} SQL queries"
+    )
 ratio = statistics.median(times[True]) / statistics.median(times[False])
 best = min(times[True]) / min(times[False])
-print(f"{'with / without':>18}: {ratio:.2f} (medians), {best:.2f} (best runs) "
-      f"(target: within 20 %, i.e. at most 1.20)")
+print(
+    f"{'with / without':>18}: {ratio:.2f} (medians), {best:.2f} (best runs) "
+    f"(target: within 20 %, i.e. at most 1.20)"
+)
 cr.execute("SELECT round(avg(x)::numeric, 2) FROM (SELECT 1 AS x) s")
-print(f"{'machine load':>18}: {open('/proc/loadavg').read().split()[0]} (1 min average, "
-      f"2 cores)")
+print(
+    f"{'machine load':>18}: {open('/proc/loadavg').read().split()[0]} (1 min average, "
+    f"2 cores)"
+)
 
 print("\n== Wallboard data, 200 queues")
 Queue = env["axivox.queue"].with_context(axivox_from_pbx=True)  # noqa: F821
 have = Queue.search_count([("account_id", "=", account.id)])
 if have < 200:
-    Queue.create([{
-        "name": f"Wallboard {q}", "account_id": account.id, "remote_id": f"wb-q{q}",
-        "extension": str(20000 + q), "login_code": f"*2{q:04d}", "logout_code": f"#2{q:04d}",
-    } for q in range(200 - have)])
+    Queue.create(
+        [
+            {
+                "name": f"Wallboard {q}",
+                "account_id": account.id,
+                "remote_id": f"wb-q{q}",
+                "extension": str(20000 + q),
+                "login_code": f"*2{q:04d}",
+                "logout_code": f"#2{q:04d}",
+            }
+            for q in range(200 - have)
+        ]
+    )
     cr.commit()
 admin = env.ref("base.user_admin")  # noqa: F821
 for attempt in (1, 2, 3):
@@ -130,47 +159,76 @@ for attempt in (1, 2, 3):
     before = cr.sql_log_count
     start = time.perf_counter()
     # As the web client calls it: with the user's time zone in the context.
-    data = Queue.with_user(admin).with_context(tz="Europe/Brussels").axivox_wallboard_data()
+    data = (
+        Queue.with_user(admin)
+        .with_context(tz="Europe/Brussels")
+        .axivox_wallboard_data()
+    )
     elapsed = time.perf_counter() - start
-    print(f"run {attempt}: {len(data['queues'])} queues, {(elapsed * 1000):.0f} ms, "
-          f"{cr.sql_log_count - before} SQL queries")
+    print(
+        f"run {attempt}: {len(data['queues'])} queues, {(elapsed * 1000):.0f} ms, "
+        f"{cr.sql_log_count - before} SQL queries"
+    )
 
 print("\n== Agent sessions over the stored year, and the report per agent and day")
-cr.execute("""UPDATE axivox_queue_event e SET agent_user_id = u.id FROM res_users u
+cr.execute(
+    """UPDATE axivox_queue_event e SET agent_user_id = u.id FROM res_users u
                WHERE u.axivox_account_id = %s AND u.axivox_extension = e.agent_extension
-                 AND e.agent_user_id IS NULL""", [account.id])
+                 AND e.agent_user_id IS NULL""",
+    [account.id],
+)
 cr.execute("ANALYZE axivox_queue_event")
 start = time.perf_counter()
 env["axivox.agent.session"]._rebuild_all()  # noqa: F821
 cr.commit()
-cr.execute("SELECT count(*), min(start_time), max(start_time) FROM axivox_agent_session")
+cr.execute(
+    "SELECT count(*), min(start_time), max(start_time) FROM axivox_agent_session"
+)
 count, first, last = cr.fetchone()
 cr.execute("SELECT count(*) FROM axivox_agent_day_report")
-print(f"rebuilt from the stored events (as on install): {count:,} sessions "
-      f"({first:%Y-%m-%d} to {last:%Y-%m-%d}) and {cr.fetchone()[0]:,} report rows "
-      f"in {time.perf_counter() - start:.1f} s")
+print(
+    f"rebuilt from the stored events (as on install): {count:,} sessions "
+    f"({first:%Y-%m-%d} to {last:%Y-%m-%d}) and {cr.fetchone()[0]:,} report rows "
+    f"in {time.perf_counter() - start:.1f} s"
+)
 cr.execute("ANALYZE axivox_agent_session")
 cr.execute("ANALYZE axivox_agent_day_report")
 Report = env["axivox.agent.day.report"].with_user(admin)  # noqa: F821
 year = [("day", ">=", (datetime.now() - timedelta(days=366)).date())]
 for label, read in (
-    ("list (first 80 rows, and the count)",
-     lambda: (Report.search(year, limit=80).read(["day", "user_id", "logged_hours"]),
-              Report.search_count(year))),
-    ("pivot (agents x weeks)",
-     lambda: Report.read_group(year, ["logged_hours:sum", "answered:sum", "missed:sum"],
-                               ["user_id", "day:week"], lazy=False)),
-    ("graph (days)",
-     lambda: Report.read_group(year, ["answered:sum"], ["day:day"], lazy=False)),
+    (
+        "list (first 80 rows, and the count)",
+        lambda: (
+            Report.search(year, limit=80).read(["day", "user_id", "logged_hours"]),
+            Report.search_count(year),
+        ),
+    ),
+    (
+        "pivot (agents x weeks)",
+        lambda: Report.read_group(
+            year,
+            ["logged_hours:sum", "answered:sum", "missed:sum"],
+            ["user_id", "day:week"],
+            lazy=False,
+        ),
+    ),
+    (
+        "graph (days)",
+        lambda: Report.read_group(year, ["answered:sum"], ["day:day"], lazy=False),
+    ),
 ):
     for attempt in (1, 2):
         env.invalidate_all()  # noqa: F821
         before = cr.sql_log_count
         start = time.perf_counter()
         read()
-        print(f"{label}, run {attempt}: {time.perf_counter() - start:.3f} s, "
-              f"{cr.sql_log_count - before} SQL queries")
+        print(
+            f"{label}, run {attempt}: {time.perf_counter() - start:.3f} s, "
+            f"{cr.sql_log_count - before} SQL queries"
+        )
 start = time.perf_counter()
 env["axivox.agent.day.report"].with_user(admin).action_open_report()  # noqa: F821
-print(f"opening the report (the days of the open sessions brought up to now): "
-      f"{time.perf_counter() - start:.3f} s")
+print(
+    f"opening the report (the days of the open sessions brought up to now): "
+    f"{time.perf_counter() - start:.3f} s"
+)

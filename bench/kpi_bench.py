@@ -5,15 +5,24 @@ import time
 
 queues = env["axivox.queue"].search([])  # noqa: F821 (env comes from odoo-bin shell)
 cr = env.cr  # noqa: F821
-cr.execute("SELECT count(*), count(*) FILTER (WHERE event_type IN ('ADDMEMBER', 'REMOVEMEMBER')) "
-           "FROM axivox_queue_event")
+cr.execute(
+    "SELECT count(*), count(*) FILTER (WHERE event_type IN ('ADDMEMBER', 'REMOVEMEMBER')) "
+    "FROM axivox_queue_event"
+)
 total, logins = cr.fetchone()
-print(f"\n== Queue KPIs ({len(queues)} queues, {total:,} events stored, {logins:,} logins/logouts)")
+print(
+    f"\n== Queue KPIs ({len(queues)} queues, {total:,} events stored, {logins:,} logins/logouts)"
+)
 for attempt in (1, 2, 3):
     env.invalidate_all()  # noqa: F821
     before = cr.sql_log_count
     start = time.perf_counter()
-    values = [(q.kpi_today_offered, q.kpi_week_service_level, q.kpi_week_avg_agents) for q in queues]
+    values = [
+        (q.kpi_today_offered, q.kpi_week_service_level, q.kpi_week_avg_agents)
+        for q in queues
+    ]
     elapsed = time.perf_counter() - start
-    print(f"run {attempt}: {elapsed:.3f} s, {cr.sql_log_count - before} SQL queries "
-          f"(today + last 7 days, every KPI of every queue)")
+    print(
+        f"run {attempt}: {elapsed:.3f} s, {cr.sql_log_count - before} SQL queries "
+        f"(today + last 7 days, every KPI of every queue)"
+    )

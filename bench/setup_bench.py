@@ -2,26 +2,56 @@
 # users the webhook benchmark posts events for. Prints "TOKEN SECRET".
 import os
 
-account = env["axivox.account"].create({  # noqa: F821 (env comes from odoo-bin shell)
-    "name": "Bench PBX",
-    "api_url": os.environ.get("BENCH_PBX_URL", "http://127.0.0.1:9"),
-    "api_key": os.environ.get("BENCH_PBX_KEY", "bench-key"),
-    "webhook_secret": "bench-secret",
-})
-users = env["res.users"].with_context(no_reset_password=True, tracking_disable=True).create([  # noqa: F821
-    {"name": f"Bench Agent {i}", "login": f"bench{i}", "axivox_account_id": account.id,
-     "axivox_extension": str(2000 + i),
-     "groups_id": [(4, env.ref("voip_axivox_queue.group_axivox_agent").id)]}  # noqa: F821
-    for i in range(20)
-])
+account = env["axivox.account"].create(
+    {  # noqa: F821 (env comes from odoo-bin shell)
+        "name": "Bench PBX",
+        "api_url": os.environ.get("BENCH_PBX_URL", "http://127.0.0.1:9"),
+        "api_key": os.environ.get("BENCH_PBX_KEY", "bench-key"),
+        "webhook_secret": "bench-secret",
+    }
+)
+users = (
+    env["res.users"]
+    .with_context(no_reset_password=True, tracking_disable=True)
+    .create(
+        [  # noqa: F821
+            {
+                "name": f"Bench Agent {i}",
+                "login": f"bench{i}",
+                "axivox_account_id": account.id,
+                "axivox_extension": str(2000 + i),
+                "groups_id": [(4, env.ref("voip_axivox_queue.group_axivox_agent").id)],
+            }  # noqa: F821
+            for i in range(20)
+        ]
+    )
+)
 for q in range(5):
-    queue = env["axivox.queue"].with_context(axivox_from_pbx=True).create({  # noqa: F821
-        "name": f"Bench {q}", "account_id": account.id, "remote_id": f"bench-q{q}",
-        "extension": str(700 + q), "login_code": f"*7{q}", "logout_code": f"#7{q}",
-    })
-    env["axivox.queue.member"].with_context(axivox_from_pbx=True).create([  # noqa: F821
-        {"queue_id": queue.id, "user_id": user.id, "member_type": "dynamic"} for user in users
-    ])
+    queue = (
+        env["axivox.queue"]
+        .with_context(axivox_from_pbx=True)
+        .create(
+            {  # noqa: F821
+                "name": f"Bench {q}",
+                "account_id": account.id,
+                "remote_id": f"bench-q{q}",
+                "extension": str(700 + q),
+                "login_code": f"*7{q}",
+                "logout_code": f"#7{q}",
+            }
+        )
+    )
+    env["axivox.queue.member"].with_context(axivox_from_pbx=True).create(
+        [  # noqa: F821
+            {"queue_id": queue.id, "user_id": user.id, "member_type": "dynamic"}
+            for user in users
+        ]
+    )
 env.cr.commit()  # noqa: F821
-print("BENCH", account.sudo().webhook_token, account.sudo().webhook_secret, account.id,
-      account.company_id.id)
+print(
+    "BENCH",
+    account.sudo().webhook_token,
+    account.sudo().webhook_secret,
+    account.id,
+    account.company_id.id,
+)

@@ -23,16 +23,31 @@ def pbx_data(members):
     queues = []
     for q in range(QUEUES):
         agents = [pool[(q * 7 + i) % POOL] for i in range(members)]
-        queues.append({
-            "id": f"q{q}", "name": f"Queue {q}", "extension": str(10000 + q),
-            "strategy": "ringall", "max_wait_time": 300, "max_ring_time": 20,
-            "login_code": f"*{10000 + q}", "logout_code": f"#{10000 + q}",
-            "static_agents": agents[:members // 5], "dynamic_agents": agents[members // 5:],
-        })
-    connected = [{"queue_id": q["id"], "extension": q["dynamic_agents"][0]} for q in queues]
-    return {"users": [{"extension": e, "name": f"Agent {e}", "email": f"a{e}@example.com"}
-                      for e in pool],
-            "queues": queues, "connected_agents": connected}
+        queues.append(
+            {
+                "id": f"q{q}",
+                "name": f"Queue {q}",
+                "extension": str(10000 + q),
+                "strategy": "ringall",
+                "max_wait_time": 300,
+                "max_ring_time": 20,
+                "login_code": f"*{10000 + q}",
+                "logout_code": f"#{10000 + q}",
+                "static_agents": agents[: members // 5],
+                "dynamic_agents": agents[members // 5 :],
+            }
+        )
+    connected = [
+        {"queue_id": q["id"], "extension": q["dynamic_agents"][0]} for q in queues
+    ]
+    return {
+        "users": [
+            {"extension": e, "name": f"Agent {e}", "email": f"a{e}@example.com"}
+            for e in pool
+        ],
+        "queues": queues,
+        "connected_agents": connected,
+    }
 
 
 def timed_sync(account):
@@ -52,7 +67,8 @@ def rows_written_since(moment, account):
     cr.execute(
         """SELECT (SELECT count(*) FROM axivox_queue WHERE account_id = %(a)s AND write_date > %(t)s)
                 + (SELECT count(*) FROM axivox_queue_member WHERE account_id = %(a)s AND write_date > %(t)s)""",
-        {"a": account.id, "t": moment})
+        {"a": account.id, "t": moment},
+    )
     return cr.fetchone()[0]
 
 
@@ -62,16 +78,35 @@ for members in (10, 50):
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
         json.dump(pbx_data(members), fh)
     with SimulatorProcess(data=fh.name, announce_seconds=0) as sim:
-        account = env["axivox.account"].create({  # noqa: F821
-            "name": f"Sync bench {members}", "api_url": sim.url, "api_key": sim.api_key})
-        existing = {u.axivox_extension for u in users.search([("axivox_account_id", "=", account.id)])}
-        users.create([{"name": f"Agent {e}", "login": f"sync{members}-{e}",
-                       "axivox_account_id": account.id, "axivox_extension": e}
-                      for e in pool if e not in existing])
+        account = env["axivox.account"].create(
+            {  # noqa: F821
+                "name": f"Sync bench {members}",
+                "api_url": sim.url,
+                "api_key": sim.api_key,
+            }
+        )
+        existing = {
+            u.axivox_extension
+            for u in users.search([("axivox_account_id", "=", account.id)])
+        }
+        users.create(
+            [
+                {
+                    "name": f"Agent {e}",
+                    "login": f"sync{members}-{e}",
+                    "axivox_account_id": account.id,
+                    "axivox_extension": e,
+                }
+                for e in pool
+                if e not in existing
+            ]
+        )
         cr.commit()
         total = QUEUES * members
         queries, seconds = timed_sync(account)
-        print(f"{members:13d} | {total:11d} | first    | {queries:11d} | {seconds:7.2f} |")
+        print(
+            f"{members:13d} | {total:11d} | first    | {queries:11d} | {seconds:7.2f} |"
+        )
         cr.commit()
         cr.execute("SELECT now() AT TIME ZONE 'UTC'")
         moment = cr.fetchone()[0]
@@ -79,11 +114,15 @@ for members in (10, 50):
         queries, seconds = timed_sync(account)
         cr.commit()
         written = rows_written_since(moment, account)
-        print(f"{members:13d} | {total:11d} | no-op    | {queries:11d} | {seconds:7.2f} | {written}")
+        print(
+            f"{members:13d} | {total:11d} | no-op    | {queries:11d} | {seconds:7.2f} | {written}"
+        )
         client = sim.client()
         for q in range(20):
             client.connect_agent(f"q{q}", pool[(q * 7 + members - 1) % POOL])
         queries, seconds = timed_sync(account)
         cr.commit()
-        print(f"{members:13d} | {total:11d} | 20 logins| {queries:11d} | {seconds:7.2f} |")
+        print(
+            f"{members:13d} | {total:11d} | 20 logins| {queries:11d} | {seconds:7.2f} |"
+        )
     os.unlink(fh.name)

@@ -45,9 +45,12 @@ def make_event(kind=None):
     kind = kind or ("ENTERQUEUE", "CONNECT", "COMPLETECALLER", "ABANDON")[n % 4]
     ms = n % 1000
     event = {
-        "id": f"bench-{RUN}-{n}", "type": kind, "queue_id": QUEUES[n % len(QUEUES)],
+        "id": f"bench-{RUN}-{n}",
+        "type": kind,
+        "queue_id": QUEUES[n % len(QUEUES)],
         "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + f".{ms:03d}Z",
-        "call_id": f"call-{RUN}-{n // 4}", "caller_number": f"+3225{n % 1000000:06d}",
+        "call_id": f"call-{RUN}-{n // 4}",
+        "caller_number": f"+3225{n % 1000000:06d}",
     }
     if kind in ("CONNECT", "COMPLETECALLER", "ADDMEMBER", "REMOVEMEMBER"):
         event["agent_extension"] = AGENTS[n % len(AGENTS)]
@@ -59,7 +62,9 @@ def make_event(kind=None):
 
 
 def post_events(args, events, tag=""):
-    body = json.dumps(events if isinstance(events, dict) else {"events": events}).encode()
+    body = json.dumps(
+        events if isinstance(events, dict) else {"events": events}
+    ).encode()
     headers = signature.signed_headers(args.secret, body)
     headers["Content-Type"] = "application/json"
     url = f"{args.url}/voip_axivox_queue/webhook/{args.token}"
@@ -122,15 +127,25 @@ def main():
         trivial.append(throughput(args, lambda: ping(args)))
         single.append(throughput(args, lambda: post_events(args, make_event())))
     best_trivial, best_single = max(trivial), max(single)
-    print(f"trivial auth='none' JSON route: {best_trivial:8.1f} req/s  (runs: "
-          + ", ".join(f"{x:.1f}" for x in trivial) + ")")
-    print(f"single-event signed webhooks:   {best_single:8.1f} req/s  (runs: "
-          + ", ".join(f"{x:.1f}" for x in single) + ")")
-    print(f"ratio webhook / trivial:        {100 * best_single / best_trivial:8.1f} %  "
-          f"(target >= 60 %; {args.requests} requests x {args.concurrency} threads)")
+    print(
+        f"trivial auth='none' JSON route: {best_trivial:8.1f} req/s  (runs: "
+        + ", ".join(f"{x:.1f}" for x in trivial)
+        + ")"
+    )
+    print(
+        f"single-event signed webhooks:   {best_single:8.1f} req/s  (runs: "
+        + ", ".join(f"{x:.1f}" for x in single)
+        + ")"
+    )
+    print(
+        f"ratio webhook / trivial:        {100 * best_single / best_trivial:8.1f} %  "
+        f"(target >= 60 %; {args.requests} requests x {args.concurrency} threads)"
+    )
 
-    print("events in batch            | batch size | wall time (s) | SQL queries | SQL time (s)"
-          " | applied")
+    print(
+        "events in batch            | batch size | wall time (s) | SQL queries | SQL time (s)"
+        " | applied"
+    )
     for logins in (0, 10):
         label = "calls only" if not logins else f"calls + {logins} logins/logouts"
         for size in (1, 10, 100, 1000):
@@ -143,10 +158,15 @@ def main():
             result = post_events(args, events, tag=tag)
             wall = time.perf_counter() - start
             count, sql_time = queries_of(args.log, tag)
-            print(f"{label:26} | {size:10d} | {wall:13.3f} | {count!s:>11} | {sql_time!s:>12} | "
-                  f"{result['applied']}")
-    print(f"answers that were not 2xx during the run: {len(NON_2XX)}"
-          + (f" ({sorted(set(NON_2XX))})" if NON_2XX else ""))
+            print(
+                f"{label:26} | {size:10d} | {wall:13.3f} | {count!s:>11} | {sql_time!s:>12} | "
+                f"{result['applied']}"
+            )
+    print(
+        f"answers that were not 2xx during the run: {len(NON_2XX)}"
+        + (f" ({sorted(set(NON_2XX))})" if NON_2XX else "")
+    )
+
 
 if __name__ == "__main__":
     main()

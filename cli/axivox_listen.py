@@ -27,22 +27,29 @@ from ..axivox_api.stream import EventStreamConsumer
 _logger = logging.getLogger(__name__)
 
 # pg_try_advisory_lock(LISTEN_LOCK, account id): held by the one listener of an account.
-LISTEN_LOCK = 0x41584c53  # "AXLS"
+LISTEN_LOCK = 0x41584C53  # "AXLS"
 
 
 class StreamListener:
     """Consume the event streams of the PBX accounts of one database."""
 
-    def __init__(self, registry, account_ids=None, heartbeat=15.0, min_backoff=0.5,
-                 max_backoff=30.0, standby_poll=1.0):
+    def __init__(
+        self,
+        registry,
+        account_ids=None,
+        heartbeat=15.0,
+        min_backoff=0.5,
+        max_backoff=30.0,
+        standby_poll=1.0,
+    ):
         self.registry = registry
         self.account_ids = account_ids
         self.heartbeat = heartbeat
         self.min_backoff = min_backoff
         self.max_backoff = max_backoff
         self.standby_poll = standby_poll
-        self.consumers = {}   # account id: the consumer of an account this listener holds
-        self.accounts = []    # the account ids served, actively or as a standby
+        self.consumers = {}  # account id: the consumer of an account this listener holds
+        self.accounts = []  # the account ids served, actively or as a standby
         self.threads = []
         self._stopping = threading.Event()
 
@@ -59,14 +66,18 @@ class StreamListener:
 
     def _saved_cursor(self, account_id):
         with self.registry.cursor() as cr:
-            cr.execute("SELECT event_cursor FROM axivox_account WHERE id = %s", [account_id])
+            cr.execute(
+                "SELECT event_cursor FROM axivox_account WHERE id = %s", [account_id]
+            )
             row = cr.fetchone()
             return row and row[0] or None
 
     def start(self):
         for account_id, url, key in self._accounts():
             if not key:
-                _logger.warning("PBX account %s has no API key: not listening.", account_id)
+                _logger.warning(
+                    "PBX account %s has no API key: not listening.", account_id
+                )
                 continue
             # Its own connection (not the registry's, which tests share): the lock is held
             # on it for as long as this listener consumes the account's stream.
@@ -74,13 +85,20 @@ class StreamListener:
             active = self._try_lock(lock_cr, account_id)
             if active:
                 self._new_consumer(account_id, url, key)
-                _logger.info("Listening to the event stream of PBX account %s.", account_id)
+                _logger.info(
+                    "Listening to the event stream of PBX account %s.", account_id
+                )
             else:
-                _logger.info("Another listener reads the event stream of PBX account %s: "
-                             "standing by.", account_id)
+                _logger.info(
+                    "Another listener reads the event stream of PBX account %s: "
+                    "standing by.",
+                    account_id,
+                )
             thread = threading.Thread(
-                target=self._serve, args=(account_id, url, key, lock_cr, active),
-                name=f"axivox-listen-{account_id}", daemon=True,
+                target=self._serve,
+                args=(account_id, url, key, lock_cr, active),
+                name=f"axivox-listen-{account_id}",
+                daemon=True,
             )
             thread.start()
             self.accounts.append(account_id)
@@ -97,15 +115,21 @@ class StreamListener:
     def _try_lock(self, lock_cr, account_id):
         # A session lock: it outlives the commit (which ends the transaction, so that no
         # snapshot is held open) and goes with the connection when the process dies.
-        lock_cr.execute("SELECT pg_try_advisory_lock(%s, %s)", [LISTEN_LOCK, account_id])
+        lock_cr.execute(
+            "SELECT pg_try_advisory_lock(%s, %s)", [LISTEN_LOCK, account_id]
+        )
         locked = lock_cr.fetchone()[0]
         lock_cr.commit()
         return locked
 
     def _new_consumer(self, account_id, url, key):
         consumer = EventStreamConsumer(
-            url, key, self._handler(account_id), cursor=self._saved_cursor(account_id),
-            heartbeat=self.heartbeat, min_backoff=self.min_backoff,
+            url,
+            key,
+            self._handler(account_id),
+            cursor=self._saved_cursor(account_id),
+            heartbeat=self.heartbeat,
+            min_backoff=self.min_backoff,
             max_backoff=self.max_backoff,
         )
         self.consumers[account_id] = consumer
@@ -121,7 +145,9 @@ class StreamListener:
                     active = self._try_lock(lock_cr, account_id)
                     if not active:
                         continue
-                    _logger.info("Took over the event stream of PBX account %s.", account_id)
+                    _logger.info(
+                        "Took over the event stream of PBX account %s.", account_id
+                    )
                     self._new_consumer(account_id, url, key)
                 consumer = self.consumers[account_id]
                 if self._stopping.is_set():
@@ -130,8 +156,9 @@ class StreamListener:
         finally:
             try:
                 if active:
-                    lock_cr.execute("SELECT pg_advisory_unlock(%s, %s)",
-                                    [LISTEN_LOCK, account_id])
+                    lock_cr.execute(
+                        "SELECT pg_advisory_unlock(%s, %s)", [LISTEN_LOCK, account_id]
+                    )
                     lock_cr.commit()
             finally:
                 lock_cr.close()
@@ -146,8 +173,11 @@ class StreamListener:
                 account = env["axivox.account"].browse(account_id)
                 with account._own_transaction() as own_env:
                     own_account = account.with_env(own_env)
-                    own_env["axivox.queue.event"]._receive(own_account, events, "stream")
+                    own_env["axivox.queue.event"]._receive(
+                        own_account, events, "stream"
+                    )
                     own_account._advance_cursor(cursor)
+
         return on_events
 
 
@@ -161,13 +191,26 @@ class AxivoxListen(Command):
             prog=f"{sys.argv[0].split('/')[-1]} axivox-listen",
             description=self.__doc__,
         )
-        parser.add_argument("--account", type=int, action="append", dest="accounts",
-                            help="listen for this account id only (repeatable)")
-        parser.add_argument("--heartbeat", type=float, default=15.0,
-                            help="seconds between heartbeats (default 15)")
-        parser.add_argument("--standby-poll", type=float, default=1.0,
-                            help="seconds between two tries of a standby listener to take "
-                                 "over an account (default 1)")
+        parser.add_argument(
+            "--account",
+            type=int,
+            action="append",
+            dest="accounts",
+            help="listen for this account id only (repeatable)",
+        )
+        parser.add_argument(
+            "--heartbeat",
+            type=float,
+            default=15.0,
+            help="seconds between heartbeats (default 15)",
+        )
+        parser.add_argument(
+            "--standby-poll",
+            type=float,
+            default=1.0,
+            help="seconds between two tries of a standby listener to take "
+            "over an account (default 1)",
+        )
         opts, odoo_args = parser.parse_known_args(args)
         config.parse_config(odoo_args)
         odoo.cli.server.report_configuration()
@@ -175,8 +218,12 @@ class AxivoxListen(Command):
         if not dbname or "," in dbname:
             sys.exit("axivox-listen needs exactly one database: -d DATABASE")
         registry = odoo.registry(dbname)
-        listener = StreamListener(registry, opts.accounts, heartbeat=opts.heartbeat,
-                                  standby_poll=opts.standby_poll).start()
+        listener = StreamListener(
+            registry,
+            opts.accounts,
+            heartbeat=opts.heartbeat,
+            standby_poll=opts.standby_poll,
+        ).start()
         if not listener.accounts:
             sys.exit("No PBX account with an API URL and key to listen to.")
         stopping = threading.Event()

@@ -37,8 +37,10 @@ class AxivoxQueueReportController(http.Controller):
             raise  # 403, like the other report routes
         except UserError as exc:
             return request.make_response(
-                exc.args[0], status=400,
-                headers=[("Content-Type", "text/plain; charset=utf-8")])
+                exc.args[0],
+                status=400,
+                headers=[("Content-Type", "text/plain; charset=utf-8")],
+            )
         return request.make_response(
             content,
             headers=[

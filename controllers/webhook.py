@@ -20,8 +20,13 @@ RETRY_AFTER = 2  # seconds, on a conflict that a retry solves
 class AxivoxWebhookController(http.Controller):
     """Receives the signed queue events the PBX posts; the models do the work."""
 
-    @http.route("/voip_axivox_queue/ping", type="http", auth="none", methods=["GET"],
-                save_session=False)
+    @http.route(
+        "/voip_axivox_queue/ping",
+        type="http",
+        auth="none",
+        methods=["GET"],
+        save_session=False,
+    )
     def ping(self):
         """Health check for monitoring, and the baseline of bench/ (Odoo's HTTP ceiling)."""
         return request.make_json_response({"ok": True})
@@ -40,10 +45,12 @@ class AxivoxWebhookController(http.Controller):
         httprequest = request.httprequest
         length = httprequest.content_length
         if length is None or length > MAX_BODY_BYTES:
-            return _answer(413 if length else 411, error="payload_too_large" if length
-                           else "length_required",
-                           message=f"The body must state its length and be at most "
-                                   f"{MAX_BODY_BYTES} bytes.")
+            return _answer(
+                413 if length else 411,
+                error="payload_too_large" if length else "length_required",
+                message=f"The body must state its length and be at most "
+                f"{MAX_BODY_BYTES} bytes.",
+            )
         # Cached: Odoo serves a request again after a serialization failure, and the
         # signature must then be checked on the same bytes.
         body = httprequest.get_data(cache=True)
@@ -62,27 +69,45 @@ class AxivoxWebhookController(http.Controller):
         except signature.SignatureError as exc:
             _logger.info("Refused a webhook delivery: %s", exc.reason)
             # Unknown account and bad signature get the same answer.
-            return _answer(401, error="invalid_signature",
-                           message="The request is not signed by a known PBX account.")
+            return _answer(
+                401,
+                error="invalid_signature",
+                message="The request is not signed by a known PBX account.",
+            )
         try:
             payload = json.loads(body, parse_constant=_refuse_constant)
         except (ValueError, RecursionError):
-            return _answer(400, error="malformed_json", message="The body is not valid JSON.")
+            return _answer(
+                400, error="malformed_json", message="The body is not valid JSON."
+            )
         try:
             items = batch_items(payload)
         except EventSchemaError as exc:
             return _answer(422, error="invalid_event", message=str(exc))
         # Each event is validated apart: a bad one is quarantined, the others applied.
         try:
-            result = env["axivox.queue.event"]._receive_committed(account, items, "webhook")
+            result = env["axivox.queue.event"]._receive_committed(
+                account, items, "webhook"
+            )
         except (psycopg2.IntegrityError, psycopg2.OperationalError) as exc:
-            if isinstance(exc, psycopg2.OperationalError) and exc.pgcode not in CONCURRENCY_ERRORS:
+            if (
+                isinstance(exc, psycopg2.OperationalError)
+                and exc.pgcode not in CONCURRENCY_ERRORS
+            ):
                 raise
             # Nothing was stored; the PBX retries a 5xx, and the retry will succeed.
-            _logger.info("Webhook delivery for PBX account %s conflicted with another "
-                         "transaction (%s): answered 503", account.id, exc.pgcode)
-            return _answer(503, error="conflict", headers=[("Retry-After", str(RETRY_AFTER))],
-                           message="Odoo was changing the same records; send it again.")
+            _logger.info(
+                "Webhook delivery for PBX account %s conflicted with another "
+                "transaction (%s): answered 503",
+                account.id,
+                exc.pgcode,
+            )
+            return _answer(
+                503,
+                error="conflict",
+                headers=[("Retry-After", str(RETRY_AFTER))],
+                message="Odoo was changing the same records; send it again.",
+            )
         return _answer(200, **result)
 
 

@@ -9,9 +9,10 @@ import pytz
 from psycopg2 import errorcodes
 
 from odoo import _, api, fields, models
-from odoo.addons.base.models.res_partner import _tz_get
 from odoo.exceptions import UserError, ValidationError
 from odoo.service.model import _as_validation_error
+
+from odoo.addons.base.models.res_partner import _tz_get
 
 from ..axivox_api import exceptions as pbx_errors
 from ..axivox_api.client import AxivoxClient
@@ -29,10 +30,13 @@ PBX_DEADLINE = 20  # seconds, for one PBX call in all
 PBX_MAX_RETRY_AFTER = 5  # seconds: a PBX asking to wait longer is answered "try later"
 
 # Conflicts between concurrent transactions, solved by trying again.
-CONCURRENCY_ERRORS = frozenset((
-    errorcodes.SERIALIZATION_FAILURE, errorcodes.DEADLOCK_DETECTED,
-    errorcodes.LOCK_NOT_AVAILABLE,
-))
+CONCURRENCY_ERRORS = frozenset(
+    (
+        errorcodes.SERIALIZATION_FAILURE,
+        errorcodes.DEADLOCK_DETECTED,
+        errorcodes.LOCK_NOT_AVAILABLE,
+    )
+)
 
 
 def _new_secret():
@@ -100,7 +104,8 @@ class AxivoxAccount(models.Model):
     queue_ids = fields.One2many("axivox.queue", "account_id", string="Queues")
     queue_count = fields.Integer(compute="_compute_queue_count")
     quarantine_count = fields.Integer(
-        "Quarantined Events", compute="_compute_quarantine_count",
+        "Quarantined Events",
+        compute="_compute_quarantine_count",
         help="Events of this PBX account that Odoo could not accept, kept with the reason.",
     )
     user_ids = fields.One2many("res.users", "axivox_account_id", string="Mapped Users")
@@ -133,7 +138,11 @@ class AxivoxAccount(models.Model):
     )
 
     _sql_constraints = [
-        ("webhook_token_unique", "unique(webhook_token)", "The webhook token must be unique."),
+        (
+            "webhook_token_unique",
+            "unique(webhook_token)",
+            "The webhook token must be unique.",
+        ),
         (
             "sync_interval_positive",
             "check(sync_interval > 0)",
@@ -146,12 +155,15 @@ class AxivoxAccount(models.Model):
         base_url = self.env["ir.config_parameter"].sudo().get_param("web.base.url", "")
         for account in self:
             token = account.sudo().webhook_token
-            account.webhook_url = token and f"{base_url.rstrip('/')}{WEBHOOK_ROUTE}{token}"
+            account.webhook_url = (
+                token and f"{base_url.rstrip('/')}{WEBHOOK_ROUTE}{token}"
+            )
 
     def _compute_queue_count(self):
         # sudo: administrators configure accounts without being queue managers
         counts = dict(
-            self.env["axivox.queue"].sudo()
+            self.env["axivox.queue"]
+            .sudo()
             .with_context(active_test=False)
             ._read_group([("account_id", "in", self.ids)], ["account_id"], ["__count"])
         )
@@ -163,8 +175,11 @@ class AxivoxAccount(models.Model):
         if not Quarantine.check_access_rights("read", raise_exception=False):
             self.quarantine_count = 0
             return
-        counts = dict(Quarantine._read_group(
-            [("account_id", "in", self.ids)], ["account_id"], ["__count"]))
+        counts = dict(
+            Quarantine._read_group(
+                [("account_id", "in", self.ids)], ["account_id"], ["__count"]
+            )
+        )
         for account in self:
             account.quarantine_count = counts.get(account, 0)
 
@@ -186,17 +201,24 @@ class AxivoxAccount(models.Model):
         for account in self:
             if not 0 <= account.auto_logout_time < 24:
                 raise ValidationError(
-                    _("The logout time of %(account)s must be a time of day, between 00:00 "
-                      "and 23:59.", account=account.name)
+                    _(
+                        "The logout time of %(account)s must be a time of day, between 00:00 "
+                        "and 23:59.",
+                        account=account.name,
+                    )
                 )
 
     @api.constrains("api_url")
     def _check_api_url(self):
         for account in self:
-            if account.api_url and not account.api_url.startswith(("http://", "https://")):
+            if account.api_url and not account.api_url.startswith(
+                ("http://", "https://")
+            ):
                 raise UserError(
-                    _("The API URL of %(account)s must start with http:// or https://.",
-                      account=account.name)
+                    _(
+                        "The API URL of %(account)s must start with http:// or https://.",
+                        account=account.name,
+                    )
                 )
 
     def action_rotate_webhook_secret(self):
@@ -211,8 +233,10 @@ class AxivoxAccount(models.Model):
             "tag": "display_notification",
             "params": {
                 "type": "warning",
-                "message": _("A new webhook secret was generated. Give it to the PBX: "
-                             "events signed with the old one are now refused."),
+                "message": _(
+                    "A new webhook secret was generated. Give it to the PBX: "
+                    "events signed with the old one are now refused."
+                ),
                 "next": {"type": "ir.actions.act_window_close"},
             },
         }
@@ -240,13 +264,21 @@ class AxivoxAccount(models.Model):
         account = self.sudo()
         if not account.api_url or not account.api_key:
             raise UserError(
-                _("No PBX is configured for %(account)s: an administrator must set its API "
-                  "URL and API key.", account=account.name)
+                _(
+                    "No PBX is configured for %(account)s: an administrator must set its API "
+                    "URL and API key.",
+                    account=account.name,
+                )
             )
         # Every call ends within PBX_DEADLINE seconds, retries and waits included: agents'
         # clicks and the cron are never held longer by a slow or throttling PBX.
-        return AxivoxClient(account.api_url, account.api_key, timeout=10,
-                            deadline=PBX_DEADLINE, max_retry_after=PBX_MAX_RETRY_AFTER)
+        return AxivoxClient(
+            account.api_url,
+            account.api_key,
+            timeout=10,
+            deadline=PBX_DEADLINE,
+            max_retry_after=PBX_MAX_RETRY_AFTER,
+        )
 
     @contextlib.contextmanager
     def _pbx_errors(self):
@@ -263,24 +295,36 @@ class AxivoxAccount(models.Model):
         user's language, without URLs or HTTP codes (those are in the server log)."""
         if isinstance(exc, pbx_errors.AxivoxUnavailable):
             if exc.status:
-                return _("The PBX is not working right now. Try again in a few minutes; if it "
-                         "lasts, ask your administrator to check the PBX account.")
-            return _("The PBX could not be reached. Ask your administrator to check the PBX "
-                     "account.")
+                return _(
+                    "The PBX is not working right now. Try again in a few minutes; if it "
+                    "lasts, ask your administrator to check the PBX account."
+                )
+            return _(
+                "The PBX could not be reached. Ask your administrator to check the PBX "
+                "account."
+            )
         if isinstance(exc, pbx_errors.AxivoxAuthError):
-            return _("The PBX refused Odoo's API key. Ask your administrator to check the PBX "
-                     "account.")
+            return _(
+                "The PBX refused Odoo's API key. Ask your administrator to check the PBX "
+                "account."
+            )
         if isinstance(exc, pbx_errors.AxivoxRateLimited):
             return _("The PBX is busy. Try again in a minute.")
         if isinstance(exc, pbx_errors.AxivoxNotFound):
-            return _("The PBX no longer knows this queue or agent. Click Refresh to read the "
-                     "queues again.")
+            return _(
+                "The PBX no longer knows this queue or agent. Click Refresh to read the "
+                "queues again."
+            )
         if isinstance(exc, pbx_errors.AxivoxConflict) and exc.code == "static_agent":
             return _("Static agents are always connected: they cannot be disconnected.")
-        if isinstance(exc, (pbx_errors.AxivoxConflict, pbx_errors.AxivoxValidationError)):
+        if isinstance(
+            exc, (pbx_errors.AxivoxConflict, pbx_errors.AxivoxValidationError)
+        ):
             return _("The PBX refused the change: %(reason)s", reason=exc.message)
-        return _("The PBX sent an answer Odoo does not understand. Ask your administrator "
-                 "to check the PBX account.")
+        return _(
+            "The PBX sent an answer Odoo does not understand. Ask your administrator "
+            "to check the PBX account."
+        )
 
     @api.model
     def _webhook_account(self, token):
@@ -288,16 +332,25 @@ class AxivoxAccount(models.Model):
         if not token or len(token) > 64:
             return self.browse()
         return self.search_fetch(
-            [("webhook_token", "=", token)], ["webhook_secret", "company_id"], limit=1)
+            [("webhook_token", "=", token)], ["webhook_secret", "company_id"], limit=1
+        )
 
     @api.model
     def _users_by_extension(self, extensions):
         """{extension: user} for the users of this account mapped to ``extensions``."""
         if not extensions:
             return {}
-        users = self.env["res.users"].sudo().with_context(active_test=False).search_fetch(
-            [("axivox_account_id", "=", self.id), ("axivox_extension", "in", list(extensions))],
-            ["axivox_extension"],
+        users = (
+            self.env["res.users"]
+            .sudo()
+            .with_context(active_test=False)
+            .search_fetch(
+                [
+                    ("axivox_account_id", "=", self.id),
+                    ("axivox_extension", "in", list(extensions)),
+                ],
+                ["axivox_extension"],
+            )
         )
         return {user.axivox_extension: user for user in users}
 
@@ -307,8 +360,12 @@ class AxivoxAccount(models.Model):
         if cursor is None:
             return
         current = self.event_cursor
-        if current and str(current).isdigit() and str(cursor).isdigit() \
-                and int(cursor) <= int(current):
+        if (
+            current
+            and str(current).isdigit()
+            and str(cursor).isdigit()
+            and int(cursor) <= int(current)
+        ):
             return
         self.event_cursor = str(cursor)
 
@@ -320,8 +377,11 @@ class AxivoxAccount(models.Model):
         would roll back the record of the error with everything else."""
         self.check_access_rights("read")
         self.check_access_rule("read")
-        errors = [error for error in (account.sudo()._sync_committed() for account in self)
-                  if error]
+        errors = [
+            error
+            for error in (account.sudo()._sync_committed() for account in self)
+            if error
+        ]
         return self._result_notification(errors, _("Odoo is in sync with the PBX."))
 
     @api.model
@@ -360,7 +420,8 @@ class AxivoxAccount(models.Model):
         Under tests, the test's transaction (in a savepoint) stands for it, unless the
         context says ``axivox_real_transactions``."""
         if self.env.registry.in_test_mode() or (
-                _testing() and not self.env.context.get("axivox_real_transactions")):
+            _testing() and not self.env.context.get("axivox_real_transactions")
+        ):
             with self.env.cr.savepoint():
                 yield self.env
             return
@@ -391,44 +452,69 @@ class AxivoxAccount(models.Model):
                 self._lock_for_sync()
                 stuck = self._sync_apply(*fetched)
         except _SyncBusy:
-            return _("A sync of %(account)s is already running: try again in a moment.",
-                     account=self.name)
+            return _(
+                "A sync of %(account)s is already running: try again in a moment.",
+                account=self.name,
+            )
         except (pbx_errors.AxivoxError, UserError, ValidationError) as exc:
-            message = self._pbx_error_message(exc) \
-                if isinstance(exc, pbx_errors.AxivoxError) else _error_text(exc)
+            message = (
+                self._pbx_error_message(exc)
+                if isinstance(exc, pbx_errors.AxivoxError)
+                else _error_text(exc)
+            )
         except (KeyError, TypeError) as exc:
             detail = f"{exc.__class__.__name__}: {str(exc)[:80]}"
-            message = _("The PBX sent an answer Odoo cannot read (%(error)s).", error=detail)
+            message = _(
+                "The PBX sent an answer Odoo cannot read (%(error)s).", error=detail
+            )
         except psycopg2.IntegrityError as exc:
             message = _error_text(_as_validation_error(self.env, exc))
         except psycopg2.OperationalError as exc:
             if exc.pgcode not in CONCURRENCY_ERRORS:
                 raise
-            message = _("Another transaction changed the same records at the same time; "
-                        "the next sync retries.")
+            message = _(
+                "Another transaction changed the same records at the same time; "
+                "the next sync retries."
+            )
         else:
             if not stuck:
                 return None
-            return _("Sync of %(account)s failed: %(message)s", account=self.name,
-                     message=stuck)
-        _logger.warning("Sync of PBX account %s (%s) failed: %s", self.id, self.name, message)
-        self.write({"sync_state": "error", "last_error": message,
-                    "last_sync": fields.Datetime.now()})
-        return _("Sync of %(account)s failed: %(message)s", account=self.name, message=message)
+            return _(
+                "Sync of %(account)s failed: %(message)s",
+                account=self.name,
+                message=stuck,
+            )
+        _logger.warning(
+            "Sync of PBX account %s (%s) failed: %s", self.id, self.name, message
+        )
+        self.write(
+            {
+                "sync_state": "error",
+                "last_error": message,
+                "last_sync": fields.Datetime.now(),
+            }
+        )
+        return _(
+            "Sync of %(account)s failed: %(message)s",
+            account=self.name,
+            message=message,
+        )
 
     def _lock_events(self):
         """Wait for the account's events lock (see EVENTS_LOCK): changes of its events and
         login states are applied one transaction at a time. In READ COMMITTED (see
         :meth:`_own_transaction`), what was committed before it was granted is then read."""
         for account in self:
-            self.env.cr.execute("SELECT pg_advisory_xact_lock(%s, %s)",
-                                [EVENTS_LOCK, account.id])
+            self.env.cr.execute(
+                "SELECT pg_advisory_xact_lock(%s, %s)", [EVENTS_LOCK, account.id]
+            )
 
     def _lock_for_sync(self):
         self._lock_events()
         try:
             self.env.cr.execute(
-                "SELECT id FROM axivox_account WHERE id = %s FOR UPDATE NOWAIT", [self.id],
+                "SELECT id FROM axivox_account WHERE id = %s FOR UPDATE NOWAIT",
+                [self.id],
                 log_exceptions=False,
             )
         except psycopg2.OperationalError as exc:
@@ -457,9 +543,11 @@ class AxivoxAccount(models.Model):
             if not has_more or not events:
                 break
             if not next_cursor or not _cursor_after(next_cursor, cursor):
-                stuck = _("The PBX sent the event cursor %(cursor)s again: the backfill "
-                          "stopped there, so that it does not loop for ever.",
-                          cursor=next_cursor)
+                stuck = _(
+                    "The PBX sent the event cursor %(cursor)s again: the backfill "
+                    "stopped there, so that it does not loop for ever.",
+                    cursor=next_cursor,
+                )
                 break
             cursor = next_cursor
         return remote_queues, remote_agents, pages, stuck
@@ -471,16 +559,29 @@ class AxivoxAccount(models.Model):
         self._backfill_events(pages)
         self._sync_agents(remote_agents, queues)
         if stuck:
-            _logger.warning("Sync of PBX account %s (%s): %s", self.id, self.name, stuck)
-        self.write({"sync_state": "error" if stuck else "ok", "last_error": stuck or False,
-                    "last_sync": fields.Datetime.now()})
+            _logger.warning(
+                "Sync of PBX account %s (%s): %s", self.id, self.name, stuck
+            )
+        self.write(
+            {
+                "sync_state": "error" if stuck else "ok",
+                "last_error": stuck or False,
+                "last_sync": fields.Datetime.now(),
+            }
+        )
         return stuck
 
     def _sync_queues(self, remote_queues):
         """Create, update and archive queues after the PBX's list. Returns {remote id: queue}."""
-        Queue = self.env["axivox.queue"].with_context(active_test=False, axivox_from_pbx=True)
-        local = {q.remote_id: q for q in Queue.search(
-            [("account_id", "=", self.id), ("remote_id", "!=", False)])}
+        Queue = self.env["axivox.queue"].with_context(
+            active_test=False, axivox_from_pbx=True
+        )
+        local = {
+            q.remote_id: q
+            for q in Queue.search(
+                [("account_id", "=", self.id), ("remote_id", "!=", False)]
+            )
+        }
         by_remote = {}
         to_create = []
         for remote in remote_queues:
@@ -493,11 +594,15 @@ class AxivoxAccount(models.Model):
             queue._update_from_pbx(remote)
         if to_create:
             quiet = Queue.with_context(
-                mail_create_nolog=True, mail_create_nosubscribe=True, tracking_disable=True)
+                mail_create_nolog=True,
+                mail_create_nosubscribe=True,
+                tracking_disable=True,
+            )
             for queue in quiet.create(to_create):
                 by_remote[queue.remote_id] = queue
-        gone = Queue.browse([q.id for rid, q in local.items()
-                             if rid not in by_remote and q.active])
+        gone = Queue.browse(
+            [q.id for rid, q in local.items() if rid not in by_remote and q.active]
+        )
         if gone:
             # Deleted on the PBX: archived (its report stays), and nobody is a member anymore.
             gone.write({"active": False})
@@ -515,13 +620,19 @@ class AxivoxAccount(models.Model):
 
     def _sync_agents(self, remote_agents, queues):
         """Reconcile memberships and login states of ``queues`` ({remote id: queue})."""
-        Member = self.env["axivox.queue.member"].sudo().with_context(axivox_from_pbx=True)
+        Member = (
+            self.env["axivox.queue.member"].sudo().with_context(axivox_from_pbx=True)
+        )
         users = self._users_by_extension({a["extension"] for a in remote_agents})
         queue_ids = [q.id for q in queues.values()]
         # One query for every membership, however many (no prefetch in chunks).
-        local = {(m.queue_id.id, m.user_id.id): m for m in Member.search_fetch(
-            [("queue_id", "in", queue_ids)],
-            ["queue_id", "user_id", "member_type", "connected", "last_change_ts"])}
+        local = {
+            (m.queue_id.id, m.user_id.id): m
+            for m in Member.search_fetch(
+                [("queue_id", "in", queue_ids)],
+                ["queue_id", "user_id", "member_type", "connected", "last_change_ts"],
+            )
+        }
         now = fields.Datetime.now()
         now_ts = now.timestamp()
         seen = set()
@@ -537,23 +648,37 @@ class AxivoxAccount(models.Model):
             member = local.get(key)
             connected = agent["type"] == "static" or bool(agent.get("connected"))
             if not member:
-                to_create.append({
-                    "queue_id": queue.id, "user_id": user.id, "member_type": agent["type"],
-                    "connected": connected, "last_source": "sync", "last_change": now,
-                    "last_change_ts": now_ts,
-                    "connected_since": _pbx_time(agent.get("connected_since")) or now
-                    if connected else False,
-                })
+                to_create.append(
+                    {
+                        "queue_id": queue.id,
+                        "user_id": user.id,
+                        "member_type": agent["type"],
+                        "connected": connected,
+                        "last_source": "sync",
+                        "last_change": now,
+                        "last_change_ts": now_ts,
+                        "connected_since": _pbx_time(agent.get("connected_since"))
+                        or now
+                        if connected
+                        else False,
+                    }
+                )
                 continue
             if member.member_type != agent["type"]:
                 member.write({"member_type": agent["type"]})
             if member.connected != connected:
                 changed |= member._apply_local_login_state(
-                    connected, "sync", since=agent.get("connected_since"))
+                    connected, "sync", since=agent.get("connected_since")
+                )
         if to_create:
             changed |= Member.create(to_create).filtered("connected")
-        gone = Member.browse([m.id for key, m in local.items()
-                              if key not in seen and not m.queue_id.pending_changes])
+        gone = Member.browse(
+            [
+                m.id
+                for key, m in local.items()
+                if key not in seen and not m.queue_id.pending_changes
+            ]
+        )
         if gone:
             gone.with_context(axivox_from_pbx=True).unlink()
         changed._notify_state()
@@ -569,7 +694,6 @@ class AxivoxAccount(models.Model):
             if next_cursor:
                 self._advance_cursor(next_cursor)
 
-
     # ------------------------------------------------------------------
     # End-of-day logout
     # ------------------------------------------------------------------
@@ -580,9 +704,14 @@ class AxivoxAccount(models.Model):
         self.check_access_rule("write")
         if not self.env.user.has_group("base.group_system"):
             raise UserError(_("Only administrators can log every agent out."))
-        errors = [error for error in (account._auto_logout() for account in self.sudo())
-                  if error]
-        return self._result_notification(errors, _("Every dynamic agent was logged out."))
+        errors = [
+            error
+            for error in (account._auto_logout() for account in self.sudo())
+            if error
+        ]
+        return self._result_notification(
+            errors, _("Every dynamic agent was logged out.")
+        )
 
     @api.model
     def _cron_auto_logout(self, now=None):
@@ -605,7 +734,10 @@ class AxivoxAccount(models.Model):
             return None
         tz = pytz.timezone(self.auto_logout_tz or "UTC")
         local = pytz.utc.localize(now).astimezone(tz)
-        if local.hour + local.minute / 60.0 + local.second / 3600.0 < self.auto_logout_time:
+        if (
+            local.hour + local.minute / 60.0 + local.second / 3600.0
+            < self.auto_logout_time
+        ):
             return None
         if self.auto_logout_last_date and self.auto_logout_last_date >= local.date():
             return None
@@ -620,11 +752,19 @@ class AxivoxAccount(models.Model):
         undoes it; the REMOVEMEMBER the PBX sends back changes nothing.
         """
         self.ensure_one()
-        queues = {q.remote_id: q for q in self.env["axivox.queue"].search(
-            [("account_id", "=", self.id), ("remote_id", "!=", False)])}
+        queues = {
+            q.remote_id: q
+            for q in self.env["axivox.queue"].search(
+                [("account_id", "=", self.id), ("remote_id", "!=", False)]
+            )
+        }
         Member = self.env["axivox.queue.member"].sudo()
-        members = {(m.queue_id.remote_id, m.extension): m for m in Member.search(
-            [("queue_id", "in", [q.id for q in queues.values()])])}
+        members = {
+            (m.queue_id.remote_id, m.extension): m
+            for m in Member.search(
+                [("queue_id", "in", [q.id for q in queues.values()])]
+            )
+        }
         failures = []
         changed = Member.browse()
         try:
@@ -634,8 +774,11 @@ class AxivoxAccount(models.Model):
             failures.append(_error_text(exc))
             agents = []
         for agent in agents:
-            if agent["type"] != "dynamic" or not agent.get("connected") \
-                    or agent["queue_id"] not in queues:
+            if (
+                agent["type"] != "dynamic"
+                or not agent.get("connected")
+                or agent["queue_id"] not in queues
+            ):
                 continue
             member = members.get((agent["queue_id"], agent["extension"]))
             if member and member.member_type == "static":
@@ -645,22 +788,40 @@ class AxivoxAccount(models.Model):
             except pbx_errors.AxivoxError as exc:
                 _logger.warning(
                     "End-of-day logout of extension %s from queue %s (PBX account %s) "
-                    "failed: %s", agent["extension"], agent["queue_id"], self.id, exc.message)
-                failures.append(_("%(extension)s in %(queue)s: %(message)s",
-                                  extension=agent["extension"],
-                                  queue=queues[agent["queue_id"]].name, message=exc.message))
+                    "failed: %s",
+                    agent["extension"],
+                    agent["queue_id"],
+                    self.id,
+                    exc.message,
+                )
+                failures.append(
+                    _(
+                        "%(extension)s in %(queue)s: %(message)s",
+                        extension=agent["extension"],
+                        queue=queues[agent["queue_id"]].name,
+                        message=exc.message,
+                    )
+                )
                 continue
             if member:
                 changed |= member._apply_local_login_state(
-                    bool(result.get("connected", False)), "auto")
+                    bool(result.get("connected", False)), "auto"
+                )
         changed._notify_state()
         if not failures:
             return None
-        message = _("End-of-day logout of %(account)s failed: %(errors)s",
-                    account=self.name, errors="; ".join(failures))
+        message = _(
+            "End-of-day logout of %(account)s failed: %(errors)s",
+            account=self.name,
+            errors="; ".join(failures),
+        )
         if not agents:
-            _logger.warning("End-of-day logout of PBX account %s (%s) failed: %s",
-                            self.id, self.name, failures[0])
+            _logger.warning(
+                "End-of-day logout of PBX account %s (%s) failed: %s",
+                self.id,
+                self.name,
+                failures[0],
+            )
         self.last_error = message
         return message
 

@@ -88,21 +88,34 @@ class AxivoxAgentDayReport(models.Model):
 
     day = fields.Date(readonly=True, required=True, index=True)
     user_id = fields.Many2one(
-        "res.users", string="Agent", readonly=True, required=True, index=True,
-        ondelete="cascade")
-    company_id = fields.Many2one("res.company", string="Company", readonly=True, index=True)
+        "res.users",
+        string="Agent",
+        readonly=True,
+        required=True,
+        index=True,
+        ondelete="cascade",
+    )
+    company_id = fields.Many2one(
+        "res.company", string="Company", readonly=True, index=True
+    )
     logged_hours = fields.Float(
-        "Logged In (h)", readonly=True,
+        "Logged In (h)",
+        readonly=True,
         help="Hours logged into queues that day (each queue counts: two queues at once "
-        "count twice); an open session counts until the report is opened.")
+        "count twice); an open session counts until the report is opened.",
+    )
     answered = fields.Integer(
-        "Calls Answered", readonly=True, help="CONNECT events of the agent that day.")
+        "Calls Answered", readonly=True, help="CONNECT events of the agent that day."
+    )
     talk_minutes = fields.Float(
-        "Talk Time (min)", readonly=True,
+        "Talk Time (min)",
+        readonly=True,
         help="Talk time of her queue calls that ended that day (COMPLETEAGENT and "
-        "COMPLETECALLER).")
+        "COMPLETECALLER).",
+    )
     missed = fields.Integer(
-        "Calls Missed", readonly=True, help="RINGNOANSWER events of the agent that day.")
+        "Calls Missed", readonly=True, help="RINGNOANSWER events of the agent that day."
+    )
     first_login = fields.Datetime(readonly=True, group_operator="min")
     last_logout = fields.Datetime(readonly=True, group_operator="max")
 
@@ -110,8 +123,12 @@ class AxivoxAgentDayReport(models.Model):
         super().init()
         # The events of an agent on a day: one index range.
         create_index(
-            self.env.cr, "axivox_queue_event_agent_day_idx", "axivox_queue_event",
-            ["agent_user_id", "event_time"], where="agent_user_id IS NOT NULL")
+            self.env.cr,
+            "axivox_queue_event_agent_day_idx",
+            "axivox_queue_event",
+            ["agent_user_id", "event_time"],
+            where="agent_user_id IS NOT NULL",
+        )
 
     @api.model
     def _refresh(self, pairs):
@@ -123,14 +140,19 @@ class AxivoxAgentDayReport(models.Model):
             self.env[model].flush_model()
         users = [p[0] for p in pairs]
         days = [p[1] for p in pairs]
-        self.env.cr.execute("""
+        self.env.cr.execute(
+            """
             DELETE FROM axivox_agent_day_report r
              USING unnest(%s::int[], %s::date[]) k(user_id, day)
              WHERE r.user_id = k.user_id AND r.day = k.day
-        """, [users, days])
+        """,
+            [users, days],
+        )
         self.env.cr.execute(
             "WITH k(user_id, day) AS (SELECT * FROM unnest(%(users)s::int[], %(days)s::date[])),"
-            + REPORT_SQL.replace("{e_day}", E_DAY_PAIRS), {"users": users, "days": days, "uid": self.env.uid})
+            + REPORT_SQL.replace("{e_day}", E_DAY_PAIRS),
+            {"users": users, "days": days, "uid": self.env.uid},
+        )
         self.invalidate_model()
 
     @api.model
@@ -140,7 +162,8 @@ class AxivoxAgentDayReport(models.Model):
             self.env[model].flush_model()
         self.env.cr.execute("DELETE FROM axivox_agent_day_report")
         self.env.cr.execute("ANALYZE axivox_agent_session")
-        self.env.cr.execute("""
+        self.env.cr.execute(
+            """
             WITH k(user_id, day) AS (
                 SELECT DISTINCT s.user_id, d::date
                   FROM axivox_agent_session s
@@ -149,15 +172,20 @@ class AxivoxAgentDayReport(models.Model):
                        date_trunc('day', COALESCE(s.end_time, now() AT TIME ZONE 'UTC')),
                        interval '1 day') d
                  WHERE s.user_id IS NOT NULL),
-        """ + REPORT_SQL.replace("{e_day}", E_DAY_ALL), {"uid": self.env.uid})
+        """
+            + REPORT_SQL.replace("{e_day}", E_DAY_ALL),
+            {"uid": self.env.uid},
+        )
         self.invalidate_model()
 
     @api.model
     def _pairs_of_events(self, new_events, users):
         """The (user, day) pairs the report events of a batch fall in."""
-        return {(users[e["agent_extension"]].id, parse_timestamp(e["timestamp"]).date())
-                for e in new_events
-                if e["type"] in REPORT_EVENTS and users.get(e.get("agent_extension"))}
+        return {
+            (users[e["agent_extension"]].id, parse_timestamp(e["timestamp"]).date())
+            for e in new_events
+            if e["type"] in REPORT_EVENTS and users.get(e.get("agent_extension"))
+        }
 
     @api.model
     def _pairs_of_sessions(self, rows):
@@ -177,8 +205,14 @@ class AxivoxAgentDayReport(models.Model):
     def action_open_report(self):
         """The report, with the days of the sessions still open brought up to now."""
         Session = self.env["axivox.agent.session"].sudo()
-        opened = Session.search_fetch([("is_open", "=", True)], ["user_id", "start_time"])
-        self.sudo()._refresh(self._pairs_of_sessions(
-            [(s.user_id.id, s.start_time, None) for s in opened]))
+        opened = Session.search_fetch(
+            [("is_open", "=", True)], ["user_id", "start_time"]
+        )
+        self.sudo()._refresh(
+            self._pairs_of_sessions(
+                [(s.user_id.id, s.start_time, None) for s in opened]
+            )
+        )
         return self.env["ir.actions.act_window"]._for_xml_id(
-            "voip_axivox_queue.axivox_agent_day_report_action")
+            "voip_axivox_queue.axivox_agent_day_report_action"
+        )

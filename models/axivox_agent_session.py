@@ -24,48 +24,70 @@ class AxivoxAgentSession(models.Model):
     _order = "start_time desc, id desc"
 
     account_id = fields.Many2one(
-        "axivox.account", string="PBX Account", required=True, index=True, ondelete="cascade",
-        readonly=True)
-    company_id = fields.Many2one("res.company", string="Company", index=True, readonly=True)
+        "axivox.account",
+        string="PBX Account",
+        required=True,
+        index=True,
+        ondelete="cascade",
+        readonly=True,
+    )
+    company_id = fields.Many2one(
+        "res.company", string="Company", index=True, readonly=True
+    )
     queue_id = fields.Many2one(
-        "axivox.queue", string="Queue", required=True, index=True, ondelete="cascade",
-        readonly=True)
+        "axivox.queue",
+        string="Queue",
+        required=True,
+        index=True,
+        ondelete="cascade",
+        readonly=True,
+    )
     agent_extension = fields.Char("Extension", required=True, readonly=True)
     user_id = fields.Many2one("res.users", string="Agent", index=True, readonly=True)
     start_time = fields.Datetime("Start", required=True, readonly=True, index=True)
     start_ts = fields.Float(digits=(16, 3), required=True, readonly=True)
     end_time = fields.Datetime("End", readonly=True)
     end_ts = fields.Float(digits=(16, 3), readonly=True)
-    is_open = fields.Boolean("Open", readonly=True, help="The agent is still logged in.")
+    is_open = fields.Boolean(
+        "Open", readonly=True, help="The agent is still logged in."
+    )
     duration = fields.Float(
-        "Duration (h)", compute="_compute_duration",
-        help="Hours logged in (until now for an open session).")
+        "Duration (h)",
+        compute="_compute_duration",
+        help="Hours logged in (until now for an open session).",
+    )
     start_source = fields.Selection(SESSION_SOURCES, string="Started By", readonly=True)
     end_source = fields.Selection(SESSION_SOURCES, string="Ended By", readonly=True)
 
     def init(self):
         super().init()
-        self.env.cr.execute("""
+        self.env.cr.execute(
+            """
             CREATE INDEX IF NOT EXISTS axivox_agent_session_key_idx
                 ON axivox_agent_session (queue_id, agent_extension, start_ts DESC)
-        """)
-        self.env.cr.execute("""
+        """
+        )
+        self.env.cr.execute(
+            """
             CREATE INDEX IF NOT EXISTS axivox_agent_session_user_idx
                 ON axivox_agent_session (user_id, start_time)
-        """)
+        """
+        )
 
     def _compute_duration(self):
         now = fields.Datetime.now()
         for session in self:
             end = session.end_time or now
-            session.duration = max(0.0, (end - session.start_time).total_seconds() / 3600.0) \
-                if session.start_time else 0.0
+            session.duration = (
+                max(0.0, (end - session.start_time).total_seconds() / 3600.0)
+                if session.start_time
+                else 0.0
+            )
 
     @api.depends("user_id", "queue_id", "agent_extension")
     def _compute_display_name(self):
         for session in self:
-            session.display_name = (
-                f"{session.user_id.name or session.agent_extension} ({session.queue_id.name})")
+            session.display_name = f"{session.user_id.name or session.agent_extension} ({session.queue_id.name})"
 
     # ------------------------------------------------------------------
     # Ingestion
@@ -78,7 +100,8 @@ class AxivoxAgentSession(models.Model):
         keys = {}
         for event in new_events:
             if event["type"] not in ("ADDMEMBER", "REMOVEMEMBER") or not event.get(
-                    "agent_extension"):
+                "agent_extension"
+            ):
                 continue
             queue = queues.get(event["queue_id"])
             if not queue:
@@ -98,44 +121,61 @@ class AxivoxAgentSession(models.Model):
         sync when the event came through it)."""
         Member = self.env["axivox.queue.member"].sudo()
         logins = [e for e in new_events if e["type"] in ("ADDMEMBER", "REMOVEMEMBER")]
-        pairs = {(queues[e["queue_id"]].id, users[e["agent_extension"]].id)
-                 for e in logins if queues.get(e["queue_id"]) and users.get(
-                     e.get("agent_extension"))}
+        pairs = {
+            (queues[e["queue_id"]].id, users[e["agent_extension"]].id)
+            for e in logins
+            if queues.get(e["queue_id"]) and users.get(e.get("agent_extension"))
+        }
         intents = {}
         if pairs and self._has_intents():
-            for member in Member.search([("queue_id", "in", [p[0] for p in pairs]),
-                                         ("user_id", "in", [p[1] for p in pairs]),
-                                         ("login_intent", "!=", False)]):
+            for member in Member.search(
+                [
+                    ("queue_id", "in", [p[0] for p in pairs]),
+                    ("user_id", "in", [p[1] for p in pairs]),
+                    ("login_intent", "!=", False),
+                ]
+            ):
                 intents[(member.queue_id.id, member.user_id.id)] = member
         # Only the events Odoo asked for are written: the others are read as the desk
         # phone, or the sync when they came through it (see _rebuild).
         rows = []
         used = Member.browse()
         for event in logins:
-            queue, user = queues.get(event["queue_id"]), users.get(event.get("agent_extension"))
+            queue, user = (
+                queues.get(event["queue_id"]),
+                users.get(event.get("agent_extension")),
+            )
             member = intents.get((queue.id, user.id)) if queue and user else None
             ts = parse_timestamp(event["timestamp"]).timestamp()
-            if member and member.login_intent_connect == (event["type"] == "ADDMEMBER") \
-                    and abs(ts - member.login_intent_ts) <= INTENT_WINDOW:
+            if (
+                member
+                and member.login_intent_connect == (event["type"] == "ADDMEMBER")
+                and abs(ts - member.login_intent_ts) <= INTENT_WINDOW
+            ):
                 rows.append((event["id"], member.login_intent))
                 used |= member
         if used:
             used.with_context(axivox_from_pbx=True).write({"login_intent": False})
         if rows:
             self.env["axivox.queue.event"].flush_model()
-            self.env.cr.execute("""
+            self.env.cr.execute(
+                """
                 UPDATE axivox_queue_event e SET login_source = v.how
                   FROM unnest(%s::varchar[], %s::varchar[]) v(pbx_id, how)
                  WHERE e.account_id = %s AND e.pbx_event_id = v.pbx_id
-            """, [[r[0] for r in rows], [r[1] for r in rows], account.id])
+            """,
+                [[r[0] for r in rows], [r[1] for r in rows], account.id],
+            )
             self.env["axivox.queue.event"].invalidate_model(["login_source"])
 
     @api.model
     def _has_intents(self):
         """Whether Odoo asked for a login change lately (most batches: no)."""
         self.env["axivox.queue.member"].flush_model(["login_intent"])
-        self.env.cr.execute("SELECT 1 FROM axivox_queue_member WHERE login_intent IS NOT NULL "
-                            "LIMIT 1")
+        self.env.cr.execute(
+            "SELECT 1 FROM axivox_queue_member WHERE login_intent IS NOT NULL "
+            "LIMIT 1"
+        )
         return bool(self.env.cr.fetchone())
 
     @api.model
@@ -151,7 +191,8 @@ class AxivoxAgentSession(models.Model):
         froms = [keys[k] if keys[k] is not None else -1.0 for k in key_list]
         # The start of the period each first new event falls in (or the event itself);
         # the sessions from there on are made again.
-        cr.execute("""
+        cr.execute(
+            """
             WITH k(queue_id, ext, from_ts) AS (
                 SELECT * FROM unnest(%s::int[], %s::varchar[], %s::float8[])),
             a AS (
@@ -165,13 +206,16 @@ class AxivoxAgentSession(models.Model):
              WHERE s.queue_id = a.queue_id AND s.agent_extension = a.ext
                AND s.start_ts >= a.anchor
             RETURNING s.user_id, s.start_time, s.end_time, a.queue_id, a.ext, a.anchor
-        """, [queue_ids, exts, froms])
+        """,
+            [queue_ids, exts, froms],
+        )
         spans = []
         anchors = dict(zip(key_list, froms))
         for user_id, start, end, queue_id, ext, anchor in cr.fetchall():
             spans.append((user_id, start, end))
             anchors[(queue_id, ext)] = min(anchor, anchors[(queue_id, ext)])
-        cr.execute("""
+        cr.execute(
+            """
             SELECT e.queue_id, e.agent_extension, e.event_type, e.event_ts, e.event_time,
                    e.agent_user_id, e.company_id,
                    COALESCE(e.login_source, CASE WHEN e.source = 'sync' THEN 'sync'
@@ -181,7 +225,9 @@ class AxivoxAgentSession(models.Model):
                 ON e.queue_id = a.queue_id AND e.agent_extension = a.ext
                AND e.event_type IN ('ADDMEMBER', 'REMOVEMEMBER') AND e.event_ts >= a.anchor
              ORDER BY e.queue_id, e.agent_extension, e.event_ts, e.id
-        """, [queue_ids, exts, [anchors[k] for k in key_list]])
+        """,
+            [queue_ids, exts, [anchors[k] for k in key_list]],
+        )
         rows = []
         uid = self.env.uid
         current = {}
@@ -192,26 +238,62 @@ class AxivoxAgentSession(models.Model):
                 if start is None:
                     current[key] = (ts, moment, user_id, company_id, how or "phone")
             elif start is not None:
-                rows.append((account.id, company_id, queue_id, ext, user_id or start[2],
-                             start[1], start[0], moment, ts, False, start[4], how or "phone",
-                             uid, uid))
+                rows.append(
+                    (
+                        account.id,
+                        company_id,
+                        queue_id,
+                        ext,
+                        user_id or start[2],
+                        start[1],
+                        start[0],
+                        moment,
+                        ts,
+                        False,
+                        start[4],
+                        how or "phone",
+                        uid,
+                        uid,
+                    )
+                )
                 current[key] = None
         for (queue_id, ext), start in current.items():
             if start is not None:
-                rows.append((account.id, start[3], queue_id, ext, start[2], start[1], start[0],
-                             None, None, True, start[4], None, uid, uid))
+                rows.append(
+                    (
+                        account.id,
+                        start[3],
+                        queue_id,
+                        ext,
+                        start[2],
+                        start[1],
+                        start[0],
+                        None,
+                        None,
+                        True,
+                        start[4],
+                        None,
+                        uid,
+                        uid,
+                    )
+                )
         spans += [(r[4], r[5], r[7]) for r in rows]
         if rows:
-            cr.execute_values("""
+            cr.execute_values(
+                """
                 INSERT INTO axivox_agent_session (
                     account_id, company_id, queue_id, agent_extension, user_id, start_time,
                     start_ts, end_time, end_ts, is_open, start_source, end_source, create_uid,
                     write_uid, create_date, write_date)
                 SELECT v.*, now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC'
                   FROM (VALUES %s) v
-            """, rows, template="(%s::int, %s::int, %s::int, %s, %s::int, %s::timestamp, "
-                                "%s::float8, %s::timestamp, %s::float8, %s, %s, %s, %s::int, "
-                                "%s::int)", page_size=1000)
+            """,
+                rows,
+                template="(%s::int, %s::int, %s::int, %s, %s::int, %s::timestamp, "
+                "%s::float8, %s::timestamp, %s::float8, %s, %s, %s, %s::int, "
+                "%s::int)",
+                page_size=1000,
+            )
         self.invalidate_model()
         return spans
 
@@ -219,12 +301,14 @@ class AxivoxAgentSession(models.Model):
     def _rebuild_all(self):
         """Every session again, from the stored events (on install)."""
         self.env["axivox.queue.event"].flush_model()
-        self.env.cr.execute("""
+        self.env.cr.execute(
+            """
             SELECT DISTINCT e.account_id, e.queue_id, e.agent_extension
               FROM axivox_queue_event e
              WHERE e.event_type IN ('ADDMEMBER', 'REMOVEMEMBER')
                AND e.queue_id IS NOT NULL AND e.agent_extension IS NOT NULL
-        """)
+        """
+        )
         by_account = {}
         for account_id, queue_id, ext in self.env.cr.fetchall():
             by_account.setdefault(account_id, {})[(queue_id, ext)] = None
@@ -244,27 +328,40 @@ class AxivoxAgentSession(models.Model):
             return
         now = fields.Datetime.now().timestamp()
         members = members.sudo()
-        members.with_context(axivox_from_pbx=True).write({
-            "login_intent": source, "login_intent_connect": connected, "login_intent_ts": now})
+        members.with_context(axivox_from_pbx=True).write(
+            {
+                "login_intent": source,
+                "login_intent_connect": connected,
+                "login_intent_ts": now,
+            }
+        )
         Event = self.env["axivox.queue.event"]
         Event.flush_model()
         self.flush_model()
         kind = "ADDMEMBER" if connected else "REMOVEMEMBER"
-        column, ts_column = ("start_source", "start_ts") if connected else ("end_source", "end_ts")
+        column, ts_column = (
+            ("start_source", "start_ts") if connected else ("end_source", "end_ts")
+        )
         for member in members:
             ext = member.user_id.axivox_extension
-            self.env.cr.execute("""
+            self.env.cr.execute(
+                """
                 UPDATE axivox_queue_event SET login_source = %s
                  WHERE queue_id = %s AND agent_extension = %s AND event_type = %s
                    AND event_ts BETWEEN %s AND %s
                 RETURNING event_ts
-            """, [source, member.queue_id.id, ext, kind, now - INTENT_WINDOW, now + 5])
+            """,
+                [source, member.queue_id.id, ext, kind, now - INTENT_WINDOW, now + 5],
+            )
             stamps = [row[0] for row in self.env.cr.fetchall()]
             if stamps:
-                self.env.cr.execute(f"""
+                self.env.cr.execute(
+                    f"""
                     UPDATE axivox_agent_session SET {column} = %s
                      WHERE queue_id = %s AND agent_extension = %s AND {ts_column} = ANY(%s)
-                """, [source, member.queue_id.id, ext, stamps])
+                """,
+                    [source, member.queue_id.id, ext, stamps],
+                )
                 member.with_context(axivox_from_pbx=True).login_intent = False
         Event.invalidate_model(["login_source"])
         self.invalidate_model()

@@ -26,30 +26,55 @@ class AxivoxCallback(models.Model):
     _rec_name = "number"
 
     account_id = fields.Many2one(
-        "axivox.account", string="PBX Account", required=True, index=True, ondelete="cascade",
-        readonly=True)
-    company_id = fields.Many2one("res.company", string="Company", required=True, readonly=True)
+        "axivox.account",
+        string="PBX Account",
+        required=True,
+        index=True,
+        ondelete="cascade",
+        readonly=True,
+    )
+    company_id = fields.Many2one(
+        "res.company", string="Company", required=True, readonly=True
+    )
     queue_id = fields.Many2one(
-        "axivox.queue", string="Queue", index=True, ondelete="cascade", readonly=True,
-        help="The queue of the caller's last call without an agent.")
+        "axivox.queue",
+        string="Queue",
+        index=True,
+        ondelete="cascade",
+        readonly=True,
+        help="The queue of the caller's last call without an agent.",
+    )
     number = fields.Char(
-        "Number", required=True, readonly=True, help="The caller's number (E.164).")
+        "Number", required=True, readonly=True, help="The caller's number (E.164)."
+    )
     caller_number = fields.Char("Number as Sent", readonly=True)
     partner_id = fields.Many2one(
-        "res.partner", string="Contact", ondelete="set null", readonly=True)
-    state = fields.Selection(CALLBACK_STATES, required=True, default="open", readonly=True)
+        "res.partner", string="Contact", ondelete="set null", readonly=True
+    )
+    state = fields.Selection(
+        CALLBACK_STATES, required=True, default="open", readonly=True
+    )
     call_time = fields.Datetime(
-        "Called At", readonly=True, help="When the caller's last call without an agent ended.")
+        "Called At",
+        readonly=True,
+        help="When the caller's last call without an agent ended.",
+    )
     call_ts = fields.Float("Call Timestamp", digits=(16, 3), readonly=True)
     first_call_time = fields.Datetime("First Call", readonly=True)
     wait_time = fields.Integer(
-        "Waiting Time (s)", readonly=True, help="How long the caller waited on the last call.")
+        "Waiting Time (s)",
+        readonly=True,
+        help="How long the caller waited on the last call.",
+    )
     attempts = fields.Integer(
-        readonly=True, default=1,
-        help="Calls of this caller that ended without an agent since the callback opened.")
+        readonly=True,
+        default=1,
+        help="Calls of this caller that ended without an agent since the callback opened.",
+    )
     last_call_id = fields.Char("Last Call ID", readonly=True)
     last_event_type = fields.Selection(
-        [(code, code) for code in UNANSWERED], string="How It Ended", readonly=True)
+        [(code, code) for code in UNANSWERED], string="How It Ended", readonly=True
+    )
     claimed_by_id = fields.Many2one("res.users", string="Claimed By", readonly=True)
     claimed_at = fields.Datetime(readonly=True)
     dial_call_id = fields.Char("Callback Call ID", readonly=True, copy=False)
@@ -57,39 +82,53 @@ class AxivoxCallback(models.Model):
     closed_by_id = fields.Many2one("res.users", string="Closed By", readonly=True)
     closed_at = fields.Datetime(readonly=True)
     reached_ts = fields.Float(
-        "Reached Timestamp", digits=(16, 3), readonly=True,
+        "Reached Timestamp",
+        digits=(16, 3),
+        readonly=True,
         help="When the caller was reached (epoch seconds): older unanswered calls never "
-        "reopen a callback.")
+        "reopen a callback.",
+    )
     close_reason = fields.Text("Reason", readonly=True)
     age_minutes = fields.Integer(
-        "Age (min)", compute="_compute_age_minutes",
-        help="Minutes since the caller's last call without an agent.")
+        "Age (min)",
+        compute="_compute_age_minutes",
+        help="Minutes since the caller's last call without an agent.",
+    )
 
     def init(self):
         super().init()
         # Few indexes: the ingestion writes callbacks in bulk. One open callback per caller
         # number (the ingestion's upsert relies on it); the closed ones of a number.
-        self.env.cr.execute("""
+        self.env.cr.execute(
+            """
             CREATE INDEX IF NOT EXISTS axivox_callback_done_number_idx
                 ON axivox_callback (number, account_id) WHERE state = 'done'
-        """)
-        self.env.cr.execute("""
+        """
+        )
+        self.env.cr.execute(
+            """
             CREATE UNIQUE INDEX IF NOT EXISTS axivox_callback_open_number_uniq
                 ON axivox_callback (account_id, number) WHERE state IN ('open', 'claimed')
-        """)
+        """
+        )
 
     def _compute_age_minutes(self):
         now = fields.Datetime.now()
         for callback in self:
-            callback.age_minutes = int((now - callback.call_time).total_seconds() // 60) \
-                if callback.call_time else 0
+            callback.age_minutes = (
+                int((now - callback.call_time).total_seconds() // 60)
+                if callback.call_time
+                else 0
+            )
 
     @api.depends("number", "partner_id")
     def _compute_display_name(self):
         for callback in self:
             callback.display_name = (
-                f"{callback.partner_id.name} ({callback.number})" if callback.partner_id
-                else callback.number or "")
+                f"{callback.partner_id.name} ({callback.number})"
+                if callback.partner_id
+                else callback.number or ""
+            )
 
     # ------------------------------------------------------------------
     # Ingestion (called by axivox.queue.event._after_ingest)
@@ -103,18 +142,24 @@ class AxivoxCallback(models.Model):
         her that was answered; an unanswered call older than that never reopens her
         callback. A handful of queries whatever the number of events.
         """
-        relevant = [e for e in new_events if e.get("caller_number") in numbers
-                    and (e["type"] in UNANSWERED or e["type"] == "CONNECT")]
+        relevant = [
+            e
+            for e in new_events
+            if e.get("caller_number") in numbers
+            and (e["type"] in UNANSWERED or e["type"] == "CONNECT")
+        ]
         if not relevant:
             return set()
         by_number = {}
         for event in relevant:
             num = numbers[event["caller_number"]][0]
             by_number.setdefault(num, []).append(
-                (parse_timestamp(event["timestamp"]), event))
+                (parse_timestamp(event["timestamp"]), event)
+            )
         self.flush_model()
         cr = self.env.cr
-        cr.execute("""
+        cr.execute(
+            """
             SELECT n.num,
                    (SELECT MAX(e.event_ts) FROM axivox_queue_event e
                      WHERE e.caller_e164 = n.num AND e.account_id = %(account)s
@@ -126,15 +171,22 @@ class AxivoxCallback(models.Model):
                      WHERE c.number = n.num AND c.account_id = %(account)s
                        AND c.state IN ('open', 'claimed'))
               FROM unnest(%(numbers)s::varchar[]) n(num)
-        """, {"account": account.id, "numbers": list(by_number)})
-        known = {num: (max(connect or 0, called or 0), current)
-                 for num, connect, called, current in cr.fetchall()}
+        """,
+            {"account": account.id, "numbers": list(by_number)},
+        )
+        known = {
+            num: (max(connect or 0, called or 0), current)
+            for num, connect, called, current in cr.fetchall()
+        }
         closes, upserts = [], []
         for num, items in by_number.items():
             reached, current = known.get(num, (0, None))
             connects = [(m, e) for m, e in items if e["type"] == "CONNECT"]
-            misses = [(m, e) for m, e in items
-                      if e["type"] in UNANSWERED and m.timestamp() > reached]
+            misses = [
+                (m, e)
+                for m, e in items
+                if e["type"] in UNANSWERED and m.timestamp() > reached
+            ]
             if current and reached > current[1]:
                 last_connect = max(connects, key=lambda x: x[0]) if connects else None
                 closes.append((int(current[0]), reached, last_connect))
@@ -143,16 +195,26 @@ class AxivoxCallback(models.Model):
         changed_queues = set()
         if closes:
             agents = account._users_by_extension(
-                {c[1].get("agent_extension") for _i, _r, c in closes
-                 if c and c[1].get("agent_extension")})
+                {
+                    c[1].get("agent_extension")
+                    for _i, _r, c in closes
+                    if c and c[1].get("agent_extension")
+                }
+            )
             values = []
             for callback_id, reached, connect in closes:
                 moment, event = connect if connect else (None, {})
                 agent = agents.get(event.get("agent_extension"))
-                values.append((callback_id, reached,
-                               moment and moment.replace(tzinfo=None, microsecond=0),
-                               agent.id if agent else None))
-            result = cr.execute_values("""
+                values.append(
+                    (
+                        callback_id,
+                        reached,
+                        moment and moment.replace(tzinfo=None, microsecond=0),
+                        agent.id if agent else None,
+                    )
+                )
+            result = cr.execute_values(
+                """
                 UPDATE axivox_callback c
                    SET state = 'done', result = 'reached', reached_ts = v.reached,
                        closed_at = COALESCE(v.closed_at, now() AT TIME ZONE 'UTC'),
@@ -160,8 +222,12 @@ class AxivoxCallback(models.Model):
                   FROM (VALUES %s) v(id, reached, closed_at, closed_by)
                  WHERE c.id = v.id AND c.state IN ('open', 'claimed')
              RETURNING c.queue_id
-            """, values, template="(%s::int, %s::float8, %s::timestamp, %s::int)",
-                page_size=len(values), fetch=True)
+            """,
+                values,
+                template="(%s::int, %s::float8, %s::timestamp, %s::int)",
+                page_size=len(values),
+                fetch=True,
+            )
             changed_queues.update(row[0] for row in result)
         if upserts:
             rows = []
@@ -171,15 +237,28 @@ class AxivoxCallback(models.Model):
                 first = min(m for m, _e in misses)
                 queue = queues.get(last["queue_id"])
                 partner_id = numbers[last["caller_number"]][1]
-                rows.append((
-                    account.id, account.company_id.id, queue.id if queue else None, num,
-                    last["caller_number"], partner_id, "open",
-                    moment.replace(tzinfo=None, microsecond=0), moment.timestamp(),
-                    first.replace(tzinfo=None, microsecond=0), last.get("wait_time") or 0,
-                    len({e.get("call_id") or e["id"] for _m, e in misses}),
-                    last.get("call_id"), last["type"], uid, uid,
-                ))
-            result = cr.execute_values("""
+                rows.append(
+                    (
+                        account.id,
+                        account.company_id.id,
+                        queue.id if queue else None,
+                        num,
+                        last["caller_number"],
+                        partner_id,
+                        "open",
+                        moment.replace(tzinfo=None, microsecond=0),
+                        moment.timestamp(),
+                        first.replace(tzinfo=None, microsecond=0),
+                        last.get("wait_time") or 0,
+                        len({e.get("call_id") or e["id"] for _m, e in misses}),
+                        last.get("call_id"),
+                        last["type"],
+                        uid,
+                        uid,
+                    )
+                )
+            result = cr.execute_values(
+                """
                 INSERT INTO axivox_callback AS c (
                     account_id, company_id, queue_id, number, caller_number, partner_id, state,
                     call_time, call_ts, first_call_time, wait_time, attempts, last_call_id,
@@ -206,12 +285,18 @@ class AxivoxCallback(models.Model):
                     partner_id = EXCLUDED.partner_id,
                     write_uid = EXCLUDED.write_uid, write_date = EXCLUDED.write_date
                 RETURNING queue_id
-            """, rows, template="(%s::int, %s::int, %s::int, %s, %s, %s::int, %s, %s::timestamp, "
-                        "%s::float8, %s::timestamp, %s::int, %s::int, %s, %s, %s::int, %s::int)",
-                page_size=len(rows), fetch=True)
+            """,
+                rows,
+                template="(%s::int, %s::int, %s::int, %s, %s, %s::int, %s, %s::timestamp, "
+                "%s::float8, %s::timestamp, %s::int, %s::int, %s, %s, %s::int, %s::int)",
+                page_size=len(rows),
+                fetch=True,
+            )
             changed_queues.update(row[0] for row in result)
         self.invalidate_model()
-        self.env["axivox.queue"].invalidate_model(["callback_open_count", "callback_oldest_time"])
+        self.env["axivox.queue"].invalidate_model(
+            ["callback_open_count", "callback_oldest_time"]
+        )
         return {q for q in changed_queues if q}
 
     # ------------------------------------------------------------------
@@ -227,12 +312,20 @@ class AxivoxCallback(models.Model):
         cr = self.env.cr
         try:
             with cr.savepoint(flush=False):
-                cr.execute("SELECT state, claimed_by_id FROM axivox_callback "
-                           "WHERE id = %s FOR UPDATE NOWAIT", [self.id], log_exceptions=False)
+                cr.execute(
+                    "SELECT state, claimed_by_id FROM axivox_callback "
+                    "WHERE id = %s FOR UPDATE NOWAIT",
+                    [self.id],
+                    log_exceptions=False,
+                )
                 row = cr.fetchone()
         except (psycopg2.errors.LockNotAvailable, psycopg2.errors.SerializationFailure):
-            raise UserError(_("Another agent is taking this callback right now: refresh "
-                              "the list.")) from None
+            raise UserError(
+                _(
+                    "Another agent is taking this callback right now: refresh "
+                    "the list."
+                )
+            ) from None
         if not row:
             raise UserError(_("This callback no longer exists."))
         self.invalidate_recordset()
@@ -243,15 +336,25 @@ class AxivoxCallback(models.Model):
         for callback in self:
             state, claimer = callback._lock_for_change()
             if state == "done":
-                raise UserError(_("The callback of %s is already closed.",
-                                  callback.display_name))
+                raise UserError(
+                    _("The callback of %s is already closed.", callback.display_name)
+                )
             if state == "claimed" and claimer != self.env.uid:
-                raise UserError(_("%(user)s has already claimed the callback of %(caller)s.",
-                                  user=callback.sudo().claimed_by_id.name,
-                                  caller=callback.display_name))
+                raise UserError(
+                    _(
+                        "%(user)s has already claimed the callback of %(caller)s.",
+                        user=callback.sudo().claimed_by_id.name,
+                        caller=callback.display_name,
+                    )
+                )
             if state == "open":
-                callback.sudo().write({"state": "claimed", "claimed_by_id": self.env.uid,
-                                       "claimed_at": fields.Datetime.now()})
+                callback.sudo().write(
+                    {
+                        "state": "claimed",
+                        "claimed_by_id": self.env.uid,
+                        "claimed_at": fields.Datetime.now(),
+                    }
+                )
         self._notify_queues(self.sudo().queue_id)
         return True
 
@@ -262,11 +365,17 @@ class AxivoxCallback(models.Model):
             if state != "claimed":
                 continue
             if claimer != self.env.uid and not self.env.user.has_group(
-                    "voip_axivox_queue.group_axivox_manager"):
-                raise UserError(_("Only the agent who claimed it or a manager can release "
-                                  "this callback."))
-            callback.sudo().write({"state": "open", "claimed_by_id": False,
-                                   "claimed_at": False})
+                "voip_axivox_queue.group_axivox_manager"
+            ):
+                raise UserError(
+                    _(
+                        "Only the agent who claimed it or a manager can release "
+                        "this callback."
+                    )
+                )
+            callback.sudo().write(
+                {"state": "open", "claimed_by_id": False, "claimed_at": False}
+            )
         self._notify_queues(self.sudo().queue_id)
         return True
 
@@ -284,11 +393,18 @@ class AxivoxCallback(models.Model):
         now; a callback closed by hand covers her calls up to its last one only."""
         now = fields.Datetime.now()
         for callback in self.sudo():
-            callback.write({
-                "state": "done", "result": result, "closed_by_id": self.env.uid,
-                "closed_at": now, "close_reason": reason or False,
-                "reached_ts": callback.call_ts if result == "manual" else now.timestamp(),
-            })
+            callback.write(
+                {
+                    "state": "done",
+                    "result": result,
+                    "closed_by_id": self.env.uid,
+                    "closed_at": now,
+                    "close_reason": reason or False,
+                    "reached_ts": callback.call_ts
+                    if result == "manual"
+                    else now.timestamp(),
+                }
+            )
         self._notify_queues(self.sudo().queue_id)
 
     def action_close(self, reason):
@@ -299,13 +415,23 @@ class AxivoxCallback(models.Model):
         for callback in self:
             state, claimer = callback._lock_for_change()
             if state == "done":
-                raise UserError(_("The callback of %s is already closed.",
-                                  callback.display_name))
-            if state == "claimed" and claimer != self.env.uid and not self.env.user.has_group(
-                    "voip_axivox_queue.group_axivox_manager"):
-                raise UserError(_("%(user)s has claimed the callback of %(caller)s.",
-                                  user=callback.sudo().claimed_by_id.name,
-                                  caller=callback.display_name))
+                raise UserError(
+                    _("The callback of %s is already closed.", callback.display_name)
+                )
+            if (
+                state == "claimed"
+                and claimer != self.env.uid
+                and not self.env.user.has_group(
+                    "voip_axivox_queue.group_axivox_manager"
+                )
+            ):
+                raise UserError(
+                    _(
+                        "%(user)s has claimed the callback of %(caller)s.",
+                        user=callback.sudo().claimed_by_id.name,
+                        caller=callback.display_name,
+                    )
+                )
             callback._close("manual", reason)
         return True
 
@@ -320,14 +446,21 @@ class AxivoxCallback(models.Model):
         if not account:
             return
         num = self.env["axivox.queue.event"]._normalize_number(account, number)
-        callbacks = self.sudo().search([("account_id", "=", account.id), ("number", "=", num),
-                                        ("state", "in", ("open", "claimed"))])
+        callbacks = self.sudo().search(
+            [
+                ("account_id", "=", account.id),
+                ("number", "=", num),
+                ("state", "in", ("open", "claimed")),
+            ]
+        )
         for callback in callbacks:
             callback.with_user(self.env.user).sudo()._close("called_back")
 
     def action_check_call(self):
         """Re-read the callback call from the PBX: answered, it closes the callback."""
-        for callback in self.sudo().filtered(lambda c: c.state == "claimed" and c.dial_call_id):
+        for callback in self.sudo().filtered(
+            lambda c: c.state == "claimed" and c.dial_call_id
+        ):
             account = callback.account_id
             with account._pbx_errors():
                 call = account._pbx_client().get_call(callback.dial_call_id)
@@ -342,25 +475,30 @@ class AxivoxCallback(models.Model):
     @api.model
     def axivox_softphone_callbacks(self, limit=50):
         """The open callbacks of the current user's queues, for the softphone."""
-        domain = [("state", "in", ("open", "claimed")),
-                  ("queue_id.member_ids.user_id", "=", self.env.uid)]
+        domain = [
+            ("state", "in", ("open", "claimed")),
+            ("queue_id.member_ids.user_id", "=", self.env.uid),
+        ]
         callbacks = self.search(domain, limit=limit, order="call_time desc, id desc")
         return {
             "count": self.search_count(domain),
-            "callbacks": [{
-                "id": c.id,
-                "number": c.number,
-                "partner_id": c.partner_id.id,
-                "partner_name": c.partner_id.display_name or False,
-                "queue_id": c.queue_id.id,
-                "queue_name": c.queue_id.name,
-                "call_time": fields.Datetime.to_string(c.call_time),
-                "wait_time": c.wait_time,
-                "attempts": c.attempts,
-                "state": c.state,
-                "claimed_by_id": c.claimed_by_id.id,
-                "claimed_by_name": c.claimed_by_id.name or False,
-            } for c in callbacks],
+            "callbacks": [
+                {
+                    "id": c.id,
+                    "number": c.number,
+                    "partner_id": c.partner_id.id,
+                    "partner_name": c.partner_id.display_name or False,
+                    "queue_id": c.queue_id.id,
+                    "queue_name": c.queue_id.name,
+                    "call_time": fields.Datetime.to_string(c.call_time),
+                    "wait_time": c.wait_time,
+                    "attempts": c.attempts,
+                    "state": c.state,
+                    "claimed_by_id": c.claimed_by_id.id,
+                    "claimed_by_name": c.claimed_by_id.name or False,
+                }
+                for c in callbacks
+            ],
         }
 
     @api.model

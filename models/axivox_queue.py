@@ -4,8 +4,9 @@ from datetime import datetime, time, timedelta
 import pytz
 
 from odoo import _, api, fields, models
-from odoo.addons.base.models.ir_model import MODULE_UNINSTALL_FLAG
 from odoo.exceptions import AccessError, UserError, ValidationError
+
+from odoo.addons.base.models.ir_model import MODULE_UNINSTALL_FLAG
 
 from ..axivox_api import exceptions as pbx_errors
 
@@ -18,42 +19,90 @@ MAX_SERVICE_LEVEL = 3600  # one hour
 # counted in the period in which the PBX logged them (their time), not the period in which the
 # call entered the queue.
 KPI_FIELDS = [
-    ("offered", "integer", "Calls",
-     "Calls offered: ENTERQUEUE events of the queue in the period."),
-    ("answered", "integer", "Answered",
-     "Calls answered: CONNECT events (a caller connected to an agent) in the period."),
-    ("abandoned", "integer", "Abandoned",
-     "Calls abandoned: ABANDON events (the caller hung up while waiting) in the period."),
-    ("timeout", "integer", "Timed Out",
-     "Calls timed out: EXITWITHTIMEOUT events (the caller reached the maximum waiting "
-     "time) in the period."),
-    ("no_agent", "integer", "No Agent",
-     "Calls that found no agent: EXITEMPTY events (no agent connected) in the period."),
-    ("answer_rate", "percent", "Answer Rate",
-     "Answered calls / calls offered in the period (0 when no call was offered)."),
-    ("abandon_rate", "percent", "Abandon Rate",
-     "Abandoned calls / calls offered in the period (0 when no call was offered)."),
-    ("service_level", "percent", "Service Level",
-     "Calls answered within the queue's service level threshold (CONNECT events whose "
-     "waiting time is at most the threshold, in seconds) / calls offered in the period "
-     "(0 when no call was offered)."),
-    ("avg_wait", "float", "Average Waiting Time (s)",
-     "Average waiting time of the answered calls: mean waiting time of the CONNECT events "
-     "of the period, in seconds (0 when no call was answered)."),
-    ("max_wait", "integer", "Longest Waiting Time (s)",
-     "Longest waiting time of an answered call: largest waiting time of the CONNECT "
-     "events of the period, in seconds (0 when no call was answered)."),
-    ("avg_talk", "float", "Average Talk Time (s)",
-     "Average talk time: mean talk time of the calls that ended in the period "
-     "(COMPLETEAGENT and COMPLETECALLER events; transferred calls are not counted), "
-     "in seconds (0 when no call ended)."),
-    ("avg_agents", "float", "Average Connected Agents",
-     "Average number of agents connected to the queue over the elapsed part of the period "
-     "(from its start to now, or to its end if it is over): each static agent of the queue "
-     "counts as connected the whole time; a dynamic agent is connected from an "
-     "ADDMEMBER event to the next REMOVEMEMBER event (for the queue's current dynamic "
-     "agents, the state at the start of the period is that of their last such event before "
-     "it). Total connected time of all agents divided by the length of the period."),
+    (
+        "offered",
+        "integer",
+        "Calls",
+        "Calls offered: ENTERQUEUE events of the queue in the period.",
+    ),
+    (
+        "answered",
+        "integer",
+        "Answered",
+        "Calls answered: CONNECT events (a caller connected to an agent) in the period.",
+    ),
+    (
+        "abandoned",
+        "integer",
+        "Abandoned",
+        "Calls abandoned: ABANDON events (the caller hung up while waiting) in the period.",
+    ),
+    (
+        "timeout",
+        "integer",
+        "Timed Out",
+        "Calls timed out: EXITWITHTIMEOUT events (the caller reached the maximum waiting "
+        "time) in the period.",
+    ),
+    (
+        "no_agent",
+        "integer",
+        "No Agent",
+        "Calls that found no agent: EXITEMPTY events (no agent connected) in the period.",
+    ),
+    (
+        "answer_rate",
+        "percent",
+        "Answer Rate",
+        "Answered calls / calls offered in the period (0 when no call was offered).",
+    ),
+    (
+        "abandon_rate",
+        "percent",
+        "Abandon Rate",
+        "Abandoned calls / calls offered in the period (0 when no call was offered).",
+    ),
+    (
+        "service_level",
+        "percent",
+        "Service Level",
+        "Calls answered within the queue's service level threshold (CONNECT events whose "
+        "waiting time is at most the threshold, in seconds) / calls offered in the period "
+        "(0 when no call was offered).",
+    ),
+    (
+        "avg_wait",
+        "float",
+        "Average Waiting Time (s)",
+        "Average waiting time of the answered calls: mean waiting time of the CONNECT events "
+        "of the period, in seconds (0 when no call was answered).",
+    ),
+    (
+        "max_wait",
+        "integer",
+        "Longest Waiting Time (s)",
+        "Longest waiting time of an answered call: largest waiting time of the CONNECT "
+        "events of the period, in seconds (0 when no call was answered).",
+    ),
+    (
+        "avg_talk",
+        "float",
+        "Average Talk Time (s)",
+        "Average talk time: mean talk time of the calls that ended in the period "
+        "(COMPLETEAGENT and COMPLETECALLER events; transferred calls are not counted), "
+        "in seconds (0 when no call ended).",
+    ),
+    (
+        "avg_agents",
+        "float",
+        "Average Connected Agents",
+        "Average number of agents connected to the queue over the elapsed part of the period "
+        "(from its start to now, or to its end if it is over): each static agent of the queue "
+        "counts as connected the whole time; a dynamic agent is connected from an "
+        "ADDMEMBER event to the next REMOVEMEMBER event (for the queue's current dynamic "
+        "agents, the state at the start of the period is that of their last such event before "
+        "it). Total connected time of all agents divided by the length of the period.",
+    ),
 ]
 
 
@@ -67,6 +116,7 @@ def _kpi_field(period_label, kind, label, help_text):
         return fields.Integer(**common)
     # Floats without digits: the exact ratio or mean (the views round them).
     return fields.Float(**common)
+
 
 STRATEGIES = [
     ("ringall", "Call all available agents"),
@@ -196,7 +246,9 @@ class AxivoxQueue(models.Model):
     member_count = fields.Integer("Agents Count", compute="_compute_member_count")
     remote_id = fields.Char("PBX Id", copy=False, index=True, readonly=True)
     pbx_version = fields.Integer(
-        "PBX Version", copy=False, readonly=True,
+        "PBX Version",
+        copy=False,
+        readonly=True,
         help="Version of the queue on the PBX when it was last read or applied.",
     )
     pending_changes = fields.Boolean(
@@ -205,8 +257,11 @@ class AxivoxQueue(models.Model):
         help="The queue was edited in Odoo and the changes are not yet applied to the PBX.",
     )
     pbx_state = fields.Selection(
-        [("new", "Not on the PBX yet"), ("pending", "Changes to apply"),
-         ("applied", "In production")],
+        [
+            ("new", "Not on the PBX yet"),
+            ("pending", "Changes to apply"),
+            ("applied", "In production"),
+        ],
         string="PBX Status",
         compute="_compute_pbx_state",
         help="Whether the PBX runs the queue as Odoo shows it: changes made in Odoo are put "
@@ -214,7 +269,8 @@ class AxivoxQueue(models.Model):
     )
     last_refresh = fields.Datetime("Refreshed On", readonly=True, copy=False)
     pbx_conflict_version = fields.Integer(
-        copy=False, readonly=True,
+        copy=False,
+        readonly=True,
         help="Newer PBX version found while Odoo had changes to apply (0: none).",
     )
     # Odoo-side setting of the KPIs (not sent to the PBX).
@@ -293,8 +349,11 @@ class AxivoxQueue(models.Model):
     @api.depends("remote_id", "pending_changes")
     def _compute_pbx_state(self):
         for queue in self:
-            queue.pbx_state = "new" if not queue.remote_id else (
-                "pending" if queue.pending_changes else "applied")
+            queue.pbx_state = (
+                "new"
+                if not queue.remote_id
+                else ("pending" if queue.pending_changes else "applied")
+            )
 
     def _compute_member_count(self):
         for queue in self:
@@ -306,8 +365,11 @@ class AxivoxQueue(models.Model):
         message is translated in the user's language)."""
         if value and not DIAL_STRING.match(value):
             raise ValidationError(
-                _("%(label)s “%(value)s” is not a dial string: use 1 to 20 digits, * or #.",
-                  label=label, value=value)
+                _(
+                    "%(label)s “%(value)s” is not a dial string: use 1 to 20 digits, * or #.",
+                    label=label,
+                    value=value,
+                )
             )
 
     @api.constrains("extension", "login_code", "logout_code", "account_id")
@@ -315,46 +377,71 @@ class AxivoxQueue(models.Model):
         for queue in self:
             queue._check_dial_string(queue.extension, _("The extension"))
             queue._check_dial_string(queue.login_code, _("The agent connection code"))
-            queue._check_dial_string(queue.logout_code, _("The agent disconnection code"))
+            queue._check_dial_string(
+                queue.logout_code, _("The agent disconnection code")
+            )
             if queue.login_code == queue.logout_code:
                 raise ValidationError(
-                    _("Queue %(queue)s: the agent connection and disconnection codes "
-                      "must differ.", queue=queue.name)
+                    _(
+                        "Queue %(queue)s: the agent connection and disconnection codes "
+                        "must differ.",
+                        queue=queue.name,
+                    )
                 )
             queue._check_codes_unique()
 
     def _check_codes_unique(self):
         self.ensure_one()
         codes = {self.login_code, self.logout_code}
-        others = self.with_context(active_test=False).sudo().search(
-            [("account_id", "=", self.account_id.id), ("id", "!=", self.id)]
+        others = (
+            self.with_context(active_test=False)
+            .sudo()
+            .search([("account_id", "=", self.account_id.id), ("id", "!=", self.id)])
         )
         for other in others:
             clash = codes & {other.login_code, other.logout_code}
             if clash:
                 raise ValidationError(
-                    _("The code %(code)s of queue %(queue)s is already a code of queue "
-                      "%(other)s: codes must be unique on a PBX account.",
-                      code=clash.pop(), queue=self.name, other=other.name)
+                    _(
+                        "The code %(code)s of queue %(queue)s is already a code of queue "
+                        "%(other)s: codes must be unique on a PBX account.",
+                        code=clash.pop(),
+                        queue=self.name,
+                        other=other.name,
+                    )
                 )
             if self.extension in (other.login_code, other.logout_code):
                 raise ValidationError(
-                    _("The extension %(ext)s of queue %(queue)s is already a code of queue "
-                      "%(other)s: a code can never be an extension.",
-                      ext=self.extension, queue=self.name, other=other.name)
+                    _(
+                        "The extension %(ext)s of queue %(queue)s is already a code of queue "
+                        "%(other)s: a code can never be an extension.",
+                        ext=self.extension,
+                        queue=self.name,
+                        other=other.name,
+                    )
                 )
         extensions = set(others.mapped("extension")) | {self.extension}
         extensions |= set(
-            self.env["res.users"].with_context(active_test=False).sudo().search(
-                [("axivox_account_id", "=", self.account_id.id),
-                 ("axivox_extension", "in", list(codes))]
-            ).mapped("axivox_extension")
+            self.env["res.users"]
+            .with_context(active_test=False)
+            .sudo()
+            .search(
+                [
+                    ("axivox_account_id", "=", self.account_id.id),
+                    ("axivox_extension", "in", list(codes)),
+                ]
+            )
+            .mapped("axivox_extension")
         )
         clash = codes & extensions
         if clash:
             raise ValidationError(
-                _("The code %(code)s of queue %(queue)s is already an extension: "
-                  "a code can never be an extension.", code=clash.pop(), queue=self.name)
+                _(
+                    "The code %(code)s of queue %(queue)s is already an extension: "
+                    "a code can never be an extension.",
+                    code=clash.pop(),
+                    queue=self.name,
+                )
             )
 
     @api.constrains("max_wait_time", "max_ring_time")
@@ -362,13 +449,21 @@ class AxivoxQueue(models.Model):
         for queue in self:
             if not 1 <= queue.max_wait_time <= MAX_WAIT_TIME:
                 raise ValidationError(
-                    _("The maximum waiting time of queue %(queue)s must be between 1 and "
-                      "%(max)s seconds.", queue=queue.name, max=MAX_WAIT_TIME)
+                    _(
+                        "The maximum waiting time of queue %(queue)s must be between 1 and "
+                        "%(max)s seconds.",
+                        queue=queue.name,
+                        max=MAX_WAIT_TIME,
+                    )
                 )
             if not 1 <= queue.max_ring_time <= MAX_RING_TIME:
                 raise ValidationError(
-                    _("The maximum ringing time of queue %(queue)s must be between 1 and "
-                      "%(max)s seconds.", queue=queue.name, max=MAX_RING_TIME)
+                    _(
+                        "The maximum ringing time of queue %(queue)s must be between 1 and "
+                        "%(max)s seconds.",
+                        queue=queue.name,
+                        max=MAX_RING_TIME,
+                    )
                 )
 
     @api.constrains("service_level_seconds")
@@ -376,8 +471,12 @@ class AxivoxQueue(models.Model):
         for queue in self:
             if not 1 <= queue.service_level_seconds <= MAX_SERVICE_LEVEL:
                 raise ValidationError(
-                    _("The service level threshold of queue %(queue)s must be between 1 and "
-                      "%(max)s seconds.", queue=queue.name, max=MAX_SERVICE_LEVEL)
+                    _(
+                        "The service level threshold of queue %(queue)s must be between 1 and "
+                        "%(max)s seconds.",
+                        queue=queue.name,
+                        max=MAX_SERVICE_LEVEL,
+                    )
                 )
 
     @api.model_create_multi
@@ -419,8 +518,9 @@ class AxivoxQueue(models.Model):
         then in Odoo. Its report lines stay, with the queue's name. Queues that were never
         on the PBX, deletions the PBX asked for (sync) and the addon's uninstallation only
         leave Odoo."""
-        if not self.env.context.get("axivox_from_pbx") \
-                and not self.env.context.get(MODULE_UNINSTALL_FLAG):
+        if not self.env.context.get("axivox_from_pbx") and not self.env.context.get(
+            MODULE_UNINSTALL_FLAG
+        ):
             self.check_access_rights("unlink")
             self.check_access_rule("unlink")
             remote = self.sudo().filtered("remote_id")
@@ -429,7 +529,8 @@ class AxivoxQueue(models.Model):
                 # gone and write it back).
                 self.env.cr.execute(
                     "SELECT id FROM axivox_account WHERE id = ANY(%s) FOR UPDATE",
-                    [remote.account_id.ids])
+                    [remote.account_id.ids],
+                )
             for account in remote.account_id:
                 queues = remote.filtered(lambda q, a=account: q.account_id == a)
                 with account._pbx_errors():
@@ -451,8 +552,11 @@ class AxivoxQueue(models.Model):
         accounts = self.env["axivox.account"].browse([a for a in account_ids if a])
         readable = accounts._filter_access_rules("read") if accounts else accounts
         if accounts - readable or any(
-                a.company_id not in self.env.user.company_ids for a in readable.sudo()):
-            raise AccessError(_("You can only put a queue on a PBX account of your companies."))
+            a.company_id not in self.env.user.company_ids for a in readable.sudo()
+        ):
+            raise AccessError(
+                _("You can only put a queue on a PBX account of your companies.")
+            )
 
     # ------------------------------------------------------------------
     # Actions of the queues dashboard
@@ -517,7 +621,10 @@ class AxivoxQueue(models.Model):
         missing = members.filtered(lambda m: not m.user_id.axivox_extension)
         if missing:
             raise UserError(
-                _("%(agents)s have no PBX extension.", agents=", ".join(missing.user_id.mapped("name")))
+                _(
+                    "%(agents)s have no PBX extension.",
+                    agents=", ".join(missing.user_id.mapped("name")),
+                )
             )
         return {
             "name": self.name,
@@ -528,9 +635,11 @@ class AxivoxQueue(models.Model):
             "login_code": self.login_code,
             "logout_code": self.logout_code,
             "static_agents": members.filtered(
-                lambda m: m.member_type == "static").user_id.mapped("axivox_extension"),
+                lambda m: m.member_type == "static"
+            ).user_id.mapped("axivox_extension"),
             "dynamic_agents": members.filtered(
-                lambda m: m.member_type == "dynamic").user_id.mapped("axivox_extension"),
+                lambda m: m.member_type == "dynamic"
+            ).user_id.mapped("axivox_extension"),
         }
 
     def action_apply_changes(self):
@@ -546,21 +655,29 @@ class AxivoxQueue(models.Model):
                     try:
                         if queue.remote_id:
                             remote = client.update_queue(
-                                queue.remote_id, payload, version=queue.pbx_version or None)
+                                queue.remote_id,
+                                payload,
+                                version=queue.pbx_version or None,
+                            )
                         else:
                             remote = client.create_queue(payload)
                     except pbx_errors.AxivoxConflict as exc:
                         raise UserError(
-                            _("Queue %(queue)s was changed on the PBX since Odoo last read it: "
-                              "your changes were not applied. Click Refresh to load the PBX "
-                              "version, then edit and apply again.", queue=queue.name)
+                            _(
+                                "Queue %(queue)s was changed on the PBX since Odoo last read it: "
+                                "your changes were not applied. Click Refresh to load the PBX "
+                                "version, then edit and apply again.",
+                                queue=queue.name,
+                            )
                         ) from exc
-                    queue.with_context(axivox_from_pbx=True).write({
-                        "remote_id": remote["id"],
-                        "pbx_version": remote.get("version", 0),
-                        "pending_changes": False,
-                        "pbx_conflict_version": 0,
-                    })
+                    queue.with_context(axivox_from_pbx=True).write(
+                        {
+                            "remote_id": remote["id"],
+                            "pbx_version": remote.get("version", 0),
+                            "pending_changes": False,
+                            "pbx_conflict_version": 0,
+                        }
+                    )
                 client.apply_changes()
             queues.message_post(body=_("Changes applied to the PBX."))
         return True
@@ -571,11 +688,20 @@ class AxivoxQueue(models.Model):
         queues = self or self.search([])
         queues.check_access_rights("write")
         if not self.env.user.has_group("voip_axivox_queue.group_axivox_manager"):
-            raise AccessError(_("Only queue managers can refresh the queues from the PBX."))
-        if not self.env["axivox.rate.limit"].sudo()._hit(
-                f"refresh:{self.env.uid}", REFRESH_LIMIT, 60):
-            raise UserError(_("The queues were refreshed many times in a short time: wait a "
-                              "minute, then try again."))
+            raise AccessError(
+                _("Only queue managers can refresh the queues from the PBX.")
+            )
+        if (
+            not self.env["axivox.rate.limit"]
+            .sudo()
+            ._hit(f"refresh:{self.env.uid}", REFRESH_LIMIT, 60)
+        ):
+            raise UserError(
+                _(
+                    "The queues were refreshed many times in a short time: wait a "
+                    "minute, then try again."
+                )
+            )
         for account in queues.account_id:
             account_queues = queues.filtered(lambda q: q.account_id == account)
             with account._pbx_errors():
@@ -590,9 +716,11 @@ class AxivoxQueue(models.Model):
                     if queue.remote_id in remotes:
                         queue._update_from_pbx(remotes[queue.remote_id])
                 account.with_env(env).sudo()._sync_agents(
-                    remote_agents, {q.remote_id: q for q in own_queues if q.remote_id})
+                    remote_agents, {q.remote_id: q for q in own_queues if q.remote_id}
+                )
                 own_queues.with_context(axivox_from_pbx=True).write(
-                    {"last_refresh": fields.Datetime.now()})
+                    {"last_refresh": fields.Datetime.now()}
+                )
             account_queues.invalidate_recordset()
         return {"type": "ir.actions.client", "tag": "soft_reload"}
 
@@ -616,12 +744,17 @@ class AxivoxQueue(models.Model):
         for queue in self.filtered(
             lambda q: q.pbx_conflict_version != remote.get("version")
         ):
-            queue.with_context(axivox_from_pbx=True).pbx_conflict_version = remote.get("version")
+            queue.with_context(axivox_from_pbx=True).pbx_conflict_version = remote.get(
+                "version"
+            )
             queue.message_post(
-                body=_("The PBX has a newer version of this queue (version %(remote)s, Odoo "
-                       "read version %(local)s) while it has changes not applied from Odoo. "
-                       "Odoo did not overwrite either: apply your changes or refresh.",
-                       remote=remote.get("version"), local=queue.pbx_version),
+                body=_(
+                    "The PBX has a newer version of this queue (version %(remote)s, Odoo "
+                    "read version %(local)s) while it has changes not applied from Odoo. "
+                    "Odoo did not overwrite either: apply your changes or refresh.",
+                    remote=remote.get("version"),
+                    local=queue.pbx_version,
+                ),
             )
 
     # ------------------------------------------------------------------
@@ -659,7 +792,8 @@ class AxivoxQueue(models.Model):
     @api.model
     def _kpi_empty(self):
         return {
-            name: 0 if kind == "integer" else 0.0 for name, kind, _label, _help in KPI_FIELDS
+            name: 0 if kind == "integer" else 0.0
+            for name, kind, _label, _help in KPI_FIELDS
         }
 
     def _get_kpis(self, periods):
@@ -676,26 +810,47 @@ class AxivoxQueue(models.Model):
                 queues = self.browse()
             else:
                 queues = queues._filter_access_rules("read")
-        result = {queue.id: {key: self._kpi_empty() for key in periods} for queue in self}
+        result = {
+            queue.id: {key: self._kpi_empty() for key in periods} for queue in self
+        }
         if not queues or not periods:
             return result
         now = fields.Datetime.now()
         period_rows = []
         for key, (start, end) in periods.items():
             elapsed_end = max(start, min(end, now))
-            period_rows.append((
-                key, start, end, pytz.utc.localize(start).timestamp(),
-                pytz.utc.localize(elapsed_end).timestamp(),
-            ))
+            period_rows.append(
+                (
+                    key,
+                    start,
+                    end,
+                    pytz.utc.localize(start).timestamp(),
+                    pytz.utc.localize(elapsed_end).timestamp(),
+                )
+            )
         self.env["axivox.queue.event"].flush_model(
-            ["queue_id", "event_time", "event_ts", "event_type", "wait_time", "talk_time",
-             "agent_extension", "member_type"])
-        self.env["axivox.queue.member"].flush_model(["queue_id", "member_type", "user_id"])
+            [
+                "queue_id",
+                "event_time",
+                "event_ts",
+                "event_type",
+                "wait_time",
+                "talk_time",
+                "agent_extension",
+                "member_type",
+            ]
+        )
+        self.env["axivox.queue.member"].flush_model(
+            ["queue_id", "member_type", "user_id"]
+        )
         self.env["res.users"].flush_model(["axivox_extension"])
-        values_sql = ", ".join(["(%s, %s::timestamp, %s::timestamp, %s::float8, %s::float8)"]
-                               * len(period_rows))
+        values_sql = ", ".join(
+            ["(%s, %s::timestamp, %s::timestamp, %s::float8, %s::float8)"]
+            * len(period_rows)
+        )
         params = [v for row in period_rows for v in row]
-        self.env.cr.execute(f"""
+        self.env.cr.execute(
+            f"""
             WITH periods(key, start_t, end_t, start_ts, end_ts) AS (VALUES {values_sql}),
             queues(id, sl) AS (SELECT * FROM unnest(%s::int[], %s::int[])),
             calls AS (
@@ -782,12 +937,33 @@ class AxivoxQueue(models.Model):
               LEFT JOIN calls c ON c.key = p.key AND c.queue_id = q.id
               LEFT JOIN connected l ON l.key = p.key AND l.queue_id = q.id
               LEFT JOIN statics s ON s.queue_id = q.id
-        """, params + [
-            queues.ids, [queue.service_level_seconds or 0 for queue in queues],
-            queues.ids, queues.ids, queues.ids, queues.ids,
-        ])
-        for (key, queue_id, offered, answered, abandoned, timeout, no_agent, in_sl,
-             avg_wait, max_wait, avg_talk, length, connected, statics) in self.env.cr.fetchall():
+        """,
+            params
+            + [
+                queues.ids,
+                [queue.service_level_seconds or 0 for queue in queues],
+                queues.ids,
+                queues.ids,
+                queues.ids,
+                queues.ids,
+            ],
+        )
+        for (
+            key,
+            queue_id,
+            offered,
+            answered,
+            abandoned,
+            timeout,
+            no_agent,
+            in_sl,
+            avg_wait,
+            max_wait,
+            avg_talk,
+            length,
+            connected,
+            statics,
+        ) in self.env.cr.fetchall():
             offered = offered or 0
             answered = answered or 0
             abandoned = abandoned or 0

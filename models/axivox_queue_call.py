@@ -39,7 +39,8 @@ class AxivoxQueueCall(models.Model):
         # Grouped by columns that are constant within a call, so that a filter on the
         # contact (or the number) is applied to the events, through their indexes.
         tools.drop_view_if_exists(self.env.cr, self._table)
-        self.env.cr.execute(f"""
+        self.env.cr.execute(
+            f"""
             CREATE VIEW {self._table} AS (
                 SELECT MIN(e.id) AS id, e.account_id, e.company_id, e.queue_id, e.call_id,
                        e.partner_id, e.caller_e164, MAX(e.caller_number) AS caller_number,
@@ -66,4 +67,5 @@ class AxivoxQueueCall(models.Model):
                  GROUP BY e.account_id, e.company_id, e.queue_id, e.call_id, e.partner_id,
                           e.caller_e164
             )
-        """)
+        """
+        )

@@ -6,7 +6,6 @@ import pytz
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
-
 # A queue call connected longer ago than this is not taken as going on (a lost end event).
 BUSY_HOURS = 4
 
@@ -15,14 +14,20 @@ class AxivoxQueue(models.Model):
     _inherit = "axivox.queue"
 
     callback_open_count = fields.Integer(
-        "Open Callbacks", compute="_compute_callbacks",
-        help="Callers of this queue to call back (open or claimed callbacks).")
+        "Open Callbacks",
+        compute="_compute_callbacks",
+        help="Callers of this queue to call back (open or claimed callbacks).",
+    )
     callback_oldest_time = fields.Datetime(
-        "Oldest Open Callback", compute="_compute_callbacks",
-        help="When the caller of the oldest open callback called.")
+        "Oldest Open Callback",
+        compute="_compute_callbacks",
+        help="When the caller of the oldest open callback called.",
+    )
     callback_oldest_age = fields.Integer(
-        "Oldest Callback Age (min)", compute="_compute_callbacks",
-        help="Minutes since the caller of the oldest open callback called.")
+        "Oldest Callback Age (min)",
+        compute="_compute_callbacks",
+        help="Minutes since the caller of the oldest open callback called.",
+    )
 
     @api.depends_context("uid", "allowed_company_ids")
     def _compute_callbacks(self):
@@ -33,19 +38,27 @@ class AxivoxQueue(models.Model):
             groups = {
                 queue.id: (count, oldest)
                 for queue, count, oldest in Callback._read_group(
-                    [("queue_id", "in", self.ids), ("state", "in", ("open", "claimed"))],
-                    ["queue_id"], ["__count", "call_time:min"])
+                    [
+                        ("queue_id", "in", self.ids),
+                        ("state", "in", ("open", "claimed")),
+                    ],
+                    ["queue_id"],
+                    ["__count", "call_time:min"],
+                )
             }
         now = fields.Datetime.now()
         for queue in self:
             count, oldest = groups.get(queue.id, (0, False))
             queue.callback_open_count = count
             queue.callback_oldest_time = oldest
-            queue.callback_oldest_age = int((now - oldest).total_seconds() // 60) if oldest else 0
+            queue.callback_oldest_age = (
+                int((now - oldest).total_seconds() // 60) if oldest else 0
+            )
 
     def action_open_callbacks(self):
         action = self.env["ir.actions.act_window"]._for_xml_id(
-            "voip_axivox_queue.axivox_callback_action")
+            "voip_axivox_queue.axivox_callback_action"
+        )
         action["domain"] = [("queue_id", "in", self.ids)]
         return action
 
@@ -63,10 +76,14 @@ class AxivoxQueue(models.Model):
         """
         domain = [("active", "=", True)]
         if queue_ids:
-            if not isinstance(queue_ids, list) or not all(isinstance(i, int) for i in queue_ids):
+            if not isinstance(queue_ids, list) or not all(
+                isinstance(i, int) for i in queue_ids
+            ):
                 raise UserError(_("The queues to show must be a list of queue ids."))
             domain.append(("id", "in", queue_ids))
-        queues = self.search_fetch(domain, ["name", "service_level_seconds", "max_wait_time"])
+        queues = self.search_fetch(
+            domain, ["name", "service_level_seconds", "max_wait_time"]
+        )
         now = fields.Datetime.now()
         result = {"server_time": pytz.utc.localize(now).timestamp(), "queues": []}
         if not queues:
@@ -75,7 +92,8 @@ class AxivoxQueue(models.Model):
         for model in ("axivox.queue.event", "axivox.queue.member", "axivox.callback"):
             self.env[model].flush_model()
         self.env["res.users"].flush_model(["axivox_extension"])
-        self.env.cr.execute("""
+        self.env.cr.execute(
+            """
             WITH q(id, sl, max_wait) AS (SELECT * FROM unnest(%(ids)s::int[], %(sl)s::int[],
                                                                %(mw)s::int[])),
             today AS (
@@ -144,33 +162,53 @@ class AxivoxQueue(models.Model):
               LEFT JOIN waiting w ON w.queue_id = q.id
               LEFT JOIN agents a ON a.queue_id = q.id
               LEFT JOIN callbacks c ON c.queue_id = q.id
-        """, {
-            "ids": queues.ids, "sl": [q.service_level_seconds or 0 for q in queues],
-            "mw": [q.max_wait_time or 0 for q in queues], "start": start,
-            "now_ts": result["server_time"],
-            "wait_floor": now - timedelta(seconds=max(queues.mapped("max_wait_time")) + 60),
-            "busy_floor": now - timedelta(hours=BUSY_HOURS),
-        })
+        """,
+            {
+                "ids": queues.ids,
+                "sl": [q.service_level_seconds or 0 for q in queues],
+                "mw": [q.max_wait_time or 0 for q in queues],
+                "start": start,
+                "now_ts": result["server_time"],
+                "wait_floor": now
+                - timedelta(seconds=max(queues.mapped("max_wait_time")) + 60),
+                "busy_floor": now - timedelta(hours=BUSY_HOURS),
+            },
+        )
         rows = {row[0]: row for row in self.env.cr.fetchall()}
         for queue in queues:
-            (_id, waiting, since, connected, on_call, offered, answered, abandoned, in_sl,
-             callbacks, oldest) = rows[queue.id]
-            result["queues"].append({
-                "id": queue.id,
-                "name": queue.name,
-                "waiting": waiting,
-                "longest_wait_since": since or False,
-                "agents_connected": connected,
-                "agents_on_call": on_call,
-                "agents_free": max(0, connected - on_call),
-                "offered": offered,
-                "answered": answered,
-                "abandoned": abandoned,
-                "service_level": in_sl / offered if offered else 0.0,
-                "abandon_rate": abandoned / offered if offered else 0.0,
-                "callbacks": callbacks,
-                "oldest_callback": fields.Datetime.to_string(oldest) if oldest else False,
-            })
+            (
+                _id,
+                waiting,
+                since,
+                connected,
+                on_call,
+                offered,
+                answered,
+                abandoned,
+                in_sl,
+                callbacks,
+                oldest,
+            ) = rows[queue.id]
+            result["queues"].append(
+                {
+                    "id": queue.id,
+                    "name": queue.name,
+                    "waiting": waiting,
+                    "longest_wait_since": since or False,
+                    "agents_connected": connected,
+                    "agents_on_call": on_call,
+                    "agents_free": max(0, connected - on_call),
+                    "offered": offered,
+                    "answered": answered,
+                    "abandoned": abandoned,
+                    "service_level": in_sl / offered if offered else 0.0,
+                    "abandon_rate": abandoned / offered if offered else 0.0,
+                    "callbacks": callbacks,
+                    "oldest_callback": fields.Datetime.to_string(oldest)
+                    if oldest
+                    else False,
+                }
+            )
         return result
 
     @api.model
@@ -179,7 +217,8 @@ class AxivoxQueue(models.Model):
         and the managers of their company): one query."""
         if not queue_ids:
             return {}
-        self.env.cr.execute("""
+        self.env.cr.execute(
+            """
             SELECT u.partner_id, m.queue_id
               FROM axivox_queue_member m JOIN res_users u ON u.id = m.user_id
              WHERE m.queue_id = ANY(%(queues)s) AND u.active
@@ -190,8 +229,12 @@ class AxivoxQueue(models.Model):
               JOIN res_groups_users_rel gu ON gu.uid = cu.user_id AND gu.gid = %(managers)s
               JOIN res_users u ON u.id = cu.user_id AND u.active
              WHERE q.id = ANY(%(queues)s)
-        """, {"queues": list(queue_ids),
-              "managers": self.env.ref("voip_axivox_queue.group_axivox_manager").id})
+        """,
+            {
+                "queues": list(queue_ids),
+                "managers": self.env.ref("voip_axivox_queue.group_axivox_manager").id,
+            },
+        )
         audience = {}
         for partner_id, queue_id in self.env.cr.fetchall():
             audience.setdefault(partner_id, set()).add(queue_id)
@@ -210,9 +253,15 @@ class AxivoxQueue(models.Model):
         notifications = []
         for partner_id, queues in self._contact_centre_audience(queue_ids).items():
             partner = Partner.browse(partner_id)
-            notifications.append((partner, "voip_axivox_queue/wallboard",
-                                  {"queue_ids": sorted(queues)}))
+            notifications.append(
+                (partner, "voip_axivox_queue/wallboard", {"queue_ids": sorted(queues)})
+            )
             if queues & callback_queue_ids:
-                notifications.append((partner, "voip_axivox_queue/callbacks",
-                                      {"queue_ids": sorted(queues & callback_queue_ids)}))
+                notifications.append(
+                    (
+                        partner,
+                        "voip_axivox_queue/callbacks",
+                        {"queue_ids": sorted(queues & callback_queue_ids)},
+                    )
+                )
         self.env["bus.bus"]._sendmany(notifications)

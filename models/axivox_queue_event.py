@@ -8,7 +8,11 @@ from odoo import api, fields, models
 from odoo.tools.sql import create_index
 
 from ..axivox_api.events import (
-    EVENT_LABELS, EVENT_TYPES, parse_timestamp, split_events, validate_batch,
+    EVENT_LABELS,
+    EVENT_TYPES,
+    parse_timestamp,
+    split_events,
+    validate_batch,
 )
 
 EVENT_SOURCES = [
@@ -33,9 +37,15 @@ class AxivoxQueueEvent(models.Model):
     _rec_name = "pbx_event_id"
 
     account_id = fields.Many2one(
-        "axivox.account", string="PBX Account", required=True, index=True, ondelete="cascade"
+        "axivox.account",
+        string="PBX Account",
+        required=True,
+        index=True,
+        ondelete="cascade",
     )
-    company_id = fields.Many2one(related="account_id.company_id", store=True, index=True)
+    company_id = fields.Many2one(
+        related="account_id.company_id", store=True, index=True
+    )
     queue_id = fields.Many2one(
         "axivox.queue", string="Queue", index=True, ondelete="set null"
     )
@@ -44,7 +54,10 @@ class AxivoxQueueEvent(models.Model):
     queue_name = fields.Char("Queue Name", index=True)
     event_time = fields.Datetime("Time", required=True, index=True)
     event_ts = fields.Float(
-        "Timestamp", digits=(16, 3), required=True, help="PBX time, epoch seconds with milliseconds."
+        "Timestamp",
+        digits=(16, 3),
+        required=True,
+        help="PBX time, epoch seconds with milliseconds.",
     )
     event_type = fields.Selection(
         [(code, EVENT_LABELS[code]) for code in EVENT_TYPES],
@@ -91,15 +104,20 @@ class AxivoxQueueEvent(models.Model):
         # An agent's last login / logout before a moment (queue KPIs: state at the start of
         # a period) is one index lookup, however long the report.
         create_index(
-            self.env.cr, "axivox_queue_event_login_idx", self._table,
+            self.env.cr,
+            "axivox_queue_event_login_idx",
+            self._table,
             ["queue_id", "agent_extension", "event_ts DESC"],
             where="event_type IN ('ADDMEMBER', 'REMOVEMEMBER')",
         )
 
     @api.model_create_multi
     def create(self, vals_list):
-        queues = self.env["axivox.queue"].sudo().browse(
-            [vals["queue_id"] for vals in vals_list if vals.get("queue_id")])
+        queues = (
+            self.env["axivox.queue"]
+            .sudo()
+            .browse([vals["queue_id"] for vals in vals_list if vals.get("queue_id")])
+        )
         names = {queue.id: queue.name for queue in queues}
         for vals in vals_list:
             if vals.get("queue_id") and not vals.get("queue_name"):
@@ -113,7 +131,9 @@ class AxivoxQueueEvent(models.Model):
     @api.depends("agent_extension", "agent_user_id")
     def _compute_agent_unmapped(self):
         for event in self:
-            event.agent_unmapped = bool(event.agent_extension and not event.agent_user_id)
+            event.agent_unmapped = bool(
+                event.agent_extension and not event.agent_user_id
+            )
 
     @api.model
     def _report_columns(self):
@@ -147,15 +167,21 @@ class AxivoxQueueEvent(models.Model):
         writer.writerow([fields_info[name]["string"] for name in columns])
         offset = 0
         while True:
-            events = self.search(domain, offset=offset, limit=batch_size, order="event_ts, id")
+            events = self.search(
+                domain, offset=offset, limit=batch_size, order="event_ts, id"
+            )
             if not events:
                 break
             for row in events.read(columns + ["queue_name"], load="_classic_read"):
                 if not row["queue_id"] and row["queue_name"]:
                     # A deleted queue: its report lines keep its name.
                     row["queue_id"] = (False, row["queue_name"])
-                writer.writerow([self._csv_value(row[name], fields_info[name], name)
-                                 for name in columns])
+                writer.writerow(
+                    [
+                        self._csv_value(row[name], fields_info[name], name)
+                        for name in columns
+                    ]
+                )
             offset += batch_size
             self.env.invalidate_all()
         return buffer.getvalue().encode("utf-8")
@@ -180,13 +206,37 @@ class AxivoxQueueEvent(models.Model):
     # Ingestion: the one way PBX events enter Odoo (webhook, stream, sync)
     # ------------------------------------------------------------------
     _INSERT_COLUMNS = (
-        "account_id", "company_id", "queue_id", "queue_remote_id", "queue_name", "event_time",
+        "account_id",
+        "company_id",
+        "queue_id",
+        "queue_remote_id",
+        "queue_name",
+        "event_time",
         "event_ts",
-        "event_type", "call_id", "caller_number", "agent_extension", "agent_name",
-        "agent_user_id", "agent_unmapped", "member_type", "position", "original_position",
-        "wait_time", "hold_time", "talk_time", "ring_time", "transfer_target", "pbx_event_id",
-        "source", "payload", "create_uid", "create_date", "write_uid", "write_date",
-        "caller_e164", "partner_id",
+        "event_type",
+        "call_id",
+        "caller_number",
+        "agent_extension",
+        "agent_name",
+        "agent_user_id",
+        "agent_unmapped",
+        "member_type",
+        "position",
+        "original_position",
+        "wait_time",
+        "hold_time",
+        "talk_time",
+        "ring_time",
+        "transfer_target",
+        "pbx_event_id",
+        "source",
+        "payload",
+        "create_uid",
+        "create_date",
+        "write_uid",
+        "write_date",
+        "caller_e164",
+        "partner_id",
     )
 
     @api.model
@@ -197,7 +247,9 @@ class AxivoxQueueEvent(models.Model):
         valid, rejected = split_events(items, now=now)
         result = self._ingest(account, valid, source)
         if rejected:
-            self.env["axivox.queue.event.quarantine"]._quarantine(account, rejected, source)
+            self.env["axivox.queue.event.quarantine"]._quarantine(
+                account, rejected, source
+            )
             result["quarantined"] = len(rejected)
         return result
 
@@ -207,7 +259,9 @@ class AxivoxQueueEvent(models.Model):
         snapshot starts after the account's ingestion lock, so concurrent deliveries never
         conflict). Raises the database error of a conflict that a retry would solve."""
         with account._own_transaction() as env:
-            return env["axivox.queue.event"]._receive(account.with_env(env), items, source)
+            return env["axivox.queue.event"]._receive(
+                account.with_env(env), items, source
+            )
 
     @api.model
     def _ingest(self, account, events, source):
@@ -233,9 +287,13 @@ class AxivoxQueueEvent(models.Model):
 
         queues = {
             queue.remote_id: queue
-            for queue in self.env["axivox.queue"].with_context(active_test=False).search_fetch(
-                [("account_id", "=", account.id),
-                 ("remote_id", "in", list({e["queue_id"] for e in batch}))],
+            for queue in self.env["axivox.queue"]
+            .with_context(active_test=False)
+            .search_fetch(
+                [
+                    ("account_id", "=", account.id),
+                    ("remote_id", "in", list({e["queue_id"] for e in batch})),
+                ],
                 ["remote_id", "name"],
             )
         }
@@ -250,19 +308,40 @@ class AxivoxQueueEvent(models.Model):
             moment = parse_timestamp(event["timestamp"])
             queue = queues.get(event["queue_id"])
             user = users.get(event.get("agent_extension"))
-            rows.append((
-                account.id, account.company_id.id, queue.id if queue else None,
-                event["queue_id"], queue.name if queue else None,
-                moment.replace(tzinfo=None, microsecond=0), moment.timestamp(),
-                event["type"], event.get("call_id"), event.get("caller_number"),
-                event.get("agent_extension"), event.get("agent_name"),
-                user.id if user else None, bool(event.get("agent_extension") and not user),
-                event.get("member_type"), event.get("position"), event.get("original_position"),
-                event.get("wait_time"), event.get("hold_time"), event.get("talk_time"),
-                event.get("ring_time"), event.get("transfer_target"), event["id"], source,
-                json.dumps(event), uid, now, uid, now,
-                *numbers.get(event.get("caller_number"), (None, None)),
-            ))
+            rows.append(
+                (
+                    account.id,
+                    account.company_id.id,
+                    queue.id if queue else None,
+                    event["queue_id"],
+                    queue.name if queue else None,
+                    moment.replace(tzinfo=None, microsecond=0),
+                    moment.timestamp(),
+                    event["type"],
+                    event.get("call_id"),
+                    event.get("caller_number"),
+                    event.get("agent_extension"),
+                    event.get("agent_name"),
+                    user.id if user else None,
+                    bool(event.get("agent_extension") and not user),
+                    event.get("member_type"),
+                    event.get("position"),
+                    event.get("original_position"),
+                    event.get("wait_time"),
+                    event.get("hold_time"),
+                    event.get("talk_time"),
+                    event.get("ring_time"),
+                    event.get("transfer_target"),
+                    event["id"],
+                    source,
+                    json.dumps(event),
+                    uid,
+                    now,
+                    uid,
+                    now,
+                    *numbers.get(event.get("caller_number"), (None, None)),
+                )
+            )
         self.flush_model()
         inserted = self.env.cr.execute_values(
             f"""INSERT INTO axivox_queue_event ({", ".join(self._INSERT_COLUMNS)})
@@ -275,8 +354,12 @@ class AxivoxQueueEvent(models.Model):
         )
         new_ids = {row[0] for row in inserted}
         new_events = [event for event in batch if event["id"] in new_ids]
-        self.env["axivox.queue.member"]._apply_login_events(account, new_events, queues, users)
-        self.env["axivox.queue.member"]._apply_call_events(account, new_events, queues, users)
+        self.env["axivox.queue.member"]._apply_login_events(
+            account, new_events, queues, users
+        )
+        self.env["axivox.queue.member"]._apply_call_events(
+            account, new_events, queues, users
+        )
         self._after_ingest(account, new_events, queues, users, source, numbers)
         return {"applied": len(new_ids), "duplicates": len(events) - len(new_ids)}
 
@@ -294,15 +377,25 @@ class AxivoxQueueEvent(models.Model):
         events = []
 
         def add(moment, kind, queue, **data):
-            events.append(dict(
-                {"id": f"demo-{len(events) + 1:06d}", "type": kind, "queue_id": queue.remote_id,
-                 "timestamp": moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{rng.randint(0, 999):03d}Z"},
-                **data))
+            events.append(
+                dict(
+                    {
+                        "id": f"demo-{len(events) + 1:06d}",
+                        "type": kind,
+                        "queue_id": queue.remote_id,
+                        "timestamp": moment.strftime("%Y-%m-%dT%H:%M:%S.")
+                        + f"{rng.randint(0, 999):03d}Z",
+                    },
+                    **data,
+                )
+            )
 
         for day in range(7, -1, -1):
             start = today - timedelta(days=day) + timedelta(hours=8)
             for queue in queues:
-                dynamic = queue.member_ids.filtered(lambda m: m.member_type == "dynamic")
+                dynamic = queue.member_ids.filtered(
+                    lambda m: m.member_type == "dynamic"
+                )
                 agents = queue.member_ids
                 for member in dynamic:
                     ext = member.user_id.axivox_extension
@@ -313,14 +406,29 @@ class AxivoxQueueEvent(models.Model):
                         # future one would make every real PBX event look older.
                         login = now - timedelta(minutes=rng.randint(40, 90))
                         logout = now - timedelta(minutes=rng.randint(2, 30))
-                    add(login, "ADDMEMBER", queue, agent_extension=ext,
-                        agent_name=member.user_id.name, member_type="dynamic")
+                    add(
+                        login,
+                        "ADDMEMBER",
+                        queue,
+                        agent_extension=ext,
+                        agent_name=member.user_id.name,
+                        member_type="dynamic",
+                    )
                     if day or not member.connected:
-                        add(logout, "REMOVEMEMBER", queue, agent_extension=ext,
-                            agent_name=member.user_id.name, member_type="dynamic")
+                        add(
+                            logout,
+                            "REMOVEMEMBER",
+                            queue,
+                            agent_extension=ext,
+                            agent_name=member.user_id.name,
+                            member_type="dynamic",
+                        )
                 # Calls from 08:35 to 16:40; today, those of the last 9 hours that have
                 # ended (a call lasts at most 20 minutes here): nothing in the future.
-                first, last = start + timedelta(minutes=35), start + timedelta(minutes=520)
+                first, last = (
+                    start + timedelta(minutes=35),
+                    start + timedelta(minutes=520),
+                )
                 if not day:
                     first = max(today, now - timedelta(minutes=485))
                     last = now - timedelta(minutes=20)
@@ -328,8 +436,9 @@ class AxivoxQueueEvent(models.Model):
                 if minutes <= 0:
                     continue
                 for n in range(calls_per_day * minutes // 485):
-                    t = first + timedelta(minutes=rng.randint(0, minutes - 1),
-                                          seconds=rng.randint(0, 59))
+                    t = first + timedelta(
+                        minutes=rng.randint(0, minutes - 1), seconds=rng.randint(0, 59)
+                    )
                     call_id = f"{int(t.timestamp())}.{n}{queue.id}"
                     caller = f"+32{rng.randint(470000000, 499999999)}"
                     agent = rng.choice(agents)
@@ -339,45 +448,119 @@ class AxivoxQueueEvent(models.Model):
                     fate = rng.random()
                     wait = rng.randint(3, min(queue.max_wait_time, 240))
                     if fate < 0.08:
-                        add(t + timedelta(seconds=wait), "ABANDON", queue, position=1,
-                            original_position=1, wait_time=wait, **common)
+                        add(
+                            t + timedelta(seconds=wait),
+                            "ABANDON",
+                            queue,
+                            position=1,
+                            original_position=1,
+                            wait_time=wait,
+                            **common,
+                        )
                         continue
                     if fate < 0.12:
-                        add(t + timedelta(seconds=queue.max_wait_time), "EXITWITHTIMEOUT", queue,
-                            position=1, original_position=1, wait_time=queue.max_wait_time,
-                            **common)
+                        add(
+                            t + timedelta(seconds=queue.max_wait_time),
+                            "EXITWITHTIMEOUT",
+                            queue,
+                            position=1,
+                            original_position=1,
+                            wait_time=queue.max_wait_time,
+                            **common,
+                        )
                         continue
                     if fate < 0.14:
-                        add(t + timedelta(seconds=1), "EXITEMPTY", queue, position=1,
-                            original_position=1, wait_time=1, **common)
+                        add(
+                            t + timedelta(seconds=1),
+                            "EXITEMPTY",
+                            queue,
+                            position=1,
+                            original_position=1,
+                            wait_time=1,
+                            **common,
+                        )
                         continue
                     if fate < 0.30:
-                        add(t + timedelta(seconds=queue.max_ring_time), "RINGNOANSWER", queue,
-                            agent_extension=ext, agent_name=name,
-                            ring_time=queue.max_ring_time, **common)
+                        add(
+                            t + timedelta(seconds=queue.max_ring_time),
+                            "RINGNOANSWER",
+                            queue,
+                            agent_extension=ext,
+                            agent_name=name,
+                            ring_time=queue.max_ring_time,
+                            **common,
+                        )
                     if 0.30 <= fate < 0.33:
-                        add(t + timedelta(seconds=wait), "RINGCANCELED", queue,
-                            agent_extension=ext, agent_name=name, ring_time=wait, **common)
-                        add(t + timedelta(seconds=wait), "ABANDON", queue, position=1,
-                            original_position=1, wait_time=wait, **common)
+                        add(
+                            t + timedelta(seconds=wait),
+                            "RINGCANCELED",
+                            queue,
+                            agent_extension=ext,
+                            agent_name=name,
+                            ring_time=wait,
+                            **common,
+                        )
+                        add(
+                            t + timedelta(seconds=wait),
+                            "ABANDON",
+                            queue,
+                            position=1,
+                            original_position=1,
+                            wait_time=wait,
+                            **common,
+                        )
                         continue
                     connect = t + timedelta(seconds=wait)
-                    add(connect, "CONNECT", queue, agent_extension=ext, agent_name=name,
-                        wait_time=wait, ring_time=rng.randint(2, queue.max_ring_time), **common)
+                    add(
+                        connect,
+                        "CONNECT",
+                        queue,
+                        agent_extension=ext,
+                        agent_name=name,
+                        wait_time=wait,
+                        ring_time=rng.randint(2, queue.max_ring_time),
+                        **common,
+                    )
                     talk = rng.randint(30, 900)
                     end = connect + timedelta(seconds=talk)
                     if fate < 0.38:
-                        add(end, "BLINDTRANSFER", queue, agent_extension=ext, agent_name=name,
+                        add(
+                            end,
+                            "BLINDTRANSFER",
+                            queue,
+                            agent_extension=ext,
+                            agent_name=name,
                             transfer_target=rng.choice(["200", "201", "+3225550100"]),
-                            wait_time=wait, talk_time=talk, **common)
+                            wait_time=wait,
+                            talk_time=talk,
+                            **common,
+                        )
                     elif fate < 0.42:
-                        add(end, "ATTENDEDTRANSFER", queue, agent_extension=ext,
-                            agent_name=name, transfer_target="201", wait_time=wait,
-                            talk_time=talk, **common)
+                        add(
+                            end,
+                            "ATTENDEDTRANSFER",
+                            queue,
+                            agent_extension=ext,
+                            agent_name=name,
+                            transfer_target="201",
+                            wait_time=wait,
+                            talk_time=talk,
+                            **common,
+                        )
                     else:
-                        kind = "COMPLETEAGENT" if rng.random() < 0.5 else "COMPLETECALLER"
-                        add(end, kind, queue, agent_extension=ext, agent_name=name,
-                            wait_time=wait, talk_time=talk, **common)
+                        kind = (
+                            "COMPLETEAGENT" if rng.random() < 0.5 else "COMPLETECALLER"
+                        )
+                        add(
+                            end,
+                            kind,
+                            queue,
+                            agent_extension=ext,
+                            agent_name=name,
+                            wait_time=wait,
+                            talk_time=talk,
+                            **common,
+                        )
         events.sort(key=lambda e: e["timestamp"])
         validated = validate_batch({"events": events})
         return self._ingest(account, validated, "sync")

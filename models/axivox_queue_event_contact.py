@@ -14,7 +14,12 @@ from .res_partner import e164
 
 CARD_NOTIFICATION = "voip_axivox_queue/caller_card"
 # Events that end an agent's queue call (the card goes away).
-CALL_END_EVENTS = ("COMPLETEAGENT", "COMPLETECALLER", "ATTENDEDTRANSFER", "BLINDTRANSFER")
+CALL_END_EVENTS = (
+    "COMPLETEAGENT",
+    "COMPLETECALLER",
+    "ATTENDEDTRANSFER",
+    "BLINDTRANSFER",
+)
 # A CONNECT older than this (a late delivery, the sync of the past) shows no card.
 CARD_MAX_AGE = 3600
 CARD_HISTORY = 5
@@ -33,14 +38,25 @@ class AxivoxQueueEvent(models.Model):
     _inherit = "axivox.queue.event"
 
     caller_e164 = fields.Char(
-        "Caller Number (E.164)", index="btree_not_null", readonly=True,
-        help="The caller's number in E.164 (national numbers read in the company's country).")
+        "Caller Number (E.164)",
+        index="btree_not_null",
+        readonly=True,
+        help="The caller's number in E.164 (national numbers read in the company's country).",
+    )
     partner_id = fields.Many2one(
-        "res.partner", string="Contact", index="btree_not_null", ondelete="set null",
-        readonly=True, help="The contact whose phone or mobile is the caller's number.")
+        "res.partner",
+        string="Contact",
+        index="btree_not_null",
+        ondelete="set null",
+        readonly=True,
+        help="The contact whose phone or mobile is the caller's number.",
+    )
     login_source = fields.Selection(
-        SESSION_SOURCES, string="Login Made With", readonly=True,
-        help="For an agent's login or logout: how it was made.")
+        SESSION_SOURCES,
+        string="Login Made With",
+        readonly=True,
+        help="For an agent's login or logout: how it was made.",
+    )
 
     @api.model
     def _match_callers(self, account, batch):
@@ -58,11 +74,15 @@ class AxivoxQueueEvent(models.Model):
         if not mapping:
             return {}
         self.env["res.partner"].flush_model(
-            ["axivox_phone_e164", "axivox_mobile_e164", "active", "company_id"])
-        self.env.cr.execute(f"""
+            ["axivox_phone_e164", "axivox_mobile_e164", "active", "company_id"]
+        )
+        self.env.cr.execute(
+            f"""
             SELECT n.num, ({PARTNER_FOR_NUMBER.format(num="n.num", cid="%s")})
               FROM unnest(%s::varchar[]) n(num)
-        """, [account.company_id.id, list(set(mapping.values()))])
+        """,
+            [account.company_id.id, list(set(mapping.values()))],
+        )
         partners = dict(self.env.cr.fetchall())
         return {raw: (num, partners.get(num)) for raw, num in mapping.items()}
 
@@ -74,16 +94,21 @@ class AxivoxQueueEvent(models.Model):
         if not new_events or self.env.context.get("axivox_contact_centre_off"):
             return
         callback_queues = self.env["axivox.callback"]._update_from_events(
-            account, new_events, queues, numbers)
+            account, new_events, queues, numbers
+        )
         spans = self.env["axivox.agent.session"]._update_from_events(
-            account, new_events, queues, users, source)
+            account, new_events, queues, users, source
+        )
         Report = self.env["axivox.agent.day.report"]
-        Report._refresh(Report._pairs_of_sessions(spans)
-                        | Report._pairs_of_events(new_events, users))
+        Report._refresh(
+            Report._pairs_of_sessions(spans)
+            | Report._pairs_of_events(new_events, users)
+        )
         self._notify_caller_cards(account, new_events, queues, users, numbers)
         self.env["axivox.queue"]._notify_contact_centre(
             {queues[e["queue_id"]].id for e in new_events if queues.get(e["queue_id"])},
-            callback_queues)
+            callback_queues,
+        )
 
     @api.model
     def _caller_country(self, account):
@@ -100,8 +125,10 @@ class AxivoxQueueEvent(models.Model):
         layer (an upgrade): one UPDATE per PBX account."""
         self.flush_model()
         cr = self.env.cr
-        cr.execute("""SELECT DISTINCT account_id, caller_number FROM axivox_queue_event
-                       WHERE caller_number IS NOT NULL AND caller_e164 IS NULL""")
+        cr.execute(
+            """SELECT DISTINCT account_id, caller_number FROM axivox_queue_event
+                       WHERE caller_number IS NOT NULL AND caller_e164 IS NULL"""
+        )
         by_account = {}
         for account_id, raw in cr.fetchall():
             by_account.setdefault(account_id, []).append(raw)
@@ -111,11 +138,14 @@ class AxivoxQueueEvent(models.Model):
             pairs = [(raw, self._normalize_number(account, raw)) for raw in raws]
             pairs = [(raw, num) for raw, num in pairs if num]
             numbers.update(num for _raw, num in pairs)
-            cr.execute("""
+            cr.execute(
+                """
                 UPDATE axivox_queue_event e SET caller_e164 = v.num
                   FROM unnest(%s::varchar[], %s::varchar[]) v(raw, num)
                  WHERE e.account_id = %s AND e.caller_number = v.raw AND e.caller_e164 IS NULL
-            """, [[p[0] for p in pairs], [p[1] for p in pairs], account_id])
+            """,
+                [[p[0] for p in pairs], [p[1] for p in pairs], account_id],
+            )
         self.invalidate_model(["caller_e164"])
         if numbers:
             self._relink_partners(list(numbers))
@@ -125,16 +155,20 @@ class AxivoxQueueEvent(models.Model):
         """The contacts of these E.164 numbers changed: link every stored event (and
         callback) of these numbers to the contact that has the number now."""
         self.env["res.partner"].flush_model(
-            ["axivox_phone_e164", "axivox_mobile_e164", "active", "company_id"])
+            ["axivox_phone_e164", "axivox_mobile_e164", "active", "company_id"]
+        )
         self.flush_model(["partner_id", "caller_e164"])
         for table, column in self._partner_linked_tables():
-            self.env.cr.execute(f"""
+            self.env.cr.execute(
+                f"""
                 UPDATE {table} t SET partner_id = x.pid
                   FROM (SELECT r.id, ({PARTNER_FOR_NUMBER.format(
                             num=f"r.{column}", cid="r.company_id")}) AS pid
                           FROM {table} r WHERE r.{column} = ANY(%s)) x
                  WHERE t.id = x.id AND t.partner_id IS DISTINCT FROM x.pid
-            """, [list(numbers)])
+            """,
+                [list(numbers)],
+            )
         self.invalidate_model(["partner_id"])
         self.env["axivox.callback"].invalidate_model(["partner_id"])
 
@@ -153,21 +187,38 @@ class AxivoxQueueEvent(models.Model):
         and tell her when that call ended: one bus message per agent and one history query
         for the whole batch. Payload: ``{"cards": [card, ...], "ended": [call id, ...]}``."""
         now = time.time()
-        recent = [e for e in new_events
-                  if users.get(e.get("agent_extension"))
-                  and (e["type"] == "CONNECT" or e["type"] in CALL_END_EVENTS)
-                  and now - parse_timestamp(e["timestamp"]).timestamp() < CARD_MAX_AGE]
+        recent = [
+            e
+            for e in new_events
+            if users.get(e.get("agent_extension"))
+            and (e["type"] == "CONNECT" or e["type"] in CALL_END_EVENTS)
+            and now - parse_timestamp(e["timestamp"]).timestamp() < CARD_MAX_AGE
+        ]
         if not recent:
             return
         ended = {e.get("call_id") for e in recent if e["type"] in CALL_END_EVENTS}
-        connects = [e for e in recent if e["type"] == "CONNECT" and e.get("call_id") not in ended]
+        connects = [
+            e
+            for e in recent
+            if e["type"] == "CONNECT" and e.get("call_id") not in ended
+        ]
         histories = {}
         if connects:
-            nums = {numbers.get(e.get("caller_number"), (False, None))[0] for e in connects}
+            nums = {
+                numbers.get(e.get("caller_number"), (False, None))[0] for e in connects
+            }
             histories = self._caller_histories(account, nums - {False})
-        partners = self.env["res.partner"].sudo().browse(
-            {numbers[e["caller_number"]][1] for e in connects
-             if numbers.get(e.get("caller_number"), (False, None))[1]})
+        partners = (
+            self.env["res.partner"]
+            .sudo()
+            .browse(
+                {
+                    numbers[e["caller_number"]][1]
+                    for e in connects
+                    if numbers.get(e.get("caller_number"), (False, None))[1]
+                }
+            )
+        )
         by_agent = {}
         for event in recent:
             user = users[event["agent_extension"]]
@@ -177,14 +228,25 @@ class AxivoxQueueEvent(models.Model):
             elif event in connects:
                 num, pid = numbers.get(event.get("caller_number"), (False, None))
                 queue = queues.get(event["queue_id"])
-                message["cards"].append(self._card_payload(
-                    event.get("caller_number") or "", partners.browse(pid) if pid else None,
-                    queue.name if queue else "",
-                    [h for h in histories.get(num, []) if h["call_id"] != event.get("call_id")],
-                    call_id=event.get("call_id")))
-        self.env["bus.bus"]._sendmany([
-            (user.partner_id, CARD_NOTIFICATION, message) for user, message in by_agent.items()
-        ])
+                message["cards"].append(
+                    self._card_payload(
+                        event.get("caller_number") or "",
+                        partners.browse(pid) if pid else None,
+                        queue.name if queue else "",
+                        [
+                            h
+                            for h in histories.get(num, [])
+                            if h["call_id"] != event.get("call_id")
+                        ],
+                        call_id=event.get("call_id"),
+                    )
+                )
+        self.env["bus.bus"]._sendmany(
+            [
+                (user.partner_id, CARD_NOTIFICATION, message)
+                for user, message in by_agent.items()
+            ]
+        )
 
     @api.model
     def _caller_histories(self, account, nums):
@@ -192,9 +254,13 @@ class AxivoxQueueEvent(models.Model):
         if not nums:
             return {}
         self.flush_model()
-        outcomes = dict(self.env["axivox.queue.call"]._fields["outcome"]._description_selection(
-            self.env))
-        self.env.cr.execute("""
+        outcomes = dict(
+            self.env["axivox.queue.call"]
+            ._fields["outcome"]
+            ._description_selection(self.env)
+        )
+        self.env.cr.execute(
+            """
             SELECT x.id, x.caller_e164, x.call_id, x.start_time, x.outcome, q.name, u.id,
                    p.name, x.wait_time, x.talk_time
               FROM (SELECT c.*, row_number() OVER (
@@ -206,16 +272,35 @@ class AxivoxQueueEvent(models.Model):
               LEFT JOIN res_partner p ON p.id = u.partner_id
              WHERE x.rn <= %s
              ORDER BY x.caller_e164, x.start_time DESC
-        """, [account.id, list(nums), CARD_HISTORY + 1])
+        """,
+            [account.id, list(nums), CARD_HISTORY + 1],
+        )
         result = {}
-        for (cid, num, call_id, start, outcome, queue_name, _uid, agent_name, wait,
-             talk) in self.env.cr.fetchall():
-            result.setdefault(num, []).append({
-                "id": cid, "call_id": call_id, "start_time": fields.Datetime.to_string(start),
-                "outcome": outcome, "outcome_label": outcomes.get(outcome, outcome),
-                "queue_name": queue_name or "",
-                "agent_name": agent_name or "", "wait_time": wait or 0, "talk_time": talk or 0,
-            })
+        for (
+            cid,
+            num,
+            call_id,
+            start,
+            outcome,
+            queue_name,
+            _uid,
+            agent_name,
+            wait,
+            talk,
+        ) in self.env.cr.fetchall():
+            result.setdefault(num, []).append(
+                {
+                    "id": cid,
+                    "call_id": call_id,
+                    "start_time": fields.Datetime.to_string(start),
+                    "outcome": outcome,
+                    "outcome_label": outcomes.get(outcome, outcome),
+                    "queue_name": queue_name or "",
+                    "agent_name": agent_name or "",
+                    "wait_time": wait or 0,
+                    "talk_time": talk or 0,
+                }
+            )
         return result
 
     @api.model
@@ -227,12 +312,16 @@ class AxivoxQueueEvent(models.Model):
             "call_id": call_id or False,
             "number": number,
             "queue_name": queue_name or "",
-            "partner": partner and {
+            "partner": partner
+            and {
                 "id": partner.id,
                 "name": partner.name or partner.display_name,
                 "company_id": company.id if company else False,
-                "company_name": company.name if company else (partner.company_name or False),
-            } or False,
+                "company_name": company.name
+                if company
+                else (partner.company_name or False),
+            }
+            or False,
             "history": history[:CARD_HISTORY],
         }
 
@@ -242,17 +331,24 @@ class AxivoxQueueEvent(models.Model):
         user = self.env.user.sudo()
         account = user.axivox_account_id
         if not account or not isinstance(number, str) or not number.strip():
-            return self._card_payload(number if isinstance(number, str) else "", None, "", [])
+            return self._card_payload(
+                number if isinstance(number, str) else "", None, "", []
+            )
         num = self._normalize_number(account, number)
         partner = None
         if num:
             self.env["res.partner"].flush_model(
-                ["axivox_phone_e164", "axivox_mobile_e164", "active", "company_id"])
-            self.env.cr.execute(PARTNER_FOR_NUMBER.format(num="%s", cid="%s"),
-                                [num, num, account.company_id.id])
+                ["axivox_phone_e164", "axivox_mobile_e164", "active", "company_id"]
+            )
+            self.env.cr.execute(
+                PARTNER_FOR_NUMBER.format(num="%s", cid="%s"),
+                [num, num, account.company_id.id],
+            )
             row = self.env.cr.fetchone()
             if row:
                 # A contact the user may not read is not shown.
-                partner = self.env["res.partner"].browse(row[0])._filter_access_rules("read")
+                partner = (
+                    self.env["res.partner"].browse(row[0])._filter_access_rules("read")
+                )
         history = self._caller_histories(account, {num}).get(num, []) if num else []
         return self._card_payload(number.strip(), partner, "", history)

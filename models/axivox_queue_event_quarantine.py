@@ -21,10 +21,16 @@ class AxivoxQueueEventQuarantine(models.Model):
     _rec_name = "pbx_event_id"
 
     account_id = fields.Many2one(
-        "axivox.account", string="PBX Account", required=True, index=True, ondelete="cascade",
+        "axivox.account",
+        string="PBX Account",
+        required=True,
+        index=True,
+        ondelete="cascade",
         readonly=True,
     )
-    company_id = fields.Many2one(related="account_id.company_id", store=True, index=True)
+    company_id = fields.Many2one(
+        related="account_id.company_id", store=True, index=True
+    )
     pbx_event_id = fields.Char("PBX Event ID", readonly=True)
     source = fields.Selection(EVENT_SOURCES, readonly=True)
     reason = fields.Text(readonly=True)
@@ -32,8 +38,11 @@ class AxivoxQueueEventQuarantine(models.Model):
     fingerprint = fields.Char(readonly=True, index=True)
 
     _sql_constraints = [
-        ("fingerprint_unique", "unique(account_id, fingerprint)",
-         "This event is already quarantined."),
+        (
+            "fingerprint_unique",
+            "unique(account_id, fingerprint)",
+            "This event is already quarantined.",
+        ),
     ]
 
     @api.model
@@ -49,10 +58,22 @@ class AxivoxQueueEventQuarantine(models.Model):
             raw = _raw_text(item)
             fingerprint = hashlib.sha256(raw.encode("utf-8", "replace")).hexdigest()
             event_id = item.get("id") if isinstance(item, dict) else None
-            event_id = _clean(event_id if isinstance(event_id, str) else "")[:64] or None
-            rows[fingerprint] = (account.id, account.company_id.id, event_id, source,
-                                 _clean(reason), raw[:MAX_RAW_CHARS], fingerprint,
-                                 uid, now, uid, now)
+            event_id = (
+                _clean(event_id if isinstance(event_id, str) else "")[:64] or None
+            )
+            rows[fingerprint] = (
+                account.id,
+                account.company_id.id,
+                event_id,
+                source,
+                _clean(reason),
+                raw[:MAX_RAW_CHARS],
+                fingerprint,
+                uid,
+                now,
+                uid,
+                now,
+            )
         self.flush_model()
         inserted = self.env.cr.execute_values(
             """INSERT INTO axivox_queue_event_quarantine
@@ -61,7 +82,9 @@ class AxivoxQueueEventQuarantine(models.Model):
                VALUES %s
                ON CONFLICT (account_id, fingerprint) DO NOTHING
                RETURNING id""",
-            list(rows.values()), page_size=len(rows), fetch=True,
+            list(rows.values()),
+            page_size=len(rows),
+            fetch=True,
         )
         self.invalidate_model()
         account.invalidate_recordset(["quarantine_count"])

@@ -65,19 +65,32 @@ class AxivoxQueueMember(models.Model):
     # Who is on a queue call right now: from the PBX's CONNECT, then COMPLETEAGENT,
     # COMPLETECALLER or a transfer (the agent stays connected while she talks).
     on_call = fields.Boolean(
-        "On a Call", readonly=True, copy=False,
-        help="The agent is talking to a caller of this queue (since the PBX connected them).")
+        "On a Call",
+        readonly=True,
+        copy=False,
+        help="The agent is talking to a caller of this queue (since the PBX connected them).",
+    )
     on_call_since = fields.Datetime("On a Call Since", readonly=True, copy=False)
     call_id = fields.Char("Current Call ID", readonly=True, copy=False)
     call_change_ts = fields.Float(
-        "Last Call Event Timestamp", digits=(16, 3), readonly=True, copy=False,
-        help="The PBX time of the last call event applied: an older one never overrides it.")
+        "Last Call Event Timestamp",
+        digits=(16, 3),
+        readonly=True,
+        copy=False,
+        help="The PBX time of the last call event applied: an older one never overrides it.",
+    )
 
     _sql_constraints = [
-        ("queue_user_unique", "unique(queue_id, user_id)",
-         "An agent can belong to a queue only once."),
-        ("static_connected", "check(member_type = 'dynamic' or connected)",
-         "A static agent is always connected."),
+        (
+            "queue_user_unique",
+            "unique(queue_id, user_id)",
+            "An agent can belong to a queue only once.",
+        ),
+        (
+            "static_connected",
+            "check(member_type = 'dynamic' or connected)",
+            "A static agent is always connected.",
+        ),
     ]
 
     @api.depends("member_type")
@@ -90,7 +103,8 @@ class AxivoxQueueMember(models.Model):
         for member in self:
             member.display_name = (
                 f"{member.user_id.name} ({member.queue_id.name})"
-                if member.queue_id else member.user_id.name or ""
+                if member.queue_id
+                else member.user_id.name or ""
             )
 
     @api.constrains("user_id", "queue_id")
@@ -99,14 +113,21 @@ class AxivoxQueueMember(models.Model):
             user = member.user_id.sudo()
             if not user.axivox_extension:
                 raise ValidationError(
-                    _("%(user)s has no PBX extension: map the user to an extension before "
-                      "adding her to queue %(queue)s.",
-                      user=user.name, queue=member.queue_id.name)
+                    _(
+                        "%(user)s has no PBX extension: map the user to an extension before "
+                        "adding her to queue %(queue)s.",
+                        user=user.name,
+                        queue=member.queue_id.name,
+                    )
                 )
             if user.axivox_account_id != member.queue_id.account_id:
                 raise ValidationError(
-                    _("The extension of %(user)s belongs to another PBX account than queue "
-                      "%(queue)s.", user=user.name, queue=member.queue_id.name)
+                    _(
+                        "The extension of %(user)s belongs to another PBX account than queue "
+                        "%(queue)s.",
+                        user=user.name,
+                        queue=member.queue_id.name,
+                    )
                 )
 
     @api.model_create_multi
@@ -121,9 +142,13 @@ class AxivoxQueueMember(models.Model):
 
     def write(self, vals):
         if not self.env.context.get("axivox_from_pbx") and {
-            "member_type", "user_id", "queue_id"
+            "member_type",
+            "user_id",
+            "queue_id",
         } & set(vals):
-            queues = self.queue_id | self.env["axivox.queue"].browse(vals.get("queue_id"))
+            queues = self.queue_id | self.env["axivox.queue"].browse(
+                vals.get("queue_id")
+            )
             queues.sudo().write({"pending_changes": True})
         if vals.get("member_type") == "static" and "connected" not in vals:
             vals = dict(vals, connected=True)
@@ -138,9 +163,12 @@ class AxivoxQueueMember(models.Model):
         static = self.filtered(lambda m: m.member_type == "static")
         if static:
             raise UserError(
-                _("%(agent)s is a static agent of %(queue)s: static agents are always "
-                  "connected and cannot be disconnected.",
-                  agent=static[0].user_id.name, queue=static[0].queue_id.name)
+                _(
+                    "%(agent)s is a static agent of %(queue)s: static agents are always "
+                    "connected and cannot be disconnected.",
+                    agent=static[0].user_id.name,
+                    queue=static[0].queue_id.name,
+                )
             )
 
     # ------------------------------------------------------------------
@@ -175,8 +203,10 @@ class AxivoxQueueMember(models.Model):
             raise UserError(_("You can only log yourself in or out of a queue."))
         if member.member_type == "static":
             raise UserError(
-                _("You are a static agent of %(queue)s: you are always connected.",
-                  queue=member.queue_id.name)
+                _(
+                    "You are a static agent of %(queue)s: you are always connected.",
+                    queue=member.queue_id.name,
+                )
             )
         code = member.queue_id.login_code if connect else member.queue_id.logout_code
         info = self.env["res.users"].axivox_dial(code)
@@ -192,21 +222,28 @@ class AxivoxQueueMember(models.Model):
                 member._check_can_disconnect()
             if not member.queue_id.remote_id:
                 raise UserError(
-                    _("Queue %(queue)s is not on the PBX yet: apply its changes first.",
-                      queue=member.queue_id.name)
+                    _(
+                        "Queue %(queue)s is not on the PBX yet: apply its changes first.",
+                        queue=member.queue_id.name,
+                    )
                 )
             account = member.queue_id.account_id
             with account._pbx_errors():
                 client = account._pbx_client()
                 if connected:
-                    agent = client.connect_agent(member.queue_id.remote_id, member.extension)
+                    agent = client.connect_agent(
+                        member.queue_id.remote_id, member.extension
+                    )
                 else:
-                    agent = client.disconnect_agent(member.queue_id.remote_id, member.extension)
+                    agent = client.disconnect_agent(
+                        member.queue_id.remote_id, member.extension
+                    )
             # Applied in a transaction of its own, under the account's events lock: never in
             # conflict with the PBX events that webhooks apply at the same moment.
             with account._own_transaction() as env:
                 member.with_env(env).sudo()._apply_local_login_state(
-                    bool(agent.get("connected", connected)), source,
+                    bool(agent.get("connected", connected)),
+                    source,
                     since=agent.get("connected_since"),
                 )._notify_state()
             member.invalidate_recordset()
@@ -222,7 +259,10 @@ class AxivoxQueueMember(models.Model):
         changed = self.browse()
         for member in self:
             changed |= member._apply_login_state(
-                connected, now, source, ts=max(now.timestamp(), member.last_change_ts + 0.001),
+                connected,
+                now,
+                source,
+                ts=max(now.timestamp(), member.last_change_ts + 0.001),
                 since=since,
             )
         return changed
@@ -245,8 +285,9 @@ class AxivoxQueueMember(models.Model):
                 vals["last_change_ts"] = ts
             if member.connected != connected:
                 vals["connected"] = connected
-                vals["connected_since"] = (since and _parse_pbx_time(since)) or when \
-                    if connected else False
+                vals["connected_since"] = (
+                    (since and _parse_pbx_time(since)) or when if connected else False
+                )
                 changed |= member
             member.with_context(axivox_from_pbx=True).write(vals)
         return changed
@@ -260,25 +301,38 @@ class AxivoxQueueMember(models.Model):
         yet mirrored gets a member row; an extension no user is mapped to stays on the
         event only.
         """
-        latest = self._newest_per_member(events, {"ADDMEMBER", "REMOVEMEMBER"}, queues, users)
+        latest = self._newest_per_member(
+            events, {"ADDMEMBER", "REMOVEMEMBER"}, queues, users
+        )
         if not latest:
             return self.browse()
         Member = self.sudo().with_context(axivox_from_pbx=True)
         members = {
             (m.queue_id.id, m.user_id.id): m
-            for m in Member.search([
-                ("queue_id", "in", list({k[0] for k in latest})),
-                ("user_id", "in", list({k[1] for k in latest})),
-            ])
+            for m in Member.search(
+                [
+                    ("queue_id", "in", list({k[0] for k in latest})),
+                    ("user_id", "in", list({k[1] for k in latest})),
+                ]
+            )
         }
-        missing = [key for key, (ts, event) in latest.items()
-                   if key not in members and event["type"] == "ADDMEMBER"]
+        missing = [
+            key
+            for key, (ts, event) in latest.items()
+            if key not in members and event["type"] == "ADDMEMBER"
+        ]
         if missing:
-            created = Member.create([
-                {"queue_id": queue_id, "user_id": user_id, "member_type": "dynamic",
-                 "connected": False}
-                for queue_id, user_id in missing
-            ])
+            created = Member.create(
+                [
+                    {
+                        "queue_id": queue_id,
+                        "user_id": user_id,
+                        "member_type": "dynamic",
+                        "connected": False,
+                    }
+                    for queue_id, user_id in missing
+                ]
+            )
             members.update({(m.queue_id.id, m.user_id.id): m for m in created})
         changed = self.browse()
         for key, (ts, event) in latest.items():
@@ -287,7 +341,10 @@ class AxivoxQueueMember(models.Model):
                 continue
             moment = parse_timestamp(event["timestamp"])
             changed |= member._apply_login_state(
-                event["type"] == "ADDMEMBER", moment.replace(tzinfo=None, microsecond=0), "pbx", ts=ts
+                event["type"] == "ADDMEMBER",
+                moment.replace(tzinfo=None, microsecond=0),
+                "pbx",
+                ts=ts,
             )
         changed._notify_state()
         return changed
@@ -320,10 +377,12 @@ class AxivoxQueueMember(models.Model):
         if not latest:
             return self.browse()
         Member = self.sudo().with_context(axivox_from_pbx=True)
-        members = Member.search([
-            ("queue_id", "in", list({k[0] for k in latest})),
-            ("user_id", "in", list({k[1] for k in latest})),
-        ])
+        members = Member.search(
+            [
+                ("queue_id", "in", list({k[0] for k in latest})),
+                ("user_id", "in", list({k[1] for k in latest})),
+            ]
+        )
         changed = self.browse()
         for member in members:
             found = latest.get((member.queue_id.id, member.user_id.id))
@@ -331,10 +390,16 @@ class AxivoxQueueMember(models.Model):
                 continue
             ts, event = found
             if event["type"] in CALL_START:
-                vals = {"on_call": True, "call_id": event.get("call_id"),
-                        "on_call_since": _parse_pbx_time(event["timestamp"])}
-            elif member.call_id and event.get("call_id") \
-                    and event.get("call_id") != member.call_id:
+                vals = {
+                    "on_call": True,
+                    "call_id": event.get("call_id"),
+                    "on_call_since": _parse_pbx_time(event["timestamp"]),
+                }
+            elif (
+                member.call_id
+                and event.get("call_id")
+                and event.get("call_id") != member.call_id
+            ):
                 continue  # the end of another call than the one she is on
             else:
                 vals = {"on_call": False, "call_id": False, "on_call_since": False}
@@ -366,11 +431,15 @@ class AxivoxQueueMember(models.Model):
                 "on_call": member.on_call,
                 "on_call_since": fields.Datetime.to_string(member.on_call_since),
             }
-            targets = member.user_id.partner_id | managers.filtered(
-                lambda u: queue.company_id in u.company_ids
-            ).partner_id
+            targets = (
+                member.user_id.partner_id
+                | managers.filtered(
+                    lambda u: queue.company_id in u.company_ids
+                ).partner_id
+            )
             notifications += [
-                (partner, "voip_axivox_queue/member_state", payload) for partner in targets
+                (partner, "voip_axivox_queue/member_state", payload)
+                for partner in targets
             ]
         self.env["bus.bus"]._sendmany(notifications)
 

@@ -10,8 +10,18 @@ from ..axivox_api.events import EVENT_TYPES
 
 PERIODS = ("today", "yesterday", "this_week", "last_7_days", "this_month", "custom")
 # The columns of the report page (the CSV export has the report's full columns).
-PAGE_FIELDS = ["event_time", "queue_id", "queue_name", "event_type", "call_id",
-               "caller_number", "agent_user_id", "agent_extension", "wait_time", "talk_time"]
+PAGE_FIELDS = [
+    "event_time",
+    "queue_id",
+    "queue_name",
+    "event_type",
+    "call_id",
+    "caller_number",
+    "agent_user_id",
+    "agent_extension",
+    "wait_time",
+    "talk_time",
+]
 MAX_PAGE = 500
 
 
@@ -28,8 +38,12 @@ class AxivoxQueueReport(models.AbstractModel):
         """What the page's filters offer: the event types with their labels, the queues."""
         Event = self.env["axivox.queue.event"]
         labels = dict(Event._fields["event_type"]._description_selection(self.env))
-        queues = self.env["axivox.queue"].with_context(active_test=False).browse(
-            [int(q) for q in queue_ids or [] if str(q).isdigit()]).exists()
+        queues = (
+            self.env["axivox.queue"]
+            .with_context(active_test=False)
+            .browse([int(q) for q in queue_ids or [] if str(q).isdigit()])
+            .exists()
+        )
         return {
             "event_types": [[code, labels[code]] for code in EVENT_TYPES],
             "queues": [[queue.id, queue.display_name] for queue in queues],
@@ -40,14 +54,20 @@ class AxivoxQueueReport(models.AbstractModel):
         """(start, end) of the filters' period in naive UTC, ``end`` excluded."""
         period = filters.get("period") or "last_7_days"
         if period not in PERIODS:
-            raise UserError(_("Choose a period: today, yesterday, this week, the last 7 days, "
-                              "this month, or from and to."))
+            raise UserError(
+                _(
+                    "Choose a period: today, yesterday, this week, the last 7 days, "
+                    "this month, or from and to."
+                )
+            )
         if period == "custom":
             try:
                 start = fields.Datetime.to_datetime(filters.get("date_from") or None)
                 end = fields.Datetime.to_datetime(filters.get("date_to") or None)
             except ValueError as exc:
-                raise UserError(_("The period's From and To must be dates and times.")) from exc
+                raise UserError(
+                    _("The period's From and To must be dates and times.")
+                ) from exc
             if not start or not end:
                 raise UserError(_("Give the period's From and To."))
             if start > end:
@@ -80,11 +100,15 @@ class AxivoxQueueReport(models.AbstractModel):
             types = list(EVENT_TYPES)
         if not isinstance(types, list) or any(t not in EVENT_TYPES for t in types):
             raise UserError(_("Unknown event type in the report's filters."))
-        domain = [("event_time", ">=", start), ("event_time", "<", end),
-                  ("event_type", "in", types)]
+        domain = [
+            ("event_time", ">=", start),
+            ("event_time", "<", end),
+            ("event_type", "in", types),
+        ]
         queue_ids = filters.get("queue_ids") or []
         if not isinstance(queue_ids, list) or not all(
-                isinstance(q, int) and not isinstance(q, bool) for q in queue_ids):
+            isinstance(q, int) and not isinstance(q, bool) for q in queue_ids
+        ):
             raise UserError(_("The report's queues are not valid."))
         if queue_ids:
             domain.append(("queue_id", "in", queue_ids))

@@ -1,6 +1,7 @@
 import re
 
 from odoo import _, api, fields, models
+
 from odoo.addons.phone_validation.tools import phone_validation
 
 # Countries whose national numbers keep their leading 0 in E.164 (+39 02 ...).
@@ -20,7 +21,12 @@ def e164(number, country):
     raw = number.strip()
     if country and country.code:
         formatted = phone_validation.phone_format(
-            raw, country.code, country.phone_code, force_format="E164", raise_exception=False)
+            raw,
+            country.code,
+            country.phone_code,
+            force_format="E164",
+            raise_exception=False,
+        )
         if formatted and re.fullmatch(r"\+[1-9][0-9]{5,16}", formatted):
             return formatted
     digits = re.sub(r"[^0-9]", "", raw)
@@ -41,14 +47,24 @@ class ResPartner(models.Model):
     _inherit = "res.partner"
 
     axivox_phone_e164 = fields.Char(
-        "Phone (E.164)", compute="_compute_axivox_e164", store=True, index="btree_not_null",
-        help="The phone number in E.164, to match queue callers with this contact.")
+        "Phone (E.164)",
+        compute="_compute_axivox_e164",
+        store=True,
+        index="btree_not_null",
+        help="The phone number in E.164, to match queue callers with this contact.",
+    )
     axivox_mobile_e164 = fields.Char(
-        "Mobile (E.164)", compute="_compute_axivox_e164", store=True, index="btree_not_null",
-        help="The mobile number in E.164, to match queue callers with this contact.")
+        "Mobile (E.164)",
+        compute="_compute_axivox_e164",
+        store=True,
+        index="btree_not_null",
+        help="The mobile number in E.164, to match queue callers with this contact.",
+    )
     axivox_queue_call_count = fields.Integer(
-        "Queue Calls", compute="_compute_axivox_queue_call_count",
-        help="Calls of this contact to the call queues you can see.")
+        "Queue Calls",
+        compute="_compute_axivox_queue_call_count",
+        help="Calls of this contact to the call queues you can see.",
+    )
 
     @api.depends("phone", "mobile", "country_id", "company_id")
     def _compute_axivox_e164(self):
@@ -58,15 +74,20 @@ class ResPartner(models.Model):
             partner.axivox_mobile_e164 = e164(partner.mobile, country)
 
     def _axivox_country(self):
-        return self.country_id or self.company_id.country_id or self.env.company.country_id
+        return (
+            self.country_id or self.company_id.country_id or self.env.company.country_id
+        )
 
     @api.depends_context("uid", "allowed_company_ids")
     def _compute_axivox_queue_call_count(self):
         Call = self.env["axivox.queue.call"]
         counts = {}
         if self.ids and Call.check_access_rights("read", raise_exception=False):
-            counts = dict(Call._read_group(
-                [("partner_id", "in", self.ids)], ["partner_id"], ["__count"]))
+            counts = dict(
+                Call._read_group(
+                    [("partner_id", "in", self.ids)], ["partner_id"], ["__count"]
+                )
+            )
             counts = {partner.id: n for partner, n in counts.items()}
         for partner in self:
             partner.axivox_queue_call_count = counts.get(partner.id, 0)
@@ -74,7 +95,8 @@ class ResPartner(models.Model):
     def action_open_axivox_queue_calls(self):
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id(
-            "voip_axivox_queue.axivox_queue_call_action")
+            "voip_axivox_queue.axivox_queue_call_action"
+        )
         action["name"] = _("Queue Calls of %s", self.display_name)
         action["domain"] = [("partner_id", "=", self.id)]
         action["context"] = {}
@@ -90,7 +112,9 @@ class ResPartner(models.Model):
         if not {"phone", "mobile", "country_id", "company_id", "active"} & set(vals):
             return super().write(vals)
         self.flush_recordset(["axivox_phone_e164", "axivox_mobile_e164"])
-        before = set(self.mapped("axivox_phone_e164")) | set(self.mapped("axivox_mobile_e164"))
+        before = set(self.mapped("axivox_phone_e164")) | set(
+            self.mapped("axivox_mobile_e164")
+        )
         result = super().write(vals)
         self._axivox_relink(before)
         return result
@@ -98,8 +122,13 @@ class ResPartner(models.Model):
     def _axivox_relink(self, old_numbers):
         """Link the stored queue calls (and callbacks) of these contacts' numbers, old and
         new, to the contact that has them now."""
-        self.flush_recordset(["axivox_phone_e164", "axivox_mobile_e164", "active", "company_id"])
-        numbers = (old_numbers | set(self.mapped("axivox_phone_e164"))
-                   | set(self.mapped("axivox_mobile_e164"))) - {False, None}
+        self.flush_recordset(
+            ["axivox_phone_e164", "axivox_mobile_e164", "active", "company_id"]
+        )
+        numbers = (
+            old_numbers
+            | set(self.mapped("axivox_phone_e164"))
+            | set(self.mapped("axivox_mobile_e164"))
+        ) - {False, None}
         if numbers:
             self.env["axivox.queue.event"]._relink_partners(list(numbers))

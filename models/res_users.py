@@ -41,21 +41,39 @@ class ResUsers(models.Model):
     def _check_axivox_extension(self):
         for user in self:
             self.env["axivox.queue"]._check_dial_string(
-                user.axivox_extension, _("The PBX extension"))
+                user.axivox_extension, _("The PBX extension")
+            )
             if user.axivox_extension and not user.axivox_account_id:
                 raise ValidationError(
-                    _("Choose the PBX account that extension %(ext)s of %(user)s belongs to.",
-                      ext=user.axivox_extension, user=user.name)
+                    _(
+                        "Choose the PBX account that extension %(ext)s of %(user)s belongs to.",
+                        ext=user.axivox_extension,
+                        user=user.name,
+                    )
                 )
             if user.axivox_extension:
-                clash = self.env["axivox.queue"].sudo().with_context(active_test=False).search(
-                    [("account_id", "=", user.axivox_account_id.id),
-                     "|", ("login_code", "=", user.axivox_extension),
-                     ("logout_code", "=", user.axivox_extension)], limit=1)
+                clash = (
+                    self.env["axivox.queue"]
+                    .sudo()
+                    .with_context(active_test=False)
+                    .search(
+                        [
+                            ("account_id", "=", user.axivox_account_id.id),
+                            "|",
+                            ("login_code", "=", user.axivox_extension),
+                            ("logout_code", "=", user.axivox_extension),
+                        ],
+                        limit=1,
+                    )
+                )
                 if clash:
                     raise ValidationError(
-                        _("Extension %(ext)s is a code of queue %(queue)s: a code can never "
-                          "be an extension.", ext=user.axivox_extension, queue=clash.name)
+                        _(
+                            "Extension %(ext)s is a code of queue %(queue)s: a code can never "
+                            "be an extension.",
+                            ext=user.axivox_extension,
+                            queue=clash.name,
+                        )
                     )
 
     @api.onchange("axivox_extension")
@@ -72,21 +90,26 @@ class ResUsers(models.Model):
     def axivox_softphone_state(self):
         """Everything the softphone shows, for the current user, in one call."""
         user = self.env.user
-        members = self.env["axivox.queue.member"].sudo().search(
-            [("user_id", "=", user.id), ("queue_id.active", "=", True)]
+        members = (
+            self.env["axivox.queue.member"]
+            .sudo()
+            .search([("user_id", "=", user.id), ("queue_id.active", "=", True)])
         )
-        queues = [{
-            "member_id": member.id,
-            "queue_id": member.queue_id.id,
-            "name": member.queue_id.name,
-            "extension": member.queue_id.extension,
-            "login_code": member.queue_id.login_code,
-            "logout_code": member.queue_id.logout_code,
-            "member_type": member.member_type,
-            "connected": member.connected,
-            "connected_since": fields.Datetime.to_string(member.connected_since),
-            "connected_count": member.queue_id.connected_count,
-        } for member in members]
+        queues = [
+            {
+                "member_id": member.id,
+                "queue_id": member.queue_id.id,
+                "name": member.queue_id.name,
+                "extension": member.queue_id.extension,
+                "login_code": member.queue_id.login_code,
+                "logout_code": member.queue_id.logout_code,
+                "member_type": member.member_type,
+                "connected": member.connected,
+                "connected_since": fields.Datetime.to_string(member.connected_since),
+                "connected_count": member.queue_id.connected_count,
+            }
+            for member in members
+        ]
         return {
             "extension": user.axivox_extension or False,
             "queues": queues,
@@ -100,10 +123,16 @@ class ResUsers(models.Model):
         if not number.lstrip("+"):
             raise UserError(_("Type a number to call."))
         self.env["axivox.queue"]._check_dial_string(
-            number[1:] if number.startswith("+") else number, _("The number"))
-        if not self.env["axivox.rate.limit"].sudo()._hit(
-                f"dial:{self.env.uid}", DIAL_LIMIT, DIAL_WINDOW):
-            raise UserError(_("Too many calls in a short time: wait a minute, then try again."))
+            number[1:] if number.startswith("+") else number, _("The number")
+        )
+        if (
+            not self.env["axivox.rate.limit"]
+            .sudo()
+            ._hit(f"dial:{self.env.uid}", DIAL_LIMIT, DIAL_WINDOW)
+        ):
+            raise UserError(
+                _("Too many calls in a short time: wait a minute, then try again.")
+            )
         user = self.env.user.sudo()
         account = user._axivox_account_for_dial()
         with account._pbx_errors():
@@ -148,32 +177,51 @@ class ResUsers(models.Model):
         """
         user = self.env.user
         user.sudo()._axivox_account_for_dial()  # a clear error when there is no extension
-        members = self.env["axivox.queue.member"].sudo().search([
-            ("user_id", "=", user.id), ("member_type", "=", "dynamic"),
-            ("connected", "=", True), ("queue_id.active", "=", True),
-        ])
+        members = (
+            self.env["axivox.queue.member"]
+            .sudo()
+            .search(
+                [
+                    ("user_id", "=", user.id),
+                    ("member_type", "=", "dynamic"),
+                    ("connected", "=", True),
+                    ("queue_id.active", "=", True),
+                ]
+            )
+        )
         infos = []
         for member in members:
             try:
                 infos.append(member.with_user(user)._softphone_dial(False))
             except UserError as exc:
-                infos.append({
-                    "id": False, "from": user.sudo().axivox_extension,
-                    "to": member.queue_id.logout_code, "state": "error", "outcome": "error",
-                    "message": exc.args[0], "member_id": member.id,
-                    "queue_id": member.queue_id.id,
-                })
+                infos.append(
+                    {
+                        "id": False,
+                        "from": user.sudo().axivox_extension,
+                        "to": member.queue_id.logout_code,
+                        "state": "error",
+                        "outcome": "error",
+                        "message": exc.args[0],
+                        "member_id": member.id,
+                        "queue_id": member.queue_id.id,
+                    }
+                )
         return infos
 
     def _axivox_account_for_dial(self):
         self.ensure_one()
         if not self.axivox_extension or not self.axivox_account_id:
             raise UserError(
-                _("You have no PBX extension: ask an administrator to map your user to one.")
+                _(
+                    "You have no PBX extension: ask an administrator to map your user to one."
+                )
             )
         return self.axivox_account_id
 
     @api.model
     def _axivox_call_info(self, call):
         call = call.get("call", call)
-        return {key: call.get(key) for key in ("id", "from", "to", "state", "outcome", "message")}
+        return {
+            key: call.get(key)
+            for key in ("id", "from", "to", "state", "outcome", "message")
+        }

@@ -23,9 +23,14 @@ WEBHOOK_SECRET = "whsec-test-0123456789"
 
 @pytest.fixture(scope="session")
 def sim_process():
-    with SimulatorProcess(announce_seconds=0, seed=42, webhook_attempts=4,
-                          webhook_backoff=0.05, webhook_timeout=2,
-                          read_only_key="read-only-key") as sim:
+    with SimulatorProcess(
+        announce_seconds=0,
+        seed=42,
+        webhook_attempts=4,
+        webhook_backoff=0.05,
+        webhook_timeout=2,
+        read_only_key="read-only-key",
+    ) as sim:
         yield sim
 
 
@@ -50,8 +55,8 @@ class WebhookReceiver:
 
     def __init__(self, secret=WEBHOOK_SECRET):
         self.secret = secret
-        self.requests = []      # dicts: delivery, status, events, signature_ok
-        self.fail_with = []     # statuses to answer, consumed one per request
+        self.requests = []  # dicts: delivery, status, events, signature_ok
+        self.fail_with = []  # statuses to answer, consumed one per request
         self.lock = threading.Lock()
         receiver = self
 
@@ -59,8 +64,12 @@ class WebhookReceiver:
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 try:
-                    signature.verify(receiver.secret, self.headers.get(signature.TIMESTAMP_HEADER),
-                                     self.headers.get(signature.SIGNATURE_HEADER), body)
+                    signature.verify(
+                        receiver.secret,
+                        self.headers.get(signature.TIMESTAMP_HEADER),
+                        self.headers.get(signature.SIGNATURE_HEADER),
+                        body,
+                    )
                     sig_ok = True
                 except signature.SignatureError:
                     sig_ok = False
@@ -68,11 +77,15 @@ class WebhookReceiver:
                     status = receiver.fail_with.pop(0) if receiver.fail_with else 204
                     if not sig_ok:
                         status = 401
-                    receiver.requests.append({
-                        "delivery": self.headers.get(signature.DELIVERY_HEADER),
-                        "content_type": self.headers.get("Content-Type"),
-                        "status": status, "signature_ok": sig_ok,
-                        "events": json.loads(body)["events"]})
+                    receiver.requests.append(
+                        {
+                            "delivery": self.headers.get(signature.DELIVERY_HEADER),
+                            "content_type": self.headers.get("Content-Type"),
+                            "status": status,
+                            "signature_ok": sig_ok,
+                            "events": json.loads(body)["events"],
+                        }
+                    )
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -87,7 +100,12 @@ class WebhookReceiver:
 
     def accepted_events(self):
         with self.lock:
-            return [e for r in self.requests if 200 <= r["status"] < 300 for e in r["events"]]
+            return [
+                e
+                for r in self.requests
+                if 200 <= r["status"] < 300
+                for e in r["events"]
+            ]
 
     def close(self):
         self.server.shutdown()

@@ -50,7 +50,11 @@ def test_post_with_idempotency_key_is_retried_once_applied(sim):
     log = api_requests(sim)
     assert log[-1] == ("POST", "/api/v1/calls", 201) and len(log) > 1
     sim.faults()
-    assert [a["extension"] for a in client.list_agents("sales") if a["connected"]] == ["100", "101", "102"]
+    assert [a["extension"] for a in client.list_agents("sales") if a["connected"]] == [
+        "100",
+        "101",
+        "102",
+    ]
 
 
 def test_429_honours_retry_after(sim):
@@ -100,7 +104,9 @@ def test_connection_refused(sim):
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     sock.close()
-    client = AxivoxClient("http://127.0.0.1:%d" % port, "secret-key-xyz", max_retries=2, backoff=0.01)
+    client = AxivoxClient(
+        "http://127.0.0.1:%d" % port, "secret-key-xyz", max_retries=2, backoff=0.01
+    )
     with pytest.raises(AxivoxUnavailable) as info:
         client.ping()
     assert info.value.code == "connection_error" and info.value.status is None
@@ -123,7 +129,11 @@ def test_api_key_never_logged_nor_in_messages(sim, caplog):
             client.get_queue("sales")
     assert caplog.records, "the client logs method, path, status and duration at debug"
     assert any("/queues/sales -> 503" in r.getMessage() for r in caplog.records)
-    assert key not in caplog.text and key not in str(info.value) and key not in repr(client)
+    assert (
+        key not in caplog.text
+        and key not in str(info.value)
+        and key not in repr(client)
+    )
 
 
 def test_error_paths_fail_only_the_matching_requests(sim):

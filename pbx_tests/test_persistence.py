@@ -12,7 +12,10 @@ def test_state_is_saved_and_reloaded(tmp_path):
     with SimulatorProcess(state=path, announce_seconds=0) as sim:
         client = sim.client()
         assert client.get_queue("night")["name"] == "Night"
-        assert any(a["extension"] == "101" and a["connected"] for a in client.list_agents("sales"))
+        assert any(
+            a["extension"] == "101" and a["connected"]
+            for a in client.list_agents("sales")
+        )
         events, cursor, _ = client.events_since()
         assert events[-1]["seq"] == last_seq
         client.disconnect_agent("sales", "101")

@@ -77,7 +77,7 @@ def test_resume_after_server_drops_without_loss_or_repeat(sim, client):
         stop(consumer, thread)
     seqs = [e["seq"] for e in collector.events]
     expected, _, _ = client.events_since(limit=5000)
-    assert seqs == [e["seq"] for e in expected]          # all, in order, exactly once
+    assert seqs == [e["seq"] for e in expected]  # all, in order, exactly once
     assert consumer.connections >= total // 7
     assert consumer.cursor == str(seqs[-1])
 
@@ -93,7 +93,9 @@ def test_start_from_cursor(sim, client):
         time.sleep(0.1)
     finally:
         stop(consumer, thread)
-    assert [e["seq"] for e in collector.events] == [e["seq"] for e in events if e["seq"] > middle]
+    assert [e["seq"] for e in collector.events] == [
+        e["seq"] for e in events if e["seq"] > middle
+    ]
 
 
 def test_failed_callback_is_redelivered(sim, client):
@@ -124,6 +126,7 @@ def test_heartbeats_keep_an_idle_connection(sim):
 def test_dead_server_is_detected(sim):
     """A server that accepts the TCP connection and then says nothing."""
     import socket
+
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(5)
@@ -138,9 +141,15 @@ def test_dead_server_is_detected(sim):
 
     threading.Thread(target=accept, daemon=True).start()
     collector = Collector()
-    consumer = EventStreamConsumer("http://127.0.0.1:%d" % listener.getsockname()[1], "k",
-                                   collector, min_backoff=0.05, max_backoff=0.1, heartbeat=0.2,
-                                   timeout=0.3)
+    consumer = EventStreamConsumer(
+        "http://127.0.0.1:%d" % listener.getsockname()[1],
+        "k",
+        collector,
+        min_backoff=0.05,
+        max_backoff=0.1,
+        heartbeat=0.2,
+        timeout=0.3,
+    )
     thread = threading.Thread(target=consumer.run, daemon=True)
     thread.start()
     try:

@@ -49,12 +49,28 @@ def test_summary_and_schema(sim, client):
     assert times == sorted(times)
     for call in by_call(events).values():
         assert call[0]["type"] == "ENTERQUEUE"
-        assert call[-1]["type"] in ("ABANDON", "EXITEMPTY", "EXITWITHTIMEOUT", "COMPLETEAGENT",
-                                    "COMPLETECALLER", "ATTENDEDTRANSFER", "BLINDTRANSFER")
+        assert call[-1]["type"] in (
+            "ABANDON",
+            "EXITEMPTY",
+            "EXITWITHTIMEOUT",
+            "COMPLETEAGENT",
+            "COMPLETECALLER",
+            "ATTENDEDTRANSFER",
+            "BLINDTRANSFER",
+        )
     seen = {t for t, n in summary["by_type"].items() if n}
-    assert seen >= {"ENTERQUEUE", "CONNECT", "COMPLETEAGENT", "COMPLETECALLER", "ABANDON",
-                    "EXITEMPTY", "RINGNOANSWER", "RINGCANCELED", "ATTENDEDTRANSFER",
-                    "BLINDTRANSFER"}
+    assert seen >= {
+        "ENTERQUEUE",
+        "CONNECT",
+        "COMPLETEAGENT",
+        "COMPLETECALLER",
+        "ABANDON",
+        "EXITEMPTY",
+        "RINGNOANSWER",
+        "RINGCANCELED",
+        "ATTENDEDTRANSFER",
+        "BLINDTRANSFER",
+    }
 
 
 def test_exitempty_when_nobody_is_connected(sim, client):
@@ -103,13 +119,16 @@ def test_linear_tries_the_first_listed_agent_first(sim, client):
         for ext in ("105", "102", "100"):
             client.connect_agent("billing", ext)
         _, events = run(sim, client, seed=seed, calls=1, queue_ids=["billing"])
-        tried = [e["agent_extension"] for e in events
-                 if e["type"] in ("RINGNOANSWER", "CONNECT", "RINGCANCELED")]
+        tried = [
+            e["agent_extension"]
+            for e in events
+            if e["type"] in ("RINGNOANSWER", "CONNECT", "RINGCANCELED")
+        ]
         if tried:
             firsts.append(tried[0])
             # then the following agents, in list order
             order = ["100", "102", "105"]
-            assert tried[:3] == order[:len(tried[:3])]
+            assert tried[:3] == order[: len(tried[:3])]
     assert firsts and set(firsts) == {"100"}
 
 
@@ -117,15 +136,26 @@ def test_rrmemory_rotates(sim, client):
     for ext in ("100", "102", "105"):
         client.connect_agent("billing", ext)
     _, events = run(sim, client, seed=6, calls=30, queue_ids=["billing"])
-    agents = [e["agent_extension"] for e in events if e["type"] in ("CONNECT", "RINGNOANSWER")]
+    agents = [
+        e["agent_extension"] for e in events if e["type"] in ("CONNECT", "RINGNOANSWER")
+    ]
     assert set(agents) == {"100", "102", "105"}
 
 
 def test_traffic_validation(sim):
     import requests
-    response = requests.post(sim.api_url + "/_sim/traffic", json={"calls": -1},
-                             headers={"Authorization": "Bearer " + sim.api_key}, timeout=5)
+
+    response = requests.post(
+        sim.api_url + "/_sim/traffic",
+        json={"calls": -1},
+        headers={"Authorization": "Bearer " + sim.api_key},
+        timeout=5,
+    )
     assert response.status_code == 422 and response.json()["error"]["field"] == "calls"
-    response = requests.post(sim.api_url + "/_sim/traffic", json={"queue_ids": ["nope"]},
-                             headers={"Authorization": "Bearer " + sim.api_key}, timeout=5)
+    response = requests.post(
+        sim.api_url + "/_sim/traffic",
+        json={"queue_ids": ["nope"]},
+        headers={"Authorization": "Bearer " + sim.api_key},
+        timeout=5,
+    )
     assert response.status_code == 404

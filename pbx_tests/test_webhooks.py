@@ -1,9 +1,9 @@
 """Signed webhook deliveries to a real HTTP receiver, with retries and faults."""
 import socket
 
-from axivox_api import validate_batch
-
 from conftest import WEBHOOK_SECRET
+
+from axivox_api import validate_batch
 
 
 def point(sim, receiver, **settings):
@@ -17,7 +17,9 @@ def test_signed_delivery(sim, client, receiver):
     assert sim.flush()["flushed"]
     events = receiver.accepted_events()
     assert [(e["type"], e["agent_extension"]) for e in events] == [
-        ("ADDMEMBER", "101"), ("REMOVEMEMBER", "101")]
+        ("ADDMEMBER", "101"),
+        ("REMOVEMEMBER", "101"),
+    ]
     request = receiver.requests[0]
     assert request["signature_ok"] and request["content_type"] == "application/json"
     assert len(request["delivery"]) == 36
@@ -45,7 +47,10 @@ def test_retries_after_failures_with_same_delivery_id(sim, client, receiver):
     assert [r["status"] for r in receiver.requests] == [500, 503, 204]
     assert len({r["delivery"] for r in receiver.requests}) == 1
     assert [(d["attempt"], d["outcome"]) for d in sim.deliveries()] == [
-        (1, "retrying"), (2, "retrying"), (3, "delivered")]
+        (1, "retrying"),
+        (2, "retrying"),
+        (3, "delivered"),
+    ]
     assert [e["type"] for e in receiver.accepted_events()] == ["ADDMEMBER"]
 
 
@@ -54,7 +59,9 @@ def test_4xx_is_not_retried_but_429_is(sim, client, receiver):
     receiver.fail_with = [400]
     client.connect_agent("sales", "103")
     assert sim.flush()["flushed"]
-    assert [(d["attempt"], d["status"], d["outcome"]) for d in sim.deliveries()] == [(1, 400, "failed")]
+    assert [(d["attempt"], d["status"], d["outcome"]) for d in sim.deliveries()] == [
+        (1, 400, "failed")
+    ]
     receiver.fail_with = [429, 408]
     client.disconnect_agent("sales", "103")
     assert sim.flush()["flushed"]
@@ -79,7 +86,11 @@ def test_unreachable_receiver_gives_up_after_max_attempts(sim, client):
     client.connect_agent("sales", "103")
     assert sim.flush()["flushed"]
     log = sim.deliveries()
-    assert [(d["attempt"], d["outcome"]) for d in log] == [(1, "retrying"), (2, "retrying"), (3, "failed")]
+    assert [(d["attempt"], d["outcome"]) for d in log] == [
+        (1, "retrying"),
+        (2, "retrying"),
+        (3, "failed"),
+    ]
     assert all(d["status"] is None and d["error"] for d in log)
 
 
@@ -114,7 +125,9 @@ def test_reorder(sim, receiver):
     assert sim.flush()["flushed"]
     seqs = [e["seq"] for e in receiver.accepted_events()]
     assert seqs != sorted(seqs)
-    assert sorted(seqs) == list(range(int(summary["first_cursor"]), int(summary["last_cursor"]) + 1))
+    assert sorted(seqs) == list(
+        range(int(summary["first_cursor"]), int(summary["last_cursor"]) + 1)
+    )
 
 
 def test_drop_rate_is_deterministic_for_a_seed(sim, receiver):
@@ -128,4 +141,8 @@ def test_drop_rate_is_deterministic_for_a_seed(sim, receiver):
         outcomes.append([d["outcome"] for d in sim.deliveries()][-40:])
         sim.reset()
         point(sim, receiver, batch_size=1)
-    assert outcomes[0] == outcomes[1] and "dropped" in outcomes[0] and "delivered" in outcomes[0]
+    assert (
+        outcomes[0] == outcomes[1]
+        and "dropped" in outcomes[0]
+        and "delivered" in outcomes[0]
+    )

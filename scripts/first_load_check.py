@@ -71,7 +71,12 @@ class Page:
         self.ws.settimeout(60)
 
     def evaluate(self, expression):
-        res = self.call("Runtime.evaluate", expression=expression, awaitPromise=True, returnByValue=True)
+        res = self.call(
+            "Runtime.evaluate",
+            expression=expression,
+            awaitPromise=True,
+            returnByValue=True,
+        )
         return res.get("result", {}).get("value")
 
     def wait_for(self, expression, seconds=60):
@@ -84,7 +89,11 @@ class Page:
 
 
 def start_chromium(profile):
-    binary = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    binary = (
+        shutil.which("chromium")
+        or shutil.which("chromium-browser")
+        or shutil.which("google-chrome")
+    )
     if not binary:
         sys.exit("Chromium is missing: apt-get install chromium")
     proc = subprocess.Popen(
@@ -113,7 +122,9 @@ def main():
     proc, port = start_chromium(profile)
     problems = []
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as r:
+        with urllib.request.urlopen(
+            f"http://127.0.0.1:{port}/json/list", timeout=10
+        ) as r:
             target = next(t for t in json.load(r) if t["type"] == "page")
         page = Page(target["webSocketDebuggerUrl"])
         for domain in ("Network", "Runtime", "Log", "Page"):
@@ -133,8 +144,13 @@ def main():
         page.pump(2)
         if not page.wait_for("!!document.querySelector('.o_main_navbar')", 90):
             problems.append("the web client did not load after logging in")
-        page.call("Page.navigate", url=f"{base}/web#action=voip_axivox_queue.axivox_queue_action")
-        if not page.wait_for("!!document.querySelector('.o_kanban_view, .o_list_view')", 60):
+        page.call(
+            "Page.navigate",
+            url=f"{base}/web#action=voip_axivox_queue.axivox_queue_action",
+        )
+        if not page.wait_for(
+            "!!document.querySelector('.o_kanban_view, .o_list_view')", 60
+        ):
             problems.append("the Call Queues dashboard did not load")
         page.evaluate(
             "(() => { const b = document.querySelector('.o_axivox_softphone_toggle'); if (b) b.click(); })()"
@@ -154,12 +170,19 @@ def main():
             if status >= 500:
                 problems.append(f"HTTP {status} for {params['response']['url']}")
         elif method == "Runtime.exceptionThrown":
-            problems.append(f"uncaught exception: {params['exceptionDetails'].get('text')}")
+            problems.append(
+                f"uncaught exception: {params['exceptionDetails'].get('text')}"
+            )
         elif method == "Runtime.consoleAPICalled" and params.get("type") == "error":
-            text = " ".join(str(a.get("value", a.get("description", ""))) for a in params.get("args", []))
+            text = " ".join(
+                str(a.get("value", a.get("description", "")))
+                for a in params.get("args", [])
+            )
             problems.append(f"console error: {text[:300]}")
         elif method == "Log.entryAdded" and params["entry"]["level"] == "error":
-            problems.append(f"browser error: {params['entry'].get('text', '')[:300]} {params['entry'].get('url', '')}")
+            problems.append(
+                f"browser error: {params['entry'].get('text', '')[:300]} {params['entry'].get('url', '')}"
+            )
 
     print(f"first load: {responses} responses seen, {len(problems)} problem(s)")
     for p in problems:

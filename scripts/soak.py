@@ -40,25 +40,40 @@ def check(ok, what):
 class Odoo:
     def __init__(self, url, db, login, password):
         self.url, self.session = url, requests.Session()
-        self.rpc("/web/session/authenticate", {"db": db, "login": login, "password": password})
+        self.rpc(
+            "/web/session/authenticate",
+            {"db": db, "login": login, "password": password},
+        )
 
     def rpc(self, path, params):
-        response = self.session.post(self.url + path, json={"jsonrpc": "2.0", "id": 1,
-                                                             "params": params}, timeout=60)
+        response = self.session.post(
+            self.url + path,
+            json={"jsonrpc": "2.0", "id": 1, "params": params},
+            timeout=60,
+        )
         response.raise_for_status()
         body = response.json()
         if body.get("error"):
-            raise RuntimeError(f"{path}: {body['error'].get('data', {}).get('message')}")
+            raise RuntimeError(
+                f"{path}: {body['error'].get('data', {}).get('message')}"
+            )
         return body["result"]
 
     def call(self, model, method, *args, **kwargs):
-        return self.rpc(f"/web/dataset/call_kw/{model}/{method}",
-                        {"model": model, "method": method, "args": list(args), "kwargs": kwargs})
+        return self.rpc(
+            f"/web/dataset/call_kw/{model}/{method}",
+            {"model": model, "method": method, "args": list(args), "kwargs": kwargs},
+        )
 
 
 def sim_control(sim, method, path, payload=None):
-    response = requests.request(method, f"{sim}/api/v1/_sim/{path}", json=payload, timeout=120,
-                                headers={"Authorization": "Bearer " + SIM_KEY[0]})
+    response = requests.request(
+        method,
+        f"{sim}/api/v1/_sim/{path}",
+        json=payload,
+        timeout=120,
+        headers={"Authorization": "Bearer " + SIM_KEY[0]},
+    )
     response.raise_for_status()
     return response.json()
 
@@ -84,15 +99,28 @@ def main():
     admin = Odoo(args.url, args.db, "admin", "admin")
     account = admin.call("axivox.account", "search_read", [], ["id", "name"])[0]
     admin.call("axivox.account", "action_sync_now", [account["id"]])
-    sim_control(args.sim, "POST", "faults", {"webhook_drop_rate": 0.15,
-                                              "webhook_duplicate_rate": 0.15,
-                                              "webhook_reorder": True, "seed": 9})
+    sim_control(
+        args.sim,
+        "POST",
+        "faults",
+        {
+            "webhook_drop_rate": 0.15,
+            "webhook_duplicate_rate": 0.15,
+            "webhook_reorder": True,
+            "seed": 9,
+        },
+    )
     agents = [a for a in pbx.list_agents() if a["type"] == "dynamic"]
-    members = admin.call("axivox.queue.member", "search_read",
-                         [["member_type", "=", "dynamic"], ["queue_id.remote_id", "!=", False]],
-                         ["id"])
-    print(f"Soak: {args.seconds:.0f} s, {len(agents)} dynamic agents on the PBX, "
-          f"{len(members)} in Odoo")
+    members = admin.call(
+        "axivox.queue.member",
+        "search_read",
+        [["member_type", "=", "dynamic"], ["queue_id.remote_id", "!=", False]],
+        ["id"],
+    )
+    print(
+        f"Soak: {args.seconds:.0f} s, {len(agents)} dynamic agents on the PBX, "
+        f"{len(members)} in Odoo"
+    )
     stop = time.monotonic() + args.seconds
     counts = {"traffic": 0, "desk_phone": 0, "manager": 0, "sync": 0, "errors": 0}
     lock = threading.Lock()
@@ -111,9 +139,15 @@ def main():
             time.sleep(pause * rng.uniform(0.5, 1.5))
 
     def traffic(rng):
-        start = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=20)
-        sim_control(args.sim, "POST", "traffic", {"seed": rng.randint(0, 10 ** 6), "calls": 6,
-                                                  "start": start.isoformat()})
+        start = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(
+            minutes=20
+        )
+        sim_control(
+            args.sim,
+            "POST",
+            "traffic",
+            {"seed": rng.randint(0, 10**6), "calls": 6, "start": start.isoformat()},
+        )
 
     def desk_phone(rng):
         agent = rng.choice(agents)
@@ -136,15 +170,19 @@ def main():
 
     started = time.monotonic()
     with concurrent.futures.ThreadPoolExecutor(6) as pool:
-        jobs = [pool.submit(loop, "traffic", traffic, 0.7),
-                pool.submit(loop, "desk_phone", desk_phone, 0.15),
-                pool.submit(loop, "desk_phone", desk_phone, 0.15),
-                pool.submit(loop, "manager", manager_click, 0.4),
-                pool.submit(loop, "sync", sync, 4.0)]
+        jobs = [
+            pool.submit(loop, "traffic", traffic, 0.7),
+            pool.submit(loop, "desk_phone", desk_phone, 0.15),
+            pool.submit(loop, "desk_phone", desk_phone, 0.15),
+            pool.submit(loop, "manager", manager_click, 0.4),
+            pool.submit(loop, "sync", sync, 4.0),
+        ]
         for job in jobs:
             job.result()
-    print(f"Load: {time.monotonic() - started:.1f} s; " + ", ".join(
-        f"{k} {v}" for k, v in counts.items()))
+    print(
+        f"Load: {time.monotonic() - started:.1f} s; "
+        + ", ".join(f"{k} {v}" for k, v in counts.items())
+    )
 
     sim_control(args.sim, "POST", "faults", {})
     sim_control(args.sim, "POST", "flush", {"timeout": 60})
@@ -152,9 +190,15 @@ def main():
     expected = {e["id"] for e in events}
 
     def odoo_ids():
-        rows = admin.call("axivox.queue.event", "search_read",
-                          [["account_id", "=", account["id"]], ["pbx_event_id", "not like", "demo-%"]],
-                          ["pbx_event_id"])
+        rows = admin.call(
+            "axivox.queue.event",
+            "search_read",
+            [
+                ["account_id", "=", account["id"]],
+                ["pbx_event_id", "not like", "demo-%"],
+            ],
+            ["pbx_event_id"],
+        )
         return [r["pbx_event_id"] for r in rows]
 
     deadline = time.monotonic() + 60
@@ -162,36 +206,68 @@ def main():
         time.sleep(1)  # the listener catches up with what webhooks dropped
     print(f"Checks (PBX feed: {len(events)} events, cursor {last_cursor}):")
     ids = odoo_ids()
-    check(set(ids) == expected, f"Odoo's events are the PBX feed ({len(set(ids) - expected)} "
-                                f"extra, {len(expected - set(ids))} missing)")
+    check(
+        set(ids) == expected,
+        f"Odoo's events are the PBX feed ({len(set(ids) - expected)} "
+        f"extra, {len(expected - set(ids))} missing)",
+    )
     check(len(ids) == len(set(ids)), "no event stored twice")
 
     def states():
-        odoo = {(m["queue_id"][1], m["user_id"][0]): m["connected"]
-                for m in admin.call("axivox.queue.member", "search_read",
-                                    [["account_id", "=", account["id"]]],
-                                    ["queue_id", "user_id", "connected"])}
+        odoo = {
+            (m["queue_id"][1], m["user_id"][0]): m["connected"]
+            for m in admin.call(
+                "axivox.queue.member",
+                "search_read",
+                [["account_id", "=", account["id"]]],
+                ["queue_id", "user_id", "connected"],
+            )
+        }
         return odoo
-    users = {u["axivox_extension"]: u["id"] for u in admin.call(
-        "res.users", "search_read", [["axivox_account_id", "=", account["id"]]],
-        ["axivox_extension"])}
-    queues = {q["remote_id"]: q["name"] for q in admin.call(
-        "axivox.queue", "search_read", [["account_id", "=", account["id"]]], ["remote_id", "name"])}
-    pbx_state = {(queues[a["queue_id"]], users[a["extension"]]): a["type"] == "static"
-                 or bool(a["connected"]) for a in pbx.list_agents()
-                 if a["queue_id"] in queues and a["extension"] in users}
+
+    users = {
+        u["axivox_extension"]: u["id"]
+        for u in admin.call(
+            "res.users",
+            "search_read",
+            [["axivox_account_id", "=", account["id"]]],
+            ["axivox_extension"],
+        )
+    }
+    queues = {
+        q["remote_id"]: q["name"]
+        for q in admin.call(
+            "axivox.queue",
+            "search_read",
+            [["account_id", "=", account["id"]]],
+            ["remote_id", "name"],
+        )
+    }
+    pbx_state = {
+        (queues[a["queue_id"]], users[a["extension"]]): a["type"] == "static"
+        or bool(a["connected"])
+        for a in pbx.list_agents()
+        if a["queue_id"] in queues and a["extension"] in users
+    }
     odoo_state = states()
     differ = {k for k in pbx_state if odoo_state.get(k) != pbx_state[k]}
-    check(not differ, f"every member's state is the PBX's ({len(pbx_state)} members, "
-                      f"{len(differ)} differ: {sorted(differ)[:5]})")
+    check(
+        not differ,
+        f"every member's state is the PBX's ({len(pbx_state)} members, "
+        f"{len(differ)} differ: {sorted(differ)[:5]})",
+    )
     deliveries = sim_control(args.sim, "GET", "deliveries")["deliveries"]
     statuses = {}
     for d in deliveries:
         statuses[d.get("status")] = statuses.get(d.get("status"), 0) + 1
-    check(not statuses.get(401) and not statuses.get(400),
-          f"no delivery answered 401 or 400 (statuses: {statuses})")
-    check(not counts["errors"] or counts["errors"] <= counts["manager"] // 10,
-          f"the concurrent actions ran ({counts['errors']} refused)")
+    check(
+        not statuses.get(401) and not statuses.get(400),
+        f"no delivery answered 401 or 400 (statuses: {statuses})",
+    )
+    check(
+        not counts["errors"] or counts["errors"] <= counts["manager"] // 10,
+        f"the concurrent actions ran ({counts['errors']} refused)",
+    )
     bus_latency(args, admin, pbx)
     print("Soak: " + ("PASSED" if not FAILURES else f"FAILED ({len(FAILURES)})"))
     return 1 if FAILURES else 0
@@ -201,9 +277,12 @@ def bus_latency(args, admin, pbx):
     """A member state change on the PBX reaches a websocket client through nginx."""
     ws_url = args.url.replace("http://", "ws://") + "/websocket"
     cookie = "session_id=" + admin.session.cookies.get("session_id")
-    ws = websocket.create_connection(ws_url, timeout=10, header=[f"Cookie: {cookie}"],
-                                     origin=args.url)
-    ws.send(json.dumps({"event_name": "subscribe", "data": {"channels": [], "last": 0}}))
+    ws = websocket.create_connection(
+        ws_url, timeout=10, header=[f"Cookie: {cookie}"], origin=args.url
+    )
+    ws.send(
+        json.dumps({"event_name": "subscribe", "data": {"channels": [], "last": 0}})
+    )
     time.sleep(0.5)
     agent = next(a for a in pbx.list_agents() if a["type"] == "dynamic")
     if agent["connected"]:
@@ -222,7 +301,10 @@ def bus_latency(args, admin, pbx):
     try:
         while time.monotonic() - sent < 5:
             for message in json.loads(ws.recv()):
-                if message.get("message", {}).get("type") == "voip_axivox_queue/member_state":
+                if (
+                    message.get("message", {}).get("type")
+                    == "voip_axivox_queue/member_state"
+                ):
                     latency = time.monotonic() - sent
                     break
             if latency is not None:
@@ -230,9 +312,11 @@ def bus_latency(args, admin, pbx):
     except Exception as exc:  # a timeout: reported below
         print(f"  (websocket: {exc})")
     ws.close()
-    check(latency is not None and latency < 1.0,
-          "a bus message reached the websocket client through nginx within 1 s "
-          f"({'none' if latency is None else f'{latency * 1000:.0f} ms'})")
+    check(
+        latency is not None and latency < 1.0,
+        "a bus message reached the websocket client through nginx within 1 s "
+        f"({'none' if latency is None else f'{latency * 1000:.0f} ms'})",
+    )
 
 
 if __name__ == "__main__":

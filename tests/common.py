@@ -10,7 +10,9 @@ from ..axivox_simulator.testing import SimulatorProcess
 
 DEMO_DATA = os.path.join(
     os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-    "axivox_simulator", "data", "demo.json",
+    "axivox_simulator",
+    "data",
+    "demo.json",
 )
 WEBHOOK_SECRET = "test-webhook-secret-0123456789"
 
@@ -22,13 +24,15 @@ class AxivoxWorld:
     def setup_world(cls, api_url="http://127.0.0.1:9", api_key="test-api-key"):
         env = cls.env
         cls.company = env.company
-        cls.account = env["axivox.account"].create({
-            "name": "Test PBX",
-            "api_url": api_url,
-            "api_key": api_key,
-            "webhook_secret": WEBHOOK_SECRET,
-            "company_id": cls.company.id,
-        })
+        cls.account = env["axivox.account"].create(
+            {
+                "name": "Test PBX",
+                "api_url": api_url,
+                "api_key": api_key,
+                "webhook_secret": WEBHOOK_SECRET,
+                "company_id": cls.company.id,
+            }
+        )
         cls.token = cls.account.webhook_token
         with open(DEMO_DATA, encoding="utf-8") as fh:
             cls.demo = json.load(fh)
@@ -37,14 +41,20 @@ class AxivoxWorld:
             ext = pbx_user["extension"]
             login = f"axivox_test_{ext}"
             user = mail_new_test_user(
-                env, login=login, password=login, name=pbx_user["name"],
+                env,
+                login=login,
+                password=login,
+                name=pbx_user["name"],
                 groups="base.group_user,voip_axivox_queue.group_axivox_agent",
             )
             user.write({"axivox_account_id": cls.account.id, "axivox_extension": ext})
             cls.users[ext] = user
         cls.manager = mail_new_test_user(
-            env, login="axivox_test_manager", password="axivox_test_manager",
-            name="Queue Manager", groups="base.group_user,voip_axivox_queue.group_axivox_manager",
+            env,
+            login="axivox_test_manager",
+            password="axivox_test_manager",
+            name="Queue Manager",
+            groups="base.group_user,voip_axivox_queue.group_axivox_manager",
         )
 
     @classmethod
@@ -57,18 +67,51 @@ class AxivoxWorld:
         cls.env["axivox.account"].search([("id", "!=", cls.account.id)]).active = False
 
     @classmethod
-    def make_queue(cls, remote_id, name, extension, login, logout, static=(), dynamic=(),
-                   connected=()):
-        queue = cls.env["axivox.queue"].with_context(axivox_from_pbx=True).create({
-            "name": name, "account_id": cls.account.id, "remote_id": remote_id,
-            "extension": extension, "login_code": login, "logout_code": logout,
-        })
-        members = [{"queue_id": queue.id, "user_id": cls.users[ext].id, "member_type": "static"}
-                   for ext in static]
-        members += [{"queue_id": queue.id, "user_id": cls.users[ext].id,
-                     "member_type": "dynamic", "connected": ext in connected}
-                    for ext in dynamic]
-        cls.env["axivox.queue.member"].with_context(axivox_from_pbx=True).create(members)
+    def make_queue(
+        cls,
+        remote_id,
+        name,
+        extension,
+        login,
+        logout,
+        static=(),
+        dynamic=(),
+        connected=(),
+    ):
+        queue = (
+            cls.env["axivox.queue"]
+            .with_context(axivox_from_pbx=True)
+            .create(
+                {
+                    "name": name,
+                    "account_id": cls.account.id,
+                    "remote_id": remote_id,
+                    "extension": extension,
+                    "login_code": login,
+                    "logout_code": logout,
+                }
+            )
+        )
+        members = [
+            {
+                "queue_id": queue.id,
+                "user_id": cls.users[ext].id,
+                "member_type": "static",
+            }
+            for ext in static
+        ]
+        members += [
+            {
+                "queue_id": queue.id,
+                "user_id": cls.users[ext].id,
+                "member_type": "dynamic",
+                "connected": ext in connected,
+            }
+            for ext in dynamic
+        ]
+        cls.env["axivox.queue.member"].with_context(axivox_from_pbx=True).create(
+            members
+        )
         return queue
 
     def member(self, queue, ext):
@@ -93,7 +136,9 @@ class SimulatedWorld(AxivoxWorld):
 
 def event(event_id, kind, queue_id="sales", at="2026-11-28T10:00:00.000Z", **data):
     """A PBX event as the API sends it."""
-    return dict({"id": event_id, "type": kind, "queue_id": queue_id, "timestamp": at}, **data)
+    return dict(
+        {"id": event_id, "type": kind, "queue_id": queue_id, "timestamp": at}, **data
+    )
 
 
 def signed(body, secret=WEBHOOK_SECRET, now=None):

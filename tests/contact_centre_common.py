@@ -25,15 +25,32 @@ class ContactCentreCase(AxivoxCase):
     @staticmethod
     def ev(kind, at, queue="q-sales", **data):
         """A PBX event at ``at`` ("2024-03-05T09:00:00", UTC)."""
-        return dict({"id": f"cc-{next(_ids)}", "type": kind, "queue_id": queue,
-                     "timestamp": at + ".000Z"}, **data)
+        return dict(
+            {
+                "id": f"cc-{next(_ids)}",
+                "type": kind,
+                "queue_id": queue,
+                "timestamp": at + ".000Z",
+            },
+            **data,
+        )
 
     def ingest(self, events, account=None, source="webhook"):
         return self.env["axivox.queue.event"]._ingest(
-            account or self.account_a, validate_batch({"events": events}), source)
+            account or self.account_a, validate_batch({"events": events}), source
+        )
 
-    def call(self, call_id, number, at, fate="answered", queue="q-sales", agent="202",
-             wait=12, talk=90):
+    def call(
+        self,
+        call_id,
+        number,
+        at,
+        fate="answered",
+        queue="q-sales",
+        agent="202",
+        wait=12,
+        talk=90,
+    ):
         """The events of one queue call: entered at ``at`` (HH:MM:SS of 2024-03-05)."""
         start = datetime.fromisoformat("2024-03-05T" + at)
 
@@ -44,14 +61,34 @@ class ContactCentreCase(AxivoxCase):
         events = [self.ev("ENTERQUEUE", t(0), position=1, **common)]
         if fate == "answered":
             events += [
-                self.ev("CONNECT", t(wait), agent_extension=agent, wait_time=wait,
-                        ring_time=3, **common),
-                self.ev("COMPLETECALLER", t(wait + talk), agent_extension=agent,
-                        wait_time=wait, talk_time=talk, **common),
+                self.ev(
+                    "CONNECT",
+                    t(wait),
+                    agent_extension=agent,
+                    wait_time=wait,
+                    ring_time=3,
+                    **common,
+                ),
+                self.ev(
+                    "COMPLETECALLER",
+                    t(wait + talk),
+                    agent_extension=agent,
+                    wait_time=wait,
+                    talk_time=talk,
+                    **common,
+                ),
             ]
         else:
-            events.append(self.ev(fate, t(wait), position=1, original_position=1,
-                                  wait_time=wait, **common))
+            events.append(
+                self.ev(
+                    fate,
+                    t(wait),
+                    position=1,
+                    original_position=1,
+                    wait_time=wait,
+                    **common,
+                )
+            )
         return events
 
     def events_of(self, call_id):

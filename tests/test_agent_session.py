@@ -13,23 +13,41 @@ DAY = "2024-03-05T"
 @tagged("post_install", "-at_install")
 class TestAgentSessions(ContactCentreCase):
     def login(self, kind, at, ext="201", queue="q-sales"):
-        return self.ev(kind, DAY + at, queue=queue, agent_extension=ext, member_type="dynamic")
+        return self.ev(
+            kind, DAY + at, queue=queue, agent_extension=ext, member_type="dynamic"
+        )
 
     def sessions(self, ext="201"):
         return self.env["axivox.agent.session"].search(
-            [("agent_extension", "=", ext)], order="start_ts")
+            [("agent_extension", "=", ext)], order="start_ts"
+        )
 
     def periods(self, ext="201"):
-        return [(str(s.start_time)[11:16], s.end_time and str(s.end_time)[11:16] or None)
-                for s in self.sessions(ext)]
+        return [
+            (str(s.start_time)[11:16], s.end_time and str(s.end_time)[11:16] or None)
+            for s in self.sessions(ext)
+        ]
 
     def test_login_logout_makes_a_session(self):
-        self.ingest([self.login("ADDMEMBER", "09:00:00"), self.login("REMOVEMEMBER", "12:30:00")])
+        self.ingest(
+            [
+                self.login("ADDMEMBER", "09:00:00"),
+                self.login("REMOVEMEMBER", "12:30:00"),
+            ]
+        )
         session = self.sessions()
         self.assertEqual(len(session), 1)
-        self.assertEqual((session.user_id, session.queue_id, session.is_open,
-                          session.duration, session.start_source, session.end_source),
-                         (self.agent, self.queue_sales, False, 3.5, "phone", "phone"))
+        self.assertEqual(
+            (
+                session.user_id,
+                session.queue_id,
+                session.is_open,
+                session.duration,
+                session.start_source,
+                session.end_source,
+            ),
+            (self.agent, self.queue_sales, False, 3.5, "phone", "phone"),
+        )
         self.ingest([self.login("ADDMEMBER", "13:00:00")])
         self.assertEqual(self.periods(), [("09:00", "12:30"), ("13:00", None)])
         self.assertTrue(self.sessions()[-1].is_open)
@@ -41,16 +59,27 @@ class TestAgentSessions(ContactCentreCase):
         self.assertEqual(self.periods(), [])
         self.ingest([self.login("ADDMEMBER", "09:00:00")])
         self.assertEqual(self.periods(), [("09:00", "12:00")])
-        self.assertFalse(self.m_anna_sales.connected, "the login state is order-safe too")
+        self.assertFalse(
+            self.m_anna_sales.connected, "the login state is order-safe too"
+        )
         # A later day long session, then a late logout/login pair inside it.
-        self.ingest([self.login("ADDMEMBER", "13:00:00"), self.login("REMOVEMEMBER", "18:00:00")])
+        self.ingest(
+            [
+                self.login("ADDMEMBER", "13:00:00"),
+                self.login("REMOVEMEMBER", "18:00:00"),
+            ]
+        )
         self.ingest([self.login("ADDMEMBER", "15:00:00")])
         self.ingest([self.login("REMOVEMEMBER", "14:00:00")])
-        self.assertEqual(self.periods(),
-                         [("09:00", "12:00"), ("13:00", "14:00"), ("15:00", "18:00")])
+        self.assertEqual(
+            self.periods(), [("09:00", "12:00"), ("13:00", "14:00"), ("15:00", "18:00")]
+        )
         # A duplicated login and a replayed batch change nothing.
-        events = [self.login("ADDMEMBER", "19:00:00"), self.login("ADDMEMBER", "19:30:00"),
-                  self.login("REMOVEMEMBER", "20:00:00")]
+        events = [
+            self.login("ADDMEMBER", "19:00:00"),
+            self.login("ADDMEMBER", "19:30:00"),
+            self.login("REMOVEMEMBER", "20:00:00"),
+        ]
         self.ingest(events)
         self.ingest(events)
         self.assertEqual(self.periods()[-1], ("19:00", "20:00"))
@@ -61,9 +90,14 @@ class TestAgentSessions(ContactCentreCase):
         self.assertEqual(len(self.sessions()), 4)
 
     def test_rebuilt_from_the_stored_events(self):
-        self.ingest([self.login("ADDMEMBER", "09:00:00"), self.login("REMOVEMEMBER", "11:00:00"),
-                     self.login("ADDMEMBER", "12:00:00"),
-                     self.login("ADDMEMBER", "08:00:00", ext="202", queue="q-support")])
+        self.ingest(
+            [
+                self.login("ADDMEMBER", "09:00:00"),
+                self.login("REMOVEMEMBER", "11:00:00"),
+                self.login("ADDMEMBER", "12:00:00"),
+                self.login("ADDMEMBER", "08:00:00", ext="202", queue="q-support"),
+            ]
+        )
         before = [self.periods(), self.periods("202")]
         self.env["axivox.agent.session"].search([]).unlink()
         self.env["axivox.agent.session"]._rebuild_all()
@@ -74,61 +108,127 @@ class TestAgentSessions(ContactCentreCase):
         at = (now - timedelta(seconds=2)).strftime("%Y-%m-%dT%H:%M:%S")
         # The manager connected Anna: Odoo asked first, the PBX's event follows.
         self.m_anna_sales._apply_local_login_state(True, "manager")
-        self.ingest([self.ev("ADDMEMBER", at, agent_extension="201", member_type="dynamic")])
+        self.ingest(
+            [self.ev("ADDMEMBER", at, agent_extension="201", member_type="dynamic")]
+        )
         self.assertEqual(self.sessions()[-1].start_source, "manager")
         # The end-of-day logout: the PBX's event came first, Odoo notes it after.
         later = (now + timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%S")
-        self.ingest([self.ev("REMOVEMEMBER", later, agent_extension="201",
-                             member_type="dynamic")])
+        self.ingest(
+            [
+                self.ev(
+                    "REMOVEMEMBER", later, agent_extension="201", member_type="dynamic"
+                )
+            ]
+        )
         self.assertEqual(self.sessions()[-1].end_source, "phone")
         self.m_anna_sales._apply_local_login_state(False, "auto")
         self.assertEqual(self.sessions()[-1].end_source, "auto")
         # Events the sync brought: "sync".
-        self.ingest([self.login("ADDMEMBER", "07:00:00", ext="202", queue="q-support"),
-                     self.login("REMOVEMEMBER", "07:30:00", ext="202", queue="q-support")],
-                    source="sync")
+        self.ingest(
+            [
+                self.login("ADDMEMBER", "07:00:00", ext="202", queue="q-support"),
+                self.login("REMOVEMEMBER", "07:30:00", ext="202", queue="q-support"),
+            ],
+            source="sync",
+        )
         session = self.sessions("202")
         self.assertEqual((session.start_source, session.end_source), ("sync", "sync"))
 
     def test_report_per_agent_and_day(self):
-        self.ingest([self.login("ADDMEMBER", "08:00:00", ext="202", queue="q-support"),
-                     self.login("REMOVEMEMBER", "12:00:00", ext="202", queue="q-support"),
-                     self.login("ADDMEMBER", "13:00:00", ext="202", queue="q-support"),
-                     self.login("REMOVEMEMBER", "14:30:00", ext="202", queue="q-support")]
-                    + self.call("r1", "+3225550001", "09:00:00", queue="q-support", talk=120)
-                    + self.call("r2", "+3225550002", "10:00:00", queue="q-support", talk=60)
-                    + [self.ev("RINGNOANSWER", DAY + "11:00:00", queue="q-support",
-                               call_id="r3", caller_number="+3225550003",
-                               agent_extension="202", ring_time=20)])
+        self.ingest(
+            [
+                self.login("ADDMEMBER", "08:00:00", ext="202", queue="q-support"),
+                self.login("REMOVEMEMBER", "12:00:00", ext="202", queue="q-support"),
+                self.login("ADDMEMBER", "13:00:00", ext="202", queue="q-support"),
+                self.login("REMOVEMEMBER", "14:30:00", ext="202", queue="q-support"),
+            ]
+            + self.call("r1", "+3225550001", "09:00:00", queue="q-support", talk=120)
+            + self.call("r2", "+3225550002", "10:00:00", queue="q-support", talk=60)
+            + [
+                self.ev(
+                    "RINGNOANSWER",
+                    DAY + "11:00:00",
+                    queue="q-support",
+                    call_id="r3",
+                    caller_number="+3225550003",
+                    agent_extension="202",
+                    ring_time=20,
+                )
+            ]
+        )
         Report = self.env["axivox.agent.day.report"].with_user(self.manager)
-        row = Report.search([("user_id", "=", self.agent2.id), ("day", "=", "2024-03-05")])
+        row = Report.search(
+            [("user_id", "=", self.agent2.id), ("day", "=", "2024-03-05")]
+        )
         self.assertEqual(len(row), 1)
         self.assertEqual(
-            (row.logged_hours, row.answered, row.talk_minutes, row.missed,
-             str(row.first_login), str(row.last_logout)),
-            (5.5, 2, 3.0, 1, "2024-03-05 08:00:00", "2024-03-05 14:30:00"))
+            (
+                row.logged_hours,
+                row.answered,
+                row.talk_minutes,
+                row.missed,
+                str(row.first_login),
+                str(row.last_logout),
+            ),
+            (5.5, 2, 3.0, 1, "2024-03-05 08:00:00", "2024-03-05 14:30:00"),
+        )
         # Pivot / graph read it grouped.
-        groups = Report.read_group([("user_id", "=", self.agent2.id)],
-                                   ["logged_hours:sum", "answered:sum"], ["user_id"])
+        groups = Report.read_group(
+            [("user_id", "=", self.agent2.id)],
+            ["logged_hours:sum", "answered:sum"],
+            ["user_id"],
+        )
         self.assertEqual((groups[0]["logged_hours"], groups[0]["answered"]), (5.5, 2))
         # A session over midnight is split between the days.
-        self.ingest([self.ev("ADDMEMBER", "2024-03-06T22:00:00", agent_extension="202",
-                             queue="q-support", member_type="dynamic"),
-                     self.ev("REMOVEMEMBER", "2024-03-07T02:00:00", agent_extension="202",
-                             queue="q-support", member_type="dynamic")])
-        days = Report.search([("user_id", "=", self.agent2.id), ("day", ">", "2024-03-05")],
-                             order="day")
-        self.assertEqual([(str(d.day), d.logged_hours) for d in days],
-                         [("2024-03-06", 2.0), ("2024-03-07", 2.0)])
-        self.assertFalse(self.env["axivox.agent.day.report"].with_user(
-            self.agent).check_access_rights("read", raise_exception=False))
+        self.ingest(
+            [
+                self.ev(
+                    "ADDMEMBER",
+                    "2024-03-06T22:00:00",
+                    agent_extension="202",
+                    queue="q-support",
+                    member_type="dynamic",
+                ),
+                self.ev(
+                    "REMOVEMEMBER",
+                    "2024-03-07T02:00:00",
+                    agent_extension="202",
+                    queue="q-support",
+                    member_type="dynamic",
+                ),
+            ]
+        )
+        days = Report.search(
+            [("user_id", "=", self.agent2.id), ("day", ">", "2024-03-05")], order="day"
+        )
+        self.assertEqual(
+            [(str(d.day), d.logged_hours) for d in days],
+            [("2024-03-06", 2.0), ("2024-03-07", 2.0)],
+        )
+        self.assertFalse(
+            self.env["axivox.agent.day.report"]
+            .with_user(self.agent)
+            .check_access_rights("read", raise_exception=False)
+        )
         # The whole report again from the stored history: the same rows.
-        fields_ = ["day", "user_id", "logged_hours", "answered", "missed", "talk_minutes",
-                   "first_login", "last_logout"]
+        fields_ = [
+            "day",
+            "user_id",
+            "logged_hours",
+            "answered",
+            "missed",
+            "talk_minutes",
+            "first_login",
+            "last_logout",
+        ]
 
         def rows():
-            return sorted(tuple(str(r[f]) for f in fields_) for r in Report.search_read(
-                [("user_id", "=", self.agent2.id)], fields_))
+            return sorted(
+                tuple(str(r[f]) for f in fields_)
+                for r in Report.search_read([("user_id", "=", self.agent2.id)], fields_)
+            )
+
         before = rows()
         self.env["axivox.agent.day.report"]._refresh_all()
         self.assertEqual(rows(), before)
@@ -136,11 +236,26 @@ class TestAgentSessions(ContactCentreCase):
     def test_report_open_session_counts_until_opened(self):
         now = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
         start = now - timedelta(minutes=90)
-        self.ingest([self.ev("ADDMEMBER", start.strftime("%Y-%m-%dT%H:%M:%S"),
-                             agent_extension="202", queue="q-support", member_type="dynamic")])
-        action = self.env["axivox.agent.day.report"].with_user(self.manager).action_open_report()
+        self.ingest(
+            [
+                self.ev(
+                    "ADDMEMBER",
+                    start.strftime("%Y-%m-%dT%H:%M:%S"),
+                    agent_extension="202",
+                    queue="q-support",
+                    member_type="dynamic",
+                )
+            ]
+        )
+        action = (
+            self.env["axivox.agent.day.report"]
+            .with_user(self.manager)
+            .action_open_report()
+        )
         self.assertEqual(action["res_model"], "axivox.agent.day.report")
-        rows = self.env["axivox.agent.day.report"].search([("user_id", "=", self.agent2.id)])
+        rows = self.env["axivox.agent.day.report"].search(
+            [("user_id", "=", self.agent2.id)]
+        )
         hours = sum(rows.mapped("logged_hours"))
         self.assertAlmostEqual(hours, 1.5, delta=0.05)
 
@@ -150,18 +265,36 @@ class TestContactCentreBackfill(ContactCentreCase):
     """Events stored before the contact-centre layer (an upgrade): backfilled."""
 
     def test_backfill_and_rebuild(self):
-        self.ingest(self.call("old1", "025550100", "09:00:00")
-                    + [self.ev("ADDMEMBER", DAY + "08:00:00", agent_extension="201",
-                               member_type="dynamic")])
+        self.ingest(
+            self.call("old1", "025550100", "09:00:00")
+            + [
+                self.ev(
+                    "ADDMEMBER",
+                    DAY + "08:00:00",
+                    agent_extension="201",
+                    member_type="dynamic",
+                )
+            ]
+        )
         self.env["axivox.queue.event"].flush_model()
-        self.env.cr.execute("UPDATE axivox_queue_event SET caller_e164 = NULL, partner_id = NULL")
+        self.env.cr.execute(
+            "UPDATE axivox_queue_event SET caller_e164 = NULL, partner_id = NULL"
+        )
         self.env.cr.execute("DELETE FROM axivox_agent_session")
         self.env.invalidate_all()
-        alice = self.env["res.partner"].create({"name": "Alice", "phone": "+32 2 555 01 00"})
+        alice = self.env["res.partner"].create(
+            {"name": "Alice", "phone": "+32 2 555 01 00"}
+        )
         self.env["axivox.queue.event"]._backfill_callers()
         self.env["axivox.agent.session"]._rebuild_all()
         events = self.events_of("old1")
         self.assertEqual(set(events.mapped("caller_e164")), {"+3225550100"})
         self.assertEqual(events.partner_id, alice)
-        self.assertEqual(len(self.env["axivox.agent.session"].search(
-            [("agent_extension", "=", "201")])), 1)
+        self.assertEqual(
+            len(
+                self.env["axivox.agent.session"].search(
+                    [("agent_extension", "=", "201")]
+                )
+            ),
+            1,
+        )

@@ -9,8 +9,10 @@ from odoo.tools import mute_logger
 
 from .common import SimulatedWorld
 
-QUIET = ("odoo.addons.voip_axivox_queue.models.axivox_account",
-         "odoo.addons.voip_axivox_queue.axivox_api.client")
+QUIET = (
+    "odoo.addons.voip_axivox_queue.models.axivox_account",
+    "odoo.addons.voip_axivox_queue.axivox_api.client",
+)
 
 # 15 January 2026: Brussels is at UTC+1, its 19:00 is 18:00 UTC.
 BEFORE = datetime(2026, 1, 15, 17, 59)
@@ -27,8 +29,13 @@ class TestAutoLogout(SimulatedWorld, TransactionCase):
         self.pbx.connect_agent("sales", "101")
         self.pbx.connect_agent("billing", "100")
         self.sync()
-        self.account.write({"auto_logout": True, "auto_logout_time": 19.0,
-                            "auto_logout_tz": "Europe/Brussels"})
+        self.account.write(
+            {
+                "auto_logout": True,
+                "auto_logout_time": 19.0,
+                "auto_logout_tz": "Europe/Brussels",
+            }
+        )
 
     # ------------------------------------------------------------------ helpers
     def sync(self):
@@ -41,26 +48,43 @@ class TestAutoLogout(SimulatedWorld, TransactionCase):
 
     def queue(self, remote_id):
         return self.env["axivox.queue"].search(
-            [("account_id", "=", self.account.id), ("remote_id", "=", remote_id)])
+            [("account_id", "=", self.account.id), ("remote_id", "=", remote_id)]
+        )
 
     def members(self):
-        return self.env["axivox.queue.member"].search([("account_id", "=", self.account.id)])
+        return self.env["axivox.queue.member"].search(
+            [("account_id", "=", self.account.id)]
+        )
 
     def pbx_connected(self):
-        return {(a["queue_id"], a["extension"]) for a in self.pbx.list_agents()
-                if a["connected"] and a["type"] == "dynamic"}
+        return {
+            (a["queue_id"], a["extension"])
+            for a in self.pbx.list_agents()
+            if a["connected"] and a["type"] == "dynamic"
+        }
 
     def odoo_connected(self):
-        return {(m.queue_id.remote_id, m.extension) for m in self.members()
-                if m.connected and m.member_type == "dynamic"}
+        return {
+            (m.queue_id.remote_id, m.extension)
+            for m in self.members()
+            if m.connected and m.member_type == "dynamic"
+        }
 
     def state_notes(self):
-        return self.env["bus.bus"].sudo().search(
-            [("message", "like", "voip_axivox_queue/member_state")])
+        return (
+            self.env["bus.bus"]
+            .sudo()
+            .search([("message", "like", "voip_axivox_queue/member_state")])
+        )
 
     # ------------------------------------------------------------------ the schedule
     def test_before_the_time_nothing_happens(self):
-        connected = {("sales", "101"), ("sales", "102"), ("support", "105"), ("billing", "100")}
+        connected = {
+            ("sales", "101"),
+            ("sales", "102"),
+            ("support", "105"),
+            ("billing", "100"),
+        }
         self.assertEqual(self.pbx_connected(), connected)
         self.sim.clear_requests()
         self.run_cron(BEFORE)
@@ -71,28 +95,48 @@ class TestAutoLogout(SimulatedWorld, TransactionCase):
 
     def test_after_the_time_every_dynamic_agent_is_logged_out(self):
         statics = self.members().filtered(lambda m: m.member_type == "static")
-        static_before = [(m.connected, m.last_source, m.last_change_ts) for m in statics]
+        static_before = [
+            (m.connected, m.last_source, m.last_change_ts) for m in statics
+        ]
         notes_before = self.state_notes()
         self.run_cron(AFTER)
         self.assertEqual(self.pbx_connected(), set(), "logged out on the PBX")
         self.assertEqual(self.odoo_connected(), set(), "and in Odoo")
-        pbx_static = {(a["queue_id"], a["extension"]) for a in self.pbx.list_agents()
-                      if a["type"] == "static" and a["connected"]}
+        pbx_static = {
+            (a["queue_id"], a["extension"])
+            for a in self.pbx.list_agents()
+            if a["type"] == "static" and a["connected"]
+        }
         self.assertEqual(pbx_static, {("sales", "100"), ("support", "104")})
-        self.assertEqual([(m.connected, m.last_source, m.last_change_ts) for m in statics],
-                         static_before, "static agents are never touched")
-        for queue, ext in (("sales", "101"), ("sales", "102"), ("support", "105"),
-                           ("billing", "100")):
+        self.assertEqual(
+            [(m.connected, m.last_source, m.last_change_ts) for m in statics],
+            static_before,
+            "static agents are never touched",
+        )
+        for queue, ext in (
+            ("sales", "101"),
+            ("sales", "102"),
+            ("support", "105"),
+            ("billing", "100"),
+        ):
             member = self.member(self.queue(queue), ext)
             self.assertEqual((member.connected, member.last_source), (False, "auto"))
             self.assertFalse(member.connected_since)
         self.assertEqual(self.account.auto_logout_last_date, DAY)
         notes = self.state_notes() - notes_before
         payloads = [json.loads(n.message)["payload"] for n in notes]
-        self.assertEqual({(p["member_id"], p["connected"], p["source"]) for p in payloads},
-                         {(self.member(self.queue(q), e).id, False, "auto") for q, e in (
-                             ("sales", "101"), ("sales", "102"), ("support", "105"),
-                             ("billing", "100"))})
+        self.assertEqual(
+            {(p["member_id"], p["connected"], p["source"]) for p in payloads},
+            {
+                (self.member(self.queue(q), e).id, False, "auto")
+                for q, e in (
+                    ("sales", "101"),
+                    ("sales", "102"),
+                    ("support", "105"),
+                    ("billing", "100"),
+                )
+            },
+        )
 
     def test_second_run_the_same_day_does_nothing(self):
         self.run_cron(AFTER)
@@ -153,19 +197,31 @@ class TestAutoLogout(SimulatedWorld, TransactionCase):
                 self.account.auto_logout_time = wrong
                 self.account.flush_recordset()
         self.account.auto_logout_time = 23.99
-        account = self.env["axivox.account"].create({"name": "New", "api_url": "http://x"})
+        account = self.env["axivox.account"].create(
+            {"name": "New", "api_url": "http://x"}
+        )
         self.assertFalse(account.auto_logout, "off by default")
         self.assertEqual(account.auto_logout_time, 19.0)
-        self.assertEqual(account.auto_logout_tz,
-                         self.env.company.partner_id.tz
-                         or self.env.ref("base.user_admin").tz or "UTC")
+        self.assertEqual(
+            account.auto_logout_tz,
+            self.env.company.partner_id.tz
+            or self.env.ref("base.user_admin").tz
+            or "UTC",
+        )
 
     # ------------------------------------------------------------------ failures
     @mute_logger(*QUIET)
     def test_a_failing_account_does_not_stop_the_others(self):
-        broken = self.env["axivox.account"].create({
-            "name": "Broken PBX", "api_url": "http://127.0.0.1:9", "api_key": "broken-key",
-            "auto_logout": True, "auto_logout_tz": "Europe/Brussels", "sequence": 1})
+        broken = self.env["axivox.account"].create(
+            {
+                "name": "Broken PBX",
+                "api_url": "http://127.0.0.1:9",
+                "api_key": "broken-key",
+                "auto_logout": True,
+                "auto_logout_tz": "Europe/Brussels",
+                "sequence": 1,
+            }
+        )
         self.run_cron(AFTER)
         self.assertIn("End-of-day logout of Broken PBX failed", broken.last_error)
         self.assertNotIn("broken-key", broken.last_error)
@@ -188,11 +244,16 @@ class TestAutoLogout(SimulatedWorld, TransactionCase):
         # The next run of the same day finishes the job, and only it.
         self.sim.clear_requests()
         self.run_cron(AFTER + timedelta(minutes=15))
-        disconnects = [r["path"] for r in self.sim.requests_log() if r["method"] == "POST"]
-        self.assertEqual(sorted(disconnects), [
-            "/api/v1/queues/sales/agents/101/disconnect",
-            "/api/v1/queues/sales/agents/102/disconnect",
-        ])
+        disconnects = [
+            r["path"] for r in self.sim.requests_log() if r["method"] == "POST"
+        ]
+        self.assertEqual(
+            sorted(disconnects),
+            [
+                "/api/v1/queues/sales/agents/101/disconnect",
+                "/api/v1/queues/sales/agents/102/disconnect",
+            ],
+        )
         self.assertEqual(self.pbx_connected(), set())
         self.assertEqual(self.odoo_connected(), set())
         self.assertEqual(self.account.auto_logout_last_date, DAY)
@@ -200,25 +261,41 @@ class TestAutoLogout(SimulatedWorld, TransactionCase):
     # ------------------------------------------------------------------ events
     def test_late_events_do_not_undo_the_logout(self):
         sofia = self.member(self.queue("sales"), "102")
-        sofia.last_change_ts = (fields.Datetime.now() - timedelta(minutes=10)).timestamp()
+        sofia.last_change_ts = (
+            fields.Datetime.now() - timedelta(minutes=10)
+        ).timestamp()
         self.run_cron(AFTER)
         self.assertFalse(sofia.connected)
         notes_before = self.state_notes()
         Event = self.env["axivox.queue.event"]
         # An ADDMEMBER the PBX logged a minute ago, delivered only now.
         late = fields.Datetime.now() - timedelta(minutes=1)
-        Event._ingest(self.account, [{
-            "id": "late-add", "type": "ADDMEMBER", "queue_id": "sales",
-            "agent_extension": "102",
-            "timestamp": late.strftime("%Y-%m-%dT%H:%M:%S.000Z")}], "webhook")
+        Event._ingest(
+            self.account,
+            [
+                {
+                    "id": "late-add",
+                    "type": "ADDMEMBER",
+                    "queue_id": "sales",
+                    "agent_extension": "102",
+                    "timestamp": late.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+                }
+            ],
+            "webhook",
+        )
         self.env.invalidate_all()
         self.assertFalse(sofia.connected)
         self.assertEqual(sofia.last_source, "auto")
         # The PBX's own REMOVEMEMBER of the logout, twice: no error, no second notification.
-        removed = {"id": "auto-remove", "type": "REMOVEMEMBER", "queue_id": "sales",
-                   "agent_extension": "102",
-                   "timestamp": (fields.Datetime.now() + timedelta(seconds=1)).strftime(
-                       "%Y-%m-%dT%H:%M:%S.000Z")}
+        removed = {
+            "id": "auto-remove",
+            "type": "REMOVEMEMBER",
+            "queue_id": "sales",
+            "agent_extension": "102",
+            "timestamp": (fields.Datetime.now() + timedelta(seconds=1)).strftime(
+                "%Y-%m-%dT%H:%M:%S.000Z"
+            ),
+        }
         Event._ingest(self.account, [removed], "webhook")
         Event._ingest(self.account, [removed], "sync")
         self.env.invalidate_all()
@@ -235,5 +312,7 @@ class TestAutoLogout(SimulatedWorld, TransactionCase):
         self.env.invalidate_all()
         self.assertEqual(self.pbx_connected(), set())
         self.assertEqual(self.odoo_connected(), set())
-        self.assertFalse(self.account.auto_logout_last_date,
-                         "the scheduled logout of the day still runs")
+        self.assertFalse(
+            self.account.auto_logout_last_date,
+            "the scheduled logout of the day still runs",
+        )

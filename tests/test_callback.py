@@ -20,7 +20,9 @@ class TestCallbacks(ContactCentreCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.alice = cls.env["res.partner"].create({"name": "Alice", "phone": "02 555 01 00"})
+        cls.alice = cls.env["res.partner"].create(
+            {"name": "Alice", "phone": "02 555 01 00"}
+        )
         cls.Callback = cls.env["axivox.callback"]
 
     def open_callbacks(self, number=ALICE):
@@ -31,21 +33,56 @@ class TestCallbacks(ContactCentreCase):
         callback = self.open_callbacks()
         self.assertEqual(len(callback), 1)
         self.assertEqual(
-            (callback.queue_id, callback.partner_id, callback.wait_time, callback.attempts,
-             callback.state, callback.last_event_type, str(callback.call_time)),
-            (self.queue_sales, self.alice, 42, 1, "open", "ABANDON", "2024-03-05 09:00:42"))
+            (
+                callback.queue_id,
+                callback.partner_id,
+                callback.wait_time,
+                callback.attempts,
+                callback.state,
+                callback.last_event_type,
+                str(callback.call_time),
+            ),
+            (
+                self.queue_sales,
+                self.alice,
+                42,
+                1,
+                "open",
+                "ABANDON",
+                "2024-03-05 09:00:42",
+            ),
+        )
         # Every kind of call ended without an agent counts; one callback per number.
-        self.ingest(self.call("a2", ALICE, "09:10:00", fate="EXITWITHTIMEOUT", wait=300,
-                              queue="q-support")
-                    + self.call("a3", ALICE, "09:20:00", fate="EXITEMPTY", wait=1))
+        self.ingest(
+            self.call(
+                "a2",
+                ALICE,
+                "09:10:00",
+                fate="EXITWITHTIMEOUT",
+                wait=300,
+                queue="q-support",
+            )
+            + self.call("a3", ALICE, "09:20:00", fate="EXITEMPTY", wait=1)
+        )
         self.assertEqual(len(self.open_callbacks()), 1)
-        self.assertEqual((callback.attempts, callback.queue_id, callback.last_event_type),
-                         (3, self.queue_sales, "EXITEMPTY"))
+        self.assertEqual(
+            (callback.attempts, callback.queue_id, callback.last_event_type),
+            (3, self.queue_sales, "EXITEMPTY"),
+        )
         # RINGCANCELED then ABANDON of the same call: one attempt.
         events = self.call("a4", ALICE, "09:30:00", fate="RINGCANCELED", wait=8)
         self.ingest(events[:2])
-        self.ingest([self.ev("ABANDON", "2024-03-05T09:30:08", call_id="a4",
-                             caller_number=ALICE, wait_time=8)])
+        self.ingest(
+            [
+                self.ev(
+                    "ABANDON",
+                    "2024-03-05T09:30:08",
+                    call_id="a4",
+                    caller_number=ALICE,
+                    wait_time=8,
+                )
+            ]
+        )
         self.assertEqual(callback.attempts, 4)
 
     def test_answered_calls_open_nothing(self):
@@ -57,9 +94,15 @@ class TestCallbacks(ContactCentreCase):
         callback = self.open_callbacks()
         # The caller calls again and Bruno (202) answers, in another queue.
         self.ingest(self.call("c2", ALICE, "10:00:00", queue="q-support"))
-        self.assertEqual((callback.state, callback.result, callback.closed_by_id,
-                          str(callback.closed_at)),
-                         ("done", "reached", self.agent2, "2024-03-05 10:00:12"))
+        self.assertEqual(
+            (
+                callback.state,
+                callback.result,
+                callback.closed_by_id,
+                str(callback.closed_at),
+            ),
+            ("done", "reached", self.agent2, "2024-03-05 10:00:12"),
+        )
         self.assertFalse(self.open_callbacks())
 
     def test_late_and_out_of_order_events(self):
@@ -71,14 +114,39 @@ class TestCallbacks(ContactCentreCase):
         # A newer abandon opens one; a late, older CONNECT (before it) does not close it.
         self.ingest(self.call("d3", ALICE, "11:00:00", fate="ABANDON"))
         self.assertEqual(len(self.open_callbacks()), 1)
-        self.ingest([self.ev("CONNECT", "2024-03-05T10:30:00", call_id="d9",
-                             caller_number=ALICE, agent_extension="202", wait_time=3)])
+        self.ingest(
+            [
+                self.ev(
+                    "CONNECT",
+                    "2024-03-05T10:30:00",
+                    call_id="d9",
+                    caller_number=ALICE,
+                    agent_extension="202",
+                    wait_time=3,
+                )
+            ]
+        )
         self.assertEqual(len(self.open_callbacks()), 1)
         # In one batch, out of order: abandon at 12:00, then reached at 12:30.
-        self.ingest([self.ev("CONNECT", "2024-03-05T12:30:00", call_id="d5",
-                             caller_number=ALICE, agent_extension="202", wait_time=3),
-                     self.ev("ABANDON", "2024-03-05T12:00:00", call_id="d4",
-                             caller_number=ALICE, wait_time=30)])
+        self.ingest(
+            [
+                self.ev(
+                    "CONNECT",
+                    "2024-03-05T12:30:00",
+                    call_id="d5",
+                    caller_number=ALICE,
+                    agent_extension="202",
+                    wait_time=3,
+                ),
+                self.ev(
+                    "ABANDON",
+                    "2024-03-05T12:00:00",
+                    call_id="d4",
+                    caller_number=ALICE,
+                    wait_time=30,
+                ),
+            ]
+        )
         self.assertFalse(self.open_callbacks())
         # Replayed events change nothing.
         self.ingest(self.call("d1", ALICE, "09:00:00", fate="ABANDON"))
@@ -89,7 +157,9 @@ class TestCallbacks(ContactCentreCase):
         callback = self.open_callbacks()
         # Anna (Sales) claims; Bruno (Sales too) sees it claimed and cannot take it.
         callback.with_user(self.agent).action_claim()
-        self.assertEqual((callback.state, callback.claimed_by_id), ("claimed", self.agent))
+        self.assertEqual(
+            (callback.state, callback.claimed_by_id), ("claimed", self.agent)
+        )
         with self.assertRaisesRegex(UserError, "already claimed"):
             callback.with_user(self.agent2).action_claim()
         with self.assertRaisesRegex(UserError, "has claimed"):
@@ -97,11 +167,21 @@ class TestCallbacks(ContactCentreCase):
         with self.assertRaisesRegex(UserError, "reason"):
             callback.with_user(self.agent).action_close("  ")
         self.assertEqual(callback.state, "claimed")
-        wizard = self.env["axivox.callback.close.wizard"].with_user(self.agent).create(
-            {"callback_ids": [(6, 0, callback.ids)], "reason": "Wrong number"})
+        wizard = (
+            self.env["axivox.callback.close.wizard"]
+            .with_user(self.agent)
+            .create({"callback_ids": [(6, 0, callback.ids)], "reason": "Wrong number"})
+        )
         wizard.action_confirm()
-        self.assertEqual((callback.state, callback.result, callback.close_reason,
-                          callback.closed_by_id), ("done", "manual", "Wrong number", self.agent))
+        self.assertEqual(
+            (
+                callback.state,
+                callback.result,
+                callback.close_reason,
+                callback.closed_by_id,
+            ),
+            ("done", "manual", "Wrong number", self.agent),
+        )
         with self.assertRaisesRegex(UserError, "already closed"):
             callback.with_user(self.agent2).action_claim()
         # Closed: the next abandoned call opens a new one.
@@ -110,41 +190,58 @@ class TestCallbacks(ContactCentreCase):
         self.assertNotEqual(self.open_callbacks(), callback)
 
     def test_access_and_softphone_list(self):
-        self.ingest(self.call("f1", ALICE, "09:00:00", fate="ABANDON")
-                    + self.call("f2", "+3225552222", "09:05:00", fate="ABANDON",
-                                queue="q-support"))
+        self.ingest(
+            self.call("f1", ALICE, "09:00:00", fate="ABANDON")
+            + self.call(
+                "f2", "+3225552222", "09:05:00", fate="ABANDON", queue="q-support"
+            )
+        )
         support = self.open_callbacks("+3225552222")
         # Anna is in Sales only: she neither sees nor claims the Support callback.
-        self.assertFalse(self.Callback.with_user(self.agent).search([("id", "=", support.id)]))
+        self.assertFalse(
+            self.Callback.with_user(self.agent).search([("id", "=", support.id)])
+        )
         with self.assertRaises(AccessError):
             support.with_user(self.agent).action_claim()
         mine = self.Callback.with_user(self.agent).axivox_softphone_callbacks()
         self.assertEqual(mine["count"], 1)
         self.assertEqual(mine["callbacks"][0]["number"], ALICE)
         self.assertEqual(mine["callbacks"][0]["partner_name"], "Alice")
-        self.assertEqual(self.Callback.with_user(self.agent2).axivox_softphone_callbacks()[
-            "count"], 2)
-        self.assertFalse(self.Callback.with_user(self.employee).check_access_rights(
-            "read", raise_exception=False))
+        self.assertEqual(
+            self.Callback.with_user(self.agent2).axivox_softphone_callbacks()["count"],
+            2,
+        )
+        self.assertFalse(
+            self.Callback.with_user(self.employee).check_access_rights(
+                "read", raise_exception=False
+            )
+        )
 
     def test_dashboard_counts_and_age(self):
-        self.ingest(self.call("g1", ALICE, "09:00:00", fate="ABANDON")
-                    + self.call("g2", "+3225552222", "09:30:00", fate="ABANDON"))
+        self.ingest(
+            self.call("g1", ALICE, "09:00:00", fate="ABANDON")
+            + self.call("g2", "+3225552222", "09:30:00", fate="ABANDON")
+        )
         queues = (self.queue_sales | self.queue_support).with_user(self.manager)
         queues.invalidate_recordset()
         self.assertEqual(queues.mapped("callback_open_count"), [2, 0])
         self.assertEqual(str(queues[0].callback_oldest_time), "2024-03-05 09:00:12")
         self.assertGreater(queues[0].callback_oldest_age, 0)
-        self.assertEqual(self.queue_sales.action_open_callbacks()["domain"],
-                         [("queue_id", "in", self.queue_sales.ids)])
+        self.assertEqual(
+            self.queue_sales.action_open_callbacks()["domain"],
+            [("queue_id", "in", self.queue_sales.ids)],
+        )
 
     def test_bus_tells_the_queue_agents(self):
         self.env["bus.bus"].search([]).unlink()
         self.ingest(self.call("h1", ALICE, "09:00:00", fate="ABANDON"))
         self.env.cr.precommit.run()
         messages = self.env["bus.bus"].search(
-            [("message", "like", "voip_axivox_queue/callbacks")])
-        channels = {json.loads(m.channel)[2] for m in messages if "res.partner" in m.channel}
+            [("message", "like", "voip_axivox_queue/callbacks")]
+        )
+        channels = {
+            json.loads(m.channel)[2] for m in messages if "res.partner" in m.channel
+        }
         self.assertIn(self.agent.partner_id.id, channels)
         self.assertIn(self.agent2.partner_id.id, channels)
 
@@ -159,13 +256,34 @@ class TestCallbackClaimRace(ContactCentreCase):
         root_id = self.env.ref("base.user_root").id
         with registry.cursor() as cr:
             env = api.Environment(cr, admin_id, {})
-            account = env["axivox.account"].sudo().create({
-                "name": "Race PBX", "api_url": "http://127.0.0.1:9", "api_key": "k",
-                "webhook_secret": "race-secret"})
-            values = {"account_id": account.id, "company_id": account.company_id.id,
-                      "state": "open"}
-            c1, c2 = env["axivox.callback"].sudo().create([
-                dict(values, number="+3225550001"), dict(values, number="+3225550002")]).ids
+            account = (
+                env["axivox.account"]
+                .sudo()
+                .create(
+                    {
+                        "name": "Race PBX",
+                        "api_url": "http://127.0.0.1:9",
+                        "api_key": "k",
+                        "webhook_secret": "race-secret",
+                    }
+                )
+            )
+            values = {
+                "account_id": account.id,
+                "company_id": account.company_id.id,
+                "state": "open",
+            }
+            c1, c2 = (
+                env["axivox.callback"]
+                .sudo()
+                .create(
+                    [
+                        dict(values, number="+3225550001"),
+                        dict(values, number="+3225550002"),
+                    ]
+                )
+                .ids
+            )
         self.addCleanup(self._cleanup, account.id)
         cr_a, cr_b = registry.cursor(), registry.cursor()
         try:
@@ -188,10 +306,14 @@ class TestCallbackClaimRace(ContactCentreCase):
             with self.assertRaisesRegex(UserError, "right now"):
                 env_b["axivox.callback"].browse(c2).action_claim()
             cr_b.rollback()
-            cr_a.execute("SELECT id, state, claimed_by_id FROM axivox_callback "
-                         "WHERE id IN %s ORDER BY id", [(c1, c2)])
-            self.assertEqual(cr_a.fetchall(), [(c1, "claimed", admin_id),
-                                               (c2, "claimed", admin_id)])
+            cr_a.execute(
+                "SELECT id, state, claimed_by_id FROM axivox_callback "
+                "WHERE id IN %s ORDER BY id",
+                [(c1, c2)],
+            )
+            self.assertEqual(
+                cr_a.fetchall(), [(c1, "claimed", admin_id), (c2, "claimed", admin_id)]
+            )
         finally:
             cr_a.rollback()
             cr_b.rollback()
@@ -200,7 +322,9 @@ class TestCallbackClaimRace(ContactCentreCase):
 
     def _cleanup(self, account_id):
         with self.registry.cursor() as cr:
-            cr.execute("DELETE FROM axivox_callback WHERE account_id = %s", [account_id])
+            cr.execute(
+                "DELETE FROM axivox_callback WHERE account_id = %s", [account_id]
+            )
             cr.execute("DELETE FROM axivox_account WHERE id = %s", [account_id])
 
 
@@ -211,8 +335,11 @@ class TestCallbackCallBack(ContactCentreCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        data = {"users": [{"extension": ext, "name": ext} for ext in ("201", "202", "203")],
-                "queues": [], "connected_agents": []}
+        data = {
+            "users": [{"extension": ext, "name": ext} for ext in ("201", "202", "203")],
+            "queues": [],
+            "connected_agents": [],
+        }
         folder = tempfile.mkdtemp(prefix="axivox-callback-")
         path = os.path.join(folder, "pbx.json")
         with open(path, "w", encoding="utf-8") as fh:
@@ -225,25 +352,42 @@ class TestCallbackCallBack(ContactCentreCase):
         self.ingest(self.call("k1", ALICE, "09:00:00", fate="ABANDON"))
         callback = self.env["axivox.callback"].search([("number", "=", ALICE)])
         info = callback.with_user(self.agent).action_call_back()
-        self.assertEqual((info["from"], info["to"], info["state"]), ("201", ALICE, "answered"))
-        self.assertEqual((callback.state, callback.result, callback.closed_by_id,
-                          callback.claimed_by_id, callback.dial_call_id),
-                         ("done", "called_back", self.agent, self.agent, info["id"]))
-        self.assertTrue(any(r["path"].endswith("/calls") and r["method"] == "POST"
-                            for r in self.sim.requests_log()))
+        self.assertEqual(
+            (info["from"], info["to"], info["state"]), ("201", ALICE, "answered")
+        )
+        self.assertEqual(
+            (
+                callback.state,
+                callback.result,
+                callback.closed_by_id,
+                callback.claimed_by_id,
+                callback.dial_call_id,
+            ),
+            ("done", "called_back", self.agent, self.agent, info["id"]),
+        )
+        self.assertTrue(
+            any(
+                r["path"].endswith("/calls") and r["method"] == "POST"
+                for r in self.sim.requests_log()
+            )
+        )
 
     def test_call_placed_from_the_pad_closes(self):
         self.ingest(self.call("k2", "+3225553333", "09:00:00", fate="ABANDON"))
         callback = self.env["axivox.callback"].search([("number", "=", "+3225553333")])
         self.env["res.users"].with_user(self.agent2).axivox_dial("025553333")
-        self.assertEqual((callback.state, callback.result, callback.closed_by_id),
-                         ("done", "called_back", self.agent2))
+        self.assertEqual(
+            (callback.state, callback.result, callback.closed_by_id),
+            ("done", "called_back", self.agent2),
+        )
 
     def test_call_to_an_extension_that_rings_keeps_it_claimed(self):
         self.ingest(self.call("k3", "203", "09:00:00", fate="ABANDON"))
         callback = self.env["axivox.callback"].search([("number", "=", "203")])
         info = callback.with_user(self.agent).action_call_back()
         self.assertEqual(info["state"], "ringing")
-        self.assertEqual((callback.state, callback.claimed_by_id), ("claimed", self.agent))
+        self.assertEqual(
+            (callback.state, callback.claimed_by_id), ("claimed", self.agent)
+        )
         callback.with_user(self.agent).action_check_call()
         self.assertEqual(callback.state, "claimed")

@@ -21,7 +21,8 @@ class TestCallerCard(ContactCentreCase):
         super().setUpClass()
         cls.acme = cls.env["res.partner"].create({"name": "Acme", "is_company": True})
         cls.alice = cls.env["res.partner"].create(
-            {"name": "Alice", "phone": "02 555 01 00", "parent_id": cls.acme.id})
+            {"name": "Alice", "phone": "02 555 01 00", "parent_id": cls.acme.id}
+        )
 
     def cards(self, user):
         self.env.cr.precommit.run()
@@ -30,42 +31,84 @@ class TestCallerCard(ContactCentreCase):
         for message in messages:
             channel = json.loads(message.channel)
             if channel[1:] == ["res.partner", user.partner_id.id] or channel == [
-                    self.env.cr.dbname, "res.partner", user.partner_id.id]:
+                self.env.cr.dbname,
+                "res.partner",
+                user.partner_id.id,
+            ]:
                 result.append(json.loads(message.message)["payload"])
         return result
 
     def test_card_on_connect_then_gone_when_the_call_ends(self):
-        self.ingest(self.call("old1", "+3225550100", "09:00:00", fate="ABANDON", wait=30))
+        self.ingest(
+            self.call("old1", "+3225550100", "09:00:00", fate="ABANDON", wait=30)
+        )
         self.env["bus.bus"].search([]).unlink()
         now = datetime.now(timezone.utc).replace(tzinfo=None)
         common = {"call_id": "live1", "caller_number": "+32 2 555 01 00"}
-        self.ingest([self.ev("ENTERQUEUE", stamp(now - timedelta(seconds=20)), **common),
-                     self.ev("CONNECT", stamp(now), agent_extension="202", wait_time=20,
-                             **common)])
+        self.ingest(
+            [
+                self.ev("ENTERQUEUE", stamp(now - timedelta(seconds=20)), **common),
+                self.ev(
+                    "CONNECT", stamp(now), agent_extension="202", wait_time=20, **common
+                ),
+            ]
+        )
         messages = self.cards(self.agent2)
         self.assertEqual(len(messages), 1, "one message per agent and batch")
         self.assertEqual(messages[0]["ended"], [])
         card = messages[0]["cards"][0]
-        self.assertEqual((card["call_id"], card["number"], card["queue_name"]),
-                         ("live1", "+32 2 555 01 00", "Sales (tests)"))
-        self.assertEqual(card["partner"], {"id": self.alice.id, "name": "Alice",
-                                           "company_id": self.acme.id, "company_name": "Acme"})
-        self.assertEqual([(h["call_id"], h["outcome"], h["wait_time"]) for h in card["history"]],
-                         [("old1", "abandoned", 30)])
+        self.assertEqual(
+            (card["call_id"], card["number"], card["queue_name"]),
+            ("live1", "+32 2 555 01 00", "Sales (tests)"),
+        )
+        self.assertEqual(
+            card["partner"],
+            {
+                "id": self.alice.id,
+                "name": "Alice",
+                "company_id": self.acme.id,
+                "company_name": "Acme",
+            },
+        )
+        self.assertEqual(
+            [(h["call_id"], h["outcome"], h["wait_time"]) for h in card["history"]],
+            [("old1", "abandoned", 30)],
+        )
         self.assertFalse(self.cards(self.agent), "only the agent on the call")
         self.env["bus.bus"].search([]).unlink()
-        self.ingest([self.ev("COMPLETEAGENT", stamp(now + timedelta(seconds=60)),
-                             agent_extension="202", talk_time=60, **common)])
+        self.ingest(
+            [
+                self.ev(
+                    "COMPLETEAGENT",
+                    stamp(now + timedelta(seconds=60)),
+                    agent_extension="202",
+                    talk_time=60,
+                    **common,
+                )
+            ]
+        )
         self.assertEqual(self.cards(self.agent2), [{"cards": [], "ended": ["live1"]}])
 
     def test_unknown_caller_and_old_events(self):
         self.env["bus.bus"].search([]).unlink()
         now = datetime.now(timezone.utc).replace(tzinfo=None)
-        self.ingest([self.ev("CONNECT", stamp(now), call_id="live2", caller_number="+3225559876",
-                             agent_extension="201", wait_time=5)])
+        self.ingest(
+            [
+                self.ev(
+                    "CONNECT",
+                    stamp(now),
+                    call_id="live2",
+                    caller_number="+3225559876",
+                    agent_extension="201",
+                    wait_time=5,
+                )
+            ]
+        )
         card = self.cards(self.agent)[0]["cards"][0]
-        self.assertEqual((card["partner"], card["number"], card["history"]),
-                         (False, "+3225559876", []))
+        self.assertEqual(
+            (card["partner"], card["number"], card["history"]),
+            (False, "+3225559876", []),
+        )
         # The sync of the past shows no card.
         self.env["bus.bus"].search([]).unlink()
         self.ingest(self.call("past", "+3225550100", "10:00:00", agent="201"))
@@ -73,13 +116,22 @@ class TestCallerCard(ContactCentreCase):
 
     def test_card_of_a_number_the_agent_calls(self):
         self.ingest(self.call("h1", "+3225550100", "09:00:00"))
-        card = self.env["axivox.queue.event"].with_user(self.agent).axivox_caller_card(
-            "02 555 01 00")
+        card = (
+            self.env["axivox.queue.event"]
+            .with_user(self.agent)
+            .axivox_caller_card("02 555 01 00")
+        )
         self.assertEqual(card["partner"]["name"], "Alice")
         self.assertEqual([h["call_id"] for h in card["history"]], ["h1"])
         self.assertEqual(card["history"][0]["agent_name"], self.agent2.name)
-        unknown = self.env["axivox.queue.event"].with_user(self.agent).axivox_caller_card(
-            "+3225551212")
+        unknown = (
+            self.env["axivox.queue.event"]
+            .with_user(self.agent)
+            .axivox_caller_card("+3225551212")
+        )
         self.assertEqual((unknown["partner"], unknown["history"]), (False, []))
-        self.assertFalse(self.env["axivox.queue.event"].with_user(self.agent).axivox_caller_card(
-            "")["partner"])
+        self.assertFalse(
+            self.env["axivox.queue.event"]
+            .with_user(self.agent)
+            .axivox_caller_card("")["partner"]
+        )

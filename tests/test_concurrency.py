@@ -14,8 +14,10 @@ from .common import DEMO_DATA, WEBHOOK_SECRET, event, signed, start_simulator
 from .test_robustness import serve_webhook
 
 _logger = logging.getLogger(__name__)
-QUIET = ("odoo.addons.voip_axivox_queue.models.axivox_account",
-         "odoo.addons.voip_axivox_queue.axivox_api.client")
+QUIET = (
+    "odoo.addons.voip_axivox_queue.models.axivox_account",
+    "odoo.addons.voip_axivox_queue.axivox_api.client",
+)
 REAL = {"axivox_real_transactions": True}
 
 
@@ -44,11 +46,14 @@ class TestRealTransactions(TransactionCase):
     def commit_account(self, url, with_users=False):
         with self.registry.cursor() as cr:
             env = self.real_env(cr)
-            account = env["axivox.account"].create({
-                "name": f"Concurrency PBX {self.tag} {len(self.accounts)}",
-                "api_url": url, "api_key": self.sim.api_key,
-                "webhook_secret": WEBHOOK_SECRET,
-            })
+            account = env["axivox.account"].create(
+                {
+                    "name": f"Concurrency PBX {self.tag} {len(self.accounts)}",
+                    "api_url": url,
+                    "api_key": self.sim.api_key,
+                    "webhook_secret": WEBHOOK_SECRET,
+                }
+            )
             self.accounts.append(account.id)
             if with_users:
                 with open(DEMO_DATA, encoding="utf-8") as fh:
@@ -56,12 +61,21 @@ class TestRealTransactions(TransactionCase):
                 group = env.ref("voip_axivox_queue.group_axivox_agent")
                 self.users = {}
                 for pbx_user in demo["users"]:
-                    user = env["res.users"].with_context(no_reset_password=True).create({
-                        "name": pbx_user["name"], "login": f"conc_{self.tag}_{pbx_user['extension']}",
-                        "groups_id": [(6, 0, [env.ref("base.group_user").id, group.id])],
-                        "axivox_account_id": account.id,
-                        "axivox_extension": pbx_user["extension"],
-                    })
+                    user = (
+                        env["res.users"]
+                        .with_context(no_reset_password=True)
+                        .create(
+                            {
+                                "name": pbx_user["name"],
+                                "login": f"conc_{self.tag}_{pbx_user['extension']}",
+                                "groups_id": [
+                                    (6, 0, [env.ref("base.group_user").id, group.id])
+                                ],
+                                "axivox_account_id": account.id,
+                                "axivox_extension": pbx_user["extension"],
+                            }
+                        )
+                    )
                     self.users[pbx_user["extension"]] = user.id
                     self.user_ids.append(user.id)
             return account.id
@@ -70,12 +84,18 @@ class TestRealTransactions(TransactionCase):
         with self.registry.cursor() as cr:
             # the notifications these tests committed would be read by the other tests
             cr.execute("DELETE FROM bus_bus WHERE id > %s", [self.bus_start])
-            cr.execute("DELETE FROM axivox_queue WHERE account_id IN %s", [tuple(self.accounts)])
-            cr.execute("DELETE FROM axivox_account WHERE id IN %s", [tuple(self.accounts)])
+            cr.execute(
+                "DELETE FROM axivox_queue WHERE account_id IN %s",
+                [tuple(self.accounts)],
+            )
+            cr.execute(
+                "DELETE FROM axivox_account WHERE id IN %s", [tuple(self.accounts)]
+            )
             env = self.real_env(cr)
             users = env["res.users"].browse(self.user_ids).exists()
-            users.write({"active": False, "axivox_account_id": False,
-                         "axivox_extension": False})
+            users.write(
+                {"active": False, "axivox_account_id": False, "axivox_extension": False}
+            )
 
     def read(self, sql, params=()):
         with self.registry.cursor() as cr:
@@ -84,9 +104,13 @@ class TestRealTransactions(TransactionCase):
 
     def stored(self, account_id=None):
         """{pbx event id: rows} of the account, committed."""
-        return dict(self.read(
-            "SELECT pbx_event_id, count(*) FROM axivox_queue_event WHERE account_id = %s "
-            "GROUP BY 1", [account_id or self.account_id]))
+        return dict(
+            self.read(
+                "SELECT pbx_event_id, count(*) FROM axivox_queue_event WHERE account_id = %s "
+                "GROUP BY 1",
+                [account_id or self.account_id],
+            )
+        )
 
     def feed(self):
         ids, cursor, more = [], None, True
@@ -97,7 +121,9 @@ class TestRealTransactions(TransactionCase):
 
     def sync(self, account_id=None):
         with self.registry.cursor() as cr:
-            account = self.real_env(cr)["axivox.account"].browse(account_id or self.account_id)
+            account = self.real_env(cr)["axivox.account"].browse(
+                account_id or self.account_id
+            )
             return account._sync_committed()
 
     def run_at_once(self, *functions):
@@ -113,7 +139,9 @@ class TestRealTransactions(TransactionCase):
             except Exception as exc:  # reported by the assertions of the test
                 results[index] = exc
 
-        threads = [threading.Thread(target=run, args=(i, f)) for i, f in enumerate(functions)]
+        threads = [
+            threading.Thread(target=run, args=(i, f)) for i, f in enumerate(functions)
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -122,11 +150,15 @@ class TestRealTransactions(TransactionCase):
 
     def deliver(self, items):
         """A webhook delivery, ingested in its own transaction (as the controller does)."""
+
         def go():
             with self.registry.cursor() as cr:
                 env = self.real_env(cr)
                 account = env["axivox.account"].browse(self.account_id)
-                return env["axivox.queue.event"]._receive_committed(account, items, "webhook")
+                return env["axivox.queue.event"]._receive_committed(
+                    account, items, "webhook"
+                )
+
         return go
 
     # ------------------------------------------------------------------ tests
@@ -135,16 +167,30 @@ class TestRealTransactions(TransactionCase):
         members = {(a["queue_id"], a["extension"]) for a in self.pbx.list_agents()}
         ext = next(e for e in sorted(self.users) if ("sales", e) not in members)
         now = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
-        login = event(f"c-login-{self.tag}", "ADDMEMBER", agent_extension=ext,
-                      at=now + ".100Z")
-        batches = [[login, event(f"c-{self.tag}-{n}", "ENTERQUEUE", call_id=f"call{n}",
-                                 at=now + ".200Z")] for n in range(4)]
+        login = event(
+            f"c-login-{self.tag}", "ADDMEMBER", agent_extension=ext, at=now + ".100Z"
+        )
+        batches = [
+            [
+                login,
+                event(
+                    f"c-{self.tag}-{n}",
+                    "ENTERQUEUE",
+                    call_id=f"call{n}",
+                    at=now + ".200Z",
+                ),
+            ]
+            for n in range(4)
+        ]
         results = self.run_at_once(*(self.deliver(batch) for batch in batches))
         self.assertFalse([r for r in results if isinstance(r, Exception)], results)
         self.assertEqual(sum(r["applied"] for r in results), 5)
-        rows = self.read("SELECT connected FROM axivox_queue_member m JOIN axivox_queue q "
-                         "ON q.id = m.queue_id WHERE q.account_id = %s AND q.remote_id = "
-                         "'sales' AND m.user_id = %s", [self.account_id, self.users[ext]])
+        rows = self.read(
+            "SELECT connected FROM axivox_queue_member m JOIN axivox_queue q "
+            "ON q.id = m.queue_id WHERE q.account_id = %s AND q.remote_id = "
+            "'sales' AND m.user_id = %s",
+            [self.account_id, self.users[ext]],
+        )
         self.assertEqual(rows, [(True,)], "one member row, connected")
         stored = self.stored()
         self.assertEqual(set(stored.values()), {1})
@@ -156,18 +202,34 @@ class TestRealTransactions(TransactionCase):
         self.assertIsNone(self.sync())
         members = {(a["queue_id"], a["extension"]) for a in self.pbx.list_agents()}
         ext = next(e for e in sorted(self.users) if ("sales", e) not in members)
-        body = json.dumps(event(f"k-{self.tag}", "ADDMEMBER", agent_extension=ext,
-                                at=time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())))
+        body = json.dumps(
+            event(
+                f"k-{self.tag}",
+                "ADDMEMBER",
+                agent_extension=ext,
+                at=time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+            )
+        )
         body = body.encode()
         with self.registry.cursor() as other:
             env = self.real_env(other)
             queue = env["axivox.queue"].search(
-                [("account_id", "=", self.account_id), ("remote_id", "=", "sales")])
-            env["axivox.queue.member"].with_context(axivox_from_pbx=True).create({
-                "queue_id": queue.id, "user_id": self.users[ext], "member_type": "dynamic"})
+                [("account_id", "=", self.account_id), ("remote_id", "=", "sales")]
+            )
+            env["axivox.queue.member"].with_context(axivox_from_pbx=True).create(
+                {
+                    "queue_id": queue.id,
+                    "user_id": self.users[ext],
+                    "member_type": "dynamic",
+                }
+            )
             env.flush_all()
             with self.registry.cursor() as cr:
-                token = self.real_env(cr)["axivox.account"].browse(self.account_id).webhook_token
+                token = (
+                    self.real_env(cr)["axivox.account"]
+                    .browse(self.account_id)
+                    .webhook_token
+                )
                 serve = serve_webhook(self.real_env(cr), token, body, signed(body))
                 answers = []
                 thread = threading.Thread(target=lambda: answers.append(serve()))
@@ -177,7 +239,9 @@ class TestRealTransactions(TransactionCase):
                 thread.join(30)
                 self.assertEqual(answers[0].status_code, 503, answers[0].get_data())
                 self.assertEqual(answers[0].headers.get("Retry-After"), "2")
-                self.assertFalse(self.stored(), "nothing stored by the refused delivery")
+                self.assertFalse(
+                    self.stored(), "nothing stored by the refused delivery"
+                )
                 retry = serve()
                 self.assertEqual(retry.status_code, 200, retry.get_data())
                 self.assertEqual(json.loads(retry.get_data())["applied"], 1)
@@ -194,24 +258,32 @@ class TestRealTransactions(TransactionCase):
         def webhooks(chunk):
             def go():
                 for start in range(0, len(chunk), 20):
-                    self.deliver(chunk[start:start + 20])()
+                    self.deliver(chunk[start : start + 20])()
                     time.sleep(0.02)
                 return True
+
             return go
+
         results = self.run_at_once(self.sync, *(webhooks(c) for c in chunks))
         self.sim.faults()
         self.assertEqual(results, [None, True, True, True])
-        state = self.read("SELECT sync_state, event_cursor FROM axivox_account WHERE id = %s",
-                          [self.account_id])
+        state = self.read(
+            "SELECT sync_state, event_cursor FROM axivox_account WHERE id = %s",
+            [self.account_id],
+        )
         self.assertEqual(state, [("ok", last_cursor)])
         stored = self.stored()
-        self.assertEqual(set(stored), {e["id"] for e in events}, "none missing, none extra")
+        self.assertEqual(
+            set(stored), {e["id"] for e in events}, "none missing, none extra"
+        )
         self.assertEqual(set(stored.values()), {1}, "none twice")
 
     def test_sync_finding_another_running_says_so(self):
         with self.registry.cursor() as other:
-            other.execute("SELECT id FROM axivox_account WHERE id = %s FOR UPDATE",
-                          [self.account_id])
+            other.execute(
+                "SELECT id FROM axivox_account WHERE id = %s FOR UPDATE",
+                [self.account_id],
+            )
             with self.registry.cursor() as cr:
                 account = self.real_env(cr)["axivox.account"].browse(self.account_id)
                 result = account.action_sync_now()
@@ -229,12 +301,17 @@ class TestRealTransactions(TransactionCase):
             env = self.real_env(cr)
             # Only the accounts of this test are due (this change is never committed).
             env["axivox.account"].search([("id", "not in", self.accounts)]).write(
-                {"last_sync": "2999-01-01 00:00:00"})
+                {"last_sync": "2999-01-01 00:00:00"}
+            )
             env["axivox.account"]._cron_sync()
             cr.rollback()
-        state = dict((i, s) for i, s in self.read(
-            "SELECT id, sync_state FROM axivox_account WHERE id IN %s",
-            [tuple(self.accounts)]))
+        state = dict(
+            (i, s)
+            for i, s in self.read(
+                "SELECT id, sync_state FROM axivox_account WHERE id IN %s",
+                [tuple(self.accounts)],
+            )
+        )
         self.assertEqual(state, {broken: "error", self.account_id: "ok"})
 
 
@@ -258,18 +335,38 @@ class TestListenerFailover(TestRealTransactions):
 
         import odoo
         from odoo.tools import config
+
         odoo_bin = os.path.join(os.path.dirname(odoo.__path__[0]), "odoo-bin")
         logfile = os.path.join(tempfile.mkdtemp(prefix="axivox-listen-"), f"{name}.log")
         # --addons-path first: Odoo finds the addons' commands with it
-        args = [sys.executable, odoo_bin, f"--addons-path={config['addons_path']}",
-                "axivox-listen", "--account", str(self.account_id),
-                "--heartbeat", "1", "--standby-poll", "0.3", "-d", self.env.cr.dbname,
-                "--logfile", logfile, "--log-level", "info"]
+        args = [
+            sys.executable,
+            odoo_bin,
+            f"--addons-path={config['addons_path']}",
+            "axivox-listen",
+            "--account",
+            str(self.account_id),
+            "--heartbeat",
+            "1",
+            "--standby-poll",
+            "0.3",
+            "-d",
+            self.env.cr.dbname,
+            "--logfile",
+            logfile,
+            "--log-level",
+            "info",
+        ]
         for option in ("db_host", "db_port", "db_user", "db_password"):
             if config.get(option):
                 args += [f"--{option}", str(config[option])]
-        process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL, start_new_session=True)
+        process = subprocess.Popen(
+            args,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
 
         def stop():
             if process.poll() is None:
@@ -279,16 +376,20 @@ class TestListenerFailover(TestRealTransactions):
                 except subprocess.TimeoutExpired:
                     process.kill()
                     process.wait(5)
+
         self.addCleanup(stop)
         process.logfile = logfile
         return process
 
     def lock_holder(self):
         from ..cli.axivox_listen import LISTEN_LOCK
+
         rows = self.read(
             """SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
                 WHERE l.locktype = 'advisory' AND l.granted AND l.classid = %s
-                  AND l.objid = %s AND l.objsubid = 2""", [LISTEN_LOCK, self.account_id])
+                  AND l.objid = %s AND l.objsubid = 2""",
+            [LISTEN_LOCK, self.account_id],
+        )
         return rows[0][0] if rows else None
 
     def wait(self, predicate, timeout):
@@ -303,14 +404,21 @@ class TestListenerFailover(TestRealTransactions):
     def test_standby_takes_over_after_a_kill(self):
         self.assertIsNone(self.sync())
         first = self.start_listener("first")
-        self.assertEqual(self.wait(self.lock_holder, 60), f"odoo-{first.pid}",
-                         "the first listener holds the account")
+        self.assertEqual(
+            self.wait(self.lock_holder, 60),
+            f"odoo-{first.pid}",
+            "the first listener holds the account",
+        )
         second = self.start_listener("second")
-        self.assertTrue(self.wait(lambda: "standing by" in self.log(second), 60),
-                        "the second one stands by")
+        self.assertTrue(
+            self.wait(lambda: "standing by" in self.log(second), 60),
+            "the second one stands by",
+        )
         self.sim.traffic(seed=21, calls=10)
         events, _cursor = self.feed()
-        self.assertTrue(self.wait(lambda: set(self.stored()) >= {e["id"] for e in events}, 30))
+        self.assertTrue(
+            self.wait(lambda: set(self.stored()) >= {e["id"] for e in events}, 30)
+        )
         first.kill()  # SIGKILL: no clean-up at all
         killed = time.monotonic()
         self.sim.traffic(seed=22, calls=10)  # while nobody holds the stream
@@ -321,11 +429,20 @@ class TestListenerFailover(TestRealTransactions):
         self.sim.traffic(seed=23, calls=10)
         events, last_cursor = self.feed()
         expected = {e["id"] for e in events}
-        self.assertTrue(self.wait(lambda: set(self.stored()) >= expected, 30),
-                        "the events sent before, during and after the take-over arrived")
-        self.assertTrue(self.wait(lambda: self.read(
-            "SELECT event_cursor FROM axivox_account WHERE id = %s",
-            [self.account_id])[0][0] == last_cursor, 10))
+        self.assertTrue(
+            self.wait(lambda: set(self.stored()) >= expected, 30),
+            "the events sent before, during and after the take-over arrived",
+        )
+        self.assertTrue(
+            self.wait(
+                lambda: self.read(
+                    "SELECT event_cursor FROM axivox_account WHERE id = %s",
+                    [self.account_id],
+                )[0][0]
+                == last_cursor,
+                10,
+            )
+        )
         stored = self.stored()
         self.assertEqual(set(stored), expected, "none missing, none extra")
         self.assertEqual(set(stored.values()), {1}, "none twice")

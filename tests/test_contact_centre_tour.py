@@ -31,24 +31,36 @@ class TestContactCentreTour(SoftphoneDemoMixin, HttpCase):
         if not cls.env.ref("voip_axivox_queue.demo_account", raise_if_not_found=False):
             raise unittest.SkipTest("The contact-centre tour needs the demo data.")
         cls.setup_demo()
-        cls.startClassPatcher(patch.object(
-            WebsocketConnectionHandler, "websocket_allowed", return_value=True))
-        company = cls.env["res.partner"].create({"name": "Tour Company", "is_company": True})
+        cls.startClassPatcher(
+            patch.object(
+                WebsocketConnectionHandler, "websocket_allowed", return_value=True
+            )
+        )
+        company = cls.env["res.partner"].create(
+            {"name": "Tour Company", "is_company": True}
+        )
         cls.alice = cls.env["res.partner"].create(
-            {"name": "Alice Tour", "phone": "+32 2 555 07 70", "parent_id": company.id})
+            {"name": "Alice Tour", "phone": "+32 2 555 07 70", "parent_id": company.id}
+        )
         cls.env.company.country_id = cls.env.ref("base.be")
 
     def test_tour(self):
         # Read in this thread: the PBX thread below only speaks HTTP.
         account = self.account.sudo()
         url = "http://127.0.0.1:%s/voip_axivox_queue/webhook/%s" % (
-            odoo.tools.config["http_port"], account.webhook_token)
+            odoo.tools.config["http_port"],
+            account.webhook_token,
+        )
         secret = account.webhook_secret
 
         def post(events):
             body = json.dumps({"events": events}).encode()
-            response = requests.post(url, data=body, timeout=30,
-                                     headers=signature.signed_headers(secret, body))
+            response = requests.post(
+                url,
+                data=body,
+                timeout=30,
+                headers=signature.signed_headers(secret, body),
+            )
             response.raise_for_status()
 
         stop = threading.Event()
@@ -57,8 +69,11 @@ class TestContactCentreTour(SoftphoneDemoMixin, HttpCase):
         def pump_bus():
             while not stop.wait(0.2):
                 try:
-                    for websocket in {ws for wss in list(dispatch._channels_to_ws.values())
-                                      for ws in list(wss)}:
+                    for websocket in {
+                        ws
+                        for wss in list(dispatch._channels_to_ws.values())
+                        for ws in list(wss)
+                    }:
                         websocket.trigger_notification_dispatching()
                 except RuntimeError:
                     continue
@@ -75,49 +90,92 @@ class TestContactCentreTour(SoftphoneDemoMixin, HttpCase):
                 while not stop.is_set() and time.time() < deadline and step < 2:
                     now = datetime.now(timezone.utc)
                     if step == 0 and dialed("0471"):
-                        post([
-                            {"id": "tour-1", "type": "ENTERQUEUE", "queue_id": "sales",
-                             "timestamp": stamp(now - timedelta(seconds=8)),
-                             "call_id": "tour-call-1", "caller_number": "+3225550770"},
-                            {"id": "tour-2", "type": "CONNECT", "queue_id": "sales",
-                             "timestamp": stamp(now), "call_id": "tour-call-1",
-                             "caller_number": "+3225550770", "agent_extension": "102",
-                             "wait_time": 8},
-                        ])
+                        post(
+                            [
+                                {
+                                    "id": "tour-1",
+                                    "type": "ENTERQUEUE",
+                                    "queue_id": "sales",
+                                    "timestamp": stamp(now - timedelta(seconds=8)),
+                                    "call_id": "tour-call-1",
+                                    "caller_number": "+3225550770",
+                                },
+                                {
+                                    "id": "tour-2",
+                                    "type": "CONNECT",
+                                    "queue_id": "sales",
+                                    "timestamp": stamp(now),
+                                    "call_id": "tour-call-1",
+                                    "caller_number": "+3225550770",
+                                    "agent_extension": "102",
+                                    "wait_time": 8,
+                                },
+                            ]
+                        )
                         step = 1
                     elif step == 1 and dialed("0472"):
-                        post([
-                            {"id": "tour-3", "type": "COMPLETECALLER", "queue_id": "sales",
-                             "timestamp": stamp(now), "call_id": "tour-call-1",
-                             "caller_number": "+3225550770", "agent_extension": "102",
-                             "talk_time": 30},
-                            {"id": "tour-4", "type": "ENTERQUEUE", "queue_id": "sales",
-                             "timestamp": stamp(now), "call_id": "tour-call-2",
-                             "caller_number": "+3225550777"},
-                            {"id": "tour-5", "type": "ABANDON", "queue_id": "sales",
-                             "timestamp": stamp(now + timedelta(seconds=1)),
-                             "call_id": "tour-call-2", "caller_number": "+3225550777",
-                             "wait_time": 1},
-                        ])
+                        post(
+                            [
+                                {
+                                    "id": "tour-3",
+                                    "type": "COMPLETECALLER",
+                                    "queue_id": "sales",
+                                    "timestamp": stamp(now),
+                                    "call_id": "tour-call-1",
+                                    "caller_number": "+3225550770",
+                                    "agent_extension": "102",
+                                    "talk_time": 30,
+                                },
+                                {
+                                    "id": "tour-4",
+                                    "type": "ENTERQUEUE",
+                                    "queue_id": "sales",
+                                    "timestamp": stamp(now),
+                                    "call_id": "tour-call-2",
+                                    "caller_number": "+3225550777",
+                                },
+                                {
+                                    "id": "tour-5",
+                                    "type": "ABANDON",
+                                    "queue_id": "sales",
+                                    "timestamp": stamp(now + timedelta(seconds=1)),
+                                    "call_id": "tour-call-2",
+                                    "caller_number": "+3225550777",
+                                    "wait_time": 1,
+                                },
+                            ]
+                        )
                         step = 2
                     stop.wait(0.2)
             except Exception as exc:  # reported below
                 errors.append(exc)
 
-        threads = [threading.Thread(target=pump_bus, name="axivox-test-bus-pump"),
-                   threading.Thread(target=pbx, name="axivox-test-pbx")]
+        threads = [
+            threading.Thread(target=pump_bus, name="axivox-test-bus-pump"),
+            threading.Thread(target=pbx, name="axivox-test-pbx"),
+        ]
         for thread in threads:
             thread.start()
         try:
-            self.start_tour("/web", "voip_axivox_queue_contact_centre_tour", login="sofia",
-                            timeout=180)
+            self.start_tour(
+                "/web",
+                "voip_axivox_queue_contact_centre_tour",
+                login="sofia",
+                timeout=180,
+            )
         finally:
             stop.set()
             for thread in threads:
                 thread.join(10)
         self.assertFalse(errors, errors)
         callback = self.env["axivox.callback"].search([("number", "=", "+3225550777")])
-        self.assertEqual((callback.state, callback.result, callback.closed_by_id),
-                         ("done", "called_back", self.sofia))
-        self.assertEqual(self.env["axivox.queue.event"].search(
-            [("pbx_event_id", "=", "tour-2")]).partner_id, self.alice)
+        self.assertEqual(
+            (callback.state, callback.result, callback.closed_by_id),
+            ("done", "called_back", self.sofia),
+        )
+        self.assertEqual(
+            self.env["axivox.queue.event"]
+            .search([("pbx_event_id", "=", "tour-2")])
+            .partner_id,
+            self.alice,
+        )

@@ -5,43 +5,67 @@ import unittest
 
 from odoo.tests import HttpCase, tagged
 
-from ..axivox_api import events as ev, signature
+from ..axivox_api import events as ev
+from ..axivox_api import signature
 from .common import WEBHOOK_SECRET, AxivoxWorld, signed
 
 try:
-    from hypothesis import HealthCheck, given, settings, strategies as st
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
 except ImportError:  # pragma: no cover - hypothesis is in requirements.txt
     given = None
 
 URL = "/voip_axivox_queue/webhook/%s"
 
 if given:
-    header_text = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=255),
-                          max_size=80)
-    scalars = st.one_of(st.none(), st.booleans(),
-                        st.integers(min_value=-(2 ** 70), max_value=2 ** 70),
-                        st.floats(allow_nan=False), st.text(max_size=80))
-    values = st.recursive(scalars, lambda c: st.one_of(
-        st.lists(c, max_size=3), st.dictionaries(st.text(max_size=6), c, max_size=3)),
-        max_leaves=12)
+    header_text = st.text(
+        alphabet=st.characters(min_codepoint=32, max_codepoint=255), max_size=80
+    )
+    scalars = st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(min_value=-(2**70), max_value=2**70),
+        st.floats(allow_nan=False),
+        st.text(max_size=80),
+    )
+    values = st.recursive(
+        scalars,
+        lambda c: st.one_of(
+            st.lists(c, max_size=3), st.dictionaries(st.text(max_size=6), c, max_size=3)
+        ),
+        max_leaves=12,
+    )
     event_items = st.fixed_dictionaries(
-        {"id": st.one_of(st.text(min_size=1, max_size=70), values),
-         "type": st.one_of(st.sampled_from(ev.EVENT_TYPES), st.text(max_size=10)),
-         "queue_id": st.one_of(st.just("sales"), values),
-         "timestamp": st.one_of(st.just("2026-11-28T10:00:00Z"), st.text(max_size=30),
-                                st.datetimes(timezones=st.timezones()).map(
-                                    lambda d: d.isoformat()))},
-        optional={f: values for f in ev.STRING_FIELDS + ev.INT_FIELDS + ("member_type",)},
+        {
+            "id": st.one_of(st.text(min_size=1, max_size=70), values),
+            "type": st.one_of(st.sampled_from(ev.EVENT_TYPES), st.text(max_size=10)),
+            "queue_id": st.one_of(st.just("sales"), values),
+            "timestamp": st.one_of(
+                st.just("2026-11-28T10:00:00Z"),
+                st.text(max_size=30),
+                st.datetimes(timezones=st.timezones()).map(lambda d: d.isoformat()),
+            ),
+        },
+        optional={
+            f: values for f in ev.STRING_FIELDS + ev.INT_FIELDS + ("member_type",)
+        },
     )
     payloads = st.one_of(
-        event_items, st.builds(lambda items: {"events": items}, st.lists(event_items, max_size=5)),
-        values)
-    bodies = st.one_of(payloads.map(lambda p: json.dumps(p).encode()),
-                       st.binary(max_size=200))
+        event_items,
+        st.builds(lambda items: {"events": items}, st.lists(event_items, max_size=5)),
+        values,
+    )
+    bodies = st.one_of(
+        payloads.map(lambda p: json.dumps(p).encode()), st.binary(max_size=200)
+    )
     headers = st.one_of(
         st.just(None),  # signed correctly
-        st.fixed_dictionaries({signature.TIMESTAMP_HEADER: header_text,
-                               signature.SIGNATURE_HEADER: header_text}),
+        st.fixed_dictionaries(
+            {
+                signature.TIMESTAMP_HEADER: header_text,
+                signature.SIGNATURE_HEADER: header_text,
+            }
+        ),
     )
 
 
@@ -52,35 +76,59 @@ class TestWebhookFuzz(AxivoxWorld, HttpCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.setup_world()
-        cls.sales = cls.make_queue("sales", "Sales", "600", "*600", "#600",
-                                   static=["100"], dynamic=["101", "102"])
+        cls.sales = cls.make_queue(
+            "sales",
+            "Sales",
+            "600",
+            "*600",
+            "#600",
+            static=["100"],
+            dynamic=["101", "102"],
+        )
 
     def state(self):
         self.env.invalidate_all()
         cr = self.env.cr
-        cr.execute("SELECT count(*) FROM axivox_queue_event WHERE account_id = %s",
-                   [self.account.id])
+        cr.execute(
+            "SELECT count(*) FROM axivox_queue_event WHERE account_id = %s",
+            [self.account.id],
+        )
         events = cr.fetchone()[0]
-        cr.execute("SELECT count(*) FROM axivox_queue_event_quarantine WHERE account_id = %s",
-                   [self.account.id])
+        cr.execute(
+            "SELECT count(*) FROM axivox_queue_event_quarantine WHERE account_id = %s",
+            [self.account.id],
+        )
         quarantined = cr.fetchone()[0]
-        cr.execute("SELECT user_id, connected, last_change_ts FROM axivox_queue_member "
-                   "WHERE queue_id = %s ORDER BY user_id", [self.sales.id])
+        cr.execute(
+            "SELECT user_id, connected, last_change_ts FROM axivox_queue_member "
+            "WHERE queue_id = %s ORDER BY user_id",
+            [self.sales.id],
+        )
         return events, quarantined, cr.fetchall()
 
     if given:
-        @settings(max_examples=80, deadline=None, database=None,
-                  suppress_health_check=list(HealthCheck))
+
+        @settings(
+            max_examples=80,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
         @given(body=bodies, fuzzed_headers=headers)
         def test_any_request(self, body, fuzzed_headers):
             before = self.state()
             all_headers = signed(body, secret=WEBHOOK_SECRET)
             if fuzzed_headers:
-                all_headers.update({k: v.strip().encode("latin-1")
-                                    for k, v in fuzzed_headers.items()})
+                all_headers.update(
+                    {k: v.strip().encode("latin-1") for k, v in fuzzed_headers.items()}
+                )
             # a POST even for an empty body (url_open would send a GET)
-            response = self.opener.post(self.base_url() + URL % self.token, data=body,
-                                        headers=all_headers, timeout=30)
+            response = self.opener.post(
+                self.base_url() + URL % self.token,
+                data=body,
+                headers=all_headers,
+                timeout=30,
+            )
             after = self.state()
             self.assertLess(response.status_code, 500, response.text[:300])
             answer = response.json()
@@ -92,6 +140,12 @@ class TestWebhookFuzz(AxivoxWorld, HttpCase):
                 items = ev.batch_items(json.loads(body))
             except Exception:  # noqa: BLE001 - the webhook accepted it, so it parses
                 self.fail("a 200 for a body that is not a batch")
-            counted = answer["applied"] + answer["duplicates"] + answer.get("quarantined", 0)
-            self.assertEqual(counted, len(items), "every event of the batch is accounted for")
-            self.assertEqual(after[0] - before[0], answer["applied"], "no partial batch")
+            counted = (
+                answer["applied"] + answer["duplicates"] + answer.get("quarantined", 0)
+            )
+            self.assertEqual(
+                counted, len(items), "every event of the batch is accounted for"
+            )
+            self.assertEqual(
+                after[0] - before[0], answer["applied"], "no partial batch"
+            )

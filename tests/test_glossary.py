@@ -45,13 +45,23 @@ CONNECTED = re.compile(r"(?<![a-z])connected\b", re.I)
 WORDS = {
     "it": [
         # (a call that connects a caller to an agent: "in comunicazione" / "en relation")
-        (CONNECTED, re.compile(r"conness[oaie]|connett|comunicazione", re.I),
-         re.compile(r"in linea", re.I)),
-        (re.compile(r"\breport\b", re.I), re.compile(r"rendicont", re.I),
-         re.compile(r"\breport\b", re.I)),
+        (
+            CONNECTED,
+            re.compile(r"conness[oaie]|connett|comunicazione", re.I),
+            re.compile(r"in linea", re.I),
+        ),
+        (
+            re.compile(r"\breport\b", re.I),
+            re.compile(r"rendicont", re.I),
+            re.compile(r"\breport\b", re.I),
+        ),
     ],
     "fr": [
-        (CONNECTED, re.compile(r"connect[ée]|relation", re.I), re.compile(r"en ligne", re.I)),
+        (
+            CONNECTED,
+            re.compile(r"connect[ée]|relation", re.I),
+            re.compile(r"en ligne", re.I),
+        ),
         (re.compile(r"\breport\b", re.I), re.compile(r"rapport", re.I), None),
     ],
 }
@@ -70,8 +80,11 @@ class TestGlossary(TransactionCase):
                 with self.subTest(lang=lang, msgid=msgid):
                     if msgid in entries:
                         self.assertEqual(entries[msgid], expected)
-            self.assertGreaterEqual(len(set(terms) & set(entries)), 5,
-                                    "the glossary's terms are used by the addon")
+            self.assertGreaterEqual(
+                len(set(terms) & set(entries)),
+                5,
+                "the glossary's terms are used by the addon",
+            )
 
     def test_connected_and_report(self):
         for lang, rules in WORDS.items():
@@ -88,10 +101,13 @@ class TestGlossary(TransactionCase):
         """Loaded in the database, the softphone's and the console's key words are the
         glossary's."""
         self.env["res.lang"]._activate_lang("it_IT")
-        self.env["ir.module.module"]._load_module_terms([MODULE], ["it_IT"], overwrite=True)
+        self.env["ir.module.module"]._load_module_terms(
+            [MODULE], ["it_IT"], overwrite=True
+        )
         Queue = self.env["axivox.queue"].with_context(lang="it_IT")
         selection = dict(Queue._fields["pbx_state"]._description_selection(Queue.env))
         self.assertEqual(selection["pending"], "Modifiche da applicare")
         menu = self.env.ref("voip_axivox_queue.menu_call_queues_report").with_context(
-            lang="it_IT")
+            lang="it_IT"
+        )
         self.assertIn("Rendiconto", menu.name)

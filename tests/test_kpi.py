@@ -30,44 +30,94 @@ class TestKpi(AxivoxCase):
         ev = cls._event
         events = []
         # Calls of today (Brussels): from 2024-03-04 23:00 UTC.
-        events += cls._answered("c1", "2024-03-05T09:00:00", wait=10, talk=300, end="COMPLETEAGENT")
-        events += cls._answered("c2", "2024-03-05T09:10:00", wait=20, talk=100, end="COMPLETECALLER")
-        events += cls._answered("c3", "2024-03-05T09:20:00", wait=45, talk=500, end="BLINDTRANSFER")
-        events += [ev("ENTERQUEUE", "2024-03-05T09:30:00", call_id="c4"),
-                   ev("ABANDON", "2024-03-05T09:30:30", call_id="c4", wait_time=30)]
-        events += [ev("ENTERQUEUE", "2024-03-05T09:40:00", call_id="c5"),
-                   ev("EXITWITHTIMEOUT", "2024-03-05T09:45:00", call_id="c5", wait_time=300)]
-        events += [ev("ENTERQUEUE", "2024-03-05T09:50:00", call_id="c6"),
-                   ev("EXITEMPTY", "2024-03-05T09:50:01", call_id="c6", wait_time=1)]
+        events += cls._answered(
+            "c1", "2024-03-05T09:00:00", wait=10, talk=300, end="COMPLETEAGENT"
+        )
+        events += cls._answered(
+            "c2", "2024-03-05T09:10:00", wait=20, talk=100, end="COMPLETECALLER"
+        )
+        events += cls._answered(
+            "c3", "2024-03-05T09:20:00", wait=45, talk=500, end="BLINDTRANSFER"
+        )
+        events += [
+            ev("ENTERQUEUE", "2024-03-05T09:30:00", call_id="c4"),
+            ev("ABANDON", "2024-03-05T09:30:30", call_id="c4", wait_time=30),
+        ]
+        events += [
+            ev("ENTERQUEUE", "2024-03-05T09:40:00", call_id="c5"),
+            ev("EXITWITHTIMEOUT", "2024-03-05T09:45:00", call_id="c5", wait_time=300),
+        ]
+        events += [
+            ev("ENTERQUEUE", "2024-03-05T09:50:00", call_id="c6"),
+            ev("EXITEMPTY", "2024-03-05T09:50:01", call_id="c6", wait_time=1),
+        ]
         # 00:30 in Brussels: today; 23:30 the day before in Brussels: not today.
-        events += cls._answered("c7", "2024-03-04T23:30:00", wait=5, talk=60, end="COMPLETEAGENT")
-        events += [ev("ENTERQUEUE", "2024-03-04T22:30:00", call_id="c8"),
-                   ev("ABANDON", "2024-03-04T22:30:08", call_id="c8", wait_time=8)]
+        events += cls._answered(
+            "c7", "2024-03-04T23:30:00", wait=5, talk=60, end="COMPLETEAGENT"
+        )
+        events += [
+            ev("ENTERQUEUE", "2024-03-04T22:30:00", call_id="c8"),
+            ev("ABANDON", "2024-03-04T22:30:08", call_id="c8", wait_time=8),
+        ]
         # Within the last 7 days (from 2024-02-27 23:00 UTC), and before them.
-        events += [ev("ENTERQUEUE", "2024-02-28T10:00:00", call_id="c9"),
-                   ev("CONNECT", "2024-02-28T10:01:00", call_id="c9", wait_time=60,
-                      ring_time=2, agent_extension="202")]
-        events += [ev("ENTERQUEUE", "2024-02-27T22:59:59", call_id="c10"),
-                   ev("ABANDON", "2024-02-27T22:59:59", call_id="c10", wait_time=0)]
+        events += [
+            ev("ENTERQUEUE", "2024-02-28T10:00:00", call_id="c9"),
+            ev(
+                "CONNECT",
+                "2024-02-28T10:01:00",
+                call_id="c9",
+                wait_time=60,
+                ring_time=2,
+                agent_extension="202",
+            ),
+        ]
+        events += [
+            ev("ENTERQUEUE", "2024-02-27T22:59:59", call_id="c10"),
+            ev("ABANDON", "2024-02-27T22:59:59", call_id="c10", wait_time=0),
+        ]
         # Anna (dynamic in Sales) logs in the evening before, out at 03:00, in at 09:00
         # (Brussels) and stays; Bruno is a static agent of Sales.
         events += [
-            ev("ADDMEMBER", "2024-03-04T20:00:00", agent_extension="201", member_type="dynamic"),
-            ev("REMOVEMEMBER", "2024-03-05T02:00:00", agent_extension="201",
-               member_type="dynamic"),
-            ev("ADDMEMBER", "2024-03-05T08:00:00", agent_extension="201", member_type="dynamic"),
+            ev(
+                "ADDMEMBER",
+                "2024-03-04T20:00:00",
+                agent_extension="201",
+                member_type="dynamic",
+            ),
+            ev(
+                "REMOVEMEMBER",
+                "2024-03-05T02:00:00",
+                agent_extension="201",
+                member_type="dynamic",
+            ),
+            ev(
+                "ADDMEMBER",
+                "2024-03-05T08:00:00",
+                agent_extension="201",
+                member_type="dynamic",
+            ),
         ]
         # Support: one call today, nobody connected.
-        events += [ev("ENTERQUEUE", "2024-03-05T10:00:00", call_id="s1", queue="q-support")]
+        events += [
+            ev("ENTERQUEUE", "2024-03-05T10:00:00", call_id="s1", queue="q-support")
+        ]
         with freeze_time(NOW):
             cls.env["axivox.queue.event"]._ingest(
-                cls.account_a, validate_batch({"events": events}), "sync")
+                cls.account_a, validate_batch({"events": events}), "sync"
+            )
 
     @classmethod
     def _event(cls, kind, when, queue="q-sales", **data):
         cls.seq += 1
-        return dict({"id": f"kpi-{cls.seq:04d}", "type": kind, "queue_id": queue,
-                     "timestamp": when + ".000Z"}, **data)
+        return dict(
+            {
+                "id": f"kpi-{cls.seq:04d}",
+                "type": kind,
+                "queue_id": queue,
+                "timestamp": when + ".000Z",
+            },
+            **data,
+        )
 
     @classmethod
     def _answered(cls, call, enter, wait, talk, end):
@@ -78,16 +128,42 @@ class TestKpi(AxivoxCase):
 
         return [
             cls._event("ENTERQUEUE", enter, call_id=call, position=1),
-            cls._event("CONNECT", at(wait), call_id=call, wait_time=wait, ring_time=3,
-                       agent_extension="202"),
-            cls._event(end, at(wait + talk), call_id=call, wait_time=wait, talk_time=talk,
-                       agent_extension="202"),
+            cls._event(
+                "CONNECT",
+                at(wait),
+                call_id=call,
+                wait_time=wait,
+                ring_time=3,
+                agent_extension="202",
+            ),
+            cls._event(
+                end,
+                at(wait + talk),
+                call_id=call,
+                wait_time=wait,
+                talk_time=talk,
+                agent_extension="202",
+            ),
         ]
 
     def _kpis(self, queue, period):
-        return {name: queue[f"kpi_{period}_{name}"] for name in (
-            "offered", "answered", "abandoned", "timeout", "no_agent", "answer_rate",
-            "abandon_rate", "service_level", "avg_wait", "max_wait", "avg_talk", "avg_agents")}
+        return {
+            name: queue[f"kpi_{period}_{name}"]
+            for name in (
+                "offered",
+                "answered",
+                "abandoned",
+                "timeout",
+                "no_agent",
+                "answer_rate",
+                "abandon_rate",
+                "service_level",
+                "avg_wait",
+                "max_wait",
+                "avg_talk",
+                "avg_agents",
+            )
+        }
 
     def assertKpis(self, actual, expected):
         self.assertEqual(set(actual), set(expected))
@@ -99,28 +175,48 @@ class TestKpi(AxivoxCase):
     @freeze_time(NOW)
     def test_today(self):
         sales = self.queue_sales.with_user(self.manager)
-        self.assertKpis(self._kpis(sales, "today"), {
-            "offered": 7, "answered": 4, "abandoned": 1, "timeout": 1, "no_agent": 1,
-            "answer_rate": 4 / 7, "abandon_rate": 1 / 7,
-            # waits 10, 20, 45, 5: three within 20 s (20 included)
-            "service_level": 3 / 7,
-            "avg_wait": 20.0, "max_wait": 45,
-            # COMPLETEAGENT / COMPLETECALLER only: 300, 100, 60
-            "avg_talk": 460 / 3,
-            # Bruno static (1) + Anna 3 h (23:00-02:00) + 3 h (08:00-11:00) of 12 h
-            "avg_agents": 1.5,
-        })
+        self.assertKpis(
+            self._kpis(sales, "today"),
+            {
+                "offered": 7,
+                "answered": 4,
+                "abandoned": 1,
+                "timeout": 1,
+                "no_agent": 1,
+                "answer_rate": 4 / 7,
+                "abandon_rate": 1 / 7,
+                # waits 10, 20, 45, 5: three within 20 s (20 included)
+                "service_level": 3 / 7,
+                "avg_wait": 20.0,
+                "max_wait": 45,
+                # COMPLETEAGENT / COMPLETECALLER only: 300, 100, 60
+                "avg_talk": 460 / 3,
+                # Bruno static (1) + Anna 3 h (23:00-02:00) + 3 h (08:00-11:00) of 12 h
+                "avg_agents": 1.5,
+            },
+        )
 
     @freeze_time(NOW)
     def test_last_7_days(self):
         sales = self.queue_sales.with_user(self.manager)
-        self.assertKpis(self._kpis(sales, "week"), {
-            "offered": 9, "answered": 5, "abandoned": 2, "timeout": 1, "no_agent": 1,
-            "answer_rate": 5 / 9, "abandon_rate": 2 / 9, "service_level": 3 / 9,
-            "avg_wait": 140 / 5, "max_wait": 60, "avg_talk": 460 / 3,
-            # 2024-02-27 23:00 to 2024-03-05 11:00 UTC: 156 h; Anna connected 6 h + 3 h
-            "avg_agents": 1 + 9 / 156,
-        })
+        self.assertKpis(
+            self._kpis(sales, "week"),
+            {
+                "offered": 9,
+                "answered": 5,
+                "abandoned": 2,
+                "timeout": 1,
+                "no_agent": 1,
+                "answer_rate": 5 / 9,
+                "abandon_rate": 2 / 9,
+                "service_level": 3 / 9,
+                "avg_wait": 140 / 5,
+                "max_wait": 60,
+                "avg_talk": 460 / 3,
+                # 2024-02-27 23:00 to 2024-03-05 11:00 UTC: 156 h; Anna connected 6 h + 3 h
+                "avg_agents": 1 + 9 / 156,
+            },
+        )
 
     @freeze_time(NOW)
     def test_other_queue_and_empty(self):
@@ -128,19 +224,30 @@ class TestKpi(AxivoxCase):
         expected = dict.fromkeys(self._kpis(support, "today"), 0)
         self.assertKpis(self._kpis(support, "today"), dict(expected, offered=1))
         # A queue without any event or agent: zeros everywhere, no division by zero.
-        empty = self.env["axivox.queue"].create({
-            "name": "Empty", "account_id": self.account_a.id, "extension": "900",
-            "login_code": "*91", "logout_code": "*92",
-        }).with_user(self.manager)
+        empty = (
+            self.env["axivox.queue"]
+            .create(
+                {
+                    "name": "Empty",
+                    "account_id": self.account_a.id,
+                    "extension": "900",
+                    "login_code": "*91",
+                    "logout_code": "*92",
+                }
+            )
+            .with_user(self.manager)
+        )
         self.assertKpis(self._kpis(empty, "today"), expected)
         self.assertKpis(self._kpis(empty, "week"), expected)
         # A past period without events: zeros, except the static agent (always connected).
         kpis = self.queue_sales._get_kpis(
-            {"old": (datetime(2020, 1, 1), datetime(2020, 1, 2))})[self.queue_sales.id]["old"]
+            {"old": (datetime(2020, 1, 1), datetime(2020, 1, 2))}
+        )[self.queue_sales.id]["old"]
         self.assertKpis(kpis, dict(expected, avg_agents=1.0))
         # A period that has not started: nothing elapsed, zeros.
         kpis = self.queue_sales._get_kpis(
-            {"next": (datetime(2030, 1, 1), datetime(2030, 1, 2))})[self.queue_sales.id]["next"]
+            {"next": (datetime(2030, 1, 1), datetime(2030, 1, 2))}
+        )[self.queue_sales.id]["next"]
         self.assertKpis(kpis, expected)
 
     @freeze_time(NOW)
@@ -150,11 +257,23 @@ class TestKpi(AxivoxCase):
         kpis = self.queue_sales._get_kpis(
             {"p": (datetime(2024, 3, 5, 9, 0), datetime(2024, 3, 5, 9, 35))}
         )[self.queue_sales.id]["p"]
-        self.assertKpis(kpis, {
-            "offered": 4, "answered": 3, "abandoned": 1, "timeout": 0, "no_agent": 0,
-            "answer_rate": 3 / 4, "abandon_rate": 1 / 4, "service_level": 2 / 4,
-            "avg_wait": 25.0, "max_wait": 45, "avg_talk": 200.0, "avg_agents": 2.0,
-        })
+        self.assertKpis(
+            kpis,
+            {
+                "offered": 4,
+                "answered": 3,
+                "abandoned": 1,
+                "timeout": 0,
+                "no_agent": 0,
+                "answer_rate": 3 / 4,
+                "abandon_rate": 1 / 4,
+                "service_level": 2 / 4,
+                "avg_wait": 25.0,
+                "max_wait": 45,
+                "avg_talk": 200.0,
+                "avg_agents": 2.0,
+            },
+        )
 
     @freeze_time(NOW)
     def test_service_level_threshold(self):
@@ -170,10 +289,15 @@ class TestKpi(AxivoxCase):
         sales.pending_changes = False
         self.assertEqual(self.env["axivox.queue"].new({}).service_level_seconds, 20)
         for value in (0, -5, 3601):
-            with self.subTest(value=value), self.assertRaises(ValidationError) as caught:
+            with self.subTest(value=value), self.assertRaises(
+                ValidationError
+            ) as caught:
                 sales.write({"service_level_seconds": value})
-            self.assertIn("The service level threshold of queue Sales (tests) must be between "
-                          "1 and 3600 seconds.", str(caught.exception))
+            self.assertIn(
+                "The service level threshold of queue Sales (tests) must be between "
+                "1 and 3600 seconds.",
+                str(caught.exception),
+            )
         self.queue_sales.with_user(self.manager).service_level_seconds = 30
         # An Odoo-side setting: nothing to apply to the PBX.
         self.assertFalse(self.queue_sales.pending_changes)
@@ -191,7 +315,9 @@ class TestKpi(AxivoxCase):
             self.manager.tz = "UTC"
             self.assertEqual(sales.with_context(tz=False).kpi_today_offered, 6)
             sales.invalidate_recordset()
-            self.manager.tz = "Pacific/Kiritimati"  # UTC+14: already the 6th, nothing yet
+            self.manager.tz = (
+                "Pacific/Kiritimati"
+            )  # UTC+14: already the 6th, nothing yet
             self.assertEqual(sales.with_context(tz=False).kpi_today_offered, 0)
             sales.invalidate_recordset()
         # 2024-03-04 22:59:59 UTC is still the 4th in Brussels: c8 (22:30 UTC) is today.
@@ -202,10 +328,18 @@ class TestKpi(AxivoxCase):
     @freeze_time(NOW)
     def test_constant_query_count(self):
         Queue = self.env["axivox.queue"]
-        more = Queue.create([{
-            "name": f"Queue {n}", "account_id": self.account_a.id, "extension": f"91{n}",
-            "login_code": f"*91{n}", "logout_code": f"*92{n}",
-        } for n in range(6)])
+        more = Queue.create(
+            [
+                {
+                    "name": f"Queue {n}",
+                    "account_id": self.account_a.id,
+                    "extension": f"91{n}",
+                    "login_code": f"*91{n}",
+                    "logout_code": f"*92{n}",
+                }
+                for n in range(6)
+            ]
+        )
         kpi_fields = [name for name in Queue._fields if name.startswith("kpi_")]
         self.assertEqual(len(kpi_fields), 24)
 
@@ -223,8 +357,10 @@ class TestKpi(AxivoxCase):
         self.assertLessEqual(eight, 5)
         # ... and so does any number of periods.
         queues = (self.queue_sales | self.queue_support | more).with_user(self.manager)
-        periods = {f"day{n}": (datetime(2024, 3, n, 0, 0), datetime(2024, 3, n + 1, 0, 0))
-                   for n in range(1, 6)}
+        periods = {
+            f"day{n}": (datetime(2024, 3, n, 0, 0), datetime(2024, 3, n + 1, 0, 0))
+            for n in range(1, 6)
+        }
         costs = []
         for count in (1, len(periods)):
             self.env.invalidate_all()
@@ -247,8 +383,14 @@ class TestKpi(AxivoxCase):
                 self.assertNotIn("kpi_", arch, "KPIs are for managers")
                 names = list(views["models"]["axivox.queue"])
                 sales.invalidate_recordset()
-                sales.web_read({name: {} for name in names if name in Queue._fields
-                                and Queue._fields[name].type not in ("one2many", "many2many")})
+                sales.web_read(
+                    {
+                        name: {}
+                        for name in names
+                        if name in Queue._fields
+                        and Queue._fields[name].type not in ("one2many", "many2many")
+                    }
+                )
         # Not a member of Support: no KPIs of it, even when asked directly.
         support = Queue.browse(self.queue_support.id)
         kpis = support._get_kpis(support._kpi_periods())
@@ -264,5 +406,6 @@ class TestKpi(AxivoxCase):
                 self.assertIn("kpi_today_abandon_rate", arch)
                 self.assertIn('js_class="axivox_queue_', arch)
         data = Queue.browse(self.queue_sales.id).web_read(
-            {"kpi_today_service_level": {}, "kpi_week_avg_agents": {}})
+            {"kpi_today_service_level": {}, "kpi_week_avg_agents": {}}
+        )
         self.assertAlmostEqual(data[0]["kpi_today_service_level"], 3 / 7)

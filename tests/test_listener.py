@@ -20,9 +20,11 @@ class TestStreamListener(SimulatedWorld, HttpCase):
         """{event id: count of rows} and the account cursor, read in the listener's way."""
         with self.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
-            cr.execute("SELECT pbx_event_id, count(*) FROM axivox_queue_event "
-                       "WHERE account_id = %s AND source = 'stream' GROUP BY 1",
-                       [self.account.id])
+            cr.execute(
+                "SELECT pbx_event_id, count(*) FROM axivox_queue_event "
+                "WHERE account_id = %s AND source = 'stream' GROUP BY 1",
+                [self.account.id],
+            )
             rows = dict(cr.fetchall())
             return rows, env["axivox.account"].browse(self.account.id).event_cursor
 
@@ -37,8 +39,13 @@ class TestStreamListener(SimulatedWorld, HttpCase):
         start_cursor = self.account.event_cursor
         # Before the listener connects: the simulator reads the fault when a stream opens.
         self.sim.faults(ws_close_after=15)
-        listener = StreamListener(self.registry, [self.account.id], heartbeat=1,
-                                  min_backoff=0.05, max_backoff=0.2).start()
+        listener = StreamListener(
+            self.registry,
+            [self.account.id],
+            heartbeat=1,
+            min_backoff=0.05,
+            max_backoff=0.2,
+        ).start()
         self.addCleanup(listener.stop)
         self.assertIn(self.account.id, listener.consumers)
         self.sim.traffic(seed=5, calls=20)
@@ -52,34 +59,52 @@ class TestStreamListener(SimulatedWorld, HttpCase):
         self.assertEqual(set(rows.values()), {1}, "nothing twice")
         self.assertEqual(cursor, last_cursor, "the cursor is saved with the events")
         consumer = listener.consumers[self.account.id]
-        self.assertGreaterEqual(consumer.connections, 2, "the server dropped it; it resumed")
+        self.assertGreaterEqual(
+            consumer.connections, 2, "the server dropped it; it resumed"
+        )
         listener.stop()
         with self.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
-            luca = env["axivox.queue.member"].search([
-                ("queue_id.remote_id", "=", "sales"), ("queue_id.account_id", "=", self.account.id),
-                ("user_id", "=", self.users["103"].id)])
-            self.assertTrue(luca.connected, "the ADDMEMBER of the stream logged Luca in")
+            luca = env["axivox.queue.member"].search(
+                [
+                    ("queue_id.remote_id", "=", "sales"),
+                    ("queue_id.account_id", "=", self.account.id),
+                    ("user_id", "=", self.users["103"].id),
+                ]
+            )
+            self.assertTrue(
+                luca.connected, "the ADDMEMBER of the stream logged Luca in"
+            )
 
     def test_restart_resumes_from_the_saved_cursor(self):
-        listener = StreamListener(self.registry, [self.account.id], heartbeat=1,
-                                  min_backoff=0.05).start()
+        listener = StreamListener(
+            self.registry, [self.account.id], heartbeat=1, min_backoff=0.05
+        ).start()
         self.sim.traffic(seed=6, calls=5)
         first, _cursor = self.pbx_ids_after(self.account.event_cursor)
         self.assertTrue(wait_for(lambda: set(self.stored()[0]) >= first, timeout=20))
         listener.stop()
         self.sim.traffic(seed=7, calls=5)
-        listener = StreamListener(self.registry, [self.account.id], heartbeat=1,
-                                  min_backoff=0.05).start()
+        listener = StreamListener(
+            self.registry, [self.account.id], heartbeat=1, min_backoff=0.05
+        ).start()
         self.addCleanup(listener.stop)
         all_ids, _cursor = self.pbx_ids_after(None)
-        self.assertTrue(wait_for(lambda: set(self.stored()[0]) >= all_ids - self._synced(),
-                                 timeout=20))
+        self.assertTrue(
+            wait_for(
+                lambda: set(self.stored()[0]) >= all_ids - self._synced(), timeout=20
+            )
+        )
         rows, _cursor = self.stored()
-        self.assertEqual(set(rows.values()), {1}, "the restarted listener repeated nothing")
+        self.assertEqual(
+            set(rows.values()), {1}, "the restarted listener repeated nothing"
+        )
 
     def _synced(self):
         with self.registry.cursor() as cr:
-            cr.execute("SELECT pbx_event_id FROM axivox_queue_event "
-                       "WHERE account_id = %s AND source <> 'stream'", [self.account.id])
+            cr.execute(
+                "SELECT pbx_event_id FROM axivox_queue_event "
+                "WHERE account_id = %s AND source <> 'stream'",
+                [self.account.id],
+            )
             return {row[0] for row in cr.fetchall()}

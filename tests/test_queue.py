@@ -12,13 +12,16 @@ from .foundation_common import AxivoxCase
 
 class TestQueue(AxivoxCase):
     def _queue_vals(self, **vals):
-        return dict({
-            "name": "Billing (tests)",
-            "account_id": self.account_a.id,
-            "extension": "800",
-            "login_code": "*81",
-            "logout_code": "*82",
-        }, **vals)
+        return dict(
+            {
+                "name": "Billing (tests)",
+                "account_id": self.account_a.id,
+                "extension": "800",
+                "login_code": "*81",
+                "logout_code": "*82",
+            },
+            **vals,
+        )
 
     def _create_queue(self, **vals):
         return self.env["axivox.queue"].create(self._queue_vals(**vals))
@@ -27,14 +30,28 @@ class TestQueue(AxivoxCase):
     # Validation
     # ------------------------------------------------------------------
     def test_dial_strings(self):
-        queue = self._create_queue(extension="8#0", login_code="*#81", logout_code="#82")
+        queue = self._create_queue(
+            extension="8#0", login_code="*#81", logout_code="#82"
+        )
         self.assertEqual(queue.extension, "8#0")
         cases = [
             ("extension", "80a", "The extension “80a” is not a dial string"),
             ("extension", "8 0", "The extension “8 0” is not a dial string"),
-            ("login_code", "+81", "The agent connection code “+81” is not a dial string"),
-            ("logout_code", "*8-2", "The agent disconnection code “*8-2” is not a dial string"),
-            ("login_code", "1" * 21, "is not a dial string: use 1 to 20 digits, * or #."),
+            (
+                "login_code",
+                "+81",
+                "The agent connection code “+81” is not a dial string",
+            ),
+            (
+                "logout_code",
+                "*8-2",
+                "The agent disconnection code “*8-2” is not a dial string",
+            ),
+            (
+                "login_code",
+                "1" * 21,
+                "is not a dial string: use 1 to 20 digits, * or #.",
+            ),
         ]
         for field, value, message in cases:
             with self.subTest(field=field, value=value):
@@ -47,22 +64,35 @@ class TestQueue(AxivoxCase):
     def test_login_and_logout_codes_differ(self):
         with self.assertRaises(ValidationError) as caught:
             self._create_queue(login_code="*81", logout_code="*81")
-        self.assertIn("the agent connection and disconnection codes must differ",
-                      str(caught.exception))
+        self.assertIn(
+            "the agent connection and disconnection codes must differ",
+            str(caught.exception),
+        )
 
     def test_codes_unique_per_account(self):
         # Sales already uses *61 / *62 on account A.
-        for vals in ({"login_code": "*61"}, {"logout_code": "*62"}, {"logout_code": "*61"}):
+        for vals in (
+            {"login_code": "*61"},
+            {"logout_code": "*62"},
+            {"logout_code": "*61"},
+        ):
             with self.subTest(**vals):
                 with self.assertRaises(ValidationError) as caught:
                     self._create_queue(**vals)
-                self.assertIn("codes must be unique on a PBX account", str(caught.exception))
+                self.assertIn(
+                    "codes must be unique on a PBX account", str(caught.exception)
+                )
                 self.assertIn("Sales (tests)", str(caught.exception))
         # Another account may use the same codes.
-        self.env["axivox.queue"].create({
-            "name": "Other B", "account_id": self.account_b.id, "extension": "601",
-            "login_code": "*71", "logout_code": "*72",
-        })
+        self.env["axivox.queue"].create(
+            {
+                "name": "Other B",
+                "account_id": self.account_b.id,
+                "extension": "601",
+                "login_code": "*71",
+                "logout_code": "*72",
+            }
+        )
         # An archived queue still owns its codes on the PBX account.
         self.queue_support.active = False
         with self.assertRaises(ValidationError):
@@ -98,7 +128,9 @@ class TestQueue(AxivoxCase):
     def test_user_extension_never_a_code(self):
         with self.assertRaises(ValidationError) as caught:
             self.agent.axivox_extension = "*71"
-        self.assertIn("Extension *71 is a code of queue Support (tests)", str(caught.exception))
+        self.assertIn(
+            "Extension *71 is a code of queue Support (tests)", str(caught.exception)
+        )
         # the same digits on another PBX account are fine
         self.agent_b.axivox_extension = "*71"
 
@@ -111,12 +143,20 @@ class TestQueue(AxivoxCase):
         queue = self._create_queue(max_wait_time=86400, max_ring_time=3600)
         queue.write({"max_wait_time": 1, "max_ring_time": 1})
         for field, value, message in [
-            ("max_wait_time", 0, "maximum waiting time of queue Billing (tests) must be "
-                                 "between 1 and 86400 seconds"),
+            (
+                "max_wait_time",
+                0,
+                "maximum waiting time of queue Billing (tests) must be "
+                "between 1 and 86400 seconds",
+            ),
             ("max_wait_time", 86401, "between 1 and 86400 seconds"),
             ("max_wait_time", -5, "between 1 and 86400 seconds"),
-            ("max_ring_time", 0, "maximum ringing time of queue Billing (tests) must be "
-                                 "between 1 and 3600 seconds"),
+            (
+                "max_ring_time",
+                0,
+                "maximum ringing time of queue Billing (tests) must be "
+                "between 1 and 3600 seconds",
+            ),
             ("max_ring_time", 3601, "between 1 and 3600 seconds"),
         ]:
             with self.subTest(field=field, value=value):
@@ -128,10 +168,14 @@ class TestQueue(AxivoxCase):
         self.assertEqual(queue._fields["max_ring_time"].type, "integer")
 
     def test_strategies(self):
-        strategies = [key for key, _label in
-                      self.env["axivox.queue"]._fields["strategy"].selection]
+        strategies = [
+            key
+            for key, _label in self.env["axivox.queue"]._fields["strategy"].selection
+        ]
         self.assertEqual(
-            strategies, ["ringall", "leastrecent", "fewestcalls", "random", "rrmemory", "linear"])
+            strategies,
+            ["ringall", "leastrecent", "fewestcalls", "random", "rrmemory", "linear"],
+        )
         queue = self._create_queue()
         self.assertEqual(queue.strategy, "ringall")
         for strategy in strategies:
@@ -144,17 +188,25 @@ class TestQueue(AxivoxCase):
     # ------------------------------------------------------------------
     def test_user_extension(self):
         with self.assertRaises(ValidationError) as caught:
-            self.employee.write({"axivox_account_id": self.account_a.id,
-                                 "axivox_extension": "20 4"})
-        self.assertIn("The PBX extension “20 4” is not a dial string", str(caught.exception))
+            self.employee.write(
+                {"axivox_account_id": self.account_a.id, "axivox_extension": "20 4"}
+            )
+        self.assertIn(
+            "The PBX extension “20 4” is not a dial string", str(caught.exception)
+        )
         with self.assertRaises(ValidationError) as caught:
             self.employee.write({"axivox_extension": "204"})
-        self.assertIn("Choose the PBX account that extension 204", str(caught.exception))
+        self.assertIn(
+            "Choose the PBX account that extension 204", str(caught.exception)
+        )
         with mute_logger("odoo.sql_db"), self.assertRaises(IntegrityError) as caught:
-            self.employee.write({"axivox_account_id": self.account_a.id,
-                                 "axivox_extension": "201"})
+            self.employee.write(
+                {"axivox_account_id": self.account_a.id, "axivox_extension": "201"}
+            )
         self.assertIn("res_users_axivox_extension_unique", str(caught.exception))
-        self.employee.write({"axivox_account_id": self.account_a.id, "axivox_extension": "204"})
+        self.employee.write(
+            {"axivox_account_id": self.account_a.id, "axivox_extension": "204"}
+        )
         self.assertEqual(self.employee.axivox_extension, "204")
 
     def test_user_reads_and_cannot_write_own_extension(self):
@@ -165,8 +217,10 @@ class TestQueue(AxivoxCase):
         self.assertEqual(values["axivox_account_id"][0], self.account_a.id)
         # her preferences form shows it
         prefs = self.env.ref("base.view_users_form_simple_modif").id
-        self.assertIn("axivox_extension",
-                      agent.get_views([(prefs, "form")])["models"]["res.users"])
+        self.assertIn(
+            "axivox_extension",
+            agent.get_views([(prefs, "form")])["models"]["res.users"],
+        )
         # but the mapping is the administrators' job
         self.assertNotIn("axivox_extension", agent.SELF_WRITEABLE_FIELDS)
         with self.assertRaises(AccessError):
@@ -178,19 +232,35 @@ class TestQueue(AxivoxCase):
     # ------------------------------------------------------------------
     def test_pending_changes(self):
         Queue = self.env["axivox.queue"]
-        self.assertTrue(self._create_queue().pending_changes, "created in Odoo: to apply")
-        queue = Queue.browse(Queue.with_context(axivox_from_pbx=True).create(
-            self._queue_vals(extension="801", login_code="*83", logout_code="*84")).id)
-        self.assertFalse(queue.pending_changes, "mirrored from the PBX: nothing to apply")
+        self.assertTrue(
+            self._create_queue().pending_changes, "created in Odoo: to apply"
+        )
+        queue = Queue.browse(
+            Queue.with_context(axivox_from_pbx=True)
+            .create(
+                self._queue_vals(extension="801", login_code="*83", logout_code="*84")
+            )
+            .id
+        )
+        self.assertFalse(
+            queue.pending_changes, "mirrored from the PBX: nothing to apply"
+        )
         queue.write({"color": 3, "sequence": 4})
         self.assertFalse(queue.pending_changes, "color / sequence are Odoo-only")
-        edits = [("name", "Billing 2", "Billing 3"), ("extension", "802", "803"),
-                 ("strategy", "random", "linear"), ("max_wait_time", 60, 61),
-                 ("max_ring_time", 15, 16), ("login_code", "*85", "*87"),
-                 ("logout_code", "*86", "*88")]
+        edits = [
+            ("name", "Billing 2", "Billing 3"),
+            ("extension", "802", "803"),
+            ("strategy", "random", "linear"),
+            ("max_wait_time", 60, 61),
+            ("max_ring_time", 15, 16),
+            ("login_code", "*85", "*87"),
+            ("logout_code", "*86", "*88"),
+        ]
         for field, from_pbx, from_odoo in edits:
             with self.subTest(field=field):
-                queue.with_context(axivox_from_pbx=True).write({"pending_changes": False})
+                queue.with_context(axivox_from_pbx=True).write(
+                    {"pending_changes": False}
+                )
                 queue.with_context(axivox_from_pbx=True).write({field: from_pbx})
                 self.assertFalse(queue.pending_changes, "the PBX's own value")
                 queue.write({field: from_odoo})
@@ -200,12 +270,15 @@ class TestQueue(AxivoxCase):
         queue = self.queue_support
         queue.with_context(axivox_from_pbx=True).pending_changes = False
         member = self.env["axivox.queue.member"].create(
-            {"queue_id": queue.id, "user_id": self.agent.id})
+            {"queue_id": queue.id, "user_id": self.agent.id}
+        )
         self.assertTrue(queue.pending_changes, "a new agent is to apply")
 
         queue.with_context(axivox_from_pbx=True).pending_changes = False
         member._apply_login_state(True, datetime(2026, 1, 1), "pbx", ts=1.0)
-        self.assertFalse(queue.pending_changes, "logging in is not a change of the queue")
+        self.assertFalse(
+            queue.pending_changes, "logging in is not a change of the queue"
+        )
 
         member.member_type = "static"
         self.assertTrue(queue.pending_changes, "static/dynamic is a change to apply")
@@ -216,7 +289,8 @@ class TestQueue(AxivoxCase):
 
         queue.with_context(axivox_from_pbx=True).pending_changes = False
         self.env["axivox.queue.member"].with_context(axivox_from_pbx=True).create(
-            {"queue_id": queue.id, "user_id": self.agent.id})
+            {"queue_id": queue.id, "user_id": self.agent.id}
+        )
         self.assertFalse(queue.pending_changes, "mirrored from the PBX")
 
     # ------------------------------------------------------------------
@@ -232,14 +306,21 @@ class TestQueue(AxivoxCase):
         self.assertEqual(sales.static_member_ids, self.m_bruno_sales)
         self.assertEqual(sales.dynamic_member_ids, self.m_anna_sales)
 
-        self.m_anna_sales._apply_login_state(True, datetime(2026, 1, 1, 9), "pbx", ts=10.0)
+        self.m_anna_sales._apply_login_state(
+            True, datetime(2026, 1, 1, 9), "pbx", ts=10.0
+        )
         self.assertEqual(sales.connected_count, 2)
-        self.assertEqual(set(sales.connected_agents.split(", ")),
-                         {"Ax Agent Anna", "Ax Agent Bruno"})
+        self.assertEqual(
+            set(sales.connected_agents.split(", ")), {"Ax Agent Anna", "Ax Agent Bruno"}
+        )
         # stored: a search on it works (the dashboard's filters)
-        self.assertIn(sales, self.env["axivox.queue"].search([("connected_count", "=", 2)]))
+        self.assertIn(
+            sales, self.env["axivox.queue"].search([("connected_count", "=", 2)])
+        )
 
-        self.m_anna_sales._apply_login_state(False, datetime(2026, 1, 1, 17), "pbx", ts=20.0)
+        self.m_anna_sales._apply_login_state(
+            False, datetime(2026, 1, 1, 17), "pbx", ts=20.0
+        )
         self.assertEqual(sales.connected_count, 1)
         self.assertEqual(sales.connected_agents, "Ax Agent Bruno")
         self.assertEqual(self.queue_support.connected_count, 0)
@@ -254,12 +335,19 @@ class TestQueue(AxivoxCase):
     # ------------------------------------------------------------------
     def test_static_member_always_connected(self):
         Member = self.env["axivox.queue.member"]
-        member = Member.create({"queue_id": self.queue_support.id, "user_id": self.agent.id,
-                                "member_type": "static"})
+        member = Member.create(
+            {
+                "queue_id": self.queue_support.id,
+                "user_id": self.agent.id,
+                "member_type": "static",
+            }
+        )
         self.assertTrue(member.connected)
         self.assertTrue(member.connected_since)
         # the PBX saying "disconnected" changes nothing for a static agent
-        self.assertFalse(member._apply_login_state(False, datetime(2026, 1, 1), "pbx", ts=5.0))
+        self.assertFalse(
+            member._apply_login_state(False, datetime(2026, 1, 1), "pbx", ts=5.0)
+        )
         self.assertTrue(member.connected)
         # nor can anyone write it
         with mute_logger("odoo.sql_db"), self.assertRaises(IntegrityError) as caught:
@@ -269,23 +357,31 @@ class TestQueue(AxivoxCase):
         # a manager's Disconnect says why, before any PBX call
         with self.assertRaises(UserError) as caught:
             member.action_disconnect()
-        self.assertIn("static agents are always connected and cannot be disconnected",
-                      str(caught.exception))
+        self.assertIn(
+            "static agents are always connected and cannot be disconnected",
+            str(caught.exception),
+        )
         # a dynamic agent made static is connected
         self.m_anna_sales.member_type = "static"
         self.assertTrue(self.m_anna_sales.connected)
 
     def test_one_member_row_per_queue_and_user(self):
         with mute_logger("odoo.sql_db"), self.assertRaises(IntegrityError) as caught:
-            self.env["axivox.queue.member"].create({
-                "queue_id": self.queue_sales.id, "user_id": self.agent.id,
-                "member_type": "static"})
+            self.env["axivox.queue.member"].create(
+                {
+                    "queue_id": self.queue_sales.id,
+                    "user_id": self.agent.id,
+                    "member_type": "static",
+                }
+            )
         self.assertIn("axivox_queue_member_queue_user_unique", str(caught.exception))
 
     def test_member_needs_extension_of_the_queue_account(self):
         Member = self.env["axivox.queue.member"]
         with self.assertRaises(ValidationError) as caught:
-            Member.create({"queue_id": self.queue_sales.id, "user_id": self.employee.id})
+            Member.create(
+                {"queue_id": self.queue_sales.id, "user_id": self.employee.id}
+            )
         self.assertIn("has no PBX extension", str(caught.exception))
         with self.assertRaises(ValidationError) as caught:
             Member.create({"queue_id": self.queue_sales.id, "user_id": self.agent_b.id})
@@ -307,7 +403,9 @@ class TestQueue(AxivoxCase):
         self.assertFalse(member._apply_login_state(False, t10, "pbx", ts=1000.5))
         self.assertTrue(member.connected)
         # a newer one applies
-        self.assertEqual(member._apply_login_state(False, t11, "sync", ts=1001.0), member)
+        self.assertEqual(
+            member._apply_login_state(False, t11, "sync", ts=1001.0), member
+        )
         self.assertFalse(member.connected)
         self.assertFalse(member.connected_since)
         self.assertEqual(member.last_change, t11)
@@ -316,27 +414,47 @@ class TestQueue(AxivoxCase):
         self.assertFalse(member._apply_login_state(False, t11, "pbx", ts=1002.0))
         self.assertEqual(member.last_change_ts, 1002.0)
         # the PBX's own connection time wins over the event time
-        member._apply_login_state(True, t11, "pbx", ts=1003.0, since="2026-03-02T10:30:00Z")
+        member._apply_login_state(
+            True, t11, "pbx", ts=1003.0, since="2026-03-02T10:30:00Z"
+        )
         self.assertEqual(member.connected_since, datetime(2026, 3, 2, 10, 30))
 
     def test_apply_login_events_newest_wins(self):
         Member = self.env["axivox.queue.member"]
         self.queue_support.with_context(axivox_from_pbx=True).write(
-            {"remote_id": "support-t", "pending_changes": False})
+            {"remote_id": "support-t", "pending_changes": False}
+        )
         queues = {"support-t": self.queue_support}
         users = {"202": self.agent2, "201": self.agent}
         events = [
-            {"id": "e2", "type": "REMOVEMEMBER", "queue_id": "support-t",
-             "timestamp": "2026-03-02T10:00:05.000Z", "agent_extension": "202"},
-            {"id": "e1", "type": "ADDMEMBER", "queue_id": "support-t",
-             "timestamp": "2026-03-02T10:00:00.000Z", "agent_extension": "202"},
-            {"id": "e3", "type": "ADDMEMBER", "queue_id": "support-t",
-             "timestamp": "2026-03-02T10:00:01.000Z", "agent_extension": "201"},
+            {
+                "id": "e2",
+                "type": "REMOVEMEMBER",
+                "queue_id": "support-t",
+                "timestamp": "2026-03-02T10:00:05.000Z",
+                "agent_extension": "202",
+            },
+            {
+                "id": "e1",
+                "type": "ADDMEMBER",
+                "queue_id": "support-t",
+                "timestamp": "2026-03-02T10:00:00.000Z",
+                "agent_extension": "202",
+            },
+            {
+                "id": "e3",
+                "type": "ADDMEMBER",
+                "queue_id": "support-t",
+                "timestamp": "2026-03-02T10:00:01.000Z",
+                "agent_extension": "201",
+            },
         ]
         Member._apply_login_events(self.account_a, events, queues, users)
         self.assertFalse(self.m_bruno_support.connected, "the newest (logout) wins")
         anna = self.queue_support.member_ids.filtered(lambda m: m.user_id == self.agent)
-        self.assertTrue(anna.connected, "a dynamic agent logged in on the PBX is mirrored")
+        self.assertTrue(
+            anna.connected, "a dynamic agent logged in on the PBX is mirrored"
+        )
         self.assertEqual(anna.member_type, "dynamic")
         self.assertFalse(self.queue_support.pending_changes, "the PBX's own state")
 
@@ -345,19 +463,28 @@ class TestQueue(AxivoxCase):
     # ------------------------------------------------------------------
     def test_connect_wizard_domain(self):
         Member = self.env["axivox.queue.member"]
-        extra = Member.create([
-            {"queue_id": self.queue_sales.id, "user_id": self.manager.id,
-             "member_type": "dynamic", "connected": True},
-        ])
+        extra = Member.create(
+            [
+                {
+                    "queue_id": self.queue_sales.id,
+                    "user_id": self.manager.id,
+                    "member_type": "dynamic",
+                    "connected": True,
+                },
+            ]
+        )
         Wizard = self.env["axivox.queue.connect.wizard"]
         action = self.queue_sales.action_connect_agent()
         self.assertEqual(action["res_model"], "axivox.queue.connect.wizard")
         self.assertEqual(action["context"], {"default_queue_id": self.queue_sales.id})
         wizard = Wizard.with_context(action["context"]).create(
-            {"member_id": self.m_anna_sales.id})
+            {"member_id": self.m_anna_sales.id}
+        )
         self.assertEqual(wizard.queue_id, self.queue_sales)
-        domain = safe_eval(Wizard._fields["member_id"].domain,
-                           {"queue_id": wizard.queue_id.id, "account_id": wizard.account_id.id})
+        domain = safe_eval(
+            Wizard._fields["member_id"].domain,
+            {"queue_id": wizard.queue_id.id, "account_id": wizard.account_id.id},
+        )
         offered = Member.search(domain)
         # Anna only: Bruno is static, Mia is already connected, Support's agents are not
         # in this queue.
@@ -380,13 +507,15 @@ class TestQueue(AxivoxCase):
                 self.assertEqual(
                     str(caught.exception),
                     f"Ax Agent Bruno is not a dynamic agent of queue {queue.name}: only the "
-                    "queue's dynamic agents can be connected.")
+                    "queue's dynamic agents can be connected.",
+                )
 
     def test_settings_count_the_company_accounts(self):
         """The Call Queues block of Settings counts this company's PBX accounts."""
         settings = self.env["res.config.settings"].with_user(self.admin).create({})
         expected = self.env["axivox.account"].search_count(
-            [("company_id", "=", self.company_a.id)])
+            [("company_id", "=", self.company_a.id)]
+        )
         self.assertGreaterEqual(expected, 1)
         self.assertEqual(settings.axivox_account_count, expected)
         view = self.env.ref("voip_axivox_queue.res_config_settings_view_form")

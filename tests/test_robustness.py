@@ -6,7 +6,6 @@ import time
 
 from werkzeug.test import EnvironBuilder
 
-from odoo import SUPERUSER_ID
 from odoo.exceptions import AccessError, UserError
 from odoo.http import HTTPRequest, Request, _request_stack
 from odoo.tests import HttpCase, TransactionCase, tagged
@@ -14,20 +13,23 @@ from odoo.tools import mute_logger
 
 from ..axivox_api import signature
 from ..controllers.webhook import AxivoxWebhookController
-from .common import WEBHOOK_SECRET, AxivoxWorld, SimulatedWorld, event, signed
+from .common import AxivoxWorld, SimulatedWorld, event, signed
 from .foundation_common import AxivoxCase
 
 URL = "/voip_axivox_queue/webhook/%s"
-QUIET = ("odoo.addons.voip_axivox_queue.models.axivox_account",
-         "odoo.addons.voip_axivox_queue.axivox_api.client")
+QUIET = (
+    "odoo.addons.voip_axivox_queue.models.axivox_account",
+    "odoo.addons.voip_axivox_queue.axivox_api.client",
+)
 
 
 def serve_webhook(env, token, body, headers):
     """Serve one webhook request through the controller, as Odoo does, on ``env``; returns a
     function that serves the same request again, as Odoo's ``retrying`` does after a
     serialization failure."""
-    environ = EnvironBuilder(path=URL % token, method="POST", data=body,
-                             headers=headers).get_environ()
+    environ = EnvironBuilder(
+        path=URL % token, method="POST", data=body, headers=headers
+    ).get_environ()
     odoo_request = Request(HTTPRequest(environ))
     odoo_request.env = env
 
@@ -37,6 +39,7 @@ def serve_webhook(env, token, body, headers):
             return AxivoxWebhookController().webhook(token)
         finally:
             _request_stack.pop()
+
     return serve
 
 
@@ -46,8 +49,15 @@ class TestWebhookHostileInput(AxivoxWorld, HttpCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.setup_world()
-        cls.sales = cls.make_queue("sales", "Sales", "600", "*600", "#600",
-                                   static=["100"], dynamic=["101", "102"])
+        cls.sales = cls.make_queue(
+            "sales",
+            "Sales",
+            "600",
+            "*600",
+            "#600",
+            static=["100"],
+            dynamic=["101", "102"],
+        )
 
     def post(self, body, headers=None, sign=True):
         body = body if isinstance(body, bytes) else json.dumps(body).encode()
@@ -58,11 +68,14 @@ class TestWebhookHostileInput(AxivoxWorld, HttpCase):
         return response
 
     def events(self):
-        return self.env["axivox.queue.event"].search([("account_id", "=", self.account.id)])
+        return self.env["axivox.queue.event"].search(
+            [("account_id", "=", self.account.id)]
+        )
 
     def quarantined(self):
         return self.env["axivox.queue.event.quarantine"].search(
-            [("account_id", "=", self.account.id)])
+            [("account_id", "=", self.account.id)]
+        )
 
     def test_retried_request_reads_the_cached_body(self):
         """Odoo serves a request again after a serialization failure: the second time, the
@@ -80,8 +93,12 @@ class TestWebhookHostileInput(AxivoxWorld, HttpCase):
         cases = [
             ("deeply nested JSON", nested, 400),
             ("an integer of 5000 digits", b'{"events": [' + b"9" * 5000 + b"]}", 400),
-            ("NaN", b'{"id": "n1", "type": "ABANDON", "queue_id": "sales", '
-                    b'"timestamp": "2026-11-28T10:00:00Z", "x": NaN}', 400),
+            (
+                "NaN",
+                b'{"id": "n1", "type": "ABANDON", "queue_id": "sales", '
+                b'"timestamp": "2026-11-28T10:00:00Z", "x": NaN}',
+                400,
+            ),
             ("not UTF-8", b'{"id": "\xff\xfe"}', 400),
             ("a list of numbers", b"[1, 2, 3]", 422),
             ("events not a list", b'{"events": {"a": 1}}', 422),
@@ -90,8 +107,11 @@ class TestWebhookHostileInput(AxivoxWorld, HttpCase):
             for sign in (True, False):
                 with self.subTest(what=what, signed=sign):
                     response = self.post(body, sign=sign)
-                    self.assertEqual(response.status_code, status if sign else 401,
-                                     response.text[:200])
+                    self.assertEqual(
+                        response.status_code,
+                        status if sign else 401,
+                        response.text[:200],
+                    )
                     self.assertIn("error", response.json())
         self.assertFalse(self.events())
         self.assertFalse(self.quarantined())
@@ -100,7 +120,7 @@ class TestWebhookHostileInput(AxivoxWorld, HttpCase):
         """Correctly signed events PostgreSQL could not store: set aside with the reason."""
         good = event("ok1", "ADDMEMBER", agent_extension="102")
         bad = [
-            event("big1", "ENTERQUEUE", position=2 ** 40),
+            event("big1", "ENTERQUEUE", position=2**40),
             event("nul\x00", "ABANDON"),
             event("nul2", "ABANDON", caller_number="+32\x00"),
             event("nul3", "ABANDON", extra={"k\x00": 1}),
@@ -117,10 +137,13 @@ class TestWebhookHostileInput(AxivoxWorld, HttpCase):
         body = body.replace(b'"INFINITE"', b"1e999")  # a float beyond double: inf
         response = self.post(body)
         self.assertEqual(response.status_code, 200, response.text)
-        self.assertEqual(response.json(), {"applied": 1, "duplicates": 0,
-                                           "quarantined": len(bad)})
+        self.assertEqual(
+            response.json(), {"applied": 1, "duplicates": 0, "quarantined": len(bad)}
+        )
         self.assertEqual(self.events().pbx_event_id, "ok1")
-        self.assertTrue(self.member(self.sales, "102").connected, "the good event applied")
+        self.assertTrue(
+            self.member(self.sales, "102").connected, "the good event applied"
+        )
         kept = self.quarantined()
         self.assertEqual(len(kept), len(bad))
         self.assertTrue(all(k.reason and k.raw_payload for k in kept))
@@ -139,7 +162,9 @@ class TestWebhookHostileInput(AxivoxWorld, HttpCase):
         for what, headers in cases.items():
             with self.subTest(what=what):
                 all_headers = dict(good, **headers)
-                response = self.url_open(URL % self.token, data=body, headers=all_headers)
+                response = self.url_open(
+                    URL % self.token, data=body, headers=all_headers
+                )
                 self.assertEqual(response.status_code, 401, response.text[:200])
         self.env.invalidate_all()
         self.assertFalse(self.events())
@@ -148,16 +173,28 @@ class TestWebhookHostileInput(AxivoxWorld, HttpCase):
     def test_future_event_is_quarantined(self):
         """A signed event dated 2099 does not freeze its agent."""
         sofia = self.member(self.sales, "102")
-        future = self.post(event("f1", "REMOVEMEMBER", agent_extension="102",
-                                 at="2099-01-01T00:00:00.000Z"))
-        self.assertEqual(future.json(), {"applied": 0, "duplicates": 0, "quarantined": 1})
+        future = self.post(
+            event(
+                "f1",
+                "REMOVEMEMBER",
+                agent_extension="102",
+                at="2099-01-01T00:00:00.000Z",
+            )
+        )
+        self.assertEqual(
+            future.json(), {"applied": 0, "duplicates": 0, "quarantined": 1}
+        )
         self.assertIn("future", self.quarantined().reason)
         self.post(event("f2", "ADDMEMBER", agent_extension="102"))
         self.assertTrue(sofia.connected, "later events still apply")
         # A few seconds ahead (clock drift) is accepted.
         soon = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(time.time() + 60))
-        self.assertEqual(self.post(event("f3", "REMOVEMEMBER", agent_extension="102",
-                                         at=soon)).json()["applied"], 1)
+        self.assertEqual(
+            self.post(
+                event("f3", "REMOVEMEMBER", agent_extension="102", at=soon)
+            ).json()["applied"],
+            1,
+        )
         self.assertFalse(sofia.connected)
 
     def test_administrators_see_the_quarantine(self):
@@ -171,19 +208,32 @@ class TestWebhookHostileInput(AxivoxWorld, HttpCase):
             Quarantine.with_user(self.manager).search([])
         self.assertEqual(self.account.with_user(self.manager).quarantine_count, 0)
         menu = self.env.ref("voip_axivox_queue.menu_call_queues_quarantine")
-        self.assertEqual(menu.parent_id, self.env.ref("voip_axivox_queue.menu_call_queues_config"))
+        self.assertEqual(
+            menu.parent_id, self.env.ref("voip_axivox_queue.menu_call_queues_config")
+        )
 
 
 @tagged("post_install", "-at_install")
 class TestCsvAndRights(AxivoxCase):
     def test_csv_formulas_are_neutralised(self):
         Event = self.env["axivox.queue.event"]
-        Event._ingest(self.account_a, [
-            {"id": "csv1", "type": "BLINDTRANSFER", "queue_id": self.queue_sales.remote_id or "x",
-             "timestamp": "2026-03-02T09:00:00.000Z", "call_id": "=1+1",
-             "caller_number": "+32470000001", "agent_extension": "201",
-             "transfer_target": "@SUM(A1)", "agent_name": "-2+3"},
-        ], "webhook")
+        Event._ingest(
+            self.account_a,
+            [
+                {
+                    "id": "csv1",
+                    "type": "BLINDTRANSFER",
+                    "queue_id": self.queue_sales.remote_id or "x",
+                    "timestamp": "2026-03-02T09:00:00.000Z",
+                    "call_id": "=1+1",
+                    "caller_number": "+32470000001",
+                    "agent_extension": "201",
+                    "transfer_target": "@SUM(A1)",
+                    "agent_name": "-2+3",
+                },
+            ],
+            "webhook",
+        )
         content = Event._report_csv([("pbx_event_id", "=", "csv1")]).decode()
         rows = list(csv.reader(io.StringIO(content)))
         header, row = rows[0], rows[1]
@@ -199,9 +249,15 @@ class TestCsvAndRights(AxivoxCase):
             queue.write({"account_id": self.account_b.id})
         self.assertNotIn("Ventes B", str(caught.exception))
         with self.assertRaises(AccessError) as caught:
-            self.env["axivox.queue"].with_user(self.manager).create({
-                "name": "Probe", "account_id": self.account_b.id, "extension": "900",
-                "login_code": "*61", "logout_code": "*99"})
+            self.env["axivox.queue"].with_user(self.manager).create(
+                {
+                    "name": "Probe",
+                    "account_id": self.account_b.id,
+                    "extension": "900",
+                    "login_code": "*61",
+                    "logout_code": "*99",
+                }
+            )
         message = str(caught.exception)
         self.assertNotIn("Ventes B", message)
         self.assertNotIn("*61", message)
@@ -225,13 +281,20 @@ class TestSyncRobustness(SimulatedWorld, TransactionCase):
         return ids, cursor
 
     def stored_ids(self):
-        return self.env["axivox.queue.event"].search(
-            [("account_id", "=", self.account.id)]).mapped("pbx_event_id")
+        return (
+            self.env["axivox.queue.event"]
+            .search([("account_id", "=", self.account.id)])
+            .mapped("pbx_event_id")
+        )
 
     def test_bad_events_are_quarantined_and_the_sync_moves_on(self):
         self.assertIsNone(self.account._sync_safely())
-        good = {"type": "ADDMEMBER", "queue_id": "sales", "agent_extension": "103",
-                "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())}
+        good = {
+            "type": "ADDMEMBER",
+            "queue_id": "sales",
+            "agent_extension": "103",
+            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+        }
         self.raw_events(
             dict(good, id="bad-type", type="NOSUCHTYPE"),
             dict(good, id="y" * 65),
@@ -245,10 +308,17 @@ class TestSyncRobustness(SimulatedWorld, TransactionCase):
         self.assertIn("good-1", self.stored_ids())
         self.assertEqual(self.account.quarantine_count, 5)
         _ids, last_cursor = self.pbx_ids()
-        self.assertEqual(self.account.event_cursor, last_cursor, "the cursor moved past them")
-        good_event = self.env["axivox.queue.event"].search([("pbx_event_id", "=", "good-1")])
-        self.assertEqual((good_event.queue_id.remote_id, good_event.agent_user_id),
-                         ("sales", self.users["103"]), "the good event of the page was applied")
+        self.assertEqual(
+            self.account.event_cursor, last_cursor, "the cursor moved past them"
+        )
+        good_event = self.env["axivox.queue.event"].search(
+            [("pbx_event_id", "=", "good-1")]
+        )
+        self.assertEqual(
+            (good_event.queue_id.remote_id, good_event.agent_user_id),
+            ("sales", self.users["103"]),
+            "the good event of the page was applied",
+        )
         self.assertIsNone(self.account._sync_safely())
         self.assertEqual(self.account.quarantine_count, 5, "nothing quarantined twice")
 
@@ -278,11 +348,22 @@ class TestSyncRobustness(SimulatedWorld, TransactionCase):
     def test_a_constraint_conflict_does_not_stop_the_other_accounts(self):
         """An Odoo queue not yet applied already uses the extension of a PBX queue: that
         account's sync fails, said; the next account is still synced."""
-        self.env["axivox.queue"].create({
-            "name": "Local 610", "account_id": self.account.id, "extension": "610",
-            "login_code": "*91", "logout_code": "*92"})
-        other = self.account.copy({"name": "Second PBX", "api_key": self.sim.api_key,
-                                   "webhook_secret": "x" * 20})
+        self.env["axivox.queue"].create(
+            {
+                "name": "Local 610",
+                "account_id": self.account.id,
+                "extension": "610",
+                "login_code": "*91",
+                "logout_code": "*92",
+            }
+        )
+        other = self.account.copy(
+            {
+                "name": "Second PBX",
+                "api_key": self.sim.api_key,
+                "webhook_secret": "x" * 20,
+            }
+        )
         self.env["axivox.account"]._cron_sync()
         self.assertEqual(self.account.sync_state, "error")
         self.assertIn("extension", self.account.last_error)
@@ -296,11 +377,14 @@ class TestSyncRobustness(SimulatedWorld, TransactionCase):
         started = time.monotonic()
         with mute_logger(*QUIET):
             error = self.account._sync_safely()
-        self.assertLess(time.monotonic() - started, 5, "a PBX asking to wait 60 s: no wait")
+        self.assertLess(
+            time.monotonic() - started, 5, "a PBX asking to wait 60 s: no wait"
+        )
         self.assertTrue(error)
 
     def test_dialing_is_rate_limited(self):
         from ..models.res_users import DIAL_LIMIT
+
         agent = self.users["101"]
         Users = self.env["res.users"].with_user(agent)
         for _n in range(DIAL_LIMIT):

@@ -17,20 +17,53 @@ class TestSecurity(AxivoxCase):
     def setUpClass(cls):
         super().setUpClass()
         Event = cls.env["axivox.queue.event"]
-        values = {"event_time": datetime(2026, 3, 2, 9), "event_ts": 1772442000.0,
-                  "event_type": "ENTERQUEUE", "call_id": "c1", "caller_number": "+3247000"}
-        cls.event_a = Event.create(dict(values, account_id=cls.account_a.id,
-                                        queue_id=cls.queue_sales.id, pbx_event_id="sec-a"))
-        cls.event_b = Event.create(dict(values, account_id=cls.account_b.id,
-                                        queue_id=cls.queue_b.id, pbx_event_id="sec-b"))
+        values = {
+            "event_time": datetime(2026, 3, 2, 9),
+            "event_ts": 1772442000.0,
+            "event_type": "ENTERQUEUE",
+            "call_id": "c1",
+            "caller_number": "+3247000",
+        }
+        cls.event_a = Event.create(
+            dict(
+                values,
+                account_id=cls.account_a.id,
+                queue_id=cls.queue_sales.id,
+                pbx_event_id="sec-a",
+            )
+        )
+        cls.event_b = Event.create(
+            dict(
+                values,
+                account_id=cls.account_b.id,
+                queue_id=cls.queue_b.id,
+                pbx_event_id="sec-b",
+            )
+        )
         # A manager of both companies
-        cls.manager_ab = cls.env["res.users"].with_context(no_reset_password=True).create({
-            "name": "Ax Manager Both", "login": "ax_manager_both", "password": "ax_manager_both",
-            "company_id": cls.company_a.id,
-            "company_ids": [Command.set((cls.company_a | cls.company_b).ids)],
-            "groups_id": [Command.set([cls.env.ref("base.group_user").id,
-                                       cls.env.ref("voip_axivox_queue.group_axivox_manager").id])],
-        })
+        cls.manager_ab = (
+            cls.env["res.users"]
+            .with_context(no_reset_password=True)
+            .create(
+                {
+                    "name": "Ax Manager Both",
+                    "login": "ax_manager_both",
+                    "password": "ax_manager_both",
+                    "company_id": cls.company_a.id,
+                    "company_ids": [Command.set((cls.company_a | cls.company_b).ids)],
+                    "groups_id": [
+                        Command.set(
+                            [
+                                cls.env.ref("base.group_user").id,
+                                cls.env.ref(
+                                    "voip_axivox_queue.group_axivox_manager"
+                                ).id,
+                            ]
+                        )
+                    ],
+                }
+            )
+        )
 
     def assertNoAccess(self, operation, *args, **kwargs):
         with self.assertRaises(AccessError, msg=f"{operation} should be refused"):
@@ -50,11 +83,23 @@ class TestSecurity(AxivoxCase):
         Queue = self.env["axivox.queue"].with_user(self.agent)
         Member = self.env["axivox.queue.member"].with_user(self.agent)
         self.assertEqual(self._ours(Queue.search([])), self.queue_sales)
-        self.assertEqual(Member.search([]), self.m_anna_sales,
-                         "her own membership only, not her colleagues'")
+        self.assertEqual(
+            Member.search([]),
+            self.m_anna_sales,
+            "her own membership only, not her colleagues'",
+        )
         sales = self.queue_sales.with_user(self.agent)
-        values = sales.read(["name", "extension", "login_code", "logout_code",
-                             "connected_agents", "connected_count", "account_id"])[0]
+        values = sales.read(
+            [
+                "name",
+                "extension",
+                "login_code",
+                "logout_code",
+                "connected_agents",
+                "connected_count",
+                "account_id",
+            ]
+        )[0]
         self.assertEqual(values["login_code"], "*61")
         self.assertEqual(values["connected_agents"], "Ax Agent Bruno")
         self.assertEqual(values["account_id"], (self.account_a.id, "PBX A (tests)"))
@@ -63,54 +108,91 @@ class TestSecurity(AxivoxCase):
         self.env.invalidate_all()
         view = sales.get_views([(False, "form")])["views"]["form"]
         self.assertIn("dynamic_member_ids", view["arch"])
-        sub = {"fields": {"user_id": {"fields": {"display_name": {}}}, "connected": {},
-                          "member_type": {}, "extension": {}}}
+        sub = {
+            "fields": {
+                "user_id": {"fields": {"display_name": {}}},
+                "connected": {},
+                "member_type": {},
+                "extension": {},
+            }
+        }
         self.env.invalidate_all()
-        values = sales.web_read({
-            "name": {}, "extension": {}, "connected_count": {}, "connected_agents": {},
-            "static_member_ids": sub, "dynamic_member_ids": sub,
-            "connected_member_ids": sub, "member_ids": {},
-        })[0]
-        self.assertEqual([m["id"] for m in values["dynamic_member_ids"]],
-                         self.m_anna_sales.ids, "her own row only")
-        self.assertEqual(values["static_member_ids"], [],
-                         "she does not see her colleagues' memberships")
+        values = sales.web_read(
+            {
+                "name": {},
+                "extension": {},
+                "connected_count": {},
+                "connected_agents": {},
+                "static_member_ids": sub,
+                "dynamic_member_ids": sub,
+                "connected_member_ids": sub,
+                "member_ids": {},
+            }
+        )[0]
+        self.assertEqual(
+            [m["id"] for m in values["dynamic_member_ids"]],
+            self.m_anna_sales.ids,
+            "her own row only",
+        )
+        self.assertEqual(
+            values["static_member_ids"],
+            [],
+            "she does not see her colleagues' memberships",
+        )
         self.assertEqual(values["member_ids"], self.m_anna_sales.ids)
         self.assertNoAccess(self.queue_support.with_user(self.agent).read, ["name"])
-        self.assertNoAccess(self.m_bruno_sales.with_user(self.agent).read, ["connected"])
+        self.assertNoAccess(
+            self.m_bruno_sales.with_user(self.agent).read, ["connected"]
+        )
 
         bruno = self.env["axivox.queue"].with_user(self.agent2)
-        self.assertEqual(self._ours(bruno.search([])), self.queue_sales | self.queue_support)
+        self.assertEqual(
+            self._ours(bruno.search([])), self.queue_sales | self.queue_support
+        )
 
     def test_agent_cannot_write_queues_or_memberships(self):
         sales = self.queue_sales.with_user(self.agent)
         mine = self.m_anna_sales.with_user(self.agent)
         self.assertNoAccess(sales.write, {"max_wait_time": 30})
         self.assertNoAccess(sales.unlink)
-        self.assertNoAccess(self.env["axivox.queue"].with_user(self.agent).create, {
-            "name": "Mine", "account_id": self.account_a.id, "extension": "901",
-            "login_code": "*91", "logout_code": "*92"})
+        self.assertNoAccess(
+            self.env["axivox.queue"].with_user(self.agent).create,
+            {
+                "name": "Mine",
+                "account_id": self.account_a.id,
+                "extension": "901",
+                "login_code": "*91",
+                "logout_code": "*92",
+            },
+        )
         self.assertNoAccess(mine.write, {"connected": True})
         self.assertNoAccess(mine.write, {"member_type": "static"})
         self.assertNoAccess(mine.unlink)
-        self.assertNoAccess(self.env["axivox.queue.member"].with_user(self.agent).create,
-                            {"queue_id": self.queue_support.id, "user_id": self.agent.id})
+        self.assertNoAccess(
+            self.env["axivox.queue.member"].with_user(self.agent).create,
+            {"queue_id": self.queue_support.id, "user_id": self.agent.id},
+        )
         # the manager's buttons are refused before the PBX is called
         self.assertNoAccess(mine.action_connect)
         self.assertNoAccess(mine.action_disconnect)
         self.assertNoAccess(sales.action_apply_changes)
-        self.assertNoAccess(self.env["axivox.queue.connect.wizard"].with_user(self.agent).create,
-                            {"queue_id": self.queue_sales.id, "member_id": self.m_anna_sales.id})
+        self.assertNoAccess(
+            self.env["axivox.queue.connect.wizard"].with_user(self.agent).create,
+            {"queue_id": self.queue_sales.id, "member_id": self.m_anna_sales.id},
+        )
         self.assertFalse(self.m_anna_sales.connected)
 
     def test_agent_no_events_no_accounts(self):
-        self.assertNoAccess(self.env["axivox.queue.event"].with_user(self.agent).search, [])
+        self.assertNoAccess(
+            self.env["axivox.queue.event"].with_user(self.agent).search, []
+        )
         self.assertNoAccess(self.event_a.with_user(self.agent).read, ["call_id"])
         self.assertNoAccess(self.env["axivox.account"].with_user(self.agent).search, [])
         self.assertNoAccess(self.account_a.with_user(self.agent).read, ["name"])
         self.assertNoAccess(self.account_a.with_user(self.agent).read, ["api_key"])
         self.assertNoAccess(
-            self.env["axivox.queue.report.wizard"].with_user(self.agent).create, {})
+            self.env["axivox.queue.report.wizard"].with_user(self.agent).create, {}
+        )
         # the report's event types are readable by every employee (the wizard's choices),
         # changed by administrators only
         types = self.env["axivox.queue.event.type"].with_user(self.agent).search([])
@@ -123,7 +205,9 @@ class TestSecurity(AxivoxCase):
     def test_employee_without_queue_group(self):
         Queue = self.env["axivox.queue"].with_user(self.employee)
         self.assertNoAccess(Queue.search, [])
-        self.assertNoAccess(self.env["axivox.queue.member"].with_user(self.employee).search, [])
+        self.assertNoAccess(
+            self.env["axivox.queue.member"].with_user(self.employee).search, []
+        )
 
     # ------------------------------------------------------------------
     # Managers
@@ -131,11 +215,22 @@ class TestSecurity(AxivoxCase):
     def test_manager_runs_every_queue_of_her_company(self):
         Queue = self.env["axivox.queue"].with_user(self.manager)
         Member = self.env["axivox.queue.member"].with_user(self.manager)
-        self.assertEqual(self._ours(Queue.search([])), self.queue_sales | self.queue_support)
-        self.assertEqual(self._ours(Member.search([])),
-                         self.m_anna_sales | self.m_bruno_sales | self.m_bruno_support)
-        queue = Queue.create({"name": "Billing", "extension": "901", "login_code": "*91",
-                              "logout_code": "*92", "account_id": self.account_a.id})
+        self.assertEqual(
+            self._ours(Queue.search([])), self.queue_sales | self.queue_support
+        )
+        self.assertEqual(
+            self._ours(Member.search([])),
+            self.m_anna_sales | self.m_bruno_sales | self.m_bruno_support,
+        )
+        queue = Queue.create(
+            {
+                "name": "Billing",
+                "extension": "901",
+                "login_code": "*91",
+                "logout_code": "*92",
+                "account_id": self.account_a.id,
+            }
+        )
         self.assertTrue(queue.pending_changes)
         queue.write({"strategy": "linear", "max_ring_time": 30})
         member = Member.create({"queue_id": queue.id, "user_id": self.agent.id})
@@ -155,7 +250,8 @@ class TestSecurity(AxivoxCase):
         self.assertEqual(
             str(caught.exception),
             "Ax Agent Bruno is a static agent of Sales (tests): static agents are always "
-            "connected and cannot be disconnected.")
+            "connected and cannot be disconnected.",
+        )
         self.assertTrue(self.m_bruno_sales.connected)
 
     def test_manager_reads_events_and_the_report(self):
@@ -166,24 +262,60 @@ class TestSecurity(AxivoxCase):
         self.assertEqual(event.call_id, "c1")
         self.assertNoAccess(event.write, {"call_id": "forged"})
         self.assertNoAccess(event.unlink)
-        self.assertNoAccess(Event.create, {
-            "account_id": self.account_a.id, "event_time": datetime(2026, 3, 2),
-            "event_ts": 1.0, "event_type": "ABANDON", "pbx_event_id": "forged"})
-        wizard = self.env["axivox.queue.report.wizard"].with_user(self.manager).create({})
+        self.assertNoAccess(
+            Event.create,
+            {
+                "account_id": self.account_a.id,
+                "event_time": datetime(2026, 3, 2),
+                "event_ts": 1.0,
+                "event_type": "ABANDON",
+                "pbx_event_id": "forged",
+            },
+        )
+        wizard = (
+            self.env["axivox.queue.report.wizard"].with_user(self.manager).create({})
+        )
         self.assertEqual(len(wizard.event_type_ids), 13)
-        connect = self.env["axivox.queue.connect.wizard"].with_user(self.manager).create(
-            {"queue_id": self.queue_sales.id, "member_id": self.m_anna_sales.id})
+        connect = (
+            self.env["axivox.queue.connect.wizard"]
+            .with_user(self.manager)
+            .create(
+                {"queue_id": self.queue_sales.id, "member_id": self.m_anna_sales.id}
+            )
+        )
         self.assertEqual(connect.member_id, self.m_anna_sales)
 
     def test_wizards_are_personal(self):
-        colleague = self.env["res.users"].with_context(no_reset_password=True).create({
-            "name": "Ax Manager Two", "login": "ax_manager_two",
-            "groups_id": [Command.set([self.env.ref("base.group_user").id,
-                                       self.env.ref("voip_axivox_queue.group_axivox_manager").id])],
-        })
-        report = self.env["axivox.queue.report.wizard"].with_user(self.manager).create({})
-        connect = self.env["axivox.queue.connect.wizard"].with_user(self.manager).create(
-            {"queue_id": self.queue_sales.id, "member_id": self.m_anna_sales.id})
+        colleague = (
+            self.env["res.users"]
+            .with_context(no_reset_password=True)
+            .create(
+                {
+                    "name": "Ax Manager Two",
+                    "login": "ax_manager_two",
+                    "groups_id": [
+                        Command.set(
+                            [
+                                self.env.ref("base.group_user").id,
+                                self.env.ref(
+                                    "voip_axivox_queue.group_axivox_manager"
+                                ).id,
+                            ]
+                        )
+                    ],
+                }
+            )
+        )
+        report = (
+            self.env["axivox.queue.report.wizard"].with_user(self.manager).create({})
+        )
+        connect = (
+            self.env["axivox.queue.connect.wizard"]
+            .with_user(self.manager)
+            .create(
+                {"queue_id": self.queue_sales.id, "member_id": self.m_anna_sales.id}
+            )
+        )
         self.assertEqual(report.read(["call_id"])[0]["id"], report.id)
         self.assertNoAccess(report.with_user(colleague).read, ["call_id"])
         self.assertNoAccess(report.with_user(colleague).write, {"call_id": "x"})
@@ -192,25 +324,32 @@ class TestSecurity(AxivoxCase):
 
     def test_manager_reads_accounts_but_not_their_secrets(self):
         account = self.account_a.with_user(self.manager)
-        self.assertEqual(account.read(["name", "api_url", "sync_state"])[0]["api_url"],
-                         "http://127.0.0.1:9")
+        self.assertEqual(
+            account.read(["name", "api_url", "sync_state"])[0]["api_url"],
+            "http://127.0.0.1:9",
+        )
         for field in SECRETS:
             with self.subTest(field=field):
                 self.assertNoAccess(account.read, [field])
         self.assertFalse(set(SECRETS) & set(account.fields_get()))
         self.assertFalse(set(SECRETS) & set(account.read()[0]))
-        self.assertFalse(set(SECRETS) & set(account.search_read([("id", "=", account.id)])[0]))
+        self.assertFalse(
+            set(SECRETS) & set(account.search_read([("id", "=", account.id)])[0])
+        )
         view = account.get_views([(False, "form")])
         self.assertFalse(set(SECRETS) & set(view["models"]["axivox.account"]))
         self.assertNotIn("api_key", view["views"]["form"]["arch"])
         # searching on a secret is refused too (no guessing by search)
         with self.assertRaises(AccessError):
             self.env["axivox.account"].with_user(self.manager).search(
-                [("api_key", "=", "key-a-secret")])
+                [("api_key", "=", "key-a-secret")]
+            )
         self.assertNoAccess(account.write, {"name": "Renamed"})
         self.assertNoAccess(account.unlink)
-        self.assertNoAccess(self.env["axivox.account"].with_user(self.manager).create,
-                            {"name": "New", "api_url": "http://127.0.0.1:9"})
+        self.assertNoAccess(
+            self.env["axivox.account"].with_user(self.manager).create,
+            {"name": "New", "api_url": "http://127.0.0.1:9"},
+        )
         self.assertNoAccess(account.action_rotate_webhook_secret)
         self.assertEqual(self.account_a.webhook_secret, "whsec-a-secret")
 
@@ -223,8 +362,11 @@ class TestSecurity(AxivoxCase):
         values = account.read(list(SECRETS))[0]
         self.assertEqual(values["api_key"], "key-a-secret")
         self.assertEqual(values["webhook_secret"], "whsec-a-secret")
-        self.assertTrue(values["webhook_url"].endswith(
-            "/voip_axivox_queue/webhook/" + values["webhook_token"]))
+        self.assertTrue(
+            values["webhook_url"].endswith(
+                "/voip_axivox_queue/webhook/" + values["webhook_token"]
+            )
+        )
         self.assertTrue(set(SECRETS) <= set(account.fields_get()))
         account.write({"api_key": "rotated-key"})
         account.action_rotate_webhook_secret()
@@ -238,9 +380,14 @@ class TestSecurity(AxivoxCase):
     def _form_fields(self, records, view_xmlid=None):
         """The fields of ``records``' model that the web client reads to open its form."""
         view_id = self.env.ref(view_xmlid).id if view_xmlid else False
-        arch = etree.fromstring(records.get_views([(view_id, "form")])["views"]["form"]["arch"])
-        return {node.get("name") for node in arch.iter("field")
-                if not any(parent.tag == "field" for parent in node.iterancestors())}
+        arch = etree.fromstring(
+            records.get_views([(view_id, "form")])["views"]["form"]["arch"]
+        )
+        return {
+            node.get("name")
+            for node in arch.iter("field")
+            if not any(parent.tag == "field" for parent in node.iterancestors())
+        }
 
     def test_admin_opens_account_and_user_forms(self):
         """An administrator who is not in the Call Queues groups still configures the PBX
@@ -259,9 +406,15 @@ class TestSecurity(AxivoxCase):
         self.assertEqual(self.agent.axivox_extension, "211")
         # an administrator who is also a queue manager sees the user's queues there
         admin_manager = self.env.ref("base.user_admin")
-        self.assertTrue(admin_manager.has_group("voip_axivox_queue.group_axivox_manager"))
-        self.assertIn("axivox_member_ids", self._form_fields(
-            self.agent.with_user(admin_manager), "base.view_users_form"))
+        self.assertTrue(
+            admin_manager.has_group("voip_axivox_queue.group_axivox_manager")
+        )
+        self.assertIn(
+            "axivox_member_ids",
+            self._form_fields(
+                self.agent.with_user(admin_manager), "base.view_users_form"
+            ),
+        )
         # queues themselves are the managers' business
         self.assertNoAccess(self.env["axivox.queue"].with_user(self.admin).search, [])
 
@@ -279,40 +432,60 @@ class TestSecurity(AxivoxCase):
                 self.assertIn(own_queue, queues)
                 self.assertNotIn(other_queue, queues)
                 self.assertNoAccess(other_queue.with_user(user).read, ["name"])
-                self.assertNoAccess(other_queue.with_user(user).write, {"max_wait_time": 9})
+                self.assertNoAccess(
+                    other_queue.with_user(user).write, {"max_wait_time": 9}
+                )
                 self.assertNoAccess(other_queue.with_user(user).unlink)
                 Member = self.env["axivox.queue.member"].with_user(user)
                 self.assertFalse(Member.search([("queue_id", "=", other_queue.id)]))
                 other_member = other_queue.member_ids[:1]
                 self.assertNoAccess(other_member.with_user(user).read, ["connected"])
                 Account = self.env["axivox.account"].with_user(user)
-                self.assertEqual(Account.search([("id", "in", (self.account_a
-                                                               | self.account_b).ids)]),
-                                 own_queue.account_id)
-                self.assertNoAccess(other_queue.account_id.with_user(user).read, ["name"])
+                self.assertEqual(
+                    Account.search(
+                        [("id", "in", (self.account_a | self.account_b).ids)]
+                    ),
+                    own_queue.account_id,
+                )
+                self.assertNoAccess(
+                    other_queue.account_id.with_user(user).read, ["name"]
+                )
                 Event = self.env["axivox.queue.event"].with_user(user)
-                self.assertEqual(Event.search([("pbx_event_id", "like", "sec-")]),
-                                 self.event_a if own_queue == self.queue_sales
-                                 else self.event_b)
+                self.assertEqual(
+                    Event.search([("pbx_event_id", "like", "sec-")]),
+                    self.event_a if own_queue == self.queue_sales else self.event_b,
+                )
         # nor can a manager put a queue on the other company's account
         with self.assertRaises(AccessError):
-            self.env["axivox.queue"].with_user(self.manager).create({
-                "name": "Smuggled", "account_id": self.account_b.id, "extension": "909",
-                "login_code": "*991", "logout_code": "*992"})
+            self.env["axivox.queue"].with_user(self.manager).create(
+                {
+                    "name": "Smuggled",
+                    "account_id": self.account_b.id,
+                    "extension": "909",
+                    "login_code": "*991",
+                    "logout_code": "*992",
+                }
+            )
 
     def test_agent_of_other_company(self):
         Queue = self.env["axivox.queue"].with_user(self.agent_b)
         self.assertEqual(self._ours(Queue.search([])), self.queue_b)
-        self.assertEqual(self.env["axivox.queue.member"].with_user(self.agent_b).search([]),
-                         self.m_bea_b)
+        self.assertEqual(
+            self.env["axivox.queue.member"].with_user(self.agent_b).search([]),
+            self.m_bea_b,
+        )
 
     def test_user_of_both_companies_sees_both(self):
         Queue = self.env["axivox.queue"].with_user(self.manager_ab)
-        self.assertEqual(self._ours(Queue.search([])),
-                         self.queue_sales | self.queue_support | self.queue_b)
+        self.assertEqual(
+            self._ours(Queue.search([])),
+            self.queue_sales | self.queue_support | self.queue_b,
+        )
         Event = self.env["axivox.queue.event"].with_user(self.manager_ab)
-        self.assertEqual(Event.search([("pbx_event_id", "like", "sec-")]),
-                         self.event_a | self.event_b)
+        self.assertEqual(
+            Event.search([("pbx_event_id", "like", "sec-")]),
+            self.event_a | self.event_b,
+        )
         # ... unless the web client narrows the allowed companies to one
         Queue = Queue.with_context(allowed_company_ids=self.company_b.ids)
         self.assertEqual(self._ours(Queue.search([])), self.queue_b)

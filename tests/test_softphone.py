@@ -21,8 +21,10 @@ from ..axivox_simulator.testing import SimulatorProcess
 
 
 def _connected(sim, queue_id, extension):
-    return any(c["queue_id"] == queue_id and c["extension"] == extension
-               for c in sim.state()["connections"])
+    return any(
+        c["queue_id"] == queue_id and c["extension"] == extension
+        for c in sim.state()["connections"]
+    )
 
 
 class SoftphoneDemoMixin:
@@ -50,7 +52,8 @@ class SoftphoneDemoMixin:
         # The demo's report lines of today are dated from 08:00 to 17:30: before then they
         # are in the future, and a PBX event older than the last change is ignored.
         (cls.member_sales_sofia | cls.member_billing_sofia).sudo().with_context(
-            axivox_from_pbx=True).write({"last_change_ts": 0})
+            axivox_from_pbx=True
+        ).write({"last_change_ts": 0})
 
 
 @tagged("post_install", "-at_install")
@@ -73,8 +76,10 @@ class TestSoftphoneServer(SoftphoneDemoMixin, TransactionCase):
         self.assertEqual(set(by_name), {"Sales", "Billing"})
         sales = by_name["Sales"]
         self.assertEqual(sales["member_id"], self.member_sales_sofia.id)
-        self.assertEqual((sales["extension"], sales["login_code"], sales["logout_code"]),
-                         ("600", "*600", "#600"))
+        self.assertEqual(
+            (sales["extension"], sales["login_code"], sales["logout_code"]),
+            ("600", "*600", "#600"),
+        )
         self.assertEqual(sales["member_type"], "dynamic")
         self.assertTrue(sales["connected"])
         self.assertTrue(sales["connected_since"])
@@ -88,14 +93,20 @@ class TestSoftphoneServer(SoftphoneDemoMixin, TransactionCase):
         info = member.action_softphone_connect()
         self.assertEqual((info["from"], info["to"]), ("102", "*620"))
         self.assertEqual(info["outcome"], "logged_in")
-        self.assertEqual((info["member_id"], info["queue_id"]), (member.id, self.billing.id))
+        self.assertEqual(
+            (info["member_id"], info["queue_id"]), (member.id, self.billing.id)
+        )
         self.assertTrue(_connected(self.sim, "billing", "102"))
         # Odoo changes the state when the PBX event arrives, not before.
         self.assertFalse(self.member_billing_sofia.connected)
 
     def test_disconnect_dials_the_logout_code(self):
-        info = self.member_sales_sofia.with_user(self.sofia).action_softphone_disconnect()
-        self.assertEqual((info["from"], info["to"], info["outcome"]), ("102", "#600", "logged_out"))
+        info = self.member_sales_sofia.with_user(
+            self.sofia
+        ).action_softphone_disconnect()
+        self.assertEqual(
+            (info["from"], info["to"], info["outcome"]), ("102", "#600", "logged_out")
+        )
         self.assertFalse(_connected(self.sim, "sales", "102"))
 
     def test_only_her_own_memberships(self):
@@ -122,14 +133,27 @@ class TestSoftphoneServer(SoftphoneDemoMixin, TransactionCase):
         self.assertEqual(info["outcome"], "already_logged_in")
 
     def test_no_extension(self):
-        nobody = self.env["res.users"].create({
-            "name": "No Phone", "login": "no_phone_softphone",
-            "groups_id": [(6, 0, [self.env.ref("base.group_user").id,
-                                  self.env.ref("voip_axivox_queue.group_axivox_agent").id])],
-        })
+        nobody = self.env["res.users"].create(
+            {
+                "name": "No Phone",
+                "login": "no_phone_softphone",
+                "groups_id": [
+                    (
+                        6,
+                        0,
+                        [
+                            self.env.ref("base.group_user").id,
+                            self.env.ref("voip_axivox_queue.group_axivox_agent").id,
+                        ],
+                    )
+                ],
+            }
+        )
         Users = self.env["res.users"].with_user(nobody)
         state = Users.axivox_softphone_state()
-        self.assertEqual(state, {"extension": False, "queues": [], "connected_queue_count": 0})
+        self.assertEqual(
+            state, {"extension": False, "queues": [], "connected_queue_count": 0}
+        )
         with self.assertRaisesRegex(UserError, "no PBX extension"):
             Users.axivox_dial("103")
         with self.assertRaisesRegex(UserError, "no PBX extension"):
@@ -140,7 +164,9 @@ class TestSoftphoneServer(SoftphoneDemoMixin, TransactionCase):
     def test_dial_from_her_own_extension_only(self):
         Users = self.env["res.users"].with_user(self.sofia)
         info = Users.axivox_dial(" 103 ")
-        self.assertEqual((info["from"], info["to"], info["state"]), ("102", "103", "ringing"))
+        self.assertEqual(
+            (info["from"], info["to"], info["state"]), ("102", "103", "ringing")
+        )
         info = Users.axivox_dial("+3225550100")
         self.assertEqual((info["from"], info["to"]), ("102", "+3225550100"))
         calls = self.sim.state()["calls"]
@@ -171,8 +197,10 @@ class TestSoftphoneServer(SoftphoneDemoMixin, TransactionCase):
         infos = self.env["res.users"].with_user(self.sofia).axivox_disconnect_all()
         self.assertEqual(
             sorted((i["to"], i["outcome"], i["member_id"]) for i in infos),
-            [("#600", "logged_out", self.member_sales_sofia.id),
-             ("#620", "logged_out", self.member_billing_sofia.id)],
+            [
+                ("#600", "logged_out", self.member_sales_sofia.id),
+                ("#620", "logged_out", self.member_billing_sofia.id),
+            ],
         )
         self.assertFalse(_connected(self.sim, "sales", "102"))
         self.assertFalse(_connected(self.sim, "billing", "102"))
@@ -199,7 +227,9 @@ class TestSoftphoneQUnit(HttpCase):
     """The QUnit tests of the softphone (static/tests/softphone_tests.js)."""
 
     def test_qunit(self):
-        self.browser_js("/web/tests?filter=voip_axivox_queue", "", "", login="admin", timeout=300)
+        self.browser_js(
+            "/web/tests?filter=voip_axivox_queue", "", "", login="admin", timeout=300
+        )
 
 
 @tagged("post_install", "-at_install")
@@ -209,26 +239,40 @@ class TestSoftphoneTour(SoftphoneDemoMixin, HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        account = cls.env.ref("voip_axivox_queue.demo_account", raise_if_not_found=False)
+        account = cls.env.ref(
+            "voip_axivox_queue.demo_account", raise_if_not_found=False
+        )
         if not account:
             raise unittest.SkipTest("The softphone tour needs the demo data.")
         account = account.sudo()
         webhook_url = "http://127.0.0.1:%s/voip_axivox_queue/webhook/%s" % (
-            odoo.tools.config["http_port"], account.webhook_token)
-        cls.setup_demo(webhook_url=webhook_url, webhook_secret=account.webhook_secret,
-                       webhook_backoff=0.2)
+            odoo.tools.config["http_port"],
+            account.webhook_token,
+        )
+        cls.setup_demo(
+            webhook_url=webhook_url,
+            webhook_secret=account.webhook_secret,
+            webhook_backoff=0.2,
+        )
         # Browsers may not open the bus's websocket in test mode: allow it here.
-        cls.startClassPatcher(patch.object(
-            WebsocketConnectionHandler, "websocket_allowed", return_value=True))
+        cls.startClassPatcher(
+            patch.object(
+                WebsocketConnectionHandler, "websocket_allowed", return_value=True
+            )
+        )
 
     def test_session_info(self):
         self.authenticate("sofia", "sofia")
         info = self.make_jsonrpc_request("/web/session/get_session_info", {})
         self.assertEqual(info["axivox_extension"], "102")
-        self.env["res.users"].create({
-            "name": "No Phone", "login": "no_phone_info", "password": "no_phone_info",
-            "groups_id": [(6, 0, [self.env.ref("base.group_user").id])],
-        })
+        self.env["res.users"].create(
+            {
+                "name": "No Phone",
+                "login": "no_phone_info",
+                "password": "no_phone_info",
+                "groups_id": [(6, 0, [self.env.ref("base.group_user").id])],
+            }
+        )
         self.authenticate("no_phone_info", "no_phone_info")
         info = self.make_jsonrpc_request("/web/session/get_session_info", {})
         self.assertIs(info["axivox_extension"], False)
@@ -241,8 +285,11 @@ class TestSoftphoneTour(SoftphoneDemoMixin, HttpCase):
             """The test cursor never commits, so the bus is never told: tell it."""
             while not stop.wait(0.2):
                 try:
-                    websockets = {ws for wss in list(dispatch._channels_to_ws.values())
-                                  for ws in list(wss)}
+                    websockets = {
+                        ws
+                        for wss in list(dispatch._channels_to_ws.values())
+                        for ws in list(wss)
+                    }
                     for websocket in websockets:
                         websocket.trigger_notification_dispatching()
                 except RuntimeError:  # the channels changed while we read them
@@ -261,20 +308,30 @@ class TestSoftphoneTour(SoftphoneDemoMixin, HttpCase):
                 else:
                     return
                 models = xmlrpc.client.ServerProxy(
-                    "http://127.0.0.1:%s/xmlrpc/2/object" % odoo.tools.config["http_port"])
+                    "http://127.0.0.1:%s/xmlrpc/2/object"
+                    % odoo.tools.config["http_port"]
+                )
                 models.execute_kw(
-                    self.env.cr.dbname, self.admin.id, "admin", "axivox.queue.member",
-                    "action_disconnect", [[self.member_billing_sofia.id]])
+                    self.env.cr.dbname,
+                    self.admin.id,
+                    "admin",
+                    "axivox.queue.member",
+                    "action_disconnect",
+                    [[self.member_billing_sofia.id]],
+                )
             except Exception as exc:  # reported by the test below
                 errors.append(exc)
 
-        threads = [threading.Thread(target=pump_bus, name="axivox-test-bus-pump"),
-                   threading.Thread(target=manager, name="axivox-test-manager")]
+        threads = [
+            threading.Thread(target=pump_bus, name="axivox-test-bus-pump"),
+            threading.Thread(target=manager, name="axivox-test-manager"),
+        ]
         for thread in threads:
             thread.start()
         try:
-            self.start_tour("/web", "voip_axivox_queue_softphone_tour", login="sofia",
-                            timeout=180)
+            self.start_tour(
+                "/web", "voip_axivox_queue_softphone_tour", login="sofia", timeout=180
+            )
         finally:
             stop.set()
             for thread in threads:
@@ -282,8 +339,10 @@ class TestSoftphoneTour(SoftphoneDemoMixin, HttpCase):
         self.assertFalse(errors, errors)
         self.sim.flush()
         state = self.sim.state()
-        self.assertFalse([c for c in state["connections"] if c["extension"] == "102"],
-                         "Sofia is logged out of every queue on the PBX")
+        self.assertFalse(
+            [c for c in state["connections"] if c["extension"] == "102"],
+            "Sofia is logged out of every queue on the PBX",
+        )
         members = (self.member_sales_sofia | self.member_billing_sofia).sudo()
         members.invalidate_recordset()
         self.assertEqual(members.mapped("connected"), [False, False])

@@ -8,15 +8,20 @@ from odoo.tools import mute_logger
 
 from .common import SimulatedWorld
 
-QUIET = ("odoo.addons.voip_axivox_queue.models.axivox_account",
-         "odoo.addons.voip_axivox_queue.axivox_api.client")
+QUIET = (
+    "odoo.addons.voip_axivox_queue.models.axivox_account",
+    "odoo.addons.voip_axivox_queue.axivox_api.client",
+)
 
 
 @tagged("post_install", "-at_install")
 class TestSync(SimulatedWorld, TransactionCase):
     def queues(self):
-        return self.env["axivox.queue"].with_context(active_test=False).search(
-            [("account_id", "=", self.account.id)])
+        return (
+            self.env["axivox.queue"]
+            .with_context(active_test=False)
+            .search([("account_id", "=", self.account.id)])
+        )
 
     def queue(self, remote_id):
         return self.queues().filtered(lambda q: q.remote_id == remote_id)
@@ -28,25 +33,38 @@ class TestSync(SimulatedWorld, TransactionCase):
 
     def odoo_state(self):
         return {
-            (m.queue_id.remote_id, m.user_id.axivox_extension): (m.member_type, m.connected)
+            (m.queue_id.remote_id, m.user_id.axivox_extension): (
+                m.member_type,
+                m.connected,
+            )
             for m in self.queues().member_ids
         }
 
     def pbx_state(self):
-        return {(a["queue_id"], a["extension"]): (a["type"], a["connected"])
-                for a in self.pbx.list_agents()}
+        return {
+            (a["queue_id"], a["extension"]): (a["type"], a["connected"])
+            for a in self.pbx.list_agents()
+        }
 
     # ------------------------------------------------------------------
     def test_first_sync_mirrors_the_pbx(self):
         self.sync()
         sales = self.queue("sales")
         self.assertEqual(
-            (sales.name, sales.extension, sales.strategy, sales.max_wait_time,
-             sales.max_ring_time, sales.login_code, sales.logout_code),
+            (
+                sales.name,
+                sales.extension,
+                sales.strategy,
+                sales.max_wait_time,
+                sales.max_ring_time,
+                sales.login_code,
+                sales.logout_code,
+            ),
             ("Sales", "600", "ringall", 300, 20, "*600", "#600"),
         )
-        self.assertEqual(sorted(self.queues().mapped("remote_id")),
-                         ["billing", "sales", "support"])
+        self.assertEqual(
+            sorted(self.queues().mapped("remote_id")), ["billing", "sales", "support"]
+        )
         self.assertFalse(any(self.queues().mapped("pending_changes")))
         self.assertEqual(self.odoo_state(), self.pbx_state())
         self.assertEqual(self.account.sync_state, "ok")
@@ -54,27 +72,43 @@ class TestSync(SimulatedWorld, TransactionCase):
 
     def test_second_sync_changes_nothing(self):
         self.sync()
-        before = {(r._name, r.id): r.write_date
-                  for r in list(self.queues()) + list(self.queues().member_ids)}
-        self.env.cr.execute("SELECT count(*) FROM mail_message WHERE model = 'axivox.queue'")
+        before = {
+            (r._name, r.id): r.write_date
+            for r in list(self.queues()) + list(self.queues().member_ids)
+        }
+        self.env.cr.execute(
+            "SELECT count(*) FROM mail_message WHERE model = 'axivox.queue'"
+        )
         messages = self.env.cr.fetchone()[0]
         self.sync()
-        after = {(r._name, r.id): r.write_date
-                 for r in list(self.queues()) + list(self.queues().member_ids)}
+        after = {
+            (r._name, r.id): r.write_date
+            for r in list(self.queues()) + list(self.queues().member_ids)
+        }
         self.assertEqual(before, after, "a sync with nothing new writes nothing")
-        self.env.cr.execute("SELECT count(*) FROM mail_message WHERE model = 'axivox.queue'")
+        self.env.cr.execute(
+            "SELECT count(*) FROM mail_message WHERE model = 'axivox.queue'"
+        )
         self.assertEqual(self.env.cr.fetchone()[0], messages)
 
     def test_sync_follows_pbx_changes(self):
         self.sync()
-        self.pbx.update_queue("sales", {"name": "Sales EU", "max_wait_time": 120,
-                                        "dynamic_agents": ["101", "102"]})
+        self.pbx.update_queue(
+            "sales",
+            {
+                "name": "Sales EU",
+                "max_wait_time": 120,
+                "dynamic_agents": ["101", "102"],
+            },
+        )
         self.pbx.delete_queue("billing")
         self.pbx.connect_agent("sales", "101")
         self.sync()
         sales = self.queue("sales")
         self.assertEqual((sales.name, sales.max_wait_time), ("Sales EU", 120))
-        self.assertFalse(self.queue("billing").active, "a queue gone from the PBX is archived")
+        self.assertFalse(
+            self.queue("billing").active, "a queue gone from the PBX is archived"
+        )
         self.assertEqual(self.odoo_state(), {k: v for k, v in self.pbx_state().items()})
         self.assertNotIn(("sales", "103"), self.odoo_state())
         self.assertTrue(self.member(sales, "101").connected)
@@ -99,8 +133,13 @@ class TestSync(SimulatedWorld, TransactionCase):
         self.sync()
         sales = self.queue("sales")
         sales.write({"strategy": "linear", "max_wait_time": 90})
-        self.env["axivox.queue.member"].create({
-            "queue_id": sales.id, "user_id": self.users["105"].id, "member_type": "static"})
+        self.env["axivox.queue.member"].create(
+            {
+                "queue_id": sales.id,
+                "user_id": self.users["105"].id,
+                "member_type": "static",
+            }
+        )
         sales.action_apply_changes()
         remote = self.pbx.get_queue("sales")
         self.assertEqual((remote["strategy"], remote["max_wait_time"]), ("linear", 90))
@@ -110,16 +149,29 @@ class TestSync(SimulatedWorld, TransactionCase):
 
     def test_apply_changes_creates_a_new_queue(self):
         self.sync()
-        queue = self.env["axivox.queue"].create({
-            "name": "Returns", "account_id": self.account.id, "extension": "630",
-            "login_code": "*630", "logout_code": "#630", "strategy": "random",
-        })
-        self.env["axivox.queue.member"].create({
-            "queue_id": queue.id, "user_id": self.users["103"].id, "member_type": "dynamic"})
+        queue = self.env["axivox.queue"].create(
+            {
+                "name": "Returns",
+                "account_id": self.account.id,
+                "extension": "630",
+                "login_code": "*630",
+                "logout_code": "#630",
+                "strategy": "random",
+            }
+        )
+        self.env["axivox.queue.member"].create(
+            {
+                "queue_id": queue.id,
+                "user_id": self.users["103"].id,
+                "member_type": "dynamic",
+            }
+        )
         queue.action_apply_changes()
         self.assertTrue(queue.remote_id)
         remote = self.pbx.get_queue(queue.remote_id)
-        self.assertEqual((remote["name"], remote["dynamic_agents"]), ("Returns", ["103"]))
+        self.assertEqual(
+            (remote["name"], remote["dynamic_agents"]), ("Returns", ["103"])
+        )
 
     def test_apply_changes_refuses_a_conflict(self):
         self.sync()
@@ -128,8 +180,11 @@ class TestSync(SimulatedWorld, TransactionCase):
         sales.max_wait_time = 100
         with self.assertRaisesRegex(UserError, "changed on the PBX"):
             sales.action_apply_changes()
-        self.assertEqual(self.pbx.get_queue("sales")["max_wait_time"], 200,
-                         "the newer PBX version is not overwritten")
+        self.assertEqual(
+            self.pbx.get_queue("sales")["max_wait_time"],
+            200,
+            "the newer PBX version is not overwritten",
+        )
 
     def test_backfill_after_lost_webhooks(self):
         self.sync()
@@ -143,19 +198,34 @@ class TestSync(SimulatedWorld, TransactionCase):
             pbx_ids |= {e["id"] for e in events}
             if not more:
                 break
-        stored = self.env["axivox.queue.event"].search([("account_id", "=", self.account.id)])
+        stored = self.env["axivox.queue.event"].search(
+            [("account_id", "=", self.account.id)]
+        )
         self.assertEqual(set(stored.mapped("pbx_event_id")), pbx_ids)
         self.assertTrue(all(stored.mapped("queue_id")))
         self.assertEqual(self.account.event_cursor, cursor)
         self.sync()
         self.assertEqual(
-            self.env["axivox.queue.event"].search_count([("account_id", "=", self.account.id)]),
-            len(pbx_ids), "nothing twice")
+            self.env["axivox.queue.event"].search_count(
+                [("account_id", "=", self.account.id)]
+            ),
+            len(pbx_ids),
+            "nothing twice",
+        )
 
     def test_events_of_unmirrored_queues_are_linked_by_the_sync(self):
-        self.env["axivox.queue.event"]._ingest(self.account, [{
-            "id": "early-1", "type": "ENTERQUEUE", "queue_id": "support",
-            "timestamp": "2026-11-28T08:00:00.000Z"}], "webhook")
+        self.env["axivox.queue.event"]._ingest(
+            self.account,
+            [
+                {
+                    "id": "early-1",
+                    "type": "ENTERQUEUE",
+                    "queue_id": "support",
+                    "timestamp": "2026-11-28T08:00:00.000Z",
+                }
+            ],
+            "webhook",
+        )
         self.sync()
         line = self.env["axivox.queue.event"].search([("pbx_event_id", "=", "early-1")])
         self.assertEqual(line.queue_id, self.queue("support"))
@@ -177,8 +247,11 @@ class TestSync(SimulatedWorld, TransactionCase):
     def test_connect_wizard(self):
         self.sync()
         sales = self.queue("sales")
-        wizard = self.env["axivox.queue.connect.wizard"].with_user(self.manager).create({
-            "queue_id": sales.id, "member_id": self.member(sales, "101").id})
+        wizard = (
+            self.env["axivox.queue.connect.wizard"]
+            .with_user(self.manager)
+            .create({"queue_id": sales.id, "member_id": self.member(sales, "101").id})
+        )
         wizard.action_connect()
         self.assertTrue(self.pbx_state()[("sales", "101")][1])
         self.assertTrue(self.member(sales, "101").connected)
@@ -204,7 +277,9 @@ class TestSync(SimulatedWorld, TransactionCase):
         self.assertTrue(self.account.last_error)
         self.assertEqual(self.odoo_state(), before)
         with self.assertRaises(UserError):
-            self.member(self.queue("sales"), "103").with_user(self.manager).action_connect()
+            self.member(self.queue("sales"), "103").with_user(
+                self.manager
+            ).action_connect()
         self.assertFalse(self.member(self.queue("sales"), "103").connected)
 
     @mute_logger(*QUIET)
@@ -231,12 +306,15 @@ class TestSync(SimulatedWorld, TransactionCase):
         error = self.account._sync_safely()
         self.assertIn("key", error.lower())
         self.assertEqual(self.account.sync_state, "error")
-        self.assertNotIn("wrong-key", self.account.last_error, "secrets never in messages")
+        self.assertNotIn(
+            "wrong-key", self.account.last_error, "secrets never in messages"
+        )
 
     @mute_logger(*QUIET)
     def test_one_failing_account_does_not_stop_the_others(self):
-        broken = self.env["axivox.account"].create({
-            "name": "Broken PBX", "api_url": "http://127.0.0.1:9", "api_key": "x"})
+        broken = self.env["axivox.account"].create(
+            {"name": "Broken PBX", "api_url": "http://127.0.0.1:9", "api_key": "x"}
+        )
         self.env["axivox.account"]._cron_sync()
         self.assertEqual(broken.sync_state, "error")
         self.assertEqual(self.account.sync_state, "ok")
@@ -250,7 +328,9 @@ class TestSync(SimulatedWorld, TransactionCase):
         self.assertEqual(self.account.last_sync, last, "not due yet: not synced again")
 
     def test_no_pbx_configured(self):
-        account = self.env["axivox.account"].create({"name": "Empty", "api_url": "http://x"})
+        account = self.env["axivox.account"].create(
+            {"name": "Empty", "api_url": "http://x"}
+        )
         with self.assertRaisesRegex(UserError, "No PBX is configured"):
             account._pbx_client()
 
@@ -277,22 +357,44 @@ class TestSync(SimulatedWorld, TransactionCase):
         sofia = self.member(sales, "102")
         self.assertTrue(sofia.connected)
         # She logged in ten minutes ago; the manager now logs her out.
-        sofia.last_change_ts = (fields.Datetime.now() - timedelta(minutes=10)).timestamp()
+        sofia.last_change_ts = (
+            fields.Datetime.now() - timedelta(minutes=10)
+        ).timestamp()
         sofia.with_user(self.manager).action_disconnect()
         # An ADDMEMBER logged by the PBX a minute ago, delivered only now.
         late = fields.Datetime.now() - timedelta(minutes=1)
-        self.env["axivox.queue.event"]._ingest(self.account, [{
-            "id": "late-add", "type": "ADDMEMBER", "queue_id": "sales",
-            "agent_extension": "102",
-            "timestamp": late.strftime("%Y-%m-%dT%H:%M:%S.000Z")}], "webhook")
+        self.env["axivox.queue.event"]._ingest(
+            self.account,
+            [
+                {
+                    "id": "late-add",
+                    "type": "ADDMEMBER",
+                    "queue_id": "sales",
+                    "agent_extension": "102",
+                    "timestamp": late.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+                }
+            ],
+            "webhook",
+        )
         self.assertFalse(sofia.connected)
 
     def test_queue_not_on_the_pbx_yet(self):
         self.sync()
-        queue = self.env["axivox.queue"].create({
-            "name": "Draft", "account_id": self.account.id, "extension": "640",
-            "login_code": "*640", "logout_code": "#640"})
-        member = self.env["axivox.queue.member"].create({
-            "queue_id": queue.id, "user_id": self.users["103"].id, "member_type": "dynamic"})
+        queue = self.env["axivox.queue"].create(
+            {
+                "name": "Draft",
+                "account_id": self.account.id,
+                "extension": "640",
+                "login_code": "*640",
+                "logout_code": "#640",
+            }
+        )
+        member = self.env["axivox.queue.member"].create(
+            {
+                "queue_id": queue.id,
+                "user_id": self.users["103"].id,
+                "member_type": "dynamic",
+            }
+        )
         with self.assertRaisesRegex(UserError, "not on the PBX yet"):
             member.with_user(self.manager).action_connect()

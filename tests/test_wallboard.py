@@ -13,7 +13,9 @@ NOW = datetime(2024, 3, 5, 11, 0, 0)
 
 
 def at(minutes_ago, seconds=0):
-    return (NOW - timedelta(minutes=minutes_ago, seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S")
+    return (NOW - timedelta(minutes=minutes_ago, seconds=seconds)).strftime(
+        "%Y-%m-%dT%H:%M:%S"
+    )
 
 
 @tagged("post_install", "-at_install")
@@ -28,52 +30,116 @@ class TestWallboard(ContactCentreCase):
     def data(self, user=None, queue_ids=None):
         Queue = self.env["axivox.queue"].with_user(user or self.manager)
         with freeze_time(NOW):
-            return {q["name"]: q for q in Queue.axivox_wallboard_data(queue_ids)["queues"]}
+            return {
+                q["name"]: q for q in Queue.axivox_wallboard_data(queue_ids)["queues"]
+            }
 
     def test_live_and_today_figures(self):
         ev = self.ev
         self.env["axivox.queue.member"].browse(self.m_anna_sales.id).with_context(
-            axivox_from_pbx=True).connected = True
+            axivox_from_pbx=True
+        ).connected = True
         with freeze_time(NOW):
-            self.ingest([
-                # Answered today within the service level (10 s) and after it (40 s); the
-                # first is over, the second still going on with Bruno (202).
-                ev("ENTERQUEUE", at(60), call_id="w1", caller_number="+3225550001"),
-                ev("CONNECT", at(60, -10), call_id="w1", agent_extension="201", wait_time=10),
-                ev("COMPLETECALLER", at(50), call_id="w1", agent_extension="201",
-                   talk_time=590),
-                ev("ENTERQUEUE", at(5), call_id="w2", caller_number="+3225550002"),
-                ev("CONNECT", at(5, -40), call_id="w2", agent_extension="202", wait_time=40),
-                # Abandoned today.
-                ev("ENTERQUEUE", at(30), call_id="w3", caller_number="+3225550003"),
-                ev("ABANDON", at(29), call_id="w3", caller_number="+3225550003", wait_time=60),
-                # Waiting now: for 3 minutes and for 1 minute.
-                ev("ENTERQUEUE", at(3), call_id="w4", caller_number="+3225550004"),
-                ev("ENTERQUEUE", at(1), call_id="w5", caller_number="+3225550005"),
-                # Yesterday: not today, and no longer waiting.
-                ev("ENTERQUEUE", "2024-03-04T15:00:00", call_id="w6",
-                   caller_number="+3225550006"),
-            ])
+            self.ingest(
+                [
+                    # Answered today within the service level (10 s) and after it (40 s); the
+                    # first is over, the second still going on with Bruno (202).
+                    ev("ENTERQUEUE", at(60), call_id="w1", caller_number="+3225550001"),
+                    ev(
+                        "CONNECT",
+                        at(60, -10),
+                        call_id="w1",
+                        agent_extension="201",
+                        wait_time=10,
+                    ),
+                    ev(
+                        "COMPLETECALLER",
+                        at(50),
+                        call_id="w1",
+                        agent_extension="201",
+                        talk_time=590,
+                    ),
+                    ev("ENTERQUEUE", at(5), call_id="w2", caller_number="+3225550002"),
+                    ev(
+                        "CONNECT",
+                        at(5, -40),
+                        call_id="w2",
+                        agent_extension="202",
+                        wait_time=40,
+                    ),
+                    # Abandoned today.
+                    ev("ENTERQUEUE", at(30), call_id="w3", caller_number="+3225550003"),
+                    ev(
+                        "ABANDON",
+                        at(29),
+                        call_id="w3",
+                        caller_number="+3225550003",
+                        wait_time=60,
+                    ),
+                    # Waiting now: for 3 minutes and for 1 minute.
+                    ev("ENTERQUEUE", at(3), call_id="w4", caller_number="+3225550004"),
+                    ev("ENTERQUEUE", at(1), call_id="w5", caller_number="+3225550005"),
+                    # Yesterday: not today, and no longer waiting.
+                    ev(
+                        "ENTERQUEUE",
+                        "2024-03-04T15:00:00",
+                        call_id="w6",
+                        caller_number="+3225550006",
+                    ),
+                ]
+            )
         sales = self.data()["Sales (tests)"]
         self.assertEqual(
-            {k: sales[k] for k in ("waiting", "agents_connected", "agents_on_call",
-                                   "agents_free", "offered", "answered", "abandoned",
-                                   "callbacks")},
-            {"waiting": 2, "agents_connected": 2, "agents_on_call": 1, "agents_free": 1,
-             "offered": 5, "answered": 2, "abandoned": 1, "callbacks": 1})
-        self.assertEqual(sales["longest_wait_since"],
-                         (NOW - timedelta(minutes=3)).replace(tzinfo=timezone.utc).timestamp())
+            {
+                k: sales[k]
+                for k in (
+                    "waiting",
+                    "agents_connected",
+                    "agents_on_call",
+                    "agents_free",
+                    "offered",
+                    "answered",
+                    "abandoned",
+                    "callbacks",
+                )
+            },
+            {
+                "waiting": 2,
+                "agents_connected": 2,
+                "agents_on_call": 1,
+                "agents_free": 1,
+                "offered": 5,
+                "answered": 2,
+                "abandoned": 1,
+                "callbacks": 1,
+            },
+        )
+        self.assertEqual(
+            sales["longest_wait_since"],
+            (NOW - timedelta(minutes=3)).replace(tzinfo=timezone.utc).timestamp(),
+        )
         self.assertEqual((sales["service_level"], sales["abandon_rate"]), (0.2, 0.2))
         support = self.data()["Support (tests)"]
-        self.assertEqual((support["waiting"], support["offered"], support["agents_connected"]),
-                         (0, 0, 0))
+        self.assertEqual(
+            (support["waiting"], support["offered"], support["agents_connected"]),
+            (0, 0, 0),
+        )
 
     def test_at_most_three_queries_for_any_number_of_queues(self):
         Queue = self.env["axivox.queue"].with_context(axivox_from_pbx=True)
-        many = Queue.create([{
-            "name": f"Q{i}", "account_id": self.account_a.id, "extension": str(8000 + i),
-            "login_code": f"*8{i:03d}", "logout_code": f"#8{i:03d}", "remote_id": f"q{i}",
-        } for i in range(40)])
+        many = Queue.create(
+            [
+                {
+                    "name": f"Q{i}",
+                    "account_id": self.account_a.id,
+                    "extension": str(8000 + i),
+                    "login_code": f"*8{i:03d}",
+                    "logout_code": f"#8{i:03d}",
+                    "remote_id": f"q{i}",
+                }
+                for i in range(40)
+            ]
+        )
         self.data()  # warm the caches of the user
         costs = []
         for ids in (many[:1].ids, many.ids, None):
@@ -86,7 +152,9 @@ class TestWallboard(ContactCentreCase):
     def test_record_rules(self):
         # Anna is an agent of Sales only; Bea is in company B.
         self.assertEqual(set(self.data(self.agent)), {"Sales (tests)"})
-        self.assertEqual(set(self.data(self.agent2)), {"Sales (tests)", "Support (tests)"})
+        self.assertEqual(
+            set(self.data(self.agent2)), {"Sales (tests)", "Support (tests)"}
+        )
         self.assertEqual(set(self.data(self.manager_b)), {"Ventes B (tests)"})
         # Asking for a queue she cannot read gives nothing.
         self.assertEqual(self.data(self.agent, [self.queue_support.id]), {})
@@ -95,9 +163,13 @@ class TestWallboard(ContactCentreCase):
 
     def test_bus_at_ingestion(self):
         self.env["bus.bus"].search([]).unlink()
-        self.ingest([self.ev("ENTERQUEUE", at(1), call_id="b1", caller_number="+3225550009")])
+        self.ingest(
+            [self.ev("ENTERQUEUE", at(1), call_id="b1", caller_number="+3225550009")]
+        )
         self.env.cr.precommit.run()
-        messages = self.env["bus.bus"].search([("message", "like", "voip_axivox_queue/wallboard")])
+        messages = self.env["bus.bus"].search(
+            [("message", "like", "voip_axivox_queue/wallboard")]
+        )
         partners = {json.loads(m.channel)[2] for m in messages}
         self.assertIn(self.manager.partner_id.id, partners)
         self.assertIn(self.agent.partner_id.id, partners)
@@ -112,5 +184,7 @@ class TestWallboardClient(HttpCase):
         action = self.env.ref("voip_axivox_queue.axivox_wallboard_action")
         self.assertEqual(action.tag, "voip_axivox_queue.wallboard")
         menu = self.env.ref("voip_axivox_queue.menu_call_queues_wallboard")
-        self.assertEqual((menu.action, menu.parent_id),
-                         (action, self.env.ref("voip_axivox_queue.menu_call_queues_root")))
+        self.assertEqual(
+            (menu.action, menu.parent_id),
+            (action, self.env.ref("voip_axivox_queue.menu_call_queues_root")),
+        )

@@ -16,27 +16,48 @@ class TestWebhook(AxivoxWorld, HttpCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.setup_world()
-        cls.sales = cls.make_queue("sales", "Sales", "600", "*600", "#600",
-                                   static=["100"], dynamic=["101", "102"])
+        cls.sales = cls.make_queue(
+            "sales",
+            "Sales",
+            "600",
+            "*600",
+            "#600",
+            static=["100"],
+            dynamic=["101", "102"],
+        )
 
-    def post(self, payload=None, body=None, secret=WEBHOOK_SECRET, now=None, token=None,
-             headers=None):
+    def post(
+        self,
+        payload=None,
+        body=None,
+        secret=WEBHOOK_SECRET,
+        now=None,
+        token=None,
+        headers=None,
+    ):
         body = body if body is not None else json.dumps(payload).encode()
         all_headers = signed(body, secret=secret, now=now)
         all_headers.update(headers or {})
-        response = self.url_open(URL % (token or self.token), data=body, headers=all_headers)
+        response = self.url_open(
+            URL % (token or self.token), data=body, headers=all_headers
+        )
         self.env.invalidate_all()
         return response
 
     def events(self):
-        return self.env["axivox.queue.event"].search([("account_id", "=", self.account.id)])
+        return self.env["axivox.queue.event"].search(
+            [("account_id", "=", self.account.id)]
+        )
 
     # ------------------------------------------------------------------ success
     def test_single_event_connects_the_agent(self):
         sofia = self.member(self.sales, "102")
         self.assertFalse(sofia.connected)
-        response = self.post(event("e1", "ADDMEMBER", agent_extension="102",
-                                   at="2026-11-28T09:00:00.250Z"))
+        response = self.post(
+            event(
+                "e1", "ADDMEMBER", agent_extension="102", at="2026-11-28T09:00:00.250Z"
+            )
+        )
         self.assertEqual(response.status_code, 200, response.text)
         self.assertEqual(response.json(), {"applied": 1, "duplicates": 0})
         self.assertTrue(sofia.connected)
@@ -47,30 +68,63 @@ class TestWebhook(AxivoxWorld, HttpCase):
         self.assertIn("Sofia Rossi", self.sales.connected_agents)
         line = self.events()
         self.assertEqual(len(line), 1)
-        self.assertEqual((line.event_type, line.agent_user_id, line.source, line.queue_id),
-                         ("ADDMEMBER", self.users["102"], "webhook", self.sales))
+        self.assertEqual(
+            (line.event_type, line.agent_user_id, line.source, line.queue_id),
+            ("ADDMEMBER", self.users["102"], "webhook", self.sales),
+        )
         self.assertEqual(line.payload["id"], "e1")
 
     def test_state_change_notifies_agent_and_managers(self):
         before = self.env["bus.bus"].sudo().search([], order="id desc", limit=1).id or 0
         self.post(event("e1", "ADDMEMBER", agent_extension="102"))
-        notes = self.env["bus.bus"].sudo().search(
-            [("message", "like", "voip_axivox_queue/member_state"), ("id", ">", before)])
-        channels = {json.loads(n.channel)[2] for n in notes if n.channel.startswith("[")}
+        notes = (
+            self.env["bus.bus"]
+            .sudo()
+            .search(
+                [
+                    ("message", "like", "voip_axivox_queue/member_state"),
+                    ("id", ">", before),
+                ]
+            )
+        )
+        channels = {
+            json.loads(n.channel)[2] for n in notes if n.channel.startswith("[")
+        }
         self.assertIn(self.users["102"].partner_id.id, channels)
         self.assertIn(self.manager.partner_id.id, channels)
-        self.assertNotIn(self.users["101"].partner_id.id, channels,
-                         "another agent is not told about Sofia's login")
+        self.assertNotIn(
+            self.users["101"].partner_id.id,
+            channels,
+            "another agent is not told about Sofia's login",
+        )
         payload = json.loads(notes[0].message)["payload"]
-        self.assertEqual((payload["queue_id"], payload["connected"], payload["connected_count"]),
-                         (self.sales.id, True, 2))
+        self.assertEqual(
+            (payload["queue_id"], payload["connected"], payload["connected_count"]),
+            (self.sales.id, True, 2),
+        )
 
     def test_batch_then_duplicate(self):
-        batch = {"events": [
-            event("b1", "ENTERQUEUE", call_id="c1", caller_number="+3225550101", position=1),
-            event("b2", "CONNECT", call_id="c1", agent_extension="100", wait_time=4),
-            event("b3", "COMPLETECALLER", call_id="c1", agent_extension="100", talk_time=60),
-        ]}
+        batch = {
+            "events": [
+                event(
+                    "b1",
+                    "ENTERQUEUE",
+                    call_id="c1",
+                    caller_number="+3225550101",
+                    position=1,
+                ),
+                event(
+                    "b2", "CONNECT", call_id="c1", agent_extension="100", wait_time=4
+                ),
+                event(
+                    "b3",
+                    "COMPLETECALLER",
+                    call_id="c1",
+                    agent_extension="100",
+                    talk_time=60,
+                ),
+            ]
+        }
         first = self.post(batch)
         self.assertEqual(first.json(), {"applied": 3, "duplicates": 0})
         again = self.post(batch)
@@ -83,20 +137,36 @@ class TestWebhook(AxivoxWorld, HttpCase):
 
     def test_reordered_pair_keeps_the_newest_state(self):
         sofia = self.member(self.sales, "102")
-        late_logout = event("r2", "REMOVEMEMBER", agent_extension="102",
-                            at="2026-11-28T10:00:05.000Z")
-        early_login = event("r1", "ADDMEMBER", agent_extension="102",
-                            at="2026-11-28T10:00:01.000Z")
+        late_logout = event(
+            "r2", "REMOVEMEMBER", agent_extension="102", at="2026-11-28T10:00:05.000Z"
+        )
+        early_login = event(
+            "r1", "ADDMEMBER", agent_extension="102", at="2026-11-28T10:00:01.000Z"
+        )
         self.post(late_logout)
         self.assertFalse(sofia.connected)
         self.post(early_login)
         self.assertFalse(sofia.connected, "an older login never undoes a newer logout")
         self.assertEqual(len(self.events()), 2, "both stay in the report")
         # Within one batch too: the newest wins whatever the order.
-        self.post({"events": [
-            event("r4", "ADDMEMBER", agent_extension="102", at="2026-11-28T11:00:09.000Z"),
-            event("r3", "REMOVEMEMBER", agent_extension="102", at="2026-11-28T11:00:02.000Z"),
-        ]})
+        self.post(
+            {
+                "events": [
+                    event(
+                        "r4",
+                        "ADDMEMBER",
+                        agent_extension="102",
+                        at="2026-11-28T11:00:09.000Z",
+                    ),
+                    event(
+                        "r3",
+                        "REMOVEMEMBER",
+                        agent_extension="102",
+                        at="2026-11-28T11:00:02.000Z",
+                    ),
+                ]
+            }
+        )
         self.assertTrue(sofia.connected)
 
     def test_static_agent_stays_connected(self):
@@ -106,21 +176,29 @@ class TestWebhook(AxivoxWorld, HttpCase):
 
     def test_unmirrored_dynamic_agent_gets_a_member_row(self):
         self.assertFalse(self.member(self.sales, "103"))
-        self.post(event("u1", "ADDMEMBER", agent_extension="103", member_type="dynamic"))
+        self.post(
+            event("u1", "ADDMEMBER", agent_extension="103", member_type="dynamic")
+        )
         luca = self.member(self.sales, "103")
         self.assertTrue(luca)
         self.assertEqual((luca.member_type, luca.connected), ("dynamic", True))
 
     def test_unmapped_extension_is_kept_on_the_event(self):
-        self.post(event("x1", "ADDMEMBER", agent_extension="999", agent_name="Temp Agent"))
+        self.post(
+            event("x1", "ADDMEMBER", agent_extension="999", agent_name="Temp Agent")
+        )
         line = self.events()
         self.assertTrue(line.agent_unmapped)
         self.assertEqual((line.agent_extension, line.agent_name), ("999", "Temp Agent"))
         self.assertFalse(line.agent_user_id)
-        self.assertEqual(len(self.sales.member_ids), 3, "no member for an unknown extension")
+        self.assertEqual(
+            len(self.sales.member_ids), 3, "no member for an unknown extension"
+        )
 
     def test_event_of_unknown_queue_is_kept(self):
-        response = self.post(event("q1", "ENTERQUEUE", queue_id="not-mirrored", call_id="c9"))
+        response = self.post(
+            event("q1", "ENTERQUEUE", queue_id="not-mirrored", call_id="c9")
+        )
         self.assertEqual(response.json()["applied"], 1)
         line = self.events()
         self.assertFalse(line.queue_id)
@@ -143,8 +221,9 @@ class TestWebhook(AxivoxWorld, HttpCase):
 
     def test_missing_signature(self):
         body = json.dumps(event("m1", "ADDMEMBER", agent_extension="102")).encode()
-        response = self.url_open(URL % self.token, data=body,
-                                 headers={"Content-Type": "application/json"})
+        response = self.url_open(
+            URL % self.token, data=body, headers={"Content-Type": "application/json"}
+        )
         self.assertRefused(response, 401, "invalid_signature")
 
     def test_tampered_body(self):
@@ -164,12 +243,20 @@ class TestWebhook(AxivoxWorld, HttpCase):
 
     def quarantined(self):
         return self.env["axivox.queue.event.quarantine"].search(
-            [("account_id", "=", self.account.id)])
+            [("account_id", "=", self.account.id)]
+        )
 
     def test_invalid_events_are_quarantined_with_the_reason(self):
         cases = [
             (event("v1", "NOSUCHTYPE"), "type"),
-            ({"type": "ABANDON", "queue_id": "sales", "timestamp": "2026-11-28T10:00:00Z"}, "id"),
+            (
+                {
+                    "type": "ABANDON",
+                    "queue_id": "sales",
+                    "timestamp": "2026-11-28T10:00:00Z",
+                },
+                "id",
+            ),
             (event("v3", "ABANDON", wait_time="12"), "wait_time"),
             (event("v4", "ADDMEMBER"), "agent_extension"),
             (event("v5", "ABANDON", at="yesterday"), "timestamp"),
@@ -178,8 +265,9 @@ class TestWebhook(AxivoxWorld, HttpCase):
             with self.subTest(field=field):
                 response = self.post(payload)
                 self.assertEqual(response.status_code, 200, response.text)
-                self.assertEqual(response.json(), {"applied": 0, "duplicates": 0,
-                                                   "quarantined": 1})
+                self.assertEqual(
+                    response.json(), {"applied": 0, "duplicates": 0, "quarantined": 1}
+                )
                 kept = self.quarantined()[0]
                 self.assertIn(field, kept.reason)
                 self.assertEqual(json.loads(kept.raw_payload), payload)
@@ -191,13 +279,19 @@ class TestWebhook(AxivoxWorld, HttpCase):
         self.assertEqual(len(self.quarantined()), len(cases))
 
     def test_batch_with_one_bad_event_applies_the_good_ones(self):
-        response = self.post({"events": [
-            event("g1", "ADDMEMBER", agent_extension="102"),
-            event("g2", "ENTERQUEUE", position=-1),
-            event("g3", "ABANDON"),
-        ]})
+        response = self.post(
+            {
+                "events": [
+                    event("g1", "ADDMEMBER", agent_extension="102"),
+                    event("g2", "ENTERQUEUE", position=-1),
+                    event("g3", "ABANDON"),
+                ]
+            }
+        )
         self.assertEqual(response.status_code, 200, response.text)
-        self.assertEqual(response.json(), {"applied": 2, "duplicates": 0, "quarantined": 1})
+        self.assertEqual(
+            response.json(), {"applied": 2, "duplicates": 0, "quarantined": 1}
+        )
         self.assertEqual(sorted(self.events().mapped("pbx_event_id")), ["g1", "g3"])
         self.assertTrue(self.member(self.sales, "102").connected)
         self.assertIn("event 1", self.quarantined().reason)

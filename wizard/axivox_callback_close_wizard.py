@@ -7,7 +7,9 @@ class AxivoxCallbackCloseWizard(models.TransientModel):
     _name = "axivox.callback.close.wizard"
     _description = "Close Callbacks"
 
-    callback_ids = fields.Many2many("axivox.callback", string="Callbacks", required=True)
+    callback_ids = fields.Many2many(
+        "axivox.callback", string="Callbacks", required=True
+    )
     reason = fields.Text(required=True)
 
     def action_confirm(self):

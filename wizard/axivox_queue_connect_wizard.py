@@ -33,16 +33,25 @@ class AxivoxQueueConnectWizard(models.TransientModel):
         member = self.member_id
         if member.queue_id != self.queue_id or member.member_type != "dynamic":
             raise UserError(
-                _("%(agent)s is not a dynamic agent of queue %(queue)s: only the queue's "
-                  "dynamic agents can be connected.",
-                  agent=member.user_id.name, queue=self.queue_id.name)
+                _(
+                    "%(agent)s is not a dynamic agent of queue %(queue)s: only the queue's "
+                    "dynamic agents can be connected.",
+                    agent=member.user_id.name,
+                    queue=self.queue_id.name,
+                )
             )
         user = member.user_id.sudo()
-        if not user.axivox_extension or user.axivox_account_id != self.queue_id.account_id:
+        if (
+            not user.axivox_extension
+            or user.axivox_account_id != self.queue_id.account_id
+        ):
             raise UserError(
-                _("%(agent)s has no extension on the PBX account of queue %(queue)s: ask "
-                  "your administrator to give her one.",
-                  agent=user.name, queue=self.queue_id.name)
+                _(
+                    "%(agent)s has no extension on the PBX account of queue %(queue)s: ask "
+                    "your administrator to give her one.",
+                    agent=user.name,
+                    queue=self.queue_id.name,
+                )
             )
         member.action_connect()
         return {"type": "ir.actions.act_window_close"}

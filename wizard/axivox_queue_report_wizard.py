@@ -12,7 +12,9 @@ class AxivoxQueueReportWizard(models.TransientModel):
 
     queue_ids = fields.Many2many("axivox.queue", string="Queues")
     date_from = fields.Datetime(
-        "From", required=True, default=lambda self: fields.Datetime.now() - timedelta(days=7)
+        "From",
+        required=True,
+        default=lambda self: fields.Datetime.now() - timedelta(days=7),
     )
     date_to = fields.Datetime("To", required=True, default=fields.Datetime.now)
     event_type_ids = fields.Many2many(
@@ -88,6 +90,8 @@ class AxivoxQueueReportWizard(models.TransientModel):
         content = events._report_csv(self._domain())
         name = "queue-report"
         if len(self.queue_ids) == 1:
-            name += "-" + "".join(c if c.isalnum() else "-" for c in self.queue_ids.name)
+            name += "-" + "".join(
+                c if c.isalnum() else "-" for c in self.queue_ids.name
+            )
         name += f"-{self.date_from:%Y%m%d}-{self.date_to:%Y%m%d}.csv"
         return name, content

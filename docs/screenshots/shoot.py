@@ -30,22 +30,38 @@ class Browser:
     def __init__(self, width=1400, height=900):
         self.port = free_port()
         self.profile = tempfile.mkdtemp(prefix="shoot-chrome-")
-        self.proc = subprocess.Popen([
-            shutil.which("chromium") or "chromium", "--headless=new", "--no-sandbox",
-            "--disable-gpu", f"--remote-debugging-port={self.port}",
-            f"--user-data-dir={self.profile}", f"--window-size={width},{height}",
-            "about:blank"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            [
+                shutil.which("chromium") or "chromium",
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                f"--remote-debugging-port={self.port}",
+                f"--user-data-dir={self.profile}",
+                f"--window-size={width},{height}",
+                "about:blank",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         for _ in range(100):
             try:
-                pages = json.load(urllib.request.urlopen(f"http://127.0.0.1:{self.port}/json"))
+                pages = json.load(
+                    urllib.request.urlopen(f"http://127.0.0.1:{self.port}/json")
+                )
                 page = next(p for p in pages if p["type"] == "page")
                 break
             except Exception:
                 time.sleep(0.1)
         self.ws = websocket.create_connection(page["webSocketDebuggerUrl"], timeout=30)
         self.seq = 0
-        self.send("Emulation.setDeviceMetricsOverride",
-                  width=width, height=height, deviceScaleFactor=1, mobile=False)
+        self.send(
+            "Emulation.setDeviceMetricsOverride",
+            width=width,
+            height=height,
+            deviceScaleFactor=1,
+            mobile=False,
+        )
 
     def send(self, method, **params):
         self.seq += 1
@@ -58,8 +74,12 @@ class Browser:
                 return message.get("result", {})
 
     def js(self, expression):
-        result = self.send("Runtime.evaluate", expression=expression, awaitPromise=True,
-                           returnByValue=True)
+        result = self.send(
+            "Runtime.evaluate",
+            expression=expression,
+            awaitPromise=True,
+            returnByValue=True,
+        )
         return result.get("result", {}).get("value")
 
     def goto(self, url):
@@ -96,17 +116,32 @@ def main(base, login, password, out_dir, *shots):
     try:
         # Log in through Odoo's JSON-RPC, then give the browser the session cookie.
         import requests
+
         session = requests.Session()
-        response = session.post(base + "/web/session/authenticate", json={
-            "jsonrpc": "2.0", "method": "call",
-            "params": {"db": os.environ.get("SHOOT_DB", "axivox_demo"), "login": login,
-                       "password": password}}, timeout=60)
+        response = session.post(
+            base + "/web/session/authenticate",
+            json={
+                "jsonrpc": "2.0",
+                "method": "call",
+                "params": {
+                    "db": os.environ.get("SHOOT_DB", "axivox_demo"),
+                    "login": login,
+                    "password": password,
+                },
+            },
+            timeout=60,
+        )
         if response.json().get("error"):
             raise RuntimeError(response.json()["error"])
         host = base.split("//", 1)[1].split(":")[0]
         browser.send("Network.enable")
-        browser.send("Network.setCookie", name="session_id",
-                     value=session.cookies["session_id"], domain=host, path="/")
+        browser.send(
+            "Network.setCookie",
+            name="session_id",
+            value=session.cookies["session_id"],
+            domain=host,
+            path="/",
+        )
         for shot in shots:
             name, _, rest = shot.partition("=")
             path, _, rest = rest.partition("@")

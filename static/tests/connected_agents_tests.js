@@ -1,8 +1,8 @@
 /** @odoo-module **/
 
-import { registry } from "@web/core/registry";
-import { makeView, setupViewRegistries } from "@web/../tests/views/helpers";
-import { click, getFixture, nextTick } from "@web/../tests/helpers/utils";
+import {registry} from "@web/core/registry";
+import {makeView, setupViewRegistries} from "@web/../tests/views/helpers";
+import {click, getFixture, nextTick} from "@web/../tests/helpers/utils";
 
 import "@voip_axivox_queue/connected_agents/connected_agents_field";
 
@@ -54,7 +54,7 @@ QUnit.module("connected agents on the dashboard", (hooks) => {
             models: {
                 "axivox.queue": {
                     fields: {
-                        name: { string: "Name", type: "char" },
+                        name: {string: "Name", type: "char"},
                         connected_member_ids: {
                             string: "Connected agents",
                             type: "one2many",
@@ -62,85 +62,144 @@ QUnit.module("connected agents on the dashboard", (hooks) => {
                         },
                     },
                     records: [
-                        { id: 1, name: "Sales", connected_member_ids: [11, 12] },
-                        { id: 2, name: "Billing", connected_member_ids: [] },
+                        {id: 1, name: "Sales", connected_member_ids: [11, 12]},
+                        {id: 2, name: "Billing", connected_member_ids: []},
                     ],
                 },
                 "axivox.queue.member": {
                     fields: {
-                        user_id: { string: "Agent", type: "many2one", relation: "res.users" },
+                        user_id: {
+                            string: "Agent",
+                            type: "many2one",
+                            relation: "res.users",
+                        },
                         member_type: {
                             string: "Type",
                             type: "selection",
-                            selection: [["static", "Static"], ["dynamic", "Dynamic"]],
+                            selection: [
+                                ["static", "Static"],
+                                ["dynamic", "Dynamic"],
+                            ],
                         },
-                        on_call: { string: "On a call", type: "boolean" },
-                        on_call_since: { string: "On a call since", type: "datetime" },
+                        on_call: {string: "On a call", type: "boolean"},
+                        on_call_since: {string: "On a call since", type: "datetime"},
                     },
                     records: [
-                        { id: 11, user_id: 101, member_type: "static", on_call: false },
+                        {id: 11, user_id: 101, member_type: "static", on_call: false},
                         {
-                            id: 12, user_id: 102, member_type: "dynamic", on_call: true,
+                            id: 12,
+                            user_id: 102,
+                            member_type: "dynamic",
+                            on_call: true,
                             on_call_since: "2024-03-04 09:01:05",
                         },
                     ],
                 },
                 "res.users": {
-                    fields: { name: { string: "Name", type: "char" } },
+                    fields: {name: {string: "Name", type: "char"}},
                     records: [
-                        { id: 101, name: "Mitchell Admin", display_name: "Mitchell Admin" },
-                        { id: 102, name: "Sofia Rossi", display_name: "Sofia Rossi" },
+                        {
+                            id: 101,
+                            name: "Mitchell Admin",
+                            display_name: "Mitchell Admin",
+                        },
+                        {id: 102, name: "Sofia Rossi", display_name: "Sofia Rossi"},
                     ],
                 },
             },
         };
         setupViewRegistries();
-        serviceRegistry.add("bus_service", { start: () => ({ subscribe() {}, addEventListener() {}, removeEventListener() {}, start() {} }) }, { force: true });
-    });
-
-    QUnit.test("each queue shows its connected agents; static ones always connected", async (assert) => {
-        await dashboard(true);
-        const [sales, billing] = rows();
-        assert.strictEqual(
-            JSON.stringify(agents(sales)),
-            JSON.stringify([
-                { name: "Mitchell Admin", always: true, disconnect: false, onCall: false },
-                { name: "Sofia Rossi", always: false, disconnect: true, onCall: true },
-            ])
+        serviceRegistry.add(
+            "bus_service",
+            {
+                start: () => ({
+                    subscribe() {},
+                    addEventListener() {},
+                    removeEventListener() {},
+                    start() {},
+                }),
+            },
+            {force: true}
         );
-        const call = sales.querySelector(".o_axivox_agent_call");
-        assert.ok(call.title.startsWith("On a queue call since "), "on a queue call, and since when");
-        assert.ok(call.title.includes("2024"), call.title);
-        assert.notOk(call.textContent.includes("Invalid"), call.textContent);
-        assert.ok(/\d\d:\d\d/.test(call.textContent), call.textContent);
-        assert.strictEqual(billing.querySelector(".o_axivox_no_agent").textContent, "No agent connected");
     });
 
-    QUnit.test("Disconnect: one click, a confirmation, then the PBX call", async (assert) => {
-        await dashboard(true, (ids) => {
-            assert.step(`disconnect ${ids}`);
-            serverData.models["axivox.queue"].records[0].connected_member_ids = [11];
-            return true;
-        });
-        await click(rows()[0], ".o_axivox_agent_disconnect");
-        assert.containsOnce(target, ".modal", "a confirmation first");
-        assert.ok(target.querySelector(".modal-body").textContent.includes("Disconnect Sofia Rossi from Sales?"));
-        assert.containsNone(target, ".o_form_view", "the row did not open");
-        // "No": nothing happens.
-        await click(target.querySelector(".modal-footer .btn-secondary"));
-        assert.verifySteps([]);
-        assert.containsN(rows()[0], ".o_axivox_agent", 2);
-        // "Disconnect": the agent is disconnected and the row reloads.
-        await click(rows()[0], ".o_axivox_agent_disconnect");
-        await click(target.querySelector(".modal-footer .btn-primary"));
-        await nextTick();
-        assert.verifySteps(["disconnect 12"]);
-        assert.deepEqual(agents(rows()[0]).map((a) => a.name), ["Mitchell Admin"]);
-    });
+    QUnit.test(
+        "each queue shows its connected agents; static ones always connected",
+        async (assert) => {
+            await dashboard(true);
+            const [sales, billing] = rows();
+            assert.strictEqual(
+                JSON.stringify(agents(sales)),
+                JSON.stringify([
+                    {
+                        name: "Mitchell Admin",
+                        always: true,
+                        disconnect: false,
+                        onCall: false,
+                    },
+                    {
+                        name: "Sofia Rossi",
+                        always: false,
+                        disconnect: true,
+                        onCall: true,
+                    },
+                ])
+            );
+            const call = sales.querySelector(".o_axivox_agent_call");
+            assert.ok(
+                call.title.startsWith("On a queue call since "),
+                "on a queue call, and since when"
+            );
+            assert.ok(call.title.includes("2024"), call.title);
+            assert.notOk(call.textContent.includes("Invalid"), call.textContent);
+            assert.ok(/\d\d:\d\d/.test(call.textContent), call.textContent);
+            assert.strictEqual(
+                billing.querySelector(".o_axivox_no_agent").textContent,
+                "No agent connected"
+            );
+        }
+    );
 
-    QUnit.test("agents (not managers) see who is connected, without Disconnect", async (assert) => {
-        await dashboard(false);
-        assert.containsNone(target, ".o_axivox_agent_disconnect");
-        assert.containsN(rows()[0], ".o_axivox_agent", 2);
-    });
+    QUnit.test(
+        "Disconnect: one click, a confirmation, then the PBX call",
+        async (assert) => {
+            await dashboard(true, (ids) => {
+                assert.step(`disconnect ${ids}`);
+                serverData.models["axivox.queue"].records[0].connected_member_ids = [
+                    11,
+                ];
+                return true;
+            });
+            await click(rows()[0], ".o_axivox_agent_disconnect");
+            assert.containsOnce(target, ".modal", "a confirmation first");
+            assert.ok(
+                target
+                    .querySelector(".modal-body")
+                    .textContent.includes("Disconnect Sofia Rossi from Sales?")
+            );
+            assert.containsNone(target, ".o_form_view", "the row did not open");
+            // "No": nothing happens.
+            await click(target.querySelector(".modal-footer .btn-secondary"));
+            assert.verifySteps([]);
+            assert.containsN(rows()[0], ".o_axivox_agent", 2);
+            // "Disconnect": the agent is disconnected and the row reloads.
+            await click(rows()[0], ".o_axivox_agent_disconnect");
+            await click(target.querySelector(".modal-footer .btn-primary"));
+            await nextTick();
+            assert.verifySteps(["disconnect 12"]);
+            assert.deepEqual(
+                agents(rows()[0]).map((a) => a.name),
+                ["Mitchell Admin"]
+            );
+        }
+    );
+
+    QUnit.test(
+        "agents (not managers) see who is connected, without Disconnect",
+        async (assert) => {
+            await dashboard(false);
+            assert.containsNone(target, ".o_axivox_agent_disconnect");
+            assert.containsN(rows()[0], ".o_axivox_agent", 2);
+        }
+    );
 });

@@ -1,9 +1,9 @@
 /** @odoo-module **/
 
-import { Component, xml } from "@odoo/owl";
-import { registry } from "@web/core/registry";
-import { session } from "@web/session";
-import { makeTestEnv } from "@web/../tests/helpers/mock_env";
+import {Component, xml} from "@odoo/owl";
+import {registry} from "@web/core/registry";
+import {session} from "@web/session";
+import {makeTestEnv} from "@web/../tests/helpers/mock_env";
 import {
     click,
     editInput,
@@ -13,27 +13,30 @@ import {
     patchWithCleanup,
 } from "@web/../tests/helpers/utils";
 
-import { softphoneService } from "@voip_axivox_queue/softphone/softphone_service";
-import { SoftphoneSystrayItem } from "@voip_axivox_queue/softphone/softphone_systray_item";
-import { SoftphoneContainer } from "@voip_axivox_queue/softphone/softphone_panel";
+import {softphoneService} from "@voip_axivox_queue/softphone/softphone_service";
+import {SoftphoneSystrayItem} from "@voip_axivox_queue/softphone/softphone_systray_item";
+import {SoftphoneContainer} from "@voip_axivox_queue/softphone/softphone_panel";
 import {
-    ageText,
     CALLBACKS_NOTIFICATION,
     CALLER_CARD_NOTIFICATION,
+    ageText,
     contactCentreService,
 } from "@voip_axivox_queue/softphone_contact/contact_centre_service";
 
 const serviceRegistry = registry.category("services");
-const UID = 7; // the user of web's test session
+const UID = 7; // The user of web's test session
 
 class Webclient extends Component {
     static template = xml`<div class="o_test_webclient"><SoftphoneSystrayItem/><SoftphoneContainer/></div>`;
-    static components = { SoftphoneSystrayItem, SoftphoneContainer };
+    static components = {SoftphoneSystrayItem, SoftphoneContainer};
     static props = {};
 }
 
 function minutesAgo(minutes) {
-    return new Date(Date.now() - minutes * 60000).toISOString().slice(0, 19).replace("T", " ");
+    return new Date(Date.now() - minutes * 60000)
+        .toISOString()
+        .slice(0, 19)
+        .replace("T", " ");
 }
 
 function callbacks() {
@@ -41,14 +44,32 @@ function callbacks() {
         count: 2,
         callbacks: [
             {
-                id: 31, number: "+3225550100", partner_id: 5, partner_name: "Alice Dubois",
-                queue_id: 1, queue_name: "Sales", call_time: minutesAgo(12), wait_time: 40,
-                attempts: 2, state: "open", claimed_by_id: false, claimed_by_name: false,
+                id: 31,
+                number: "+3225550100",
+                partner_id: 5,
+                partner_name: "Alice Dubois",
+                queue_id: 1,
+                queue_name: "Sales",
+                call_time: minutesAgo(12),
+                wait_time: 40,
+                attempts: 2,
+                state: "open",
+                claimed_by_id: false,
+                claimed_by_name: false,
             },
             {
-                id: 32, number: "+3225557777", partner_id: false, partner_name: false,
-                queue_id: 1, queue_name: "Sales", call_time: minutesAgo(3), wait_time: 10,
-                attempts: 1, state: "claimed", claimed_by_id: 99, claimed_by_name: "Luca",
+                id: 32,
+                number: "+3225557777",
+                partner_id: false,
+                partner_name: false,
+                queue_id: 1,
+                queue_name: "Sales",
+                call_time: minutesAgo(3),
+                wait_time: 10,
+                attempts: 1,
+                state: "claimed",
+                claimed_by_id: 99,
+                claimed_by_name: "Luca",
             },
         ],
     };
@@ -74,14 +95,14 @@ async function start() {
                 return;
             }
             const key = `${args.model}/${args.method}`;
-            calls.push({ key, args: args.args });
+            calls.push({key, args: args.args});
             if (handlers[key]) {
                 return handlers[key](args.args);
             }
             throw new Error(`unexpected call ${key}`);
         },
     });
-    await mount(Webclient, target, { env });
+    await mount(Webclient, target, {env});
     await nextTick();
     await click(target, ".o_axivox_softphone_toggle");
     await nextTick();
@@ -100,11 +121,13 @@ QUnit.module("contact centre in the softphone", (hooks) => {
         actions = [];
         handlers = {
             "res.users/axivox_softphone_state": () => ({
-                extension: "102", queues: [], connected_queue_count: 0,
+                extension: "102",
+                queues: [],
+                connected_queue_count: 0,
             }),
             "axivox.callback/axivox_softphone_callbacks": () => callbacks(),
         };
-        patchWithCleanup(session, { axivox_extension: "102" });
+        patchWithCleanup(session, {axivox_extension: "102"});
         serviceRegistry.add("bus_service", {
             start() {
                 return {
@@ -119,7 +142,7 @@ QUnit.module("contact centre in the softphone", (hooks) => {
         });
         serviceRegistry.add("action", {
             start() {
-                return { doAction: (action) => actions.push(action) };
+                return {doAction: (action) => actions.push(action)};
             },
         });
         serviceRegistry.add("voip_axivox_queue.softphone", softphoneService);
@@ -133,110 +156,241 @@ QUnit.module("contact centre in the softphone", (hooks) => {
         assert.strictEqual(ageText("2024-03-01 12:00:00", now), "4 days");
     });
 
-    QUnit.test("the callbacks section: count, callers, queue, age, attempts, claims", async (assert) => {
-        await start();
-        assert.strictEqual(target.querySelector(".o_axivox_callback_count").textContent, "2");
-        const [alice, unknown] = rows();
-        assert.strictEqual(alice.querySelector(".o_axivox_callback_caller").textContent, "Alice Dubois");
-        assert.strictEqual(alice.querySelector(".o_axivox_callback_queue").textContent, "Sales");
-        assert.strictEqual(alice.querySelector(".o_axivox_callback_age").textContent, "12 min");
-        assert.strictEqual(alice.querySelector(".o_axivox_callback_attempts").textContent, "2 attempts");
-        assert.notOk(alice.querySelector(".o_axivox_callback_call").disabled);
-        assert.strictEqual(unknown.querySelector(".o_axivox_callback_caller").textContent, "+3225557777");
-        assert.strictEqual(unknown.querySelector(".o_axivox_callback_claimed_by").textContent, "claimed by Luca");
-        assert.ok(unknown.querySelector(".o_axivox_callback_call").disabled, "claimed by another agent");
-    });
+    QUnit.test(
+        "the callbacks section: count, callers, queue, age, attempts, claims",
+        async (assert) => {
+            await start();
+            assert.strictEqual(
+                target.querySelector(".o_axivox_callback_count").textContent,
+                "2"
+            );
+            const [alice, unknown] = rows();
+            assert.strictEqual(
+                alice.querySelector(".o_axivox_callback_caller").textContent,
+                "Alice Dubois"
+            );
+            assert.strictEqual(
+                alice.querySelector(".o_axivox_callback_queue").textContent,
+                "Sales"
+            );
+            assert.strictEqual(
+                alice.querySelector(".o_axivox_callback_age").textContent,
+                "12 min"
+            );
+            assert.strictEqual(
+                alice.querySelector(".o_axivox_callback_attempts").textContent,
+                "2 attempts"
+            );
+            assert.notOk(alice.querySelector(".o_axivox_callback_call").disabled);
+            assert.strictEqual(
+                unknown.querySelector(".o_axivox_callback_caller").textContent,
+                "+3225557777"
+            );
+            assert.strictEqual(
+                unknown.querySelector(".o_axivox_callback_claimed_by").textContent,
+                "claimed by Luca"
+            );
+            assert.ok(
+                unknown.querySelector(".o_axivox_callback_call").disabled,
+                "claimed by another agent"
+            );
+        }
+    );
 
-    QUnit.test("the bus says a callback changed: the list is read again", async (assert) => {
-        await start();
-        const before = calls.filter((c) => c.key.endsWith("axivox_softphone_callbacks")).length;
-        handlers["axivox.callback/axivox_softphone_callbacks"] = () => ({
-            count: 1, callbacks: callbacks().callbacks.slice(1),
-        });
-        await notify(CALLBACKS_NOTIFICATION, { queue_ids: [1] });
-        await nextTick();
-        assert.strictEqual(
-            calls.filter((c) => c.key.endsWith("axivox_softphone_callbacks")).length,
-            before + 1
-        );
-        assert.strictEqual(target.querySelector(".o_axivox_callback_count").textContent, "1");
-        assert.strictEqual(rows().length, 1);
-    });
+    QUnit.test(
+        "the bus says a callback changed: the list is read again",
+        async (assert) => {
+            await start();
+            const before = calls.filter((c) =>
+                c.key.endsWith("axivox_softphone_callbacks")
+            ).length;
+            handlers["axivox.callback/axivox_softphone_callbacks"] = () => ({
+                count: 1,
+                callbacks: callbacks().callbacks.slice(1),
+            });
+            await notify(CALLBACKS_NOTIFICATION, {queue_ids: [1]});
+            await nextTick();
+            assert.strictEqual(
+                calls.filter((c) => c.key.endsWith("axivox_softphone_callbacks"))
+                    .length,
+                before + 1
+            );
+            assert.strictEqual(
+                target.querySelector(".o_axivox_callback_count").textContent,
+                "1"
+            );
+            assert.strictEqual(rows().length, 1);
+        }
+    );
 
-    QUnit.test("Call back claims and calls; the card of the caller shows", async (assert) => {
-        handlers["axivox.callback/action_call_back"] = ([ids]) => {
-            assert.deepEqual(ids, [31]);
-            return { id: "call-9", from: "102", to: "+3225550100", state: "answered",
-                     outcome: "answered", message: null, callback_id: 31 };
-        };
-        handlers["axivox.queue.event/axivox_caller_card"] = ([number]) => {
-            assert.strictEqual(number, "+3225550100");
-            return { call_id: false, number, queue_name: "", history: [],
-                     partner: { id: 5, name: "Alice Dubois", company_id: 6, company_name: "Acme" } };
-        };
-        await start();
-        await click(rows()[0], ".o_axivox_callback_call");
-        await nextTick();
-        await nextTick();
-        assert.ok(calls.some((c) => c.key === "axivox.callback/action_call_back"));
-        assert.strictEqual(target.querySelector(".o_axivox_call_status").textContent.trim(),
-                           "In call with +3225550100");
-        assert.strictEqual(target.querySelector(".o_axivox_caller_name").textContent, "Alice Dubois");
-    });
+    QUnit.test(
+        "Call back claims and calls; the card of the caller shows",
+        async (assert) => {
+            handlers["axivox.callback/action_call_back"] = ([ids]) => {
+                assert.deepEqual(ids, [31]);
+                return {
+                    id: "call-9",
+                    from: "102",
+                    to: "+3225550100",
+                    state: "answered",
+                    outcome: "answered",
+                    message: null,
+                    callback_id: 31,
+                };
+            };
+            handlers["axivox.queue.event/axivox_caller_card"] = ([number]) => {
+                assert.strictEqual(number, "+3225550100");
+                return {
+                    call_id: false,
+                    number,
+                    queue_name: "",
+                    history: [],
+                    partner: {
+                        id: 5,
+                        name: "Alice Dubois",
+                        company_id: 6,
+                        company_name: "Acme",
+                    },
+                };
+            };
+            await start();
+            await click(rows()[0], ".o_axivox_callback_call");
+            await nextTick();
+            await nextTick();
+            assert.ok(calls.some((c) => c.key === "axivox.callback/action_call_back"));
+            assert.strictEqual(
+                target.querySelector(".o_axivox_call_status").textContent.trim(),
+                "In call with +3225550100"
+            );
+            assert.strictEqual(
+                target.querySelector(".o_axivox_caller_name").textContent,
+                "Alice Dubois"
+            );
+        }
+    );
 
-    QUnit.test("the caller card of a queue call: contact, company, history, until it ends", async (assert) => {
-        await start();
-        assert.containsNone(target, ".o_axivox_caller_card");
-        await notify(CALLER_CARD_NOTIFICATION, { ended: [], cards: [{
-            call_id: "c1", number: "+3225550100", queue_name: "Sales",
-            partner: { id: 5, name: "Alice Dubois", company_id: 6, company_name: "Acme" },
-            history: [{ id: 1, call_id: "c0", start_time: "2024-03-04 09:00:00",
-                        outcome: "abandoned", outcome_label: "Abandoned", queue_name: "Sales",
-                        agent_name: "", wait_time: 30, talk_time: 0 }],
-        }] });
-        assert.containsOnce(target, ".o_axivox_caller_card");
-        assert.strictEqual(target.querySelector(".o_axivox_caller_name").textContent, "Alice Dubois");
-        assert.strictEqual(target.querySelector(".o_axivox_caller_company").textContent.trim(), "Acme");
-        assert.strictEqual(target.querySelector(".o_axivox_caller_queue").textContent, "Sales");
-        assert.containsOnce(target, ".o_axivox_caller_history_row");
-        assert.strictEqual(target.querySelector(".o_axivox_caller_outcome").textContent, "Abandoned");
-        assert.containsNone(target, ".o_axivox_caller_create");
-        await click(target, ".o_axivox_caller_name a");
-        assert.deepEqual([actions[0].res_model, actions[0].res_id], ["res.partner", 5]);
-        await click(target, ".o_axivox_caller_company a");
-        assert.strictEqual(actions[1].res_id, 6);
-        // Another call's end changes nothing; this call's end removes the card.
-        await notify(CALLER_CARD_NOTIFICATION, { cards: [], ended: ["other"] });
-        assert.containsOnce(target, ".o_axivox_caller_card");
-        await notify(CALLER_CARD_NOTIFICATION, { cards: [], ended: ["c1"] });
-        assert.containsNone(target, ".o_axivox_caller_card");
-    });
+    QUnit.test(
+        "the caller card of a queue call: contact, company, history, until it ends",
+        async (assert) => {
+            await start();
+            assert.containsNone(target, ".o_axivox_caller_card");
+            await notify(CALLER_CARD_NOTIFICATION, {
+                ended: [],
+                cards: [
+                    {
+                        call_id: "c1",
+                        number: "+3225550100",
+                        queue_name: "Sales",
+                        partner: {
+                            id: 5,
+                            name: "Alice Dubois",
+                            company_id: 6,
+                            company_name: "Acme",
+                        },
+                        history: [
+                            {
+                                id: 1,
+                                call_id: "c0",
+                                start_time: "2024-03-04 09:00:00",
+                                outcome: "abandoned",
+                                outcome_label: "Abandoned",
+                                queue_name: "Sales",
+                                agent_name: "",
+                                wait_time: 30,
+                                talk_time: 0,
+                            },
+                        ],
+                    },
+                ],
+            });
+            assert.containsOnce(target, ".o_axivox_caller_card");
+            assert.strictEqual(
+                target.querySelector(".o_axivox_caller_name").textContent,
+                "Alice Dubois"
+            );
+            assert.strictEqual(
+                target.querySelector(".o_axivox_caller_company").textContent.trim(),
+                "Acme"
+            );
+            assert.strictEqual(
+                target.querySelector(".o_axivox_caller_queue").textContent,
+                "Sales"
+            );
+            assert.containsOnce(target, ".o_axivox_caller_history_row");
+            assert.strictEqual(
+                target.querySelector(".o_axivox_caller_outcome").textContent,
+                "Abandoned"
+            );
+            assert.containsNone(target, ".o_axivox_caller_create");
+            await click(target, ".o_axivox_caller_name a");
+            assert.deepEqual(
+                [actions[0].res_model, actions[0].res_id],
+                ["res.partner", 5]
+            );
+            await click(target, ".o_axivox_caller_company a");
+            assert.strictEqual(actions[1].res_id, 6);
+            // Another call's end changes nothing; this call's end removes the card.
+            await notify(CALLER_CARD_NOTIFICATION, {cards: [], ended: ["other"]});
+            assert.containsOnce(target, ".o_axivox_caller_card");
+            await notify(CALLER_CARD_NOTIFICATION, {cards: [], ended: ["c1"]});
+            assert.containsNone(target, ".o_axivox_caller_card");
+        }
+    );
 
-    QUnit.test("an unknown caller: Create contact, prefilled with the number", async (assert) => {
-        await start();
-        await notify(CALLER_CARD_NOTIFICATION, { ended: [], cards: [{
-            call_id: "c2", number: "+3225559999", queue_name: "Sales", partner: false, history: [],
-        }] });
-        assert.strictEqual(target.querySelector(".o_axivox_caller_unknown").textContent, "Unknown caller");
-        await click(target, ".o_axivox_caller_create");
-        assert.strictEqual(actions[0].res_model, "res.partner");
-        assert.deepEqual(actions[0].context, { default_phone: "+3225559999" });
-    });
+    QUnit.test(
+        "an unknown caller: Create contact, prefilled with the number",
+        async (assert) => {
+            await start();
+            await notify(CALLER_CARD_NOTIFICATION, {
+                ended: [],
+                cards: [
+                    {
+                        call_id: "c2",
+                        number: "+3225559999",
+                        queue_name: "Sales",
+                        partner: false,
+                        history: [],
+                    },
+                ],
+            });
+            assert.strictEqual(
+                target.querySelector(".o_axivox_caller_unknown").textContent,
+                "Unknown caller"
+            );
+            await click(target, ".o_axivox_caller_create");
+            assert.strictEqual(actions[0].res_model, "res.partner");
+            assert.deepEqual(actions[0].context, {default_phone: "+3225559999"});
+        }
+    );
 
-    QUnit.test("a call placed from the pad shows the card of the number", async (assert) => {
-        handlers["res.users/axivox_dial"] = ([number]) => ({
-            id: "call-3", from: "102", to: number, state: "ringing", outcome: "ringing", message: null,
-        });
-        handlers["axivox.queue.event/axivox_caller_card"] = ([number]) => ({
-            call_id: false, number, queue_name: "", history: [], partner: false,
-        });
-        await start();
-        await editInput(target, ".o_axivox_dial_input", "+3225551234");
-        await click(target, ".o_axivox_dial_call");
-        await nextTick();
-        await nextTick();
-        assert.ok(calls.some((c) => c.key === "axivox.queue.event/axivox_caller_card"));
-        assert.containsOnce(target, ".o_axivox_caller_card");
-        assert.strictEqual(UID, 7);
-    });
+    QUnit.test(
+        "a call placed from the pad shows the card of the number",
+        async (assert) => {
+            handlers["res.users/axivox_dial"] = ([number]) => ({
+                id: "call-3",
+                from: "102",
+                to: number,
+                state: "ringing",
+                outcome: "ringing",
+                message: null,
+            });
+            handlers["axivox.queue.event/axivox_caller_card"] = ([number]) => ({
+                call_id: false,
+                number,
+                queue_name: "",
+                history: [],
+                partner: false,
+            });
+            await start();
+            await editInput(target, ".o_axivox_dial_input", "+3225551234");
+            await click(target, ".o_axivox_dial_call");
+            await nextTick();
+            await nextTick();
+            assert.ok(
+                calls.some((c) => c.key === "axivox.queue.event/axivox_caller_card")
+            );
+            assert.containsOnce(target, ".o_axivox_caller_card");
+            assert.strictEqual(UID, 7);
+        }
+    );
 });

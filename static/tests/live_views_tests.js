@@ -1,8 +1,8 @@
 /** @odoo-module **/
 
-import { EventBus } from "@odoo/owl";
-import { registry } from "@web/core/registry";
-import { makeView, setupViewRegistries } from "@web/../tests/views/helpers";
+import {EventBus} from "@odoo/owl";
+import {registry} from "@web/core/registry";
+import {makeView, setupViewRegistries} from "@web/../tests/views/helpers";
 import {
     click,
     destroy,
@@ -12,20 +12,20 @@ import {
     nextTick,
 } from "@web/../tests/helpers/utils";
 
-import { MEMBER_STATE_NOTIFICATION } from "@voip_axivox_queue/softphone/softphone_service";
-import { LIVE_RELOAD_DELAY } from "@voip_axivox_queue/live_views/live_reload";
+import {MEMBER_STATE_NOTIFICATION} from "@voip_axivox_queue/softphone/softphone_service";
+import {LIVE_RELOAD_DELAY} from "@voip_axivox_queue/live_views/live_reload";
 
 const serviceRegistry = registry.category("services");
 
 let serverData;
 let target;
-let bus; // the fake bus service's event bus
-let listeners; // how many "notification" listeners the views keep on the bus
+let bus; // The fake bus service's event bus
+let listeners; // How many "notification" listeners the views keep on the bus
 let advanceTime;
 
 /** What the PBX's webhook does to the server: agent `memberId` logs in (or out). */
 function setConnected(memberId, connected) {
-    const { "axivox.queue": queues, "axivox.queue.member": members } = serverData.models;
+    const {"axivox.queue": queues, "axivox.queue.member": members} = serverData.models;
     const member = members.records.find((m) => m.id === memberId);
     member.connected = connected;
     const queue = queues.records.find((q) => q.id === member.queue_id);
@@ -53,7 +53,7 @@ function setConnected(memberId, connected) {
 async function notify(...payloads) {
     bus.trigger(
         "notification",
-        payloads.map((payload) => ({ type: MEMBER_STATE_NOTIFICATION, payload }))
+        payloads.map((payload) => ({type: MEMBER_STATE_NOTIFICATION, payload}))
     );
     await nextTick();
 }
@@ -96,9 +96,9 @@ QUnit.module("live views", (hooks) => {
             models: {
                 "axivox.queue": {
                     fields: {
-                        display_name: { string: "Name", type: "char" },
-                        connected_agents: { string: "Connected agents", type: "char" },
-                        connected_count: { string: "Connected", type: "integer" },
+                        display_name: {string: "Name", type: "char"},
+                        connected_agents: {string: "Connected agents", type: "char"},
+                        connected_count: {string: "Connected", type: "integer"},
                         dynamic_member_ids: {
                             string: "Dynamic agents",
                             type: "one2many",
@@ -113,27 +113,37 @@ QUnit.module("live views", (hooks) => {
                     },
                     records: [
                         {
-                            id: 1, display_name: "Sales", connected_agents: "Sofia",
-                            connected_count: 1, dynamic_member_ids: [11, 12],
+                            id: 1,
+                            display_name: "Sales",
+                            connected_agents: "Sofia",
+                            connected_count: 1,
+                            dynamic_member_ids: [11, 12],
                             connected_member_ids: [11],
                         },
                         {
-                            id: 3, display_name: "Billing", connected_agents: "",
-                            connected_count: 0, dynamic_member_ids: [13],
+                            id: 3,
+                            display_name: "Billing",
+                            connected_agents: "",
+                            connected_count: 0,
+                            dynamic_member_ids: [13],
                             connected_member_ids: [],
                         },
                     ],
                 },
                 "axivox.queue.member": {
                     fields: {
-                        display_name: { string: "Agent", type: "char" },
-                        queue_id: { string: "Queue", type: "many2one", relation: "axivox.queue" },
-                        connected: { string: "Connected", type: "boolean" },
+                        display_name: {string: "Agent", type: "char"},
+                        queue_id: {
+                            string: "Queue",
+                            type: "many2one",
+                            relation: "axivox.queue",
+                        },
+                        connected: {string: "Connected", type: "boolean"},
                     },
                     records: [
-                        { id: 11, display_name: "Sofia", queue_id: 1, connected: true },
-                        { id: 12, display_name: "Luca", queue_id: 1, connected: false },
-                        { id: 13, display_name: "Hugo", queue_id: 3, connected: false },
+                        {id: 11, display_name: "Sofia", queue_id: 1, connected: true},
+                        {id: 12, display_name: "Luca", queue_id: 1, connected: false},
+                        {id: 13, display_name: "Hugo", queue_id: 3, connected: false},
                     ],
                 },
             },
@@ -143,7 +153,7 @@ QUnit.module("live views", (hooks) => {
         serviceRegistry.add(
             "bus_service",
             {
-                async: true, // as the real one: `useService` cannot wrap it
+                async: true, // As the real one: `useService` cannot wrap it
                 start() {
                     bus = new EventBus();
                     return {
@@ -163,65 +173,89 @@ QUnit.module("live views", (hooks) => {
                     };
                 },
             },
-            { force: true }
+            {force: true}
         );
         advanceTime = mockTimeout().advanceTime;
     });
 
-    QUnit.test("queues list: a login reloads the list once, after the delay", async (assert) => {
-        const view = await makeView({
-            type: "list",
-            resModel: "axivox.queue",
-            serverData,
-            arch: QUEUE_LIST,
-            mockRPC(route, { method }) {
-                assert.step(method);
-            },
-        });
-        assert.verifySteps(["get_views", "web_search_read"]);
-        assert.deepEqual(cellTexts(".o_data_cell[name=connected_count]"), ["1", "0"]);
-        assert.strictEqual(listeners, 1, "the list listens to the bus");
+    QUnit.test(
+        "queues list: a login reloads the list once, after the delay",
+        async (assert) => {
+            const view = await makeView({
+                type: "list",
+                resModel: "axivox.queue",
+                serverData,
+                arch: QUEUE_LIST,
+                mockRPC(route, {method}) {
+                    assert.step(method);
+                },
+            });
+            assert.verifySteps(["get_views", "web_search_read"]);
+            assert.deepEqual(cellTexts(".o_data_cell[name=connected_count]"), [
+                "1",
+                "0",
+            ]);
+            assert.strictEqual(listeners, 1, "the list listens to the bus");
 
-        await notify(setConnected(13, true));
-        assert.verifySteps([], "nothing before the delay");
-        await advanceTime(LIVE_RELOAD_DELAY);
-        assert.verifySteps(["web_search_read"]);
-        assert.deepEqual(cellTexts(".o_data_cell[name=connected_count]"), ["1", "1"]);
-        assert.deepEqual(cellTexts(".o_data_cell[name=connected_agents]"), ["Sofia", "Hugo"]);
+            await notify(setConnected(13, true));
+            assert.verifySteps([], "nothing before the delay");
+            await advanceTime(LIVE_RELOAD_DELAY);
+            assert.verifySteps(["web_search_read"]);
+            assert.deepEqual(cellTexts(".o_data_cell[name=connected_count]"), [
+                "1",
+                "1",
+            ]);
+            assert.deepEqual(cellTexts(".o_data_cell[name=connected_agents]"), [
+                "Sofia",
+                "Hugo",
+            ]);
 
-        destroy(view);
-        assert.strictEqual(listeners, 0, "it stops listening when it is unmounted");
-    });
+            destroy(view);
+            assert.strictEqual(listeners, 0, "it stops listening when it is unmounted");
+        }
+    );
 
-    QUnit.test("queues list: a burst of notifications makes one reload", async (assert) => {
-        await makeView({
-            type: "list",
-            resModel: "axivox.queue",
-            serverData,
-            arch: QUEUE_LIST,
-            mockRPC(route, { method }) {
-                assert.step(method);
-            },
-        });
-        assert.verifySteps(["get_views", "web_search_read"]);
-        // other notification types are not ours
-        bus.trigger("notification", [{ type: "mail.record/insert", payload: {} }]);
-        await advanceTime(LIVE_RELOAD_DELAY);
-        assert.verifySteps([]);
+    QUnit.test(
+        "queues list: a burst of notifications makes one reload",
+        async (assert) => {
+            await makeView({
+                type: "list",
+                resModel: "axivox.queue",
+                serverData,
+                arch: QUEUE_LIST,
+                mockRPC(route, {method}) {
+                    assert.step(method);
+                },
+            });
+            assert.verifySteps(["get_views", "web_search_read"]);
+            // Other notification types are not ours
+            bus.trigger("notification", [{type: "mail.record/insert", payload: {}}]);
+            await advanceTime(LIVE_RELOAD_DELAY);
+            assert.verifySteps([]);
 
-        await notify(setConnected(12, true), setConnected(13, true));
-        await advanceTime(100);
-        await notify(setConnected(11, false));
-        await advanceTime(100);
-        await notify(setConnected(11, true));
-        assert.verifySteps([], "still waiting");
-        await advanceTime(100);
-        assert.verifySteps(["web_search_read"], "one reload within the delay of the first");
-        assert.deepEqual(cellTexts(".o_data_cell[name=connected_count]"), ["2", "1"]);
-        assert.deepEqual(cellTexts(".o_data_cell[name=connected_agents]"), ["Sofia, Luca", "Hugo"]);
-        await advanceTime(LIVE_RELOAD_DELAY * 3);
-        assert.verifySteps([], "and no more");
-    });
+            await notify(setConnected(12, true), setConnected(13, true));
+            await advanceTime(100);
+            await notify(setConnected(11, false));
+            await advanceTime(100);
+            await notify(setConnected(11, true));
+            assert.verifySteps([], "still waiting");
+            await advanceTime(100);
+            assert.verifySteps(
+                ["web_search_read"],
+                "one reload within the delay of the first"
+            );
+            assert.deepEqual(cellTexts(".o_data_cell[name=connected_count]"), [
+                "2",
+                "1",
+            ]);
+            assert.deepEqual(cellTexts(".o_data_cell[name=connected_agents]"), [
+                "Sofia, Luca",
+                "Hugo",
+            ]);
+            await advanceTime(LIVE_RELOAD_DELAY * 3);
+            assert.verifySteps([], "and no more");
+        }
+    );
 
     QUnit.test("queues list: the selection survives a reload", async (assert) => {
         await makeView({
@@ -230,13 +264,23 @@ QUnit.module("live views", (hooks) => {
             serverData,
             arch: QUEUE_LIST,
         });
-        await click(target.querySelectorAll(".o_data_row .o_list_record_selector input")[1]);
-        assert.containsOnce(target, ".o_data_row .o_list_record_selector input:checked");
+        await click(
+            target.querySelectorAll(".o_data_row .o_list_record_selector input")[1]
+        );
+        assert.containsOnce(
+            target,
+            ".o_data_row .o_list_record_selector input:checked"
+        );
         await notify(setConnected(13, true));
         await advanceTime(LIVE_RELOAD_DELAY);
         assert.deepEqual(cellTexts(".o_data_cell[name=connected_count]"), ["1", "1"]);
-        const checked = target.querySelectorAll(".o_data_row .o_list_record_selector input");
-        assert.deepEqual([...checked].map((input) => input.checked), [false, true]);
+        const checked = target.querySelectorAll(
+            ".o_data_row .o_list_record_selector input"
+        );
+        assert.deepEqual(
+            [...checked].map((input) => input.checked),
+            [false, true]
+        );
     });
 
     QUnit.test("queues kanban: the connected count changes live", async (assert) => {
@@ -256,7 +300,7 @@ QUnit.module("live views", (hooks) => {
                         </t>
                     </templates>
                 </kanban>`,
-            mockRPC(route, { method }) {
+            mockRPC(route, {method}) {
                 assert.step(method);
             },
         });
@@ -270,38 +314,52 @@ QUnit.module("live views", (hooks) => {
         assert.deepEqual(cellTexts(".o_test_agents"), ["Sofia, Luca", "Hugo"]);
     });
 
-    QUnit.test("queue form: its own queue's notifications reload it", async (assert) => {
-        await makeView({
-            type: "form",
-            resModel: "axivox.queue",
-            resId: 1,
-            serverData,
-            arch: QUEUE_FORM,
-            mockRPC(route, { method }) {
-                assert.step(method);
-            },
-        });
-        assert.verifySteps(["get_views", "web_read"]);
-        assert.strictEqual(target.querySelector(".o_field_widget[name=connected_count]").textContent, "1");
-        assert.containsOnce(target, "[name=connected_member_ids] .o_data_row");
+    QUnit.test(
+        "queue form: its own queue's notifications reload it",
+        async (assert) => {
+            await makeView({
+                type: "form",
+                resModel: "axivox.queue",
+                resId: 1,
+                serverData,
+                arch: QUEUE_FORM,
+                mockRPC(route, {method}) {
+                    assert.step(method);
+                },
+            });
+            assert.verifySteps(["get_views", "web_read"]);
+            assert.strictEqual(
+                target.querySelector(".o_field_widget[name=connected_count]")
+                    .textContent,
+                "1"
+            );
+            assert.containsOnce(target, "[name=connected_member_ids] .o_data_row");
 
-        await notify(setConnected(13, true)); // Billing: not this form's queue
-        await advanceTime(LIVE_RELOAD_DELAY);
-        assert.verifySteps([]);
+            await notify(setConnected(13, true)); // Billing: not this form's queue
+            await advanceTime(LIVE_RELOAD_DELAY);
+            assert.verifySteps([]);
 
-        await notify(setConnected(12, true));
-        await advanceTime(LIVE_RELOAD_DELAY);
-        assert.verifySteps(["web_read"]);
-        assert.strictEqual(target.querySelector(".o_field_widget[name=connected_count]").textContent, "2");
-        const flags = target.querySelectorAll(
-            "[name=dynamic_member_ids] .o_data_row [name=connected] input"
-        );
-        assert.deepEqual([...flags].map((input) => input.checked), [true, true]);
-        assert.deepEqual(
-            cellTexts("[name=connected_member_ids] .o_data_row .o_data_cell"),
-            ["Sofia", "Luca"]
-        );
-    });
+            await notify(setConnected(12, true));
+            await advanceTime(LIVE_RELOAD_DELAY);
+            assert.verifySteps(["web_read"]);
+            assert.strictEqual(
+                target.querySelector(".o_field_widget[name=connected_count]")
+                    .textContent,
+                "2"
+            );
+            const flags = target.querySelectorAll(
+                "[name=dynamic_member_ids] .o_data_row [name=connected] input"
+            );
+            assert.deepEqual(
+                [...flags].map((input) => input.checked),
+                [true, true]
+            );
+            assert.deepEqual(
+                cellTexts("[name=connected_member_ids] .o_data_row .o_data_cell"),
+                ["Sofia", "Luca"]
+            );
+        }
+    );
 
     QUnit.test("queue form: unsaved changes are never lost", async (assert) => {
         await makeView({
@@ -310,7 +368,7 @@ QUnit.module("live views", (hooks) => {
             resId: 1,
             serverData,
             arch: QUEUE_FORM,
-            mockRPC(route, { method }) {
+            mockRPC(route, {method}) {
                 assert.step(method);
             },
         });
@@ -323,7 +381,10 @@ QUnit.module("live views", (hooks) => {
             target.querySelector(".o_field_widget[name=display_name] input").value,
             "Sales EU"
         );
-        assert.strictEqual(target.querySelector(".o_field_widget[name=connected_count]").textContent, "1");
+        assert.strictEqual(
+            target.querySelector(".o_field_widget[name=connected_count]").textContent,
+            "1"
+        );
         assert.containsOnce(target, ".o_form_status_indicator_buttons:not(.invisible)");
 
         await click(target, ".o_form_button_cancel");
@@ -350,13 +411,15 @@ QUnit.module("live views", (hooks) => {
                     <field name="display_name"/>
                     <field name="connected"/>
                 </tree>`,
-            mockRPC(route, { method }) {
+            mockRPC(route, {method}) {
                 assert.step(method);
             },
         });
         assert.verifySteps(["get_views", "web_search_read"]);
         const flags = () =>
-            [...target.querySelectorAll(".o_data_cell[name=connected] input")].map((i) => i.checked);
+            [...target.querySelectorAll(".o_data_cell[name=connected] input")].map(
+                (i) => i.checked
+            );
         assert.deepEqual(flags(), [true, false, false]);
         await notify(setConnected(11, false));
         await notify(setConnected(13, true));

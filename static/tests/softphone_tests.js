@@ -1,11 +1,11 @@
 /** @odoo-module **/
 
-import { Component, xml } from "@odoo/owl";
-import { browser } from "@web/core/browser/browser";
-import { registry } from "@web/core/registry";
-import { session } from "@web/session";
-import { makeTestEnv } from "@web/../tests/helpers/mock_env";
-import { makeServerError } from "@web/../tests/helpers/mock_server";
+import {Component, xml} from "@odoo/owl";
+import {browser} from "@web/core/browser/browser";
+import {registry} from "@web/core/registry";
+import {session} from "@web/session";
+import {makeTestEnv} from "@web/../tests/helpers/mock_env";
+import {makeServerError} from "@web/../tests/helpers/mock_server";
 import {
     click,
     editInput,
@@ -20,20 +20,23 @@ import {
     CALL_POLL_INTERVAL,
     CALL_POLL_MAX_ERRORS,
     CALL_SETTLE_DELAY,
-    cleanNumber,
     MEMBER_STATE_NOTIFICATION,
     PENDING_TIMEOUT,
+    cleanNumber,
     softphoneService,
 } from "@voip_axivox_queue/softphone/softphone_service";
-import { SoftphoneSystrayItem, systrayItem } from "@voip_axivox_queue/softphone/softphone_systray_item";
-import { SoftphoneContainer } from "@voip_axivox_queue/softphone/softphone_panel";
+import {
+    SoftphoneSystrayItem,
+    systrayItem,
+} from "@voip_axivox_queue/softphone/softphone_systray_item";
+import {SoftphoneContainer} from "@voip_axivox_queue/softphone/softphone_panel";
 
 const serviceRegistry = registry.category("services");
-const UID = 7; // the user of web's test session
+const UID = 7; // The user of web's test session
 
 class Webclient extends Component {
     static template = xml`<div class="o_test_webclient"><SoftphoneSystrayItem/><SoftphoneContainer/></div>`;
-    static components = { SoftphoneSystrayItem, SoftphoneContainer };
+    static components = {SoftphoneSystrayItem, SoftphoneContainer};
     static props = {};
 }
 
@@ -42,19 +45,40 @@ function softphoneState() {
         extension: "102",
         queues: [
             {
-                member_id: 11, queue_id: 1, name: "Sales", extension: "600",
-                login_code: "*600", logout_code: "#600", member_type: "dynamic",
-                connected: true, connected_since: "2024-03-04 08:15:00", connected_count: 2,
+                member_id: 11,
+                queue_id: 1,
+                name: "Sales",
+                extension: "600",
+                login_code: "*600",
+                logout_code: "#600",
+                member_type: "dynamic",
+                connected: true,
+                connected_since: "2024-03-04 08:15:00",
+                connected_count: 2,
             },
             {
-                member_id: 12, queue_id: 2, name: "Support", extension: "610",
-                login_code: "*610", logout_code: "#610", member_type: "static",
-                connected: true, connected_since: "2024-03-01 07:00:00", connected_count: 1,
+                member_id: 12,
+                queue_id: 2,
+                name: "Support",
+                extension: "610",
+                login_code: "*610",
+                logout_code: "#610",
+                member_type: "static",
+                connected: true,
+                connected_since: "2024-03-01 07:00:00",
+                connected_count: 1,
             },
             {
-                member_id: 13, queue_id: 3, name: "Billing", extension: "620",
-                login_code: "*620", logout_code: "#620", member_type: "dynamic",
-                connected: false, connected_since: false, connected_count: 0,
+                member_id: 13,
+                queue_id: 3,
+                name: "Billing",
+                extension: "620",
+                login_code: "*620",
+                logout_code: "#620",
+                member_type: "dynamic",
+                connected: false,
+                connected_since: false,
+                connected_count: 0,
             },
         ],
         connected_queue_count: 2,
@@ -63,23 +87,36 @@ function softphoneState() {
 
 function callInfo(to, outcome, extra = {}) {
     return {
-        id: "call-1", from: "102", to, state: "answered", outcome,
-        message: null, ...extra,
+        id: "call-1",
+        from: "102",
+        to,
+        state: "answered",
+        outcome,
+        message: null,
+        ...extra,
     };
 }
 
 function memberState(member, values = {}) {
     return {
-        member_id: 13, queue_id: 3, queue_name: "Billing", user_id: UID,
-        agent_name: "Sofia Rossi", connected: true, connected_since: "2024-03-04 09:00:00",
-        source: "pbx", connected_count: 1, connected_agents: "Sofia Rossi",
-        ...member, ...values,
+        member_id: 13,
+        queue_id: 3,
+        queue_name: "Billing",
+        user_id: UID,
+        agent_name: "Sofia Rossi",
+        connected: true,
+        connected_since: "2024-03-04 09:00:00",
+        source: "pbx",
+        connected_count: 1,
+        connected_agents: "Sofia Rossi",
+        ...member,
+        ...values,
     };
 }
 
 let target;
-let calls; // the server methods called: "model/method"
-let handlers; // method -> (args) => result (may throw)
+let calls; // The server methods called: "model/method"
+let handlers; // Method -> (args) => result (may throw)
 let busCallbacks;
 let timeouts;
 
@@ -112,7 +149,9 @@ function rowOf(name) {
 }
 
 function badge() {
-    const el = target.querySelector(".o_axivox_softphone_systray .o_axivox_softphone_badge");
+    const el = target.querySelector(
+        ".o_axivox_softphone_systray .o_axivox_softphone_badge"
+    );
     return el ? el.textContent : null;
 }
 
@@ -130,14 +169,14 @@ async function start() {
                 return;
             }
             const key = `${args.model}/${args.method}`;
-            calls.push({ key, args: args.args });
+            calls.push({key, args: args.args});
             if (handlers[key]) {
                 return handlers[key](args.args);
             }
             throw new Error(`unexpected call ${key}`);
         },
     });
-    await mount(Webclient, target, { env });
+    await mount(Webclient, target, {env});
     await nextTick();
     return env;
 }
@@ -153,15 +192,15 @@ QUnit.module("softphone", (hooks) => {
         calls = [];
         busCallbacks = {};
         timeouts = [];
-        handlers = { "res.users/axivox_softphone_state": () => softphoneState() };
-        patchWithCleanup(session, { axivox_extension: "102" });
-        const { setTimeout, clearTimeout } = browser;
+        handlers = {"res.users/axivox_softphone_state": () => softphoneState()};
+        patchWithCleanup(session, {axivox_extension: "102"});
+        const {setTimeout, clearTimeout} = browser;
         patchWithCleanup(browser, {
-            // the softphone's timers (fallback, call poll, settle) are run by hand; other
+            // The softphone's timers (fallback, call poll, settle) are run by hand; other
             // timers run as usual
             setTimeout: (fn, delay, ...args) =>
                 [PENDING_TIMEOUT, CALL_POLL_INTERVAL, CALL_SETTLE_DELAY].includes(delay)
-                    ? -timeouts.push({ fn, delay })
+                    ? -timeouts.push({fn, delay})
                     : setTimeout(fn, delay, ...args),
             clearTimeout: (id) => {
                 if (id < 0) {
@@ -190,7 +229,7 @@ QUnit.module("softphone", (hooks) => {
 
     QUnit.test("the phone is shown only to users with an extension", async (assert) => {
         assert.ok(systrayItem.isDisplayed());
-        patchWithCleanup(session, { axivox_extension: false });
+        patchWithCleanup(session, {axivox_extension: false});
         assert.notOk(systrayItem.isDisplayed());
         // The registration itself (the QUnit set-up empties the systray registry) is proven
         // in the real web client by the tour, which opens the panel from the phone icon.
@@ -198,7 +237,7 @@ QUnit.module("softphone", (hooks) => {
     });
 
     QUnit.test("no extension: no state read, no bus subscription", async (assert) => {
-        patchWithCleanup(session, { axivox_extension: false });
+        patchWithCleanup(session, {axivox_extension: false});
         await start();
         assert.deepEqual(calls, []);
         assert.notOk(busCallbacks[MEMBER_STATE_NOTIFICATION]);
@@ -207,286 +246,513 @@ QUnit.module("softphone", (hooks) => {
         assert.deepEqual(calls, [], "still nothing read");
     });
 
-    QUnit.test("badge counts connected queues; the state is read in one call", async (assert) => {
-        await start();
-        assert.strictEqual(badge(), "2");
-        assert.deepEqual(calls.map((c) => c.key), ["res.users/axivox_softphone_state"]);
-        assert.containsNone(target, ".o_axivox_softphone_panel");
-        await openPanel();
-        assert.containsOnce(target, ".o_axivox_softphone_panel");
-        assert.strictEqual(calls.length, 1, "opening the panel reads nothing more");
-        assert.strictEqual(
-            target.querySelector(".o_axivox_softphone_extension").textContent.trim(),
-            "Ext. 102"
-        );
-        await openPanel();
-        assert.containsNone(target, ".o_axivox_softphone_panel", "the icon closes it again");
-    });
+    QUnit.test(
+        "badge counts connected queues; the state is read in one call",
+        async (assert) => {
+            await start();
+            assert.strictEqual(badge(), "2");
+            assert.deepEqual(
+                calls.map((c) => c.key),
+                ["res.users/axivox_softphone_state"]
+            );
+            assert.containsNone(target, ".o_axivox_softphone_panel");
+            await openPanel();
+            assert.containsOnce(target, ".o_axivox_softphone_panel");
+            assert.strictEqual(calls.length, 1, "opening the panel reads nothing more");
+            assert.strictEqual(
+                target
+                    .querySelector(".o_axivox_softphone_extension")
+                    .textContent.trim(),
+                "Ext. 102"
+            );
+            await openPanel();
+            assert.containsNone(
+                target,
+                ".o_axivox_softphone_panel",
+                "the icon closes it again"
+            );
+        }
+    );
 
-    QUnit.test("the queue list: names, extensions, types, states, counts, buttons", async (assert) => {
-        await start();
-        await openPanel();
-        assert.containsN(target, ".o_axivox_queue_row", 3);
-        const sales = rowOf("Sales");
-        assert.containsNone(target, ".o_axivox_queue_extension", "the queue's own extension is not invited");
-        assert.strictEqual(sales.querySelector(".o_axivox_queue_login_code").textContent.trim(), "*600");
-        assert.strictEqual(sales.querySelector(".o_axivox_queue_login_code").title, "Dial *600 to connect to Sales");
-        assert.strictEqual(sales.querySelector(".o_axivox_queue_logout_code").textContent.trim(), "#600");
-        assert.strictEqual(sales.querySelector(".o_axivox_queue_disconnect").title, "Dial #600 to disconnect from Sales");
-        assert.strictEqual(sales.querySelector(".o_axivox_queue_type").textContent, "dynamic");
-        assert.strictEqual(sales.querySelector(".o_axivox_queue_status").textContent, "connected");
-        assert.ok(sales.querySelector(".o_axivox_queue_since").textContent.startsWith("since "));
-        assert.ok(sales.querySelector(".o_axivox_queue_count").textContent.includes("2 agents connected"));
-        assert.containsOnce(sales, ".o_axivox_queue_disconnect");
-        assert.containsNone(sales, ".o_axivox_queue_connect");
+    QUnit.test(
+        "the queue list: names, extensions, types, states, counts, buttons",
+        async (assert) => {
+            await start();
+            await openPanel();
+            assert.containsN(target, ".o_axivox_queue_row", 3);
+            const sales = rowOf("Sales");
+            assert.containsNone(
+                target,
+                ".o_axivox_queue_extension",
+                "the queue's own extension is not invited"
+            );
+            assert.strictEqual(
+                sales.querySelector(".o_axivox_queue_login_code").textContent.trim(),
+                "*600"
+            );
+            assert.strictEqual(
+                sales.querySelector(".o_axivox_queue_login_code").title,
+                "Dial *600 to connect to Sales"
+            );
+            assert.strictEqual(
+                sales.querySelector(".o_axivox_queue_logout_code").textContent.trim(),
+                "#600"
+            );
+            assert.strictEqual(
+                sales.querySelector(".o_axivox_queue_disconnect").title,
+                "Dial #600 to disconnect from Sales"
+            );
+            assert.strictEqual(
+                sales.querySelector(".o_axivox_queue_type").textContent,
+                "dynamic"
+            );
+            assert.strictEqual(
+                sales.querySelector(".o_axivox_queue_status").textContent,
+                "connected"
+            );
+            assert.ok(
+                sales
+                    .querySelector(".o_axivox_queue_since")
+                    .textContent.startsWith("since ")
+            );
+            assert.ok(
+                sales
+                    .querySelector(".o_axivox_queue_count")
+                    .textContent.includes("2 agents connected")
+            );
+            assert.containsOnce(sales, ".o_axivox_queue_disconnect");
+            assert.containsNone(sales, ".o_axivox_queue_connect");
 
-        const support = rowOf("Support");
-        assert.strictEqual(support.querySelector(".o_axivox_queue_type").textContent, "static");
-        assert.strictEqual(
-            support.querySelector(".o_axivox_queue_status").textContent,
-            "always connected"
-        );
-        assert.containsNone(support, "button", "a static agent has no button");
-        assert.containsNone(support, ".o_axivox_queue_codes", "nor codes to dial");
-        assert.ok(support.querySelector(".o_axivox_queue_count").textContent.includes("1 agent connected"));
+            const support = rowOf("Support");
+            assert.strictEqual(
+                support.querySelector(".o_axivox_queue_type").textContent,
+                "static"
+            );
+            assert.strictEqual(
+                support.querySelector(".o_axivox_queue_status").textContent,
+                "always connected"
+            );
+            assert.containsNone(support, "button", "a static agent has no button");
+            assert.containsNone(support, ".o_axivox_queue_codes", "nor codes to dial");
+            assert.ok(
+                support
+                    .querySelector(".o_axivox_queue_count")
+                    .textContent.includes("1 agent connected")
+            );
 
-        const billing = rowOf("Billing");
-        assert.strictEqual(billing.querySelector(".o_axivox_queue_status").textContent, "not connected");
-        assert.ok(billing.querySelector(".o_axivox_queue_count").textContent.includes("no agent connected"));
-        assert.containsOnce(billing, ".o_axivox_queue_connect");
-        assert.containsNone(billing, ".o_axivox_queue_since");
-        assert.strictEqual(billing.querySelector(".o_axivox_queue_login_code").textContent.trim(), "*620");
-        assert.strictEqual(billing.querySelector(".o_axivox_queue_connect").title, "Dial *620 to connect to Billing");
-    });
+            const billing = rowOf("Billing");
+            assert.strictEqual(
+                billing.querySelector(".o_axivox_queue_status").textContent,
+                "not connected"
+            );
+            assert.ok(
+                billing
+                    .querySelector(".o_axivox_queue_count")
+                    .textContent.includes("no agent connected")
+            );
+            assert.containsOnce(billing, ".o_axivox_queue_connect");
+            assert.containsNone(billing, ".o_axivox_queue_since");
+            assert.strictEqual(
+                billing.querySelector(".o_axivox_queue_login_code").textContent.trim(),
+                "*620"
+            );
+            assert.strictEqual(
+                billing.querySelector(".o_axivox_queue_connect").title,
+                "Dial *620 to connect to Billing"
+            );
+        }
+    );
 
-    QUnit.test("Connect dials the code, shows connecting..., the bus event connects", async (assert) => {
-        handlers["axivox.queue.member/action_softphone_connect"] = ([ids]) => {
-            assert.deepEqual(ids, [13]);
-            return { ...callInfo("*620", "logged_in"), member_id: 13, queue_id: 3 };
-        };
-        await start();
-        await openPanel();
-        await click(rowOf("Billing"), ".o_axivox_queue_connect");
-        await nextTick();
-        assert.strictEqual(
-            rowOf("Billing").querySelector(".o_axivox_queue_pending_label").textContent,
-            "connecting..."
-        );
-        assert.containsNone(rowOf("Billing"), ".o_axivox_queue_connect");
-        assert.strictEqual(badge(), "2", "not connected before the PBX says so");
-        assert.strictEqual(pendingTimer().delay, 15000, "a fallback re-read is planned");
+    QUnit.test(
+        "Connect dials the code, shows connecting..., the bus event connects",
+        async (assert) => {
+            handlers["axivox.queue.member/action_softphone_connect"] = ([ids]) => {
+                assert.deepEqual(ids, [13]);
+                return {...callInfo("*620", "logged_in"), member_id: 13, queue_id: 3};
+            };
+            await start();
+            await openPanel();
+            await click(rowOf("Billing"), ".o_axivox_queue_connect");
+            await nextTick();
+            assert.strictEqual(
+                rowOf("Billing").querySelector(".o_axivox_queue_pending_label")
+                    .textContent,
+                "connecting..."
+            );
+            assert.containsNone(rowOf("Billing"), ".o_axivox_queue_connect");
+            assert.strictEqual(badge(), "2", "not connected before the PBX says so");
+            assert.strictEqual(
+                pendingTimer().delay,
+                15000,
+                "a fallback re-read is planned"
+            );
 
-        await notify(memberState({}));
-        const billing = rowOf("Billing");
-        assert.strictEqual(billing.querySelector(".o_axivox_queue_status").textContent, "connected");
-        assert.ok(billing.querySelector(".o_axivox_queue_count").textContent.includes("1 agent connected"));
-        assert.containsOnce(billing, ".o_axivox_queue_disconnect");
-        assert.strictEqual(badge(), "3");
-        assert.containsOnce(target, ".o_axivox_call_status");
-    });
+            await notify(memberState({}));
+            const billing = rowOf("Billing");
+            assert.strictEqual(
+                billing.querySelector(".o_axivox_queue_status").textContent,
+                "connected"
+            );
+            assert.ok(
+                billing
+                    .querySelector(".o_axivox_queue_count")
+                    .textContent.includes("1 agent connected")
+            );
+            assert.containsOnce(billing, ".o_axivox_queue_disconnect");
+            assert.strictEqual(badge(), "3");
+            assert.containsOnce(target, ".o_axivox_call_status");
+        }
+    );
 
-    QUnit.test("Disconnect dials the disconnection code; the bus event disconnects", async (assert) => {
-        handlers["axivox.queue.member/action_softphone_disconnect"] = ([ids]) => {
-            assert.deepEqual(ids, [11]);
-            return { ...callInfo("#600", "logged_out"), member_id: 11, queue_id: 1 };
-        };
-        await start();
-        await openPanel();
-        await click(rowOf("Sales"), ".o_axivox_queue_disconnect");
-        await nextTick();
-        assert.strictEqual(
-            rowOf("Sales").querySelector(".o_axivox_queue_pending_label").textContent,
-            "disconnecting..."
-        );
-        await notify(memberState({ member_id: 11, queue_id: 1, queue_name: "Sales" }, {
-            connected: false, connected_since: false, connected_count: 1, source: "widget",
-        }));
-        assert.strictEqual(rowOf("Sales").querySelector(".o_axivox_queue_status").textContent, "not connected");
-        assert.strictEqual(badge(), "1");
-    });
+    QUnit.test(
+        "Disconnect dials the disconnection code; the bus event disconnects",
+        async (assert) => {
+            handlers["axivox.queue.member/action_softphone_disconnect"] = ([ids]) => {
+                assert.deepEqual(ids, [11]);
+                return {...callInfo("#600", "logged_out"), member_id: 11, queue_id: 1};
+            };
+            await start();
+            await openPanel();
+            await click(rowOf("Sales"), ".o_axivox_queue_disconnect");
+            await nextTick();
+            assert.strictEqual(
+                rowOf("Sales").querySelector(".o_axivox_queue_pending_label")
+                    .textContent,
+                "disconnecting..."
+            );
+            await notify(
+                memberState(
+                    {member_id: 11, queue_id: 1, queue_name: "Sales"},
+                    {
+                        connected: false,
+                        connected_since: false,
+                        connected_count: 1,
+                        source: "widget",
+                    }
+                )
+            );
+            assert.strictEqual(
+                rowOf("Sales").querySelector(".o_axivox_queue_status").textContent,
+                "not connected"
+            );
+            assert.strictEqual(badge(), "1");
+        }
+    );
 
-    QUnit.test("a refused code leaves the row as it was and says why", async (assert) => {
-        handlers["axivox.queue.member/action_softphone_connect"] = () => ({
-            ...callInfo("*620", "not_a_member", { message: "You are not an agent of the Billing queue." }),
-            member_id: 13, queue_id: 3,
-        });
-        await start();
-        await openPanel();
-        await click(rowOf("Billing"), ".o_axivox_queue_connect");
-        await nextTick();
-        const billing = rowOf("Billing");
-        assert.strictEqual(billing.querySelector(".o_axivox_queue_status").textContent, "not connected");
-        assert.containsOnce(billing, ".o_axivox_queue_connect", "the button is back");
-        assert.strictEqual(
-            billing.querySelector(".o_axivox_queue_error").textContent,
-            "The PBX says you are not an agent of Billing."
-        );
-        assert.strictEqual(badge(), "2");
-    });
-
-    QUnit.test("a server error (PBX unreachable) leaves the row as it was", async (assert) => {
-        handlers["axivox.queue.member/action_softphone_connect"] = () => {
-            throw makeServerError({
-                message: "The PBX could not be reached. Ask your administrator to check the PBX account.",
-                description: "The PBX could not be reached. Ask your administrator to check the PBX account.",
+    QUnit.test(
+        "a refused code leaves the row as it was and says why",
+        async (assert) => {
+            handlers["axivox.queue.member/action_softphone_connect"] = () => ({
+                ...callInfo("*620", "not_a_member", {
+                    message: "You are not an agent of the Billing queue.",
+                }),
+                member_id: 13,
+                queue_id: 3,
             });
-        };
-        await start();
-        await openPanel();
-        await click(rowOf("Billing"), ".o_axivox_queue_connect");
-        await nextTick();
-        const billing = rowOf("Billing");
-        assert.strictEqual(billing.querySelector(".o_axivox_queue_status").textContent, "not connected");
-        assert.strictEqual(
-            billing.querySelector(".o_axivox_queue_error").textContent,
-            "The PBX could not be reached. Ask your administrator to check the PBX account."
-        );
-        assert.containsOnce(billing, ".o_axivox_queue_connect");
-        assert.containsNone(target, ".modal", "no error dialog: the panel says it");
-    });
+            await start();
+            await openPanel();
+            await click(rowOf("Billing"), ".o_axivox_queue_connect");
+            await nextTick();
+            const billing = rowOf("Billing");
+            assert.strictEqual(
+                billing.querySelector(".o_axivox_queue_status").textContent,
+                "not connected"
+            );
+            assert.containsOnce(
+                billing,
+                ".o_axivox_queue_connect",
+                "the button is back"
+            );
+            assert.strictEqual(
+                billing.querySelector(".o_axivox_queue_error").textContent,
+                "The PBX says you are not an agent of Billing."
+            );
+            assert.strictEqual(badge(), "2");
+        }
+    );
+
+    QUnit.test(
+        "a server error (PBX unreachable) leaves the row as it was",
+        async (assert) => {
+            handlers["axivox.queue.member/action_softphone_connect"] = () => {
+                throw makeServerError({
+                    message:
+                        "The PBX could not be reached. Ask your administrator to check the PBX account.",
+                    description:
+                        "The PBX could not be reached. Ask your administrator to check the PBX account.",
+                });
+            };
+            await start();
+            await openPanel();
+            await click(rowOf("Billing"), ".o_axivox_queue_connect");
+            await nextTick();
+            const billing = rowOf("Billing");
+            assert.strictEqual(
+                billing.querySelector(".o_axivox_queue_status").textContent,
+                "not connected"
+            );
+            assert.strictEqual(
+                billing.querySelector(".o_axivox_queue_error").textContent,
+                "The PBX could not be reached. Ask your administrator to check the PBX account."
+            );
+            assert.containsOnce(billing, ".o_axivox_queue_connect");
+            assert.containsNone(target, ".modal", "no error dialog: the panel says it");
+        }
+    );
 
     QUnit.test("already logged in: the state is read again", async (assert) => {
         handlers["axivox.queue.member/action_softphone_connect"] = () => ({
-            ...callInfo("*620", "already_logged_in"), member_id: 13, queue_id: 3,
+            ...callInfo("*620", "already_logged_in"),
+            member_id: 13,
+            queue_id: 3,
         });
         await start();
         await openPanel();
         handlers["res.users/axivox_softphone_state"] = () => {
             const state = softphoneState();
-            Object.assign(state.queues[2], { connected: true, connected_since: "2024-03-04 08:00:00", connected_count: 1 });
+            Object.assign(state.queues[2], {
+                connected: true,
+                connected_since: "2024-03-04 08:00:00",
+                connected_count: 1,
+            });
             return state;
         };
         await click(rowOf("Billing"), ".o_axivox_queue_connect");
         await nextTick();
         await nextTick();
-        assert.deepEqual(calls.map((c) => c.key), [
-            "res.users/axivox_softphone_state",
-            "axivox.queue.member/action_softphone_connect",
-            "res.users/axivox_softphone_state",
-        ]);
-        assert.strictEqual(rowOf("Billing").querySelector(".o_axivox_queue_status").textContent, "connected");
-        assert.ok(target.querySelector(".o_axivox_softphone_feedback").textContent.includes("already connected to Billing"));
+        assert.deepEqual(
+            calls.map((c) => c.key),
+            [
+                "res.users/axivox_softphone_state",
+                "axivox.queue.member/action_softphone_connect",
+                "res.users/axivox_softphone_state",
+            ]
+        );
+        assert.strictEqual(
+            rowOf("Billing").querySelector(".o_axivox_queue_status").textContent,
+            "connected"
+        );
+        assert.ok(
+            target
+                .querySelector(".o_axivox_softphone_feedback")
+                .textContent.includes("already connected to Billing")
+        );
         assert.strictEqual(badge(), "3");
     });
 
-    QUnit.test("no PBX event after a login: the fallback reads the state again", async (assert) => {
-        handlers["axivox.queue.member/action_softphone_connect"] = () => ({
-            ...callInfo("*620", "logged_in"), member_id: 13, queue_id: 3,
-        });
-        await start();
-        await openPanel();
-        await click(rowOf("Billing"), ".o_axivox_queue_connect");
-        await nextTick();
-        assert.containsOnce(rowOf("Billing"), ".o_axivox_queue_pending_label");
-        pendingTimer().fn();
-        await nextTick();
-        await nextTick();
-        assert.strictEqual(calls.filter((c) => c.key === "res.users/axivox_softphone_state").length, 2);
-        assert.containsNone(rowOf("Billing"), ".o_axivox_queue_pending_label");
-        assert.containsOnce(rowOf("Billing"), ".o_axivox_queue_connect");
-    });
-
-    QUnit.test("other agents' notifications only change how many agents are connected", async (assert) => {
-        await start();
-        await openPanel();
-        await notify(memberState({ member_id: 99, queue_id: 1, queue_name: "Sales", user_id: 42 }, {
-            agent_name: "Luca Bianchi", connected: true, connected_count: 3,
-        }));
-        const sales = rowOf("Sales");
-        assert.ok(sales.querySelector(".o_axivox_queue_count").textContent.includes("3 agents connected"));
-        assert.strictEqual(sales.querySelector(".o_axivox_queue_status").textContent, "connected");
-        assert.strictEqual(rowOf("Billing").querySelector(".o_axivox_queue_status").textContent, "not connected");
-        assert.strictEqual(badge(), "2");
-        assert.strictEqual(calls.length, 1, "no reload for somebody else's change");
-    });
-
-    QUnit.test("a manager's disconnect arrives live and updates the badge", async (assert) => {
-        await start();
-        assert.strictEqual(badge(), "2");
-        await notify(memberState({ member_id: 11, queue_id: 1, queue_name: "Sales" }, {
-            connected: false, connected_since: false, connected_count: 1, source: "manager",
-        }));
-        assert.strictEqual(badge(), "1", "the badge follows even with the panel closed");
-    });
-
-    QUnit.test("a new membership (unknown member) reads the state again", async (assert) => {
-        await start();
-        await notify(memberState({ member_id: 77, queue_id: 9, queue_name: "New" }));
-        await nextTick();
-        assert.strictEqual(calls.filter((c) => c.key === "res.users/axivox_softphone_state").length, 2);
-    });
-
-    QUnit.test("dial pad: keys, backspace, typing and pasting, call and hang up", async (assert) => {
-        handlers["res.users/axivox_dial"] = ([number]) => {
-            assert.step(`dial ${number}`);
-            return callInfo(number, "ringing", { state: "ringing", message: "Ringing extension 103." });
-        };
-        handlers["res.users/axivox_hangup"] = ([callId]) => {
-            assert.step(`hangup ${callId}`);
-            return callInfo("103", "ringing", { state: "ended" });
-        };
-        await start();
-        await openPanel();
-        assert.containsN(target, ".o_axivox_dial_key", 12);
-        const keys = [...target.querySelectorAll(".o_axivox_dial_key")].map((k) => k.dataset.key);
-        assert.deepEqual(keys, ["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"]);
-        const input = target.querySelector(".o_axivox_dial_input");
-        for (const key of ["1", "0", "4", "#"]) {
-            await click(target, `.o_axivox_dial_key[data-key="${key}"]`);
+    QUnit.test(
+        "no PBX event after a login: the fallback reads the state again",
+        async (assert) => {
+            handlers["axivox.queue.member/action_softphone_connect"] = () => ({
+                ...callInfo("*620", "logged_in"),
+                member_id: 13,
+                queue_id: 3,
+            });
+            await start();
+            await openPanel();
+            await click(rowOf("Billing"), ".o_axivox_queue_connect");
+            await nextTick();
+            assert.containsOnce(rowOf("Billing"), ".o_axivox_queue_pending_label");
+            pendingTimer().fn();
+            await nextTick();
+            await nextTick();
+            assert.strictEqual(
+                calls.filter((c) => c.key === "res.users/axivox_softphone_state")
+                    .length,
+                2
+            );
+            assert.containsNone(rowOf("Billing"), ".o_axivox_queue_pending_label");
+            assert.containsOnce(rowOf("Billing"), ".o_axivox_queue_connect");
         }
-        assert.strictEqual(input.value, "104#");
-        await click(target, ".o_axivox_dial_backspace");
-        await click(target, ".o_axivox_dial_backspace");
-        assert.strictEqual(input.value, "10");
-        await editInput(target, ".o_axivox_dial_input", "+32 (2) 555-01.00");
-        assert.strictEqual(input.value, "+3225550100", "pasted text keeps what can be dialed");
-        await editInput(target, ".o_axivox_dial_input", "103");
-        await click(target, ".o_axivox_dial_call");
-        await nextTick();
-        assert.verifySteps(["dial 103"]);
-        assert.strictEqual(callStatus(), "Ringing 103...", "the number, once");
-        await click(target, ".o_axivox_dial_hangup");
-        await nextTick();
-        assert.verifySteps(["hangup call-1"]);
-        assert.strictEqual(callStatus(), "Call ended");
-        await runTimers(CALL_SETTLE_DELAY);
-        assert.containsNone(target, ".o_axivox_call_status", "then idle");
-    });
+    );
 
-    QUnit.test("keyboard: digits on the pad, Backspace, Enter dials, Escape folds", async (assert) => {
-        handlers["res.users/axivox_dial"] = ([number]) => {
-            assert.step(`dial ${number}`);
-            return callInfo(number, "answered", { message: "Connected to 5#." });
-        };
-        await start();
-        await openPanel();
-        const pad = ".o_axivox_dial_pad";
-        await triggerEvent(target, pad, "keydown", { key: "5" });
-        await triggerEvent(target, pad, "keydown", { key: "7" });
-        await triggerEvent(target, pad, "keydown", { key: "Backspace" });
-        await triggerEvent(target, pad, "keydown", { key: "#" });
-        await triggerEvent(target, pad, "keydown", { key: "a" });
-        assert.strictEqual(target.querySelector(".o_axivox_dial_input").value, "5#");
-        await triggerEvent(target, pad, "keydown", { key: "Enter" });
-        await nextTick();
-        assert.verifySteps(["dial 5#"]);
-        await triggerEvent(target, ".o_axivox_dial_input", "keydown", { key: "Escape" });
-        assert.hasClass(target.querySelector(".o_axivox_softphone_panel"), "o_axivox_softphone_folded");
-        assert.containsNone(target, ".o_axivox_dial_pad", "folded: only the header shows");
-        await click(target, ".o_axivox_softphone_header");
-        assert.containsOnce(target, ".o_axivox_dial_pad", "a click on the header unfolds");
-        await click(target, ".o_axivox_softphone_fold");
-        assert.containsNone(target, ".o_axivox_dial_pad");
-        await click(target, ".o_axivox_softphone_fold");
-        assert.containsOnce(target, ".o_axivox_dial_pad");
-    });
+    QUnit.test(
+        "other agents' notifications only change how many agents are connected",
+        async (assert) => {
+            await start();
+            await openPanel();
+            await notify(
+                memberState(
+                    {member_id: 99, queue_id: 1, queue_name: "Sales", user_id: 42},
+                    {
+                        agent_name: "Luca Bianchi",
+                        connected: true,
+                        connected_count: 3,
+                    }
+                )
+            );
+            const sales = rowOf("Sales");
+            assert.ok(
+                sales
+                    .querySelector(".o_axivox_queue_count")
+                    .textContent.includes("3 agents connected")
+            );
+            assert.strictEqual(
+                sales.querySelector(".o_axivox_queue_status").textContent,
+                "connected"
+            );
+            assert.strictEqual(
+                rowOf("Billing").querySelector(".o_axivox_queue_status").textContent,
+                "not connected"
+            );
+            assert.strictEqual(badge(), "2");
+            assert.strictEqual(calls.length, 1, "no reload for somebody else's change");
+        }
+    );
+
+    QUnit.test(
+        "a manager's disconnect arrives live and updates the badge",
+        async (assert) => {
+            await start();
+            assert.strictEqual(badge(), "2");
+            await notify(
+                memberState(
+                    {member_id: 11, queue_id: 1, queue_name: "Sales"},
+                    {
+                        connected: false,
+                        connected_since: false,
+                        connected_count: 1,
+                        source: "manager",
+                    }
+                )
+            );
+            assert.strictEqual(
+                badge(),
+                "1",
+                "the badge follows even with the panel closed"
+            );
+        }
+    );
+
+    QUnit.test(
+        "a new membership (unknown member) reads the state again",
+        async (assert) => {
+            await start();
+            await notify(memberState({member_id: 77, queue_id: 9, queue_name: "New"}));
+            await nextTick();
+            assert.strictEqual(
+                calls.filter((c) => c.key === "res.users/axivox_softphone_state")
+                    .length,
+                2
+            );
+        }
+    );
+
+    QUnit.test(
+        "dial pad: keys, backspace, typing and pasting, call and hang up",
+        async (assert) => {
+            handlers["res.users/axivox_dial"] = ([number]) => {
+                assert.step(`dial ${number}`);
+                return callInfo(number, "ringing", {
+                    state: "ringing",
+                    message: "Ringing extension 103.",
+                });
+            };
+            handlers["res.users/axivox_hangup"] = ([callId]) => {
+                assert.step(`hangup ${callId}`);
+                return callInfo("103", "ringing", {state: "ended"});
+            };
+            await start();
+            await openPanel();
+            assert.containsN(target, ".o_axivox_dial_key", 12);
+            const keys = [...target.querySelectorAll(".o_axivox_dial_key")].map(
+                (k) => k.dataset.key
+            );
+            assert.deepEqual(keys, [
+                "1",
+                "2",
+                "3",
+                "4",
+                "5",
+                "6",
+                "7",
+                "8",
+                "9",
+                "*",
+                "0",
+                "#",
+            ]);
+            const input = target.querySelector(".o_axivox_dial_input");
+            for (const key of ["1", "0", "4", "#"]) {
+                await click(target, `.o_axivox_dial_key[data-key="${key}"]`);
+            }
+            assert.strictEqual(input.value, "104#");
+            await click(target, ".o_axivox_dial_backspace");
+            await click(target, ".o_axivox_dial_backspace");
+            assert.strictEqual(input.value, "10");
+            await editInput(target, ".o_axivox_dial_input", "+32 (2) 555-01.00");
+            assert.strictEqual(
+                input.value,
+                "+3225550100",
+                "pasted text keeps what can be dialed"
+            );
+            await editInput(target, ".o_axivox_dial_input", "103");
+            await click(target, ".o_axivox_dial_call");
+            await nextTick();
+            assert.verifySteps(["dial 103"]);
+            assert.strictEqual(callStatus(), "Ringing 103...", "the number, once");
+            await click(target, ".o_axivox_dial_hangup");
+            await nextTick();
+            assert.verifySteps(["hangup call-1"]);
+            assert.strictEqual(callStatus(), "Call ended");
+            await runTimers(CALL_SETTLE_DELAY);
+            assert.containsNone(target, ".o_axivox_call_status", "then idle");
+        }
+    );
+
+    QUnit.test(
+        "keyboard: digits on the pad, Backspace, Enter dials, Escape folds",
+        async (assert) => {
+            handlers["res.users/axivox_dial"] = ([number]) => {
+                assert.step(`dial ${number}`);
+                return callInfo(number, "answered", {message: "Connected to 5#."});
+            };
+            await start();
+            await openPanel();
+            const pad = ".o_axivox_dial_pad";
+            await triggerEvent(target, pad, "keydown", {key: "5"});
+            await triggerEvent(target, pad, "keydown", {key: "7"});
+            await triggerEvent(target, pad, "keydown", {key: "Backspace"});
+            await triggerEvent(target, pad, "keydown", {key: "#"});
+            await triggerEvent(target, pad, "keydown", {key: "a"});
+            assert.strictEqual(
+                target.querySelector(".o_axivox_dial_input").value,
+                "5#"
+            );
+            await triggerEvent(target, pad, "keydown", {key: "Enter"});
+            await nextTick();
+            assert.verifySteps(["dial 5#"]);
+            await triggerEvent(target, ".o_axivox_dial_input", "keydown", {
+                key: "Escape",
+            });
+            assert.hasClass(
+                target.querySelector(".o_axivox_softphone_panel"),
+                "o_axivox_softphone_folded"
+            );
+            assert.containsNone(
+                target,
+                ".o_axivox_dial_pad",
+                "folded: only the header shows"
+            );
+            await click(target, ".o_axivox_softphone_header");
+            assert.containsOnce(
+                target,
+                ".o_axivox_dial_pad",
+                "a click on the header unfolds"
+            );
+            await click(target, ".o_axivox_softphone_fold");
+            assert.containsNone(target, ".o_axivox_dial_pad");
+            await click(target, ".o_axivox_softphone_fold");
+            assert.containsOnce(target, ".o_axivox_dial_pad");
+        }
+    );
 
     QUnit.test("a typed queue code shows its row as pending", async (assert) => {
         handlers["res.users/axivox_dial"] = ([number]) => callInfo(number, "logged_in");
         await start();
         await openPanel();
         await editInput(target, ".o_axivox_dial_input", "*620");
-        await triggerEvent(target, ".o_axivox_dial_input", "keydown", { key: "Enter" });
+        await triggerEvent(target, ".o_axivox_dial_input", "keydown", {key: "Enter"});
         await nextTick();
         assert.strictEqual(
             rowOf("Billing").querySelector(".o_axivox_queue_pending_label").textContent,
@@ -496,7 +762,9 @@ QUnit.module("softphone", (hooks) => {
 
     QUnit.test("a typed code the PBX refuses is said clearly", async (assert) => {
         handlers["res.users/axivox_dial"] = ([number]) =>
-            callInfo(number, "not_a_member", { message: "You are not an agent of the Returns queue." });
+            callInfo(number, "not_a_member", {
+                message: "You are not an agent of the Returns queue.",
+            });
         await start();
         await openPanel();
         await editInput(target, ".o_axivox_dial_input", "*630");
@@ -513,8 +781,10 @@ QUnit.module("softphone", (hooks) => {
     QUnit.test("dial errors are clear and keep the number", async (assert) => {
         handlers["res.users/axivox_dial"] = () => {
             throw makeServerError({
-                message: "You have no PBX extension: ask an administrator to map your user to one.",
-                description: "You have no PBX extension: ask an administrator to map your user to one.",
+                message:
+                    "You have no PBX extension: ask an administrator to map your user to one.",
+                description:
+                    "You have no PBX extension: ask an administrator to map your user to one.",
             });
         };
         await start();
@@ -532,34 +802,43 @@ QUnit.module("softphone", (hooks) => {
             target.querySelector(".o_axivox_softphone_feedback").textContent.trim(),
             "You have no PBX extension: ask an administrator to map your user to one."
         );
-        assert.strictEqual(target.querySelector(".o_axivox_dial_input").value, "0470123456");
+        assert.strictEqual(
+            target.querySelector(".o_axivox_dial_input").value,
+            "0470123456"
+        );
         assert.containsNone(target, ".o_axivox_call_status");
         await click(target, ".o_axivox_softphone_feedback .btn-close");
         assert.containsNone(target, ".o_axivox_softphone_feedback");
     });
 
-    QUnit.test("the state cannot be read: the panel says so and can retry", async (assert) => {
-        let fail = true;
-        handlers["res.users/axivox_softphone_state"] = () => {
-            if (fail) {
-                throw makeServerError({ message: "boom", description: "The server is down." });
-            }
-            return softphoneState();
-        };
-        await start();
-        assert.strictEqual(badge(), null);
-        await openPanel();
-        assert.strictEqual(
-            target.querySelector(".o_axivox_softphone_load_error span").textContent,
-            "The server is down."
-        );
-        fail = false;
-        await click(target, ".o_axivox_softphone_retry");
-        await nextTick();
-        assert.containsNone(target, ".o_axivox_softphone_load_error");
-        assert.containsN(target, ".o_axivox_queue_row", 3);
-        assert.strictEqual(badge(), "2");
-    });
+    QUnit.test(
+        "the state cannot be read: the panel says so and can retry",
+        async (assert) => {
+            let fail = true;
+            handlers["res.users/axivox_softphone_state"] = () => {
+                if (fail) {
+                    throw makeServerError({
+                        message: "boom",
+                        description: "The server is down.",
+                    });
+                }
+                return softphoneState();
+            };
+            await start();
+            assert.strictEqual(badge(), null);
+            await openPanel();
+            assert.strictEqual(
+                target.querySelector(".o_axivox_softphone_load_error span").textContent,
+                "The server is down."
+            );
+            fail = false;
+            await click(target, ".o_axivox_softphone_retry");
+            await nextTick();
+            assert.containsNone(target, ".o_axivox_softphone_load_error");
+            assert.containsN(target, ".o_axivox_queue_row", 3);
+            assert.strictEqual(badge(), "2");
+        }
+    );
 
     QUnit.test("Disconnect from all my queues", async (assert) => {
         const state = softphoneState();
@@ -567,10 +846,17 @@ QUnit.module("softphone", (hooks) => {
         state.queues[2].connected_since = "2024-03-04 08:30:00";
         handlers["res.users/axivox_softphone_state"] = () => state;
         handlers["res.users/axivox_disconnect_all"] = () => [
-            { ...callInfo("#600", "logged_out"), member_id: 11, queue_id: 1 },
+            {...callInfo("#600", "logged_out"), member_id: 11, queue_id: 1},
             {
-                id: false, from: "102", to: "#620", state: "error", outcome: "error",
-                message: "The PBX could not be reached. Ask your administrator to check the PBX account.", member_id: 13, queue_id: 3,
+                id: false,
+                from: "102",
+                to: "#620",
+                state: "error",
+                outcome: "error",
+                message:
+                    "The PBX could not be reached. Ask your administrator to check the PBX account.",
+                member_id: 13,
+                queue_id: 3,
             },
         ];
         await start();
@@ -582,7 +868,10 @@ QUnit.module("softphone", (hooks) => {
             rowOf("Sales").querySelector(".o_axivox_queue_pending_label").textContent,
             "disconnecting..."
         );
-        assert.strictEqual(rowOf("Billing").querySelector(".o_axivox_queue_status").textContent, "connected");
+        assert.strictEqual(
+            rowOf("Billing").querySelector(".o_axivox_queue_status").textContent,
+            "connected"
+        );
         assert.strictEqual(
             rowOf("Billing").querySelector(".o_axivox_queue_error").textContent,
             "The PBX could not be reached. Ask your administrator to check the PBX account."
@@ -592,90 +881,136 @@ QUnit.module("softphone", (hooks) => {
             "always connected",
             "static agents stay connected"
         );
-        await notify(memberState({ member_id: 11, queue_id: 1, queue_name: "Sales" }, {
-            connected: false, connected_since: false, connected_count: 1,
-        }));
-        assert.strictEqual(rowOf("Sales").querySelector(".o_axivox_queue_status").textContent, "not connected");
+        await notify(
+            memberState(
+                {member_id: 11, queue_id: 1, queue_name: "Sales"},
+                {
+                    connected: false,
+                    connected_since: false,
+                    connected_count: 1,
+                }
+            )
+        );
+        assert.strictEqual(
+            rowOf("Sales").querySelector(".o_axivox_queue_status").textContent,
+            "not connected"
+        );
         assert.strictEqual(badge(), "2");
     });
 
-    QUnit.test("a code call ends by itself: the PBX's message, ended, then idle", async (assert) => {
-        const states = ["answered", "ended"];
-        handlers["res.users/axivox_dial"] = ([number]) =>
-            callInfo(number, "logged_in", { message: "You are now logged in to the Billing queue." });
-        handlers["res.users/axivox_call_state"] = ([callId]) => {
-            assert.step(`state ${callId}`);
-            return callInfo("*620", "logged_in", { state: states.shift() });
-        };
-        await start();
-        await openPanel();
-        await editInput(target, ".o_axivox_dial_input", "*620");
-        await click(target, ".o_axivox_dial_call");
-        await nextTick();
-        assert.strictEqual(callStatus(), "You are now logged in to the Billing queue.");
-        assert.notOk(target.querySelector(".o_axivox_dial_hangup").disabled);
-        assert.strictEqual(await runTimers(CALL_POLL_INTERVAL), 1, "the state is read a second later");
-        assert.verifySteps(["state call-1"]);
-        assert.strictEqual(callStatus(), "You are now logged in to the Billing queue.");
-        await runTimers(CALL_POLL_INTERVAL);
-        assert.verifySteps(["state call-1"]);
-        assert.strictEqual(callStatus(), "Call ended", "the PBX hung up");
-        await editInput(target, ".o_axivox_dial_input", "");
-        assert.ok(target.querySelector(".o_axivox_dial_hangup").disabled, "nothing to hang up");
-        assert.strictEqual(await runTimers(CALL_POLL_INTERVAL), 0, "no more reads");
-        await runTimers(CALL_SETTLE_DELAY);
-        assert.containsNone(target, ".o_axivox_call_status", "idle again");
-        assert.verifySteps([]);
-    });
-
-    QUnit.test("an ordinary call: ringing, answered, ended, as the PBX says", async (assert) => {
-        const states = ["ringing", "answered", "answered", "ended"];
-        handlers["res.users/axivox_dial"] = ([number]) =>
-            callInfo(number, "ringing", { state: "ringing", message: "Ringing extension 103." });
-        handlers["res.users/axivox_call_state"] = () =>
-            callInfo("103", "ringing", { state: states.shift() });
-        await start();
-        await openPanel();
-        await editInput(target, ".o_axivox_dial_input", "103");
-        await click(target, ".o_axivox_dial_call");
-        await nextTick();
-        assert.strictEqual(callStatus(), "Ringing 103...");
-        await runTimers(CALL_POLL_INTERVAL);
-        assert.strictEqual(callStatus(), "Ringing 103...");
-        await runTimers(CALL_POLL_INTERVAL);
-        assert.strictEqual(callStatus(), "In call with 103");
-        await runTimers(CALL_POLL_INTERVAL);
-        assert.strictEqual(callStatus(), "In call with 103");
-        await runTimers(CALL_POLL_INTERVAL);
-        assert.strictEqual(callStatus(), "Call ended", "the other end hung up");
-        await runTimers(CALL_SETTLE_DELAY);
-        assert.strictEqual(callStatus(), null);
-        assert.strictEqual(
-            calls.filter((c) => c.key === "res.users/axivox_call_state").length, 4
-        );
-    });
-
-    QUnit.test("the call poll is bounded: it stops after repeated failures", async (assert) => {
-        handlers["res.users/axivox_dial"] = ([number]) => callInfo(number, "answered");
-        handlers["res.users/axivox_call_state"] = () => {
-            throw makeServerError({ message: "The PBX could not be reached." });
-        };
-        await start();
-        await openPanel();
-        await editInput(target, ".o_axivox_dial_input", "0470");
-        await click(target, ".o_axivox_dial_call");
-        await nextTick();
-        for (let i = 0; i < CALL_POLL_MAX_ERRORS + 2; i++) {
+    QUnit.test(
+        "a code call ends by itself: the PBX's message, ended, then idle",
+        async (assert) => {
+            const states = ["answered", "ended"];
+            handlers["res.users/axivox_dial"] = ([number]) =>
+                callInfo(number, "logged_in", {
+                    message: "You are now logged in to the Billing queue.",
+                });
+            handlers["res.users/axivox_call_state"] = ([callId]) => {
+                assert.step(`state ${callId}`);
+                return callInfo("*620", "logged_in", {state: states.shift()});
+            };
+            await start();
+            await openPanel();
+            await editInput(target, ".o_axivox_dial_input", "*620");
+            await click(target, ".o_axivox_dial_call");
+            await nextTick();
+            assert.strictEqual(
+                callStatus(),
+                "You are now logged in to the Billing queue."
+            );
+            assert.notOk(target.querySelector(".o_axivox_dial_hangup").disabled);
+            assert.strictEqual(
+                await runTimers(CALL_POLL_INTERVAL),
+                1,
+                "the state is read a second later"
+            );
+            assert.verifySteps(["state call-1"]);
+            assert.strictEqual(
+                callStatus(),
+                "You are now logged in to the Billing queue."
+            );
             await runTimers(CALL_POLL_INTERVAL);
+            assert.verifySteps(["state call-1"]);
+            assert.strictEqual(callStatus(), "Call ended", "the PBX hung up");
+            await editInput(target, ".o_axivox_dial_input", "");
+            assert.ok(
+                target.querySelector(".o_axivox_dial_hangup").disabled,
+                "nothing to hang up"
+            );
+            assert.strictEqual(await runTimers(CALL_POLL_INTERVAL), 0, "no more reads");
+            await runTimers(CALL_SETTLE_DELAY);
+            assert.containsNone(target, ".o_axivox_call_status", "idle again");
+            assert.verifySteps([]);
         }
-        assert.strictEqual(
-            calls.filter((c) => c.key === "res.users/axivox_call_state").length,
-            CALL_POLL_MAX_ERRORS
-        );
-        assert.strictEqual(callStatus(), "In call with 0470", "the call stays shown");
-        assert.notOk(target.querySelector(".o_axivox_dial_hangup").disabled, "and can be hung up");
-        assert.containsNone(target, ".modal");
-    });
+    );
+
+    QUnit.test(
+        "an ordinary call: ringing, answered, ended, as the PBX says",
+        async (assert) => {
+            const states = ["ringing", "answered", "answered", "ended"];
+            handlers["res.users/axivox_dial"] = ([number]) =>
+                callInfo(number, "ringing", {
+                    state: "ringing",
+                    message: "Ringing extension 103.",
+                });
+            handlers["res.users/axivox_call_state"] = () =>
+                callInfo("103", "ringing", {state: states.shift()});
+            await start();
+            await openPanel();
+            await editInput(target, ".o_axivox_dial_input", "103");
+            await click(target, ".o_axivox_dial_call");
+            await nextTick();
+            assert.strictEqual(callStatus(), "Ringing 103...");
+            await runTimers(CALL_POLL_INTERVAL);
+            assert.strictEqual(callStatus(), "Ringing 103...");
+            await runTimers(CALL_POLL_INTERVAL);
+            assert.strictEqual(callStatus(), "In call with 103");
+            await runTimers(CALL_POLL_INTERVAL);
+            assert.strictEqual(callStatus(), "In call with 103");
+            await runTimers(CALL_POLL_INTERVAL);
+            assert.strictEqual(callStatus(), "Call ended", "the other end hung up");
+            await runTimers(CALL_SETTLE_DELAY);
+            assert.strictEqual(callStatus(), null);
+            assert.strictEqual(
+                calls.filter((c) => c.key === "res.users/axivox_call_state").length,
+                4
+            );
+        }
+    );
+
+    QUnit.test(
+        "the call poll is bounded: it stops after repeated failures",
+        async (assert) => {
+            handlers["res.users/axivox_dial"] = ([number]) =>
+                callInfo(number, "answered");
+            handlers["res.users/axivox_call_state"] = () => {
+                throw makeServerError({message: "The PBX could not be reached."});
+            };
+            await start();
+            await openPanel();
+            await editInput(target, ".o_axivox_dial_input", "0470");
+            await click(target, ".o_axivox_dial_call");
+            await nextTick();
+            for (let i = 0; i < CALL_POLL_MAX_ERRORS + 2; i++) {
+                await runTimers(CALL_POLL_INTERVAL);
+            }
+            assert.strictEqual(
+                calls.filter((c) => c.key === "res.users/axivox_call_state").length,
+                CALL_POLL_MAX_ERRORS
+            );
+            assert.strictEqual(
+                callStatus(),
+                "In call with 0470",
+                "the call stays shown"
+            );
+            assert.notOk(
+                target.querySelector(".o_axivox_dial_hangup").disabled,
+                "and can be hung up"
+            );
+            assert.containsNone(target, ".modal");
+        }
+    );
 
     QUnit.test("cleanNumber keeps digits, *, # and a leading +", async (assert) => {
         assert.strictEqual(cleanNumber(" +32 (2) 555-01.00 "), "+3225550100");

@@ -1,17 +1,23 @@
 /** @odoo-module **/
 
-import { browser } from "@web/core/browser/browser";
-import { registry } from "@web/core/registry";
-import { makeTestEnv } from "@web/../tests/helpers/mock_env";
-import { click, getFixture, mount, nextTick, patchWithCleanup } from "@web/../tests/helpers/utils";
+import {browser} from "@web/core/browser/browser";
+import {registry} from "@web/core/registry";
+import {makeTestEnv} from "@web/../tests/helpers/mock_env";
+import {
+    click,
+    getFixture,
+    mount,
+    nextTick,
+    patchWithCleanup,
+} from "@web/../tests/helpers/utils";
 
 import {
     BUS_DELAY,
-    clock,
     POLL_INTERVAL,
     TICK_INTERVAL,
-    Wallboard,
     WALLBOARD_NOTIFICATION,
+    Wallboard,
+    clock,
 } from "@voip_axivox_queue/wallboard/wallboard";
 
 const serviceRegistry = registry.category("services");
@@ -25,9 +31,20 @@ let data;
 
 function queue(values) {
     return {
-        id: 1, name: "Sales", waiting: 2, longest_wait_since: 1000, agents_connected: 3,
-        agents_on_call: 1, agents_free: 2, offered: 40, answered: 35, abandoned: 3,
-        service_level: 0.8, abandon_rate: 0.075, callbacks: 2, oldest_callback: false,
+        id: 1,
+        name: "Sales",
+        waiting: 2,
+        longest_wait_since: 1000,
+        agents_connected: 3,
+        agents_on_call: 1,
+        agents_free: 2,
+        offered: 40,
+        answered: 35,
+        abandoned: 3,
+        service_level: 0.8,
+        abandon_rate: 0.075,
+        callbacks: 2,
+        oldest_callback: false,
         ...values,
     };
 }
@@ -41,7 +58,7 @@ async function start() {
             }
         },
     });
-    await mount(Wallboard, target, { env, props: {} });
+    await mount(Wallboard, target, {env, props: {}});
     await nextTick();
 }
 
@@ -56,22 +73,34 @@ QUnit.module("wallboard", (hooks) => {
         busCallbacks = {};
         intervals = [];
         timeouts = [];
-        now = 1070 * 1000; // the browser's clock, ms
+        now = 1070 * 1000; // The browser's clock, ms
         data = {
             server_time: 1070,
-            queues: [queue({}), queue({ id: 2, name: "Support", waiting: 0,
-                                        longest_wait_since: false, callbacks: 0 })],
+            queues: [
+                queue({}),
+                queue({
+                    id: 2,
+                    name: "Support",
+                    waiting: 0,
+                    longest_wait_since: false,
+                    callbacks: 0,
+                }),
+            ],
         };
-        patchWithCleanup(Date, { now: () => now });
+        patchWithCleanup(Date, {now: () => now});
         patchWithCleanup(browser, {
-            setInterval: (fn, delay) => intervals.push({ fn, delay }),
+            setInterval: (fn, delay) => intervals.push({fn, delay}),
             clearInterval: () => {},
-            setTimeout: (fn, delay) => timeouts.push({ fn, delay }),
+            setTimeout: (fn, delay) => timeouts.push({fn, delay}),
             clearTimeout: () => {},
             localStorage: {
                 store: {},
-                getItem(key) { return this.store[key] || null; },
-                setItem(key, value) { this.store[key] = value; },
+                getItem(key) {
+                    return this.store[key] || null;
+                },
+                setItem(key, value) {
+                    this.store[key] = value;
+                },
             },
         });
         serviceRegistry.add("bus_service", {
@@ -92,45 +121,51 @@ QUnit.module("wallboard", (hooks) => {
         assert.strictEqual(clock(3725), "1:02:05");
     });
 
-    QUnit.test("one read shows every queue: live, agents, today, callbacks", async (assert) => {
-        await start();
-        assert.strictEqual(reads.length, 1);
-        assert.containsN(target, ".o_axivox_wallboard_queue", 2);
-        assert.strictEqual(text(".o_axivox_wallboard_name"), "Sales");
-        assert.strictEqual(text(".o_axivox_wallboard_waiting"), "2");
-        assert.strictEqual(text(".o_axivox_wallboard_longest"), "1:10");
-        assert.strictEqual(text(".o_axivox_wallboard_connected"), "3");
-        assert.strictEqual(text(".o_axivox_wallboard_on_call"), "1");
-        assert.strictEqual(text(".o_axivox_wallboard_free"), "2");
-        assert.strictEqual(text(".o_axivox_wallboard_offered"), "40");
-        assert.strictEqual(text(".o_axivox_wallboard_sl"), "80 %");
-        assert.strictEqual(text(".o_axivox_wallboard_ar"), "8 %");
-        assert.strictEqual(text(".o_axivox_wallboard_callbacks"), "2");
-        assert.strictEqual(text(".o_axivox_wallboard_longest", 1), "0:00");
-    });
+    QUnit.test(
+        "one read shows every queue: live, agents, today, callbacks",
+        async (assert) => {
+            await start();
+            assert.strictEqual(reads.length, 1);
+            assert.containsN(target, ".o_axivox_wallboard_queue", 2);
+            assert.strictEqual(text(".o_axivox_wallboard_name"), "Sales");
+            assert.strictEqual(text(".o_axivox_wallboard_waiting"), "2");
+            assert.strictEqual(text(".o_axivox_wallboard_longest"), "1:10");
+            assert.strictEqual(text(".o_axivox_wallboard_connected"), "3");
+            assert.strictEqual(text(".o_axivox_wallboard_on_call"), "1");
+            assert.strictEqual(text(".o_axivox_wallboard_free"), "2");
+            assert.strictEqual(text(".o_axivox_wallboard_offered"), "40");
+            assert.strictEqual(text(".o_axivox_wallboard_sl"), "80 %");
+            assert.strictEqual(text(".o_axivox_wallboard_ar"), "8 %");
+            assert.strictEqual(text(".o_axivox_wallboard_callbacks"), "2");
+            assert.strictEqual(text(".o_axivox_wallboard_longest", 1), "0:00");
+        }
+    );
 
-    QUnit.test("waits tick in the browser; the poll is never more often than 30 s", async (assert) => {
-        await start();
-        const tick = intervals.find((i) => i.delay === TICK_INTERVAL);
-        assert.ok(tick, "a one-second tick");
-        assert.deepEqual(
-            intervals.filter((i) => i.delay !== TICK_INTERVAL).map((i) => i.delay),
-            [POLL_INTERVAL]
-        );
-        assert.ok(POLL_INTERVAL >= 30000);
-        now += 5000;
-        tick.fn();
-        await nextTick();
-        assert.strictEqual(text(".o_axivox_wallboard_longest"), "1:15");
-        assert.strictEqual(reads.length, 1, "ticking reads nothing");
-    });
+    QUnit.test(
+        "waits tick in the browser; the poll is never more often than 30 s",
+        async (assert) => {
+            await start();
+            const tick = intervals.find((i) => i.delay === TICK_INTERVAL);
+            assert.ok(tick, "a one-second tick");
+            assert.deepEqual(
+                intervals.filter((i) => i.delay !== TICK_INTERVAL).map((i) => i.delay),
+                [POLL_INTERVAL]
+            );
+            assert.ok(POLL_INTERVAL >= 30000);
+            now += 5000;
+            tick.fn();
+            await nextTick();
+            assert.strictEqual(text(".o_axivox_wallboard_longest"), "1:15");
+            assert.strictEqual(reads.length, 1, "ticking reads nothing");
+        }
+    );
 
     QUnit.test("the bus: notifications are read in one go, at once", async (assert) => {
         await start();
         data.queues[0].waiting = 5;
         for (const callback of busCallbacks[WALLBOARD_NOTIFICATION]) {
-            callback({ queue_ids: [1] });
-            callback({ queue_ids: [1] });
+            callback({queue_ids: [1]});
+            callback({queue_ids: [1]});
         }
         assert.strictEqual(timeouts.length, 1, "two notifications, one read");
         assert.ok(timeouts[0].delay <= BUS_DELAY && BUS_DELAY < 1000);
@@ -148,6 +183,9 @@ QUnit.module("wallboard", (hooks) => {
         await nextTick();
         await nextTick();
         assert.containsOnce(target, ".o_axivox_wallboard_queue");
-        assert.strictEqual(browser.localStorage.getItem("voip_axivox_queue.wallboard.queue_ids"), "[1]");
+        assert.strictEqual(
+            browser.localStorage.getItem("voip_axivox_queue.wallboard.queue_ids"),
+            "[1]"
+        );
     });
 });

@@ -1,12 +1,12 @@
 /** @odoo-module **/
 
-import { Component } from "@odoo/owl";
-import { ConfirmationDialog } from "@web/core/confirmation_dialog/confirmation_dialog";
-import { _t } from "@web/core/l10n/translation";
-import { registry } from "@web/core/registry";
-import { useService } from "@web/core/utils/hooks";
-import { standardFieldProps } from "@web/views/fields/standard_field_props";
-import { deserializeDateTime, formatDateTime } from "@web/core/l10n/dates";
+import {Component} from "@odoo/owl";
+import {ConfirmationDialog} from "@web/core/confirmation_dialog/confirmation_dialog";
+import {_t} from "@web/core/l10n/translation";
+import {registry} from "@web/core/registry";
+import {useService} from "@web/core/utils/hooks";
+import {standardFieldProps} from "@web/views/fields/standard_field_props";
+import {deserializeDateTime, formatDateTime} from "@web/core/l10n/dates";
 
 /**
  * The connected agents of a queue, as the console's dashboard shows them: static agents
@@ -16,7 +16,10 @@ import { deserializeDateTime, formatDateTime } from "@web/core/l10n/dates";
  */
 export class ConnectedAgentsField extends Component {
     static template = "voip_axivox_queue.ConnectedAgentsField";
-    static props = { ...standardFieldProps, canDisconnect: { type: Boolean, optional: true } };
+    static props = {
+        ...standardFieldProps,
+        canDisconnect: {type: Boolean, optional: true},
+    };
 
     setup() {
         this.orm = useService("orm");
@@ -51,13 +54,14 @@ export class ConnectedAgentsField extends Component {
         }
         const moment = typeof value === "string" ? deserializeDateTime(value) : value;
         return luxon.DateTime.now().hasSame(moment, "day")
-            ? formatDateTime(moment, { format: "HH:mm" })
+            ? formatDateTime(moment, {format: "HH:mm"})
             : formatDateTime(moment);
     }
 
     onDisconnect(agent, ev) {
         ev.stopPropagation();
-        const queue = this.props.record.data.display_name || this.props.record.data.name || "";
+        const queue =
+            this.props.record.data.display_name || this.props.record.data.name || "";
         this.dialog.add(ConfirmationDialog, {
             title: _t("Disconnect %s", agent.name),
             body: _t(
@@ -67,7 +71,9 @@ export class ConnectedAgentsField extends Component {
             ),
             confirmLabel: _t("Disconnect"),
             confirm: async () => {
-                await this.orm.call("axivox.queue.member", "action_disconnect", [[agent.id]]);
+                await this.orm.call("axivox.queue.member", "action_disconnect", [
+                    [agent.id],
+                ]);
                 await this.props.record.load();
             },
             cancel: () => {},
@@ -78,10 +84,10 @@ export class ConnectedAgentsField extends Component {
 export const connectedAgentsField = {
     component: ConnectedAgentsField,
     displayName: "Connected agents",
-    extractProps: ({ options }) => ({ canDisconnect: Boolean(options.disconnect) }),
+    extractProps: ({options}) => ({canDisconnect: Boolean(options.disconnect)}),
     supportedTypes: ["one2many", "many2many"],
     relatedFields: [
-        { name: "user_id", type: "many2one", relation: "res.users" },
+        {name: "user_id", type: "many2one", relation: "res.users"},
         {
             name: "member_type",
             type: "selection",
@@ -90,8 +96,8 @@ export const connectedAgentsField = {
                 ["dynamic", "Dynamic"],
             ],
         },
-        { name: "on_call", type: "boolean" },
-        { name: "on_call_since", type: "datetime" },
+        {name: "on_call", type: "boolean"},
+        {name: "on_call_since", type: "datetime"},
     ],
 };
 

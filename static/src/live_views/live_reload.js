@@ -1,8 +1,8 @@
 /** @odoo-module **/
 
-import { onMounted, onWillUnmount, useEnv } from "@odoo/owl";
-import { browser } from "@web/core/browser/browser";
-import { MEMBER_STATE_NOTIFICATION } from "@voip_axivox_queue/softphone/softphone_service";
+import {onMounted, onWillUnmount, useEnv} from "@odoo/owl";
+import {browser} from "@web/core/browser/browser";
+import {MEMBER_STATE_NOTIFICATION} from "@voip_axivox_queue/softphone/softphone_service";
 
 /** A burst of notifications (a batch of PBX events) makes one reload, this long after the first. */
 export const LIVE_RELOAD_DELAY = 300;
@@ -25,7 +25,11 @@ export const LIVE_RELOAD_DELAY = 300;
  * @param {() => boolean|Promise<boolean>} [params.canReload] false leaves the view as it is
  *      (a form with unsaved changes)
  */
-export function useMemberStateReload({ reload, concerns = () => true, canReload = () => true }) {
+export function useMemberStateReload({
+    reload,
+    concerns = () => true,
+    canReload = () => true,
+}) {
     const busService = useEnv().services.bus_service;
     let timer = null;
     let mounted = false;
@@ -37,9 +41,10 @@ export function useMemberStateReload({ reload, concerns = () => true, canReload 
         }
     }
 
-    function onNotification({ detail: notifications }) {
+    function onNotification({detail: notifications}) {
         const relevant = (notifications || []).some(
-            ({ type, payload }) => type === MEMBER_STATE_NOTIFICATION && payload && concerns(payload)
+            ({type, payload}) =>
+                type === MEMBER_STATE_NOTIFICATION && payload && concerns(payload)
         );
         if (relevant && mounted && timer === null) {
             timer = browser.setTimeout(run, LIVE_RELOAD_DELAY);

@@ -1,16 +1,16 @@
 /** @odoo-module **/
 
-import { ConfirmationDialog } from "@web/core/confirmation_dialog/confirmation_dialog";
-import { _t } from "@web/core/l10n/translation";
-import { registry } from "@web/core/registry";
-import { FormController } from "@web/views/form/form_controller";
-import { formView } from "@web/views/form/form_view";
-import { KanbanController } from "@web/views/kanban/kanban_controller";
-import { kanbanView } from "@web/views/kanban/kanban_view";
-import { ListController } from "@web/views/list/list_controller";
-import { listView } from "@web/views/list/list_view";
+import {ConfirmationDialog} from "@web/core/confirmation_dialog/confirmation_dialog";
+import {_t} from "@web/core/l10n/translation";
+import {registry} from "@web/core/registry";
+import {FormController} from "@web/views/form/form_controller";
+import {formView} from "@web/views/form/form_view";
+import {KanbanController} from "@web/views/kanban/kanban_controller";
+import {kanbanView} from "@web/views/kanban/kanban_view";
+import {ListController} from "@web/views/list/list_controller";
+import {listView} from "@web/views/list/list_view";
 
-import { useMemberStateReload } from "./live_reload";
+import {useMemberStateReload} from "./live_reload";
 
 const viewRegistry = registry.category("views");
 
@@ -42,7 +42,8 @@ export class AxivoxLiveListController extends ListController {
         super.setup();
         useMemberStateReload({
             reload: () => this.reloadLive(),
-            canReload: () => !this.model.useSampleModel && !this.model.root.editedRecord,
+            canReload: () =>
+                !this.model.useSampleModel && !this.model.root.editedRecord,
         });
     }
 
@@ -134,9 +135,12 @@ export class AxivoxLiveFormController extends FormController {
     }
 }
 
-export const axivoxLiveListView = { ...listView, Controller: AxivoxLiveListController };
-export const axivoxLiveKanbanView = { ...kanbanView, Controller: AxivoxLiveKanbanController };
-export const axivoxLiveFormView = { ...formView, Controller: AxivoxLiveFormController };
+export const axivoxLiveListView = {...listView, Controller: AxivoxLiveListController};
+export const axivoxLiveKanbanView = {
+    ...kanbanView,
+    Controller: AxivoxLiveKanbanController,
+};
+export const axivoxLiveFormView = {...formView, Controller: AxivoxLiveFormController};
 
 viewRegistry.add("axivox_queue_list", axivoxLiveListView);
 viewRegistry.add("axivox_queue_kanban", axivoxLiveKanbanView);

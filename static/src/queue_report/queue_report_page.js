@@ -1,20 +1,27 @@
 /** @odoo-module **/
 
-import { Component, onWillStart, useState } from "@odoo/owl";
-import { browser } from "@web/core/browser/browser";
-import { _t } from "@web/core/l10n/translation";
-import { deserializeDateTime, formatDateTime } from "@web/core/l10n/dates";
-import { download } from "@web/core/network/download";
-import { registry } from "@web/core/registry";
-import { useService } from "@web/core/utils/hooks";
-import { useDebounced } from "@web/core/utils/timing";
-import { Layout } from "@web/search/layout";
-import { useSetupAction } from "@web/webclient/actions/action_hook";
+import {Component, onWillStart, useState} from "@odoo/owl";
+import {browser} from "@web/core/browser/browser";
+import {_t} from "@web/core/l10n/translation";
+import {deserializeDateTime, formatDateTime} from "@web/core/l10n/dates";
+import {download} from "@web/core/network/download";
+import {registry} from "@web/core/registry";
+import {useService} from "@web/core/utils/hooks";
+import {useDebounced} from "@web/core/utils/timing";
+import {Layout} from "@web/search/layout";
+import {useSetupAction} from "@web/webclient/actions/action_hook";
 
 export const REPORT_DEBOUNCE = 300;
 export const REPORT_PAGE_SIZE = 80;
 export const FILTERS_KEY = "voip_axivox_queue.report_filters";
-export const PERIODS = ["today", "yesterday", "this_week", "last_7_days", "this_month", "custom"];
+export const PERIODS = [
+    "today",
+    "yesterday",
+    "this_week",
+    "last_7_days",
+    "this_month",
+    "custom",
+];
 
 /** Serialized datetime of the server (UTC) <-> the value of a datetime-local input. */
 function toInput(value) {
@@ -37,7 +44,7 @@ function fromInput(value) {
  */
 export class QueueReportPage extends Component {
     static template = "voip_axivox_queue.QueueReportPage";
-    static components = { Layout };
+    static components = {Layout};
     static props = ["*"];
 
     setup() {
@@ -59,11 +66,16 @@ export class QueueReportPage extends Component {
             error: false,
         });
         this.debouncedSearch = useDebounced(() => this.search(), REPORT_DEBOUNCE);
-        useSetupAction({ getLocalState: () => ({ filters: this.state.filters }) });
+        useSetupAction({getLocalState: () => ({filters: this.state.filters})});
         onWillStart(async () => {
-            const info = await this.orm.call("axivox.queue.report", "get_filter_info", [], {
-                queue_ids: this.state.filters.queue_ids,
-            });
+            const info = await this.orm.call(
+                "axivox.queue.report",
+                "get_filter_info",
+                [],
+                {
+                    queue_ids: this.state.filters.queue_ids,
+                }
+            );
             this.state.eventTypes = info.event_types;
             this.state.queues = info.queues;
             if (this.state.filters.event_types === null) {
@@ -77,7 +89,8 @@ export class QueueReportPage extends Component {
     restoreFilters(context) {
         let stored = {};
         try {
-            stored = JSON.parse(browser.localStorage.getItem(this.storageKey) || "{}") || {};
+            stored =
+                JSON.parse(browser.localStorage.getItem(this.storageKey) || "{}") || {};
         } catch {
             stored = {};
         }
@@ -127,7 +140,7 @@ export class QueueReportPage extends Component {
     }
 
     saveFilters() {
-        const { queue_ids, ...kept } = this.serverFilters;
+        const {queue_ids, ...kept} = this.serverFilters;
         browser.localStorage.setItem(this.storageKey, JSON.stringify(kept));
     }
 
@@ -140,9 +153,12 @@ export class QueueReportPage extends Component {
         this.saveFilters();
         this.state.loading = true;
         try {
-            const result = await this.orm.call("axivox.queue.report", "search_page", [
-                this.serverFilters,
-            ], { offset, limit: REPORT_PAGE_SIZE });
+            const result = await this.orm.call(
+                "axivox.queue.report",
+                "search_page",
+                [this.serverFilters],
+                {offset, limit: REPORT_PAGE_SIZE}
+            );
             Object.assign(this.state, {
                 records: result.records,
                 length: result.length,
@@ -213,7 +229,9 @@ export class QueueReportPage extends Component {
     }
 
     removeQueue(queueId) {
-        this.state.filters.queue_ids = this.state.filters.queue_ids.filter((id) => id !== queueId);
+        this.state.filters.queue_ids = this.state.filters.queue_ids.filter(
+            (id) => id !== queueId
+        );
         this.state.queues = this.state.queues.filter(([id]) => id !== queueId);
         this.search();
     }
@@ -255,7 +273,7 @@ export class QueueReportPage extends Component {
     async exportCsv() {
         await download({
             url: "/voip_axivox_queue/report/page.csv",
-            data: { filters: JSON.stringify(this.serverFilters) },
+            data: {filters: JSON.stringify(this.serverFilters)},
         });
     }
 }

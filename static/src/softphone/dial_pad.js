@@ -1,19 +1,27 @@
 /** @odoo-module **/
 
-import { Component, useRef, useState } from "@odoo/owl";
-import { _t } from "@web/core/l10n/translation";
-import { useService } from "@web/core/utils/hooks";
-import { callStatusText } from "./softphone_service";
+import {Component, useRef, useState} from "@odoo/owl";
+import {_t} from "@web/core/l10n/translation";
+import {useService} from "@web/core/utils/hooks";
+import {callStatusText} from "./softphone_service";
 
 const KEYS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"];
 const KEY_LETTERS = {
-    2: "ABC", 3: "DEF", 4: "GHI", 5: "JKL", 6: "MNO", 7: "PQRS", 8: "TUV", 9: "WXYZ", 0: "+",
+    2: "ABC",
+    3: "DEF",
+    4: "GHI",
+    5: "JKL",
+    6: "MNO",
+    7: "PQRS",
+    8: "TUV",
+    9: "WXYZ",
+    0: "+",
 };
 
 /** The dial pad: a number field (typing, pasting), 0-9 * #, backspace, call and hang up. */
 export class DialPad extends Component {
     static template = "voip_axivox_queue.DialPad";
-    static props = { onEscape: { type: Function, optional: true } };
+    static props = {onEscape: {type: Function, optional: true}};
 
     setup() {
         this.softphone = useState(useService("voip_axivox_queue.softphone"));
@@ -65,7 +73,7 @@ export class DialPad extends Component {
             ev.stopPropagation();
             this.props.onEscape?.();
         } else if (inField || ev.ctrlKey || ev.metaKey || ev.altKey) {
-            return; // the number field edits itself (typing, pasting)
+            return; // The number field edits itself (typing, pasting)
         } else if (ev.key === "Backspace") {
             ev.preventDefault();
             this.softphone.backspace();

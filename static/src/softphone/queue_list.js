@@ -1,9 +1,9 @@
 /** @odoo-module **/
 
-import { Component, useState } from "@odoo/owl";
-import { _t } from "@web/core/l10n/translation";
-import { useService } from "@web/core/utils/hooks";
-import { formatSince } from "./softphone_service";
+import {Component, useState} from "@odoo/owl";
+import {_t} from "@web/core/l10n/translation";
+import {useService} from "@web/core/utils/hooks";
+import {formatSince} from "./softphone_service";
 
 /** "My queues": every queue of the agent, its login state and the button to change it. */
 export class QueueList extends Component {
@@ -15,7 +15,9 @@ export class QueueList extends Component {
     }
 
     since(queue) {
-        return queue.connected_since ? _t("since %s", formatSince(queue.connected_since)) : "";
+        return queue.connected_since
+            ? _t("since %s", formatSince(queue.connected_since))
+            : "";
     }
 
     agentsConnected(queue) {
@@ -39,7 +41,9 @@ export class QueueList extends Component {
     }
 
     pendingLabel(queue) {
-        return queue.pending === "connecting" ? _t("connecting...") : _t("disconnecting...");
+        return queue.pending === "connecting"
+            ? _t("connecting...")
+            : _t("disconnecting...");
     }
 
     onConnect(queue) {

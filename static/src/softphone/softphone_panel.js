@@ -1,16 +1,16 @@
 /** @odoo-module **/
 
-import { Component, useState } from "@odoo/owl";
-import { _t } from "@web/core/l10n/translation";
-import { registry } from "@web/core/registry";
-import { useService } from "@web/core/utils/hooks";
-import { DialPad } from "./dial_pad";
-import { QueueList } from "./queue_list";
+import {Component, useState} from "@odoo/owl";
+import {_t} from "@web/core/l10n/translation";
+import {registry} from "@web/core/registry";
+import {useService} from "@web/core/utils/hooks";
+import {DialPad} from "./dial_pad";
+import {QueueList} from "./queue_list";
 
 /** The softphone panel: stays open in a corner while the agent works; it can be folded. */
 export class SoftphonePanel extends Component {
     static template = "voip_axivox_queue.SoftphonePanel";
-    static components = { DialPad, QueueList };
+    static components = {DialPad, QueueList};
     static props = {};
 
     setup() {
@@ -18,7 +18,9 @@ export class SoftphonePanel extends Component {
     }
 
     get foldTitle() {
-        return this.softphone.isFolded ? _t("Unfold the softphone") : _t("Fold the softphone");
+        return this.softphone.isFolded
+            ? _t("Unfold the softphone")
+            : _t("Fold the softphone");
     }
 
     onHeaderClick() {
@@ -65,7 +67,7 @@ export class SoftphonePanel extends Component {
 /** Renders the panel over the web client whenever it is open (main component). */
 export class SoftphoneContainer extends Component {
     static template = "voip_axivox_queue.SoftphoneContainer";
-    static components = { SoftphonePanel };
+    static components = {SoftphonePanel};
     static props = {};
 
     setup() {
@@ -75,4 +77,4 @@ export class SoftphoneContainer extends Component {
 
 registry
     .category("main_components")
-    .add("voip_axivox_queue.SoftphoneContainer", { Component: SoftphoneContainer });
+    .add("voip_axivox_queue.SoftphoneContainer", {Component: SoftphoneContainer});

@@ -1,11 +1,11 @@
 /** @odoo-module **/
 
-import { reactive } from "@odoo/owl";
-import { browser } from "@web/core/browser/browser";
-import { _t } from "@web/core/l10n/translation";
-import { deserializeDateTime, formatDateTime } from "@web/core/l10n/dates";
-import { registry } from "@web/core/registry";
-import { session } from "@web/session";
+import {reactive} from "@odoo/owl";
+import {browser} from "@web/core/browser/browser";
+import {_t} from "@web/core/l10n/translation";
+import {deserializeDateTime, formatDateTime} from "@web/core/l10n/dates";
+import {registry} from "@web/core/registry";
+import {session} from "@web/session";
 
 export const MEMBER_STATE_NOTIFICATION = "voip_axivox_queue/member_state";
 /** What a number may contain: digits, * and #, and a leading + (pasted numbers). */
@@ -68,7 +68,9 @@ function outcomeMessage(info, queue) {
 
 /** A call to a queue code: the PBX answers, says what it did and hangs up. */
 export function isCodeCall(call) {
-    return Boolean(call && call.outcome && !["ringing", "answered"].includes(call.outcome));
+    return Boolean(
+        call && call.outcome && !["ringing", "answered"].includes(call.outcome)
+    );
 }
 
 /** The call progress line of the panel: the call's real state, each number said once. */
@@ -102,7 +104,7 @@ export function formatSince(value) {
     }
     const moment = deserializeDateTime(value);
     const today = luxon.DateTime.now().hasSame(moment, "day");
-    return today ? formatDateTime(moment, { format: "HH:mm" }) : formatDateTime(moment);
+    return today ? formatDateTime(moment, {format: "HH:mm"}) : formatDateTime(moment);
 }
 
 /**
@@ -111,7 +113,7 @@ export function formatSince(value) {
  * call its methods; the bus keeps it true.
  */
 export class Softphone {
-    constructor(env, { orm, bus_service, user }) {
+    constructor(env, {orm, bus_service, user}) {
         this.env = env;
         this.orm = orm;
         this.busService = bus_service;
@@ -144,7 +146,8 @@ export class Softphone {
 
     get canDisconnectAll() {
         return this.queues.some(
-            (queue) => queue.member_type === "dynamic" && queue.connected && !queue.pending
+            (queue) =>
+                queue.member_type === "dynamic" && queue.connected && !queue.pending
         );
     }
 
@@ -189,10 +192,18 @@ export class Softphone {
     async load() {
         this.loading = true;
         try {
-            const state = await this.orm.call("res.users", "axivox_softphone_state", []);
+            const state = await this.orm.call(
+                "res.users",
+                "axivox_softphone_state",
+                []
+            );
             this.extension = state.extension;
             this.hasExtension = Boolean(state.extension);
-            this.queues = state.queues.map((queue) => ({ ...queue, pending: false, error: null }));
+            this.queues = state.queues.map((queue) => ({
+                ...queue,
+                pending: false,
+                error: null,
+            }));
             for (const memberId of Object.keys(this._pendingTimers)) {
                 this._clearPendingTimer(Number(memberId));
             }
@@ -293,29 +304,38 @@ export class Softphone {
     }
 
     async _pollCall(callId) {
-        if (!this.call || this.call.id !== callId || CALL_OVER.includes(this.call.state)) {
+        if (
+            !this.call ||
+            this.call.id !== callId ||
+            CALL_OVER.includes(this.call.state)
+        ) {
             return;
         }
         this._callPolls++;
         let info;
         try {
-            info = await this.orm.silent.call("res.users", "axivox_call_state", [callId]);
+            info = await this.orm.silent.call("res.users", "axivox_call_state", [
+                callId,
+            ]);
             this._callPollErrors = 0;
         } catch {
             this._callPollErrors++;
         }
         if (!this.call || this.call.id !== callId) {
-            return; // another call meanwhile
+            return; // Another call meanwhile
         }
         if (info) {
             // The PBX's state; what the dial said (its message) stays.
-            this.call = { ...this.call, state: info.state };
+            this.call = {...this.call, state: info.state};
             if (CALL_OVER.includes(info.state)) {
                 this._settleCall(callId);
                 return;
             }
         }
-        if (this._callPolls < CALL_POLL_MAX && this._callPollErrors < CALL_POLL_MAX_ERRORS) {
+        if (
+            this._callPolls < CALL_POLL_MAX &&
+            this._callPollErrors < CALL_POLL_MAX_ERRORS
+        ) {
             this._scheduleCallPoll(callId);
         }
     }
@@ -324,7 +344,11 @@ export class Softphone {
         this._stopCallTimer();
         this._callTimer = browser.setTimeout(() => {
             this._callTimer = null;
-            if (this.call && this.call.id === callId && CALL_OVER.includes(this.call.state)) {
+            if (
+                this.call &&
+                this.call.id === callId &&
+                CALL_OVER.includes(this.call.state)
+            ) {
                 this.call = null;
             }
         }, CALL_SETTLE_DELAY);
@@ -337,7 +361,7 @@ export class Softphone {
             return;
         }
         if (!number) {
-            this.feedback = { type: "danger", text: _t("Type a number to call.") };
+            this.feedback = {type: "danger", text: _t("Type a number to call.")};
             return;
         }
         if (!DIALABLE.test(number)) {
@@ -354,7 +378,7 @@ export class Softphone {
             this.showCall(info);
             this._noteCodeDialed(info);
         } catch (error) {
-            this.feedback = { type: "danger", text: errorMessage(error) };
+            this.feedback = {type: "danger", text: errorMessage(error)};
         } finally {
             this.calling = false;
         }
@@ -367,10 +391,12 @@ export class Softphone {
             return;
         }
         try {
-            this.showCall(await this.orm.call("res.users", "axivox_hangup", [this.call.id]));
+            this.showCall(
+                await this.orm.call("res.users", "axivox_hangup", [this.call.id])
+            );
             this.feedback = null;
         } catch (error) {
-            this.feedback = { type: "danger", text: errorMessage(error) };
+            this.feedback = {type: "danger", text: errorMessage(error)};
         }
     }
 
@@ -383,7 +409,7 @@ export class Softphone {
             const connect = queue.login_code === info.to;
             this._applyCodeOutcome(queue, connect, info);
         } else if (REFUSED_OUTCOMES.includes(info.outcome)) {
-            this.feedback = { type: "danger", text: outcomeMessage(info, null) };
+            this.feedback = {type: "danger", text: outcomeMessage(info, null)};
         }
     }
 
@@ -402,9 +428,13 @@ export class Softphone {
         }
         queue.pending = connect ? "connecting" : "disconnecting";
         queue.error = null;
-        const method = connect ? "action_softphone_connect" : "action_softphone_disconnect";
+        const method = connect
+            ? "action_softphone_connect"
+            : "action_softphone_disconnect";
         try {
-            const info = await this.orm.call("axivox.queue.member", method, [[queue.member_id]]);
+            const info = await this.orm.call("axivox.queue.member", method, [
+                [queue.member_id],
+            ]);
             this.showCall(info);
             this._applyCodeOutcome(queue, connect, info);
         } catch (error) {
@@ -427,9 +457,12 @@ export class Softphone {
             return;
         }
         queue.pending = false;
-        if (info.outcome === "already_logged_in" || info.outcome === "already_logged_out") {
+        if (
+            info.outcome === "already_logged_in" ||
+            info.outcome === "already_logged_out"
+        ) {
             // Odoo was behind the PBX: read the truth again.
-            this.feedback = { type: "info", text: outcomeMessage(info, queue) };
+            this.feedback = {type: "info", text: outcomeMessage(info, queue)};
             this.load();
             return;
         }
@@ -457,7 +490,8 @@ export class Softphone {
     /** "Disconnect from all my queues", at the end of the day. */
     async disconnectAll() {
         const queues = this.queues.filter(
-            (queue) => queue.member_type === "dynamic" && queue.connected && !queue.pending
+            (queue) =>
+                queue.member_type === "dynamic" && queue.connected && !queue.pending
         );
         if (!queues.length || this.disconnectingAll) {
             return;
@@ -493,7 +527,7 @@ export class Softphone {
             for (const queue of queues) {
                 queue.pending = false;
             }
-            this.feedback = { type: "danger", text: errorMessage(error) };
+            this.feedback = {type: "danger", text: errorMessage(error)};
         } finally {
             this.disconnectingAll = false;
         }

@@ -1,10 +1,10 @@
 /** @odoo-module **/
 
-import { Component, useState } from "@odoo/owl";
-import { _t } from "@web/core/l10n/translation";
-import { registry } from "@web/core/registry";
-import { useService } from "@web/core/utils/hooks";
-import { session } from "@web/session";
+import {Component, useState} from "@odoo/owl";
+import {_t} from "@web/core/l10n/translation";
+import {registry} from "@web/core/registry";
+import {useService} from "@web/core/utils/hooks";
+import {session} from "@web/session";
 
 /** The phone icon of the systray; its badge counts the queues the agent is connected to. */
 export class SoftphoneSystrayItem extends Component {
@@ -36,4 +36,6 @@ export const systrayItem = {
     isDisplayed: () => Boolean(session.axivox_extension),
 };
 
-registry.category("systray").add("voip_axivox_queue.Softphone", systrayItem, { sequence: 45 });
+registry
+    .category("systray")
+    .add("voip_axivox_queue.Softphone", systrayItem, {sequence: 45});

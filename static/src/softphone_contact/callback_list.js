@@ -1,9 +1,9 @@
 /** @odoo-module **/
 
-import { Component, onWillUnmount, useState } from "@odoo/owl";
-import { browser } from "@web/core/browser/browser";
-import { _t } from "@web/core/l10n/translation";
-import { ageText } from "./contact_centre_service";
+import {Component, onWillUnmount, useState} from "@odoo/owl";
+import {browser} from "@web/core/browser/browser";
+import {_t} from "@web/core/l10n/translation";
+import {ageText} from "./contact_centre_service";
 
 /** "To call back" in the softphone: the open callbacks of the agent's queues. */
 export class CallbackList extends Component {
@@ -13,7 +13,7 @@ export class CallbackList extends Component {
     setup() {
         const centre = this.env.services["voip_axivox_queue.contact_centre"];
         this.centre = centre ? useState(centre) : null;
-        this.state = useState({ now: Date.now(), folded: false });
+        this.state = useState({now: Date.now(), folded: false});
         // Ages move on while the panel is open (no server call).
         const timer = browser.setInterval(() => (this.state.now = Date.now()), 30000);
         onWillUnmount(() => browser.clearInterval(timer));
@@ -28,7 +28,10 @@ export class CallbackList extends Component {
     }
 
     claimedByOther(callback) {
-        return callback.state === "claimed" && callback.claimed_by_id !== this.centre.softphone.userId;
+        return (
+            callback.state === "claimed" &&
+            callback.claimed_by_id !== this.centre.softphone.userId
+        );
     }
 
     claimedText(callback) {
@@ -38,7 +41,9 @@ export class CallbackList extends Component {
     }
 
     attemptsText(callback) {
-        return callback.attempts > 1 ? _t("%s attempts", callback.attempts) : _t("1 attempt");
+        return callback.attempts > 1
+            ? _t("%s attempts", callback.attempts)
+            : _t("1 attempt");
     }
 
     onCallBack(callback) {

@@ -1,8 +1,8 @@
 /** @odoo-module **/
 
-import { Component, useState } from "@odoo/owl";
-import { _t } from "@web/core/l10n/translation";
-import { formatSince } from "@voip_axivox_queue/softphone/softphone_service";
+import {Component, useState} from "@odoo/owl";
+import {_t} from "@web/core/l10n/translation";
+import {formatSince} from "@voip_axivox_queue/softphone/softphone_service";
 
 /** Who is on the line: the contact of the number, her company, her last queue calls. */
 export class CallerCard extends Component {
@@ -55,7 +55,7 @@ export class CallerCard extends Component {
             res_model: "res.partner",
             views: [[false, "form"]],
             target: "current",
-            context: { default_phone: this.card.number },
+            context: {default_phone: this.card.number},
         });
     }
 

@@ -1,10 +1,14 @@
 /** @odoo-module **/
 
-import { reactive } from "@odoo/owl";
-import { _t } from "@web/core/l10n/translation";
-import { registry } from "@web/core/registry";
-import { patch } from "@web/core/utils/patch";
-import { Softphone, cleanNumber, errorMessage } from "@voip_axivox_queue/softphone/softphone_service";
+import {reactive} from "@odoo/owl";
+import {_t} from "@web/core/l10n/translation";
+import {registry} from "@web/core/registry";
+import {patch} from "@web/core/utils/patch";
+import {
+    Softphone,
+    cleanNumber,
+    errorMessage,
+} from "@voip_axivox_queue/softphone/softphone_service";
 
 export const CALLBACKS_NOTIFICATION = "voip_axivox_queue/callbacks";
 export const CALLER_CARD_NOTIFICATION = "voip_axivox_queue/caller_card";
@@ -31,7 +35,7 @@ export function ageText(utcString, now = Date.now()) {
  * the caller card of her current call. The bus keeps both true.
  */
 export class ContactCentre {
-    constructor(env, { orm, bus_service }, softphone) {
+    constructor(env, {orm, bus_service}, softphone) {
         this.env = env;
         this.orm = orm;
         this.busService = bus_service;
@@ -48,7 +52,11 @@ export class ContactCentre {
     // --------------------------------------------------------------- callbacks
     async loadCallbacks() {
         try {
-            const result = await this.orm.call("axivox.callback", "axivox_softphone_callbacks", []);
+            const result = await this.orm.call(
+                "axivox.callback",
+                "axivox_softphone_callbacks",
+                []
+            );
             this.callbacks = result.callbacks;
             this.callbackCount = result.count;
             this.callbacksLoaded = true;
@@ -71,7 +79,9 @@ export class ContactCentre {
         this.busyCallbackId = callback.id;
         this.callbackError = null;
         try {
-            const info = await this.orm.call("axivox.callback", "action_call_back", [[callback.id]]);
+            const info = await this.orm.call("axivox.callback", "action_call_back", [
+                [callback.id],
+            ]);
             this.softphone.call = info;
             this.showCardFor(info.to, "outgoing");
         } catch (error) {
@@ -98,7 +108,7 @@ export class ContactCentre {
         }
         const cards = payload.cards || [];
         if (cards.length) {
-            this.card = { ...cards[cards.length - 1], source: "queue" };
+            this.card = {...cards[cards.length - 1], source: "queue"};
         }
     }
 
@@ -109,10 +119,14 @@ export class ContactCentre {
             return;
         }
         try {
-            const card = await this.orm.call("axivox.queue.event", "axivox_caller_card", [number]);
-            this.card = { ...card, source };
+            const card = await this.orm.call(
+                "axivox.queue.event",
+                "axivox_caller_card",
+                [number]
+            );
+            this.card = {...card, source};
         } catch {
-            // the card is a help, not the call: a failure to read it is not shown
+            // The card is a help, not the call: a failure to read it is not shown
         }
     }
 
@@ -127,7 +141,9 @@ export const contactCentreService = {
         const softphone = services["voip_axivox_queue.softphone"];
         const centre = reactive(new ContactCentre(env, services, softphone));
         if (softphone.hasExtension) {
-            services.bus_service.subscribe(CALLBACKS_NOTIFICATION, () => centre.onCallbacks());
+            services.bus_service.subscribe(CALLBACKS_NOTIFICATION, () =>
+                centre.onCallbacks()
+            );
             services.bus_service.subscribe(CALLER_CARD_NOTIFICATION, (payload) =>
                 centre.onCallerCard(payload)
             );
@@ -137,14 +153,17 @@ export const contactCentreService = {
     },
 };
 
-registry.category("services").add("voip_axivox_queue.contact_centre", contactCentreService);
+registry
+    .category("services")
+    .add("voip_axivox_queue.contact_centre", contactCentreService);
 
 // A call placed from the pad shows the card of the number called (when the contact-centre
 // service runs; nothing changes otherwise).
 patch(Softphone.prototype, {
     async dial(number = this.number) {
         const result = await super.dial(number);
-        const centre = this.env.services && this.env.services["voip_axivox_queue.contact_centre"];
+        const centre =
+            this.env.services && this.env.services["voip_axivox_queue.contact_centre"];
         if (centre && this.call && this.call.to && !this._isQueueCode(this.call.to)) {
             centre.showCardFor(this.call.to, "outgoing");
         }
@@ -152,6 +171,8 @@ patch(Softphone.prototype, {
     },
 
     _isQueueCode(number) {
-        return this.queues.some((q) => q.login_code === number || q.logout_code === number);
+        return this.queues.some(
+            (q) => q.login_code === number || q.logout_code === number
+        );
     },
 });

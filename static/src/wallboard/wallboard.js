@@ -1,10 +1,10 @@
 /** @odoo-module **/
 
-import { Component, onMounted, onWillStart, onWillUnmount, useState } from "@odoo/owl";
-import { browser } from "@web/core/browser/browser";
-import { _t } from "@web/core/l10n/translation";
-import { registry } from "@web/core/registry";
-import { useService } from "@web/core/utils/hooks";
+import {Component, onMounted, onWillStart, onWillUnmount, useState} from "@odoo/owl";
+import {browser} from "@web/core/browser/browser";
+import {_t} from "@web/core/l10n/translation";
+import {registry} from "@web/core/registry";
+import {useService} from "@web/core/utils/hooks";
 
 export const WALLBOARD_NOTIFICATION = "voip_axivox_queue/wallboard";
 /** The bus may be down: the data is read again this often, never more often. */
@@ -57,7 +57,10 @@ export class Wallboard extends Component {
             ]) {
                 this.busService.subscribe(type, this._onBus);
             }
-            this._tick = browser.setInterval(() => (this.state.now = Date.now()), TICK_INTERVAL);
+            this._tick = browser.setInterval(
+                () => (this.state.now = Date.now()),
+                TICK_INTERVAL
+            );
             this._poll = browser.setInterval(() => this.load(), POLL_INTERVAL);
         });
         onWillUnmount(() => {
@@ -78,7 +81,9 @@ export class Wallboard extends Component {
 
     _readSelection() {
         try {
-            const value = JSON.parse(browser.localStorage.getItem(STORAGE_KEY) || "null");
+            const value = JSON.parse(
+                browser.localStorage.getItem(STORAGE_KEY) || "null"
+            );
             return Array.isArray(value) ? value : null;
         } catch {
             return null;
@@ -97,11 +102,16 @@ export class Wallboard extends Component {
 
     async load() {
         try {
-            const data = await this.orm.call("axivox.queue", "axivox_wallboard_data", [], {
-                queue_ids: null,
-            });
+            const data = await this.orm.call(
+                "axivox.queue",
+                "axivox_wallboard_data",
+                [],
+                {
+                    queue_ids: null,
+                }
+            );
             this.state.skew = data.server_time * 1000 - Date.now();
-            this.state.allQueues = data.queues.map((q) => ({ id: q.id, name: q.name }));
+            this.state.allQueues = data.queues.map((q) => ({id: q.id, name: q.name}));
             const selected = this.state.selected;
             this.state.queues = selected
                 ? data.queues.filter((q) => selected.includes(q.id))
@@ -119,7 +129,9 @@ export class Wallboard extends Component {
         if (!queue.waiting || !queue.longest_wait_since) {
             return "0:00";
         }
-        return clock((this.state.now + this.state.skew) / 1000 - queue.longest_wait_since);
+        return clock(
+            (this.state.now + this.state.skew) / 1000 - queue.longest_wait_since
+        );
     }
 
     percent(ratio) {

@@ -1,6 +1,6 @@
 /** @odoo-module **/
 
-import { registry } from "@web/core/registry";
+import {registry} from "@web/core/registry";
 
 /**
  * Sofia (agent of Sales) works with the softphone open. Run by tests/test_contact_centre_tour.py
@@ -31,7 +31,8 @@ registry.category("web_tour.tours").add("voip_axivox_queue_contact_centre_tour",
         },
         ...dial("0471"),
         {
-            content: "Call the marker number (the PBX then connects a queue caller to her)",
+            content:
+                "Call the marker number (the PBX then connects a queue caller to her)",
             trigger: ".o_axivox_dial_call",
         },
         {
@@ -41,7 +42,8 @@ registry.category("web_tour.tours").add("voip_axivox_queue_contact_centre_tour",
         },
         {
             content: "... her company, and the queue",
-            trigger: ".o_axivox_caller_card .o_axivox_caller_company:contains(Tour Company)",
+            trigger:
+                ".o_axivox_caller_card .o_axivox_caller_company:contains(Tour Company)",
             isCheck: true,
         },
         {
@@ -59,16 +61,19 @@ registry.category("web_tour.tours").add("voip_axivox_queue_contact_centre_tour",
         },
         {
             content: "The card goes when the queue call ends",
-            trigger: ".o_axivox_softphone_panel:not(:has(.o_axivox_caller_name:contains(Alice Tour)))",
+            trigger:
+                ".o_axivox_softphone_panel:not(:has(.o_axivox_caller_name:contains(Alice Tour)))",
             isCheck: true,
         },
         {
             content: "The abandoned caller is to call back: call her back",
-            trigger: ".o_axivox_callback_row:contains(+3225550777) .o_axivox_callback_call",
+            trigger:
+                ".o_axivox_callback_row:contains(+3225550777) .o_axivox_callback_call",
         },
         {
             content: "The answered call closes the callback",
-            trigger: ".o_axivox_callback_list:not(:has(.o_axivox_callback_row:contains(+3225550777)))",
+            trigger:
+                ".o_axivox_callback_list:not(:has(.o_axivox_callback_row:contains(+3225550777)))",
             isCheck: true,
         },
     ],

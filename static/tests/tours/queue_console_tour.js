@@ -1,6 +1,6 @@
 /** @odoo-module **/
 
-import { registry } from "@web/core/registry";
+import {registry} from "@web/core/registry";
 
 /**
  * A manager on the queues dashboard: disconnects Hugo (who forgot) from Support in one click
@@ -14,12 +14,14 @@ registry.category("web_tour.tours").add("voip_axivox_queue_console_tour", {
     steps: () => [
         {
             content: "Support shows Claire always connected",
-            trigger: ".o_data_row:contains(Support) .o_axivox_agent.o_axivox_agent_static:contains(Claire Martin):contains(always connected)",
+            trigger:
+                ".o_data_row:contains(Support) .o_axivox_agent.o_axivox_agent_static:contains(Claire Martin):contains(always connected)",
             isCheck: true,
         },
         {
             content: "Disconnect Hugo from Support, on the dashboard",
-            trigger: ".o_data_row:contains(Support) .o_axivox_agent:contains(Hugo Bernard) .o_axivox_agent_disconnect",
+            trigger:
+                ".o_data_row:contains(Support) .o_axivox_agent:contains(Hugo Bernard) .o_axivox_agent_disconnect",
         },
         {
             content: "The confirmation names him and the queue",
@@ -32,7 +34,8 @@ registry.category("web_tour.tours").add("voip_axivox_queue_console_tour", {
         },
         {
             content: "Hugo is no longer connected to Support",
-            trigger: ".o_data_row:contains(Support) .o_axivox_connected_agents:contains(Claire Martin):not(:contains(Hugo Bernard))",
+            trigger:
+                ".o_data_row:contains(Support) .o_axivox_connected_agents:contains(Claire Martin):not(:contains(Hugo Bernard))",
             isCheck: true,
         },
         {
@@ -41,7 +44,8 @@ registry.category("web_tour.tours").add("voip_axivox_queue_console_tour", {
         },
         {
             content: "The report is a page: filters beside the results",
-            trigger: ".o_axivox_report_filters .o_axivox_report_types input[data-type=CONNECT]:checked",
+            trigger:
+                ".o_axivox_report_filters .o_axivox_report_types input[data-type=CONNECT]:checked",
             isCheck: true,
         },
         {
@@ -89,7 +93,8 @@ registry.category("web_tour.tours").add("voip_axivox_queue_console_tour", {
         },
         {
             content: "Billing is gone from the dashboard",
-            trigger: ".o_list_view:not(:has(.o_data_row:contains(Billing))) .o_data_row:contains(Sales)",
+            trigger:
+                ".o_list_view:not(:has(.o_data_row:contains(Billing))) .o_data_row:contains(Sales)",
             isCheck: true,
         },
     ],

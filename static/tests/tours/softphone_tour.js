@@ -1,6 +1,6 @@
 /** @odoo-module **/
 
-import { registry } from "@web/core/registry";
+import {registry} from "@web/core/registry";
 
 /**
  * Sofia (dynamic agent of Sales, connected, and of Billing) logs in to Billing from the
@@ -14,7 +14,8 @@ registry.category("web_tour.tours").add("voip_axivox_queue_softphone_tour", {
     steps: () => [
         {
             content: "The phone shows she is connected to one queue",
-            trigger: ".o_axivox_softphone_systray .o_axivox_softphone_badge:contains(1)",
+            trigger:
+                ".o_axivox_softphone_systray .o_axivox_softphone_badge:contains(1)",
             isCheck: true,
         },
         {
@@ -23,16 +24,19 @@ registry.category("web_tour.tours").add("voip_axivox_queue_softphone_tour", {
         },
         {
             content: "Her queues are listed",
-            trigger: ".o_axivox_queue_row.o_axivox_queue_connected:contains(Sales) .o_axivox_queue_disconnect",
+            trigger:
+                ".o_axivox_queue_row.o_axivox_queue_connected:contains(Sales) .o_axivox_queue_disconnect",
             isCheck: true,
         },
         {
             content: "Connect to Billing (dials *620)",
-            trigger: ".o_axivox_queue_row:not(.o_axivox_queue_connected):contains(Billing) .o_axivox_queue_connect",
+            trigger:
+                ".o_axivox_queue_row:not(.o_axivox_queue_connected):contains(Billing) .o_axivox_queue_connect",
         },
         {
             content: "Billing becomes connected when the PBX's event arrives",
-            trigger: ".o_axivox_queue_row.o_axivox_queue_connected:not(.o_axivox_queue_pending):contains(Billing) .o_axivox_queue_disconnect",
+            trigger:
+                ".o_axivox_queue_row.o_axivox_queue_connected:not(.o_axivox_queue_pending):contains(Billing) .o_axivox_queue_disconnect",
             isCheck: true,
         },
         {
@@ -41,8 +45,10 @@ registry.category("web_tour.tours").add("voip_axivox_queue_softphone_tour", {
             isCheck: true,
         },
         {
-            content: "The code call ended by itself (the PBX hung up): the panel is idle again",
-            trigger: ".o_axivox_dial_pad:not(:has(.o_axivox_call_status)) .o_axivox_dial_hangup:disabled",
+            content:
+                "The code call ended by itself (the PBX hung up): the panel is idle again",
+            trigger:
+                ".o_axivox_dial_pad:not(:has(.o_axivox_call_status)) .o_axivox_dial_hangup:disabled",
             isCheck: true,
             timeout: 15000,
         },
@@ -70,7 +76,8 @@ registry.category("web_tour.tours").add("voip_axivox_queue_softphone_tour", {
         },
         {
             content: "A manager disconnects her from Billing: it appears live",
-            trigger: ".o_axivox_queue_row:not(.o_axivox_queue_connected):contains(Billing) .o_axivox_queue_connect",
+            trigger:
+                ".o_axivox_queue_row:not(.o_axivox_queue_connected):contains(Billing) .o_axivox_queue_connect",
             isCheck: true,
             timeout: 20000,
         },
@@ -89,7 +96,8 @@ registry.category("web_tour.tours").add("voip_axivox_queue_softphone_tour", {
         },
         {
             content: "Sales is disconnected when the PBX's event arrives",
-            trigger: ".o_axivox_queue_row:not(.o_axivox_queue_connected):not(.o_axivox_queue_pending):contains(Sales) .o_axivox_queue_connect",
+            trigger:
+                ".o_axivox_queue_row:not(.o_axivox_queue_connected):not(.o_axivox_queue_pending):contains(Sales) .o_axivox_queue_connect",
             isCheck: true,
         },
         {
