@@ -23,6 +23,7 @@ from .events import (  # noqa: F401
     validate_event,
     validate_batch,
     parse_timestamp,
+    odoo_datetime,
     format_timestamp,
 )
 from .signature import (  # noqa: F401
@@ -34,5 +35,3 @@ from .signature import (  # noqa: F401
     SIGNATURE_HEADER,
     DELIVERY_HEADER,
 )
-
-API_PREFIX = "/api/v1"

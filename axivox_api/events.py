@@ -161,6 +161,17 @@ def parse_timestamp(value):
         )
 
 
+def odoo_datetime(value):
+    """A PBX timestamp (or an aware datetime) as Odoo stores it: naive UTC, whole seconds.
+
+    The one conversion from the PBX's time to an Odoo ``Datetime`` field; ``None`` and
+    ``""`` give ``False``.
+    """
+    if not value:
+        return False
+    return parse_timestamp(value).replace(tzinfo=None, microsecond=0)
+
+
 def format_timestamp(dt):
     """Format an aware datetime (or naive UTC) as ``2026-11-28T10:00:00.123Z``."""
     if dt.tzinfo is not None:

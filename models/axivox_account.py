@@ -16,7 +16,7 @@ from odoo.addons.base.models.res_partner import _tz_get
 
 from ..axivox_api import exceptions as pbx_errors
 from ..axivox_api.client import AxivoxClient
-from ..axivox_api.events import parse_timestamp
+from ..axivox_api.events import odoo_datetime
 
 _logger = logging.getLogger(__name__)
 
@@ -657,7 +657,7 @@ class AxivoxAccount(models.Model):
                         "last_source": "sync",
                         "last_change": now,
                         "last_change_ts": now_ts,
-                        "connected_since": _pbx_time(agent.get("connected_since"))
+                        "connected_since": odoo_datetime(agent.get("connected_since"))
                         or now
                         if connected
                         else False,
@@ -847,7 +847,3 @@ def _cursor_after(cursor, previous):
 
 def _testing():
     return getattr(threading.current_thread(), "testing", False)
-
-
-def _pbx_time(value):
-    return value and parse_timestamp(value).replace(tzinfo=None, microsecond=0)

@@ -3,7 +3,7 @@ import psycopg2.errors
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
-from ..axivox_api.events import parse_timestamp
+from ..axivox_api.events import odoo_datetime, parse_timestamp
 
 # Queue calls that ended without an agent: the caller is to be called back.
 UNANSWERED = ("ABANDON", "EXITWITHTIMEOUT", "EXITEMPTY", "RINGCANCELED")
@@ -209,7 +209,7 @@ class AxivoxCallback(models.Model):
                     (
                         callback_id,
                         reached,
-                        moment and moment.replace(tzinfo=None, microsecond=0),
+                        odoo_datetime(moment),
                         agent.id if agent else None,
                     )
                 )
@@ -246,9 +246,9 @@ class AxivoxCallback(models.Model):
                         last["caller_number"],
                         partner_id,
                         "open",
-                        moment.replace(tzinfo=None, microsecond=0),
+                        odoo_datetime(moment),
                         moment.timestamp(),
-                        first.replace(tzinfo=None, microsecond=0),
+                        odoo_datetime(first),
                         last.get("wait_time") or 0,
                         len({e.get("call_id") or e["id"] for _m, e in misses}),
                         last.get("call_id"),

@@ -590,13 +590,6 @@ class AxivoxQueue(models.Model):
             "context": {"default_queue_id": self.id, "search_default_connected": 1},
         }
 
-    def _pbx_client(self):
-        """The PBX client of the queue's account (one account for the whole recordset)."""
-        accounts = self.mapped("account_id")
-        if len(accounts) != 1:
-            raise UserError(_("Select queues of a single PBX account."))
-        return accounts._pbx_client()
-
     # ------------------------------------------------------------------
     # The PBX
     # ------------------------------------------------------------------

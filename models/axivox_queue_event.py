@@ -10,6 +10,7 @@ from odoo.tools.sql import create_index
 from ..axivox_api.events import (
     EVENT_LABELS,
     EVENT_TYPES,
+    odoo_datetime,
     parse_timestamp,
     split_events,
     validate_batch,
@@ -23,9 +24,6 @@ EVENT_SOURCES = [
 
 # A CSV cell starting with one of these is a formula to spreadsheets.
 CSV_FORMULA_PREFIXES = ("=", "+", "-", "@")
-
-# Events that change whether an agent is logged into a queue.
-LOGIN_EVENTS = {"ADDMEMBER": True, "REMOVEMEMBER": False}
 
 
 class AxivoxQueueEvent(models.Model):
@@ -315,7 +313,7 @@ class AxivoxQueueEvent(models.Model):
                     queue.id if queue else None,
                     event["queue_id"],
                     queue.name if queue else None,
-                    moment.replace(tzinfo=None, microsecond=0),
+                    odoo_datetime(moment),
                     moment.timestamp(),
                     event["type"],
                     event.get("call_id"),

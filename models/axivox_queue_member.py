@@ -1,7 +1,7 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
-from ..axivox_api.events import parse_timestamp
+from ..axivox_api.events import odoo_datetime, parse_timestamp
 
 CALL_START = {"CONNECT"}
 CALL_END = {"COMPLETEAGENT", "COMPLETECALLER", "ATTENDEDTRANSFER", "BLINDTRANSFER"}
@@ -286,7 +286,7 @@ class AxivoxQueueMember(models.Model):
             if member.connected != connected:
                 vals["connected"] = connected
                 vals["connected_since"] = (
-                    (since and _parse_pbx_time(since)) or when if connected else False
+                    odoo_datetime(since) or when if connected else False
                 )
                 changed |= member
             member.with_context(axivox_from_pbx=True).write(vals)
@@ -339,10 +339,9 @@ class AxivoxQueueMember(models.Model):
             member = members.get(key)
             if not member:
                 continue
-            moment = parse_timestamp(event["timestamp"])
             changed |= member._apply_login_state(
                 event["type"] == "ADDMEMBER",
-                moment.replace(tzinfo=None, microsecond=0),
+                odoo_datetime(event["timestamp"]),
                 "pbx",
                 ts=ts,
             )
@@ -393,7 +392,7 @@ class AxivoxQueueMember(models.Model):
                 vals = {
                     "on_call": True,
                     "call_id": event.get("call_id"),
-                    "on_call_since": _parse_pbx_time(event["timestamp"]),
+                    "on_call_since": odoo_datetime(event["timestamp"]),
                 }
             elif (
                 member.call_id
@@ -442,7 +441,3 @@ class AxivoxQueueMember(models.Model):
                 for partner in targets
             ]
         self.env["bus.bus"]._sendmany(notifications)
-
-
-def _parse_pbx_time(value):
-    return parse_timestamp(value).replace(tzinfo=None, microsecond=0)
