@@ -9,7 +9,9 @@
     "website": "https://github.com/voip-axivox-queue/voip_axivox_queue",
     "license": "LGPL-3",
     "depends": ["mail", "web_tour", "phone_validation"],
-    "external_dependencies": {"python": ["requests", "websocket-client"]},
+    "external_dependencies": {
+        "python": ["requests", "websocket-client", "phonenumbers"]
+    },
     "data": [
         "security/axivox_security.xml",
         "security/ir.model.access.csv",

@@ -21,3 +21,4 @@ from . import test_contact_centre_tour
 from . import test_robustness
 from . import test_concurrency
 from . import test_fuzz
+from . import test_phone_numbers
