@@ -338,6 +338,42 @@ QUnit.module("contact centre in the softphone", (hooks) => {
     );
 
     QUnit.test(
+        "a queue caller connected while the card of a dialled number is read: hers stays",
+        async (assert) => {
+            let answer = null;
+            handlers["axivox.queue.event/axivox_caller_card"] = () =>
+                new Promise((resolve) => {
+                    answer = resolve;
+                });
+            const env = await start();
+            const centre = env.services["voip_axivox_queue.contact_centre"];
+            const reading = centre.showCardFor("0471", "outgoing");
+            await nextTick();
+            await notify(CALLER_CARD_NOTIFICATION, {
+                ended: [],
+                cards: [
+                    {
+                        call_id: "q1",
+                        number: "+3225550100",
+                        queue_name: "Sales",
+                        partner: {id: 5, name: "Alice Dubois"},
+                        history: [],
+                    },
+                ],
+            });
+            answer({call_id: false, number: "0471", partner: false, history: []});
+            await reading;
+            await nextTick();
+            assert.strictEqual(
+                target.querySelector(".o_axivox_caller_name").textContent,
+                "Alice Dubois",
+                "the late answer for the dialled number does not replace the queue caller"
+            );
+            assert.containsNone(target, ".o_axivox_caller_unknown");
+        }
+    );
+
+    QUnit.test(
         "an unknown caller: Create contact, prefilled with the number",
         async (assert) => {
             await start();

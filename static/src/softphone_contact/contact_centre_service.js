@@ -47,6 +47,8 @@ export class ContactCentre {
         this.busyCallbackId = false;
         /** The caller card: {call_id, number, partner, queue_name, history, source}. */
         this.card = null;
+        /** Bumped by every new card: an older card read still in flight is then dropped. */
+        this.cardSeq = 0;
     }
 
     // --------------------------------------------------------------- callbacks
@@ -103,6 +105,7 @@ export class ContactCentre {
             return;
         }
         const ended = payload.ended || [];
+        this.cardSeq++;
         if (this.card && this.card.call_id && ended.includes(this.card.call_id)) {
             this.card = null;
         }
@@ -118,12 +121,17 @@ export class ContactCentre {
         if (!number || number.length < 3) {
             return;
         }
+        const seq = ++this.cardSeq;
         try {
             const card = await this.orm.call(
                 "axivox.queue.event",
                 "axivox_caller_card",
                 [number]
             );
+            if (seq !== this.cardSeq) {
+                // A queue caller was connected (or the call ended) meanwhile: that wins
+                return;
+            }
             this.card = {...card, source};
         } catch {
             // The card is a help, not the call: a failure to read it is not shown
@@ -131,6 +139,7 @@ export class ContactCentre {
     }
 
     dismissCard() {
+        this.cardSeq++;
         this.card = null;
     }
 }
