@@ -5,7 +5,8 @@ class IrHttp(models.AbstractModel):
     _inherit = "ir.http"
 
     def session_info(self):
-        """Tell the web client whether to show the softphone (phone icon in the systray)."""
+        """Tell the web client whether to show the softphone (phone icon in the
+        systray)."""
         info = super().session_info()
         user = self.env.user
         if user and user._is_internal():
