@@ -79,7 +79,7 @@ class AxivoxAccount(models.Model):
         help="How often the scheduled sync reconciles queues, agents and events with "
         "the PBX.",
     )
-    last_sync = fields.Datetime("Last Sync", readonly=True, copy=False)
+    last_sync = fields.Datetime(readonly=True, copy=False)
     sync_state = fields.Selection(
         [("never", "Never synced"), ("ok", "In sync"), ("error", "Error")],
         default="never",

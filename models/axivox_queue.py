@@ -114,9 +114,7 @@ class AxivoxQueue(models.Model):
     connected_count = fields.Integer(
         "Connected", compute="_compute_connected", store=True
     )
-    connected_agents = fields.Char(
-        "Connected Agents", compute="_compute_connected", store=True
-    )
+    connected_agents = fields.Char(compute="_compute_connected", store=True)
     member_count = fields.Integer("Agents Count", compute="_compute_member_count")
     remote_id = fields.Char("PBX Id", copy=False, index=True, readonly=True)
     pbx_version = fields.Integer(

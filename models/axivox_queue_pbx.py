@@ -12,7 +12,9 @@ REFRESH_LIMIT = 10
 
 
 class AxivoxQueue(models.Model):
-    _inherit = "axivox.queue"
+    # One file a concern on purpose (here the queue and the PBX), as OCA connector
+    # keeps a backend apart from its sync; the check is optional in the OCA template.
+    _inherit = "axivox.queue"  # pylint: disable=consider-merging-classes-inherited
 
     @api.model
     def _vals_from_pbx(self, remote):

@@ -1,3 +1,6 @@
+"""The queue report page (axivox.queue.report): its filters turned into one domain,
+its results and its CSV export; and the preset periods, which the queue KPIs share."""
+
 import json
 from datetime import datetime, time, timedelta
 

@@ -1,3 +1,6 @@
+"""The session info the web client gets: the user's PBX extension (softphone or
+not)."""
+
 from odoo import models
 
 

@@ -1,3 +1,5 @@
+"""The console's "Connect an agent" wizard (a manager logs a dynamic agent in)."""
+
 from odoo import _, fields, models
 from odoo.exceptions import UserError
 
