@@ -26,6 +26,14 @@ from .events import (  # noqa: F401
     odoo_datetime,
     format_timestamp,
 )
+from .rules import (  # noqa: F401
+    DIAL_STRING_PATTERN,
+    DIALABLE_NUMBER_PATTERN,
+    STRATEGIES,
+    QUEUE_CONFIG_FIELDS,
+    is_dial_string,
+    is_dialable_number,
+)
 from .signature import (  # noqa: F401
     SignatureError,
     sign,

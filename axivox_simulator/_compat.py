@@ -3,6 +3,6 @@
 ``axivox_simulator`` (``python -m axivox_simulator`` with the addon root on
 ``sys.path``)."""
 try:
-    from ..axivox_api import events, signature  # noqa: F401
+    from ..axivox_api import events, rules, signature  # noqa: F401
 except (ImportError, ValueError):  # top-level package: no parent to import from
-    from axivox_api import events, signature  # noqa: F401
+    from axivox_api import events, rules, signature  # noqa: F401

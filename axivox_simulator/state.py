@@ -12,22 +12,13 @@ import time
 import uuid
 
 from ._compat import events as ev
+from ._compat import rules
 
-DIAL_RE = re.compile(r"^[0-9*#]{1,20}$")
+DIAL_RE = rules.DIAL_STRING
 NUMBER_RE = re.compile(r"^\+?[0-9*#]{1,32}$")
 QUEUE_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-STRATEGIES = ("ringall", "leastrecent", "fewestcalls", "random", "rrmemory", "linear")
-QUEUE_FIELDS = (
-    "name",
-    "extension",
-    "strategy",
-    "max_wait_time",
-    "max_ring_time",
-    "login_code",
-    "logout_code",
-    "static_agents",
-    "dynamic_agents",
-)
+STRATEGIES = rules.STRATEGY_VALUES
+QUEUE_FIELDS = (*rules.QUEUE_CONFIG_FIELDS, "static_agents", "dynamic_agents")
 READ_ONLY_FIELDS = ("id", "version", "applied", "updated_at")
 
 
@@ -267,7 +258,10 @@ class PBXState:
                 "strategy",
                 "Field 'strategy' must be one of %s." % ", ".join(STRATEGIES),
             )
-        for field, high in (("max_wait_time", 86400), ("max_ring_time", 3600)):
+        for field, high in (
+            ("max_wait_time", rules.MAX_WAIT_TIME),
+            ("max_ring_time", rules.MAX_RING_TIME),
+        ):
             value = out[field]
             if (
                 isinstance(value, bool)

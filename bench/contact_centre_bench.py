@@ -136,7 +136,7 @@ print(
 )
 
 print("\n== Wallboard data, 200 queues")
-Queue = env["axivox.queue"].with_context(axivox_from_pbx=True)  # noqa: F821
+Queue = env["axivox.queue"].with_context(axivox_no_pending_change=True)  # noqa: F821
 have = Queue.search_count([("account_id", "=", account.id)])
 if have < 200:
     Queue.create(

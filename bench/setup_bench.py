@@ -29,7 +29,7 @@ users = (
 for q in range(5):
     queue = (
         env["axivox.queue"]
-        .with_context(axivox_from_pbx=True)
+        .with_context(axivox_no_pending_change=True)
         .create(
             {  # noqa: F821
                 "name": f"Bench {q}",
@@ -41,7 +41,7 @@ for q in range(5):
             }
         )
     )
-    env["axivox.queue.member"].with_context(axivox_from_pbx=True).create(
+    env["axivox.queue.member"].with_context(axivox_no_pending_change=True).create(
         [  # noqa: F821
             {"queue_id": queue.id, "user_id": user.id, "member_type": "dynamic"}
             for user in users

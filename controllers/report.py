@@ -1,3 +1,5 @@
+"""The CSV download of the queue report wizard (GET, the user's own rights)."""
+
 from odoo import http
 from odoo.exceptions import AccessError, UserError
 from odoo.http import request

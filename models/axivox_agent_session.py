@@ -155,7 +155,9 @@ class AxivoxAgentSession(models.Model):
                 rows.append((event["id"], member.login_intent))
                 used |= member
         if used:
-            used.with_context(axivox_from_pbx=True).write({"login_intent": False})
+            used.with_context(axivox_no_pending_change=True).write(
+                {"login_intent": False}
+            )
         if rows:
             self.env["axivox.queue.event"].flush_model()
             self.env.cr.execute(
@@ -328,7 +330,7 @@ class AxivoxAgentSession(models.Model):
             return
         now = fields.Datetime.now().timestamp()
         members = members.sudo()
-        members.with_context(axivox_from_pbx=True).write(
+        members.with_context(axivox_no_pending_change=True).write(
             {
                 "login_intent": source,
                 "login_intent_connect": connected,
@@ -362,6 +364,6 @@ class AxivoxAgentSession(models.Model):
                 """,
                     [source, member.queue_id.id, ext, stamps],
                 )
-                member.with_context(axivox_from_pbx=True).login_intent = False
+                member.with_context(axivox_no_pending_change=True).login_intent = False
         Event.invalidate_model(["login_source"])
         self.invalidate_model()

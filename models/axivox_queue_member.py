@@ -136,12 +136,12 @@ class AxivoxQueueMember(models.Model):
         now = fields.Datetime.now()
         for member in members.filtered("connected"):
             member.connected_since = member.connected_since or now
-        if not self.env.context.get("axivox_from_pbx"):
+        if not self.env.context.get("axivox_no_pending_change"):
             members.queue_id.sudo().write({"pending_changes": True})
         return members
 
     def write(self, vals):
-        if not self.env.context.get("axivox_from_pbx") and {
+        if not self.env.context.get("axivox_no_pending_change") and {
             "member_type",
             "user_id",
             "queue_id",
@@ -155,7 +155,7 @@ class AxivoxQueueMember(models.Model):
         return super().write(vals)
 
     def unlink(self):
-        if not self.env.context.get("axivox_from_pbx"):
+        if not self.env.context.get("axivox_no_pending_change"):
             self.queue_id.sudo().write({"pending_changes": True})
         return super().unlink()
 
@@ -289,7 +289,7 @@ class AxivoxQueueMember(models.Model):
                     odoo_datetime(since) or when if connected else False
                 )
                 changed |= member
-            member.with_context(axivox_from_pbx=True).write(vals)
+            member.with_context(axivox_no_pending_change=True).write(vals)
         return changed
 
     @api.model
@@ -306,7 +306,7 @@ class AxivoxQueueMember(models.Model):
         )
         if not latest:
             return self.browse()
-        Member = self.sudo().with_context(axivox_from_pbx=True)
+        Member = self.sudo().with_context(axivox_no_pending_change=True)
         members = {
             (m.queue_id.id, m.user_id.id): m
             for m in Member.search(
@@ -375,7 +375,7 @@ class AxivoxQueueMember(models.Model):
         latest = self._newest_per_member(events, CALL_START | CALL_END, queues, users)
         if not latest:
             return self.browse()
-        Member = self.sudo().with_context(axivox_from_pbx=True)
+        Member = self.sudo().with_context(axivox_no_pending_change=True)
         members = Member.search(
             [
                 ("queue_id", "in", list({k[0] for k in latest})),

@@ -1,3 +1,6 @@
+"""The queue report page (axivox.queue.report): its filters turned into one domain,
+its results and its CSV export; and the preset periods, which the queue KPIs share."""
+
 import json
 from datetime import datetime, time, timedelta
 
@@ -26,16 +29,17 @@ MAX_PAGE = 500
 
 
 class AxivoxQueueReport(models.AbstractModel):
-    """The queue report page: its filters (period presets or from/to, the 13 event types,
-    call ID, caller number, queues) turned into one domain, for the results shown and for
-    the CSV export alike: what is exported is exactly what is shown."""
+    """The queue report page: its filters (period presets or from/to, the 13 event
+    types, call ID, caller number, queues) turned into one domain, for the results
+    shown and for the CSV export alike: what is exported is exactly what is shown."""
 
     _name = "axivox.queue.report"
     _description = "Call Queue Report Page"
 
     @api.model
     def get_filter_info(self, queue_ids=None):
-        """What the page's filters offer: the event types with their labels, the queues."""
+        """What the page's filters offer: the event types with their labels, the
+        queues."""
         Event = self.env["axivox.queue.event"]
         labels = dict(Event._fields["event_type"]._description_selection(self.env))
         queues = (
@@ -73,6 +77,13 @@ class AxivoxQueueReport(models.AbstractModel):
             if start > end:
                 raise UserError(_("The report period must start before it ends."))
             return start, end + timedelta(seconds=1)
+        return self._preset_periods()[period]
+
+    @api.model
+    def _preset_periods(self):
+        """The preset periods (all of PERIODS but "custom") as they are now in the
+        user's time zone: ``{preset: (start, end)}``, naive UTC, ``end`` excluded. The
+        queue KPIs use the same periods."""
         tz = pytz.timezone(self.env.context.get("tz") or self.env.user.tz or "UTC")
         today = pytz.utc.localize(fields.Datetime.now()).astimezone(tz).date()
 
@@ -87,11 +98,12 @@ class AxivoxQueueReport(models.AbstractModel):
             "this_week": (midnight(today - timedelta(days=today.weekday())), tomorrow),
             "last_7_days": (midnight(today - timedelta(days=6)), tomorrow),
             "this_month": (midnight(today.replace(day=1)), tomorrow),
-        }[period]
+        }
 
     @api.model
     def get_domain(self, filters):
-        """The domain of the report lines the filters keep (a clear error for bad input)."""
+        """The domain of the report lines the filters keep (a clear error for bad
+        input)."""
         if not isinstance(filters, dict):
             raise UserError(_("The report's filters are not valid."))
         start, end = self._period(filters)
@@ -122,7 +134,8 @@ class AxivoxQueueReport(models.AbstractModel):
 
     @api.model
     def search_page(self, filters, offset=0, limit=80):
-        """The results the page shows: ``{"records": [...], "length": n, "from", "to"}``."""
+        """The results the page shows: ``{"records": [...], "length": n, "from",
+        "to"}``."""
         Event = self.env["axivox.queue.event"]
         domain = self.get_domain(filters)
         offset = max(0, int(offset or 0))
@@ -144,7 +157,8 @@ class AxivoxQueueReport(models.AbstractModel):
 
     @api.model
     def export_csv(self, filters):
-        """(file name, CSV bytes) of exactly the lines the page shows for ``filters``."""
+        """(file name, CSV bytes) of exactly the lines the page shows for
+        ``filters``."""
         if isinstance(filters, str):
             try:
                 filters = json.loads(filters)

@@ -1,3 +1,5 @@
+"""The rate limit of the PBX calls users trigger (axivox.rate.limit)."""
+
 from datetime import timedelta
 
 from odoo import api, fields, models
@@ -21,15 +23,16 @@ class AxivoxRateLimit(models.Model):
     @api.model
     def _hit(self, key, limit, seconds):
         """Count one call for ``key``; False when it is over ``limit`` calls in the
-        current window of ``seconds``. Counted in a transaction of its own, so that a call
-        refused later still counts, and concurrent calls never conflict."""
+        current window of ``seconds``. Counted in a transaction of its own, so that a
+        call refused later still counts, and concurrent calls never conflict."""
         now = fields.Datetime.now()
         with self.env["axivox.account"]._own_transaction() as env:
             env.cr.execute(
                 """INSERT INTO axivox_rate_limit AS r (key, window_start, count)
                    VALUES (%(key)s, %(now)s, 1)
                    ON CONFLICT (key) DO UPDATE SET
-                       count = CASE WHEN r.window_start <= %(start)s THEN 1 ELSE r.count + 1 END,
+                       count = CASE WHEN r.window_start <= %(start)s
+                                    THEN 1 ELSE r.count + 1 END,
                        window_start = CASE WHEN r.window_start <= %(start)s
                                            THEN %(now)s ELSE r.window_start END
                    RETURNING count""",

@@ -1,3 +1,6 @@
+"""The session info the web client gets: the user's PBX extension (softphone or
+not)."""
+
 from odoo import models
 
 
@@ -5,7 +8,8 @@ class IrHttp(models.AbstractModel):
     _inherit = "ir.http"
 
     def session_info(self):
-        """Tell the web client whether to show the softphone (phone icon in the systray)."""
+        """Tell the web client whether to show the softphone (phone icon in the
+        systray)."""
         info = super().session_info()
         user = self.env.user
         if user and user._is_internal():

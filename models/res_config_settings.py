@@ -1,3 +1,5 @@
+"""Settings: the number of PBX accounts of the company, with a link to them."""
+
 from odoo import fields, models
 
 

@@ -80,7 +80,7 @@ class AxivoxWorld:
     ):
         queue = (
             cls.env["axivox.queue"]
-            .with_context(axivox_from_pbx=True)
+            .with_context(axivox_no_pending_change=True)
             .create(
                 {
                     "name": name,
@@ -109,9 +109,9 @@ class AxivoxWorld:
             }
             for ext in dynamic
         ]
-        cls.env["axivox.queue.member"].with_context(axivox_from_pbx=True).create(
-            members
-        )
+        cls.env["axivox.queue.member"].with_context(
+            axivox_no_pending_change=True
+        ).create(members)
         return queue
 
     def member(self, queue, ext):

@@ -17,7 +17,7 @@ class ContactCentreCase(AxivoxCase):
         cls.belgium = cls.env.ref("base.be")
         cls.italy = cls.env.ref("base.it")
         cls.company_a.country_id = cls.belgium
-        Queue = cls.env["axivox.queue"].with_context(axivox_from_pbx=True)
+        Queue = cls.env["axivox.queue"].with_context(axivox_no_pending_change=True)
         Queue.browse(cls.queue_sales.id).write({"remote_id": "q-sales"})
         Queue.browse(cls.queue_support.id).write({"remote_id": "q-support"})
         Queue.browse(cls.queue_b.id).write({"remote_id": "q-b"})

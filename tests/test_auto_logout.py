@@ -11,6 +11,8 @@ from .common import SimulatedWorld
 
 QUIET = (
     "odoo.addons.voip_axivox_queue.models.axivox_account",
+    "odoo.addons.voip_axivox_queue.models.axivox_account_sync",
+    "odoo.addons.voip_axivox_queue.models.axivox_account_auto_logout",
     "odoo.addons.voip_axivox_queue.axivox_api.client",
 )
 

@@ -16,6 +16,8 @@ from .test_robustness import serve_webhook
 _logger = logging.getLogger(__name__)
 QUIET = (
     "odoo.addons.voip_axivox_queue.models.axivox_account",
+    "odoo.addons.voip_axivox_queue.models.axivox_account_sync",
+    "odoo.addons.voip_axivox_queue.models.axivox_account_auto_logout",
     "odoo.addons.voip_axivox_queue.axivox_api.client",
 )
 REAL = {"axivox_real_transactions": True}
@@ -216,7 +218,9 @@ class TestRealTransactions(TransactionCase):
             queue = env["axivox.queue"].search(
                 [("account_id", "=", self.account_id), ("remote_id", "=", "sales")]
             )
-            env["axivox.queue.member"].with_context(axivox_from_pbx=True).create(
+            env["axivox.queue.member"].with_context(
+                axivox_no_pending_change=True
+            ).create(
                 {
                     "queue_id": queue.id,
                     "user_id": self.users[ext],

@@ -17,6 +17,8 @@ from .test_softphone import SoftphoneDemoMixin
 
 QUIET = (
     "odoo.addons.voip_axivox_queue.models.axivox_account",
+    "odoo.addons.voip_axivox_queue.models.axivox_account_sync",
+    "odoo.addons.voip_axivox_queue.models.axivox_account_auto_logout",
     "odoo.addons.voip_axivox_queue.axivox_api.client",
 )
 UNREACHABLE = (
@@ -252,7 +254,7 @@ class TestOnCall(ConsoleWorld, TransactionCase):
                     (sofia.on_call, sofia.call_id, sofia.on_call_since),
                     (False, False, False),
                 )
-                sofia.with_context(axivox_from_pbx=True).call_change_ts = 0
+                sofia.with_context(axivox_no_pending_change=True).call_change_ts = 0
 
     def test_order_of_arrival_does_not_matter(self):
         sofia = self.member("sales", "102")
@@ -449,7 +451,7 @@ class TestConsoleForms(AxivoxCase):
             self.assertNotIn("boolean_toggle", arch)
             self.assertIn('name="pbx_state"', arch)
         self.assertEqual(self.queue_sales.pbx_state, "new")
-        self.queue_sales.with_context(axivox_from_pbx=True).write(
+        self.queue_sales.with_context(axivox_no_pending_change=True).write(
             {"remote_id": "sales", "pending_changes": False}
         )
         self.assertEqual(self.queue_sales.pbx_state, "applied")

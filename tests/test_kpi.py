@@ -21,7 +21,7 @@ class TestKpi(AxivoxCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.env = cls.env(context=dict(cls.env.context, tz=BRUSSELS))
-        Queue = cls.env["axivox.queue"].with_context(axivox_from_pbx=True)
+        Queue = cls.env["axivox.queue"].with_context(axivox_no_pending_change=True)
         Queue.browse(cls.queue_sales.id).write({"remote_id": "q-sales"})
         Queue.browse(cls.queue_support.id).write({"remote_id": "q-support"})
         cls.manager.tz = BRUSSELS
@@ -285,7 +285,7 @@ class TestKpi(AxivoxCase):
                 self.assertAlmostEqual(sales.kpi_today_service_level, within / 7)
 
     def test_service_level_threshold_validation(self):
-        sales = self.queue_sales.with_context(axivox_from_pbx=True)
+        sales = self.queue_sales.with_context(axivox_no_pending_change=True)
         sales.pending_changes = False
         self.assertEqual(self.env["axivox.queue"].new({}).service_level_seconds, 20)
         for value in (0, -5, 3601):

@@ -236,7 +236,7 @@ class TestQueue(AxivoxCase):
             self._create_queue().pending_changes, "created in Odoo: to apply"
         )
         queue = Queue.browse(
-            Queue.with_context(axivox_from_pbx=True)
+            Queue.with_context(axivox_no_pending_change=True)
             .create(
                 self._queue_vals(extension="801", login_code="*83", logout_code="*84")
             )
@@ -258,23 +258,25 @@ class TestQueue(AxivoxCase):
         ]
         for field, from_pbx, from_odoo in edits:
             with self.subTest(field=field):
-                queue.with_context(axivox_from_pbx=True).write(
+                queue.with_context(axivox_no_pending_change=True).write(
                     {"pending_changes": False}
                 )
-                queue.with_context(axivox_from_pbx=True).write({field: from_pbx})
+                queue.with_context(axivox_no_pending_change=True).write(
+                    {field: from_pbx}
+                )
                 self.assertFalse(queue.pending_changes, "the PBX's own value")
                 queue.write({field: from_odoo})
                 self.assertTrue(queue.pending_changes, "edited in Odoo: to apply")
 
     def test_pending_changes_members(self):
         queue = self.queue_support
-        queue.with_context(axivox_from_pbx=True).pending_changes = False
+        queue.with_context(axivox_no_pending_change=True).pending_changes = False
         member = self.env["axivox.queue.member"].create(
             {"queue_id": queue.id, "user_id": self.agent.id}
         )
         self.assertTrue(queue.pending_changes, "a new agent is to apply")
 
-        queue.with_context(axivox_from_pbx=True).pending_changes = False
+        queue.with_context(axivox_no_pending_change=True).pending_changes = False
         member._apply_login_state(True, datetime(2026, 1, 1), "pbx", ts=1.0)
         self.assertFalse(
             queue.pending_changes, "logging in is not a change of the queue"
@@ -283,14 +285,14 @@ class TestQueue(AxivoxCase):
         member.member_type = "static"
         self.assertTrue(queue.pending_changes, "static/dynamic is a change to apply")
 
-        queue.with_context(axivox_from_pbx=True).pending_changes = False
+        queue.with_context(axivox_no_pending_change=True).pending_changes = False
         member.unlink()
         self.assertTrue(queue.pending_changes, "a removed agent is to apply")
 
-        queue.with_context(axivox_from_pbx=True).pending_changes = False
-        self.env["axivox.queue.member"].with_context(axivox_from_pbx=True).create(
-            {"queue_id": queue.id, "user_id": self.agent.id}
-        )
+        queue.with_context(axivox_no_pending_change=True).pending_changes = False
+        self.env["axivox.queue.member"].with_context(
+            axivox_no_pending_change=True
+        ).create({"queue_id": queue.id, "user_id": self.agent.id})
         self.assertFalse(queue.pending_changes, "mirrored from the PBX")
 
     # ------------------------------------------------------------------
@@ -421,7 +423,7 @@ class TestQueue(AxivoxCase):
 
     def test_apply_login_events_newest_wins(self):
         Member = self.env["axivox.queue.member"]
-        self.queue_support.with_context(axivox_from_pbx=True).write(
+        self.queue_support.with_context(axivox_no_pending_change=True).write(
             {"remote_id": "support-t", "pending_changes": False}
         )
         queues = {"support-t": self.queue_support}

@@ -19,6 +19,8 @@ from .foundation_common import AxivoxCase
 URL = "/voip_axivox_queue/webhook/%s"
 QUIET = (
     "odoo.addons.voip_axivox_queue.models.axivox_account",
+    "odoo.addons.voip_axivox_queue.models.axivox_account_sync",
+    "odoo.addons.voip_axivox_queue.models.axivox_account_auto_logout",
     "odoo.addons.voip_axivox_queue.axivox_api.client",
 )
 
@@ -265,7 +267,7 @@ class TestCsvAndRights(AxivoxCase):
 
     def test_agents_cannot_refresh_from_the_pbx(self):
         with self.assertRaises(AccessError):
-            self.queue_sales.with_user(self.agent).action_refresh_connected()
+            self.queue_sales.with_user(self.agent).action_refresh_from_pbx()
 
 
 @tagged("post_install", "-at_install")

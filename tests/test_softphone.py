@@ -52,7 +52,7 @@ class SoftphoneDemoMixin:
         # The demo's report lines of today are dated from 08:00 to 17:30: before then they
         # are in the future, and a PBX event older than the last change is ignored.
         (cls.member_sales_sofia | cls.member_billing_sofia).sudo().with_context(
-            axivox_from_pbx=True
+            axivox_no_pending_change=True
         ).write({"last_change_ts": 0})
 
 

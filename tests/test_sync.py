@@ -10,6 +10,8 @@ from .common import SimulatedWorld
 
 QUIET = (
     "odoo.addons.voip_axivox_queue.models.axivox_account",
+    "odoo.addons.voip_axivox_queue.models.axivox_account_sync",
+    "odoo.addons.voip_axivox_queue.models.axivox_account_auto_logout",
     "odoo.addons.voip_axivox_queue.axivox_api.client",
 )
 
@@ -260,8 +262,8 @@ class TestSync(SimulatedWorld, TransactionCase):
         self.sync()
         self.pbx.connect_agent("billing", "100")
         self.pbx.disconnect_agent("sales", "102")
-        self.queue("sales").with_user(self.manager).action_refresh_connected()
-        self.queue("billing").with_user(self.manager).action_refresh_connected()
+        self.queue("sales").with_user(self.manager).action_refresh_from_pbx()
+        self.queue("billing").with_user(self.manager).action_refresh_from_pbx()
         self.assertEqual(self.odoo_state(), self.pbx_state())
 
     # ------------------------------------------------------------------ failures

@@ -37,7 +37,7 @@ class TestWallboard(ContactCentreCase):
     def test_live_and_today_figures(self):
         ev = self.ev
         self.env["axivox.queue.member"].browse(self.m_anna_sales.id).with_context(
-            axivox_from_pbx=True
+            axivox_no_pending_change=True
         ).connected = True
         with freeze_time(NOW):
             self.ingest(
@@ -126,7 +126,7 @@ class TestWallboard(ContactCentreCase):
         )
 
     def test_at_most_three_queries_for_any_number_of_queues(self):
-        Queue = self.env["axivox.queue"].with_context(axivox_from_pbx=True)
+        Queue = self.env["axivox.queue"].with_context(axivox_no_pending_change=True)
         many = Queue.create(
             [
                 {

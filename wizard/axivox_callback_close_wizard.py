@@ -1,3 +1,5 @@
+"""The wizard that closes callbacks by hand, with a reason."""
+
 from odoo import fields, models
 
 

@@ -1,3 +1,5 @@
+"""The console's "Connect an agent" wizard (a manager logs a dynamic agent in)."""
+
 from odoo import _, fields, models
 from odoo.exceptions import UserError
 
@@ -34,8 +36,8 @@ class AxivoxQueueConnectWizard(models.TransientModel):
         if member.queue_id != self.queue_id or member.member_type != "dynamic":
             raise UserError(
                 _(
-                    "%(agent)s is not a dynamic agent of queue %(queue)s: only the queue's "
-                    "dynamic agents can be connected.",
+                    "%(agent)s is not a dynamic agent of queue %(queue)s: only the "
+                    "queue's dynamic agents can be connected.",
                     agent=member.user_id.name,
                     queue=self.queue_id.name,
                 )
@@ -47,8 +49,8 @@ class AxivoxQueueConnectWizard(models.TransientModel):
         ):
             raise UserError(
                 _(
-                    "%(agent)s has no extension on the PBX account of queue %(queue)s: ask "
-                    "your administrator to give her one.",
+                    "%(agent)s has no extension on the PBX account of queue %(queue)s: "
+                    "ask your administrator to give her one.",
                     agent=user.name,
                     queue=self.queue_id.name,
                 )

@@ -1,3 +1,6 @@
+"""The queue report's filters wizard: period, event types, call; apply or export
+to CSV."""
+
 from datetime import timedelta
 
 from odoo import _, api, fields, models

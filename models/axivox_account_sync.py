@@ -1,0 +1,387 @@
+"""The sync of axivox.account with its PBX, and the transactions and locks it shares
+with the webhooks, the event stream and the managers' actions.
+
+The account record (its configuration, its PBX client) is in axivox_account.py; this
+file makes Odoo true to the PBX: queues, memberships and login states, and the events
+the webhooks may have missed (read from the PBX's feed after the account's cursor).
+"""
+
+import contextlib
+import logging
+import threading
+from datetime import timedelta
+
+import psycopg2
+from psycopg2 import errorcodes
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError, ValidationError
+from odoo.service.model import _as_validation_error
+
+from ..axivox_api import exceptions as pbx_errors
+from ..axivox_api.events import odoo_datetime
+from .axivox_account import error_text
+
+_logger = logging.getLogger(__name__)
+
+# pg_advisory_xact_lock(EVENTS_LOCK, account id): held by whoever changes the account's
+# events or login states (webhooks, stream, sync, managers), to the end of its
+# transaction. Taken before the account's row lock, always: one order, no deadlock.
+EVENTS_LOCK = 0x41584951  # "AXIQ"
+
+# Conflicts between concurrent transactions, solved by trying again.
+CONCURRENCY_ERRORS = frozenset(
+    (
+        errorcodes.SERIALIZATION_FAILURE,
+        errorcodes.DEADLOCK_DETECTED,
+        errorcodes.LOCK_NOT_AVAILABLE,
+    )
+)
+
+
+class _SyncBusy(Exception):
+    """Another transaction is syncing this account: skip, the next run retries."""
+
+
+def _cursor_after(cursor, previous):
+    """Whether the feed cursor ``cursor`` is past ``previous`` (numeric cursors compared
+    as numbers; an opaque one only has to differ)."""
+    if previous in (None, "", False):
+        return True
+    if str(cursor).isdigit() and str(previous).isdigit():
+        return int(cursor) > int(previous)
+    return str(cursor) != str(previous)
+
+
+def _testing():
+    return getattr(threading.current_thread(), "testing", False)
+
+
+class AxivoxAccount(models.Model):
+    # One file a concern on purpose (here the account sync), as OCA connector keeps a
+    # backend apart from its sync; the check is optional in the OCA template.
+    _inherit = "axivox.account"  # pylint: disable=consider-merging-classes-inherited
+
+    def action_sync_now(self):
+        """Sync at once. A failure is recorded on the account and shown, not raised:
+        raising would roll back the record of the error with everything else."""
+        self.check_access_rights("read")
+        self.check_access_rule("read")
+        errors = [
+            error
+            for error in (account.sudo()._sync_committed() for account in self)
+            if error
+        ]
+        return self._result_notification(errors, _("Odoo is in sync with the PBX."))
+
+    @api.model
+    def _cron_sync(self):
+        """Sync every account that is due; one account failing does not stop the others.
+        Each account is synced and committed in a transaction of its own."""
+        now = fields.Datetime.now()
+        for account in self.sudo().search([]):
+            due = not account.last_sync or (
+                account.last_sync + timedelta(minutes=account.sync_interval) <= now
+            )
+            if due:
+                account._sync_committed()
+
+    @contextlib.contextmanager
+    def _own_transaction(self):
+        """An environment on a new transaction, committed when the block ends (rolled
+        back on an exception). It reads what is committed at each statement (READ
+        COMMITTED): work that starts by taking a lock sees everything committed before
+        it got it, so concurrent webhooks, syncs and listeners never fail on each
+        other's rows.
+
+        Under tests, the test's transaction (in a savepoint) stands for it, unless the
+        context says ``axivox_real_transactions``."""
+        if self.env.registry.in_test_mode() or (
+            _testing() and not self.env.context.get("axivox_real_transactions")
+        ):
+            with self.env.cr.savepoint():
+                yield self.env
+            return
+        with self.env.registry.cursor() as cr:
+            cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+            yield self.env(cr=cr)
+
+    def _sync_committed(self):
+        """:meth:`_sync_safely` in a transaction of its own. Returns the error message,
+        or None."""
+        self.ensure_one()
+        with self._own_transaction() as env:
+            return self.with_env(env)._sync_safely()
+
+    def _sync_safely(self):
+        """Sync, or record why it failed. Returns the error message, or None.
+
+        The PBX is read first, holding no lock (its retries may wait); then the account
+        is locked (another sync running: skipped, and said) and the changes applied. A
+        conflict with a concurrent transaction (a serialization failure, a deadlock, a
+        unique constraint) rolls the sync back and is recorded as its failure: the next
+        run retries from the same cursor, and the other accounts are synced."""
+        self.ensure_one()
+        try:
+            with self.env.cr.savepoint():
+                client = self._pbx_client()
+                fetched = self._sync_fetch(client)
+                self._lock_for_sync()
+                stuck = self._sync_apply(*fetched)
+        except _SyncBusy:
+            return _(
+                "A sync of %(account)s is already running: try again in a moment.",
+                account=self.name,
+            )
+        except (pbx_errors.AxivoxError, UserError, ValidationError) as exc:
+            message = (
+                self._pbx_error_message(exc)
+                if isinstance(exc, pbx_errors.AxivoxError)
+                else error_text(exc)
+            )
+        except (KeyError, TypeError) as exc:
+            detail = f"{exc.__class__.__name__}: {str(exc)[:80]}"
+            message = _(
+                "The PBX sent an answer Odoo cannot read (%(error)s).", error=detail
+            )
+        except psycopg2.IntegrityError as exc:
+            message = error_text(_as_validation_error(self.env, exc))
+        except psycopg2.OperationalError as exc:
+            if exc.pgcode not in CONCURRENCY_ERRORS:
+                raise
+            message = _(
+                "Another transaction changed the same records at the same time; "
+                "the next sync retries."
+            )
+        else:
+            if not stuck:
+                return None
+            return _(
+                "Sync of %(account)s failed: %(message)s",
+                account=self.name,
+                message=stuck,
+            )
+        _logger.warning(
+            "Sync of PBX account %s (%s) failed: %s", self.id, self.name, message
+        )
+        self.write(
+            {
+                "sync_state": "error",
+                "last_error": message,
+                "last_sync": fields.Datetime.now(),
+            }
+        )
+        return _(
+            "Sync of %(account)s failed: %(message)s",
+            account=self.name,
+            message=message,
+        )
+
+    def _lock_events(self):
+        """Wait for the account's events lock (see EVENTS_LOCK): changes of its events
+        and login states are applied one transaction at a time. In READ COMMITTED (see
+        :meth:`_own_transaction`), what was committed before it was granted is then
+        read."""
+        for account in self:
+            self.env.cr.execute(
+                "SELECT pg_advisory_xact_lock(%s, %s)", [EVENTS_LOCK, account.id]
+            )
+
+    def _lock_for_sync(self):
+        self._lock_events()
+        try:
+            self.env.cr.execute(
+                "SELECT id FROM axivox_account WHERE id = %s FOR UPDATE NOWAIT",
+                [self.id],
+                log_exceptions=False,
+            )
+        except psycopg2.OperationalError as exc:
+            if exc.pgcode not in CONCURRENCY_ERRORS:
+                raise
+            raise _SyncBusy() from exc
+
+    def _sync(self):
+        """Make Odoo true to the PBX: queues, memberships and connected agents,
+        events."""
+        self.ensure_one()
+        self._sync_apply(*self._sync_fetch(self._pbx_client()))
+
+    def _sync_fetch(self, client, page_size=1000, max_pages=100):
+        """Read from the PBX what a sync needs: queues, agents and the pages of events
+        since the cursor, at most ``max_pages`` (the next run goes on). Returns
+        ``(queues, agents, pages, stuck)``: ``pages`` are ``(events, next cursor)``;
+        ``stuck`` is the error message when the PBX repeated a cursor (the backfill
+        stopped there), else None."""
+        remote_queues = client.list_queues()
+        remote_agents = client.list_agents()
+        pages = []
+        stuck = None
+        cursor = self.event_cursor or None
+        for _page in range(max_pages):
+            events, next_cursor, has_more = client.events_since(cursor, limit=page_size)
+            pages.append((events, next_cursor))
+            if not has_more or not events:
+                break
+            if not next_cursor or not _cursor_after(next_cursor, cursor):
+                stuck = _(
+                    "The PBX sent the event cursor %(cursor)s again: the backfill "
+                    "stopped there, so that it does not loop for ever.",
+                    cursor=next_cursor,
+                )
+                break
+            cursor = next_cursor
+        return remote_queues, remote_agents, pages, stuck
+
+    def _sync_apply(self, remote_queues, remote_agents, pages, stuck=None):
+        """Apply what :meth:`_sync_fetch` read: queues, then events, then agents.
+        Returns ``stuck``."""
+        queues = self._sync_queues(remote_queues)
+        self._backfill_events(pages)
+        self._sync_agents(remote_agents, queues)
+        if stuck:
+            _logger.warning(
+                "Sync of PBX account %s (%s): %s", self.id, self.name, stuck
+            )
+        self.write(
+            {
+                "sync_state": "error" if stuck else "ok",
+                "last_error": stuck or False,
+                "last_sync": fields.Datetime.now(),
+            }
+        )
+        return stuck
+
+    def _sync_queues(self, remote_queues):
+        """Create, update and archive queues after the PBX's list. Returns {remote id:
+        queue}."""
+        Queue = self.env["axivox.queue"].with_context(
+            active_test=False, axivox_no_pending_change=True
+        )
+        local = {
+            q.remote_id: q
+            for q in Queue.search(
+                [("account_id", "=", self.id), ("remote_id", "!=", False)]
+            )
+        }
+        by_remote = {}
+        to_create = []
+        for remote in remote_queues:
+            queue = local.get(remote["id"])
+            vals = Queue._vals_from_pbx(remote)
+            if not queue:
+                to_create.append(dict(vals, account_id=self.id, remote_id=remote["id"]))
+                continue
+            by_remote[remote["id"]] = queue
+            queue._update_from_pbx(remote)
+        if to_create:
+            quiet = Queue.with_context(
+                mail_create_nolog=True,
+                mail_create_nosubscribe=True,
+                tracking_disable=True,
+            )
+            for queue in quiet.create(to_create):
+                by_remote[queue.remote_id] = queue
+        gone = Queue.browse(
+            [q.id for rid, q in local.items() if rid not in by_remote and q.active]
+        )
+        if gone:
+            # Deleted on the PBX: archived (its report stays), and nobody is a member
+            # anymore.
+            gone.write({"active": False})
+            gone.member_ids.with_context(axivox_no_pending_change=True).unlink()
+        # Events received before their queue was mirrored now find it.
+        self.env["axivox.queue.event"].flush_model(["queue_id", "queue_name"])
+        self.env.cr.execute(
+            """UPDATE axivox_queue_event e SET queue_id = q.id, queue_name = q.name
+                 FROM axivox_queue q
+                WHERE e.queue_id IS NULL AND e.account_id = %s
+                  AND q.account_id = e.account_id
+                  AND q.remote_id = e.queue_remote_id""",
+            [self.id],
+        )
+        return by_remote
+
+    def _sync_agents(self, remote_agents, queues):
+        """Reconcile memberships and login states of ``queues`` ({remote id: queue})."""
+        Member = (
+            self.env["axivox.queue.member"]
+            .sudo()
+            .with_context(axivox_no_pending_change=True)
+        )
+        users = self._users_by_extension({a["extension"] for a in remote_agents})
+        queue_ids = [q.id for q in queues.values()]
+        # One query for every membership, however many (no prefetch in chunks).
+        local = {
+            (m.queue_id.id, m.user_id.id): m
+            for m in Member.search_fetch(
+                [("queue_id", "in", queue_ids)],
+                ["queue_id", "user_id", "member_type", "connected", "last_change_ts"],
+            )
+        }
+        now = fields.Datetime.now()
+        now_ts = now.timestamp()
+        seen = set()
+        to_create = []
+        changed = Member.browse()
+        for agent in remote_agents:
+            queue = queues.get(agent["queue_id"])
+            user = users.get(agent["extension"])
+            if not queue or not user or queue.pending_changes:
+                continue
+            key = (queue.id, user.id)
+            seen.add(key)
+            member = local.get(key)
+            connected = agent["type"] == "static" or bool(agent.get("connected"))
+            if not member:
+                to_create.append(
+                    {
+                        "queue_id": queue.id,
+                        "user_id": user.id,
+                        "member_type": agent["type"],
+                        "connected": connected,
+                        "last_source": "sync",
+                        "last_change": now,
+                        "last_change_ts": now_ts,
+                        "connected_since": odoo_datetime(agent.get("connected_since"))
+                        or now
+                        if connected
+                        else False,
+                    }
+                )
+                continue
+            if member.member_type != agent["type"]:
+                member.write({"member_type": agent["type"]})
+            if member.connected != connected:
+                changed |= member._apply_local_login_state(
+                    connected, "sync", since=agent.get("connected_since")
+                )
+        if to_create:
+            changed |= Member.create(to_create).filtered("connected")
+        gone = Member.browse(
+            [
+                m.id
+                for key, m in local.items()
+                if key not in seen and not m.queue_id.pending_changes
+            ]
+        )
+        if gone:
+            gone.with_context(axivox_no_pending_change=True).unlink()
+        changed._notify_state()
+        return changed
+
+    def _backfill_events(self, pages):
+        """Store the pages of events the PBX listed since the cursor (what webhooks may
+        have missed); an event that is not valid is quarantined, and the cursor moves
+        on."""
+        Event = self.env["axivox.queue.event"].sudo()
+        for events, next_cursor in pages:
+            if events:
+                Event._receive(self, events, "sync")
+            if next_cursor:
+                self._advance_cursor(next_cursor)
+
+    def _advance_cursor(self, cursor):
+        """Move the event cursor forward only (sync and stream may race)."""
+        self.ensure_one()
+        if cursor is not None and _cursor_after(cursor, self.event_cursor):
+            self.event_cursor = str(cursor)
