@@ -120,12 +120,12 @@ QUnit.module("contact centre in the softphone", (hooks) => {
         busCallbacks = {};
         actions = [];
         handlers = {
-            "res.users/axivox_softphone_state": () => ({
+            "axivox.softphone/get_state": () => ({
                 extension: "102",
                 queues: [],
                 connected_queue_count: 0,
             }),
-            "axivox.callback/axivox_softphone_callbacks": () => callbacks(),
+            "axivox.softphone/get_callbacks": () => callbacks(),
         };
         patchWithCleanup(session, {axivox_extension: "102"});
         serviceRegistry.add("bus_service", {
@@ -202,16 +202,16 @@ QUnit.module("contact centre in the softphone", (hooks) => {
         async (assert) => {
             await start();
             const before = calls.filter((c) =>
-                c.key.endsWith("axivox_softphone_callbacks")
+                c.key.endsWith("get_callbacks")
             ).length;
-            handlers["axivox.callback/axivox_softphone_callbacks"] = () => ({
+            handlers["axivox.softphone/get_callbacks"] = () => ({
                 count: 1,
                 callbacks: callbacks().callbacks.slice(1),
             });
             await notify(CALLBACKS_NOTIFICATION, {queue_ids: [1]});
             await nextTick();
             assert.strictEqual(
-                calls.filter((c) => c.key.endsWith("axivox_softphone_callbacks"))
+                calls.filter((c) => c.key.endsWith("get_callbacks"))
                     .length,
                 before + 1
             );
@@ -226,7 +226,7 @@ QUnit.module("contact centre in the softphone", (hooks) => {
     QUnit.test(
         "Call back claims and calls; the card of the caller shows",
         async (assert) => {
-            handlers["axivox.callback/action_call_back"] = ([ids]) => {
+            handlers["axivox.softphone/call_back"] = (ids) => {
                 assert.deepEqual(ids, [31]);
                 return {
                     id: "call-9",
@@ -238,7 +238,7 @@ QUnit.module("contact centre in the softphone", (hooks) => {
                     callback_id: 31,
                 };
             };
-            handlers["axivox.queue.event/axivox_caller_card"] = ([number]) => {
+            handlers["axivox.softphone/caller_card"] = ([number]) => {
                 assert.strictEqual(number, "+3225550100");
                 return {
                     call_id: false,
@@ -257,7 +257,7 @@ QUnit.module("contact centre in the softphone", (hooks) => {
             await click(rows()[0], ".o_axivox_callback_call");
             await nextTick();
             await nextTick();
-            assert.ok(calls.some((c) => c.key === "axivox.callback/action_call_back"));
+            assert.ok(calls.some((c) => c.key === "axivox.softphone/call_back"));
             assert.strictEqual(
                 target.querySelector(".o_axivox_call_status").textContent.trim(),
                 "In call with +3225550100"
@@ -366,7 +366,7 @@ QUnit.module("contact centre in the softphone", (hooks) => {
     QUnit.test(
         "a call placed from the pad shows the card of the number",
         async (assert) => {
-            handlers["res.users/axivox_dial"] = ([number]) => ({
+            handlers["axivox.softphone/dial"] = ([number]) => ({
                 id: "call-3",
                 from: "102",
                 to: number,
@@ -374,7 +374,7 @@ QUnit.module("contact centre in the softphone", (hooks) => {
                 outcome: "ringing",
                 message: null,
             });
-            handlers["axivox.queue.event/axivox_caller_card"] = ([number]) => ({
+            handlers["axivox.softphone/caller_card"] = ([number]) => ({
                 call_id: false,
                 number,
                 queue_name: "",
@@ -387,7 +387,7 @@ QUnit.module("contact centre in the softphone", (hooks) => {
             await nextTick();
             await nextTick();
             assert.ok(
-                calls.some((c) => c.key === "axivox.queue.event/axivox_caller_card")
+                calls.some((c) => c.key === "axivox.softphone/caller_card")
             );
             assert.containsOnce(target, ".o_axivox_caller_card");
             assert.strictEqual(UID, 7);

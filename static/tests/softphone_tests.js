@@ -192,7 +192,7 @@ QUnit.module("softphone", (hooks) => {
         calls = [];
         busCallbacks = {};
         timeouts = [];
-        handlers = {"res.users/axivox_softphone_state": () => softphoneState()};
+        handlers = {"axivox.softphone/get_state": () => softphoneState()};
         patchWithCleanup(session, {axivox_extension: "102"});
         const {setTimeout, clearTimeout} = browser;
         patchWithCleanup(browser, {
@@ -253,7 +253,7 @@ QUnit.module("softphone", (hooks) => {
             assert.strictEqual(badge(), "2");
             assert.deepEqual(
                 calls.map((c) => c.key),
-                ["res.users/axivox_softphone_state"]
+                ["axivox.softphone/get_state"]
             );
             assert.containsNone(target, ".o_axivox_softphone_panel");
             await openPanel();
@@ -366,7 +366,7 @@ QUnit.module("softphone", (hooks) => {
     QUnit.test(
         "Connect dials the code, shows connecting..., the bus event connects",
         async (assert) => {
-            handlers["axivox.queue.member/action_softphone_connect"] = ([ids]) => {
+            handlers["axivox.softphone/connect"] = (ids) => {
                 assert.deepEqual(ids, [13]);
                 return {...callInfo("*620", "logged_in"), member_id: 13, queue_id: 3};
             };
@@ -407,7 +407,7 @@ QUnit.module("softphone", (hooks) => {
     QUnit.test(
         "Disconnect dials the disconnection code; the bus event disconnects",
         async (assert) => {
-            handlers["axivox.queue.member/action_softphone_disconnect"] = ([ids]) => {
+            handlers["axivox.softphone/disconnect"] = (ids) => {
                 assert.deepEqual(ids, [11]);
                 return {...callInfo("#600", "logged_out"), member_id: 11, queue_id: 1};
             };
@@ -442,7 +442,7 @@ QUnit.module("softphone", (hooks) => {
     QUnit.test(
         "a refused code leaves the row as it was and says why",
         async (assert) => {
-            handlers["axivox.queue.member/action_softphone_connect"] = () => ({
+            handlers["axivox.softphone/connect"] = () => ({
                 ...callInfo("*620", "not_a_member", {
                     message: "You are not an agent of the Billing queue.",
                 }),
@@ -474,7 +474,7 @@ QUnit.module("softphone", (hooks) => {
     QUnit.test(
         "a server error (PBX unreachable) leaves the row as it was",
         async (assert) => {
-            handlers["axivox.queue.member/action_softphone_connect"] = () => {
+            handlers["axivox.softphone/connect"] = () => {
                 throw makeServerError({
                     message:
                         "The PBX could not be reached. Ask your administrator to check the PBX account.",
@@ -501,14 +501,14 @@ QUnit.module("softphone", (hooks) => {
     );
 
     QUnit.test("already logged in: the state is read again", async (assert) => {
-        handlers["axivox.queue.member/action_softphone_connect"] = () => ({
+        handlers["axivox.softphone/connect"] = () => ({
             ...callInfo("*620", "already_logged_in"),
             member_id: 13,
             queue_id: 3,
         });
         await start();
         await openPanel();
-        handlers["res.users/axivox_softphone_state"] = () => {
+        handlers["axivox.softphone/get_state"] = () => {
             const state = softphoneState();
             Object.assign(state.queues[2], {
                 connected: true,
@@ -523,9 +523,9 @@ QUnit.module("softphone", (hooks) => {
         assert.deepEqual(
             calls.map((c) => c.key),
             [
-                "res.users/axivox_softphone_state",
-                "axivox.queue.member/action_softphone_connect",
-                "res.users/axivox_softphone_state",
+                "axivox.softphone/get_state",
+                "axivox.softphone/connect",
+                "axivox.softphone/get_state",
             ]
         );
         assert.strictEqual(
@@ -543,7 +543,7 @@ QUnit.module("softphone", (hooks) => {
     QUnit.test(
         "no PBX event after a login: the fallback reads the state again",
         async (assert) => {
-            handlers["axivox.queue.member/action_softphone_connect"] = () => ({
+            handlers["axivox.softphone/connect"] = () => ({
                 ...callInfo("*620", "logged_in"),
                 member_id: 13,
                 queue_id: 3,
@@ -557,7 +557,7 @@ QUnit.module("softphone", (hooks) => {
             await nextTick();
             await nextTick();
             assert.strictEqual(
-                calls.filter((c) => c.key === "res.users/axivox_softphone_state")
+                calls.filter((c) => c.key === "axivox.softphone/get_state")
                     .length,
                 2
             );
@@ -631,7 +631,7 @@ QUnit.module("softphone", (hooks) => {
             await notify(memberState({member_id: 77, queue_id: 9, queue_name: "New"}));
             await nextTick();
             assert.strictEqual(
-                calls.filter((c) => c.key === "res.users/axivox_softphone_state")
+                calls.filter((c) => c.key === "axivox.softphone/get_state")
                     .length,
                 2
             );
@@ -641,14 +641,14 @@ QUnit.module("softphone", (hooks) => {
     QUnit.test(
         "dial pad: keys, backspace, typing and pasting, call and hang up",
         async (assert) => {
-            handlers["res.users/axivox_dial"] = ([number]) => {
+            handlers["axivox.softphone/dial"] = ([number]) => {
                 assert.step(`dial ${number}`);
                 return callInfo(number, "ringing", {
                     state: "ringing",
                     message: "Ringing extension 103.",
                 });
             };
-            handlers["res.users/axivox_hangup"] = ([callId]) => {
+            handlers["axivox.softphone/hang_up"] = ([callId]) => {
                 assert.step(`hangup ${callId}`);
                 return callInfo("103", "ringing", {state: "ended"});
             };
@@ -703,7 +703,7 @@ QUnit.module("softphone", (hooks) => {
     QUnit.test(
         "keyboard: digits on the pad, Backspace, Enter dials, Escape folds",
         async (assert) => {
-            handlers["res.users/axivox_dial"] = ([number]) => {
+            handlers["axivox.softphone/dial"] = ([number]) => {
                 assert.step(`dial ${number}`);
                 return callInfo(number, "answered", {message: "Connected to 5#."});
             };
@@ -748,7 +748,7 @@ QUnit.module("softphone", (hooks) => {
     );
 
     QUnit.test("a typed queue code shows its row as pending", async (assert) => {
-        handlers["res.users/axivox_dial"] = ([number]) => callInfo(number, "logged_in");
+        handlers["axivox.softphone/dial"] = ([number]) => callInfo(number, "logged_in");
         await start();
         await openPanel();
         await editInput(target, ".o_axivox_dial_input", "*620");
@@ -761,7 +761,7 @@ QUnit.module("softphone", (hooks) => {
     });
 
     QUnit.test("a typed code the PBX refuses is said clearly", async (assert) => {
-        handlers["res.users/axivox_dial"] = ([number]) =>
+        handlers["axivox.softphone/dial"] = ([number]) =>
             callInfo(number, "not_a_member", {
                 message: "You are not an agent of the Returns queue.",
             });
@@ -779,7 +779,7 @@ QUnit.module("softphone", (hooks) => {
     });
 
     QUnit.test("dial errors are clear and keep the number", async (assert) => {
-        handlers["res.users/axivox_dial"] = () => {
+        handlers["axivox.softphone/dial"] = () => {
             throw makeServerError({
                 message:
                     "You have no PBX extension: ask an administrator to map your user to one.",
@@ -815,7 +815,7 @@ QUnit.module("softphone", (hooks) => {
         "the state cannot be read: the panel says so and can retry",
         async (assert) => {
             let fail = true;
-            handlers["res.users/axivox_softphone_state"] = () => {
+            handlers["axivox.softphone/get_state"] = () => {
                 if (fail) {
                     throw makeServerError({
                         message: "boom",
@@ -844,8 +844,8 @@ QUnit.module("softphone", (hooks) => {
         const state = softphoneState();
         state.queues[2].connected = true;
         state.queues[2].connected_since = "2024-03-04 08:30:00";
-        handlers["res.users/axivox_softphone_state"] = () => state;
-        handlers["res.users/axivox_disconnect_all"] = () => [
+        handlers["axivox.softphone/get_state"] = () => state;
+        handlers["axivox.softphone/disconnect_all"] = () => [
             {...callInfo("#600", "logged_out"), member_id: 11, queue_id: 1},
             {
                 id: false,
@@ -902,11 +902,11 @@ QUnit.module("softphone", (hooks) => {
         "a code call ends by itself: the PBX's message, ended, then idle",
         async (assert) => {
             const states = ["answered", "ended"];
-            handlers["res.users/axivox_dial"] = ([number]) =>
+            handlers["axivox.softphone/dial"] = ([number]) =>
                 callInfo(number, "logged_in", {
                     message: "You are now logged in to the Billing queue.",
                 });
-            handlers["res.users/axivox_call_state"] = ([callId]) => {
+            handlers["axivox.softphone/call_state"] = ([callId]) => {
                 assert.step(`state ${callId}`);
                 return callInfo("*620", "logged_in", {state: states.shift()});
             };
@@ -949,12 +949,12 @@ QUnit.module("softphone", (hooks) => {
         "an ordinary call: ringing, answered, ended, as the PBX says",
         async (assert) => {
             const states = ["ringing", "answered", "answered", "ended"];
-            handlers["res.users/axivox_dial"] = ([number]) =>
+            handlers["axivox.softphone/dial"] = ([number]) =>
                 callInfo(number, "ringing", {
                     state: "ringing",
                     message: "Ringing extension 103.",
                 });
-            handlers["res.users/axivox_call_state"] = () =>
+            handlers["axivox.softphone/call_state"] = () =>
                 callInfo("103", "ringing", {state: states.shift()});
             await start();
             await openPanel();
@@ -973,7 +973,7 @@ QUnit.module("softphone", (hooks) => {
             await runTimers(CALL_SETTLE_DELAY);
             assert.strictEqual(callStatus(), null);
             assert.strictEqual(
-                calls.filter((c) => c.key === "res.users/axivox_call_state").length,
+                calls.filter((c) => c.key === "axivox.softphone/call_state").length,
                 4
             );
         }
@@ -982,9 +982,9 @@ QUnit.module("softphone", (hooks) => {
     QUnit.test(
         "the call poll is bounded: it stops after repeated failures",
         async (assert) => {
-            handlers["res.users/axivox_dial"] = ([number]) =>
+            handlers["axivox.softphone/dial"] = ([number]) =>
                 callInfo(number, "answered");
-            handlers["res.users/axivox_call_state"] = () => {
+            handlers["axivox.softphone/call_state"] = () => {
                 throw makeServerError({message: "The PBX could not be reached."});
             };
             await start();
@@ -996,7 +996,7 @@ QUnit.module("softphone", (hooks) => {
                 await runTimers(CALL_POLL_INTERVAL);
             }
             assert.strictEqual(
-                calls.filter((c) => c.key === "res.users/axivox_call_state").length,
+                calls.filter((c) => c.key === "axivox.softphone/call_state").length,
                 CALL_POLL_MAX_ERRORS
             );
             assert.strictEqual(

@@ -7,6 +7,8 @@ import {deserializeDateTime, formatDateTime} from "@web/core/l10n/dates";
 import {registry} from "@web/core/registry";
 import {session} from "@web/session";
 
+/** The server model the softphone calls (``axivox.softphone``), and only it. */
+export const SOFTPHONE = "axivox.softphone";
 export const MEMBER_STATE_NOTIFICATION = "voip_axivox_queue/member_state";
 /** What a number may contain: digits, * and #, and a leading + (pasted numbers). */
 export const DIALABLE = /^\+?[0-9*#]{1,20}$/;
@@ -192,11 +194,7 @@ export class Softphone {
     async load() {
         this.loading = true;
         try {
-            const state = await this.orm.call(
-                "res.users",
-                "axivox_softphone_state",
-                []
-            );
+            const state = await this.orm.call(SOFTPHONE, "get_state", []);
             this.extension = state.extension;
             this.hasExtension = Boolean(state.extension);
             this.queues = state.queues.map((queue) => ({
@@ -314,7 +312,7 @@ export class Softphone {
         this._callPolls++;
         let info;
         try {
-            info = await this.orm.silent.call("res.users", "axivox_call_state", [
+            info = await this.orm.silent.call(SOFTPHONE, "call_state", [
                 callId,
             ]);
             this._callPollErrors = 0;
@@ -374,7 +372,7 @@ export class Softphone {
         this.calling = true;
         this.feedback = null;
         try {
-            const info = await this.orm.call("res.users", "axivox_dial", [number]);
+            const info = await this.orm.call(SOFTPHONE, "dial", [number]);
             this.showCall(info);
             this._noteCodeDialed(info);
         } catch (error) {
@@ -392,7 +390,7 @@ export class Softphone {
         }
         try {
             this.showCall(
-                await this.orm.call("res.users", "axivox_hangup", [this.call.id])
+                await this.orm.call(SOFTPHONE, "hang_up", [this.call.id])
             );
             this.feedback = null;
         } catch (error) {
@@ -428,13 +426,12 @@ export class Softphone {
         }
         queue.pending = connect ? "connecting" : "disconnecting";
         queue.error = null;
-        const method = connect
-            ? "action_softphone_connect"
-            : "action_softphone_disconnect";
         try {
-            const info = await this.orm.call("axivox.queue.member", method, [
-                [queue.member_id],
-            ]);
+            const info = await this.orm.call(
+                SOFTPHONE,
+                connect ? "connect" : "disconnect",
+                [queue.member_id]
+            );
             this.showCall(info);
             this._applyCodeOutcome(queue, connect, info);
         } catch (error) {
@@ -503,7 +500,7 @@ export class Softphone {
             queue.error = null;
         }
         try {
-            const infos = await this.orm.call("res.users", "axivox_disconnect_all", []);
+            const infos = await this.orm.call(SOFTPHONE, "disconnect_all", []);
             const seen = new Set();
             for (const info of infos) {
                 const queue = this.queueByMember(info.member_id);

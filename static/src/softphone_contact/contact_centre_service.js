@@ -5,6 +5,7 @@ import {_t} from "@web/core/l10n/translation";
 import {registry} from "@web/core/registry";
 import {patch} from "@web/core/utils/patch";
 import {
+    SOFTPHONE,
     Softphone,
     cleanNumber,
     errorMessage,
@@ -52,11 +53,7 @@ export class ContactCentre {
     // --------------------------------------------------------------- callbacks
     async loadCallbacks() {
         try {
-            const result = await this.orm.call(
-                "axivox.callback",
-                "axivox_softphone_callbacks",
-                []
-            );
+            const result = await this.orm.call(SOFTPHONE, "get_callbacks", []);
             this.callbacks = result.callbacks;
             this.callbackCount = result.count;
             this.callbacksLoaded = true;
@@ -79,9 +76,7 @@ export class ContactCentre {
         this.busyCallbackId = callback.id;
         this.callbackError = null;
         try {
-            const info = await this.orm.call("axivox.callback", "action_call_back", [
-                [callback.id],
-            ]);
+            const info = await this.orm.call(SOFTPHONE, "call_back", [callback.id]);
             this.softphone.call = info;
             this.showCardFor(info.to, "outgoing");
         } catch (error) {
@@ -119,11 +114,7 @@ export class ContactCentre {
             return;
         }
         try {
-            const card = await this.orm.call(
-                "axivox.queue.event",
-                "axivox_caller_card",
-                [number]
-            );
+            const card = await this.orm.call(SOFTPHONE, "caller_card", [number]);
             this.card = {...card, source};
         } catch {
             // The card is a help, not the call: a failure to read it is not shown
