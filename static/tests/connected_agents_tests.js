@@ -1,15 +1,12 @@
 /** @odoo-module **/
 
-import {registry} from "@web/core/registry";
-import {makeView, setupViewRegistries} from "@web/../tests/views/helpers";
-import {click, getFixture, nextTick} from "@web/../tests/helpers/utils";
-
 import "@voip_axivox_queue/connected_agents/connected_agents_field";
+import {click, getFixture, nextTick} from "@web/../tests/helpers/utils";
+import {makeView, setupViewRegistries} from "@web/../tests/views/helpers";
+import {addFakeBus} from "./axivox_test_utils";
 
-const serviceRegistry = registry.category("services");
-
-let serverData;
-let target;
+let serverData = null;
+let target = null;
 
 function dashboardArch(isManager) {
     const options = isManager ? `options="{'disconnect': true}"` : "";
@@ -109,18 +106,7 @@ QUnit.module("connected agents on the dashboard", (hooks) => {
             },
         };
         setupViewRegistries();
-        serviceRegistry.add(
-            "bus_service",
-            {
-                start: () => ({
-                    subscribe() {},
-                    addEventListener() {},
-                    removeEventListener() {},
-                    start() {},
-                }),
-            },
-            {force: true}
-        );
+        addFakeBus();
     });
 
     QUnit.test(

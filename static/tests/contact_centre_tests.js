@@ -1,36 +1,30 @@
 /** @odoo-module **/
 
-import {Component, xml} from "@odoo/owl";
-import {registry} from "@web/core/registry";
-import {session} from "@web/session";
-import {makeTestEnv} from "@web/../tests/helpers/mock_env";
-import {
-    click,
-    editInput,
-    getFixture,
-    mount,
-    nextTick,
-    patchWithCleanup,
-} from "@web/../tests/helpers/utils";
-
-import {softphoneService} from "@voip_axivox_queue/softphone/softphone_service";
-import {SoftphoneSystrayItem} from "@voip_axivox_queue/softphone/softphone_systray_item";
-import {SoftphoneContainer} from "@voip_axivox_queue/softphone/softphone_panel";
 import {
     CALLBACKS_NOTIFICATION,
     CALLER_CARD_NOTIFICATION,
     ageText,
     contactCentreService,
 } from "@voip_axivox_queue/softphone_contact/contact_centre_service";
+import {
+    UID,
+    addFakeBus,
+    mountSoftphone,
+    notifyBus,
+    openSoftphone,
+} from "./axivox_test_utils";
+import {
+    click,
+    editInput,
+    getFixture,
+    nextTick,
+    patchWithCleanup,
+} from "@web/../tests/helpers/utils";
+import {registry} from "@web/core/registry";
+import {session} from "@web/session";
+import {softphoneService} from "@voip_axivox_queue/softphone/softphone_service";
 
 const serviceRegistry = registry.category("services");
-const UID = 7; // The user of web's test session
-
-class Webclient extends Component {
-    static template = xml`<div class="o_test_webclient"><SoftphoneSystrayItem/><SoftphoneContainer/></div>`;
-    static components = {SoftphoneSystrayItem, SoftphoneContainer};
-    static props = {};
-}
 
 function minutesAgo(minutes) {
     return new Date(Date.now() - minutes * 60000)
@@ -75,37 +69,19 @@ function callbacks() {
     };
 }
 
-let target;
-let calls;
-let handlers;
-let busCallbacks;
-let actions;
+let target = null;
+let calls = [];
+let handlers = {};
+let busCallbacks = {};
+let actions = [];
 
-async function notify(type, payload) {
-    for (const callback of busCallbacks[type] || []) {
-        callback(payload);
-    }
-    await nextTick();
+function notify(type, payload) {
+    return notifyBus(busCallbacks, type, payload);
 }
 
 async function start() {
-    const env = await makeTestEnv({
-        async mockRPC(route, args) {
-            if (!route.startsWith("/web/dataset/call_kw/")) {
-                return;
-            }
-            const key = `${args.model}/${args.method}`;
-            calls.push({key, args: args.args});
-            if (handlers[key]) {
-                return handlers[key](args.args);
-            }
-            throw new Error(`unexpected call ${key}`);
-        },
-    });
-    await mount(Webclient, target, {env});
-    await nextTick();
-    await click(target, ".o_axivox_softphone_toggle");
-    await nextTick();
+    const env = await mountSoftphone(target, calls, handlers);
+    await openSoftphone(target);
     return env;
 }
 
@@ -128,18 +104,7 @@ QUnit.module("contact centre in the softphone", (hooks) => {
             "axivox.softphone/get_callbacks": () => callbacks(),
         };
         patchWithCleanup(session, {axivox_extension: "102"});
-        serviceRegistry.add("bus_service", {
-            start() {
-                return {
-                    subscribe(type, callback) {
-                        (busCallbacks[type] = busCallbacks[type] || []).push(callback);
-                    },
-                    start() {},
-                    addEventListener() {},
-                    removeEventListener() {},
-                };
-            },
-        });
+        addFakeBus(busCallbacks);
         serviceRegistry.add("action", {
             start() {
                 return {doAction: (action) => actions.push(action)};
@@ -201,9 +166,7 @@ QUnit.module("contact centre in the softphone", (hooks) => {
         "the bus says a callback changed: the list is read again",
         async (assert) => {
             await start();
-            const before = calls.filter((c) =>
-                c.key.endsWith("get_callbacks")
-            ).length;
+            const before = calls.filter((c) => c.key.endsWith("get_callbacks")).length;
             handlers["axivox.softphone/get_callbacks"] = () => ({
                 count: 1,
                 callbacks: callbacks().callbacks.slice(1),
@@ -211,8 +174,7 @@ QUnit.module("contact centre in the softphone", (hooks) => {
             await notify(CALLBACKS_NOTIFICATION, {queue_ids: [1]});
             await nextTick();
             assert.strictEqual(
-                calls.filter((c) => c.key.endsWith("get_callbacks"))
-                    .length,
+                calls.filter((c) => c.key.endsWith("get_callbacks")).length,
                 before + 1
             );
             assert.strictEqual(
@@ -386,9 +348,7 @@ QUnit.module("contact centre in the softphone", (hooks) => {
             await click(target, ".o_axivox_dial_call");
             await nextTick();
             await nextTick();
-            assert.ok(
-                calls.some((c) => c.key === "axivox.softphone/caller_card")
-            );
+            assert.ok(calls.some((c) => c.key === "axivox.softphone/caller_card"));
             assert.containsOnce(target, ".o_axivox_caller_card");
             assert.strictEqual(UID, 7);
         }

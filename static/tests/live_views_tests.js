@@ -1,8 +1,5 @@
 /** @odoo-module **/
 
-import {EventBus} from "@odoo/owl";
-import {registry} from "@web/core/registry";
-import {makeView, setupViewRegistries} from "@web/../tests/views/helpers";
 import {
     click,
     destroy,
@@ -11,17 +8,22 @@ import {
     mockTimeout,
     nextTick,
 } from "@web/../tests/helpers/utils";
-
-import {MEMBER_STATE_NOTIFICATION} from "@voip_axivox_queue/softphone/softphone_service";
+import {makeView, setupViewRegistries} from "@web/../tests/views/helpers";
+import {EventBus} from "@odoo/owl";
 import {LIVE_RELOAD_DELAY} from "@voip_axivox_queue/live_views/live_reload";
+import {MEMBER_STATE_NOTIFICATION} from "@voip_axivox_queue/softphone/softphone_service";
+import {noop} from "./axivox_test_utils";
+import {registry} from "@web/core/registry";
 
 const serviceRegistry = registry.category("services");
 
-let serverData;
-let target;
-let bus; // The fake bus service's event bus
-let listeners; // How many "notification" listeners the views keep on the bus
-let advanceTime;
+let serverData = null;
+let target = null;
+// The fake bus service's event bus
+let bus = null;
+// How many "notification" listeners the views keep on the bus
+let listeners = 0;
+let advanceTime = null;
 
 /** What the PBX's webhook does to the server: agent `memberId` logs in (or out). */
 function setConnected(memberId, connected) {
@@ -153,7 +155,8 @@ QUnit.module("live views", (hooks) => {
         serviceRegistry.add(
             "bus_service",
             {
-                async: true, // As the real one: `useService` cannot wrap it
+                // As the real one: `useService` cannot wrap it
+                async: true,
                 start() {
                     bus = new EventBus();
                     return {
@@ -166,10 +169,10 @@ QUnit.module("live views", (hooks) => {
                             bus.removeEventListener(type, callback);
                         },
                         trigger: bus.trigger.bind(bus),
-                        subscribe() {},
-                        addChannel() {},
-                        deleteChannel() {},
-                        start() {},
+                        subscribe: noop,
+                        addChannel: noop,
+                        deleteChannel: noop,
+                        start: noop,
                     };
                 },
             },
@@ -335,7 +338,8 @@ QUnit.module("live views", (hooks) => {
             );
             assert.containsOnce(target, "[name=connected_member_ids] .o_data_row");
 
-            await notify(setConnected(13, true)); // Billing: not this form's queue
+            // Billing: not this form's queue
+            await notify(setConnected(13, true));
             await advanceTime(LIVE_RELOAD_DELAY);
             assert.verifySteps([]);
 

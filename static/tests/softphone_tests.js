@@ -1,21 +1,5 @@
 /** @odoo-module **/
 
-import {Component, xml} from "@odoo/owl";
-import {browser} from "@web/core/browser/browser";
-import {registry} from "@web/core/registry";
-import {session} from "@web/session";
-import {makeTestEnv} from "@web/../tests/helpers/mock_env";
-import {makeServerError} from "@web/../tests/helpers/mock_server";
-import {
-    click,
-    editInput,
-    getFixture,
-    mount,
-    nextTick,
-    patchWithCleanup,
-    triggerEvent,
-} from "@web/../tests/helpers/utils";
-
 import {
     CALL_POLL_INTERVAL,
     CALL_POLL_MAX_ERRORS,
@@ -29,16 +13,28 @@ import {
     SoftphoneSystrayItem,
     systrayItem,
 } from "@voip_axivox_queue/softphone/softphone_systray_item";
-import {SoftphoneContainer} from "@voip_axivox_queue/softphone/softphone_panel";
+import {
+    UID,
+    addFakeBus,
+    mountSoftphone,
+    notifyBus,
+    openSoftphone,
+    queueRow,
+} from "./axivox_test_utils";
+import {
+    click,
+    editInput,
+    getFixture,
+    nextTick,
+    patchWithCleanup,
+    triggerEvent,
+} from "@web/../tests/helpers/utils";
+import {browser} from "@web/core/browser/browser";
+import {makeServerError} from "@web/../tests/helpers/mock_server";
+import {registry} from "@web/core/registry";
+import {session} from "@web/session";
 
 const serviceRegistry = registry.category("services");
-const UID = 7; // The user of web's test session
-
-class Webclient extends Component {
-    static template = xml`<div class="o_test_webclient"><SoftphoneSystrayItem/><SoftphoneContainer/></div>`;
-    static components = {SoftphoneSystrayItem, SoftphoneContainer};
-    static props = {};
-}
 
 function softphoneState() {
     return {
@@ -114,11 +110,13 @@ function memberState(member, values = {}) {
     };
 }
 
-let target;
-let calls; // The server methods called: "model/method"
-let handlers; // Method -> (args) => result (may throw)
-let busCallbacks;
-let timeouts;
+let target = null;
+// The server methods called: {key: "model/method", args}
+let calls = [];
+// "model/method" -> (args) => result (may throw)
+let handlers = {};
+let busCallbacks = {};
+let timeouts = [];
 
 /** Run the softphone's pending timers of ``delay`` (not cleared), as time passing would. */
 async function runTimers(delay) {
@@ -143,9 +141,7 @@ function callStatus() {
 }
 
 function rowOf(name) {
-    return [...target.querySelectorAll(".o_axivox_queue_row")].find(
-        (row) => row.querySelector(".o_axivox_queue_name").textContent === name
-    );
+    return queueRow(target, name);
 }
 
 function badge() {
@@ -155,35 +151,16 @@ function badge() {
     return el ? el.textContent : null;
 }
 
-async function notify(payload) {
-    for (const callback of busCallbacks[MEMBER_STATE_NOTIFICATION] || []) {
-        callback(payload);
-    }
-    await nextTick();
+function notify(payload) {
+    return notifyBus(busCallbacks, MEMBER_STATE_NOTIFICATION, payload);
 }
 
-async function start() {
-    const env = await makeTestEnv({
-        async mockRPC(route, args) {
-            if (!route.startsWith("/web/dataset/call_kw/")) {
-                return;
-            }
-            const key = `${args.model}/${args.method}`;
-            calls.push({key, args: args.args});
-            if (handlers[key]) {
-                return handlers[key](args.args);
-            }
-            throw new Error(`unexpected call ${key}`);
-        },
-    });
-    await mount(Webclient, target, {env});
-    await nextTick();
-    return env;
+function start() {
+    return mountSoftphone(target, calls, handlers);
 }
 
-async function openPanel() {
-    await click(target, ".o_axivox_softphone_toggle");
-    await nextTick();
+function openPanel() {
+    return openSoftphone(target);
 }
 
 QUnit.module("softphone", (hooks) => {
@@ -212,18 +189,7 @@ QUnit.module("softphone", (hooks) => {
                 clearTimeout(id);
             },
         });
-        serviceRegistry.add("bus_service", {
-            start() {
-                return {
-                    subscribe(type, callback) {
-                        (busCallbacks[type] = busCallbacks[type] || []).push(callback);
-                    },
-                    start() {},
-                    addEventListener() {},
-                    removeEventListener() {},
-                };
-            },
-        });
+        addFakeBus(busCallbacks);
         serviceRegistry.add("voip_axivox_queue.softphone", softphoneService);
     });
 
@@ -557,8 +523,7 @@ QUnit.module("softphone", (hooks) => {
             await nextTick();
             await nextTick();
             assert.strictEqual(
-                calls.filter((c) => c.key === "axivox.softphone/get_state")
-                    .length,
+                calls.filter((c) => c.key === "axivox.softphone/get_state").length,
                 2
             );
             assert.containsNone(rowOf("Billing"), ".o_axivox_queue_pending_label");
@@ -631,8 +596,7 @@ QUnit.module("softphone", (hooks) => {
             await notify(memberState({member_id: 77, queue_id: 9, queue_name: "New"}));
             await nextTick();
             assert.strictEqual(
-                calls.filter((c) => c.key === "axivox.softphone/get_state")
-                    .length,
+                calls.filter((c) => c.key === "axivox.softphone/get_state").length,
                 2
             );
         }

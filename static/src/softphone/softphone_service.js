@@ -1,9 +1,9 @@
 /** @odoo-module **/
 
-import {reactive} from "@odoo/owl";
-import {browser} from "@web/core/browser/browser";
-import {_t} from "@web/core/l10n/translation";
 import {deserializeDateTime, formatDateTime} from "@web/core/l10n/dates";
+import {_t} from "@web/core/l10n/translation";
+import {browser} from "@web/core/browser/browser";
+import {reactive} from "@odoo/owl";
 import {registry} from "@web/core/registry";
 import {session} from "@web/session";
 
@@ -310,17 +310,16 @@ export class Softphone {
             return;
         }
         this._callPolls++;
-        let info;
+        let info = null;
         try {
-            info = await this.orm.silent.call(SOFTPHONE, "call_state", [
-                callId,
-            ]);
+            info = await this.orm.silent.call(SOFTPHONE, "call_state", [callId]);
             this._callPollErrors = 0;
         } catch {
             this._callPollErrors++;
         }
         if (!this.call || this.call.id !== callId) {
-            return; // Another call meanwhile
+            // Another call meanwhile
+            return;
         }
         if (info) {
             // The PBX's state; what the dial said (its message) stays.
@@ -353,8 +352,8 @@ export class Softphone {
     }
 
     /** The green button: place a call through the PBX from the agent's extension. */
-    async dial(number = this.number) {
-        number = cleanNumber(number);
+    async dial(typed = this.number) {
+        const number = cleanNumber(typed);
         if (this.calling) {
             return;
         }
@@ -389,9 +388,7 @@ export class Softphone {
             return;
         }
         try {
-            this.showCall(
-                await this.orm.call(SOFTPHONE, "hang_up", [this.call.id])
-            );
+            this.showCall(await this.orm.call(SOFTPHONE, "hang_up", [this.call.id]));
             this.feedback = null;
         } catch (error) {
             this.feedback = {type: "danger", text: errorMessage(error)};

@@ -1,15 +1,15 @@
 /** @odoo-module **/
 
-import {reactive} from "@odoo/owl";
-import {_t} from "@web/core/l10n/translation";
-import {registry} from "@web/core/registry";
-import {patch} from "@web/core/utils/patch";
 import {
     SOFTPHONE,
     Softphone,
     cleanNumber,
     errorMessage,
 } from "@voip_axivox_queue/softphone/softphone_service";
+import {_t} from "@web/core/l10n/translation";
+import {patch} from "@web/core/utils/patch";
+import {reactive} from "@odoo/owl";
+import {registry} from "@web/core/registry";
 
 export const CALLBACKS_NOTIFICATION = "voip_axivox_queue/callbacks";
 export const CALLER_CARD_NOTIFICATION = "voip_axivox_queue/caller_card";
@@ -108,8 +108,8 @@ export class ContactCentre {
     }
 
     /** The card of a number the agent calls from the softphone. */
-    async showCardFor(number, source = "outgoing") {
-        number = cleanNumber(number);
+    async showCardFor(typed, source = "outgoing") {
+        const number = cleanNumber(typed);
         if (!number || number.length < 3) {
             return;
         }
