@@ -98,3 +98,8 @@ export function queueRow(target, name) {
         (row) => row.querySelector(".o_axivox_queue_name").textContent === name
     );
 }
+
+/** The text of the element ``selector`` in ``el``. */
+export function textOf(el, selector) {
+    return el.querySelector(selector).textContent;
+}

@@ -12,6 +12,7 @@ import {
     mountSoftphone,
     notifyBus,
     openSoftphone,
+    textOf,
 } from "./axivox_test_utils";
 import {
     click,
@@ -125,34 +126,25 @@ QUnit.module("contact centre in the softphone", (hooks) => {
         "the callbacks section: count, callers, queue, age, attempts, claims",
         async (assert) => {
             await start();
-            assert.strictEqual(
-                target.querySelector(".o_axivox_callback_count").textContent,
-                "2"
-            );
+            assert.strictEqual(textOf(target, ".o_axivox_callback_count"), "2");
             const [alice, unknown] = rows();
             assert.strictEqual(
-                alice.querySelector(".o_axivox_callback_caller").textContent,
+                textOf(alice, ".o_axivox_callback_caller"),
                 "Alice Dubois"
             );
+            assert.strictEqual(textOf(alice, ".o_axivox_callback_queue"), "Sales");
+            assert.strictEqual(textOf(alice, ".o_axivox_callback_age"), "12 min");
             assert.strictEqual(
-                alice.querySelector(".o_axivox_callback_queue").textContent,
-                "Sales"
-            );
-            assert.strictEqual(
-                alice.querySelector(".o_axivox_callback_age").textContent,
-                "12 min"
-            );
-            assert.strictEqual(
-                alice.querySelector(".o_axivox_callback_attempts").textContent,
+                textOf(alice, ".o_axivox_callback_attempts"),
                 "2 attempts"
             );
             assert.notOk(alice.querySelector(".o_axivox_callback_call").disabled);
             assert.strictEqual(
-                unknown.querySelector(".o_axivox_callback_caller").textContent,
+                textOf(unknown, ".o_axivox_callback_caller"),
                 "+3225557777"
             );
             assert.strictEqual(
-                unknown.querySelector(".o_axivox_callback_claimed_by").textContent,
+                textOf(unknown, ".o_axivox_callback_claimed_by"),
                 "claimed by Luca"
             );
             assert.ok(
@@ -177,10 +169,7 @@ QUnit.module("contact centre in the softphone", (hooks) => {
                 calls.filter((c) => c.key.endsWith("get_callbacks")).length,
                 before + 1
             );
-            assert.strictEqual(
-                target.querySelector(".o_axivox_callback_count").textContent,
-                "1"
-            );
+            assert.strictEqual(textOf(target, ".o_axivox_callback_count"), "1");
             assert.strictEqual(rows().length, 1);
         }
     );
@@ -224,10 +213,7 @@ QUnit.module("contact centre in the softphone", (hooks) => {
                 target.querySelector(".o_axivox_call_status").textContent.trim(),
                 "In call with +3225550100"
             );
-            assert.strictEqual(
-                target.querySelector(".o_axivox_caller_name").textContent,
-                "Alice Dubois"
-            );
+            assert.strictEqual(textOf(target, ".o_axivox_caller_name"), "Alice Dubois");
         }
     );
 
@@ -266,23 +252,14 @@ QUnit.module("contact centre in the softphone", (hooks) => {
                 ],
             });
             assert.containsOnce(target, ".o_axivox_caller_card");
-            assert.strictEqual(
-                target.querySelector(".o_axivox_caller_name").textContent,
-                "Alice Dubois"
-            );
+            assert.strictEqual(textOf(target, ".o_axivox_caller_name"), "Alice Dubois");
             assert.strictEqual(
                 target.querySelector(".o_axivox_caller_company").textContent.trim(),
                 "Acme"
             );
-            assert.strictEqual(
-                target.querySelector(".o_axivox_caller_queue").textContent,
-                "Sales"
-            );
+            assert.strictEqual(textOf(target, ".o_axivox_caller_queue"), "Sales");
             assert.containsOnce(target, ".o_axivox_caller_history_row");
-            assert.strictEqual(
-                target.querySelector(".o_axivox_caller_outcome").textContent,
-                "Abandoned"
-            );
+            assert.strictEqual(textOf(target, ".o_axivox_caller_outcome"), "Abandoned");
             assert.containsNone(target, ".o_axivox_caller_create");
             await click(target, ".o_axivox_caller_name a");
             assert.deepEqual(
@@ -316,7 +293,7 @@ QUnit.module("contact centre in the softphone", (hooks) => {
                 ],
             });
             assert.strictEqual(
-                target.querySelector(".o_axivox_caller_unknown").textContent,
+                textOf(target, ".o_axivox_caller_unknown"),
                 "Unknown caller"
             );
             await click(target, ".o_axivox_caller_create");

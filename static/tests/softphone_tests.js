@@ -20,6 +20,7 @@ import {
     notifyBus,
     openSoftphone,
     queueRow,
+    textOf,
 } from "./axivox_test_utils";
 import {
     click,
@@ -110,6 +111,14 @@ function memberState(member, values = {}) {
     };
 }
 
+/** Sofia disconnected from Sales (the source of the change in ``values``). */
+function salesDisconnected(values = {}) {
+    return memberState(
+        {member_id: 11, queue_id: 1, queue_name: "Sales"},
+        {connected: false, connected_since: false, connected_count: 1, ...values}
+    );
+}
+
 let target = null;
 // The server methods called: {key: "model/method", args}
 let calls = [];
@@ -161,6 +170,24 @@ function start() {
 
 function openPanel() {
     return openSoftphone(target);
+}
+
+/** Start, open the panel, click ``button`` in the row of queue ``name``. */
+async function clickInPanel(name, button) {
+    await start();
+    await openPanel();
+    await click(rowOf(name), button);
+    await nextTick();
+}
+
+/** How many agents a queue row says are connected. */
+function countText(row) {
+    return textOf(row, ".o_axivox_queue_count");
+}
+
+/** How many times the server method ``key`` ("model/method") was called. */
+function callCount(key) {
+    return calls.filter((c) => c.key === key).length;
 }
 
 QUnit.module("softphone", (hooks) => {
@@ -268,54 +295,33 @@ QUnit.module("softphone", (hooks) => {
                 sales.querySelector(".o_axivox_queue_disconnect").title,
                 "Dial #600 to disconnect from Sales"
             );
-            assert.strictEqual(
-                sales.querySelector(".o_axivox_queue_type").textContent,
-                "dynamic"
-            );
-            assert.strictEqual(
-                sales.querySelector(".o_axivox_queue_status").textContent,
-                "connected"
-            );
+            assert.strictEqual(textOf(sales, ".o_axivox_queue_type"), "dynamic");
+            assert.strictEqual(textOf(sales, ".o_axivox_queue_status"), "connected");
             assert.ok(
                 sales
                     .querySelector(".o_axivox_queue_since")
                     .textContent.startsWith("since ")
             );
-            assert.ok(
-                sales
-                    .querySelector(".o_axivox_queue_count")
-                    .textContent.includes("2 agents connected")
-            );
+            assert.ok(countText(sales).includes("2 agents connected"));
             assert.containsOnce(sales, ".o_axivox_queue_disconnect");
             assert.containsNone(sales, ".o_axivox_queue_connect");
 
             const support = rowOf("Support");
+            assert.strictEqual(textOf(support, ".o_axivox_queue_type"), "static");
             assert.strictEqual(
-                support.querySelector(".o_axivox_queue_type").textContent,
-                "static"
-            );
-            assert.strictEqual(
-                support.querySelector(".o_axivox_queue_status").textContent,
+                textOf(support, ".o_axivox_queue_status"),
                 "always connected"
             );
             assert.containsNone(support, "button", "a static agent has no button");
             assert.containsNone(support, ".o_axivox_queue_codes", "nor codes to dial");
-            assert.ok(
-                support
-                    .querySelector(".o_axivox_queue_count")
-                    .textContent.includes("1 agent connected")
-            );
+            assert.ok(countText(support).includes("1 agent connected"));
 
             const billing = rowOf("Billing");
             assert.strictEqual(
-                billing.querySelector(".o_axivox_queue_status").textContent,
+                textOf(billing, ".o_axivox_queue_status"),
                 "not connected"
             );
-            assert.ok(
-                billing
-                    .querySelector(".o_axivox_queue_count")
-                    .textContent.includes("no agent connected")
-            );
+            assert.ok(countText(billing).includes("no agent connected"));
             assert.containsOnce(billing, ".o_axivox_queue_connect");
             assert.containsNone(billing, ".o_axivox_queue_since");
             assert.strictEqual(
@@ -336,13 +342,9 @@ QUnit.module("softphone", (hooks) => {
                 assert.deepEqual(ids, [13]);
                 return {...callInfo("*620", "logged_in"), member_id: 13, queue_id: 3};
             };
-            await start();
-            await openPanel();
-            await click(rowOf("Billing"), ".o_axivox_queue_connect");
-            await nextTick();
+            await clickInPanel("Billing", ".o_axivox_queue_connect");
             assert.strictEqual(
-                rowOf("Billing").querySelector(".o_axivox_queue_pending_label")
-                    .textContent,
+                textOf(rowOf("Billing"), ".o_axivox_queue_pending_label"),
                 "connecting..."
             );
             assert.containsNone(rowOf("Billing"), ".o_axivox_queue_connect");
@@ -355,15 +357,8 @@ QUnit.module("softphone", (hooks) => {
 
             await notify(memberState({}));
             const billing = rowOf("Billing");
-            assert.strictEqual(
-                billing.querySelector(".o_axivox_queue_status").textContent,
-                "connected"
-            );
-            assert.ok(
-                billing
-                    .querySelector(".o_axivox_queue_count")
-                    .textContent.includes("1 agent connected")
-            );
+            assert.strictEqual(textOf(billing, ".o_axivox_queue_status"), "connected");
+            assert.ok(countText(billing).includes("1 agent connected"));
             assert.containsOnce(billing, ".o_axivox_queue_disconnect");
             assert.strictEqual(badge(), "3");
             assert.containsOnce(target, ".o_axivox_call_status");
@@ -377,28 +372,14 @@ QUnit.module("softphone", (hooks) => {
                 assert.deepEqual(ids, [11]);
                 return {...callInfo("#600", "logged_out"), member_id: 11, queue_id: 1};
             };
-            await start();
-            await openPanel();
-            await click(rowOf("Sales"), ".o_axivox_queue_disconnect");
-            await nextTick();
+            await clickInPanel("Sales", ".o_axivox_queue_disconnect");
             assert.strictEqual(
-                rowOf("Sales").querySelector(".o_axivox_queue_pending_label")
-                    .textContent,
+                textOf(rowOf("Sales"), ".o_axivox_queue_pending_label"),
                 "disconnecting..."
             );
-            await notify(
-                memberState(
-                    {member_id: 11, queue_id: 1, queue_name: "Sales"},
-                    {
-                        connected: false,
-                        connected_since: false,
-                        connected_count: 1,
-                        source: "widget",
-                    }
-                )
-            );
+            await notify(salesDisconnected({source: "widget"}));
             assert.strictEqual(
-                rowOf("Sales").querySelector(".o_axivox_queue_status").textContent,
+                textOf(rowOf("Sales"), ".o_axivox_queue_status"),
                 "not connected"
             );
             assert.strictEqual(badge(), "1");
@@ -415,13 +396,10 @@ QUnit.module("softphone", (hooks) => {
                 member_id: 13,
                 queue_id: 3,
             });
-            await start();
-            await openPanel();
-            await click(rowOf("Billing"), ".o_axivox_queue_connect");
-            await nextTick();
+            await clickInPanel("Billing", ".o_axivox_queue_connect");
             const billing = rowOf("Billing");
             assert.strictEqual(
-                billing.querySelector(".o_axivox_queue_status").textContent,
+                textOf(billing, ".o_axivox_queue_status"),
                 "not connected"
             );
             assert.containsOnce(
@@ -430,7 +408,7 @@ QUnit.module("softphone", (hooks) => {
                 "the button is back"
             );
             assert.strictEqual(
-                billing.querySelector(".o_axivox_queue_error").textContent,
+                textOf(billing, ".o_axivox_queue_error"),
                 "The PBX says you are not an agent of Billing."
             );
             assert.strictEqual(badge(), "2");
@@ -448,17 +426,14 @@ QUnit.module("softphone", (hooks) => {
                         "The PBX could not be reached. Ask your administrator to check the PBX account.",
                 });
             };
-            await start();
-            await openPanel();
-            await click(rowOf("Billing"), ".o_axivox_queue_connect");
-            await nextTick();
+            await clickInPanel("Billing", ".o_axivox_queue_connect");
             const billing = rowOf("Billing");
             assert.strictEqual(
-                billing.querySelector(".o_axivox_queue_status").textContent,
+                textOf(billing, ".o_axivox_queue_status"),
                 "not connected"
             );
             assert.strictEqual(
-                billing.querySelector(".o_axivox_queue_error").textContent,
+                textOf(billing, ".o_axivox_queue_error"),
                 "The PBX could not be reached. Ask your administrator to check the PBX account."
             );
             assert.containsOnce(billing, ".o_axivox_queue_connect");
@@ -495,7 +470,7 @@ QUnit.module("softphone", (hooks) => {
             ]
         );
         assert.strictEqual(
-            rowOf("Billing").querySelector(".o_axivox_queue_status").textContent,
+            textOf(rowOf("Billing"), ".o_axivox_queue_status"),
             "connected"
         );
         assert.ok(
@@ -514,18 +489,12 @@ QUnit.module("softphone", (hooks) => {
                 member_id: 13,
                 queue_id: 3,
             });
-            await start();
-            await openPanel();
-            await click(rowOf("Billing"), ".o_axivox_queue_connect");
-            await nextTick();
+            await clickInPanel("Billing", ".o_axivox_queue_connect");
             assert.containsOnce(rowOf("Billing"), ".o_axivox_queue_pending_label");
             pendingTimer().fn();
             await nextTick();
             await nextTick();
-            assert.strictEqual(
-                calls.filter((c) => c.key === "axivox.softphone/get_state").length,
-                2
-            );
+            assert.strictEqual(callCount("axivox.softphone/get_state"), 2);
             assert.containsNone(rowOf("Billing"), ".o_axivox_queue_pending_label");
             assert.containsOnce(rowOf("Billing"), ".o_axivox_queue_connect");
         }
@@ -547,17 +516,10 @@ QUnit.module("softphone", (hooks) => {
                 )
             );
             const sales = rowOf("Sales");
-            assert.ok(
-                sales
-                    .querySelector(".o_axivox_queue_count")
-                    .textContent.includes("3 agents connected")
-            );
+            assert.ok(countText(sales).includes("3 agents connected"));
+            assert.strictEqual(textOf(sales, ".o_axivox_queue_status"), "connected");
             assert.strictEqual(
-                sales.querySelector(".o_axivox_queue_status").textContent,
-                "connected"
-            );
-            assert.strictEqual(
-                rowOf("Billing").querySelector(".o_axivox_queue_status").textContent,
+                textOf(rowOf("Billing"), ".o_axivox_queue_status"),
                 "not connected"
             );
             assert.strictEqual(badge(), "2");
@@ -570,17 +532,7 @@ QUnit.module("softphone", (hooks) => {
         async (assert) => {
             await start();
             assert.strictEqual(badge(), "2");
-            await notify(
-                memberState(
-                    {member_id: 11, queue_id: 1, queue_name: "Sales"},
-                    {
-                        connected: false,
-                        connected_since: false,
-                        connected_count: 1,
-                        source: "manager",
-                    }
-                )
-            );
+            await notify(salesDisconnected({source: "manager"}));
             assert.strictEqual(
                 badge(),
                 "1",
@@ -595,10 +547,7 @@ QUnit.module("softphone", (hooks) => {
             await start();
             await notify(memberState({member_id: 77, queue_id: 9, queue_name: "New"}));
             await nextTick();
-            assert.strictEqual(
-                calls.filter((c) => c.key === "axivox.softphone/get_state").length,
-                2
-            );
+            assert.strictEqual(callCount("axivox.softphone/get_state"), 2);
         }
     );
 
@@ -719,7 +668,7 @@ QUnit.module("softphone", (hooks) => {
         await triggerEvent(target, ".o_axivox_dial_input", "keydown", {key: "Enter"});
         await nextTick();
         assert.strictEqual(
-            rowOf("Billing").querySelector(".o_axivox_queue_pending_label").textContent,
+            textOf(rowOf("Billing"), ".o_axivox_queue_pending_label"),
             "connecting..."
         );
     });
@@ -792,7 +741,7 @@ QUnit.module("softphone", (hooks) => {
             assert.strictEqual(badge(), null);
             await openPanel();
             assert.strictEqual(
-                target.querySelector(".o_axivox_softphone_load_error span").textContent,
+                textOf(target, ".o_axivox_softphone_load_error span"),
                 "The server is down."
             );
             fail = false;
@@ -829,34 +778,25 @@ QUnit.module("softphone", (hooks) => {
         await click(target, ".o_axivox_disconnect_all");
         await nextTick();
         assert.strictEqual(
-            rowOf("Sales").querySelector(".o_axivox_queue_pending_label").textContent,
+            textOf(rowOf("Sales"), ".o_axivox_queue_pending_label"),
             "disconnecting..."
         );
         assert.strictEqual(
-            rowOf("Billing").querySelector(".o_axivox_queue_status").textContent,
+            textOf(rowOf("Billing"), ".o_axivox_queue_status"),
             "connected"
         );
         assert.strictEqual(
-            rowOf("Billing").querySelector(".o_axivox_queue_error").textContent,
+            textOf(rowOf("Billing"), ".o_axivox_queue_error"),
             "The PBX could not be reached. Ask your administrator to check the PBX account."
         );
         assert.strictEqual(
-            rowOf("Support").querySelector(".o_axivox_queue_status").textContent,
+            textOf(rowOf("Support"), ".o_axivox_queue_status"),
             "always connected",
             "static agents stay connected"
         );
-        await notify(
-            memberState(
-                {member_id: 11, queue_id: 1, queue_name: "Sales"},
-                {
-                    connected: false,
-                    connected_since: false,
-                    connected_count: 1,
-                }
-            )
-        );
+        await notify(salesDisconnected());
         assert.strictEqual(
-            rowOf("Sales").querySelector(".o_axivox_queue_status").textContent,
+            textOf(rowOf("Sales"), ".o_axivox_queue_status"),
             "not connected"
         );
         assert.strictEqual(badge(), "2");
@@ -936,10 +876,7 @@ QUnit.module("softphone", (hooks) => {
             assert.strictEqual(callStatus(), "Call ended", "the other end hung up");
             await runTimers(CALL_SETTLE_DELAY);
             assert.strictEqual(callStatus(), null);
-            assert.strictEqual(
-                calls.filter((c) => c.key === "axivox.softphone/call_state").length,
-                4
-            );
+            assert.strictEqual(callCount("axivox.softphone/call_state"), 4);
         }
     );
 
@@ -960,7 +897,7 @@ QUnit.module("softphone", (hooks) => {
                 await runTimers(CALL_POLL_INTERVAL);
             }
             assert.strictEqual(
-                calls.filter((c) => c.key === "axivox.softphone/call_state").length,
+                callCount("axivox.softphone/call_state"),
                 CALL_POLL_MAX_ERRORS
             );
             assert.strictEqual(
