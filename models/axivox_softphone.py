@@ -1,5 +1,5 @@
 """The softphone's server side (``axivox.softphone``): everything the systray widget
-calls, for the current user only — her state, dial, hang up, follow a call, log in and
+calls, for the current user only: her state, dial, hang up, follow a call, log in and
 out of her queues, log out of all of them."""
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
@@ -163,11 +163,12 @@ class AxivoxSoftphone(models.AbstractModel):
 
     @api.model
     def _dial_code(self, member, connect):
-        """Dial the login / logout code of ``member`` (the current user's own, sudo) from
-        her extension, as she would on the pad.
+        """Dial the login / logout code of ``member`` (the current user's own, sudo)
+        from her extension, as she would on the pad.
 
         The PBX plays its two-second message and hangs up; the login state changes when
-        its ADDMEMBER / REMOVEMEMBER event arrives, not before.
+        its ADDMEMBER / REMOVEMEMBER event arrives, not before. A code the PBX accepted
+        is remembered for the agent sessions: that event comes from the softphone.
         """
         if member.member_type == "static":
             raise UserError(
@@ -178,6 +179,10 @@ class AxivoxSoftphone(models.AbstractModel):
             )
         code = member.queue_id.login_code if connect else member.queue_id.logout_code
         info = self.dial(code)
+        if info.get("outcome") in ("logged_in", "logged_out"):
+            self.env["axivox.agent.session"]._note_local_change(
+                member.with_env(self.env), connect, "widget"
+            )
         return dict(info, member_id=member.id, queue_id=member.queue_id.id)
 
     # ------------------------------------------------------------------
@@ -190,7 +195,8 @@ class AxivoxSoftphone(models.AbstractModel):
         if not user.axivox_extension or not user.axivox_account_id:
             raise UserError(
                 _(
-                    "You have no PBX extension: ask an administrator to map your user to one."
+                    "You have no PBX extension: ask an administrator to map your user "
+                    "to one."
                 )
             )
         return user.axivox_account_id

@@ -10,8 +10,8 @@ class ResUsers(models.Model):
     axivox_extension = fields.Char(
         "PBX Extension",
         copy=False,
-        help="The extension of this user on the PBX: calls are placed from it and queue "
-        "logins are made with it.",
+        help="The extension of this user on the PBX: calls are placed from it and "
+        "queue logins are made with it.",
     )
     axivox_account_id = fields.Many2one(
         "axivox.account",
@@ -44,7 +44,8 @@ class ResUsers(models.Model):
             if user.axivox_extension and not user.axivox_account_id:
                 raise ValidationError(
                     _(
-                        "Choose the PBX account that extension %(ext)s of %(user)s belongs to.",
+                        "Choose the PBX account that extension %(ext)s of %(user)s "
+                        "belongs to.",
                         ext=user.axivox_extension,
                         user=user.name,
                     )
@@ -67,8 +68,8 @@ class ResUsers(models.Model):
                 if clash:
                     raise ValidationError(
                         _(
-                            "Extension %(ext)s is a code of queue %(queue)s: a code can never "
-                            "be an extension.",
+                            "Extension %(ext)s is a code of queue %(queue)s: a code "
+                            "can never be an extension.",
                             ext=user.axivox_extension,
                             queue=clash.name,
                         )

@@ -208,7 +208,9 @@ class TestCallbacks(ContactCentreCase):
         self.assertEqual(mine["callbacks"][0]["number"], ALICE)
         self.assertEqual(mine["callbacks"][0]["partner_name"], "Alice")
         self.assertEqual(
-            self.env["axivox.softphone"].with_user(self.agent2).get_callbacks()["count"],
+            self.env["axivox.softphone"]
+            .with_user(self.agent2)
+            .get_callbacks()["count"],
             2,
         )
         self.assertFalse(

@@ -101,8 +101,10 @@ class TestSoftphoneServer(SoftphoneDemoMixin, TransactionCase):
         self.assertFalse(self.member_billing_sofia.connected)
 
     def test_disconnect_dials_the_logout_code(self):
-        info = self.env["axivox.softphone"].with_user(self.sofia).disconnect(
-            self.member_sales_sofia.id
+        info = (
+            self.env["axivox.softphone"]
+            .with_user(self.sofia)
+            .disconnect(self.member_sales_sofia.id)
         )
         self.assertEqual(
             (info["from"], info["to"], info["outcome"]), ("102", "#600", "logged_out")
@@ -112,24 +114,24 @@ class TestSoftphoneServer(SoftphoneDemoMixin, TransactionCase):
     def test_only_her_own_memberships(self):
         with self.assertRaisesRegex(UserError, "only log yourself"):
             self.env["axivox.softphone"].with_user(self.sofia).connect(
-            self.member_sales_luca.id
-        )
+                self.member_sales_luca.id
+            )
         with self.assertRaisesRegex(UserError, "only log yourself"):
             self.env["axivox.softphone"].with_user(self.sofia).disconnect(
-            self.member_sales_luca.id
-        )
+                self.member_sales_luca.id
+            )
         self.assertFalse(_connected(self.sim, "sales", "103"))
         self.assertFalse(self.sim.state()["calls"], "nothing was dialed")
 
     def test_static_agent(self):
         with self.assertRaisesRegex(UserError, "static agent"):
             self.env["axivox.softphone"].with_user(self.admin).disconnect(
-            self.member_sales_admin.id
-        )
+                self.member_sales_admin.id
+            )
         with self.assertRaisesRegex(UserError, "static agent"):
             self.env["axivox.softphone"].with_user(self.admin).connect(
-            self.member_sales_admin.id
-        )
+                self.member_sales_admin.id
+            )
         # Dialed by hand, the PBX refuses the code with a clear outcome.
         info = self.env["axivox.softphone"].with_user(self.admin).dial("#600")
         self.assertEqual(info["outcome"], "static_agent")
@@ -137,8 +139,10 @@ class TestSoftphoneServer(SoftphoneDemoMixin, TransactionCase):
     def test_code_of_a_queue_she_is_not_in(self):
         info = self.env["axivox.softphone"].with_user(self.sofia).dial("*610")
         self.assertEqual(info["outcome"], "not_a_member")
-        info = self.env["axivox.softphone"].with_user(self.sofia).connect(
-            self.member_sales_sofia.id
+        info = (
+            self.env["axivox.softphone"]
+            .with_user(self.sofia)
+            .connect(self.member_sales_sofia.id)
         )
         self.assertEqual(info["outcome"], "already_logged_in")
 
