@@ -5,11 +5,13 @@
 // web client (its systray item and its panel), and readers of the panel.
 
 import {Component, xml} from "@odoo/owl";
-import {click, mount, nextTick} from "@web/../tests/helpers/utils";
+import {click, mount, nextTick, patchWithCleanup} from "@web/../tests/helpers/utils";
 import {SoftphoneContainer} from "@voip_axivox_queue/softphone/softphone_panel";
 import {SoftphoneSystrayItem} from "@voip_axivox_queue/softphone/softphone_systray_item";
 import {makeTestEnv} from "@web/../tests/helpers/mock_env";
 import {registry} from "@web/core/registry";
+import {session} from "@web/session";
+import {softphoneService} from "@voip_axivox_queue/softphone/softphone_service";
 
 /** The user of web's test session. */
 export const UID = 7;
@@ -69,6 +71,16 @@ export async function notifyBus(callbacks, type, payload) {
         subscriber(payload);
     }
     await nextTick();
+}
+
+/**
+ * What every softphone test starts with: a user with extension 102, the fake bus (its
+ * subscriptions in ``busCallbacks``) and the softphone service.
+ */
+export function setupSoftphone(busCallbacks) {
+    patchWithCleanup(session, {axivox_extension: "102"});
+    addFakeBus(busCallbacks);
+    registry.category("services").add("voip_axivox_queue.softphone", softphoneService);
 }
 
 /** The softphone as the web client shows it: the systray item and the panel. */

@@ -8,22 +8,14 @@ import {
 } from "@voip_axivox_queue/softphone_contact/contact_centre_service";
 import {
     UID,
-    addFakeBus,
     mountSoftphone,
     notifyBus,
     openSoftphone,
+    setupSoftphone,
     textOf,
 } from "./axivox_test_utils";
-import {
-    click,
-    editInput,
-    getFixture,
-    nextTick,
-    patchWithCleanup,
-} from "@web/../tests/helpers/utils";
+import {click, editInput, getFixture, nextTick} from "@web/../tests/helpers/utils";
 import {registry} from "@web/core/registry";
-import {session} from "@web/session";
-import {softphoneService} from "@voip_axivox_queue/softphone/softphone_service";
 
 const serviceRegistry = registry.category("services");
 
@@ -104,14 +96,12 @@ QUnit.module("contact centre in the softphone", (hooks) => {
             }),
             "axivox.softphone/get_callbacks": () => callbacks(),
         };
-        patchWithCleanup(session, {axivox_extension: "102"});
-        addFakeBus(busCallbacks);
+        setupSoftphone(busCallbacks);
         serviceRegistry.add("action", {
             start() {
                 return {doAction: (action) => actions.push(action)};
             },
         });
-        serviceRegistry.add("voip_axivox_queue.softphone", softphoneService);
         serviceRegistry.add("voip_axivox_queue.contact_centre", contactCentreService);
     });
 

@@ -7,7 +7,6 @@ import {
     MEMBER_STATE_NOTIFICATION,
     PENDING_TIMEOUT,
     cleanNumber,
-    softphoneService,
 } from "@voip_axivox_queue/softphone/softphone_service";
 import {
     SoftphoneSystrayItem,
@@ -15,11 +14,11 @@ import {
 } from "@voip_axivox_queue/softphone/softphone_systray_item";
 import {
     UID,
-    addFakeBus,
     mountSoftphone,
     notifyBus,
     openSoftphone,
     queueRow,
+    setupSoftphone,
     textOf,
 } from "./axivox_test_utils";
 import {
@@ -32,10 +31,7 @@ import {
 } from "@web/../tests/helpers/utils";
 import {browser} from "@web/core/browser/browser";
 import {makeServerError} from "@web/../tests/helpers/mock_server";
-import {registry} from "@web/core/registry";
 import {session} from "@web/session";
-
-const serviceRegistry = registry.category("services");
 
 function softphoneState() {
     return {
@@ -197,7 +193,7 @@ QUnit.module("softphone", (hooks) => {
         busCallbacks = {};
         timeouts = [];
         handlers = {"axivox.softphone/get_state": () => softphoneState()};
-        patchWithCleanup(session, {axivox_extension: "102"});
+        setupSoftphone(busCallbacks);
         const {setTimeout, clearTimeout} = browser;
         patchWithCleanup(browser, {
             // The softphone's timers (fallback, call poll, settle) are run by hand; other
@@ -216,8 +212,6 @@ QUnit.module("softphone", (hooks) => {
                 clearTimeout(id);
             },
         });
-        addFakeBus(busCallbacks);
-        serviceRegistry.add("voip_axivox_queue.softphone", softphoneService);
     });
 
     QUnit.test("the phone is shown only to users with an extension", async (assert) => {
