@@ -470,7 +470,7 @@ class AxivoxCallback(models.Model):
         return True
 
     # ------------------------------------------------------------------
-    # The softphone, the bus
+    # The bus
     # ------------------------------------------------------------------
     @api.model
     def _notify_queues(self, queues):
