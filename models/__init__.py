@@ -17,8 +17,9 @@ from . import axivox_queue_call
 from . import res_partner
 from . import axivox_callback
 from . import axivox_queue_contact_centre
-from . import res_users_callback
 from . import axivox_queue_member_session
 from . import axivox_agent_day_report
 from . import axivox_queue_event_quarantine
 from . import axivox_rate_limit
+from . import axivox_softphone
+from . import axivox_softphone_contact

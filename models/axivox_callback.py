@@ -384,7 +384,7 @@ class AxivoxCallback(models.Model):
         dial path). An answered call closes it."""
         self.ensure_one()
         self.action_claim()
-        info = self.env["res.users"].axivox_dial(self.sudo().number)
+        info = self.env["axivox.softphone"].dial(self.sudo().number)
         self.sudo().dial_call_id = info.get("id") or False
         return dict(info, callback_id=self.id)
 
@@ -464,43 +464,14 @@ class AxivoxCallback(models.Model):
             account = callback.account_id
             with account._pbx_errors():
                 call = account._pbx_client().get_call(callback.dial_call_id)
-            info = self.env["res.users"]._axivox_call_info(call)
+            info = self.env["axivox.softphone"]._call_info(call)
             if "answered" in (info.get("state"), info.get("outcome")):
                 callback.with_user(self.env.user)._close("called_back")
         return True
 
     # ------------------------------------------------------------------
-    # The softphone, the bus
+    # The bus
     # ------------------------------------------------------------------
-    @api.model
-    def axivox_softphone_callbacks(self, limit=50):
-        """The open callbacks of the current user's queues, for the softphone."""
-        domain = [
-            ("state", "in", ("open", "claimed")),
-            ("queue_id.member_ids.user_id", "=", self.env.uid),
-        ]
-        callbacks = self.search(domain, limit=limit, order="call_time desc, id desc")
-        return {
-            "count": self.search_count(domain),
-            "callbacks": [
-                {
-                    "id": c.id,
-                    "number": c.number,
-                    "partner_id": c.partner_id.id,
-                    "partner_name": c.partner_id.display_name or False,
-                    "queue_id": c.queue_id.id,
-                    "queue_name": c.queue_id.name,
-                    "call_time": fields.Datetime.to_string(c.call_time),
-                    "wait_time": c.wait_time,
-                    "attempts": c.attempts,
-                    "state": c.state,
-                    "claimed_by_id": c.claimed_by_id.id,
-                    "claimed_by_name": c.claimed_by_id.name or False,
-                }
-                for c in callbacks
-            ],
-        }
-
     @api.model
     def _notify_queues(self, queues):
         """Tell the agents of these queues and the managers that their callbacks changed

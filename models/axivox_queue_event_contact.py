@@ -324,31 +324,3 @@ class AxivoxQueueEvent(models.Model):
             or False,
             "history": history[:CARD_HISTORY],
         }
-
-    @api.model
-    def axivox_caller_card(self, number):
-        """The caller card of ``number`` for the current user (a call she places)."""
-        user = self.env.user.sudo()
-        account = user.axivox_account_id
-        if not account or not isinstance(number, str) or not number.strip():
-            return self._card_payload(
-                number if isinstance(number, str) else "", None, "", []
-            )
-        num = self._normalize_number(account, number)
-        partner = None
-        if num:
-            self.env["res.partner"].flush_model(
-                ["axivox_phone_e164", "axivox_mobile_e164", "active", "company_id"]
-            )
-            self.env.cr.execute(
-                PARTNER_FOR_NUMBER.format(num="%s", cid="%s"),
-                [num, num, account.company_id.id],
-            )
-            row = self.env.cr.fetchone()
-            if row:
-                # A contact the user may not read is not shown.
-                partner = (
-                    self.env["res.partner"].browse(row[0])._filter_access_rules("read")
-                )
-        history = self._caller_histories(account, {num}).get(num, []) if num else []
-        return self._card_payload(number.strip(), partner, "", history)

@@ -183,35 +183,6 @@ class AxivoxQueueMember(models.Model):
         self._check_can_disconnect()
         return self._pbx_set_connected(False, "manager")
 
-    def action_softphone_connect(self):
-        """The agent's own Connect button: dial the queue's agent connection code."""
-        return self._softphone_dial(True)
-
-    def action_softphone_disconnect(self):
-        """The agent's own Disconnect button: dial the queue's agent disconnection code."""
-        return self._softphone_dial(False)
-
-    def _softphone_dial(self, connect):
-        """Dial the login / logout code from the agent's extension, as she would on the pad.
-
-        The PBX plays its two-second message and hangs up; the login state changes when
-        its ADDMEMBER / REMOVEMEMBER event arrives, not before.
-        """
-        self.ensure_one()
-        member = self.sudo()
-        if member.user_id != self.env.user:
-            raise UserError(_("You can only log yourself in or out of a queue."))
-        if member.member_type == "static":
-            raise UserError(
-                _(
-                    "You are a static agent of %(queue)s: you are always connected.",
-                    queue=member.queue_id.name,
-                )
-            )
-        code = member.queue_id.login_code if connect else member.queue_id.logout_code
-        info = self.env["res.users"].axivox_dial(code)
-        return dict(info, member_id=member.id, queue_id=member.queue_id.id)
-
     def _pbx_set_connected(self, connected, source):
         self.check_access_rights("write")
         self.check_access_rule("write")

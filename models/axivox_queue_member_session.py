@@ -13,12 +13,6 @@ class AxivoxQueueMember(models.Model):
     login_intent_connect = fields.Boolean(readonly=True, copy=False)
     login_intent_ts = fields.Float(digits=(16, 3), readonly=True, copy=False)
 
-    def _softphone_dial(self, connect):
-        info = super()._softphone_dial(connect)
-        if info.get("outcome") in ("logged_in", "logged_out"):
-            self.env["axivox.agent.session"]._note_local_change(self, connect, "widget")
-        return info
-
     def _apply_local_login_state(self, connected, source, since=None):
         changed = super()._apply_local_login_state(connected, source, since=since)
         if source in ("manager", "auto"):

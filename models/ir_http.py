@@ -1,7 +1,9 @@
 """The session info the web client gets: the user's PBX extension (softphone or
-not)."""
+not) and the rule of what can be dialled (axivox_api.rules, the server's own)."""
 
 from odoo import models
+
+from ..axivox_api.rules import DIALABLE_NUMBER_PATTERN
 
 
 class IrHttp(models.AbstractModel):
@@ -14,4 +16,5 @@ class IrHttp(models.AbstractModel):
         user = self.env.user
         if user and user._is_internal():
             info["axivox_extension"] = user.sudo().axivox_extension or False
+            info["axivox_dialable_pattern"] = DIALABLE_NUMBER_PATTERN
         return info

@@ -1,6 +1,7 @@
 from . import test_queue
 from . import test_security
 from . import test_report
+from . import test_event_types
 from . import test_webhook
 from . import test_sync
 from . import test_end_to_end

@@ -203,12 +203,14 @@ class TestCallbacks(ContactCentreCase):
         )
         with self.assertRaises(AccessError):
             support.with_user(self.agent).action_claim()
-        mine = self.Callback.with_user(self.agent).axivox_softphone_callbacks()
+        mine = self.env["axivox.softphone"].with_user(self.agent).get_callbacks()
         self.assertEqual(mine["count"], 1)
         self.assertEqual(mine["callbacks"][0]["number"], ALICE)
         self.assertEqual(mine["callbacks"][0]["partner_name"], "Alice")
         self.assertEqual(
-            self.Callback.with_user(self.agent2).axivox_softphone_callbacks()["count"],
+            self.env["axivox.softphone"]
+            .with_user(self.agent2)
+            .get_callbacks()["count"],
             2,
         )
         self.assertFalse(
@@ -375,7 +377,7 @@ class TestCallbackCallBack(ContactCentreCase):
     def test_call_placed_from_the_pad_closes(self):
         self.ingest(self.call("k2", "+3225553333", "09:00:00", fate="ABANDON"))
         callback = self.env["axivox.callback"].search([("number", "=", "+3225553333")])
-        self.env["res.users"].with_user(self.agent2).axivox_dial("025553333")
+        self.env["axivox.softphone"].with_user(self.agent2).dial("025553333")
         self.assertEqual(
             (callback.state, callback.result, callback.closed_by_id),
             ("done", "called_back", self.agent2),

@@ -117,21 +117,21 @@ class TestCallerCard(ContactCentreCase):
     def test_card_of_a_number_the_agent_calls(self):
         self.ingest(self.call("h1", "+3225550100", "09:00:00"))
         card = (
-            self.env["axivox.queue.event"]
+            self.env["axivox.softphone"]
             .with_user(self.agent)
-            .axivox_caller_card("02 555 01 00")
+            .caller_card("02 555 01 00")
         )
         self.assertEqual(card["partner"]["name"], "Alice")
         self.assertEqual([h["call_id"] for h in card["history"]], ["h1"])
         self.assertEqual(card["history"][0]["agent_name"], self.agent2.name)
         unknown = (
-            self.env["axivox.queue.event"]
+            self.env["axivox.softphone"]
             .with_user(self.agent)
-            .axivox_caller_card("+3225551212")
+            .caller_card("+3225551212")
         )
         self.assertEqual((unknown["partner"], unknown["history"]), (False, []))
         self.assertFalse(
-            self.env["axivox.queue.event"]
+            self.env["axivox.softphone"]
             .with_user(self.agent)
-            .axivox_caller_card("")["partner"]
+            .caller_card("")["partner"]
         )

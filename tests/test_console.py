@@ -534,28 +534,28 @@ class TestCallState(SimulatedWorld, TransactionCase):
     """8. The panel follows a call's real state: the server reads it from the PBX."""
 
     def test_call_state_follows_the_pbx(self):
-        Users = self.env["res.users"]
-        sofia = Users.with_user(self.users["102"])
-        call = sofia.axivox_dial("103")
+        Softphone = self.env["axivox.softphone"]
+        sofia = Softphone.with_user(self.users["102"])
+        call = sofia.dial("103")
         self.assertEqual(call["state"], "ringing")
-        self.assertEqual(sofia.axivox_call_state(call["id"])["state"], "ringing")
+        self.assertEqual(sofia.call_state(call["id"])["state"], "ringing")
         self.sim.set_call_state(call["id"], "answered")
-        self.assertEqual(sofia.axivox_call_state(call["id"])["state"], "answered")
+        self.assertEqual(sofia.call_state(call["id"])["state"], "answered")
         self.sim.set_call_state(call["id"], "ended")
-        info = sofia.axivox_call_state(call["id"])
+        info = sofia.call_state(call["id"])
         self.assertEqual(
             (info["id"], info["to"], info["state"]), (call["id"], "103", "ended")
         )
         # A code call: the PBX plays its message and hangs up by itself.
-        code = sofia.axivox_dial("*610")
+        code = sofia.dial("*610")
         self.assertEqual(code["outcome"], "not_a_member")
-        self.assertEqual(sofia.axivox_call_state(code["id"])["state"], "ended")
+        self.assertEqual(sofia.call_state(code["id"])["state"], "ended")
         # Only one's own calls.
         with self.assertRaises(UserError) as caught:
-            Users.with_user(self.users["103"]).axivox_call_state(call["id"])
+            Softphone.with_user(self.users["103"]).call_state(call["id"])
         self.assertEqual(str(caught.exception), "You can only follow your own calls.")
         with self.assertRaises(UserError):
-            sofia.axivox_call_state(False)
+            sofia.call_state(False)
 
 
 @tagged("post_install", "-at_install")

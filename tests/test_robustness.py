@@ -385,11 +385,11 @@ class TestSyncRobustness(SimulatedWorld, TransactionCase):
         self.assertTrue(error)
 
     def test_dialing_is_rate_limited(self):
-        from ..models.res_users import DIAL_LIMIT
+        from ..models.axivox_softphone import DIAL_LIMIT
 
         agent = self.users["101"]
-        Users = self.env["res.users"].with_user(agent)
+        Softphone = self.env["axivox.softphone"].with_user(agent)
         for _n in range(DIAL_LIMIT):
-            Users.axivox_dial("103")
+            Softphone.dial("103")
         with self.assertRaises(UserError):
-            Users.axivox_dial("103")
+            Softphone.dial("103")

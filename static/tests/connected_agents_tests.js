@@ -1,15 +1,12 @@
 /** @odoo-module **/
 
-import {registry} from "@web/core/registry";
-import {makeView, setupViewRegistries} from "@web/../tests/views/helpers";
-import {click, getFixture, nextTick} from "@web/../tests/helpers/utils";
-
 import "@voip_axivox_queue/connected_agents/connected_agents_field";
+import {addFakeBus, textOf} from "./axivox_test_utils";
+import {click, getFixture, nextTick} from "@web/../tests/helpers/utils";
+import {makeView, setupViewRegistries} from "@web/../tests/views/helpers";
 
-const serviceRegistry = registry.category("services");
-
-let serverData;
-let target;
+let serverData = null;
+let target = null;
 
 function dashboardArch(isManager) {
     const options = isManager ? `options="{'disconnect': true}"` : "";
@@ -22,7 +19,7 @@ function dashboardArch(isManager) {
 
 function agents(row) {
     return [...row.querySelectorAll(".o_axivox_agent")].map((el) => ({
-        name: el.querySelector(".o_axivox_agent_name").textContent,
+        name: textOf(el, ".o_axivox_agent_name"),
         always: Boolean(el.querySelector(".o_axivox_agent_always")),
         disconnect: Boolean(el.querySelector(".o_axivox_agent_disconnect")),
         onCall: Boolean(el.querySelector(".o_axivox_agent_call")),
@@ -109,18 +106,7 @@ QUnit.module("connected agents on the dashboard", (hooks) => {
             },
         };
         setupViewRegistries();
-        serviceRegistry.add(
-            "bus_service",
-            {
-                start: () => ({
-                    subscribe() {},
-                    addEventListener() {},
-                    removeEventListener() {},
-                    start() {},
-                }),
-            },
-            {force: true}
-        );
+        addFakeBus();
     });
 
     QUnit.test(
@@ -154,7 +140,7 @@ QUnit.module("connected agents on the dashboard", (hooks) => {
             assert.notOk(call.textContent.includes("Invalid"), call.textContent);
             assert.ok(/\d\d:\d\d/.test(call.textContent), call.textContent);
             assert.strictEqual(
-                billing.querySelector(".o_axivox_no_agent").textContent,
+                textOf(billing, ".o_axivox_no_agent"),
                 "No agent connected"
             );
         }

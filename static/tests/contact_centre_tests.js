@@ -1,36 +1,23 @@
 /** @odoo-module **/
 
-import {Component, xml} from "@odoo/owl";
-import {registry} from "@web/core/registry";
-import {session} from "@web/session";
-import {makeTestEnv} from "@web/../tests/helpers/mock_env";
-import {
-    click,
-    editInput,
-    getFixture,
-    mount,
-    nextTick,
-    patchWithCleanup,
-} from "@web/../tests/helpers/utils";
-
-import {softphoneService} from "@voip_axivox_queue/softphone/softphone_service";
-import {SoftphoneSystrayItem} from "@voip_axivox_queue/softphone/softphone_systray_item";
-import {SoftphoneContainer} from "@voip_axivox_queue/softphone/softphone_panel";
 import {
     CALLBACKS_NOTIFICATION,
     CALLER_CARD_NOTIFICATION,
     ageText,
     contactCentreService,
 } from "@voip_axivox_queue/softphone_contact/contact_centre_service";
+import {
+    UID,
+    mountSoftphone,
+    notifyBus,
+    openSoftphone,
+    setupSoftphone,
+    textOf,
+} from "./axivox_test_utils";
+import {click, editInput, getFixture, nextTick} from "@web/../tests/helpers/utils";
+import {registry} from "@web/core/registry";
 
 const serviceRegistry = registry.category("services");
-const UID = 7; // The user of web's test session
-
-class Webclient extends Component {
-    static template = xml`<div class="o_test_webclient"><SoftphoneSystrayItem/><SoftphoneContainer/></div>`;
-    static components = {SoftphoneSystrayItem, SoftphoneContainer};
-    static props = {};
-}
 
 function minutesAgo(minutes) {
     return new Date(Date.now() - minutes * 60000)
@@ -75,37 +62,19 @@ function callbacks() {
     };
 }
 
-let target;
-let calls;
-let handlers;
-let busCallbacks;
-let actions;
+let target = null;
+let calls = [];
+let handlers = {};
+let busCallbacks = {};
+let actions = [];
 
-async function notify(type, payload) {
-    for (const callback of busCallbacks[type] || []) {
-        callback(payload);
-    }
-    await nextTick();
+function notify(type, payload) {
+    return notifyBus(busCallbacks, type, payload);
 }
 
 async function start() {
-    const env = await makeTestEnv({
-        async mockRPC(route, args) {
-            if (!route.startsWith("/web/dataset/call_kw/")) {
-                return;
-            }
-            const key = `${args.model}/${args.method}`;
-            calls.push({key, args: args.args});
-            if (handlers[key]) {
-                return handlers[key](args.args);
-            }
-            throw new Error(`unexpected call ${key}`);
-        },
-    });
-    await mount(Webclient, target, {env});
-    await nextTick();
-    await click(target, ".o_axivox_softphone_toggle");
-    await nextTick();
+    const env = await mountSoftphone(target, calls, handlers);
+    await openSoftphone(target);
     return env;
 }
 
@@ -120,32 +89,19 @@ QUnit.module("contact centre in the softphone", (hooks) => {
         busCallbacks = {};
         actions = [];
         handlers = {
-            "res.users/axivox_softphone_state": () => ({
+            "axivox.softphone/get_state": () => ({
                 extension: "102",
                 queues: [],
                 connected_queue_count: 0,
             }),
-            "axivox.callback/axivox_softphone_callbacks": () => callbacks(),
+            "axivox.softphone/get_callbacks": () => callbacks(),
         };
-        patchWithCleanup(session, {axivox_extension: "102"});
-        serviceRegistry.add("bus_service", {
-            start() {
-                return {
-                    subscribe(type, callback) {
-                        (busCallbacks[type] = busCallbacks[type] || []).push(callback);
-                    },
-                    start() {},
-                    addEventListener() {},
-                    removeEventListener() {},
-                };
-            },
-        });
+        setupSoftphone(busCallbacks);
         serviceRegistry.add("action", {
             start() {
                 return {doAction: (action) => actions.push(action)};
             },
         });
-        serviceRegistry.add("voip_axivox_queue.softphone", softphoneService);
         serviceRegistry.add("voip_axivox_queue.contact_centre", contactCentreService);
     });
 
@@ -160,34 +116,25 @@ QUnit.module("contact centre in the softphone", (hooks) => {
         "the callbacks section: count, callers, queue, age, attempts, claims",
         async (assert) => {
             await start();
-            assert.strictEqual(
-                target.querySelector(".o_axivox_callback_count").textContent,
-                "2"
-            );
+            assert.strictEqual(textOf(target, ".o_axivox_callback_count"), "2");
             const [alice, unknown] = rows();
             assert.strictEqual(
-                alice.querySelector(".o_axivox_callback_caller").textContent,
+                textOf(alice, ".o_axivox_callback_caller"),
                 "Alice Dubois"
             );
+            assert.strictEqual(textOf(alice, ".o_axivox_callback_queue"), "Sales");
+            assert.strictEqual(textOf(alice, ".o_axivox_callback_age"), "12 min");
             assert.strictEqual(
-                alice.querySelector(".o_axivox_callback_queue").textContent,
-                "Sales"
-            );
-            assert.strictEqual(
-                alice.querySelector(".o_axivox_callback_age").textContent,
-                "12 min"
-            );
-            assert.strictEqual(
-                alice.querySelector(".o_axivox_callback_attempts").textContent,
+                textOf(alice, ".o_axivox_callback_attempts"),
                 "2 attempts"
             );
             assert.notOk(alice.querySelector(".o_axivox_callback_call").disabled);
             assert.strictEqual(
-                unknown.querySelector(".o_axivox_callback_caller").textContent,
+                textOf(unknown, ".o_axivox_callback_caller"),
                 "+3225557777"
             );
             assert.strictEqual(
-                unknown.querySelector(".o_axivox_callback_claimed_by").textContent,
+                textOf(unknown, ".o_axivox_callback_claimed_by"),
                 "claimed by Luca"
             );
             assert.ok(
@@ -201,24 +148,18 @@ QUnit.module("contact centre in the softphone", (hooks) => {
         "the bus says a callback changed: the list is read again",
         async (assert) => {
             await start();
-            const before = calls.filter((c) =>
-                c.key.endsWith("axivox_softphone_callbacks")
-            ).length;
-            handlers["axivox.callback/axivox_softphone_callbacks"] = () => ({
+            const before = calls.filter((c) => c.key.endsWith("get_callbacks")).length;
+            handlers["axivox.softphone/get_callbacks"] = () => ({
                 count: 1,
                 callbacks: callbacks().callbacks.slice(1),
             });
             await notify(CALLBACKS_NOTIFICATION, {queue_ids: [1]});
             await nextTick();
             assert.strictEqual(
-                calls.filter((c) => c.key.endsWith("axivox_softphone_callbacks"))
-                    .length,
+                calls.filter((c) => c.key.endsWith("get_callbacks")).length,
                 before + 1
             );
-            assert.strictEqual(
-                target.querySelector(".o_axivox_callback_count").textContent,
-                "1"
-            );
+            assert.strictEqual(textOf(target, ".o_axivox_callback_count"), "1");
             assert.strictEqual(rows().length, 1);
         }
     );
@@ -226,7 +167,7 @@ QUnit.module("contact centre in the softphone", (hooks) => {
     QUnit.test(
         "Call back claims and calls; the card of the caller shows",
         async (assert) => {
-            handlers["axivox.callback/action_call_back"] = ([ids]) => {
+            handlers["axivox.softphone/call_back"] = (ids) => {
                 assert.deepEqual(ids, [31]);
                 return {
                     id: "call-9",
@@ -238,7 +179,7 @@ QUnit.module("contact centre in the softphone", (hooks) => {
                     callback_id: 31,
                 };
             };
-            handlers["axivox.queue.event/axivox_caller_card"] = ([number]) => {
+            handlers["axivox.softphone/caller_card"] = ([number]) => {
                 assert.strictEqual(number, "+3225550100");
                 return {
                     call_id: false,
@@ -257,15 +198,12 @@ QUnit.module("contact centre in the softphone", (hooks) => {
             await click(rows()[0], ".o_axivox_callback_call");
             await nextTick();
             await nextTick();
-            assert.ok(calls.some((c) => c.key === "axivox.callback/action_call_back"));
+            assert.ok(calls.some((c) => c.key === "axivox.softphone/call_back"));
             assert.strictEqual(
                 target.querySelector(".o_axivox_call_status").textContent.trim(),
                 "In call with +3225550100"
             );
-            assert.strictEqual(
-                target.querySelector(".o_axivox_caller_name").textContent,
-                "Alice Dubois"
-            );
+            assert.strictEqual(textOf(target, ".o_axivox_caller_name"), "Alice Dubois");
         }
     );
 
@@ -304,23 +242,14 @@ QUnit.module("contact centre in the softphone", (hooks) => {
                 ],
             });
             assert.containsOnce(target, ".o_axivox_caller_card");
-            assert.strictEqual(
-                target.querySelector(".o_axivox_caller_name").textContent,
-                "Alice Dubois"
-            );
+            assert.strictEqual(textOf(target, ".o_axivox_caller_name"), "Alice Dubois");
             assert.strictEqual(
                 target.querySelector(".o_axivox_caller_company").textContent.trim(),
                 "Acme"
             );
-            assert.strictEqual(
-                target.querySelector(".o_axivox_caller_queue").textContent,
-                "Sales"
-            );
+            assert.strictEqual(textOf(target, ".o_axivox_caller_queue"), "Sales");
             assert.containsOnce(target, ".o_axivox_caller_history_row");
-            assert.strictEqual(
-                target.querySelector(".o_axivox_caller_outcome").textContent,
-                "Abandoned"
-            );
+            assert.strictEqual(textOf(target, ".o_axivox_caller_outcome"), "Abandoned");
             assert.containsNone(target, ".o_axivox_caller_create");
             await click(target, ".o_axivox_caller_name a");
             assert.deepEqual(
@@ -341,7 +270,7 @@ QUnit.module("contact centre in the softphone", (hooks) => {
         "a queue caller connected while the card of a dialled number is read: hers stays",
         async (assert) => {
             let answer = null;
-            handlers["axivox.queue.event/axivox_caller_card"] = () =>
+            handlers["axivox.softphone/caller_card"] = () =>
                 new Promise((resolve) => {
                     answer = resolve;
                 });
@@ -365,7 +294,7 @@ QUnit.module("contact centre in the softphone", (hooks) => {
             await reading;
             await nextTick();
             assert.strictEqual(
-                target.querySelector(".o_axivox_caller_name").textContent,
+                textOf(target, ".o_axivox_caller_name"),
                 "Alice Dubois",
                 "the late answer for the dialled number does not replace the queue caller"
             );
@@ -390,7 +319,7 @@ QUnit.module("contact centre in the softphone", (hooks) => {
                 ],
             });
             assert.strictEqual(
-                target.querySelector(".o_axivox_caller_unknown").textContent,
+                textOf(target, ".o_axivox_caller_unknown"),
                 "Unknown caller"
             );
             await click(target, ".o_axivox_caller_create");
@@ -402,7 +331,7 @@ QUnit.module("contact centre in the softphone", (hooks) => {
     QUnit.test(
         "a call placed from the pad shows the card of the number",
         async (assert) => {
-            handlers["res.users/axivox_dial"] = ([number]) => ({
+            handlers["axivox.softphone/dial"] = ([number]) => ({
                 id: "call-3",
                 from: "102",
                 to: number,
@@ -410,7 +339,7 @@ QUnit.module("contact centre in the softphone", (hooks) => {
                 outcome: "ringing",
                 message: null,
             });
-            handlers["axivox.queue.event/axivox_caller_card"] = ([number]) => ({
+            handlers["axivox.softphone/caller_card"] = ([number]) => ({
                 call_id: false,
                 number,
                 queue_name: "",
@@ -422,9 +351,7 @@ QUnit.module("contact centre in the softphone", (hooks) => {
             await click(target, ".o_axivox_dial_call");
             await nextTick();
             await nextTick();
-            assert.ok(
-                calls.some((c) => c.key === "axivox.queue.event/axivox_caller_card")
-            );
+            assert.ok(calls.some((c) => c.key === "axivox.softphone/caller_card"));
             assert.containsOnce(target, ".o_axivox_caller_card");
             assert.strictEqual(UID, 7);
         }

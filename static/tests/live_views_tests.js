@@ -1,8 +1,5 @@
 /** @odoo-module **/
 
-import {EventBus} from "@odoo/owl";
-import {registry} from "@web/core/registry";
-import {makeView, setupViewRegistries} from "@web/../tests/views/helpers";
 import {
     click,
     destroy,
@@ -11,17 +8,22 @@ import {
     mockTimeout,
     nextTick,
 } from "@web/../tests/helpers/utils";
-
-import {MEMBER_STATE_NOTIFICATION} from "@voip_axivox_queue/softphone/softphone_service";
+import {makeView, setupViewRegistries} from "@web/../tests/views/helpers";
+import {noop, textOf} from "./axivox_test_utils";
+import {EventBus} from "@odoo/owl";
 import {LIVE_RELOAD_DELAY} from "@voip_axivox_queue/live_views/live_reload";
+import {MEMBER_STATE_NOTIFICATION} from "@voip_axivox_queue/softphone/softphone_service";
+import {registry} from "@web/core/registry";
 
 const serviceRegistry = registry.category("services");
 
-let serverData;
-let target;
-let bus; // The fake bus service's event bus
-let listeners; // How many "notification" listeners the views keep on the bus
-let advanceTime;
+let serverData = null;
+let target = null;
+// The fake bus service's event bus
+let bus = null;
+// How many "notification" listeners the views keep on the bus
+let listeners = 0;
+let advanceTime = null;
 
 /** What the PBX's webhook does to the server: agent `memberId` logs in (or out). */
 function setConnected(memberId, connected) {
@@ -56,6 +58,18 @@ async function notify(...payloads) {
         payloads.map((payload) => ({type: MEMBER_STATE_NOTIFICATION, payload}))
     );
     await nextTick();
+}
+
+/** A view of the queues (or ``params.resModel``) whose every RPC is an assert step. */
+function makeStepView(assert, params) {
+    return makeView({
+        resModel: "axivox.queue",
+        serverData,
+        mockRPC(route, {method}) {
+            assert.step(method);
+        },
+        ...params,
+    });
 }
 
 function cellTexts(selector) {
@@ -153,7 +167,8 @@ QUnit.module("live views", (hooks) => {
         serviceRegistry.add(
             "bus_service",
             {
-                async: true, // As the real one: `useService` cannot wrap it
+                // As the real one: `useService` cannot wrap it
+                async: true,
                 start() {
                     bus = new EventBus();
                     return {
@@ -166,10 +181,10 @@ QUnit.module("live views", (hooks) => {
                             bus.removeEventListener(type, callback);
                         },
                         trigger: bus.trigger.bind(bus),
-                        subscribe() {},
-                        addChannel() {},
-                        deleteChannel() {},
-                        start() {},
+                        subscribe: noop,
+                        addChannel: noop,
+                        deleteChannel: noop,
+                        start: noop,
                     };
                 },
             },
@@ -181,15 +196,7 @@ QUnit.module("live views", (hooks) => {
     QUnit.test(
         "queues list: a login reloads the list once, after the delay",
         async (assert) => {
-            const view = await makeView({
-                type: "list",
-                resModel: "axivox.queue",
-                serverData,
-                arch: QUEUE_LIST,
-                mockRPC(route, {method}) {
-                    assert.step(method);
-                },
-            });
+            const view = await makeStepView(assert, {type: "list", arch: QUEUE_LIST});
             assert.verifySteps(["get_views", "web_search_read"]);
             assert.deepEqual(cellTexts(".o_data_cell[name=connected_count]"), [
                 "1",
@@ -218,15 +225,7 @@ QUnit.module("live views", (hooks) => {
     QUnit.test(
         "queues list: a burst of notifications makes one reload",
         async (assert) => {
-            await makeView({
-                type: "list",
-                resModel: "axivox.queue",
-                serverData,
-                arch: QUEUE_LIST,
-                mockRPC(route, {method}) {
-                    assert.step(method);
-                },
-            });
+            await makeStepView(assert, {type: "list", arch: QUEUE_LIST});
             assert.verifySteps(["get_views", "web_search_read"]);
             // Other notification types are not ours
             bus.trigger("notification", [{type: "mail.record/insert", payload: {}}]);
@@ -284,10 +283,8 @@ QUnit.module("live views", (hooks) => {
     });
 
     QUnit.test("queues kanban: the connected count changes live", async (assert) => {
-        await makeView({
+        await makeStepView(assert, {
             type: "kanban",
-            resModel: "axivox.queue",
-            serverData,
             arch: `
                 <kanban js_class="axivox_queue_kanban">
                     <templates>
@@ -300,9 +297,6 @@ QUnit.module("live views", (hooks) => {
                         </t>
                     </templates>
                 </kanban>`,
-            mockRPC(route, {method}) {
-                assert.step(method);
-            },
         });
         assert.verifySteps(["get_views", "web_search_read"]);
         assert.deepEqual(cellTexts(".o_test_count"), ["1", "0"]);
@@ -317,25 +311,16 @@ QUnit.module("live views", (hooks) => {
     QUnit.test(
         "queue form: its own queue's notifications reload it",
         async (assert) => {
-            await makeView({
-                type: "form",
-                resModel: "axivox.queue",
-                resId: 1,
-                serverData,
-                arch: QUEUE_FORM,
-                mockRPC(route, {method}) {
-                    assert.step(method);
-                },
-            });
+            await makeStepView(assert, {type: "form", resId: 1, arch: QUEUE_FORM});
             assert.verifySteps(["get_views", "web_read"]);
             assert.strictEqual(
-                target.querySelector(".o_field_widget[name=connected_count]")
-                    .textContent,
+                textOf(target, ".o_field_widget[name=connected_count]"),
                 "1"
             );
             assert.containsOnce(target, "[name=connected_member_ids] .o_data_row");
 
-            await notify(setConnected(13, true)); // Billing: not this form's queue
+            // Billing: not this form's queue
+            await notify(setConnected(13, true));
             await advanceTime(LIVE_RELOAD_DELAY);
             assert.verifySteps([]);
 
@@ -343,8 +328,7 @@ QUnit.module("live views", (hooks) => {
             await advanceTime(LIVE_RELOAD_DELAY);
             assert.verifySteps(["web_read"]);
             assert.strictEqual(
-                target.querySelector(".o_field_widget[name=connected_count]")
-                    .textContent,
+                textOf(target, ".o_field_widget[name=connected_count]"),
                 "2"
             );
             const flags = target.querySelectorAll(
@@ -362,16 +346,7 @@ QUnit.module("live views", (hooks) => {
     );
 
     QUnit.test("queue form: unsaved changes are never lost", async (assert) => {
-        await makeView({
-            type: "form",
-            resModel: "axivox.queue",
-            resId: 1,
-            serverData,
-            arch: QUEUE_FORM,
-            mockRPC(route, {method}) {
-                assert.step(method);
-            },
-        });
+        await makeStepView(assert, {type: "form", resId: 1, arch: QUEUE_FORM});
         assert.verifySteps(["get_views", "web_read"]);
         await editInput(target, ".o_field_widget[name=display_name] input", "Sales EU");
         await notify(setConnected(12, true));
@@ -382,7 +357,7 @@ QUnit.module("live views", (hooks) => {
             "Sales EU"
         );
         assert.strictEqual(
-            target.querySelector(".o_field_widget[name=connected_count]").textContent,
+            textOf(target, ".o_field_widget[name=connected_count]"),
             "1"
         );
         assert.containsOnce(target, ".o_form_status_indicator_buttons:not(.invisible)");
@@ -395,25 +370,21 @@ QUnit.module("live views", (hooks) => {
             "Sales"
         );
         assert.strictEqual(
-            target.querySelector(".o_field_widget[name=connected_count]").textContent,
+            textOf(target, ".o_field_widget[name=connected_count]"),
             "2"
         );
     });
 
     QUnit.test("queue agents list: the connected flags change live", async (assert) => {
-        await makeView({
+        await makeStepView(assert, {
             type: "list",
             resModel: "axivox.queue.member",
-            serverData,
             arch: `
                 <tree js_class="axivox_queue_member_list">
                     <field name="queue_id"/>
                     <field name="display_name"/>
                     <field name="connected"/>
                 </tree>`,
-            mockRPC(route, {method}) {
-                assert.step(method);
-            },
         });
         assert.verifySteps(["get_views", "web_search_read"]);
         const flags = () =>

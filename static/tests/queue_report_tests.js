@@ -1,6 +1,9 @@
 /** @odoo-module **/
 
-import {browser} from "@web/core/browser/browser";
+import {
+    FILTERS_KEY,
+    REPORT_DEBOUNCE,
+} from "@voip_axivox_queue/queue_report/queue_report_page";
 import {
     click,
     editInput,
@@ -10,11 +13,7 @@ import {
     patchWithCleanup,
 } from "@web/../tests/helpers/utils";
 import {createWebClient, doAction} from "@web/../tests/webclient/helpers";
-
-import {
-    FILTERS_KEY,
-    REPORT_DEBOUNCE,
-} from "@voip_axivox_queue/queue_report/queue_report_page";
+import {browser} from "@web/core/browser/browser";
 
 const TYPES = [
     ["ABANDON", "The caller quit"],
@@ -32,9 +31,10 @@ const TYPES = [
     ["BLINDTRANSFER", "Blind transfer"],
 ];
 
-let target;
-let searches; // The filters of every search_page call
-let storage;
+let target = null;
+// The filters of every search_page call
+let searches = [];
+let storage = {};
 
 function line(id, type, extra = {}) {
     return {

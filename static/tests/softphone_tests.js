@@ -1,21 +1,5 @@
 /** @odoo-module **/
 
-import {Component, xml} from "@odoo/owl";
-import {browser} from "@web/core/browser/browser";
-import {registry} from "@web/core/registry";
-import {session} from "@web/session";
-import {makeTestEnv} from "@web/../tests/helpers/mock_env";
-import {makeServerError} from "@web/../tests/helpers/mock_server";
-import {
-    click,
-    editInput,
-    getFixture,
-    mount,
-    nextTick,
-    patchWithCleanup,
-    triggerEvent,
-} from "@web/../tests/helpers/utils";
-
 import {
     CALL_POLL_INTERVAL,
     CALL_POLL_MAX_ERRORS,
@@ -23,22 +7,31 @@ import {
     MEMBER_STATE_NOTIFICATION,
     PENDING_TIMEOUT,
     cleanNumber,
-    softphoneService,
 } from "@voip_axivox_queue/softphone/softphone_service";
 import {
     SoftphoneSystrayItem,
     systrayItem,
 } from "@voip_axivox_queue/softphone/softphone_systray_item";
-import {SoftphoneContainer} from "@voip_axivox_queue/softphone/softphone_panel";
-
-const serviceRegistry = registry.category("services");
-const UID = 7; // The user of web's test session
-
-class Webclient extends Component {
-    static template = xml`<div class="o_test_webclient"><SoftphoneSystrayItem/><SoftphoneContainer/></div>`;
-    static components = {SoftphoneSystrayItem, SoftphoneContainer};
-    static props = {};
-}
+import {
+    UID,
+    mountSoftphone,
+    notifyBus,
+    openSoftphone,
+    queueRow,
+    setupSoftphone,
+    textOf,
+} from "./axivox_test_utils";
+import {
+    click,
+    editInput,
+    getFixture,
+    nextTick,
+    patchWithCleanup,
+    triggerEvent,
+} from "@web/../tests/helpers/utils";
+import {browser} from "@web/core/browser/browser";
+import {makeServerError} from "@web/../tests/helpers/mock_server";
+import {session} from "@web/session";
 
 function softphoneState() {
     return {
@@ -114,11 +107,21 @@ function memberState(member, values = {}) {
     };
 }
 
-let target;
-let calls; // The server methods called: "model/method"
-let handlers; // Method -> (args) => result (may throw)
-let busCallbacks;
-let timeouts;
+/** Sofia disconnected from Sales (the source of the change in ``values``). */
+function salesDisconnected(values = {}) {
+    return memberState(
+        {member_id: 11, queue_id: 1, queue_name: "Sales"},
+        {connected: false, connected_since: false, connected_count: 1, ...values}
+    );
+}
+
+let target = null;
+// The server methods called: {key: "model/method", args}
+let calls = [];
+// "model/method" -> (args) => result (may throw)
+let handlers = {};
+let busCallbacks = {};
+let timeouts = [];
 
 /** Run the softphone's pending timers of ``delay`` (not cleared), as time passing would. */
 async function runTimers(delay) {
@@ -143,9 +146,7 @@ function callStatus() {
 }
 
 function rowOf(name) {
-    return [...target.querySelectorAll(".o_axivox_queue_row")].find(
-        (row) => row.querySelector(".o_axivox_queue_name").textContent === name
-    );
+    return queueRow(target, name);
 }
 
 function badge() {
@@ -155,35 +156,34 @@ function badge() {
     return el ? el.textContent : null;
 }
 
-async function notify(payload) {
-    for (const callback of busCallbacks[MEMBER_STATE_NOTIFICATION] || []) {
-        callback(payload);
-    }
+function notify(payload) {
+    return notifyBus(busCallbacks, MEMBER_STATE_NOTIFICATION, payload);
+}
+
+function start() {
+    return mountSoftphone(target, calls, handlers);
+}
+
+function openPanel() {
+    return openSoftphone(target);
+}
+
+/** Start, open the panel, click ``button`` in the row of queue ``name``. */
+async function clickInPanel(name, button) {
+    await start();
+    await openPanel();
+    await click(rowOf(name), button);
     await nextTick();
 }
 
-async function start() {
-    const env = await makeTestEnv({
-        async mockRPC(route, args) {
-            if (!route.startsWith("/web/dataset/call_kw/")) {
-                return;
-            }
-            const key = `${args.model}/${args.method}`;
-            calls.push({key, args: args.args});
-            if (handlers[key]) {
-                return handlers[key](args.args);
-            }
-            throw new Error(`unexpected call ${key}`);
-        },
-    });
-    await mount(Webclient, target, {env});
-    await nextTick();
-    return env;
+/** How many agents a queue row says are connected. */
+function countText(row) {
+    return textOf(row, ".o_axivox_queue_count");
 }
 
-async function openPanel() {
-    await click(target, ".o_axivox_softphone_toggle");
-    await nextTick();
+/** How many times the server method ``key`` ("model/method") was called. */
+function callCount(key) {
+    return calls.filter((c) => c.key === key).length;
 }
 
 QUnit.module("softphone", (hooks) => {
@@ -192,8 +192,8 @@ QUnit.module("softphone", (hooks) => {
         calls = [];
         busCallbacks = {};
         timeouts = [];
-        handlers = {"res.users/axivox_softphone_state": () => softphoneState()};
-        patchWithCleanup(session, {axivox_extension: "102"});
+        handlers = {"axivox.softphone/get_state": () => softphoneState()};
+        setupSoftphone(busCallbacks);
         const {setTimeout, clearTimeout} = browser;
         patchWithCleanup(browser, {
             // The softphone's timers (fallback, call poll, settle) are run by hand; other
@@ -212,19 +212,6 @@ QUnit.module("softphone", (hooks) => {
                 clearTimeout(id);
             },
         });
-        serviceRegistry.add("bus_service", {
-            start() {
-                return {
-                    subscribe(type, callback) {
-                        (busCallbacks[type] = busCallbacks[type] || []).push(callback);
-                    },
-                    start() {},
-                    addEventListener() {},
-                    removeEventListener() {},
-                };
-            },
-        });
-        serviceRegistry.add("voip_axivox_queue.softphone", softphoneService);
     });
 
     QUnit.test("the phone is shown only to users with an extension", async (assert) => {
@@ -253,7 +240,7 @@ QUnit.module("softphone", (hooks) => {
             assert.strictEqual(badge(), "2");
             assert.deepEqual(
                 calls.map((c) => c.key),
-                ["res.users/axivox_softphone_state"]
+                ["axivox.softphone/get_state"]
             );
             assert.containsNone(target, ".o_axivox_softphone_panel");
             await openPanel();
@@ -302,54 +289,33 @@ QUnit.module("softphone", (hooks) => {
                 sales.querySelector(".o_axivox_queue_disconnect").title,
                 "Dial #600 to disconnect from Sales"
             );
-            assert.strictEqual(
-                sales.querySelector(".o_axivox_queue_type").textContent,
-                "dynamic"
-            );
-            assert.strictEqual(
-                sales.querySelector(".o_axivox_queue_status").textContent,
-                "connected"
-            );
+            assert.strictEqual(textOf(sales, ".o_axivox_queue_type"), "dynamic");
+            assert.strictEqual(textOf(sales, ".o_axivox_queue_status"), "connected");
             assert.ok(
                 sales
                     .querySelector(".o_axivox_queue_since")
                     .textContent.startsWith("since ")
             );
-            assert.ok(
-                sales
-                    .querySelector(".o_axivox_queue_count")
-                    .textContent.includes("2 agents connected")
-            );
+            assert.ok(countText(sales).includes("2 agents connected"));
             assert.containsOnce(sales, ".o_axivox_queue_disconnect");
             assert.containsNone(sales, ".o_axivox_queue_connect");
 
             const support = rowOf("Support");
+            assert.strictEqual(textOf(support, ".o_axivox_queue_type"), "static");
             assert.strictEqual(
-                support.querySelector(".o_axivox_queue_type").textContent,
-                "static"
-            );
-            assert.strictEqual(
-                support.querySelector(".o_axivox_queue_status").textContent,
+                textOf(support, ".o_axivox_queue_status"),
                 "always connected"
             );
             assert.containsNone(support, "button", "a static agent has no button");
             assert.containsNone(support, ".o_axivox_queue_codes", "nor codes to dial");
-            assert.ok(
-                support
-                    .querySelector(".o_axivox_queue_count")
-                    .textContent.includes("1 agent connected")
-            );
+            assert.ok(countText(support).includes("1 agent connected"));
 
             const billing = rowOf("Billing");
             assert.strictEqual(
-                billing.querySelector(".o_axivox_queue_status").textContent,
+                textOf(billing, ".o_axivox_queue_status"),
                 "not connected"
             );
-            assert.ok(
-                billing
-                    .querySelector(".o_axivox_queue_count")
-                    .textContent.includes("no agent connected")
-            );
+            assert.ok(countText(billing).includes("no agent connected"));
             assert.containsOnce(billing, ".o_axivox_queue_connect");
             assert.containsNone(billing, ".o_axivox_queue_since");
             assert.strictEqual(
@@ -366,17 +332,13 @@ QUnit.module("softphone", (hooks) => {
     QUnit.test(
         "Connect dials the code, shows connecting..., the bus event connects",
         async (assert) => {
-            handlers["axivox.queue.member/action_softphone_connect"] = ([ids]) => {
+            handlers["axivox.softphone/connect"] = (ids) => {
                 assert.deepEqual(ids, [13]);
                 return {...callInfo("*620", "logged_in"), member_id: 13, queue_id: 3};
             };
-            await start();
-            await openPanel();
-            await click(rowOf("Billing"), ".o_axivox_queue_connect");
-            await nextTick();
+            await clickInPanel("Billing", ".o_axivox_queue_connect");
             assert.strictEqual(
-                rowOf("Billing").querySelector(".o_axivox_queue_pending_label")
-                    .textContent,
+                textOf(rowOf("Billing"), ".o_axivox_queue_pending_label"),
                 "connecting..."
             );
             assert.containsNone(rowOf("Billing"), ".o_axivox_queue_connect");
@@ -389,15 +351,8 @@ QUnit.module("softphone", (hooks) => {
 
             await notify(memberState({}));
             const billing = rowOf("Billing");
-            assert.strictEqual(
-                billing.querySelector(".o_axivox_queue_status").textContent,
-                "connected"
-            );
-            assert.ok(
-                billing
-                    .querySelector(".o_axivox_queue_count")
-                    .textContent.includes("1 agent connected")
-            );
+            assert.strictEqual(textOf(billing, ".o_axivox_queue_status"), "connected");
+            assert.ok(countText(billing).includes("1 agent connected"));
             assert.containsOnce(billing, ".o_axivox_queue_disconnect");
             assert.strictEqual(badge(), "3");
             assert.containsOnce(target, ".o_axivox_call_status");
@@ -407,32 +362,18 @@ QUnit.module("softphone", (hooks) => {
     QUnit.test(
         "Disconnect dials the disconnection code; the bus event disconnects",
         async (assert) => {
-            handlers["axivox.queue.member/action_softphone_disconnect"] = ([ids]) => {
+            handlers["axivox.softphone/disconnect"] = (ids) => {
                 assert.deepEqual(ids, [11]);
                 return {...callInfo("#600", "logged_out"), member_id: 11, queue_id: 1};
             };
-            await start();
-            await openPanel();
-            await click(rowOf("Sales"), ".o_axivox_queue_disconnect");
-            await nextTick();
+            await clickInPanel("Sales", ".o_axivox_queue_disconnect");
             assert.strictEqual(
-                rowOf("Sales").querySelector(".o_axivox_queue_pending_label")
-                    .textContent,
+                textOf(rowOf("Sales"), ".o_axivox_queue_pending_label"),
                 "disconnecting..."
             );
-            await notify(
-                memberState(
-                    {member_id: 11, queue_id: 1, queue_name: "Sales"},
-                    {
-                        connected: false,
-                        connected_since: false,
-                        connected_count: 1,
-                        source: "widget",
-                    }
-                )
-            );
+            await notify(salesDisconnected({source: "widget"}));
             assert.strictEqual(
-                rowOf("Sales").querySelector(".o_axivox_queue_status").textContent,
+                textOf(rowOf("Sales"), ".o_axivox_queue_status"),
                 "not connected"
             );
             assert.strictEqual(badge(), "1");
@@ -442,20 +383,17 @@ QUnit.module("softphone", (hooks) => {
     QUnit.test(
         "a refused code leaves the row as it was and says why",
         async (assert) => {
-            handlers["axivox.queue.member/action_softphone_connect"] = () => ({
+            handlers["axivox.softphone/connect"] = () => ({
                 ...callInfo("*620", "not_a_member", {
                     message: "You are not an agent of the Billing queue.",
                 }),
                 member_id: 13,
                 queue_id: 3,
             });
-            await start();
-            await openPanel();
-            await click(rowOf("Billing"), ".o_axivox_queue_connect");
-            await nextTick();
+            await clickInPanel("Billing", ".o_axivox_queue_connect");
             const billing = rowOf("Billing");
             assert.strictEqual(
-                billing.querySelector(".o_axivox_queue_status").textContent,
+                textOf(billing, ".o_axivox_queue_status"),
                 "not connected"
             );
             assert.containsOnce(
@@ -464,7 +402,7 @@ QUnit.module("softphone", (hooks) => {
                 "the button is back"
             );
             assert.strictEqual(
-                billing.querySelector(".o_axivox_queue_error").textContent,
+                textOf(billing, ".o_axivox_queue_error"),
                 "The PBX says you are not an agent of Billing."
             );
             assert.strictEqual(badge(), "2");
@@ -474,7 +412,7 @@ QUnit.module("softphone", (hooks) => {
     QUnit.test(
         "a server error (PBX unreachable) leaves the row as it was",
         async (assert) => {
-            handlers["axivox.queue.member/action_softphone_connect"] = () => {
+            handlers["axivox.softphone/connect"] = () => {
                 throw makeServerError({
                     message:
                         "The PBX could not be reached. Ask your administrator to check the PBX account.",
@@ -482,17 +420,14 @@ QUnit.module("softphone", (hooks) => {
                         "The PBX could not be reached. Ask your administrator to check the PBX account.",
                 });
             };
-            await start();
-            await openPanel();
-            await click(rowOf("Billing"), ".o_axivox_queue_connect");
-            await nextTick();
+            await clickInPanel("Billing", ".o_axivox_queue_connect");
             const billing = rowOf("Billing");
             assert.strictEqual(
-                billing.querySelector(".o_axivox_queue_status").textContent,
+                textOf(billing, ".o_axivox_queue_status"),
                 "not connected"
             );
             assert.strictEqual(
-                billing.querySelector(".o_axivox_queue_error").textContent,
+                textOf(billing, ".o_axivox_queue_error"),
                 "The PBX could not be reached. Ask your administrator to check the PBX account."
             );
             assert.containsOnce(billing, ".o_axivox_queue_connect");
@@ -501,14 +436,14 @@ QUnit.module("softphone", (hooks) => {
     );
 
     QUnit.test("already logged in: the state is read again", async (assert) => {
-        handlers["axivox.queue.member/action_softphone_connect"] = () => ({
+        handlers["axivox.softphone/connect"] = () => ({
             ...callInfo("*620", "already_logged_in"),
             member_id: 13,
             queue_id: 3,
         });
         await start();
         await openPanel();
-        handlers["res.users/axivox_softphone_state"] = () => {
+        handlers["axivox.softphone/get_state"] = () => {
             const state = softphoneState();
             Object.assign(state.queues[2], {
                 connected: true,
@@ -523,13 +458,13 @@ QUnit.module("softphone", (hooks) => {
         assert.deepEqual(
             calls.map((c) => c.key),
             [
-                "res.users/axivox_softphone_state",
-                "axivox.queue.member/action_softphone_connect",
-                "res.users/axivox_softphone_state",
+                "axivox.softphone/get_state",
+                "axivox.softphone/connect",
+                "axivox.softphone/get_state",
             ]
         );
         assert.strictEqual(
-            rowOf("Billing").querySelector(".o_axivox_queue_status").textContent,
+            textOf(rowOf("Billing"), ".o_axivox_queue_status"),
             "connected"
         );
         assert.ok(
@@ -543,24 +478,17 @@ QUnit.module("softphone", (hooks) => {
     QUnit.test(
         "no PBX event after a login: the fallback reads the state again",
         async (assert) => {
-            handlers["axivox.queue.member/action_softphone_connect"] = () => ({
+            handlers["axivox.softphone/connect"] = () => ({
                 ...callInfo("*620", "logged_in"),
                 member_id: 13,
                 queue_id: 3,
             });
-            await start();
-            await openPanel();
-            await click(rowOf("Billing"), ".o_axivox_queue_connect");
-            await nextTick();
+            await clickInPanel("Billing", ".o_axivox_queue_connect");
             assert.containsOnce(rowOf("Billing"), ".o_axivox_queue_pending_label");
             pendingTimer().fn();
             await nextTick();
             await nextTick();
-            assert.strictEqual(
-                calls.filter((c) => c.key === "res.users/axivox_softphone_state")
-                    .length,
-                2
-            );
+            assert.strictEqual(callCount("axivox.softphone/get_state"), 2);
             assert.containsNone(rowOf("Billing"), ".o_axivox_queue_pending_label");
             assert.containsOnce(rowOf("Billing"), ".o_axivox_queue_connect");
         }
@@ -582,17 +510,10 @@ QUnit.module("softphone", (hooks) => {
                 )
             );
             const sales = rowOf("Sales");
-            assert.ok(
-                sales
-                    .querySelector(".o_axivox_queue_count")
-                    .textContent.includes("3 agents connected")
-            );
+            assert.ok(countText(sales).includes("3 agents connected"));
+            assert.strictEqual(textOf(sales, ".o_axivox_queue_status"), "connected");
             assert.strictEqual(
-                sales.querySelector(".o_axivox_queue_status").textContent,
-                "connected"
-            );
-            assert.strictEqual(
-                rowOf("Billing").querySelector(".o_axivox_queue_status").textContent,
+                textOf(rowOf("Billing"), ".o_axivox_queue_status"),
                 "not connected"
             );
             assert.strictEqual(badge(), "2");
@@ -605,17 +526,7 @@ QUnit.module("softphone", (hooks) => {
         async (assert) => {
             await start();
             assert.strictEqual(badge(), "2");
-            await notify(
-                memberState(
-                    {member_id: 11, queue_id: 1, queue_name: "Sales"},
-                    {
-                        connected: false,
-                        connected_since: false,
-                        connected_count: 1,
-                        source: "manager",
-                    }
-                )
-            );
+            await notify(salesDisconnected({source: "manager"}));
             assert.strictEqual(
                 badge(),
                 "1",
@@ -630,25 +541,21 @@ QUnit.module("softphone", (hooks) => {
             await start();
             await notify(memberState({member_id: 77, queue_id: 9, queue_name: "New"}));
             await nextTick();
-            assert.strictEqual(
-                calls.filter((c) => c.key === "res.users/axivox_softphone_state")
-                    .length,
-                2
-            );
+            assert.strictEqual(callCount("axivox.softphone/get_state"), 2);
         }
     );
 
     QUnit.test(
         "dial pad: keys, backspace, typing and pasting, call and hang up",
         async (assert) => {
-            handlers["res.users/axivox_dial"] = ([number]) => {
+            handlers["axivox.softphone/dial"] = ([number]) => {
                 assert.step(`dial ${number}`);
                 return callInfo(number, "ringing", {
                     state: "ringing",
                     message: "Ringing extension 103.",
                 });
             };
-            handlers["res.users/axivox_hangup"] = ([callId]) => {
+            handlers["axivox.softphone/hang_up"] = ([callId]) => {
                 assert.step(`hangup ${callId}`);
                 return callInfo("103", "ringing", {state: "ended"});
             };
@@ -703,7 +610,7 @@ QUnit.module("softphone", (hooks) => {
     QUnit.test(
         "keyboard: digits on the pad, Backspace, Enter dials, Escape folds",
         async (assert) => {
-            handlers["res.users/axivox_dial"] = ([number]) => {
+            handlers["axivox.softphone/dial"] = ([number]) => {
                 assert.step(`dial ${number}`);
                 return callInfo(number, "answered", {message: "Connected to 5#."});
             };
@@ -748,20 +655,20 @@ QUnit.module("softphone", (hooks) => {
     );
 
     QUnit.test("a typed queue code shows its row as pending", async (assert) => {
-        handlers["res.users/axivox_dial"] = ([number]) => callInfo(number, "logged_in");
+        handlers["axivox.softphone/dial"] = ([number]) => callInfo(number, "logged_in");
         await start();
         await openPanel();
         await editInput(target, ".o_axivox_dial_input", "*620");
         await triggerEvent(target, ".o_axivox_dial_input", "keydown", {key: "Enter"});
         await nextTick();
         assert.strictEqual(
-            rowOf("Billing").querySelector(".o_axivox_queue_pending_label").textContent,
+            textOf(rowOf("Billing"), ".o_axivox_queue_pending_label"),
             "connecting..."
         );
     });
 
     QUnit.test("a typed code the PBX refuses is said clearly", async (assert) => {
-        handlers["res.users/axivox_dial"] = ([number]) =>
+        handlers["axivox.softphone/dial"] = ([number]) =>
             callInfo(number, "not_a_member", {
                 message: "You are not an agent of the Returns queue.",
             });
@@ -778,8 +685,28 @@ QUnit.module("softphone", (hooks) => {
         assert.strictEqual(badge(), "2", "nothing changed");
     });
 
+    QUnit.test(
+        "the server's rule of what can be dialled is applied first",
+        async (assert) => {
+            patchWithCleanup(session, {axivox_dialable_pattern: "^[0-9]{1,4}$"});
+            await start();
+            await openPanel();
+            await editInput(target, ".o_axivox_dial_input", "12345");
+            await click(target, ".o_axivox_dial_call");
+            assert.strictEqual(
+                target.querySelector(".o_axivox_softphone_feedback").textContent.trim(),
+                "12345 is not a number: use digits, * and # only."
+            );
+            assert.strictEqual(
+                calls.length,
+                1,
+                "nothing dialed (only the state was read)"
+            );
+        }
+    );
+
     QUnit.test("dial errors are clear and keep the number", async (assert) => {
-        handlers["res.users/axivox_dial"] = () => {
+        handlers["axivox.softphone/dial"] = () => {
             throw makeServerError({
                 message:
                     "You have no PBX extension: ask an administrator to map your user to one.",
@@ -815,7 +742,7 @@ QUnit.module("softphone", (hooks) => {
         "the state cannot be read: the panel says so and can retry",
         async (assert) => {
             let fail = true;
-            handlers["res.users/axivox_softphone_state"] = () => {
+            handlers["axivox.softphone/get_state"] = () => {
                 if (fail) {
                     throw makeServerError({
                         message: "boom",
@@ -828,7 +755,7 @@ QUnit.module("softphone", (hooks) => {
             assert.strictEqual(badge(), null);
             await openPanel();
             assert.strictEqual(
-                target.querySelector(".o_axivox_softphone_load_error span").textContent,
+                textOf(target, ".o_axivox_softphone_load_error span"),
                 "The server is down."
             );
             fail = false;
@@ -844,8 +771,8 @@ QUnit.module("softphone", (hooks) => {
         const state = softphoneState();
         state.queues[2].connected = true;
         state.queues[2].connected_since = "2024-03-04 08:30:00";
-        handlers["res.users/axivox_softphone_state"] = () => state;
-        handlers["res.users/axivox_disconnect_all"] = () => [
+        handlers["axivox.softphone/get_state"] = () => state;
+        handlers["axivox.softphone/disconnect_all"] = () => [
             {...callInfo("#600", "logged_out"), member_id: 11, queue_id: 1},
             {
                 id: false,
@@ -865,34 +792,25 @@ QUnit.module("softphone", (hooks) => {
         await click(target, ".o_axivox_disconnect_all");
         await nextTick();
         assert.strictEqual(
-            rowOf("Sales").querySelector(".o_axivox_queue_pending_label").textContent,
+            textOf(rowOf("Sales"), ".o_axivox_queue_pending_label"),
             "disconnecting..."
         );
         assert.strictEqual(
-            rowOf("Billing").querySelector(".o_axivox_queue_status").textContent,
+            textOf(rowOf("Billing"), ".o_axivox_queue_status"),
             "connected"
         );
         assert.strictEqual(
-            rowOf("Billing").querySelector(".o_axivox_queue_error").textContent,
+            textOf(rowOf("Billing"), ".o_axivox_queue_error"),
             "The PBX could not be reached. Ask your administrator to check the PBX account."
         );
         assert.strictEqual(
-            rowOf("Support").querySelector(".o_axivox_queue_status").textContent,
+            textOf(rowOf("Support"), ".o_axivox_queue_status"),
             "always connected",
             "static agents stay connected"
         );
-        await notify(
-            memberState(
-                {member_id: 11, queue_id: 1, queue_name: "Sales"},
-                {
-                    connected: false,
-                    connected_since: false,
-                    connected_count: 1,
-                }
-            )
-        );
+        await notify(salesDisconnected());
         assert.strictEqual(
-            rowOf("Sales").querySelector(".o_axivox_queue_status").textContent,
+            textOf(rowOf("Sales"), ".o_axivox_queue_status"),
             "not connected"
         );
         assert.strictEqual(badge(), "2");
@@ -902,11 +820,11 @@ QUnit.module("softphone", (hooks) => {
         "a code call ends by itself: the PBX's message, ended, then idle",
         async (assert) => {
             const states = ["answered", "ended"];
-            handlers["res.users/axivox_dial"] = ([number]) =>
+            handlers["axivox.softphone/dial"] = ([number]) =>
                 callInfo(number, "logged_in", {
                     message: "You are now logged in to the Billing queue.",
                 });
-            handlers["res.users/axivox_call_state"] = ([callId]) => {
+            handlers["axivox.softphone/call_state"] = ([callId]) => {
                 assert.step(`state ${callId}`);
                 return callInfo("*620", "logged_in", {state: states.shift()});
             };
@@ -949,12 +867,12 @@ QUnit.module("softphone", (hooks) => {
         "an ordinary call: ringing, answered, ended, as the PBX says",
         async (assert) => {
             const states = ["ringing", "answered", "answered", "ended"];
-            handlers["res.users/axivox_dial"] = ([number]) =>
+            handlers["axivox.softphone/dial"] = ([number]) =>
                 callInfo(number, "ringing", {
                     state: "ringing",
                     message: "Ringing extension 103.",
                 });
-            handlers["res.users/axivox_call_state"] = () =>
+            handlers["axivox.softphone/call_state"] = () =>
                 callInfo("103", "ringing", {state: states.shift()});
             await start();
             await openPanel();
@@ -972,19 +890,16 @@ QUnit.module("softphone", (hooks) => {
             assert.strictEqual(callStatus(), "Call ended", "the other end hung up");
             await runTimers(CALL_SETTLE_DELAY);
             assert.strictEqual(callStatus(), null);
-            assert.strictEqual(
-                calls.filter((c) => c.key === "res.users/axivox_call_state").length,
-                4
-            );
+            assert.strictEqual(callCount("axivox.softphone/call_state"), 4);
         }
     );
 
     QUnit.test(
         "the call poll is bounded: it stops after repeated failures",
         async (assert) => {
-            handlers["res.users/axivox_dial"] = ([number]) =>
+            handlers["axivox.softphone/dial"] = ([number]) =>
                 callInfo(number, "answered");
-            handlers["res.users/axivox_call_state"] = () => {
+            handlers["axivox.softphone/call_state"] = () => {
                 throw makeServerError({message: "The PBX could not be reached."});
             };
             await start();
@@ -996,7 +911,7 @@ QUnit.module("softphone", (hooks) => {
                 await runTimers(CALL_POLL_INTERVAL);
             }
             assert.strictEqual(
-                calls.filter((c) => c.key === "res.users/axivox_call_state").length,
+                callCount("axivox.softphone/call_state"),
                 CALL_POLL_MAX_ERRORS
             );
             assert.strictEqual(

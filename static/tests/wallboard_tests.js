@@ -1,16 +1,5 @@
 /** @odoo-module **/
 
-import {browser} from "@web/core/browser/browser";
-import {registry} from "@web/core/registry";
-import {makeTestEnv} from "@web/../tests/helpers/mock_env";
-import {
-    click,
-    getFixture,
-    mount,
-    nextTick,
-    patchWithCleanup,
-} from "@web/../tests/helpers/utils";
-
 import {
     BUS_DELAY,
     POLL_INTERVAL,
@@ -19,15 +8,24 @@ import {
     Wallboard,
     clock,
 } from "@voip_axivox_queue/wallboard/wallboard";
+import {addFakeBus, noop} from "./axivox_test_utils";
+import {
+    click,
+    getFixture,
+    mount,
+    nextTick,
+    patchWithCleanup,
+} from "@web/../tests/helpers/utils";
+import {browser} from "@web/core/browser/browser";
+import {makeTestEnv} from "@web/../tests/helpers/mock_env";
 
-const serviceRegistry = registry.category("services");
-let target;
-let reads;
-let busCallbacks;
-let intervals;
-let timeouts;
-let now;
-let data;
+let target = null;
+let reads = [];
+let busCallbacks = {};
+let intervals = [];
+let timeouts = [];
+let now = 0;
+let data = null;
 
 function queue(values) {
     return {
@@ -73,7 +71,8 @@ QUnit.module("wallboard", (hooks) => {
         busCallbacks = {};
         intervals = [];
         timeouts = [];
-        now = 1070 * 1000; // The browser's clock, ms
+        // The browser's clock, ms
+        now = 1070 * 1000;
         data = {
             server_time: 1070,
             queues: [
@@ -90,9 +89,9 @@ QUnit.module("wallboard", (hooks) => {
         patchWithCleanup(Date, {now: () => now});
         patchWithCleanup(browser, {
             setInterval: (fn, delay) => intervals.push({fn, delay}),
-            clearInterval: () => {},
+            clearInterval: noop,
             setTimeout: (fn, delay) => timeouts.push({fn, delay}),
-            clearTimeout: () => {},
+            clearTimeout: noop,
             localStorage: {
                 store: {},
                 getItem(key) {
@@ -103,16 +102,7 @@ QUnit.module("wallboard", (hooks) => {
                 },
             },
         });
-        serviceRegistry.add("bus_service", {
-            start() {
-                return {
-                    subscribe(type, callback) {
-                        (busCallbacks[type] = busCallbacks[type] || []).push(callback);
-                    },
-                    unsubscribe() {},
-                };
-            },
-        });
+        addFakeBus(busCallbacks);
     });
 
     QUnit.test("clock", async (assert) => {
@@ -163,9 +153,9 @@ QUnit.module("wallboard", (hooks) => {
     QUnit.test("the bus: notifications are read in one go, at once", async (assert) => {
         await start();
         data.queues[0].waiting = 5;
-        for (const callback of busCallbacks[WALLBOARD_NOTIFICATION]) {
-            callback({queue_ids: [1]});
-            callback({queue_ids: [1]});
+        for (const subscriber of busCallbacks[WALLBOARD_NOTIFICATION]) {
+            subscriber({queue_ids: [1]});
+            subscriber({queue_ids: [1]});
         }
         assert.strictEqual(timeouts.length, 1, "two notifications, one read");
         assert.ok(timeouts[0].delay <= BUS_DELAY && BUS_DELAY < 1000);

@@ -1,12 +1,12 @@
 /** @odoo-module **/
 
+import {deserializeDateTime, formatDateTime} from "@web/core/l10n/dates";
 import {Component} from "@odoo/owl";
 import {ConfirmationDialog} from "@web/core/confirmation_dialog/confirmation_dialog";
 import {_t} from "@web/core/l10n/translation";
 import {registry} from "@web/core/registry";
-import {useService} from "@web/core/utils/hooks";
 import {standardFieldProps} from "@web/views/fields/standard_field_props";
-import {deserializeDateTime, formatDateTime} from "@web/core/l10n/dates";
+import {useService} from "@web/core/utils/hooks";
 
 /**
  * The connected agents of a queue, as the console's dashboard shows them: static agents
@@ -76,7 +76,7 @@ export class ConnectedAgentsField extends Component {
                 ]);
                 await this.props.record.load();
             },
-            cancel: () => {},
+            cancel: () => undefined,
         });
     }
 }

@@ -1,8 +1,8 @@
 /** @odoo-module **/
 
 import {onMounted, onWillUnmount, useEnv} from "@odoo/owl";
-import {browser} from "@web/core/browser/browser";
 import {MEMBER_STATE_NOTIFICATION} from "@voip_axivox_queue/softphone/softphone_service";
+import {browser} from "@web/core/browser/browser";
 
 /** A burst of notifications (a batch of PBX events) makes one reload, this long after the first. */
 export const LIVE_RELOAD_DELAY = 300;

@@ -1,15 +1,14 @@
 /** @odoo-module **/
 
 import {ConfirmationDialog} from "@web/core/confirmation_dialog/confirmation_dialog";
-import {_t} from "@web/core/l10n/translation";
-import {registry} from "@web/core/registry";
 import {FormController} from "@web/views/form/form_controller";
-import {formView} from "@web/views/form/form_view";
 import {KanbanController} from "@web/views/kanban/kanban_controller";
-import {kanbanView} from "@web/views/kanban/kanban_view";
 import {ListController} from "@web/views/list/list_controller";
+import {_t} from "@web/core/l10n/translation";
+import {formView} from "@web/views/form/form_view";
+import {kanbanView} from "@web/views/kanban/kanban_view";
 import {listView} from "@web/views/list/list_view";
-
+import {registry} from "@web/core/registry";
 import {useMemberStateReload} from "./live_reload";
 
 const viewRegistry = registry.category("views");
@@ -88,7 +87,7 @@ export class AxivoxLiveKanbanController extends KanbanController {
             ConfirmationDialog,
             queueDeleteDialogProps({
                 confirm: () => this.model.root.deleteRecords([record]),
-                cancel: () => {},
+                cancel: () => undefined,
             })
         );
     }

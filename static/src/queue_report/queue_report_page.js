@@ -1,14 +1,14 @@
 /** @odoo-module **/
 
 import {Component, onWillStart, useState} from "@odoo/owl";
-import {browser} from "@web/core/browser/browser";
-import {_t} from "@web/core/l10n/translation";
 import {deserializeDateTime, formatDateTime} from "@web/core/l10n/dates";
+import {Layout} from "@web/search/layout";
+import {_t} from "@web/core/l10n/translation";
+import {browser} from "@web/core/browser/browser";
 import {download} from "@web/core/network/download";
 import {registry} from "@web/core/registry";
-import {useService} from "@web/core/utils/hooks";
 import {useDebounced} from "@web/core/utils/timing";
-import {Layout} from "@web/search/layout";
+import {useService} from "@web/core/utils/hooks";
 import {useSetupAction} from "@web/webclient/actions/action_hook";
 
 export const REPORT_DEBOUNCE = 300;
@@ -140,7 +140,9 @@ export class QueueReportPage extends Component {
     }
 
     saveFilters() {
-        const {queue_ids, ...kept} = this.serverFilters;
+        // The queues come from the action that opened the page: not kept
+        const kept = {...this.serverFilters};
+        delete kept.queue_ids;
         browser.localStorage.setItem(this.storageKey, JSON.stringify(kept));
     }
 

@@ -2,8 +2,8 @@
 
 import {Component, useRef, useState} from "@odoo/owl";
 import {_t} from "@web/core/l10n/translation";
-import {useService} from "@web/core/utils/hooks";
 import {callStatusText} from "./softphone_service";
+import {useService} from "@web/core/utils/hooks";
 
 const KEYS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"];
 const KEY_LETTERS = {
@@ -73,7 +73,8 @@ export class DialPad extends Component {
             ev.stopPropagation();
             this.props.onEscape?.();
         } else if (inField || ev.ctrlKey || ev.metaKey || ev.altKey) {
-            return; // The number field edits itself (typing, pasting)
+            // The number field edits itself (typing, pasting)
+            return;
         } else if (ev.key === "Backspace") {
             ev.preventDefault();
             this.softphone.backspace();

@@ -2,8 +2,8 @@
 
 import {Component, useState} from "@odoo/owl";
 import {_t} from "@web/core/l10n/translation";
-import {useService} from "@web/core/utils/hooks";
 import {formatSince} from "./softphone_service";
+import {useService} from "@web/core/utils/hooks";
 
 /** "My queues": every queue of the agent, its login state and the button to change it. */
 export class QueueList extends Component {

@@ -1,11 +1,11 @@
 /** @odoo-module **/
 
 import {Component, useState} from "@odoo/owl";
+import {DialPad} from "./dial_pad";
+import {QueueList} from "./queue_list";
 import {_t} from "@web/core/l10n/translation";
 import {registry} from "@web/core/registry";
 import {useService} from "@web/core/utils/hooks";
-import {DialPad} from "./dial_pad";
-import {QueueList} from "./queue_list";
 
 /** The softphone panel: stays open in a corner while the agent works; it can be folded. */
 export class SoftphonePanel extends Component {

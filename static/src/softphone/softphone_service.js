@@ -1,15 +1,24 @@
 /** @odoo-module **/
 
-import {reactive} from "@odoo/owl";
-import {browser} from "@web/core/browser/browser";
-import {_t} from "@web/core/l10n/translation";
 import {deserializeDateTime, formatDateTime} from "@web/core/l10n/dates";
+import {_t} from "@web/core/l10n/translation";
+import {browser} from "@web/core/browser/browser";
+import {reactive} from "@odoo/owl";
 import {registry} from "@web/core/registry";
 import {session} from "@web/session";
 
+/** The server model the softphone calls (``axivox.softphone``), and only it. */
+export const SOFTPHONE = "axivox.softphone";
 export const MEMBER_STATE_NOTIFICATION = "voip_axivox_queue/member_state";
-/** What a number may contain: digits, * and #, and a leading + (pasted numbers). */
-export const DIALABLE = /^\+?[0-9*#]{1,20}$/;
+/**
+ * Whether a number can be dialled: digits, * and #, and a leading + (pasted numbers). The
+ * rule is the server's (axivox_api/rules.py), handed over in the session info; without it
+ * the server's own check answers.
+ */
+export function isDialable(number) {
+    const pattern = session.axivox_dialable_pattern;
+    return !pattern || new RegExp(pattern).test(number);
+}
 /** If the PBX event of a login/logout never comes (bus down), re-read the state. */
 export const PENDING_TIMEOUT = 15000;
 
@@ -192,11 +201,7 @@ export class Softphone {
     async load() {
         this.loading = true;
         try {
-            const state = await this.orm.call(
-                "res.users",
-                "axivox_softphone_state",
-                []
-            );
+            const state = await this.orm.call(SOFTPHONE, "get_state", []);
             this.extension = state.extension;
             this.hasExtension = Boolean(state.extension);
             this.queues = state.queues.map((queue) => ({
@@ -312,17 +317,16 @@ export class Softphone {
             return;
         }
         this._callPolls++;
-        let info;
+        let info = null;
         try {
-            info = await this.orm.silent.call("res.users", "axivox_call_state", [
-                callId,
-            ]);
+            info = await this.orm.silent.call(SOFTPHONE, "call_state", [callId]);
             this._callPollErrors = 0;
         } catch {
             this._callPollErrors++;
         }
         if (!this.call || this.call.id !== callId) {
-            return; // Another call meanwhile
+            // Another call meanwhile
+            return;
         }
         if (info) {
             // The PBX's state; what the dial said (its message) stays.
@@ -355,8 +359,8 @@ export class Softphone {
     }
 
     /** The green button: place a call through the PBX from the agent's extension. */
-    async dial(number = this.number) {
-        number = cleanNumber(number);
+    async dial(typed = this.number) {
+        const number = cleanNumber(typed);
         if (this.calling) {
             return;
         }
@@ -364,7 +368,7 @@ export class Softphone {
             this.feedback = {type: "danger", text: _t("Type a number to call.")};
             return;
         }
-        if (!DIALABLE.test(number)) {
+        if (!isDialable(number)) {
             this.feedback = {
                 type: "danger",
                 text: _t("%s is not a number: use digits, * and # only.", number),
@@ -374,7 +378,7 @@ export class Softphone {
         this.calling = true;
         this.feedback = null;
         try {
-            const info = await this.orm.call("res.users", "axivox_dial", [number]);
+            const info = await this.orm.call(SOFTPHONE, "dial", [number]);
             this.showCall(info);
             this._noteCodeDialed(info);
         } catch (error) {
@@ -391,9 +395,7 @@ export class Softphone {
             return;
         }
         try {
-            this.showCall(
-                await this.orm.call("res.users", "axivox_hangup", [this.call.id])
-            );
+            this.showCall(await this.orm.call(SOFTPHONE, "hang_up", [this.call.id]));
             this.feedback = null;
         } catch (error) {
             this.feedback = {type: "danger", text: errorMessage(error)};
@@ -428,13 +430,12 @@ export class Softphone {
         }
         queue.pending = connect ? "connecting" : "disconnecting";
         queue.error = null;
-        const method = connect
-            ? "action_softphone_connect"
-            : "action_softphone_disconnect";
         try {
-            const info = await this.orm.call("axivox.queue.member", method, [
-                [queue.member_id],
-            ]);
+            const info = await this.orm.call(
+                SOFTPHONE,
+                connect ? "connect" : "disconnect",
+                [queue.member_id]
+            );
             this.showCall(info);
             this._applyCodeOutcome(queue, connect, info);
         } catch (error) {
@@ -503,7 +504,7 @@ export class Softphone {
             queue.error = null;
         }
         try {
-            const infos = await this.orm.call("res.users", "axivox_disconnect_all", []);
+            const infos = await this.orm.call(SOFTPHONE, "disconnect_all", []);
             const seen = new Set();
             for (const info of infos) {
                 const queue = this.queueByMember(info.member_id);

@@ -3,8 +3,8 @@
 import {Component, useState} from "@odoo/owl";
 import {_t} from "@web/core/l10n/translation";
 import {registry} from "@web/core/registry";
-import {useService} from "@web/core/utils/hooks";
 import {session} from "@web/session";
+import {useService} from "@web/core/utils/hooks";
 
 /** The phone icon of the systray; its badge counts the queues the agent is connected to. */
 export class SoftphoneSystrayItem extends Component {

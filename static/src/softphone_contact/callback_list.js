@@ -1,9 +1,9 @@
 /** @odoo-module **/
 
 import {Component, onWillUnmount, useState} from "@odoo/owl";
-import {browser} from "@web/core/browser/browser";
 import {_t} from "@web/core/l10n/translation";
 import {ageText} from "./contact_centre_service";
+import {browser} from "@web/core/browser/browser";
 
 /** "To call back" in the softphone: the open callbacks of the agent's queues. */
 export class CallbackList extends Component {

@@ -1,14 +1,15 @@
 /** @odoo-module **/
 
-import {reactive} from "@odoo/owl";
-import {_t} from "@web/core/l10n/translation";
-import {registry} from "@web/core/registry";
-import {patch} from "@web/core/utils/patch";
 import {
+    SOFTPHONE,
     Softphone,
     cleanNumber,
     errorMessage,
 } from "@voip_axivox_queue/softphone/softphone_service";
+import {_t} from "@web/core/l10n/translation";
+import {patch} from "@web/core/utils/patch";
+import {reactive} from "@odoo/owl";
+import {registry} from "@web/core/registry";
 
 export const CALLBACKS_NOTIFICATION = "voip_axivox_queue/callbacks";
 export const CALLER_CARD_NOTIFICATION = "voip_axivox_queue/caller_card";
@@ -54,11 +55,7 @@ export class ContactCentre {
     // --------------------------------------------------------------- callbacks
     async loadCallbacks() {
         try {
-            const result = await this.orm.call(
-                "axivox.callback",
-                "axivox_softphone_callbacks",
-                []
-            );
+            const result = await this.orm.call(SOFTPHONE, "get_callbacks", []);
             this.callbacks = result.callbacks;
             this.callbackCount = result.count;
             this.callbacksLoaded = true;
@@ -81,9 +78,7 @@ export class ContactCentre {
         this.busyCallbackId = callback.id;
         this.callbackError = null;
         try {
-            const info = await this.orm.call("axivox.callback", "action_call_back", [
-                [callback.id],
-            ]);
+            const info = await this.orm.call(SOFTPHONE, "call_back", [callback.id]);
             this.softphone.call = info;
             this.showCardFor(info.to, "outgoing");
         } catch (error) {
@@ -116,18 +111,14 @@ export class ContactCentre {
     }
 
     /** The card of a number the agent calls from the softphone. */
-    async showCardFor(number, source = "outgoing") {
-        number = cleanNumber(number);
+    async showCardFor(typed, source = "outgoing") {
+        const number = cleanNumber(typed);
         if (!number || number.length < 3) {
             return;
         }
         const seq = ++this.cardSeq;
         try {
-            const card = await this.orm.call(
-                "axivox.queue.event",
-                "axivox_caller_card",
-                [number]
-            );
+            const card = await this.orm.call(SOFTPHONE, "caller_card", [number]);
             if (seq !== this.cardSeq) {
                 // A queue caller was connected (or the call ended) meanwhile: that wins
                 return;

@@ -1,8 +1,8 @@
 /** @odoo-module **/
 
 import {Component, onMounted, onWillStart, onWillUnmount, useState} from "@odoo/owl";
-import {browser} from "@web/core/browser/browser";
 import {_t} from "@web/core/l10n/translation";
+import {browser} from "@web/core/browser/browser";
 import {registry} from "@web/core/registry";
 import {useService} from "@web/core/utils/hooks";
 
@@ -16,8 +16,8 @@ export const BUS_DELAY = 250;
 const STORAGE_KEY = "voip_axivox_queue.wallboard.queue_ids";
 
 /** "m:ss" (or "h:mm:ss") of a number of seconds. */
-export function clock(seconds) {
-    seconds = Math.max(0, Math.floor(seconds));
+export function clock(total) {
+    const seconds = Math.max(0, Math.floor(total));
     const h = Math.floor(seconds / 3600);
     const m = Math.floor((seconds % 3600) / 60);
     const s = String(seconds % 60).padStart(2, "0");

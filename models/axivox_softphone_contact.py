@@ -1,0 +1,85 @@
+"""The contact-centre sections of the softphone (``axivox.softphone``): the agent's
+callbacks, calling one back, the caller card of a number she calls, and the callback of
+a number closed when her call to it is answered."""
+from odoo import api, fields, models
+
+from .axivox_queue_event_contact import PARTNER_FOR_NUMBER
+
+
+class AxivoxSoftphone(models.AbstractModel):
+    _inherit = "axivox.softphone"
+
+    @api.model
+    def dial(self, number):
+        """A call placed from the softphone that was answered closes the callback of the
+        number called."""
+        info = super().dial(number)
+        self.env["axivox.callback"]._note_placed_call(info, number)
+        return info
+
+    @api.model
+    def get_callbacks(self, limit=50):
+        """The open callbacks of the current user's queues, for the softphone."""
+        Callback = self.env["axivox.callback"]
+        domain = [
+            ("state", "in", ("open", "claimed")),
+            ("queue_id.member_ids.user_id", "=", self.env.uid),
+        ]
+        callbacks = Callback.search(
+            domain, limit=limit, order="call_time desc, id desc"
+        )
+        return {
+            "count": Callback.search_count(domain),
+            "callbacks": [
+                {
+                    "id": c.id,
+                    "number": c.number,
+                    "partner_id": c.partner_id.id,
+                    "partner_name": c.partner_id.display_name or False,
+                    "queue_id": c.queue_id.id,
+                    "queue_name": c.queue_id.name,
+                    "call_time": fields.Datetime.to_string(c.call_time),
+                    "wait_time": c.wait_time,
+                    "attempts": c.attempts,
+                    "state": c.state,
+                    "claimed_by_id": c.claimed_by_id.id,
+                    "claimed_by_name": c.claimed_by_id.name or False,
+                }
+                for c in callbacks
+            ],
+        }
+
+    @api.model
+    def call_back(self, callback_id):
+        """Claim callback ``callback_id`` and call the caller from the agent's
+        extension (the callback's own *Call back*)."""
+        return self.env["axivox.callback"].browse(callback_id).action_call_back()
+
+    @api.model
+    def caller_card(self, number):
+        """The caller card of ``number`` for the current user (a call she places)."""
+        Event = self.env["axivox.queue.event"]
+        user = self.env.user.sudo()
+        account = user.axivox_account_id
+        if not account or not isinstance(number, str) or not number.strip():
+            return Event._card_payload(
+                number if isinstance(number, str) else "", None, "", []
+            )
+        num = Event._normalize_number(account, number)
+        partner = None
+        if num:
+            self.env["res.partner"].flush_model(
+                ["axivox_phone_e164", "axivox_mobile_e164", "active", "company_id"]
+            )
+            self.env.cr.execute(
+                PARTNER_FOR_NUMBER.format(num="%s", cid="%s"),
+                [num, num, account.company_id.id],
+            )
+            row = self.env.cr.fetchone()
+            if row:
+                # A contact the user may not read is not shown.
+                partner = (
+                    self.env["res.partner"].browse(row[0])._filter_access_rules("read")
+                )
+        history = Event._caller_histories(account, {num}).get(num, []) if num else []
+        return Event._card_payload(number.strip(), partner, "", history)
