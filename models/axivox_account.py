@@ -667,7 +667,7 @@ class AxivoxAccount(models.Model):
             if member.member_type != agent["type"]:
                 member.write({"member_type": agent["type"]})
             if member.connected != connected:
-                changed |= member._apply_local_login_state(
+                changed |= member._set_login_state_now(
                     connected, "sync", since=agent.get("connected_since")
                 )
         if to_create:
@@ -804,7 +804,7 @@ class AxivoxAccount(models.Model):
                 )
                 continue
             if member:
-                changed |= member._apply_local_login_state(
+                changed |= member._set_login_state_now(
                     bool(result.get("connected", False)), "auto"
                 )
         changed._notify_state()

@@ -352,10 +352,10 @@ class AxivoxQueueEvent(models.Model):
         )
         new_ids = {row[0] for row in inserted}
         new_events = [event for event in batch if event["id"] in new_ids]
-        self.env["axivox.queue.member"]._apply_login_events(
+        self.env["axivox.queue.member"]._ingest_login_events(
             account, new_events, queues, users
         )
-        self.env["axivox.queue.member"]._apply_call_events(
+        self.env["axivox.queue.member"]._ingest_call_events(
             account, new_events, queues, users
         )
         self._after_ingest(account, new_events, queues, users, source, numbers)

@@ -241,7 +241,7 @@ class AxivoxQueueMember(models.Model):
             # Applied in a transaction of its own, under the account's events lock: never in
             # conflict with the PBX events that webhooks apply at the same moment.
             with account._own_transaction() as env:
-                member.with_env(env).sudo()._apply_local_login_state(
+                member.with_env(env).sudo()._set_login_state_now(
                     bool(agent.get("connected", connected)),
                     source,
                     since=agent.get("connected_since"),
@@ -249,16 +249,17 @@ class AxivoxQueueMember(models.Model):
             member.invalidate_recordset()
         return True
 
-    def _apply_local_login_state(self, connected, source, since=None):
-        """A login state Odoo set or read from the PBX itself (manager, sync, end of day),
-        stamped now like a PBX event, and after the last change applied: a late, older
-        PBX event never undoes it. Returns the members that changed."""
+    def _set_login_state_now(self, connected, source, since=None):
+        """Set a login state Odoo changed or read from the PBX itself (manager, sync, end
+        of day), under the account's events lock, stamped now like a PBX event and after
+        the last change applied: a late, older PBX event never undoes it. Returns the
+        members that changed."""
         self.account_id._lock_events()
         self.invalidate_recordset(["connected", "connected_since", "last_change_ts"])
         now = fields.Datetime.now()
         changed = self.browse()
         for member in self:
-            changed |= member._apply_login_state(
+            changed |= member._set_login_state_if_newer(
                 connected,
                 now,
                 source,
@@ -267,8 +268,9 @@ class AxivoxQueueMember(models.Model):
             )
         return changed
 
-    def _apply_login_state(self, connected, when, source, ts=None, since=None):
-        """Set the login state of these members as of ``when``.
+    def _set_login_state_if_newer(self, connected, when, source, ts=None, since=None):
+        """Set the login state of these members as of ``when``, unless a newer change was
+        applied already.
 
         ``ts`` (epoch seconds) orders PBX events: a state older than the one applied is
         ignored, so a late "agent is disconnecting" never undoes a newer "connecting".
@@ -293,8 +295,9 @@ class AxivoxQueueMember(models.Model):
         return changed
 
     @api.model
-    def _apply_login_events(self, account, events, queues, users):
-        """Apply the ADDMEMBER / REMOVEMEMBER events among ``events`` (new ones only).
+    def _ingest_login_events(self, account, events, queues, users):
+        """Apply the PBX's ADDMEMBER / REMOVEMEMBER events among the newly stored
+        ``events`` of a batch to the members' login state.
 
         Only the newest event of each (queue, agent) counts, and only if it is newer than
         the last change applied to the member. A dynamic agent the PBX logs in who is not
@@ -339,7 +342,7 @@ class AxivoxQueueMember(models.Model):
             member = members.get(key)
             if not member:
                 continue
-            changed |= member._apply_login_state(
+            changed |= member._set_login_state_if_newer(
                 event["type"] == "ADDMEMBER",
                 odoo_datetime(event["timestamp"]),
                 "pbx",
@@ -367,7 +370,7 @@ class AxivoxQueueMember(models.Model):
         return latest
 
     @api.model
-    def _apply_call_events(self, account, events, queues, users):
+    def _ingest_call_events(self, account, events, queues, users):
         """Who is on a queue call: a CONNECT puts the agent on the call, the end of the call
         (COMPLETEAGENT, COMPLETECALLER) or its transfer takes her off it. Only the newest
         event of each (queue, agent) counts, and only if newer than the last one applied.

@@ -19,8 +19,8 @@ class AxivoxQueueMember(models.Model):
             self.env["axivox.agent.session"]._note_local_change(self, connect, "widget")
         return info
 
-    def _apply_local_login_state(self, connected, source, since=None):
-        changed = super()._apply_local_login_state(connected, source, since=since)
+    def _set_login_state_now(self, connected, source, since=None):
+        changed = super()._set_login_state_now(connected, source, since=since)
         if source in ("manager", "auto"):
             self.env["axivox.agent.session"]._note_local_change(self, connected, source)
         return changed
