@@ -54,7 +54,8 @@ E_DAY_PAIRS = """
                COUNT(*) FILTER (WHERE e.event_type = 'RINGNOANSWER') AS missed
           FROM k
           JOIN axivox_queue_event e
-            ON e.agent_user_id = k.user_id AND e.event_time >= k.day
+            ON e.agent_user_id = k.user_id AND e.agent_user_id IS NOT NULL
+           AND e.event_time >= k.day
            AND e.event_time < k.day + interval '1 day'
            AND e.event_type IN ('CONNECT', 'COMPLETEAGENT', 'COMPLETECALLER', 'RINGNOANSWER')
          GROUP BY e.company_id, k.user_id, k.day
@@ -132,7 +133,7 @@ class AxivoxAgentDayReport(models.Model):
 
     @api.model
     def _refresh(self, pairs):
-        """Compute again the rows of ``pairs`` {(user id, date)}: two queries."""
+        """Compute again the rows of ``pairs`` {(user id, date)}: one query."""
         pairs = {(u, d) for u, d in pairs if u and d}
         if not pairs:
             return
@@ -140,16 +141,15 @@ class AxivoxAgentDayReport(models.Model):
             self.env[model].flush_model()
         users = [p[0] for p in pairs]
         days = [p[1] for p in pairs]
+        # The rows of the pairs are deleted and made again in one statement.
         self.env.cr.execute(
             """
-            DELETE FROM axivox_agent_day_report r
-             USING unnest(%s::int[], %s::date[]) k(user_id, day)
-             WHERE r.user_id = k.user_id AND r.day = k.day
-        """,
-            [users, days],
-        )
-        self.env.cr.execute(
-            "WITH k(user_id, day) AS (SELECT * FROM unnest(%(users)s::int[], %(days)s::date[])),"
+            WITH k(user_id, day) AS (
+                SELECT * FROM unnest(%(users)s::int[], %(days)s::date[])),
+            gone AS (
+                DELETE FROM axivox_agent_day_report r USING k
+                 WHERE r.user_id = k.user_id AND r.day = k.day),
+            """
             + REPORT_SQL.replace("{e_day}", E_DAY_PAIRS),
             {"users": users, "days": days, "uid": self.env.uid},
         )

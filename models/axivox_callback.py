@@ -134,10 +134,11 @@ class AxivoxCallback(models.Model):
     # Ingestion (called by axivox.queue.event._after_ingest)
     # ------------------------------------------------------------------
     @api.model
-    def _update_from_events(self, account, new_events, queues, numbers):
+    def _update_from_events(self, account, new_events, queues, numbers, company_id):
         """Open, update and close the callbacks of the callers of ``new_events``.
 
-        ``numbers`` maps each raw caller number to ``(e164, partner id)``. Order-safe: a
+        ``numbers`` maps each raw caller number to ``(e164, partner id)``; ``company_id``
+        is the account's company. Order-safe: a
         caller is reached by a CONNECT (in any queue of the account) or a call placed to
         her that was answered; an unanswered call older than that never reopens her
         callback. A handful of queries whatever the number of events.
@@ -240,7 +241,7 @@ class AxivoxCallback(models.Model):
                 rows.append(
                     (
                         account.id,
-                        account.company_id.id,
+                        company_id,
                         queue.id if queue else None,
                         num,
                         last["caller_number"],

@@ -232,7 +232,9 @@ class AxivoxQueue(models.Model):
         """,
             {
                 "queues": list(queue_ids),
-                "managers": self.env.ref("voip_axivox_queue.group_axivox_manager").id,
+                "managers": self.env["ir.model.data"]._xmlid_to_res_id(
+                    "voip_axivox_queue.group_axivox_manager"
+                ),
             },
         )
         audience = {}
@@ -241,27 +243,33 @@ class AxivoxQueue(models.Model):
         return audience
 
     @api.model
-    def _notify_contact_centre(self, queue_ids, callback_queue_ids=()):
+    def _notify_contact_centre(
+        self, queue_ids, callback_queue_ids=(), notifications=None
+    ):
         """Tell the wallboards that ``queue_ids`` changed, and the softphones that the
-        callbacks of ``callback_queue_ids`` did: one query and one bus insert."""
+        callbacks of ``callback_queue_ids`` did: one query and one bus insert (none when
+        the messages are added to the list ``notifications``, for the caller to send)."""
         queue_ids = set(queue_ids) | set(callback_queue_ids)
         callback_queue_ids = set(callback_queue_ids)
         if not queue_ids:
             return
         self.env["axivox.queue.member"].flush_model(["queue_id", "user_id"])
         Partner = self.env["res.partner"]
-        notifications = []
+        messages = []
         for partner_id, queues in self._contact_centre_audience(queue_ids).items():
             partner = Partner.browse(partner_id)
-            notifications.append(
+            messages.append(
                 (partner, "voip_axivox_queue/wallboard", {"queue_ids": sorted(queues)})
             )
             if queues & callback_queue_ids:
-                notifications.append(
+                messages.append(
                     (
                         partner,
                         "voip_axivox_queue/callbacks",
                         {"queue_ids": sorted(queues & callback_queue_ids)},
                     )
                 )
-        self.env["bus.bus"]._sendmany(notifications)
+        if notifications is None:
+            self.env["bus.bus"]._sendmany(messages)
+        else:
+            notifications += messages

@@ -59,12 +59,12 @@ class AxivoxQueueEvent(models.Model):
     )
 
     @api.model
-    def _match_callers(self, account, batch):
-        """``{raw caller number: (e164, contact id or None)}`` for the events of a batch, in
-        ONE query; ``_ingest`` stores both with the events."""
+    def _match_callers(self, batch, company_id, country):
+        """``{raw caller number: (e164, contact id or None)}`` for the events of a batch
+        of company ``company_id`` (national numbers read in ``country``), in ONE query;
+        ``_ingest`` stores both with the events."""
         if self.env.context.get("axivox_contact_centre_off"):
             return {}
-        country = self._caller_country(account)
         mapping = {}
         for event in batch:
             raw = event.get("caller_number")
@@ -81,20 +81,25 @@ class AxivoxQueueEvent(models.Model):
             SELECT n.num, ({PARTNER_FOR_NUMBER.format(num="n.num", cid="%s")})
               FROM unnest(%s::varchar[]) n(num)
         """,
-            [account.company_id.id, list(set(mapping.values()))],
+            [company_id, list(set(mapping.values()))],
         )
         partners = dict(self.env.cr.fetchall())
         return {raw: (num, partners.get(num)) for raw, num in mapping.items()}
 
     @api.model
-    def _after_ingest(self, account, new_events, queues, users, source, numbers):
+    def _after_ingest(self, account, new_events, batch_info, notifications):
         """Everything the contact-centre layer does with newly stored events (``new_events``
-        as validated, never applied before; ``numbers`` from ``_match_callers``), in a few
-        queries whatever their number."""
+        as validated, never applied before), in a few queries whatever their number.
+        ``batch_info`` holds what ``_ingest`` read for the batch: ``queues``, ``users``,
+        ``source``, ``company_id`` and ``numbers`` (from ``_match_callers``). Its bus
+        messages are added to ``notifications``."""
+        queues, users = batch_info["queues"], batch_info["users"]
+        numbers, source = batch_info["numbers"], batch_info["source"]
+        company_id = batch_info["company_id"]
         if not new_events or self.env.context.get("axivox_contact_centre_off"):
             return
         callback_queues = self.env["axivox.callback"]._update_from_events(
-            account, new_events, queues, numbers
+            account, new_events, queues, numbers, company_id
         )
         spans = self.env["axivox.agent.session"]._update_from_events(
             account, new_events, queues, users, source
@@ -104,10 +109,13 @@ class AxivoxQueueEvent(models.Model):
             Report._pairs_of_sessions(spans)
             | Report._pairs_of_events(new_events, users)
         )
-        self._notify_caller_cards(account, new_events, queues, users, numbers)
+        self._notify_caller_cards(
+            account, new_events, queues, users, numbers, notifications
+        )
         self.env["axivox.queue"]._notify_contact_centre(
             {queues[e["queue_id"]].id for e in new_events if queues.get(e["queue_id"])},
             callback_queues,
+            notifications,
         )
 
     @api.model
@@ -182,10 +190,13 @@ class AxivoxQueueEvent(models.Model):
     # The caller card of the softphone
     # ------------------------------------------------------------------
     @api.model
-    def _notify_caller_cards(self, account, new_events, queues, users, numbers):
+    def _notify_caller_cards(
+        self, account, new_events, queues, users, numbers, notifications
+    ):
         """Send her caller card to the agent a queue caller just connected to (CONNECT),
-        and tell her when that call ended: one bus message per agent and one history query
-        for the whole batch. Payload: ``{"cards": [card, ...], "ended": [call id, ...]}``."""
+        and tell her when that call ended: one bus message per agent (added to
+        ``notifications``) and one history query for the whole batch. Payload:
+        ``{"cards": [card, ...], "ended": [call id, ...]}``."""
         now = time.time()
         recent = [
             e
@@ -241,12 +252,10 @@ class AxivoxQueueEvent(models.Model):
                         call_id=event.get("call_id"),
                     )
                 )
-        self.env["bus.bus"]._sendmany(
-            [
-                (user.partner_id, CARD_NOTIFICATION, message)
-                for user, message in by_agent.items()
-            ]
-        )
+        notifications += [
+            (user.partner_id, CARD_NOTIFICATION, message)
+            for user, message in by_agent.items()
+        ]
 
     @api.model
     def _caller_histories(self, account, nums):

@@ -295,7 +295,7 @@ class AxivoxQueueMember(models.Model):
         return changed
 
     @api.model
-    def _ingest_login_events(self, account, events, queues, users):
+    def _ingest_login_events(self, account, events, queues, users, notifications=None):
         """Apply the PBX's ADDMEMBER / REMOVEMEMBER events among the newly stored
         ``events`` of a batch to the members' login state.
 
@@ -348,7 +348,7 @@ class AxivoxQueueMember(models.Model):
                 "pbx",
                 ts=ts,
             )
-        changed._notify_state()
+        changed._notify_state(notifications)
         return changed
 
     @api.model
@@ -370,77 +370,125 @@ class AxivoxQueueMember(models.Model):
         return latest
 
     @api.model
-    def _ingest_call_events(self, account, events, queues, users):
+    def _ingest_call_events(self, account, events, queues, users, notifications=None):
         """Who is on a queue call: a CONNECT puts the agent on the call, the end of the call
         (COMPLETEAGENT, COMPLETECALLER) or its transfer takes her off it. Only the newest
-        event of each (queue, agent) counts, and only if newer than the last one applied.
-        Returns the members that changed."""
+        event of each (queue, agent) counts, and only if newer than the last one applied;
+        the end of another call than the one she is on changes nothing. One UPDATE for
+        the whole batch. Returns the members that changed."""
         latest = self._newest_per_member(events, CALL_START | CALL_END, queues, users)
         if not latest:
             return self.browse()
-        Member = self.sudo().with_context(axivox_from_pbx=True)
-        members = Member.search(
-            [
-                ("queue_id", "in", list({k[0] for k in latest})),
-                ("user_id", "in", list({k[1] for k in latest})),
-            ]
+        fields_ = ["on_call", "call_id", "on_call_since", "call_change_ts"]
+        self.flush_model(fields_)
+        rows = [
+            (
+                queue_id,
+                user_id,
+                ts,
+                event["type"] in CALL_START,
+                event.get("call_id") or None,
+                odoo_datetime(event["timestamp"]),
+                self.env.uid,
+            )
+            for (queue_id, user_id), (ts, event) in latest.items()
+        ]
+        updated = self.env.cr.execute_values(
+            """
+            UPDATE axivox_queue_member m
+               SET on_call = v.start,
+                   call_id = CASE WHEN v.start THEN v.call_id END,
+                   on_call_since = CASE WHEN v.start THEN v.since END,
+                   call_change_ts = v.ts, write_uid = v.uid,
+                   write_date = now() AT TIME ZONE 'UTC'
+              FROM (VALUES %s) v(queue_id, user_id, ts, start, call_id, since, uid)
+             WHERE m.queue_id = v.queue_id AND m.user_id = v.user_id
+               AND v.ts > COALESCE(m.call_change_ts, 0)
+               AND (v.start OR COALESCE(m.call_id, '') = '' OR v.call_id IS NULL
+                    OR m.call_id = v.call_id)
+            RETURNING m.id
+            """,
+            rows,
+            template="(%s::int, %s::int, %s::float8, %s, %s, %s::timestamp, %s::int)",
+            page_size=len(rows),
+            fetch=True,
         )
-        changed = self.browse()
-        for member in members:
-            found = latest.get((member.queue_id.id, member.user_id.id))
-            if not found or found[0] <= member.call_change_ts:
-                continue
-            ts, event = found
-            if event["type"] in CALL_START:
-                vals = {
-                    "on_call": True,
-                    "call_id": event.get("call_id"),
-                    "on_call_since": odoo_datetime(event["timestamp"]),
-                }
-            elif (
-                member.call_id
-                and event.get("call_id")
-                and event.get("call_id") != member.call_id
-            ):
-                continue  # the end of another call than the one she is on
-            else:
-                vals = {"on_call": False, "call_id": False, "on_call_since": False}
-            vals["call_change_ts"] = ts
-            member.write(vals)
-            changed |= member
-        changed._notify_state()
+        self.invalidate_model(fields_ + ["write_uid", "write_date"])
+        changed = self.browse(sorted(row[0] for row in updated))
+        changed._notify_state(notifications)
         return changed
 
-    def _notify_state(self):
-        """Tell the agents and the managers, in every open tab, that these members changed."""
+    def _notify_state(self, notifications=None):
+        """Tell the agents and the managers, in every open tab, that these members changed:
+        one query. With ``notifications`` (a list), the messages are added to it, for the
+        caller to send with others in one go; else they are sent now."""
         if not self:
             return
-        managers = self.env.ref("voip_axivox_queue.group_axivox_manager").sudo().users
-        notifications = []
-        for member in self.sudo():
-            queue = member.queue_id
+        self.flush_model()
+        self.env["axivox.queue"].flush_model(
+            ["name", "company_id", "connected_count", "connected_agents"]
+        )
+        managers = self.env["ir.model.data"]._xmlid_to_res_id(
+            "voip_axivox_queue.group_axivox_manager"
+        )
+        self.env.cr.execute(
+            """
+            SELECT m.id, q.id, q.name, u.id, p.name, m.connected, m.connected_since,
+                   m.last_source, q.connected_count, q.connected_agents, m.on_call,
+                   m.on_call_since, u.partner_id,
+                   ARRAY(SELECT mu.partner_id
+                           FROM res_groups_users_rel gu
+                           JOIN res_users mu ON mu.id = gu.uid AND mu.active
+                           JOIN res_company_users_rel cu
+                             ON cu.user_id = mu.id AND cu.cid = q.company_id
+                          WHERE gu.gid = %s AND mu.partner_id != u.partner_id
+                          ORDER BY mu.id)
+              FROM axivox_queue_member m
+              JOIN axivox_queue q ON q.id = m.queue_id
+              JOIN res_users u ON u.id = m.user_id
+              JOIN res_partner p ON p.id = u.partner_id
+             WHERE m.id = ANY(%s)
+             ORDER BY m.id
+            """,
+            [managers, self.ids],
+        )
+        messages = []
+        Partner = self.env["res.partner"]
+        for (
+            member_id,
+            queue_id,
+            queue_name,
+            user_id,
+            agent_name,
+            connected,
+            connected_since,
+            source,
+            connected_count,
+            connected_agents,
+            on_call,
+            on_call_since,
+            partner_id,
+            manager_partners,
+        ) in self.env.cr.fetchall():
             payload = {
-                "member_id": member.id,
-                "queue_id": queue.id,
-                "queue_name": queue.name,
-                "user_id": member.user_id.id,
-                "agent_name": member.user_id.name,
-                "connected": member.connected,
-                "connected_since": fields.Datetime.to_string(member.connected_since),
-                "source": member.last_source,
-                "connected_count": queue.connected_count,
-                "connected_agents": queue.connected_agents or "",
-                "on_call": member.on_call,
-                "on_call_since": fields.Datetime.to_string(member.on_call_since),
+                "member_id": member_id,
+                "queue_id": queue_id,
+                "queue_name": queue_name,
+                "user_id": user_id,
+                "agent_name": agent_name,
+                "connected": bool(connected),
+                "connected_since": fields.Datetime.to_string(connected_since),
+                "source": source or False,
+                "connected_count": connected_count or 0,
+                "connected_agents": connected_agents or "",
+                "on_call": bool(on_call),
+                "on_call_since": fields.Datetime.to_string(on_call_since),
             }
-            targets = (
-                member.user_id.partner_id
-                | managers.filtered(
-                    lambda u: queue.company_id in u.company_ids
-                ).partner_id
-            )
-            notifications += [
-                (partner, "voip_axivox_queue/member_state", payload)
-                for partner in targets
+            messages += [
+                (Partner.browse(pid), "voip_axivox_queue/member_state", payload)
+                for pid in [partner_id, *manager_partners]
             ]
-        self.env["bus.bus"]._sendmany(notifications)
+        if notifications is None:
+            self.env["bus.bus"]._sendmany(messages)
+        else:
+            notifications += messages
