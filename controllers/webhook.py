@@ -28,7 +28,8 @@ class AxivoxWebhookController(http.Controller):
         save_session=False,
     )
     def ping(self):
-        """Health check for monitoring, and the baseline of bench/ (Odoo's HTTP ceiling)."""
+        """Health check for monitoring, and the baseline of bench/ (Odoo's HTTP
+        ceiling)."""
         return request.make_json_response({"ok": True})
 
     @http.route(

@@ -5,11 +5,12 @@ from odoo.tools.sql import create_index
 
 from ..axivox_api.events import parse_timestamp
 
-# The figures of (agent, day) pairs, from the agent sessions and the queue events: ``k`` is
-# the CTE of the pairs (all of them: the whole history).
+# The figures of (agent, day) pairs, from the agent sessions and the queue events: ``k``
+# is the CTE of the pairs (all of them: the whole history).
 REPORT_SQL = """
     sess AS (
-        -- Each session cut into its days (only the sessions of the agents and days of k).
+        -- Each session cut into its days (only the sessions of the agents and days of
+        -- k).
         SELECT s.company_id, s.user_id, d::date AS day, s.start_time, s.end_time,
                GREATEST(s.start_time, d) AS a,
                LEAST(COALESCE(s.end_time, now() AT TIME ZONE 'UTC'),
@@ -33,7 +34,8 @@ REPORT_SQL = """
     ),
     e_day AS ({e_day})
     INSERT INTO axivox_agent_day_report (
-        day, user_id, company_id, logged_hours, answered, talk_minutes, missed, first_login,
+        day, user_id, company_id, logged_hours, answered, talk_minutes, missed,
+            first_login,
         last_logout, create_uid, write_uid, create_date, write_date)
     SELECT COALESCE(s.day, e.day), COALESCE(s.user_id, e.user_id),
            COALESCE(s.company_id, e.company_id), COALESCE(s.logged_hours, 0),
@@ -57,7 +59,8 @@ E_DAY_PAIRS = """
             ON e.agent_user_id = k.user_id AND e.agent_user_id IS NOT NULL
            AND e.event_time >= k.day
            AND e.event_time < k.day + interval '1 day'
-           AND e.event_type IN ('CONNECT', 'COMPLETEAGENT', 'COMPLETECALLER', 'RINGNOANSWER')
+           AND e.event_type IN ('CONNECT', 'COMPLETEAGENT', 'COMPLETECALLER',
+               'RINGNOANSWER')
          GROUP BY e.company_id, k.user_id, k.day
 """
 # ... or of every pair (the whole history: one pass over the events).
@@ -70,7 +73,8 @@ E_DAY_ALL = """
                COUNT(*) FILTER (WHERE e.event_type = 'RINGNOANSWER') AS missed
           FROM axivox_queue_event e
          WHERE e.agent_user_id IS NOT NULL
-           AND e.event_type IN ('CONNECT', 'COMPLETEAGENT', 'COMPLETECALLER', 'RINGNOANSWER')
+           AND e.event_type IN ('CONNECT', 'COMPLETEAGENT', 'COMPLETECALLER',
+               'RINGNOANSWER')
          GROUP BY e.company_id, e.agent_user_id, e.event_time::date
 """
 # Events that count in the report.
@@ -78,9 +82,9 @@ REPORT_EVENTS = ("CONNECT", "COMPLETEAGENT", "COMPLETECALLER", "RINGNOANSWER")
 
 
 class AxivoxAgentDayReport(models.Model):
-    """Per agent and day (UTC): logged-in time, calls answered and missed, talk time, first
-    login and last logout. Kept up to date at ingestion for the (agent, day) pairs a batch
-    touches, so that reading a year of it is reading a small table."""
+    """Per agent and day (UTC): logged-in time, calls answered and missed, talk time,
+    first login and last logout. Kept up to date at ingestion for the (agent, day) pairs
+    a batch touches, so that reading a year of it is reading a small table."""
 
     _name = "axivox.agent.day.report"
     _description = "Agent Day Report"
@@ -121,7 +125,7 @@ class AxivoxAgentDayReport(models.Model):
     last_logout = fields.Datetime(readonly=True, group_operator="max")
 
     def init(self):
-        super().init()
+        res = super().init()
         # The events of an agent on a day: one index range.
         create_index(
             self.env.cr,
@@ -130,6 +134,7 @@ class AxivoxAgentDayReport(models.Model):
             ["agent_user_id", "event_time"],
             where="agent_user_id IS NOT NULL",
         )
+        return res
 
     @api.model
     def _refresh(self, pairs):
@@ -169,7 +174,8 @@ class AxivoxAgentDayReport(models.Model):
                   FROM axivox_agent_session s
                  CROSS JOIN LATERAL generate_series(
                        date_trunc('day', s.start_time),
-                       date_trunc('day', COALESCE(s.end_time, now() AT TIME ZONE 'UTC')),
+                       date_trunc('day', COALESCE(s.end_time,
+                           now() AT TIME ZONE 'UTC')),
                        interval '1 day') d
                  WHERE s.user_id IS NOT NULL),
         """

@@ -23,11 +23,13 @@ EVENT_SOURCES = [
     ("sync", "Sync"),
 ]
 
-# Columns whose own index earlier versions made: the unique (account_id, pbx_event_id) and
-# the agent-day index serve the first two, and the last two are searched with "contains".
+# Columns whose own index earlier versions made: the unique (account_id, pbx_event_id)
+# and the agent-day index serve the first two, and the last two are searched with
+# "contains".
 REDUNDANT_INDEXES = ("account_id", "agent_user_id", "queue_name", "caller_number")
 
-# What the phone number rules read of a country (res.country's fields of the same names).
+# What the phone number rules read of a country (res.country's fields of the same
+# names).
 Country = collections.namedtuple("Country", ["code", "phone_code"])
 
 # A CSV cell starting with one of these is a formula to spreadsheets.
@@ -52,13 +54,11 @@ class AxivoxQueueEvent(models.Model):
     company_id = fields.Many2one(
         related="account_id.company_id", store=True, index=True
     )
-    queue_id = fields.Many2one(
-        "axivox.queue", string="Queue", index=True, ondelete="set null"
-    )
+    queue_id = fields.Many2one("axivox.queue", index=True, ondelete="set null")
     queue_remote_id = fields.Char("PBX Queue Id", index=True)
-    # The queue's name, kept on the event: the report of a deleted queue stays searchable
-    # (with "contains", which a btree index does not serve).
-    queue_name = fields.Char("Queue Name")
+    # The queue's name, kept on the event: the report of a deleted queue stays
+    # searchable (with "contains", which a btree index does not serve).
+    queue_name = fields.Char()
     event_time = fields.Datetime("Time", required=True, index=True)
     event_ts = fields.Float(
         "Timestamp",
@@ -108,9 +108,9 @@ class AxivoxQueueEvent(models.Model):
     ]
 
     def init(self):
-        super().init()
-        # An agent's last login / logout before a moment (queue KPIs: state at the start of
-        # a period) is one index lookup, however long the report.
+        res = super().init()
+        # An agent's last login / logout before a moment (queue KPIs: state at the start
+        # of a period) is one index lookup, however long the report.
         create_index(
             self.env.cr,
             "axivox_queue_event_login_idx",
@@ -121,6 +121,7 @@ class AxivoxQueueEvent(models.Model):
         # Indexes of earlier versions that no query used: each one slowed every insert.
         for column in REDUNDANT_INDEXES:
             drop_index(self.env.cr, f"{self._table}__{column}_index", self._table)
+        return res
 
     @api.model_create_multi
     def create(self, vals_list):
@@ -170,7 +171,8 @@ class AxivoxQueueEvent(models.Model):
 
     @api.model
     def _report_csv(self, domain, batch_size=5000):
-        """The report rows matching ``domain`` as CSV bytes (UTF-8, header row first)."""
+        """The report rows matching ``domain`` as CSV bytes (UTF-8, header row
+        first)."""
         columns = self._report_columns()
         fields_info = self.fields_get(columns, ["string", "type", "selection"])
         buffer = io.StringIO()
@@ -252,9 +254,9 @@ class AxivoxQueueEvent(models.Model):
 
     @api.model
     def _receive(self, account, items, source, now=None):
-        """Validate the raw ``items`` of ``account`` one by one, quarantine the invalid ones
-        and ingest the others. Returns ``{"applied", "duplicates"}`` and, when some were
-        set aside, ``"quarantined"``."""
+        """Validate the raw ``items`` of ``account`` one by one, quarantine the invalid
+        ones and ingest the others. Returns ``{"applied", "duplicates"}`` and, when some
+        were set aside, ``"quarantined"``."""
         valid, rejected = split_events(items, now=now)
         result = self._ingest(account, valid, source)
         if rejected:
@@ -266,9 +268,10 @@ class AxivoxQueueEvent(models.Model):
 
     @api.model
     def _receive_committed(self, account, items, source):
-        """:meth:`_receive` in a transaction of its own, committed before it returns (its
-        snapshot starts after the account's ingestion lock, so concurrent deliveries never
-        conflict). Raises the database error of a conflict that a retry would solve."""
+        """:meth:`_receive` in a transaction of its own, committed before it returns
+        (its snapshot starts after the account's ingestion lock, so concurrent
+        deliveries never conflict). Raises the database error of a conflict that a retry
+        would solve."""
         with account._own_transaction() as env:
             return env["axivox.queue.event"]._receive(
                 account.with_env(env), items, source

@@ -1,9 +1,8 @@
 """The contact-centre layer of the queue events: what ingestion does after storing them.
 
-Kept apart from ``axivox_queue_event.py``: ``_ingest`` calls ``_after_ingest`` once, with the
-events it stored for the first time, and everything of the contact-centre layer (caller to
-contact, callbacks, agent sessions, live notifications) hangs from there.
-"""
+Kept apart from ``axivox_queue_event.py``: ``_ingest`` calls ``_after_ingest`` once,
+with the events it stored for the first time, and everything of the contact-centre layer
+(caller to contact, callbacks, agent sessions, live notifications) hangs from there."""
 import time
 
 from odoo import api, fields, models
@@ -24,8 +23,9 @@ CALL_END_EVENTS = (
 CARD_MAX_AGE = 3600
 CARD_HISTORY = 5
 
-# The SQL that picks the contact of an E.164 number ``num`` for an event of company ``cid``:
-# an active contact of that company or of none, with that phone or mobile, the oldest first.
+# The SQL that picks the contact of an E.164 number ``num`` for an event of company
+# ``cid``: an active contact of that company or of none, with that phone or mobile, the
+# oldest first.
 PARTNER_FOR_NUMBER = """
     SELECT p.id FROM res_partner p
      WHERE (p.axivox_phone_e164 = {num} OR p.axivox_mobile_e164 = {num})
@@ -41,7 +41,8 @@ class AxivoxQueueEvent(models.Model):
         "Caller Number (E.164)",
         index="btree_not_null",
         readonly=True,
-        help="The caller's number in E.164 (national numbers read in the company's country).",
+        help="The caller's number in E.164 (national numbers read in the company's "
+        "country).",
     )
     partner_id = fields.Many2one(
         "res.partner",
@@ -88,11 +89,11 @@ class AxivoxQueueEvent(models.Model):
 
     @api.model
     def _after_ingest(self, account, new_events, batch_info, notifications):
-        """Everything the contact-centre layer does with newly stored events (``new_events``
-        as validated, never applied before), in a few queries whatever their number.
-        ``batch_info`` holds what ``_ingest`` read for the batch: ``queues``, ``users``,
-        ``source``, ``company_id`` and ``numbers`` (from ``_match_callers``). Its bus
-        messages are added to ``notifications``."""
+        """Everything the contact-centre layer does with newly stored events
+        (``new_events`` as validated, never applied before), in a few queries whatever
+        their number. ``batch_info`` holds what ``_ingest`` read for the batch:
+        ``queues``, ``users``, ``source``, ``company_id`` and ``numbers`` (from
+        ``_match_callers``). Its bus messages are added to ``notifications``."""
         queues, users = batch_info["queues"], batch_info["users"]
         numbers, source = batch_info["numbers"], batch_info["source"]
         company_id = batch_info["company_id"]
@@ -129,8 +130,8 @@ class AxivoxQueueEvent(models.Model):
 
     @api.model
     def _backfill_callers(self):
-        """The E.164 number and the contact of the events stored before the contact-centre
-        layer (an upgrade): one UPDATE per PBX account."""
+        """The E.164 number and the contact of the events stored before the
+        contact-centre layer (an upgrade): one UPDATE per PBX account."""
         self.flush_model()
         cr = self.env.cr
         cr.execute(
@@ -150,7 +151,8 @@ class AxivoxQueueEvent(models.Model):
                 """
                 UPDATE axivox_queue_event e SET caller_e164 = v.num
                   FROM unnest(%s::varchar[], %s::varchar[]) v(raw, num)
-                 WHERE e.account_id = %s AND e.caller_number = v.raw AND e.caller_e164 IS NULL
+                 WHERE e.account_id = %s AND e.caller_number = v.raw
+                     AND e.caller_e164 IS NULL
             """,
                 [[p[0] for p in pairs], [p[1] for p in pairs], account_id],
             )
@@ -259,7 +261,8 @@ class AxivoxQueueEvent(models.Model):
 
     @api.model
     def _caller_histories(self, account, nums):
-        """``{e164: [call, ...]}``: the last queue calls of each number, newest first."""
+        """``{e164: [call, ...]}``: the last queue calls of each number, newest
+        first."""
         if not nums:
             return {}
         self.flush_model()
@@ -270,10 +273,12 @@ class AxivoxQueueEvent(models.Model):
         )
         self.env.cr.execute(
             """
-            SELECT x.id, x.caller_e164, x.call_id, x.start_time, x.outcome, q.name, u.id,
+            SELECT x.id, x.caller_e164, x.call_id, x.start_time, x.outcome, q.name,
+                u.id,
                    p.name, x.wait_time, x.talk_time
               FROM (SELECT c.*, row_number() OVER (
-                               PARTITION BY c.caller_e164 ORDER BY c.start_time DESC) AS rn
+                               PARTITION BY c.caller_e164
+                               ORDER BY c.start_time DESC) AS rn
                       FROM axivox_queue_call c
                      WHERE c.account_id = %s AND c.caller_e164 = ANY(%s)) x
               LEFT JOIN axivox_queue q ON q.id = x.queue_id

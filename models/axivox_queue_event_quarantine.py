@@ -34,7 +34,7 @@ class AxivoxQueueEventQuarantine(models.Model):
     pbx_event_id = fields.Char("PBX Event ID", readonly=True)
     source = fields.Selection(EVENT_SOURCES, readonly=True)
     reason = fields.Text(readonly=True)
-    raw_payload = fields.Text("Raw Payload", readonly=True)
+    raw_payload = fields.Text(readonly=True)
     fingerprint = fields.Char(readonly=True, index=True)
 
     _sql_constraints = [

@@ -250,10 +250,10 @@ class AxivoxQueueMember(models.Model):
         return True
 
     def _set_login_state_now(self, connected, source, since=None):
-        """Set a login state Odoo changed or read from the PBX itself (manager, sync, end
-        of day), under the account's events lock, stamped now like a PBX event and after
-        the last change applied: a late, older PBX event never undoes it. Returns the
-        members that changed."""
+        """Set a login state Odoo changed or read from the PBX itself (manager, sync,
+        end of day), under the account's events lock, stamped now like a PBX event and
+        after the last change applied: a late, older PBX event never undoes it. Returns
+        the members that changed."""
         self.account_id._lock_events()
         self.invalidate_recordset(["connected", "connected_since", "last_change_ts"])
         now = fields.Datetime.now()
@@ -269,13 +269,12 @@ class AxivoxQueueMember(models.Model):
         return changed
 
     def _set_login_state_if_newer(self, connected, when, source, ts=None, since=None):
-        """Set the login state of these members as of ``when``, unless a newer change was
-        applied already.
+        """Set the login state of these members as of ``when``, unless a newer change
+        was applied already.
 
         ``ts`` (epoch seconds) orders PBX events: a state older than the one applied is
         ignored, so a late "agent is disconnecting" never undoes a newer "connecting".
-        Returns the members that changed.
-        """
+        Returns the members that changed."""
         changed = self.browse()
         for member in self:
             if ts is not None and member.last_change_ts and ts <= member.last_change_ts:
@@ -299,11 +298,10 @@ class AxivoxQueueMember(models.Model):
         """Apply the PBX's ADDMEMBER / REMOVEMEMBER events among the newly stored
         ``events`` of a batch to the members' login state.
 
-        Only the newest event of each (queue, agent) counts, and only if it is newer than
-        the last change applied to the member. A dynamic agent the PBX logs in who is not
-        yet mirrored gets a member row; an extension no user is mapped to stays on the
-        event only.
-        """
+        Only the newest event of each (queue, agent) counts, and only if it is newer
+        than the last change applied to the member. A dynamic agent the PBX logs in who
+        is not yet mirrored gets a member row; an extension no user is mapped to stays
+        on the event only."""
         latest = self._newest_per_member(
             events, {"ADDMEMBER", "REMOVEMEMBER"}, queues, users
         )
@@ -353,8 +351,8 @@ class AxivoxQueueMember(models.Model):
 
     @api.model
     def _newest_per_member(self, events, types, queues, users):
-        """{(queue id, user id): (timestamp, event)}: the newest event of ``types`` for each
-        mirrored queue and mapped agent of a batch."""
+        """{(queue id, user id): (timestamp, event)}: the newest event of ``types`` for
+        each mirrored queue and mapped agent of a batch."""
         latest = {}
         for event in events:
             if event["type"] not in types:
@@ -371,11 +369,11 @@ class AxivoxQueueMember(models.Model):
 
     @api.model
     def _ingest_call_events(self, account, events, queues, users, notifications=None):
-        """Who is on a queue call: a CONNECT puts the agent on the call, the end of the call
-        (COMPLETEAGENT, COMPLETECALLER) or its transfer takes her off it. Only the newest
-        event of each (queue, agent) counts, and only if newer than the last one applied;
-        the end of another call than the one she is on changes nothing. One UPDATE for
-        the whole batch. Returns the members that changed."""
+        """Who is on a queue call: a CONNECT puts the agent on the call, the end of the
+        call (COMPLETEAGENT, COMPLETECALLER) or its transfer takes her off it. Only the
+        newest event of each (queue, agent) counts, and only if newer than the last one
+        applied; the end of another call than the one she is on changes nothing. One
+        UPDATE for the whole batch. Returns the members that changed."""
         latest = self._newest_per_member(events, CALL_START | CALL_END, queues, users)
         if not latest:
             return self.browse()
@@ -419,9 +417,9 @@ class AxivoxQueueMember(models.Model):
         return changed
 
     def _notify_state(self, notifications=None):
-        """Tell the agents and the managers, in every open tab, that these members changed:
-        one query. With ``notifications`` (a list), the messages are added to it, for the
-        caller to send with others in one go; else they are sent now."""
+        """Tell the agents and the managers, in every open tab, that these members
+        changed: one query. With ``notifications`` (a list), the messages are added to
+        it, for the caller to send with others in one go; else they are sent now."""
         if not self:
             return
         self.flush_model()
