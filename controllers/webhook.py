@@ -1,3 +1,4 @@
+"""The signed webhook the PBX posts its queue events to, and the health-check route."""
 import json
 import logging
 

@@ -1,3 +1,5 @@
+"""axivox.agent.day.report: per agent and day, logged-in time and calls, kept up to
+date at ingestion from the agent sessions and the queue events."""
 from datetime import timedelta
 
 from odoo import api, fields, models

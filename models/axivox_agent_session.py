@@ -1,3 +1,5 @@
+"""axivox.agent.session: the login periods of agents in queues, rebuilt at ingestion
+from the stored ADDMEMBER / REMOVEMEMBER events."""
 from odoo import api, fields, models
 
 from ..axivox_api.events import parse_timestamp

@@ -1,3 +1,5 @@
+"""axivox.callback: the callers to call back, and what agents do with them (claim, call
+back, close); their ingestion is in ``axivox_callback_ingest.py``."""
 import psycopg2.errors
 
 from odoo import _, api, fields, models

@@ -1,6 +1,6 @@
-"""The ingestion side of the callbacks: opening, updating and closing them from the queue
-events of a batch, in a handful of queries (``axivox.queue.event._after_ingest`` calls it).
-The callback model itself, and what agents do with it, are in ``axivox_callback.py``."""
+"""The ingestion side of the callbacks: opening, updating and closing them from the
+queue events of a batch, in a handful of queries (``axivox.queue.event._after_ingest``
+calls it). The model, and what agents do with it, are in ``axivox_callback.py``."""
 from odoo import api, models
 
 from ..axivox_api.events import odoo_datetime, parse_timestamp

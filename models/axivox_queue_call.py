@@ -1,3 +1,4 @@
+"""axivox.queue.call: one line per queue call, a view over the queue events."""
 from odoo import fields, models, tools
 
 CALL_OUTCOMES = [

@@ -1,3 +1,5 @@
+"""axivox.queue.event: the queue report lines of the PBX, and ``_ingest``, the one way
+PBX events enter Odoo (webhook, stream, sync)."""
 import collections
 import csv
 import io

@@ -1,3 +1,4 @@
+"""axivox.queue.event.quarantine: the PBX events Odoo could not accept, with why."""
 import hashlib
 import json
 

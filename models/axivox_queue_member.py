@@ -1,3 +1,4 @@
+"""axivox.queue.member: one agent in one queue, her login and call state."""
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 

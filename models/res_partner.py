@@ -1,3 +1,4 @@
+"""Contacts matched to queue callers: phone numbers in E.164, and their queue calls."""
 import re
 
 from odoo import _, api, fields, models
