@@ -5,7 +5,7 @@ from datetime import timedelta
 from odoo import api, fields, models
 from odoo.tools.sql import create_index
 
-from ..axivox_api.events import parse_timestamp
+from .axivox_queue_event import event_moment
 
 # The figures of (agent, day) pairs, from the agent sessions and the queue events: ``k``
 # is the CTE of the pairs (all of them: the whole history).
@@ -190,7 +190,7 @@ class AxivoxAgentDayReport(models.Model):
     def _pairs_of_events(self, new_events, users):
         """The (user, day) pairs the report events of a batch fall in."""
         return {
-            (users[e["agent_extension"]].id, parse_timestamp(e["timestamp"]).date())
+            (users[e["agent_extension"]].id, event_moment(e["timestamp"]).date())
             for e in new_events
             if e["type"] in REPORT_EVENTS and users.get(e.get("agent_extension"))
         }

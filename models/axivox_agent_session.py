@@ -2,7 +2,7 @@
 from the stored ADDMEMBER / REMOVEMEMBER events."""
 from odoo import api, fields, models
 
-from ..axivox_api.events import parse_timestamp
+from .axivox_queue_event import event_moment
 
 SESSION_SOURCES = [
     ("widget", "Softphone"),
@@ -111,7 +111,7 @@ class AxivoxAgentSession(models.Model):
             queue = queues.get(event["queue_id"])
             if not queue:
                 continue
-            ts = parse_timestamp(event["timestamp"]).timestamp()
+            ts = event_moment(event["timestamp"]).timestamp()
             key = (queue.id, event["agent_extension"])
             keys[key] = min(ts, keys.get(key, ts))
         if not keys:
@@ -151,7 +151,7 @@ class AxivoxAgentSession(models.Model):
                 users.get(event.get("agent_extension")),
             )
             member = intents.get((queue.id, user.id)) if queue and user else None
-            ts = parse_timestamp(event["timestamp"]).timestamp()
+            ts = event_moment(event["timestamp"]).timestamp()
             if (
                 member
                 and member.login_intent_connect == (event["type"] == "ADDMEMBER")

@@ -3,8 +3,9 @@ queue events of a batch, in a handful of queries (``axivox.queue.event._after_in
 calls it). The model, and what agents do with it, are in ``axivox_callback.py``."""
 from odoo import api, models
 
-from ..axivox_api.events import odoo_datetime, parse_timestamp
+from ..axivox_api.events import odoo_datetime
 from .axivox_callback import UNANSWERED
+from .axivox_queue_event import event_moment
 
 
 class AxivoxCallback(models.Model):
@@ -31,7 +32,7 @@ class AxivoxCallback(models.Model):
         for event in relevant:
             num = numbers[event["caller_number"]][0]
             by_number.setdefault(num, []).append(
-                (parse_timestamp(event["timestamp"]), event)
+                (event_moment(event["timestamp"]), event)
             )
         self.flush_model()
         cr = self.env.cr

@@ -7,8 +7,8 @@ import time
 
 from odoo import api, fields, models
 
-from ..axivox_api.events import parse_timestamp
 from .axivox_agent_session import SESSION_SOURCES
+from .axivox_queue_event import event_moment
 from .res_partner import e164
 
 CARD_NOTIFICATION = "voip_axivox_queue/caller_card"
@@ -205,7 +205,7 @@ class AxivoxQueueEvent(models.Model):
             for e in new_events
             if users.get(e.get("agent_extension"))
             and (e["type"] == "CONNECT" or e["type"] in CALL_END_EVENTS)
-            and now - parse_timestamp(e["timestamp"]).timestamp() < CARD_MAX_AGE
+            and now - event_moment(e["timestamp"]).timestamp() < CARD_MAX_AGE
         ]
         if not recent:
             return

@@ -2,7 +2,8 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
-from ..axivox_api.events import odoo_datetime, parse_timestamp
+from ..axivox_api.events import odoo_datetime
+from .axivox_queue_event import event_moment
 
 CALL_START = {"CONNECT"}
 CALL_END = {"COMPLETEAGENT", "COMPLETECALLER", "ATTENDEDTRANSFER", "BLINDTRANSFER"}
@@ -343,7 +344,7 @@ class AxivoxQueueMember(models.Model):
                 continue
             changed |= member._set_login_state_if_newer(
                 event["type"] == "ADDMEMBER",
-                odoo_datetime(event["timestamp"]),
+                odoo_datetime(event_moment(event["timestamp"])),
                 "pbx",
                 ts=ts,
             )
@@ -362,7 +363,7 @@ class AxivoxQueueMember(models.Model):
             user = users.get(event.get("agent_extension"))
             if not queue or not user:
                 continue
-            ts = parse_timestamp(event["timestamp"]).timestamp()
+            ts = event_moment(event["timestamp"]).timestamp()
             key = (queue.id, user.id)
             if key not in latest or ts > latest[key][0]:
                 latest[key] = (ts, event)
@@ -387,7 +388,7 @@ class AxivoxQueueMember(models.Model):
                 ts,
                 event["type"] in CALL_START,
                 event.get("call_id") or None,
-                odoo_datetime(event["timestamp"]),
+                odoo_datetime(event_moment(event["timestamp"])),
                 self.env.uid,
             )
             for (queue_id, user_id), (ts, event) in latest.items()
