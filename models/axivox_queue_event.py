@@ -43,6 +43,24 @@ def event_moment(timestamp):
     return parse_timestamp(timestamp)
 
 
+def insert_new_rows(model, columns, rows, key, returning="id"):
+    """INSERT ``rows`` (tuples of ``columns``) into the table of ``model`` in one
+    statement, skipping those whose ``key`` columns are already stored (even by another
+    transaction at the same moment). Returns the ``returning`` column of the rows
+    inserted."""
+    model.flush_model()
+    inserted = model.env.cr.execute_values(
+        f"""INSERT INTO {model._table} ({", ".join(columns)})
+            VALUES %s
+            ON CONFLICT ({", ".join(key)}) DO NOTHING
+            RETURNING {returning}""",
+        rows,
+        page_size=len(rows),
+        fetch=True,
+    )
+    return [row[0] for row in inserted]
+
+
 # A CSV cell starting with one of these is a formula to spreadsheets.
 CSV_FORMULA_PREFIXES = ("=", "+", "-", "@")
 
@@ -368,17 +386,15 @@ class AxivoxQueueEvent(models.Model):
                     *numbers.get(event.get("caller_number"), (None, None)),
                 )
             )
-        self.flush_model()
-        inserted = self.env.cr.execute_values(
-            f"""INSERT INTO axivox_queue_event ({", ".join(self._INSERT_COLUMNS)})
-                VALUES %s
-                ON CONFLICT (account_id, pbx_event_id) DO NOTHING
-                RETURNING pbx_event_id""",
-            rows,
-            page_size=len(rows),
-            fetch=True,
+        new_ids = set(
+            insert_new_rows(
+                self,
+                self._INSERT_COLUMNS,
+                rows,
+                ("account_id", "pbx_event_id"),
+                "pbx_event_id",
+            )
         )
-        new_ids = {row[0] for row in inserted}
         new_events = [event for event in batch if event["id"] in new_ids]
         # Every bus message of the batch, sent in one go at the end.
         notifications = []
