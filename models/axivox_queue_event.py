@@ -97,7 +97,6 @@ class AxivoxQueueEvent(models.Model):
     )
     event_type = fields.Selection(
         [(code, EVENT_LABELS[code]) for code in EVENT_TYPES],
-        string="Event Type",
         required=True,
         index=True,
     )
