@@ -1,4 +1,4 @@
-# Run by bench/run.sh inside `odoo-bin shell` (``env`` is given), after 1,000,000 events were
+# Run by bench/run.sh inside `odoo-bin shell`, after 1,000,000 events were
 # stored. Prints figures; asserts nothing.
 #
 #   1. a 1,000-event batch through the ingestion with the contact-centre layer (callers
@@ -6,8 +6,8 @@
 #      notifications) and without it (the same ingestion, the layer switched off in this
 #      process): wall time and SQL queries, alternated runs, each rolled back;
 #   2. the wallboard's data for 200 queues: SQL queries and time;
-#   3. the agent sessions of the stored year (rebuilt as on install), then the report per
-#      agent and day over that year: list, pivot and graph reads.
+#   3. the agent sessions of the stored year (rebuilt as on install), then the report
+#      per agent and day over that year: list, pivot and graph reads.
 import statistics
 import time
 import uuid
@@ -15,21 +15,22 @@ from datetime import datetime, timedelta, timezone
 
 from odoo.addons.voip_axivox_queue.axivox_api.events import validate_batch
 
-cr = env.cr  # noqa: F821 (env comes from odoo-bin shell)
-Event = env["axivox.queue.event"]  # noqa: F821
-account = env["axivox.account"].search([("name", "=", "Bench PBX")], limit=1)  # noqa: F821
-env.company.country_id = env.ref("base.be")  # noqa: F821
+# odoo-bin shell runs this file with ``env`` among its globals.
+env = globals()["env"]
+
+cr = env.cr
+Event = env["axivox.queue.event"]
+account = env["axivox.account"].search([("name", "=", "Bench PBX")], limit=1)
+env.company.country_id = env.ref("base.be")
 RUN = uuid.uuid4().hex[:6]
 AGENTS = [str(2000 + i) for i in range(20)]
 
 # 1,000 contacts whose numbers are those of the batch's callers (national format: the
 # matching normalizes them).
-partners = env["res.partner"].search([("name", "=like", "Bench caller %")])  # noqa: F821
+partners = env["res.partner"].search([("name", "=like", "Bench caller %")])
 if not partners:
     env["res.partner"].create(
-        [  # noqa: F821
-            {"name": f"Bench caller {i}", "phone": f"02 5{i:06d}"} for i in range(1000)
-        ]
+        [{"name": f"Bench caller {i}", "phone": f"02 5{i:06d}"} for i in range(1000)]
     )
     cr.commit()
 
@@ -70,12 +71,12 @@ def batch(tag, n=1000):
 
 
 def ingest(events, layer):
-    # Without the layer: the ingestion as it was before it (no caller matching, callbacks,
-    # sessions, report, caller cards nor wallboard notifications).
+    # Without the layer: the ingestion as it was before it (no caller matching,
+    # callbacks, sessions, report, caller cards nor wallboard notifications).
     model = Event.with_context(axivox_contact_centre_off=not layer)
     cr.execute("SAVEPOINT ccb")
     try:
-        env.invalidate_all()  # noqa: F821
+        env.invalidate_all()
         before = cr.sql_log_count
         start = time.perf_counter()
         model._ingest(account, events, "webhook")
@@ -83,13 +84,14 @@ def ingest(events, layer):
         queries = cr.sql_log_count - before
     finally:
         cr.execute("ROLLBACK TO SAVEPOINT ccb")
-        env.invalidate_all()  # noqa: F821
+        env.invalidate_all()
     return elapsed, queries
 
 
+cr.execute("SELECT count(*) FROM axivox_queue_event")
 print(
     "\n== Contact-centre layer: ingestion of a 1,000-event batch "
-    f"({cr.execute('SELECT count(*) FROM axivox_queue_event') or cr.fetchone()[0]:,} events stored)"
+    f"({cr.fetchone()[0]:,} events stored)"
 )
 matched = batch("probe")
 cr.execute("SAVEPOINT probe")
@@ -101,11 +103,12 @@ cr.execute(
 )
 linked, numbered = cr.fetchone()
 cr.execute(
-    "SELECT count(*) FROM axivox_callback WHERE create_date >= now() AT TIME ZONE 'UTC' - interval '1 minute'"
+    "SELECT count(*) FROM axivox_callback "
+    "WHERE create_date >= now() AT TIME ZONE 'UTC' - interval '1 minute'"
 )
 callbacks = cr.fetchone()[0]
 cr.execute("ROLLBACK TO SAVEPOINT probe")
-env.invalidate_all()  # noqa: F821
+env.invalidate_all()
 print(
     f"(the batch: {numbered} events with a caller, {linked} matched to a contact, "
     f"{callbacks} callbacks opened, 100 logins/logouts)"
@@ -121,7 +124,8 @@ for layer, label in ((False, "without the layer"), (True, "with the layer")):
     print(
         f"{label:>18}: median {statistics.median(times[layer]):.3f} s, "
         f"best {min(times[layer]):.3f} s "
-        f"(runs: {', '.join(f'{t:.3f}' for t in times[layer])}), {queries[layer]} SQL queries"
+        f"(runs: {', '.join(f'{t:.3f}' for t in times[layer])}), "
+        f"{queries[layer]} SQL queries"
     )
 ratio = statistics.median(times[True]) / statistics.median(times[False])
 best = min(times[True]) / min(times[False])
@@ -136,7 +140,7 @@ print(
 )
 
 print("\n== Wallboard data, 200 queues")
-Queue = env["axivox.queue"].with_context(axivox_no_pending_change=True)  # noqa: F821
+Queue = env["axivox.queue"].with_context(axivox_no_pending_change=True)
 have = Queue.search_count([("account_id", "=", account.id)])
 if have < 200:
     Queue.create(
@@ -153,9 +157,9 @@ if have < 200:
         ]
     )
     cr.commit()
-admin = env.ref("base.user_admin")  # noqa: F821
+admin = env.ref("base.user_admin")
 for attempt in (1, 2, 3):
-    env.invalidate_all()  # noqa: F821
+    env.invalidate_all()
     before = cr.sql_log_count
     start = time.perf_counter()
     # As the web client calls it: with the user's time zone in the context.
@@ -179,7 +183,7 @@ cr.execute(
 )
 cr.execute("ANALYZE axivox_queue_event")
 start = time.perf_counter()
-env["axivox.agent.session"]._rebuild_all()  # noqa: F821
+env["axivox.agent.session"]._rebuild_all()
 cr.commit()
 cr.execute(
     "SELECT count(*), min(start_time), max(start_time) FROM axivox_agent_session"
@@ -193,7 +197,7 @@ print(
 )
 cr.execute("ANALYZE axivox_agent_session")
 cr.execute("ANALYZE axivox_agent_day_report")
-Report = env["axivox.agent.day.report"].with_user(admin)  # noqa: F821
+Report = env["axivox.agent.day.report"].with_user(admin)
 year = [("day", ">=", (datetime.now() - timedelta(days=366)).date())]
 for label, read in (
     (
@@ -218,7 +222,7 @@ for label, read in (
     ),
 ):
     for attempt in (1, 2):
-        env.invalidate_all()  # noqa: F821
+        env.invalidate_all()
         before = cr.sql_log_count
         start = time.perf_counter()
         read()
@@ -227,7 +231,7 @@ for label, read in (
             f"{cr.sql_log_count - before} SQL queries"
         )
 start = time.perf_counter()
-env["axivox.agent.day.report"].with_user(admin).action_open_report()  # noqa: F821
+env["axivox.agent.day.report"].with_user(admin).action_open_report()
 print(
     f"opening the report (the days of the open sessions brought up to now): "
     f"{time.perf_counter() - start:.3f} s"

@@ -1,20 +1,25 @@
-# Run by bench/run.sh inside `odoo-bin shell` (``env`` is given), after 1,000,000 events were
-# stored: the queue KPIs (today and the last 7 days) of every queue, as the dashboard reads
-# them. Prints figures.
+# Run by bench/run.sh inside `odoo-bin shell`, after 1,000,000 events were stored: the
+# queue KPIs (today and the last 7 days) of every queue, as the dashboard reads them.
+# Prints figures.
 import time
 
-queues = env["axivox.queue"].search([])  # noqa: F821 (env comes from odoo-bin shell)
-cr = env.cr  # noqa: F821
+# odoo-bin shell runs this file with ``env`` among its globals.
+env = globals()["env"]
+
+queues = env["axivox.queue"].search([])
+cr = env.cr
 cr.execute(
-    "SELECT count(*), count(*) FILTER (WHERE event_type IN ('ADDMEMBER', 'REMOVEMEMBER')) "
+    "SELECT count(*), "
+    "count(*) FILTER (WHERE event_type IN ('ADDMEMBER', 'REMOVEMEMBER')) "
     "FROM axivox_queue_event"
 )
 total, logins = cr.fetchone()
 print(
-    f"\n== Queue KPIs ({len(queues)} queues, {total:,} events stored, {logins:,} logins/logouts)"
+    f"\n== Queue KPIs ({len(queues)} queues, {total:,} events stored, "
+    f"{logins:,} logins/logouts)"
 )
 for attempt in (1, 2, 3):
-    env.invalidate_all()  # noqa: F821
+    env.invalidate_all()
     before = cr.sql_log_count
     start = time.perf_counter()
     values = [

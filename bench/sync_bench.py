@@ -1,9 +1,9 @@
-# Run by bench/run.sh inside `odoo-bin shell` (``env`` is given). Prints figures.
+# Run by bench/run.sh inside `odoo-bin shell`. Prints figures.
 #
 # A sync of 200 queues with 10, then 50 members each, against the reference simulator:
-# the SQL queries of the first sync, of a sync when nothing changed (and how many rows it
-# wrote), and of a sync after 20 agents logged in on the PBX. The number of queries must
-# not grow with the members.
+# the SQL queries of the first sync, of a sync when nothing changed (and how many rows
+# it wrote), and of a sync after 20 agents logged in on the PBX. The number of queries
+# must not grow with the members.
 import json
 import os
 import tempfile
@@ -11,11 +11,14 @@ import time
 
 from odoo.addons.voip_axivox_queue.axivox_simulator.testing import SimulatorProcess
 
+# odoo-bin shell runs this file with ``env`` among its globals.
+env = globals()["env"]
+
 QUEUES = int(os.environ.get("BENCH_QUEUES", 200))
 POOL = 250
-cr = env.cr  # noqa: F821 (env comes from odoo-bin shell)
+cr = env.cr
 
-users = env["res.users"].with_context(no_reset_password=True, tracking_disable=True)  # noqa: F821
+users = env["res.users"].with_context(no_reset_password=True, tracking_disable=True)
 pool = [f"{3000 + i}" for i in range(POOL)]
 
 
@@ -52,11 +55,11 @@ def pbx_data(members):
 
 def timed_sync(account):
     cr.flush()
-    env.invalidate_all()  # noqa: F821
+    env.invalidate_all()
     before = cr.sql_log_count
     start = time.perf_counter()
     error = account._sync_safely()
-    env.flush_all()  # noqa: F821
+    env.flush_all()
     elapsed = time.perf_counter() - start
     if error:
         raise SystemExit(error)
@@ -65,8 +68,10 @@ def timed_sync(account):
 
 def rows_written_since(moment, account):
     cr.execute(
-        """SELECT (SELECT count(*) FROM axivox_queue WHERE account_id = %(a)s AND write_date > %(t)s)
-                + (SELECT count(*) FROM axivox_queue_member WHERE account_id = %(a)s AND write_date > %(t)s)""",
+        """SELECT (SELECT count(*) FROM axivox_queue
+                    WHERE account_id = %(a)s AND write_date > %(t)s)
+                + (SELECT count(*) FROM axivox_queue_member
+                    WHERE account_id = %(a)s AND write_date > %(t)s)""",
         {"a": account.id, "t": moment},
     )
     return cr.fetchone()[0]
@@ -79,7 +84,7 @@ for members in (10, 50):
         json.dump(pbx_data(members), fh)
     with SimulatorProcess(data=fh.name, announce_seconds=0) as sim:
         account = env["axivox.account"].create(
-            {  # noqa: F821
+            {
                 "name": f"Sync bench {members}",
                 "api_url": sim.url,
                 "api_key": sim.api_key,
@@ -115,7 +120,8 @@ for members in (10, 50):
         cr.commit()
         written = rows_written_since(moment, account)
         print(
-            f"{members:13d} | {total:11d} | no-op    | {queries:11d} | {seconds:7.2f} | {written}"
+            f"{members:13d} | {total:11d} | no-op    | {queries:11d} | "
+            f"{seconds:7.2f} | {written}"
         )
         client = sim.client()
         for q in range(20):

@@ -85,7 +85,8 @@ def ping(args):
 
 
 def throughput(args, call):
-    """Requests per second of ``call`` run args.requests times by args.concurrency threads."""
+    """Requests per second of ``call`` run args.requests times by args.concurrency
+    threads."""
     start = time.perf_counter()
     with concurrent.futures.ThreadPoolExecutor(args.concurrency) as pool:
         list(pool.map(lambda _: call(), range(args.requests)))
@@ -143,8 +144,8 @@ def main():
     )
 
     print(
-        "events in batch            | batch size | wall time (s) | SQL queries | SQL time (s)"
-        " | applied"
+        "events in batch            | batch size | wall time (s) | SQL queries "
+        "| SQL time (s) | applied"
     )
     for logins in (0, 10):
         label = "calls only" if not logins else f"calls + {logins} logins/logouts"
@@ -159,8 +160,8 @@ def main():
             wall = time.perf_counter() - start
             count, sql_time = queries_of(args.log, tag)
             print(
-                f"{label:26} | {size:10d} | {wall:13.3f} | {count!s:>11} | {sql_time!s:>12} | "
-                f"{result['applied']}"
+                f"{label:26} | {size:10d} | {wall:13.3f} | {count!s:>11} | "
+                f"{sql_time!s:>12} | {result['applied']}"
             )
     print(
         f"answers that were not 2xx during the run: {len(NON_2XX)}"

@@ -1,3 +1,4 @@
+"""The signed webhook the PBX posts its queue events to, and the health-check route."""
 import json
 import logging
 
@@ -28,7 +29,8 @@ class AxivoxWebhookController(http.Controller):
         save_session=False,
     )
     def ping(self):
-        """Health check for monitoring, and the baseline of bench/ (Odoo's HTTP ceiling)."""
+        """Health check for monitoring, and the baseline of bench/ (Odoo's HTTP
+        ceiling)."""
         return request.make_json_response({"ok": True})
 
     @http.route(

@@ -16,6 +16,7 @@ from . import axivox_queue_event_contact
 from . import axivox_queue_call
 from . import res_partner
 from . import axivox_callback
+from . import axivox_callback_ingest
 from . import axivox_queue_contact_centre
 from . import axivox_queue_member_session
 from . import axivox_agent_day_report

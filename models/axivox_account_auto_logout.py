@@ -129,7 +129,7 @@ class AxivoxAccount(models.Model):
                 )
                 continue
             if member:
-                changed |= member._apply_local_login_state(
+                changed |= member._set_login_state_now(
                     bool(result.get("connected", False)), "auto"
                 )
         changed._notify_state()

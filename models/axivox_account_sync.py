@@ -352,7 +352,7 @@ class AxivoxAccount(models.Model):
             if member.member_type != agent["type"]:
                 member.write({"member_type": agent["type"]})
             if member.connected != connected:
-                changed |= member._apply_local_login_state(
+                changed |= member._set_login_state_now(
                     connected, "sync", since=agent.get("connected_since")
                 )
         if to_create:

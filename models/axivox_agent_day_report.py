@@ -1,15 +1,18 @@
+"""axivox.agent.day.report: per agent and day, logged-in time and calls, kept up to
+date at ingestion from the agent sessions and the queue events."""
 from datetime import timedelta
 
 from odoo import api, fields, models
 from odoo.tools.sql import create_index
 
-from ..axivox_api.events import parse_timestamp
+from .axivox_queue_event import event_moment
 
-# The figures of (agent, day) pairs, from the agent sessions and the queue events: ``k`` is
-# the CTE of the pairs (all of them: the whole history).
+# The figures of (agent, day) pairs, from the agent sessions and the queue events: ``k``
+# is the CTE of the pairs (all of them: the whole history).
 REPORT_SQL = """
     sess AS (
-        -- Each session cut into its days (only the sessions of the agents and days of k).
+        -- Each session cut into its days (only the sessions of the agents and days of
+        -- k).
         SELECT s.company_id, s.user_id, d::date AS day, s.start_time, s.end_time,
                GREATEST(s.start_time, d) AS a,
                LEAST(COALESCE(s.end_time, now() AT TIME ZONE 'UTC'),
@@ -33,7 +36,8 @@ REPORT_SQL = """
     ),
     e_day AS ({e_day})
     INSERT INTO axivox_agent_day_report (
-        day, user_id, company_id, logged_hours, answered, talk_minutes, missed, first_login,
+        day, user_id, company_id, logged_hours, answered, talk_minutes, missed,
+            first_login,
         last_logout, create_uid, write_uid, create_date, write_date)
     SELECT COALESCE(s.day, e.day), COALESCE(s.user_id, e.user_id),
            COALESCE(s.company_id, e.company_id), COALESCE(s.logged_hours, 0),
@@ -54,9 +58,11 @@ E_DAY_PAIRS = """
                COUNT(*) FILTER (WHERE e.event_type = 'RINGNOANSWER') AS missed
           FROM k
           JOIN axivox_queue_event e
-            ON e.agent_user_id = k.user_id AND e.event_time >= k.day
+            ON e.agent_user_id = k.user_id AND e.agent_user_id IS NOT NULL
+           AND e.event_time >= k.day
            AND e.event_time < k.day + interval '1 day'
-           AND e.event_type IN ('CONNECT', 'COMPLETEAGENT', 'COMPLETECALLER', 'RINGNOANSWER')
+           AND e.event_type IN ('CONNECT', 'COMPLETEAGENT', 'COMPLETECALLER',
+               'RINGNOANSWER')
          GROUP BY e.company_id, k.user_id, k.day
 """
 # ... or of every pair (the whole history: one pass over the events).
@@ -69,7 +75,8 @@ E_DAY_ALL = """
                COUNT(*) FILTER (WHERE e.event_type = 'RINGNOANSWER') AS missed
           FROM axivox_queue_event e
          WHERE e.agent_user_id IS NOT NULL
-           AND e.event_type IN ('CONNECT', 'COMPLETEAGENT', 'COMPLETECALLER', 'RINGNOANSWER')
+           AND e.event_type IN ('CONNECT', 'COMPLETEAGENT', 'COMPLETECALLER',
+               'RINGNOANSWER')
          GROUP BY e.company_id, e.agent_user_id, e.event_time::date
 """
 # Events that count in the report.
@@ -77,9 +84,9 @@ REPORT_EVENTS = ("CONNECT", "COMPLETEAGENT", "COMPLETECALLER", "RINGNOANSWER")
 
 
 class AxivoxAgentDayReport(models.Model):
-    """Per agent and day (UTC): logged-in time, calls answered and missed, talk time, first
-    login and last logout. Kept up to date at ingestion for the (agent, day) pairs a batch
-    touches, so that reading a year of it is reading a small table."""
+    """Per agent and day (UTC): logged-in time, calls answered and missed, talk time,
+    first login and last logout. Kept up to date at ingestion for the (agent, day) pairs
+    a batch touches, so that reading a year of it is reading a small table."""
 
     _name = "axivox.agent.day.report"
     _description = "Agent Day Report"
@@ -120,7 +127,7 @@ class AxivoxAgentDayReport(models.Model):
     last_logout = fields.Datetime(readonly=True, group_operator="max")
 
     def init(self):
-        super().init()
+        res = super().init()
         # The events of an agent on a day: one index range.
         create_index(
             self.env.cr,
@@ -129,10 +136,11 @@ class AxivoxAgentDayReport(models.Model):
             ["agent_user_id", "event_time"],
             where="agent_user_id IS NOT NULL",
         )
+        return res
 
     @api.model
     def _refresh(self, pairs):
-        """Compute again the rows of ``pairs`` {(user id, date)}: two queries."""
+        """Compute again the rows of ``pairs`` {(user id, date)}: one query."""
         pairs = {(u, d) for u, d in pairs if u and d}
         if not pairs:
             return
@@ -140,16 +148,15 @@ class AxivoxAgentDayReport(models.Model):
             self.env[model].flush_model()
         users = [p[0] for p in pairs]
         days = [p[1] for p in pairs]
+        # The rows of the pairs are deleted and made again in one statement.
         self.env.cr.execute(
             """
-            DELETE FROM axivox_agent_day_report r
-             USING unnest(%s::int[], %s::date[]) k(user_id, day)
-             WHERE r.user_id = k.user_id AND r.day = k.day
-        """,
-            [users, days],
-        )
-        self.env.cr.execute(
-            "WITH k(user_id, day) AS (SELECT * FROM unnest(%(users)s::int[], %(days)s::date[])),"
+            WITH k(user_id, day) AS (
+                SELECT * FROM unnest(%(users)s::int[], %(days)s::date[])),
+            gone AS (
+                DELETE FROM axivox_agent_day_report r USING k
+                 WHERE r.user_id = k.user_id AND r.day = k.day),
+            """
             + REPORT_SQL.replace("{e_day}", E_DAY_PAIRS),
             {"users": users, "days": days, "uid": self.env.uid},
         )
@@ -169,7 +176,8 @@ class AxivoxAgentDayReport(models.Model):
                   FROM axivox_agent_session s
                  CROSS JOIN LATERAL generate_series(
                        date_trunc('day', s.start_time),
-                       date_trunc('day', COALESCE(s.end_time, now() AT TIME ZONE 'UTC')),
+                       date_trunc('day', COALESCE(s.end_time,
+                           now() AT TIME ZONE 'UTC')),
                        interval '1 day') d
                  WHERE s.user_id IS NOT NULL),
         """
@@ -182,7 +190,7 @@ class AxivoxAgentDayReport(models.Model):
     def _pairs_of_events(self, new_events, users):
         """The (user, day) pairs the report events of a batch fall in."""
         return {
-            (users[e["agent_extension"]].id, parse_timestamp(e["timestamp"]).date())
+            (users[e["agent_extension"]].id, event_moment(e["timestamp"]).date())
             for e in new_events
             if e["type"] in REPORT_EVENTS and users.get(e.get("agent_extension"))
         }

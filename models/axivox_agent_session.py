@@ -1,6 +1,8 @@
+"""axivox.agent.session: the login periods of agents in queues, rebuilt at ingestion
+from the stored ADDMEMBER / REMOVEMEMBER events."""
 from odoo import api, fields, models
 
-from ..axivox_api.events import parse_timestamp
+from .axivox_queue_event import event_moment
 
 SESSION_SOURCES = [
     ("widget", "Softphone"),
@@ -9,8 +11,8 @@ SESSION_SOURCES = [
     ("auto", "End-of-day logout"),
     ("sync", "Sync"),
 ]
-# How long after Odoo asked for a login change (softphone, manager, end of day) the PBX's
-# event is taken as its result.
+# How long after Odoo asked for a login change (softphone, manager, end of day) the
+# PBX's event is taken as its result.
 INTENT_WINDOW = 120
 
 
@@ -60,7 +62,7 @@ class AxivoxAgentSession(models.Model):
     end_source = fields.Selection(SESSION_SOURCES, string="Ended By", readonly=True)
 
     def init(self):
-        super().init()
+        res = super().init()
         self.env.cr.execute(
             """
             CREATE INDEX IF NOT EXISTS axivox_agent_session_key_idx
@@ -73,6 +75,7 @@ class AxivoxAgentSession(models.Model):
                 ON axivox_agent_session (user_id, start_time)
         """
         )
+        return res
 
     def _compute_duration(self):
         now = fields.Datetime.now()
@@ -87,16 +90,18 @@ class AxivoxAgentSession(models.Model):
     @api.depends("user_id", "queue_id", "agent_extension")
     def _compute_display_name(self):
         for session in self:
-            session.display_name = f"{session.user_id.name or session.agent_extension} ({session.queue_id.name})"
+            agent = session.user_id.name or session.agent_extension
+            session.display_name = f"{agent} ({session.queue_id.name})"
 
     # ------------------------------------------------------------------
     # Ingestion
     # ------------------------------------------------------------------
     @api.model
     def _update_from_events(self, account, new_events, queues, users, source):
-        """Rebuild the sessions of the (queue, agent) pairs that ``new_events`` log in or
-        out, from the first period such an event falls in. Order-safe: the stored events
-        decide, not the order of arrival. A few queries whatever the number of events."""
+        """Rebuild the sessions of the (queue, agent) pairs that ``new_events`` log in
+        or out, from the first period such an event falls in. Order-safe: the stored
+        events decide, not the order of arrival. A few queries whatever the number of
+        events."""
         keys = {}
         for event in new_events:
             if event["type"] not in ("ADDMEMBER", "REMOVEMEMBER") or not event.get(
@@ -106,7 +111,7 @@ class AxivoxAgentSession(models.Model):
             queue = queues.get(event["queue_id"])
             if not queue:
                 continue
-            ts = parse_timestamp(event["timestamp"]).timestamp()
+            ts = event_moment(event["timestamp"]).timestamp()
             key = (queue.id, event["agent_extension"])
             keys[key] = min(ts, keys.get(key, ts))
         if not keys:
@@ -117,8 +122,8 @@ class AxivoxAgentSession(models.Model):
     @api.model
     def _note_event_sources(self, account, new_events, queues, users, source):
         """Store how each new login event came about: the softphone, a manager or the
-        end-of-day logout when Odoo asked for it just before, else the desk phone (or the
-        sync when the event came through it)."""
+        end-of-day logout when Odoo asked for it just before, else the desk phone (or
+        the sync when the event came through it)."""
         Member = self.env["axivox.queue.member"].sudo()
         logins = [e for e in new_events if e["type"] in ("ADDMEMBER", "REMOVEMEMBER")]
         pairs = {
@@ -146,7 +151,7 @@ class AxivoxAgentSession(models.Model):
                 users.get(event.get("agent_extension")),
             )
             member = intents.get((queue.id, user.id)) if queue and user else None
-            ts = parse_timestamp(event["timestamp"]).timestamp()
+            ts = event_moment(event["timestamp"]).timestamp()
             if (
                 member
                 and member.login_intent_connect == (event["type"] == "ADDMEMBER")
@@ -182,8 +187,8 @@ class AxivoxAgentSession(models.Model):
 
     @api.model
     def _rebuild(self, account, keys):
-        """Rebuild the sessions of ``keys`` ``{(queue id, extension): from ts}`` (a ts of
-        None: from the first event)."""
+        """Rebuild the sessions of ``keys`` ``{(queue id, extension): from ts}`` (a ts
+        of None: from the first event)."""
         self.flush_model()
         self.env["axivox.queue.event"].flush_model()
         cr = self.env.cr
@@ -212,20 +217,23 @@ class AxivoxAgentSession(models.Model):
             [queue_ids, exts, froms],
         )
         spans = []
-        anchors = dict(zip(key_list, froms))
+        anchors = dict(zip(key_list, froms, strict=True))
         for user_id, start, end, queue_id, ext, anchor in cr.fetchall():
             spans.append((user_id, start, end))
             anchors[(queue_id, ext)] = min(anchor, anchors[(queue_id, ext)])
         cr.execute(
             """
-            SELECT e.queue_id, e.agent_extension, e.event_type, e.event_ts, e.event_time,
+            SELECT e.queue_id, e.agent_extension, e.event_type, e.event_ts,
+                e.event_time,
                    e.agent_user_id, e.company_id,
                    COALESCE(e.login_source, CASE WHEN e.source = 'sync' THEN 'sync'
                                                  ELSE 'phone' END)
-              FROM unnest(%s::int[], %s::varchar[], %s::float8[]) a(queue_id, ext, anchor)
+              FROM unnest(%s::int[], %s::varchar[], %s::float8[]) a(queue_id, ext,
+                  anchor)
               JOIN axivox_queue_event e
                 ON e.queue_id = a.queue_id AND e.agent_extension = a.ext
-               AND e.event_type IN ('ADDMEMBER', 'REMOVEMEMBER') AND e.event_ts >= a.anchor
+               AND e.event_type IN ('ADDMEMBER', 'REMOVEMEMBER')
+                   AND e.event_ts >= a.anchor
              ORDER BY e.queue_id, e.agent_extension, e.event_ts, e.id
         """,
             [queue_ids, exts, [anchors[k] for k in key_list]],
@@ -284,8 +292,10 @@ class AxivoxAgentSession(models.Model):
             cr.execute_values(
                 """
                 INSERT INTO axivox_agent_session (
-                    account_id, company_id, queue_id, agent_extension, user_id, start_time,
-                    start_ts, end_time, end_ts, is_open, start_source, end_source, create_uid,
+                    account_id, company_id, queue_id, agent_extension, user_id,
+                        start_time,
+                    start_ts, end_time, end_ts, is_open, start_source, end_source,
+                        create_uid,
                     write_uid, create_date, write_date)
                 SELECT v.*, now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC'
                   FROM (VALUES %s) v
@@ -360,7 +370,8 @@ class AxivoxAgentSession(models.Model):
                 self.env.cr.execute(
                     f"""
                     UPDATE axivox_agent_session SET {column} = %s
-                     WHERE queue_id = %s AND agent_extension = %s AND {ts_column} = ANY(%s)
+                     WHERE queue_id = %s AND agent_extension = %s AND {ts_column}
+                         = ANY(%s)
                 """,
                     [source, member.queue_id.id, ext, stamps],
                 )

@@ -1,3 +1,4 @@
+"""axivox.queue.call: one line per queue call, a view over the queue events."""
 from odoo import fields, models, tools
 
 CALL_OUTCOMES = [
@@ -12,8 +13,8 @@ CALL_OUTCOMES = [
 
 
 class AxivoxQueueCall(models.Model):
-    """One queue call (the events of one call ID in one queue), read from the queue events:
-    a contact's call history, the caller card."""
+    """One queue call (the events of one call ID in one queue), read from the queue
+    events: a contact's call history, the caller card."""
 
     _name = "axivox.queue.call"
     _description = "Queue Call"
@@ -42,13 +43,17 @@ class AxivoxQueueCall(models.Model):
         self.env.cr.execute(
             f"""
             CREATE VIEW {self._table} AS (
-                SELECT MIN(e.id) AS id, e.account_id, e.company_id, e.queue_id, e.call_id,
-                       e.partner_id, e.caller_e164, MAX(e.caller_number) AS caller_number,
+                SELECT MIN(e.id) AS id, e.account_id, e.company_id, e.queue_id,
+                    e.call_id,
+                       e.partner_id, e.caller_e164,
+                           MAX(e.caller_number) AS caller_number,
                        MIN(e.event_time) AS start_time, MAX(e.event_time) AS end_time,
                        CASE
-                           WHEN bool_or(e.event_type IN ('ATTENDEDTRANSFER', 'BLINDTRANSFER'))
+                           WHEN bool_or(e.event_type IN ('ATTENDEDTRANSFER',
+                               'BLINDTRANSFER'))
                                THEN 'transferred'
-                           WHEN bool_or(e.event_type IN ('COMPLETEAGENT', 'COMPLETECALLER'))
+                           WHEN bool_or(e.event_type IN ('COMPLETEAGENT',
+                               'COMPLETECALLER'))
                                THEN 'answered'
                            WHEN bool_or(e.event_type = 'CONNECT') THEN 'in_call'
                            WHEN bool_or(e.event_type = 'EXITWITHTIMEOUT') THEN 'timeout'
@@ -64,7 +69,8 @@ class AxivoxQueueCall(models.Model):
                   FROM axivox_queue_event e
                  WHERE e.call_id IS NOT NULL
                    AND e.event_type NOT IN ('ADDMEMBER', 'REMOVEMEMBER')
-                 GROUP BY e.account_id, e.company_id, e.queue_id, e.call_id, e.partner_id,
+                 GROUP BY e.account_id, e.company_id, e.queue_id, e.call_id,
+                     e.partner_id,
                           e.caller_e164
             )
         """

@@ -1,4 +1,5 @@
-"""The contact-centre figures of a queue (open callbacks), apart from the queue's own file."""
+"""The contact-centre figures of a queue (open callbacks), apart from the queue's own
+file."""
 from datetime import timedelta
 
 import pytz
@@ -6,7 +7,8 @@ import pytz
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
-# A queue call connected longer ago than this is not taken as going on (a lost end event).
+# A queue call connected longer ago than this is not taken as going on (a lost end
+# event).
 BUSY_HOURS = 4
 
 
@@ -31,7 +33,8 @@ class AxivoxQueue(models.Model):
 
     @api.depends_context("uid", "allowed_company_ids")
     def _compute_callbacks(self):
-        """One query for the whole recordset, with the user's rights on the callbacks."""
+        """One query for the whole recordset, with the user's rights on the
+        callbacks."""
         Callback = self.env["axivox.callback"]
         groups = {}
         if self.ids and Callback.check_access_rights("read", raise_exception=False):
@@ -67,13 +70,13 @@ class AxivoxQueue(models.Model):
     # ------------------------------------------------------------------
     @api.model
     def axivox_wallboard_data(self, queue_ids=None):
-        """Everything the wallboard shows, for the queues the user may read (all of them, or
-        those of ``queue_ids``): two queries whatever the number of queues.
+        """Everything the wallboard shows, for the queues the user may read (all of
+        them, or those of ``queue_ids``): two queries whatever the number of queues.
 
         Per queue: callers waiting now and since when the longest has waited (epoch
         seconds, the browser ticks), agents connected / on a queue call / free, today's
-        calls offered, answered, abandoned, service level and abandon rate, open callbacks.
-        """
+        calls offered, answered, abandoned, service level and abandon rate, open
+        callbacks."""
         domain = [("active", "=", True)]
         if queue_ids:
             if not isinstance(queue_ids, list) or not all(
@@ -94,7 +97,8 @@ class AxivoxQueue(models.Model):
         self.env["res.users"].flush_model(["axivox_extension"])
         self.env.cr.execute(
             """
-            WITH q(id, sl, max_wait) AS (SELECT * FROM unnest(%(ids)s::int[], %(sl)s::int[],
+            WITH q(id, sl, max_wait) AS (SELECT * FROM unnest(%(ids)s::int[],
+                %(sl)s::int[],
                                                                %(mw)s::int[])),
             today AS (
                 SELECT e.queue_id,
@@ -109,7 +113,8 @@ class AxivoxQueue(models.Model):
                  GROUP BY e.queue_id
             ),
             waiting AS (
-                -- Entered the queue, not yet connected nor gone (a caller waits at most the
+                -- Entered the queue, not yet connected nor gone (a caller waits at
+                -- most the
                 -- queue's maximum waiting time).
                 SELECT e.queue_id, COUNT(*) AS n, MIN(e.event_ts) AS since
                   FROM axivox_queue_event e JOIN q ON q.id = e.queue_id
@@ -124,13 +129,15 @@ class AxivoxQueue(models.Model):
                  GROUP BY e.queue_id
             ),
             busy AS (
-                -- Agents on a queue call (any queue of the account): connected in the last
+                -- Agents on a queue call (any queue of the account): connected in the
+                -- last
                 -- hours and not yet ended or transferred.
                 SELECT DISTINCT e.account_id, e.agent_extension
                   FROM axivox_queue_event e
                  WHERE e.event_type = 'CONNECT' AND e.event_time >= %(busy_floor)s
                    AND e.agent_extension IS NOT NULL
-                   AND e.account_id IN (SELECT account_id FROM axivox_queue WHERE id IN (SELECT id FROM q))
+                   AND e.account_id IN (SELECT account_id FROM axivox_queue
+                       WHERE id IN (SELECT id FROM q))
                    AND NOT EXISTS (
                        SELECT 1 FROM axivox_queue_event x
                         WHERE x.call_id = e.call_id AND x.account_id = e.account_id
@@ -151,12 +158,15 @@ class AxivoxQueue(models.Model):
             callbacks AS (
                 SELECT c.queue_id, COUNT(*) AS n, MIN(c.call_time) AS oldest
                   FROM axivox_callback c
-                 WHERE c.queue_id IN (SELECT id FROM q) AND c.state IN ('open', 'claimed')
+                 WHERE c.queue_id IN (SELECT id FROM q) AND c.state IN ('open',
+                     'claimed')
                  GROUP BY c.queue_id
             )
             SELECT q.id, COALESCE(w.n, 0), w.since, COALESCE(a.connected, 0),
-                   COALESCE(a.on_call, 0), COALESCE(t.offered, 0), COALESCE(t.answered, 0),
-                   COALESCE(t.abandoned, 0), COALESCE(t.in_sl, 0), COALESCE(c.n, 0), c.oldest
+                   COALESCE(a.on_call, 0), COALESCE(t.offered, 0),
+                       COALESCE(t.answered, 0),
+                   COALESCE(t.abandoned, 0), COALESCE(t.in_sl, 0), COALESCE(c.n, 0),
+                       c.oldest
               FROM q
               LEFT JOIN today t ON t.queue_id = q.id
               LEFT JOIN waiting w ON w.queue_id = q.id
@@ -213,8 +223,8 @@ class AxivoxQueue(models.Model):
 
     @api.model
     def _contact_centre_audience(self, queue_ids):
-        """``{partner id: {queue id, ...}}``: who is told about these queues (their agents,
-        and the managers of their company): one query."""
+        """``{partner id: {queue id, ...}}``: who is told about these queues (their
+        agents, and the managers of their company): one query."""
         if not queue_ids:
             return {}
         self.env.cr.execute(
@@ -226,13 +236,16 @@ class AxivoxQueue(models.Model):
             SELECT u.partner_id, q.id
               FROM axivox_queue q
               JOIN res_company_users_rel cu ON cu.cid = q.company_id
-              JOIN res_groups_users_rel gu ON gu.uid = cu.user_id AND gu.gid = %(managers)s
+              JOIN res_groups_users_rel gu ON gu.uid = cu.user_id AND gu.gid
+                  = %(managers)s
               JOIN res_users u ON u.id = cu.user_id AND u.active
              WHERE q.id = ANY(%(queues)s)
         """,
             {
                 "queues": list(queue_ids),
-                "managers": self.env.ref("voip_axivox_queue.group_axivox_manager").id,
+                "managers": self.env["ir.model.data"]._xmlid_to_res_id(
+                    "voip_axivox_queue.group_axivox_manager"
+                ),
             },
         )
         audience = {}
@@ -241,27 +254,34 @@ class AxivoxQueue(models.Model):
         return audience
 
     @api.model
-    def _notify_contact_centre(self, queue_ids, callback_queue_ids=()):
+    def _notify_contact_centre(
+        self, queue_ids, callback_queue_ids=(), notifications=None
+    ):
         """Tell the wallboards that ``queue_ids`` changed, and the softphones that the
-        callbacks of ``callback_queue_ids`` did: one query and one bus insert."""
+        callbacks of ``callback_queue_ids`` did: one query and one bus insert (none when
+        the messages are added to the list ``notifications``, for the caller to send).
+        """
         queue_ids = set(queue_ids) | set(callback_queue_ids)
         callback_queue_ids = set(callback_queue_ids)
         if not queue_ids:
             return
         self.env["axivox.queue.member"].flush_model(["queue_id", "user_id"])
         Partner = self.env["res.partner"]
-        notifications = []
+        messages = []
         for partner_id, queues in self._contact_centre_audience(queue_ids).items():
             partner = Partner.browse(partner_id)
-            notifications.append(
+            messages.append(
                 (partner, "voip_axivox_queue/wallboard", {"queue_ids": sorted(queues)})
             )
             if queues & callback_queue_ids:
-                notifications.append(
+                messages.append(
                     (
                         partner,
                         "voip_axivox_queue/callbacks",
                         {"queue_ids": sorted(queues & callback_queue_ids)},
                     )
                 )
-        self.env["bus.bus"]._sendmany(notifications)
+        if notifications is None:
+            self.env["bus.bus"]._sendmany(messages)
+        else:
+            notifications += messages

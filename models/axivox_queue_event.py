@@ -1,11 +1,15 @@
+"""axivox.queue.event: the queue report lines of the PBX, and ``_ingest``, the one way
+PBX events enter Odoo (webhook, stream, sync)."""
+import collections
 import csv
+import functools
 import io
 import json
 import random
 from datetime import timedelta
 
 from odoo import api, fields, models
-from odoo.tools.sql import create_index
+from odoo.tools.sql import create_index, drop_index
 
 from ..axivox_api.events import (
     EVENT_LABELS,
@@ -22,6 +26,41 @@ EVENT_SOURCES = [
     ("sync", "Sync"),
 ]
 
+# Columns whose own index earlier versions made: the unique (account_id, pbx_event_id)
+# and the agent-day index serve the first two, and the last two are searched with
+# "contains".
+REDUNDANT_INDEXES = ("account_id", "agent_user_id", "queue_name", "caller_number")
+
+# What the phone number rules read of a country (res.country's fields of the same
+# names).
+Country = collections.namedtuple("Country", ["code", "phone_code"])
+
+
+@functools.lru_cache(maxsize=8192)
+def event_moment(timestamp):
+    """The moment of a validated event's ``timestamp``, as ``parse_timestamp`` gives it:
+    parsed once, however many steps of the ingestion read it."""
+    return parse_timestamp(timestamp)
+
+
+def insert_new_rows(model, columns, rows, key, returning="id"):
+    """INSERT ``rows`` (tuples of ``columns``) into the table of ``model`` in one
+    statement, skipping those whose ``key`` columns are already stored (even by another
+    transaction at the same moment). Returns the ``returning`` column of the rows
+    inserted."""
+    model.flush_model()
+    inserted = model.env.cr.execute_values(
+        f"""INSERT INTO {model._table} ({", ".join(columns)})
+            VALUES %s
+            ON CONFLICT ({", ".join(key)}) DO NOTHING
+            RETURNING {returning}""",
+        rows,
+        page_size=len(rows),
+        fetch=True,
+    )
+    return [row[0] for row in inserted]
+
+
 # A CSV cell starting with one of these is a formula to spreadsheets.
 CSV_FORMULA_PREFIXES = ("=", "+", "-", "@")
 
@@ -34,22 +73,21 @@ class AxivoxQueueEvent(models.Model):
     _order = "event_ts desc, id desc"
     _rec_name = "pbx_event_id"
 
+    # Not indexed alone: the unique (account_id, pbx_event_id) index starts with it.
     account_id = fields.Many2one(
         "axivox.account",
         string="PBX Account",
         required=True,
-        index=True,
         ondelete="cascade",
     )
     company_id = fields.Many2one(
         related="account_id.company_id", store=True, index=True
     )
-    queue_id = fields.Many2one(
-        "axivox.queue", string="Queue", index=True, ondelete="set null"
-    )
+    queue_id = fields.Many2one("axivox.queue", index=True, ondelete="set null")
     queue_remote_id = fields.Char("PBX Queue Id", index=True)
-    # The queue's name, kept on the event: the report of a deleted queue stays searchable.
-    queue_name = fields.Char("Queue Name", index=True)
+    # The queue's name, kept on the event: the report of a deleted queue stays
+    # searchable (with "contains", which a btree index does not serve).
+    queue_name = fields.Char()
     event_time = fields.Datetime("Time", required=True, index=True)
     event_ts = fields.Float(
         "Timestamp",
@@ -59,7 +97,6 @@ class AxivoxQueueEvent(models.Model):
     )
     event_type = fields.Selection(
         [(code, EVENT_LABELS[code]) for code in EVENT_TYPES],
-        string="Event Type",
         required=True,
         index=True,
     )
@@ -67,10 +104,11 @@ class AxivoxQueueEvent(models.Model):
         "Asterisk Event", compute="_compute_event_code", help="Asterisk queue_log name."
     )
     call_id = fields.Char("Call ID", index=True)
-    caller_number = fields.Char(index=True)
+    caller_number = fields.Char()  # searched with "contains"; matched by caller_e164
     agent_extension = fields.Char()
     agent_name = fields.Char("PBX Agent Name")
-    agent_user_id = fields.Many2one("res.users", string="Agent", index=True)
+    # Indexed with the time (axivox_queue_event_agent_day_idx, see the day report).
+    agent_user_id = fields.Many2one("res.users", string="Agent")
     agent_unmapped = fields.Boolean(
         "Unmapped Agent",
         compute="_compute_agent_unmapped",
@@ -98,9 +136,9 @@ class AxivoxQueueEvent(models.Model):
     ]
 
     def init(self):
-        super().init()
-        # An agent's last login / logout before a moment (queue KPIs: state at the start of
-        # a period) is one index lookup, however long the report.
+        res = super().init()
+        # An agent's last login / logout before a moment (queue KPIs: state at the start
+        # of a period) is one index lookup, however long the report.
         create_index(
             self.env.cr,
             "axivox_queue_event_login_idx",
@@ -108,6 +146,10 @@ class AxivoxQueueEvent(models.Model):
             ["queue_id", "agent_extension", "event_ts DESC"],
             where="event_type IN ('ADDMEMBER', 'REMOVEMEMBER')",
         )
+        # Indexes of earlier versions that no query used: each one slowed every insert.
+        for column in REDUNDANT_INDEXES:
+            drop_index(self.env.cr, f"{self._table}__{column}_index", self._table)
+        return res
 
     @api.model_create_multi
     def create(self, vals_list):
@@ -157,7 +199,8 @@ class AxivoxQueueEvent(models.Model):
 
     @api.model
     def _report_csv(self, domain, batch_size=5000):
-        """The report rows matching ``domain`` as CSV bytes (UTF-8, header row first)."""
+        """The report rows matching ``domain`` as CSV bytes (UTF-8, header row
+        first)."""
         columns = self._report_columns()
         fields_info = self.fields_get(columns, ["string", "type", "selection"])
         buffer = io.StringIO()
@@ -239,9 +282,9 @@ class AxivoxQueueEvent(models.Model):
 
     @api.model
     def _receive(self, account, items, source, now=None):
-        """Validate the raw ``items`` of ``account`` one by one, quarantine the invalid ones
-        and ingest the others. Returns ``{"applied", "duplicates"}`` and, when some were
-        set aside, ``"quarantined"``."""
+        """Validate the raw ``items`` of ``account`` one by one, quarantine the invalid
+        ones and ingest the others. Returns ``{"applied", "duplicates"}`` and, when some
+        were set aside, ``"quarantined"``."""
         valid, rejected = split_events(items, now=now)
         result = self._ingest(account, valid, source)
         if rejected:
@@ -253,9 +296,10 @@ class AxivoxQueueEvent(models.Model):
 
     @api.model
     def _receive_committed(self, account, items, source):
-        """:meth:`_receive` in a transaction of its own, committed before it returns (its
-        snapshot starts after the account's ingestion lock, so concurrent deliveries never
-        conflict). Raises the database error of a conflict that a retry would solve."""
+        """:meth:`_receive` in a transaction of its own, committed before it returns
+        (its snapshot starts after the account's ingestion lock, so concurrent
+        deliveries never conflict). Raises the database error of a conflict that a retry
+        would solve."""
         with account._own_transaction() as env:
             return env["axivox.queue.event"]._receive(
                 account.with_env(env), items, source
@@ -297,19 +341,20 @@ class AxivoxQueueEvent(models.Model):
         }
         extensions = {e["agent_extension"] for e in batch if e.get("agent_extension")}
         users = account._users_by_extension(extensions)
-        numbers = self._match_callers(account, batch)
+        company_id, country = self._account_company(account)
+        numbers = self._match_callers(batch, company_id, country)
 
         uid = self.env.uid
         now = fields.Datetime.now()
         rows = []
         for event in batch:
-            moment = parse_timestamp(event["timestamp"])
+            moment = event_moment(event["timestamp"])
             queue = queues.get(event["queue_id"])
             user = users.get(event.get("agent_extension"))
             rows.append(
                 (
                     account.id,
-                    account.company_id.id,
+                    company_id,
                     queue.id if queue else None,
                     event["queue_id"],
                     queue.name if queue else None,
@@ -340,26 +385,67 @@ class AxivoxQueueEvent(models.Model):
                     *numbers.get(event.get("caller_number"), (None, None)),
                 )
             )
-        self.flush_model()
-        inserted = self.env.cr.execute_values(
-            f"""INSERT INTO axivox_queue_event ({", ".join(self._INSERT_COLUMNS)})
-                VALUES %s
-                ON CONFLICT (account_id, pbx_event_id) DO NOTHING
-                RETURNING pbx_event_id""",
-            rows,
-            page_size=len(rows),
-            fetch=True,
+        new_ids = set(
+            insert_new_rows(
+                self,
+                self._INSERT_COLUMNS,
+                rows,
+                ("account_id", "pbx_event_id"),
+                "pbx_event_id",
+            )
         )
-        new_ids = {row[0] for row in inserted}
         new_events = [event for event in batch if event["id"] in new_ids]
-        self.env["axivox.queue.member"]._apply_login_events(
-            account, new_events, queues, users
-        )
-        self.env["axivox.queue.member"]._apply_call_events(
-            account, new_events, queues, users
-        )
-        self._after_ingest(account, new_events, queues, users, source, numbers)
+        # Every bus message of the batch, sent in one go at the end.
+        notifications = []
+        Member = self.env["axivox.queue.member"]
+        Member._ingest_login_events(account, new_events, queues, users, notifications)
+        Member._ingest_call_events(account, new_events, queues, users, notifications)
+        batch_info = {
+            "queues": queues,
+            "users": users,
+            "source": source,
+            "company_id": company_id,
+            "numbers": numbers,
+        }
+        self._after_ingest(account, new_events, batch_info, notifications)
+        if notifications:
+            self.env["bus.bus"]._sendmany(notifications)
         return {"applied": len(new_ids), "duplicates": len(events) - len(new_ids)}
+
+    @api.model
+    def _account_company(self, account):
+        """``(company id, country)`` of ``account``: its company and the country its
+        callers' national numbers are read in (its company's, else the current
+        company's), in one query. The country has the ``code`` and ``phone_code`` of a
+        res.country, or is empty."""
+        self.env["axivox.account"].flush_model(["company_id"])
+        self.env["res.users"].flush_model(["company_id"])
+        self.env["res.company"].flush_model(["partner_id"])
+        self.env["res.partner"].flush_model(["country_id"])
+        allowed = self.env.context.get("allowed_company_ids")
+        self.env.cr.execute(
+            """
+            SELECT a.company_id, c.code, c.phone_code, fc.code, fc.phone_code
+              FROM axivox_account a
+              JOIN res_company co ON co.id = a.company_id
+              JOIN res_partner p ON p.id = co.partner_id
+              LEFT JOIN res_country c ON c.id = p.country_id
+              LEFT JOIN res_company fco ON fco.id = COALESCE(%(current)s, (
+                        SELECT u.company_id FROM res_users u WHERE u.id = %(uid)s))
+              LEFT JOIN res_partner fp ON fp.id = fco.partner_id
+              LEFT JOIN res_country fc ON fc.id = fp.country_id
+             WHERE a.id = %(account)s
+            """,
+            {
+                "current": allowed[0] if allowed else None,
+                "uid": self.env.uid,
+                "account": account.id,
+            },
+        )
+        company_id, code, phone_code, fallback, fallback_phone = self.env.cr.fetchone()
+        if code:
+            return company_id, Country(code, phone_code)
+        return company_id, Country(fallback, fallback_phone) if fallback else None
 
     # ------------------------------------------------------------------
     # Demo data

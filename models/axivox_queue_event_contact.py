@@ -1,15 +1,14 @@
 """The contact-centre layer of the queue events: what ingestion does after storing them.
 
-Kept apart from ``axivox_queue_event.py``: ``_ingest`` calls ``_after_ingest`` once, with the
-events it stored for the first time, and everything of the contact-centre layer (caller to
-contact, callbacks, agent sessions, live notifications) hangs from there.
-"""
+Kept apart from ``axivox_queue_event.py``: ``_ingest`` calls ``_after_ingest`` once,
+with the events it stored for the first time, and everything of the contact-centre layer
+(caller to contact, callbacks, agent sessions, live notifications) hangs from there."""
 import time
 
 from odoo import api, fields, models
 
-from ..axivox_api.events import parse_timestamp
 from .axivox_agent_session import SESSION_SOURCES
+from .axivox_queue_event import event_moment
 from .res_partner import e164
 
 CARD_NOTIFICATION = "voip_axivox_queue/caller_card"
@@ -24,8 +23,9 @@ CALL_END_EVENTS = (
 CARD_MAX_AGE = 3600
 CARD_HISTORY = 5
 
-# The SQL that picks the contact of an E.164 number ``num`` for an event of company ``cid``:
-# an active contact of that company or of none, with that phone or mobile, the oldest first.
+# The SQL that picks the contact of an E.164 number ``num`` for an event of company
+# ``cid``: an active contact of that company or of none, with that phone or mobile, the
+# oldest first.
 PARTNER_FOR_NUMBER = """
     SELECT p.id FROM res_partner p
      WHERE (p.axivox_phone_e164 = {num} OR p.axivox_mobile_e164 = {num})
@@ -41,7 +41,8 @@ class AxivoxQueueEvent(models.Model):
         "Caller Number (E.164)",
         index="btree_not_null",
         readonly=True,
-        help="The caller's number in E.164 (national numbers read in the company's country).",
+        help="The caller's number in E.164 (national numbers read in the company's "
+        "country).",
     )
     partner_id = fields.Many2one(
         "res.partner",
@@ -59,12 +60,12 @@ class AxivoxQueueEvent(models.Model):
     )
 
     @api.model
-    def _match_callers(self, account, batch):
-        """``{raw caller number: (e164, contact id or None)}`` for the events of a batch, in
-        ONE query; ``_ingest`` stores both with the events."""
+    def _match_callers(self, batch, company_id, country):
+        """``{raw caller number: (e164, contact id or None)}`` for the events of a batch
+        of company ``company_id`` (national numbers read in ``country``), in ONE query;
+        ``_ingest`` stores both with the events."""
         if self.env.context.get("axivox_contact_centre_off"):
             return {}
-        country = self._caller_country(account)
         mapping = {}
         for event in batch:
             raw = event.get("caller_number")
@@ -81,20 +82,25 @@ class AxivoxQueueEvent(models.Model):
             SELECT n.num, ({PARTNER_FOR_NUMBER.format(num="n.num", cid="%s")})
               FROM unnest(%s::varchar[]) n(num)
         """,
-            [account.company_id.id, list(set(mapping.values()))],
+            [company_id, list(set(mapping.values()))],
         )
         partners = dict(self.env.cr.fetchall())
         return {raw: (num, partners.get(num)) for raw, num in mapping.items()}
 
     @api.model
-    def _after_ingest(self, account, new_events, queues, users, source, numbers):
-        """Everything the contact-centre layer does with newly stored events (``new_events``
-        as validated, never applied before; ``numbers`` from ``_match_callers``), in a few
-        queries whatever their number."""
+    def _after_ingest(self, account, new_events, batch_info, notifications):
+        """Everything the contact-centre layer does with newly stored events
+        (``new_events`` as validated, never applied before), in a few queries whatever
+        their number. ``batch_info`` holds what ``_ingest`` read for the batch:
+        ``queues``, ``users``, ``source``, ``company_id`` and ``numbers`` (from
+        ``_match_callers``). Its bus messages are added to ``notifications``."""
+        queues, users = batch_info["queues"], batch_info["users"]
+        numbers, source = batch_info["numbers"], batch_info["source"]
+        company_id = batch_info["company_id"]
         if not new_events or self.env.context.get("axivox_contact_centre_off"):
             return
         callback_queues = self.env["axivox.callback"]._update_from_events(
-            account, new_events, queues, numbers
+            account, new_events, queues, numbers, company_id
         )
         spans = self.env["axivox.agent.session"]._update_from_events(
             account, new_events, queues, users, source
@@ -104,10 +110,13 @@ class AxivoxQueueEvent(models.Model):
             Report._pairs_of_sessions(spans)
             | Report._pairs_of_events(new_events, users)
         )
-        self._notify_caller_cards(account, new_events, queues, users, numbers)
+        self._notify_caller_cards(
+            account, new_events, queues, users, numbers, notifications
+        )
         self.env["axivox.queue"]._notify_contact_centre(
             {queues[e["queue_id"]].id for e in new_events if queues.get(e["queue_id"])},
             callback_queues,
+            notifications,
         )
 
     @api.model
@@ -121,8 +130,8 @@ class AxivoxQueueEvent(models.Model):
 
     @api.model
     def _backfill_callers(self):
-        """The E.164 number and the contact of the events stored before the contact-centre
-        layer (an upgrade): one UPDATE per PBX account."""
+        """The E.164 number and the contact of the events stored before the
+        contact-centre layer (an upgrade): one UPDATE per PBX account."""
         self.flush_model()
         cr = self.env.cr
         cr.execute(
@@ -142,7 +151,8 @@ class AxivoxQueueEvent(models.Model):
                 """
                 UPDATE axivox_queue_event e SET caller_e164 = v.num
                   FROM unnest(%s::varchar[], %s::varchar[]) v(raw, num)
-                 WHERE e.account_id = %s AND e.caller_number = v.raw AND e.caller_e164 IS NULL
+                 WHERE e.account_id = %s AND e.caller_number = v.raw
+                     AND e.caller_e164 IS NULL
             """,
                 [[p[0] for p in pairs], [p[1] for p in pairs], account_id],
             )
@@ -182,17 +192,20 @@ class AxivoxQueueEvent(models.Model):
     # The caller card of the softphone
     # ------------------------------------------------------------------
     @api.model
-    def _notify_caller_cards(self, account, new_events, queues, users, numbers):
+    def _notify_caller_cards(
+        self, account, new_events, queues, users, numbers, notifications
+    ):
         """Send her caller card to the agent a queue caller just connected to (CONNECT),
-        and tell her when that call ended: one bus message per agent and one history query
-        for the whole batch. Payload: ``{"cards": [card, ...], "ended": [call id, ...]}``."""
+        and tell her when that call ended: one bus message per agent (added to
+        ``notifications``) and one history query for the whole batch. Payload:
+        ``{"cards": [card, ...], "ended": [call id, ...]}``."""
         now = time.time()
         recent = [
             e
             for e in new_events
             if users.get(e.get("agent_extension"))
             and (e["type"] == "CONNECT" or e["type"] in CALL_END_EVENTS)
-            and now - parse_timestamp(e["timestamp"]).timestamp() < CARD_MAX_AGE
+            and now - event_moment(e["timestamp"]).timestamp() < CARD_MAX_AGE
         ]
         if not recent:
             return
@@ -241,16 +254,15 @@ class AxivoxQueueEvent(models.Model):
                         call_id=event.get("call_id"),
                     )
                 )
-        self.env["bus.bus"]._sendmany(
-            [
-                (user.partner_id, CARD_NOTIFICATION, message)
-                for user, message in by_agent.items()
-            ]
-        )
+        notifications += [
+            (user.partner_id, CARD_NOTIFICATION, message)
+            for user, message in by_agent.items()
+        ]
 
     @api.model
     def _caller_histories(self, account, nums):
-        """``{e164: [call, ...]}``: the last queue calls of each number, newest first."""
+        """``{e164: [call, ...]}``: the last queue calls of each number, newest
+        first."""
         if not nums:
             return {}
         self.flush_model()
@@ -261,10 +273,12 @@ class AxivoxQueueEvent(models.Model):
         )
         self.env.cr.execute(
             """
-            SELECT x.id, x.caller_e164, x.call_id, x.start_time, x.outcome, q.name, u.id,
+            SELECT x.id, x.caller_e164, x.call_id, x.start_time, x.outcome, q.name,
+                u.id,
                    p.name, x.wait_time, x.talk_time
               FROM (SELECT c.*, row_number() OVER (
-                               PARTITION BY c.caller_e164 ORDER BY c.start_time DESC) AS rn
+                               PARTITION BY c.caller_e164
+                               ORDER BY c.start_time DESC) AS rn
                       FROM axivox_queue_call c
                      WHERE c.account_id = %s AND c.caller_e164 = ANY(%s)) x
               LEFT JOIN axivox_queue q ON q.id = x.queue_id

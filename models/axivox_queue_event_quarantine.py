@@ -1,11 +1,25 @@
+"""axivox.queue.event.quarantine: the PBX events Odoo could not accept, with why."""
 import hashlib
 import json
 
 from odoo import api, fields, models
 
-from .axivox_queue_event import EVENT_SOURCES
+from .axivox_queue_event import EVENT_SOURCES, insert_new_rows
 
 MAX_RAW_CHARS = 65536
+QUARANTINE_COLUMNS = (
+    "account_id",
+    "company_id",
+    "pbx_event_id",
+    "source",
+    "reason",
+    "raw_payload",
+    "fingerprint",
+    "create_uid",
+    "create_date",
+    "write_uid",
+    "write_date",
+)
 
 
 class AxivoxQueueEventQuarantine(models.Model):
@@ -34,7 +48,7 @@ class AxivoxQueueEventQuarantine(models.Model):
     pbx_event_id = fields.Char("PBX Event ID", readonly=True)
     source = fields.Selection(EVENT_SOURCES, readonly=True)
     reason = fields.Text(readonly=True)
-    raw_payload = fields.Text("Raw Payload", readonly=True)
+    raw_payload = fields.Text(readonly=True)
     fingerprint = fields.Char(readonly=True, index=True)
 
     _sql_constraints = [
@@ -74,17 +88,11 @@ class AxivoxQueueEventQuarantine(models.Model):
                 uid,
                 now,
             )
-        self.flush_model()
-        inserted = self.env.cr.execute_values(
-            """INSERT INTO axivox_queue_event_quarantine
-                   (account_id, company_id, pbx_event_id, source, reason, raw_payload,
-                    fingerprint, create_uid, create_date, write_uid, write_date)
-               VALUES %s
-               ON CONFLICT (account_id, fingerprint) DO NOTHING
-               RETURNING id""",
+        inserted = insert_new_rows(
+            self,
+            QUARANTINE_COLUMNS,
             list(rows.values()),
-            page_size=len(rows),
-            fetch=True,
+            ("account_id", "fingerprint"),
         )
         self.invalidate_model()
         account.invalidate_recordset(["quarantine_count"])

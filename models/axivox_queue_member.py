@@ -1,7 +1,9 @@
+"""axivox.queue.member: one agent in one queue, her login and call state."""
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
-from ..axivox_api.events import odoo_datetime, parse_timestamp
+from ..axivox_api.events import odoo_datetime
+from .axivox_queue_event import event_moment
 
 CALL_START = {"CONNECT"}
 CALL_END = {"COMPLETEAGENT", "COMPLETECALLER", "ATTENDEDTRANSFER", "BLINDTRANSFER"}
@@ -212,7 +214,7 @@ class AxivoxQueueMember(models.Model):
             # Applied in a transaction of its own, under the account's events lock: never in
             # conflict with the PBX events that webhooks apply at the same moment.
             with account._own_transaction() as env:
-                member.with_env(env).sudo()._apply_local_login_state(
+                member.with_env(env).sudo()._set_login_state_now(
                     bool(agent.get("connected", connected)),
                     source,
                     since=agent.get("connected_since"),
@@ -220,16 +222,17 @@ class AxivoxQueueMember(models.Model):
             member.invalidate_recordset()
         return True
 
-    def _apply_local_login_state(self, connected, source, since=None):
-        """A login state Odoo set or read from the PBX itself (manager, sync, end of day),
-        stamped now like a PBX event, and after the last change applied: a late, older
-        PBX event never undoes it. Returns the members that changed."""
+    def _set_login_state_now(self, connected, source, since=None):
+        """Set a login state Odoo changed or read from the PBX itself (manager, sync,
+        end of day), under the account's events lock, stamped now like a PBX event and
+        after the last change applied: a late, older PBX event never undoes it. Returns
+        the members that changed."""
         self.account_id._lock_events()
         self.invalidate_recordset(["connected", "connected_since", "last_change_ts"])
         now = fields.Datetime.now()
         changed = self.browse()
         for member in self:
-            changed |= member._apply_login_state(
+            changed |= member._set_login_state_if_newer(
                 connected,
                 now,
                 source,
@@ -238,13 +241,13 @@ class AxivoxQueueMember(models.Model):
             )
         return changed
 
-    def _apply_login_state(self, connected, when, source, ts=None, since=None):
-        """Set the login state of these members as of ``when``.
+    def _set_login_state_if_newer(self, connected, when, source, ts=None, since=None):
+        """Set the login state of these members as of ``when``, unless a newer change
+        was applied already.
 
         ``ts`` (epoch seconds) orders PBX events: a state older than the one applied is
         ignored, so a late "agent is disconnecting" never undoes a newer "connecting".
-        Returns the members that changed.
-        """
+        Returns the members that changed."""
         changed = self.browse()
         for member in self:
             if ts is not None and member.last_change_ts and ts <= member.last_change_ts:
@@ -264,14 +267,14 @@ class AxivoxQueueMember(models.Model):
         return changed
 
     @api.model
-    def _apply_login_events(self, account, events, queues, users):
-        """Apply the ADDMEMBER / REMOVEMEMBER events among ``events`` (new ones only).
+    def _ingest_login_events(self, account, events, queues, users, notifications=None):
+        """Apply the PBX's ADDMEMBER / REMOVEMEMBER events among the newly stored
+        ``events`` of a batch to the members' login state.
 
-        Only the newest event of each (queue, agent) counts, and only if it is newer than
-        the last change applied to the member. A dynamic agent the PBX logs in who is not
-        yet mirrored gets a member row; an extension no user is mapped to stays on the
-        event only.
-        """
+        Only the newest event of each (queue, agent) counts, and only if it is newer
+        than the last change applied to the member. A dynamic agent the PBX logs in who
+        is not yet mirrored gets a member row; an extension no user is mapped to stays
+        on the event only."""
         latest = self._newest_per_member(
             events, {"ADDMEMBER", "REMOVEMEMBER"}, queues, users
         )
@@ -310,19 +313,19 @@ class AxivoxQueueMember(models.Model):
             member = members.get(key)
             if not member:
                 continue
-            changed |= member._apply_login_state(
+            changed |= member._set_login_state_if_newer(
                 event["type"] == "ADDMEMBER",
-                odoo_datetime(event["timestamp"]),
+                odoo_datetime(event_moment(event["timestamp"])),
                 "pbx",
                 ts=ts,
             )
-        changed._notify_state()
+        changed._notify_state(notifications)
         return changed
 
     @api.model
     def _newest_per_member(self, events, types, queues, users):
-        """{(queue id, user id): (timestamp, event)}: the newest event of ``types`` for each
-        mirrored queue and mapped agent of a batch."""
+        """{(queue id, user id): (timestamp, event)}: the newest event of ``types`` for
+        each mirrored queue and mapped agent of a batch."""
         latest = {}
         for event in events:
             if event["type"] not in types:
@@ -331,84 +334,132 @@ class AxivoxQueueMember(models.Model):
             user = users.get(event.get("agent_extension"))
             if not queue or not user:
                 continue
-            ts = parse_timestamp(event["timestamp"]).timestamp()
+            ts = event_moment(event["timestamp"]).timestamp()
             key = (queue.id, user.id)
             if key not in latest or ts > latest[key][0]:
                 latest[key] = (ts, event)
         return latest
 
     @api.model
-    def _apply_call_events(self, account, events, queues, users):
-        """Who is on a queue call: a CONNECT puts the agent on the call, the end of the call
-        (COMPLETEAGENT, COMPLETECALLER) or its transfer takes her off it. Only the newest
-        event of each (queue, agent) counts, and only if newer than the last one applied.
-        Returns the members that changed."""
+    def _ingest_call_events(self, account, events, queues, users, notifications=None):
+        """Who is on a queue call: a CONNECT puts the agent on the call, the end of the
+        call (COMPLETEAGENT, COMPLETECALLER) or its transfer takes her off it. Only the
+        newest event of each (queue, agent) counts, and only if newer than the last one
+        applied; the end of another call than the one she is on changes nothing. One
+        UPDATE for the whole batch. Returns the members that changed."""
         latest = self._newest_per_member(events, CALL_START | CALL_END, queues, users)
         if not latest:
             return self.browse()
-        Member = self.sudo().with_context(axivox_no_pending_change=True)
-        members = Member.search(
-            [
-                ("queue_id", "in", list({k[0] for k in latest})),
-                ("user_id", "in", list({k[1] for k in latest})),
-            ]
+        fields_ = ["on_call", "call_id", "on_call_since", "call_change_ts"]
+        self.flush_model(fields_)
+        rows = [
+            (
+                queue_id,
+                user_id,
+                ts,
+                event["type"] in CALL_START,
+                event.get("call_id") or None,
+                odoo_datetime(event_moment(event["timestamp"])),
+                self.env.uid,
+            )
+            for (queue_id, user_id), (ts, event) in latest.items()
+        ]
+        updated = self.env.cr.execute_values(
+            """
+            UPDATE axivox_queue_member m
+               SET on_call = v.start,
+                   call_id = CASE WHEN v.start THEN v.call_id END,
+                   on_call_since = CASE WHEN v.start THEN v.since END,
+                   call_change_ts = v.ts, write_uid = v.uid,
+                   write_date = now() AT TIME ZONE 'UTC'
+              FROM (VALUES %s) v(queue_id, user_id, ts, start, call_id, since, uid)
+             WHERE m.queue_id = v.queue_id AND m.user_id = v.user_id
+               AND v.ts > COALESCE(m.call_change_ts, 0)
+               AND (v.start OR COALESCE(m.call_id, '') = '' OR v.call_id IS NULL
+                    OR m.call_id = v.call_id)
+            RETURNING m.id
+            """,
+            rows,
+            template="(%s::int, %s::int, %s::float8, %s, %s, %s::timestamp, %s::int)",
+            page_size=len(rows),
+            fetch=True,
         )
-        changed = self.browse()
-        for member in members:
-            found = latest.get((member.queue_id.id, member.user_id.id))
-            if not found or found[0] <= member.call_change_ts:
-                continue
-            ts, event = found
-            if event["type"] in CALL_START:
-                vals = {
-                    "on_call": True,
-                    "call_id": event.get("call_id"),
-                    "on_call_since": odoo_datetime(event["timestamp"]),
-                }
-            elif (
-                member.call_id
-                and event.get("call_id")
-                and event.get("call_id") != member.call_id
-            ):
-                continue  # the end of another call than the one she is on
-            else:
-                vals = {"on_call": False, "call_id": False, "on_call_since": False}
-            vals["call_change_ts"] = ts
-            member.write(vals)
-            changed |= member
-        changed._notify_state()
+        self.invalidate_model(fields_ + ["write_uid", "write_date"])
+        changed = self.browse(sorted(row[0] for row in updated))
+        changed._notify_state(notifications)
         return changed
 
-    def _notify_state(self):
-        """Tell the agents and the managers, in every open tab, that these members changed."""
+    def _notify_state(self, notifications=None):
+        """Tell the agents and the managers, in every open tab, that these members
+        changed: one query. With ``notifications`` (a list), the messages are added to
+        it, for the caller to send with others in one go; else they are sent now."""
         if not self:
             return
-        managers = self.env.ref("voip_axivox_queue.group_axivox_manager").sudo().users
-        notifications = []
-        for member in self.sudo():
-            queue = member.queue_id
+        self.flush_model()
+        self.env["axivox.queue"].flush_model(
+            ["name", "company_id", "connected_count", "connected_agents"]
+        )
+        managers = self.env["ir.model.data"]._xmlid_to_res_id(
+            "voip_axivox_queue.group_axivox_manager"
+        )
+        self.env.cr.execute(
+            """
+            SELECT m.id, q.id, q.name, u.id, p.name, m.connected, m.connected_since,
+                   m.last_source, q.connected_count, q.connected_agents, m.on_call,
+                   m.on_call_since, u.partner_id,
+                   ARRAY(SELECT mu.partner_id
+                           FROM res_groups_users_rel gu
+                           JOIN res_users mu ON mu.id = gu.uid AND mu.active
+                           JOIN res_company_users_rel cu
+                             ON cu.user_id = mu.id AND cu.cid = q.company_id
+                          WHERE gu.gid = %s AND mu.partner_id != u.partner_id
+                          ORDER BY mu.id)
+              FROM axivox_queue_member m
+              JOIN axivox_queue q ON q.id = m.queue_id
+              JOIN res_users u ON u.id = m.user_id
+              JOIN res_partner p ON p.id = u.partner_id
+             WHERE m.id = ANY(%s)
+             ORDER BY m.id
+            """,
+            [managers, self.ids],
+        )
+        messages = []
+        Partner = self.env["res.partner"]
+        for (
+            member_id,
+            queue_id,
+            queue_name,
+            user_id,
+            agent_name,
+            connected,
+            connected_since,
+            source,
+            connected_count,
+            connected_agents,
+            on_call,
+            on_call_since,
+            partner_id,
+            manager_partners,
+        ) in self.env.cr.fetchall():
             payload = {
-                "member_id": member.id,
-                "queue_id": queue.id,
-                "queue_name": queue.name,
-                "user_id": member.user_id.id,
-                "agent_name": member.user_id.name,
-                "connected": member.connected,
-                "connected_since": fields.Datetime.to_string(member.connected_since),
-                "source": member.last_source,
-                "connected_count": queue.connected_count,
-                "connected_agents": queue.connected_agents or "",
-                "on_call": member.on_call,
-                "on_call_since": fields.Datetime.to_string(member.on_call_since),
+                "member_id": member_id,
+                "queue_id": queue_id,
+                "queue_name": queue_name,
+                "user_id": user_id,
+                "agent_name": agent_name,
+                "connected": bool(connected),
+                "connected_since": fields.Datetime.to_string(connected_since),
+                "source": source or False,
+                "connected_count": connected_count or 0,
+                "connected_agents": connected_agents or "",
+                "on_call": bool(on_call),
+                "on_call_since": fields.Datetime.to_string(on_call_since),
             }
-            targets = (
-                member.user_id.partner_id
-                | managers.filtered(
-                    lambda u: queue.company_id in u.company_ids
-                ).partner_id
-            )
-            notifications += [
-                (partner, "voip_axivox_queue/member_state", payload)
-                for partner in targets
+            messages += [
+                (Partner.browse(pid), "voip_axivox_queue/member_state", payload)
+                for pid in [partner_id, *manager_partners]
             ]
-        self.env["bus.bus"]._sendmany(notifications)
+        if notifications is None:
+            self.env["bus.bus"]._sendmany(messages)
+        else:
+            notifications += messages

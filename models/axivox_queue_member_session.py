@@ -13,8 +13,8 @@ class AxivoxQueueMember(models.Model):
     login_intent_connect = fields.Boolean(readonly=True, copy=False)
     login_intent_ts = fields.Float(digits=(16, 3), readonly=True, copy=False)
 
-    def _apply_local_login_state(self, connected, source, since=None):
-        changed = super()._apply_local_login_state(connected, source, since=since)
+    def _set_login_state_now(self, connected, source, since=None):
+        changed = super()._set_login_state_now(connected, source, since=since)
         if source in ("manager", "auto"):
             self.env["axivox.agent.session"]._note_local_change(self, connected, source)
         return changed

@@ -1,3 +1,4 @@
+"""Contacts matched to queue callers: phone numbers in E.164, and their queue calls."""
 import re
 
 from odoo import _, api, fields, models
@@ -11,11 +12,10 @@ _KEEP_TRUNK_ZERO = {"IT", "SM", "VA"}
 def e164(number, country):
     """``number`` in E.164 (``+3225550100``), national numbers read in ``country``.
 
-    Odoo's ``phone_validation`` does it (with the ``phonenumbers`` library); when the library
-    is missing or cannot read the number, a plain rule: ``00`` and ``+`` are international,
-    a leading 0 is the national trunk prefix. Short numbers (internal extensions) and text
-    without digits are returned as their digits, or False.
-    """
+    Odoo's ``phone_validation`` does it (with the ``phonenumbers`` library); when the
+    library is missing or cannot read the number, a plain rule: ``00`` and ``+`` are
+    international, a leading 0 is the national trunk prefix. Short numbers (internal
+    extensions) and text without digits are returned as their digits, or False."""
     if not number or not isinstance(number, str):
         return False
     raw = number.strip()
@@ -120,8 +120,8 @@ class ResPartner(models.Model):
         return result
 
     def _axivox_relink(self, old_numbers):
-        """Link the stored queue calls (and callbacks) of these contacts' numbers, old and
-        new, to the contact that has them now."""
+        """Link the stored queue calls (and callbacks) of these contacts' numbers, old
+        and new, to the contact that has them now."""
         self.flush_recordset(
             ["axivox_phone_e164", "axivox_mobile_e164", "active", "company_id"]
         )

@@ -107,7 +107,7 @@ class TestAgentSessions(ContactCentreCase):
         now = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
         at = (now - timedelta(seconds=2)).strftime("%Y-%m-%dT%H:%M:%S")
         # The manager connected Anna: Odoo asked first, the PBX's event follows.
-        self.m_anna_sales._apply_local_login_state(True, "manager")
+        self.m_anna_sales._set_login_state_now(True, "manager")
         self.ingest(
             [self.ev("ADDMEMBER", at, agent_extension="201", member_type="dynamic")]
         )
@@ -122,7 +122,7 @@ class TestAgentSessions(ContactCentreCase):
             ]
         )
         self.assertEqual(self.sessions()[-1].end_source, "phone")
-        self.m_anna_sales._apply_local_login_state(False, "auto")
+        self.m_anna_sales._set_login_state_now(False, "auto")
         self.assertEqual(self.sessions()[-1].end_source, "auto")
         # Events the sync brought: "sync".
         self.ingest(

@@ -277,7 +277,7 @@ class TestQueue(AxivoxCase):
         self.assertTrue(queue.pending_changes, "a new agent is to apply")
 
         queue.with_context(axivox_no_pending_change=True).pending_changes = False
-        member._apply_login_state(True, datetime(2026, 1, 1), "pbx", ts=1.0)
+        member._set_login_state_if_newer(True, datetime(2026, 1, 1), "pbx", ts=1.0)
         self.assertFalse(
             queue.pending_changes, "logging in is not a change of the queue"
         )
@@ -308,7 +308,7 @@ class TestQueue(AxivoxCase):
         self.assertEqual(sales.static_member_ids, self.m_bruno_sales)
         self.assertEqual(sales.dynamic_member_ids, self.m_anna_sales)
 
-        self.m_anna_sales._apply_login_state(
+        self.m_anna_sales._set_login_state_if_newer(
             True, datetime(2026, 1, 1, 9), "pbx", ts=10.0
         )
         self.assertEqual(sales.connected_count, 2)
@@ -320,7 +320,7 @@ class TestQueue(AxivoxCase):
             sales, self.env["axivox.queue"].search([("connected_count", "=", 2)])
         )
 
-        self.m_anna_sales._apply_login_state(
+        self.m_anna_sales._set_login_state_if_newer(
             False, datetime(2026, 1, 1, 17), "pbx", ts=20.0
         )
         self.assertEqual(sales.connected_count, 1)
@@ -348,7 +348,7 @@ class TestQueue(AxivoxCase):
         self.assertTrue(member.connected_since)
         # the PBX saying "disconnected" changes nothing for a static agent
         self.assertFalse(
-            member._apply_login_state(False, datetime(2026, 1, 1), "pbx", ts=5.0)
+            member._set_login_state_if_newer(False, datetime(2026, 1, 1), "pbx", ts=5.0)
         )
         self.assertTrue(member.connected)
         # nor can anyone write it
@@ -389,39 +389,39 @@ class TestQueue(AxivoxCase):
             Member.create({"queue_id": self.queue_sales.id, "user_id": self.agent_b.id})
         self.assertIn("belongs to another PBX account", str(caught.exception))
 
-    def test_apply_login_state_ordering(self):
+    def test_set_login_state_if_newer_ordering(self):
         member = self.m_anna_sales
         t9, t10, t11 = (datetime(2026, 3, 2, h) for h in (9, 10, 11))
-        self.assertEqual(member._apply_login_state(True, t10, "pbx", ts=1000.5), member)
+        self.assertEqual(member._set_login_state_if_newer(True, t10, "pbx", ts=1000.5), member)
         self.assertTrue(member.connected)
         self.assertEqual(member.connected_since, t10)
         self.assertEqual(member.last_change_ts, 1000.5)
         self.assertEqual(member.last_source, "pbx")
         # an older "disconnecting" arrives late: ignored
-        self.assertFalse(member._apply_login_state(False, t9, "pbx", ts=999.0))
+        self.assertFalse(member._set_login_state_if_newer(False, t9, "pbx", ts=999.0))
         self.assertTrue(member.connected)
         self.assertEqual(member.last_change_ts, 1000.5)
         # the same timestamp again: ignored (idempotent)
-        self.assertFalse(member._apply_login_state(False, t10, "pbx", ts=1000.5))
+        self.assertFalse(member._set_login_state_if_newer(False, t10, "pbx", ts=1000.5))
         self.assertTrue(member.connected)
         # a newer one applies
         self.assertEqual(
-            member._apply_login_state(False, t11, "sync", ts=1001.0), member
+            member._set_login_state_if_newer(False, t11, "sync", ts=1001.0), member
         )
         self.assertFalse(member.connected)
         self.assertFalse(member.connected_since)
         self.assertEqual(member.last_change, t11)
         self.assertEqual(member.last_source, "sync")
         # a newer event with the state it already has: recorded, not a change
-        self.assertFalse(member._apply_login_state(False, t11, "pbx", ts=1002.0))
+        self.assertFalse(member._set_login_state_if_newer(False, t11, "pbx", ts=1002.0))
         self.assertEqual(member.last_change_ts, 1002.0)
         # the PBX's own connection time wins over the event time
-        member._apply_login_state(
+        member._set_login_state_if_newer(
             True, t11, "pbx", ts=1003.0, since="2026-03-02T10:30:00Z"
         )
         self.assertEqual(member.connected_since, datetime(2026, 3, 2, 10, 30))
 
-    def test_apply_login_events_newest_wins(self):
+    def test_ingest_login_events_newest_wins(self):
         Member = self.env["axivox.queue.member"]
         self.queue_support.with_context(axivox_no_pending_change=True).write(
             {"remote_id": "support-t", "pending_changes": False}
@@ -451,7 +451,7 @@ class TestQueue(AxivoxCase):
                 "agent_extension": "201",
             },
         ]
-        Member._apply_login_events(self.account_a, events, queues, users)
+        Member._ingest_login_events(self.account_a, events, queues, users)
         self.assertFalse(self.m_bruno_support.connected, "the newest (logout) wins")
         anna = self.queue_support.member_ids.filtered(lambda m: m.user_id == self.agent)
         self.assertTrue(

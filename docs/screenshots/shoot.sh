@@ -20,12 +20,37 @@ import json, sys, time, datetime, requests
 from axivox_api import signature
 now = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=4)
 stamp = now.strftime("%Y-%m-%dT%H:%M:%S.000Z")
-body = json.dumps({"events": [{"id": "shot-connect-1", "type": "CONNECT", "queue_id": "sales",
+base = sys.argv[1]
+# A contact for the caller card (the caller of the call in progress) and its company.
+rpc = requests.Session()
+rpc.post(base + "/web/session/authenticate", json={"params": {"db": "axivox_demo",
+    "login": "admin", "password": "admin"}}, timeout=60).raise_for_status()
+def create(model, vals):
+    r = rpc.post(base + "/web/dataset/call_kw", json={"params": {"model": model,
+        "method": "create", "args": [vals], "kwargs": {}}}, timeout=60).json()
+    return r["result"]
+company = create("res.partner", {"name": "Dubois & Fils", "is_company": True})
+create("res.partner", {"name": "Alice Dubois", "phone": "+32 2 555 01 00",
+    "parent_id": company})
+def at(minutes):
+    moment = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=minutes)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+events = [{"id": "shot-connect-1", "type": "CONNECT", "queue_id": "sales",
     "timestamp": stamp, "call_id": "shot.1", "caller_number": "+3225550100",
-    "agent_extension": "102", "agent_name": "Sofia Rossi", "wait_time": 12}]}).encode()
+    "agent_extension": "102", "agent_name": "Sofia Rossi", "wait_time": 12}]
+# Callers who hung up before an agent answered: the callbacks.
+for n, (number, queue, waited) in enumerate([("+3225557777", "sales", 95),
+        ("+33145550123", "support", 240), ("+390212345678", "sales", 61)]):
+    events += [{"id": "shot-enter-%d" % n, "type": "ENTERQUEUE", "queue_id": queue,
+                "timestamp": at(30 + 9 * n), "call_id": "shot.a%d" % n,
+                "caller_number": number},
+               {"id": "shot-abandon-%d" % n, "type": "ABANDON", "queue_id": queue,
+                "timestamp": at(30 + 9 * n - waited / 60), "call_id": "shot.a%d" % n,
+                "caller_number": number, "wait_time": waited}]
+body = json.dumps({"events": events}).encode()
 headers = signature.signed_headers("demo-webhook-secret", body)
 headers["Content-Type"] = "application/json"
-r = requests.post(sys.argv[1] + "/voip_axivox_queue/webhook/demo-webhook-token", data=body,
+r = requests.post(base + "/voip_axivox_queue/webhook/demo-webhook-token", data=body,
                   headers=headers, timeout=30)
 print("webhook", r.status_code, r.text[:200])
 PY
@@ -35,6 +60,10 @@ SALES=$(PGHOST=$VAR/pg/sock PGPORT=$PGPORT_WANTED PGUSER=odoo psql -d axivox_dem
 "$ODOO_PYTHON" docs/screenshots/shoot.py "$BASE" admin admin "$OUT" \
     "dashboard=/web#action=voip_axivox_queue.axivox_queue_action&view_type=list@.o_axivox_agent_on_call" \
     "queue_form=/web#action=voip_axivox_queue.axivox_queue_action&model=axivox.queue&view_type=form&id=${SALES:-1}@.o_form_view .o_notebook" \
-    "report_page=/web#action=voip_axivox_queue.axivox_queue_report_page_action@.o_axivox_report_row"
+    "report_page=/web#action=voip_axivox_queue.axivox_queue_report_page_action@.o_axivox_report_row" \
+    "wallboard=/web#action=voip_axivox_queue.axivox_wallboard_action@.o_axivox_wallboard_queue" \
+    "callbacks=/web#action=voip_axivox_queue.axivox_callback_action@.o_data_row" \
+    "agent_days=/web#action=voip_axivox_queue.axivox_agent_day_report_action&view_type=pivot@.o_pivot table"
 "$ODOO_PYTHON" docs/screenshots/shoot.py "$BASE" sofia sofia "$OUT" \
-    "softphone=/web@.o_axivox_queue_codes@.o_axivox_softphone_toggle"
+    "softphone=/web@.o_axivox_queue_codes@.o_axivox_softphone_toggle" \
+    "caller_card=/web@.o_axivox_caller_card .o_axivox_caller_name@.o_axivox_softphone_toggle"
