@@ -392,7 +392,9 @@ class TestQueue(AxivoxCase):
     def test_set_login_state_if_newer_ordering(self):
         member = self.m_anna_sales
         t9, t10, t11 = (datetime(2026, 3, 2, h) for h in (9, 10, 11))
-        self.assertEqual(member._set_login_state_if_newer(True, t10, "pbx", ts=1000.5), member)
+        self.assertEqual(
+            member._set_login_state_if_newer(True, t10, "pbx", ts=1000.5), member
+        )
         self.assertTrue(member.connected)
         self.assertEqual(member.connected_since, t10)
         self.assertEqual(member.last_change_ts, 1000.5)
