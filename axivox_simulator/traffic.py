@@ -2,7 +2,9 @@
 
 ``generate(state, seed, calls, queue_ids, start)`` plays ``calls`` inbound
 calls through the queues' routing rules and returns ``(items, rr_pointers)``:
-the queue_log events sorted by time, not emitted; ``run`` emits them.
+the queue_log events sorted by time, not emitted; ``run`` emits them;
+``working_days`` plays days of a contact centre (the agents' logins and
+logouts around the traffic) as PBX events, for the addon's demo data.
 
 Model (per call, calls processed in arrival order):
 
@@ -24,6 +26,7 @@ import datetime
 import random
 
 from ._compat import events as ev
+from .state import PBXState, iso
 
 ANSWER_PROBABILITY = 0.7
 RETRY_SECONDS = 1.0
@@ -49,7 +52,10 @@ def _order(state, queue, free, rng, stats, rr):
     return [e for e in members if e in free]  # linear (and ringall: all of them)
 
 
-def generate(state, seed, calls, queue_ids=None, start=None):
+def generate(state, seed, calls, queue_ids=None, start=None, interarrival=45.0):
+    """The traffic of ``calls`` calls (one every ~exp(``interarrival``) s from
+    ``start``): ``(items, rr_pointers)``, items ``(epoch, order, type, queue_id,
+    fields)`` sorted by time."""
     rng = random.Random(seed)
     queues = (
         [state.get_queue(q) for q in queue_ids]
@@ -81,7 +87,7 @@ def generate(state, seed, calls, queue_ids=None, start=None):
         out.append((when, order, type_, queue["id"], fields))
 
     for n in range(calls):
-        clock += rng.expovariate(1 / 45.0)
+        clock += rng.expovariate(1 / interarrival)
         queue = queues[rng.randrange(len(queues))]
         t = round(clock, 3)
         call_id = "sim-%s-%05d" % (seed, n + 1)
@@ -291,3 +297,58 @@ def run(state, seed, calls, queue_ids=None, start=None):
         "start": first["timestamp"] if first else None,
         "end": last["timestamp"] if last else None,
     }
+
+
+def working_days(data, now, days=7, seed=17, calls_per_day=40):
+    """The PBX events of ``days`` working days and of today until ``now`` (aware,
+    UTC) on the PBX ``data`` (the format of data/demo.json), none in the future:
+    the dynamic agents log in at about 08:00 and out at about 17:00 (those of
+    ``data["connected_agents"]`` stay connected today), ``calls_per_day`` calls per
+    queue from 08:35 to 16:40; today, only the calls that have ended."""
+    rng = random.Random(seed)
+    state = PBXState(dict(data, connected_agents=[]), announce_seconds=0)
+    queues = [state.queues[k] for k in sorted(state.queues)]
+    connected = {(c["queue_id"], str(c["extension"])) for c in data["connected_agents"]}
+    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    items = []
+
+    def member(when, type_, queue, ext):
+        name = state.users[ext]["name"]
+        fields = dict(agent_extension=ext, agent_name=name, member_type="dynamic")
+        items.append((when.timestamp(), 0, type_, queue["id"], fields))
+
+    for day in range(days, -1, -1):
+        start = today - datetime.timedelta(days=day, hours=-8)
+        for queue in queues:
+            for ext in queue["dynamic_agents"]:
+                login = start + datetime.timedelta(minutes=rng.randint(0, 30))
+                logout = start + datetime.timedelta(hours=9, minutes=rng.randint(0, 30))
+                if not day:
+                    # Today's logins and logouts are in the past, whatever the hour: a
+                    # future one would make every real PBX event look older.
+                    login = now - datetime.timedelta(minutes=rng.randint(40, 90))
+                    logout = now - datetime.timedelta(minutes=rng.randint(2, 30))
+                member(login, "ADDMEMBER", queue, ext)
+                if day or (queue["id"], ext) not in connected:
+                    member(logout, "REMOVEMEMBER", queue, ext)
+                state.connections[(queue["id"], ext)] = iso(login)
+        first = start + datetime.timedelta(minutes=35)
+        calls = calls_per_day * len(queues)
+        traffic, rr = generate(
+            state, seed * 1000 + day, calls, start=first, interarrival=485 * 60 / calls
+        )
+        state.rr_pointer.update(rr)
+        # A call is kept whole or not at all: today, only those that have ended.
+        late = {f["call_id"] for when, *_, f in traffic if when > now.timestamp()}
+        items += [item for item in traffic if item[4]["call_id"] not in late]
+    items.sort(key=lambda item: (item[0], item[1]))
+    return [
+        dict(
+            fields,
+            id=f"demo-{n:06d}",
+            type=type_,
+            queue_id=queue_id,
+            timestamp=iso(datetime.datetime.fromtimestamp(when, datetime.timezone.utc)),
+        )
+        for n, (when, _order, type_, queue_id, fields) in enumerate(items, 1)
+    ]

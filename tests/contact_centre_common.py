@@ -5,7 +5,7 @@ import itertools
 from datetime import datetime, timedelta
 
 from ..axivox_api.events import validate_batch
-from .foundation_common import AxivoxCase
+from .common import AxivoxCase
 
 _ids = itertools.count(1)
 

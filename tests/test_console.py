@@ -2,7 +2,6 @@
 on the PBX and keeps its report, default codes, "Connect an agent", who is on a queue call,
 errors in words people understand, the queue form. Against the simulator on 127.0.0.1."""
 import json
-import unittest
 
 from lxml import etree
 
@@ -11,9 +10,7 @@ from odoo.tests import Form, HttpCase, TransactionCase, tagged
 from odoo.tools import mute_logger
 
 from ..axivox_api.events import validate_batch
-from .common import SimulatedWorld, event
-from .foundation_common import AxivoxCase
-from .test_softphone import SoftphoneDemoMixin
+from .common import AxivoxCase, PbxQueuesWorld, SimulatedWorld, event
 
 QUIET = (
     "odoo.addons.voip_axivox_queue.models.axivox_account",
@@ -557,27 +554,25 @@ class TestCallState(SimulatedWorld, TransactionCase):
 
 
 @tagged("post_install", "-at_install")
-class TestConsoleTour(SoftphoneDemoMixin, HttpCase):
+class TestConsoleTour(PbxQueuesWorld, HttpCase):
     """The manager's tour: disconnect from the dashboard, the report page with a preset and
     an export, delete (on the PBX too), against the simulator."""
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        account = cls.env.ref(
-            "voip_axivox_queue.demo_account", raise_if_not_found=False
-        )
-        if not account:
-            raise unittest.SkipTest("The console tour needs the demo data.")
-        cls.setup_demo()
-        cls.hugo_support = cls.env.ref("voip_axivox_queue.demo_member_support_hugo")
+        # The report page shows the lines of the last 7 days: a day of traffic.
+        cls.env["axivox.queue.event"]._demo_generate_week(cls.account.id, days=1)
 
     def test_tour(self):
         billing_events = self.env["axivox.queue.event"].search_count(
             [("queue_id", "=", self.billing.id)]
         )
         self.start_tour(
-            "/web", "voip_axivox_queue_console_tour", login="admin", timeout=180
+            "/web",
+            "voip_axivox_queue_console_tour",
+            login=self.manager.login,
+            timeout=180,
         )
         state = self.sim.state()
         self.assertNotIn(

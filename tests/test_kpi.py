@@ -7,7 +7,7 @@ from odoo.exceptions import ValidationError
 from odoo.tests import tagged
 
 from ..axivox_api.events import validate_batch
-from .foundation_common import AxivoxCase
+from .common import AxivoxCase
 
 # "Now" of the tests: Tuesday 5 March 2024, 11:00 UTC (12:00 in Brussels, UTC+1).
 NOW = "2024-03-05 11:00:00"

@@ -7,7 +7,7 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import mute_logger
 from odoo.tools.safe_eval import safe_eval
 
-from .foundation_common import AxivoxCase
+from .common import AxivoxCase
 
 
 class TestQueue(AxivoxCase):

@@ -8,7 +8,7 @@ from odoo.tests import HttpCase, TransactionCase, tagged
 from odoo.tools import mute_logger
 
 from ..axivox_api.events import EVENT_LABELS, EVENT_TYPES
-from .foundation_common import AxivoxFixtures
+from .common import AxivoxFixtures
 
 DAY_FROM = datetime(2026, 3, 2, 0, 0, 0)
 DAY_TO = datetime(2026, 3, 2, 23, 59, 59)

@@ -13,10 +13,16 @@ from odoo.tools import mute_logger
 
 from ..axivox_api import signature
 from ..controllers.webhook import AxivoxWebhookController
-from .common import AxivoxWorld, SimulatedWorld, event, signed
-from .foundation_common import AxivoxCase
+from .common import (
+    WEBHOOK_SECRET,
+    WEBHOOK_URL,
+    AxivoxCase,
+    SimulatedWorld,
+    WebhookWorld,
+    event,
+    signed,
+)
 
-URL = "/voip_axivox_queue/webhook/%s"
 QUIET = (
     "odoo.addons.voip_axivox_queue.models.axivox_account",
     "odoo.addons.voip_axivox_queue.axivox_api.client",
@@ -28,7 +34,7 @@ def serve_webhook(env, token, body, headers):
     function that serves the same request again, as Odoo's ``retrying`` does after a
     serialization failure."""
     environ = EnvironBuilder(
-        path=URL % token, method="POST", data=body, headers=headers
+        path=WEBHOOK_URL % token, method="POST", data=body, headers=headers
     ).get_environ()
     odoo_request = Request(HTTPRequest(environ))
     odoo_request.env = env
@@ -44,28 +50,11 @@ def serve_webhook(env, token, body, headers):
 
 
 @tagged("post_install", "-at_install")
-class TestWebhookHostileInput(AxivoxWorld, HttpCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.setup_world()
-        cls.sales = cls.make_queue(
-            "sales",
-            "Sales",
-            "600",
-            "*600",
-            "#600",
-            static=["100"],
-            dynamic=["101", "102"],
-        )
-
+class TestWebhookHostileInput(WebhookWorld, HttpCase):
     def post(self, body, headers=None, sign=True):
         body = body if isinstance(body, bytes) else json.dumps(body).encode()
-        all_headers = signed(body) if sign else {"Content-Type": "application/json"}
-        all_headers.update(headers or {})
-        response = self.url_open(URL % self.token, data=body, headers=all_headers)
-        self.env.invalidate_all()
-        return response
+        secret = WEBHOOK_SECRET if sign else None
+        return self.post_webhook(body, secret=secret, headers=headers)
 
     def events(self):
         return self.env["axivox.queue.event"].search(
@@ -163,7 +152,7 @@ class TestWebhookHostileInput(AxivoxWorld, HttpCase):
             with self.subTest(what=what):
                 all_headers = dict(good, **headers)
                 response = self.url_open(
-                    URL % self.token, data=body, headers=all_headers
+                    WEBHOOK_URL % self.token, data=body, headers=all_headers
                 )
                 self.assertEqual(response.status_code, 401, response.text[:200])
         self.env.invalidate_all()

@@ -7,7 +7,7 @@ from odoo import Command
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import mute_logger
 
-from .foundation_common import AxivoxCase
+from .common import AxivoxCase
 
 SECRETS = ("api_key", "webhook_secret", "webhook_token", "webhook_url")
 

@@ -1,23 +1,18 @@
 """The softphone in the systray: its server methods, its QUnit tests and a tour.
 
-They use the demo data (the demo PBX account, sofia=102, luca=103, admin=100 and the
-Sales / Support / Billing queues) and the reference PBX simulator, which loads the same
-data from ``axivox_simulator/data/demo.json``.
+They use the simulator's world (``PbxQueuesWorld``: Sofia=102, Luca=103, Mitchell=100 and
+the Sales / Support / Billing queues of ``axivox_simulator/data/demo.json``), built
+through the ORM, on the reference PBX simulator.
 """
 import threading
 import time
-import unittest
 import xmlrpc.client
-from unittest.mock import patch
 
 import odoo
 from odoo.exceptions import UserError, ValidationError
 from odoo.tests import HttpCase, TransactionCase, tagged
 
-from odoo.addons.bus.models.bus import dispatch
-from odoo.addons.bus.websocket import WebsocketConnectionHandler
-
-from ..axivox_simulator.testing import SimulatorProcess
+from .common import PbxQueuesWorld, PbxTourWorld
 
 
 def _connected(sim, queue_id, extension):
@@ -27,47 +22,9 @@ def _connected(sim, queue_id, extension):
     )
 
 
-class SoftphoneDemoMixin:
-    """The demo records, and the demo account pointed at a fresh simulator."""
-
-    @classmethod
-    def setup_demo(cls, **sim_options):
-        ref = cls.env.ref
-        cls.account = ref("voip_axivox_queue.demo_account", raise_if_not_found=False)
-        if not cls.account:
-            raise unittest.SkipTest("The softphone tests need the demo data.")
-        cls.sofia = ref("voip_axivox_queue.demo_user_sofia")
-        cls.luca = ref("voip_axivox_queue.demo_user_luca")
-        cls.admin = ref("base.user_admin")
-        cls.sales = ref("voip_axivox_queue.demo_queue_sales")
-        cls.billing = ref("voip_axivox_queue.demo_queue_billing")
-        cls.member_sales_sofia = ref("voip_axivox_queue.demo_member_sales_sofia")
-        cls.member_billing_sofia = ref("voip_axivox_queue.demo_member_billing_sofia")
-        cls.member_sales_luca = ref("voip_axivox_queue.demo_member_sales_luca")
-        cls.member_sales_admin = ref("voip_axivox_queue.demo_member_sales_admin")
-        cls.sim = SimulatorProcess(announce_seconds=0, **sim_options)
-        cls.sim.start()
-        cls.addClassCleanup(cls.sim.stop)
-        cls.account.sudo().write({"api_url": cls.sim.url, "api_key": cls.sim.api_key})
-        # The demo's report lines of today are dated from 08:00 to 17:30: before then they
-        # are in the future, and a PBX event older than the last change is ignored.
-        (cls.member_sales_sofia | cls.member_billing_sofia).sudo().with_context(
-            axivox_from_pbx=True
-        ).write({"last_change_ts": 0})
-
-
 @tagged("post_install", "-at_install")
-class TestSoftphoneServer(SoftphoneDemoMixin, TransactionCase):
+class TestSoftphoneServer(PbxQueuesWorld, TransactionCase):
     """The server methods the softphone calls, as the agent calls them."""
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.setup_demo()
-
-    def setUp(self):
-        super().setUp()
-        self.sim.reset()
 
     def test_state_in_one_call(self):
         state = self.env["res.users"].with_user(self.sofia).axivox_softphone_state()
@@ -233,36 +190,17 @@ class TestSoftphoneQUnit(HttpCase):
 
 
 @tagged("post_install", "-at_install")
-class TestSoftphoneTour(SoftphoneDemoMixin, HttpCase):
+class TestSoftphoneTour(PbxTourWorld, HttpCase):
     """The softphone end to end: Odoo, the simulator, its webhooks, the bus, Chromium."""
 
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        account = cls.env.ref(
-            "voip_axivox_queue.demo_account", raise_if_not_found=False
-        )
-        if not account:
-            raise unittest.SkipTest("The softphone tour needs the demo data.")
-        account = account.sudo()
-        webhook_url = "http://127.0.0.1:%s/voip_axivox_queue/webhook/%s" % (
-            odoo.tools.config["http_port"],
-            account.webhook_token,
-        )
-        cls.setup_demo(
-            webhook_url=webhook_url,
-            webhook_secret=account.webhook_secret,
-            webhook_backoff=0.2,
-        )
-        # Browsers may not open the bus's websocket in test mode: allow it here.
-        cls.startClassPatcher(
-            patch.object(
-                WebsocketConnectionHandler, "websocket_allowed", return_value=True
-            )
-        )
+    sim_options = {"webhook_backoff": 0.2}
+
+    def setUp(self):
+        super().setUp()
+        self.deliver_webhooks_here()
 
     def test_session_info(self):
-        self.authenticate("sofia", "sofia")
+        self.authenticate(self.sofia.login, self.sofia.login)
         info = self.make_jsonrpc_request("/web/session/get_session_info", {})
         self.assertEqual(info["axivox_extension"], "102")
         self.env["res.users"].create(
@@ -280,20 +218,6 @@ class TestSoftphoneTour(SoftphoneDemoMixin, HttpCase):
     def test_tour(self):
         stop = threading.Event()
         errors = []
-
-        def pump_bus():
-            """The test cursor never commits, so the bus is never told: tell it."""
-            while not stop.wait(0.2):
-                try:
-                    websockets = {
-                        ws
-                        for wss in list(dispatch._channels_to_ws.values())
-                        for ws in list(wss)
-                    }
-                    for websocket in websockets:
-                        websocket.trigger_notification_dispatching()
-                except RuntimeError:  # the channels changed while we read them
-                    continue
 
         def manager():
             """When Sofia, connected to Billing, dials 0470, a manager disconnects her."""
@@ -313,8 +237,8 @@ class TestSoftphoneTour(SoftphoneDemoMixin, HttpCase):
                 )
                 models.execute_kw(
                     self.env.cr.dbname,
-                    self.admin.id,
-                    "admin",
+                    self.manager.id,
+                    self.manager.login,
                     "axivox.queue.member",
                     "action_disconnect",
                     [[self.member_billing_sofia.id]],
@@ -322,20 +246,9 @@ class TestSoftphoneTour(SoftphoneDemoMixin, HttpCase):
             except Exception as exc:  # reported by the test below
                 errors.append(exc)
 
-        threads = [
-            threading.Thread(target=pump_bus, name="axivox-test-bus-pump"),
-            threading.Thread(target=manager, name="axivox-test-manager"),
-        ]
-        for thread in threads:
-            thread.start()
-        try:
-            self.start_tour(
-                "/web", "voip_axivox_queue_softphone_tour", login="sofia", timeout=180
-            )
-        finally:
-            stop.set()
-            for thread in threads:
-                thread.join(10)
+        self.run_tour(
+            "voip_axivox_queue_softphone_tour", self.sofia.login, stop, manager
+        )
         self.assertFalse(errors, errors)
         self.sim.flush()
         state = self.sim.state()
