@@ -21,7 +21,7 @@ from urllib.parse import urlencode
 
 import websocket
 
-from .client import API_PREFIX, normalize_base_url
+from .transport import API_PREFIX, normalize_base_url
 
 _logger = logging.getLogger(__name__)
 

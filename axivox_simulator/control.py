@@ -7,9 +7,9 @@ import random
 from aiohttp import web
 
 from . import traffic
+from .errors import invalid
 from .httpkit import SIM_PREFIX, json_response, parse_time, read_object, sim_of
 from .simulator import DEFAULT_FAULTS
-from .state import invalid
 
 routes = web.RouteTableDef()
 

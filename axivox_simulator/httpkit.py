@@ -10,7 +10,7 @@ import logging
 from aiohttp import web
 
 from ._compat import events as ev
-from .state import PBXError, invalid, iso, utcnow
+from .errors import PBXError, invalid, iso, utcnow
 
 _logger = logging.getLogger("axivox_simulator")
 

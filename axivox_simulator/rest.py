@@ -9,6 +9,7 @@ from aiohttp import web
 
 from . import __version__
 from ._compat import events as ev
+from .errors import invalid, iso, utcnow
 from .httpkit import (
     MAX_LIMIT,
     PREFIX,
@@ -22,7 +23,6 @@ from .httpkit import (
     read_object,
     sim_of,
 )
-from .state import invalid, iso, utcnow
 
 # ----------------------------------------------------------------- handlers
 routes = web.RouteTableDef()

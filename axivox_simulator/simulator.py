@@ -15,8 +15,9 @@ import aiohttp
 
 from . import __version__
 from ._compat import signature
+from .errors import iso, utcnow
 from .httpkit import dumps
-from .state import PBXState, iso, utcnow
+from .state import PBXState
 
 _logger = logging.getLogger("axivox_simulator")
 

@@ -26,7 +26,8 @@ import datetime
 import random
 
 from ._compat import events as ev
-from .state import PBXState, iso
+from .errors import iso
+from .state import PBXState
 
 ANSWER_PROBABILITY = 0.7
 RETRY_SECONDS = 1.0
