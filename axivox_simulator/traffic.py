@@ -23,6 +23,8 @@ Model (per call, calls processed in arrival order):
   plus 5 s of wrap-up (across all its queues).
 """
 import datetime
+import json
+import os
 import random
 
 from ._compat import events as ev
@@ -32,6 +34,7 @@ from .state import PBXState
 ANSWER_PROBABILITY = 0.7
 RETRY_SECONDS = 1.0
 WRAPUP_SECONDS = 5.0
+DEMO_DATA = os.path.join(os.path.dirname(__file__), "data", "demo.json")
 
 
 def _order(state, queue, free, rng, stats, rr):
@@ -300,12 +303,15 @@ def run(state, seed, calls, queue_ids=None, start=None):
     }
 
 
-def working_days(data, now, days=7, seed=17, calls_per_day=40):
+def working_days(now, days=7, seed=17, calls_per_day=40, data=None):
     """The PBX events of ``days`` working days and of today until ``now`` (aware,
-    UTC) on the PBX ``data`` (the format of data/demo.json), none in the future:
-    the dynamic agents log in at about 08:00 and out at about 17:00 (those of
+    UTC) on the PBX ``data`` (data/demo.json by default), none in the future: the
+    dynamic agents log in at about 08:00 and out at about 17:00 (those of
     ``data["connected_agents"]`` stay connected today), ``calls_per_day`` calls per
     queue from 08:35 to 16:40; today, only the calls that have ended."""
+    if data is None:
+        with open(DEMO_DATA, encoding="utf-8") as fh:
+            data = json.load(fh)
     rng = random.Random(seed)
     state = PBXState(dict(data, connected_agents=[]), announce_seconds=0)
     queues = [state.queues[k] for k in sorted(state.queues)]

@@ -2,7 +2,6 @@ from . import axivox_account
 from . import axivox_queue
 from . import axivox_queue_member
 from . import axivox_queue_event
-from . import axivox_queue_event_demo
 from . import axivox_queue_event_type
 from . import res_users
 from . import ir_http

@@ -1,6 +1,7 @@
 import csv
 import io
 import json
+from datetime import timezone
 
 from odoo import api, fields, models
 from odoo.tools.sql import create_index
@@ -11,7 +12,9 @@ from ..axivox_api.events import (
     odoo_datetime,
     parse_timestamp,
     split_events,
+    validate_batch,
 )
+from ..axivox_simulator.traffic import working_days
 
 EVENT_SOURCES = [
     ("webhook", "Webhook"),
@@ -357,3 +360,16 @@ class AxivoxQueueEvent(models.Model):
         )
         self._after_ingest(account, new_events, queues, users, source, numbers)
         return {"applied": len(new_ids), "duplicates": len(events) - len(new_ids)}
+
+    # ------------------------------------------------------------------
+    # Demo data
+    # ------------------------------------------------------------------
+    @api.model
+    def _demo_generate_week(self, account_id, days=7):
+        """Demo data only (demo/axivox_demo.xml): ``days`` days and today of queue
+        traffic on the simulator's demo PBX, which the demo queues mirror, played by its
+        traffic generator and ingested as a sync's events."""
+        now = fields.Datetime.now().replace(tzinfo=timezone.utc)
+        events = validate_batch({"events": working_days(now, days=days)})
+        account = self.env["axivox.account"].browse(account_id)
+        return self._ingest(account, events, "sync")
