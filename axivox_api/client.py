@@ -87,8 +87,7 @@ class AxivoxClient(AxivoxTransport):
         """Log a dynamic agent in (no-op if already connected); returns the agent."""
         return self.request(
             "POST",
-            "/queues/%s/agents/%s/connect"
-            % (self._seg(queue_id), self._seg(extension)),
+            f"/queues/{self._seg(queue_id)}/agents/{self._seg(extension)}/connect",
             idempotency_key=self._new_key(),
         )["agent"]
 
@@ -96,8 +95,7 @@ class AxivoxClient(AxivoxTransport):
         """Log a dynamic agent out (AxivoxConflict for a static agent)."""
         return self.request(
             "POST",
-            "/queues/%s/agents/%s/disconnect"
-            % (self._seg(queue_id), self._seg(extension)),
+            f"/queues/{self._seg(queue_id)}/agents/{self._seg(extension)}/disconnect",
             idempotency_key=self._new_key(),
         )["agent"]
 
@@ -160,8 +158,7 @@ class AxivoxClient(AxivoxTransport):
         path = "/queues/%s/events" % self._seg(queue_id)
         while True:
             page = self.request("GET", path, params=params)
-            for event in page["events"]:
-                yield event
+            yield from page["events"]
             cursor = page.get("next_cursor")
             if not cursor or not page["events"]:
                 return
@@ -205,7 +202,7 @@ class AxivoxClient(AxivoxTransport):
         page = self.request("GET", "/events", params=params)
         events = self._list(page, "events")
         next_cursor = page.get("next_cursor")
-        if next_cursor is not None and not isinstance(next_cursor, (str, int)):
+        if next_cursor is not None and not isinstance(next_cursor, str | int):
             raise AxivoxError(
                 "The PBX sent a malformed event cursor.", code="invalid_response"
             )

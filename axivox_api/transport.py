@@ -7,6 +7,7 @@ error message.
 
 Works with requests 2.25 (Odoo 17's pin) and current versions.
 """
+import contextlib
 import datetime
 import email.utils
 import logging
@@ -43,8 +44,7 @@ def normalize_base_url(base_url):
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise AxivoxValidationError(
-            "The PBX API URL must start with http:// or https:// (got %r)."
-            % (base_url,),
+            f"The PBX API URL must start with http:// or https:// (got {base_url!r}).",
             code="invalid_base_url",
             field="base_url",
         )
@@ -55,10 +55,8 @@ def _parse_retry_after(value):
     if not value:
         return None
     value = value.strip()
-    try:
+    with contextlib.suppress(ValueError):
         return max(0.0, float(value))
-    except ValueError:
-        pass
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
@@ -116,7 +114,7 @@ class AxivoxTransport:
         self._user_agent = user_agent
 
     def __repr__(self):
-        return "%s(%r)" % (type(self).__name__, self.base_url)
+        return f"{type(self).__name__}({self.base_url!r})"
 
     def close(self):
         if self._owns_session:
@@ -219,7 +217,7 @@ class AxivoxTransport:
                     "The request to the PBX failed: %s."
                     % self._scrub(type(exc).__name__),
                     code="request_error",
-                )
+                ) from exc
             else:
                 duration = (time.monotonic() - start) * 1000
                 _logger.debug(
@@ -230,20 +228,9 @@ class AxivoxTransport:
                     duration,
                 )
                 if response.status_code < 400:
-                    if raw:
-                        return response
-                    if response.status_code == 204 or not response.content:
-                        return None
-                    try:
-                        return response.json()
-                    except ValueError:
-                        raise AxivoxError(
-                            "The PBX sent a response that is not JSON.",
-                            status=response.status_code,
-                            code="invalid_response",
-                        )
+                    return self._decode(response, raw)
                 last_error = self._error_from_response(response)
-                if not isinstance(last_error, (AxivoxUnavailable, AxivoxRateLimited)):
+                if not isinstance(last_error, AxivoxUnavailable | AxivoxRateLimited):
                     raise last_error
             if attempt + 1 >= attempts:
                 break
@@ -268,6 +255,23 @@ class AxivoxTransport:
             )
             self._sleep(delay)
         raise last_error
+
+    @staticmethod
+    def _decode(response, raw):
+        """A successful answer: the response itself when ``raw``, None when empty,
+        else its JSON."""
+        if raw:
+            return response
+        if response.status_code == 204 or not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            raise AxivoxError(
+                "The PBX sent a response that is not JSON.",
+                status=response.status_code,
+                code="invalid_response",
+            ) from None
 
     def _timeout_error(self, seconds=None):
         seconds = self.timeout if seconds is None else seconds
@@ -301,15 +305,13 @@ class AxivoxTransport:
         code = None
         message = None
         field = None
-        try:
+        with contextlib.suppress(ValueError):  # not JSON: the status tells
             body = response.json()
             error = body.get("error") if isinstance(body, dict) else None
             if isinstance(error, dict):
                 code = error.get("code")
                 message = error.get("message")
                 field = error.get("field")
-        except ValueError:
-            pass
         if message:
             message = self._scrub(message)
         kwargs = dict(message=message, status=status, code=code, field=field)
@@ -341,8 +343,9 @@ class AxivoxTransport:
 
     @staticmethod
     def _list(body, key, item_keys=()):
-        """``body[key]``, checked to be a list of objects having ``item_keys``: a malformed
-        answer is an :class:`AxivoxError` (code ``invalid_response``), never a KeyError."""
+        """``body[key]``, checked to be a list of objects having ``item_keys``: a
+        malformed answer is an :class:`AxivoxError` (code ``invalid_response``), never a
+        KeyError."""
         items = body.get(key) if isinstance(body, dict) else None
         if not isinstance(items, list) or not all(
             isinstance(item, dict) and all(k in item for k in item_keys)

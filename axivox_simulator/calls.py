@@ -84,8 +84,8 @@ class PBXCalls:
                 outcome, message = (
                     "static_agent",
                     (
-                        "You are a static agent of the %s queue: static agents are always "
-                        "connected." % name
+                        "You are a static agent of the %s queue: static agents are "
+                        "always connected." % name
                     ),
                 )
             elif action == "login":
@@ -128,8 +128,8 @@ class PBXCalls:
         return self._public_call(call)
 
     def set_call_state(self, call_id, state):
-        """The other end of a call acts (control API): ``answered`` (the callee picks up)
-        or ``ended`` (someone hangs up). An ended call stays ended."""
+        """The other end of a call acts (control API): ``answered`` (the callee picks
+        up) or ``ended`` (someone hangs up). An ended call stays ended."""
         if state not in ("answered", "ended"):
             raise invalid("state", "Field 'state' must be 'answered' or 'ended'.")
         self.get_call(call_id)

@@ -105,9 +105,7 @@ async def sim_faults(request):
         elif isinstance(default, bool):
             if not isinstance(value, bool):
                 raise invalid(key, "Fault '%s' must be true or false." % key)
-        elif (
-            isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0
-        ):
+        elif isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
             raise invalid(key, "Fault '%s' must be a non-negative number." % key)
         elif key.endswith("_rate") and value > 1:
             raise invalid(key, "Fault '%s' must be between 0 and 1." % key)

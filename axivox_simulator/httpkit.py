@@ -47,7 +47,9 @@ async def read_json(request, default=None):
     try:
         return json.loads(raw)
     except ValueError:
-        raise PBXError(400, "malformed_json", "The request body is not valid JSON.")
+        raise PBXError(
+            400, "malformed_json", "The request body is not valid JSON."
+        ) from None
 
 
 async def read_object(request, default=None):
@@ -65,7 +67,7 @@ def parse_int(value, field, low, high, default):
     try:
         number = int(value)
     except (TypeError, ValueError):
-        raise invalid(field, "Parameter '%s' must be a whole number." % field)
+        raise invalid(field, "Parameter '%s' must be a whole number." % field) from None
     if not low <= number <= high:
         raise invalid(
             field, "Parameter '%s' must be between %d and %d." % (field, low, high)
@@ -93,7 +95,7 @@ def parse_time(value, field):
             field,
             "Parameter '%s' must be an ISO 8601 date-time with a time zone, "
             "e.g. 2026-11-28T10:00:00Z." % field,
-        )
+        ) from None
 
 
 def parse_types(value):
@@ -104,8 +106,9 @@ def parse_types(value):
     if unknown:
         raise invalid(
             "types",
-            "Parameter 'types': unknown event type(s) %s; expected some of %s."
-            % (", ".join(unknown), ", ".join(ev.EVENT_TYPES)),
+            "Parameter 'types': unknown event type(s) {}; expected some of {}.".format(
+                ", ".join(unknown), ", ".join(ev.EVENT_TYPES)
+            ),
         )
     return set(types)
 

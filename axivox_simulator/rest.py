@@ -2,6 +2,7 @@
 report and its CSV, the event feed) and its WebSocket event stream."""
 
 import asyncio
+import contextlib
 import csv
 import io
 
@@ -46,7 +47,7 @@ async def create_queue(request):
         {"queue": queue},
         status=201,
         headers={
-            "Location": "%s/queues/%s" % (PREFIX, queue["id"]),
+            "Location": "{}/queues/{}".format(PREFIX, queue["id"]),
             "ETag": '"%d"' % queue["version"],
         },
     )
@@ -114,7 +115,7 @@ async def originate(request):
     return json_response(
         {"call": call},
         status=201,
-        headers={"Location": "%s/calls/%s" % (PREFIX, call["id"])},
+        headers={"Location": "{}/calls/{}".format(PREFIX, call["id"])},
     )
 
 
@@ -226,38 +227,47 @@ async def event_stream(request):
     try:
         heartbeat = min(60.0, max(0.1, float(request.query.get("heartbeat") or 15)))
     except ValueError:
-        raise invalid("heartbeat", "Parameter 'heartbeat' must be a number of seconds.")
+        raise invalid(
+            "heartbeat", "Parameter 'heartbeat' must be a number of seconds."
+        ) from None
     ws = web.WebSocketResponse(autoping=True)
     await ws.prepare(request)
     reader = asyncio.ensure_future(_drain(ws))
     sent = 0
     close_after = int(sim.faults["ws_close_after"] or 0)
     try:
-        while not ws.closed and not reader.done():
-            changed = sim.changed
-            page, _ = sim.state.events_after(cursor, 500)
-            for event in page:
-                await ws.send_str(
-                    dumps(
-                        {"type": "event", "cursor": str(event["seq"]), "event": event}
+        with contextlib.suppress(ConnectionResetError, asyncio.CancelledError):
+            while not ws.closed and not reader.done():
+                changed = sim.changed
+                page, _ = sim.state.events_after(cursor, 500)
+                for event in page:
+                    await ws.send_str(
+                        dumps(
+                            {
+                                "type": "event",
+                                "cursor": str(event["seq"]),
+                                "event": event,
+                            }
+                        )
                     )
+                    cursor = event["seq"]
+                    sent += 1
+                    if close_after and sent >= close_after:
+                        await ws.close(code=1012, message=b"simulated disconnection")
+                        return ws
+                if page:
+                    continue
+                waiter = asyncio.ensure_future(changed.wait())
+                done, _ = await asyncio.wait(
+                    {waiter, reader},
+                    timeout=heartbeat,
+                    return_when=asyncio.FIRST_COMPLETED,
                 )
-                cursor = event["seq"]
-                sent += 1
-                if close_after and sent >= close_after:
-                    await ws.close(code=1012, message=b"simulated disconnection")
-                    return ws
-            if page:
-                continue
-            waiter = asyncio.ensure_future(changed.wait())
-            done, _ = await asyncio.wait(
-                {waiter, reader}, timeout=heartbeat, return_when=asyncio.FIRST_COMPLETED
-            )
-            waiter.cancel()
-            if not done and not ws.closed:
-                await ws.send_str(dumps({"type": "heartbeat", "cursor": str(cursor)}))
-    except (ConnectionResetError, asyncio.CancelledError):
-        pass
+                waiter.cancel()
+                if not done and not ws.closed:
+                    await ws.send_str(
+                        dumps({"type": "heartbeat", "cursor": str(cursor)})
+                    )
     finally:
         reader.cancel()
         if not ws.closed:

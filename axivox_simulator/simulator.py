@@ -175,7 +175,7 @@ class Simulator:
                     status = resp.status
                     await resp.read()
             except Exception as exc:
-                error = "%s: %s" % (type(exc).__name__, exc)
+                error = f"{type(exc).__name__}: {exc}"
             duration = int((time.monotonic() - start) * 1000)
             if status is not None and 200 <= status < 300:
                 self.log_delivery(

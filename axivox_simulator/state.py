@@ -136,8 +136,8 @@ class PBXState(PBXCalls):
         return event
 
     def emit_raw(self, obj):
-        """Append ``obj`` to the feed as it is (only its ``seq`` is set): a malformed event,
-        for the tests of the receivers."""
+        """Append ``obj`` to the feed as it is (only its ``seq`` is set): a malformed
+        event, for the tests of the receivers."""
         self.seq += 1
         event = dict(obj, seq=self.seq)
         return self._append(event)
@@ -193,8 +193,9 @@ class PBXState(PBXCalls):
                 return "a code of queue '%s'" % q["id"]
         return None
 
-    def _clean_queue(self, data, queue_id, base=None):
-        """Validate ``data`` merged over ``base``; return the full queue fields."""
+    def _queue_values(self, data, base):
+        """``data`` merged over ``base`` (a new queue's defaults when None), unknown
+        fields refused."""
         if not isinstance(data, dict):
             raise PBXError(
                 422, "validation_error", "The request body must be a JSON object."
@@ -219,6 +220,50 @@ class PBXState(PBXCalls):
                 out.setdefault("logout_code", "#" + ext)
             out.setdefault("static_agents", [])
             out.setdefault("dynamic_agents", [])
+        return out
+
+    def _check_dials_and_agents(self, out, queue_id):
+        """The queue's dial strings are free on the PBX, its agents are PBX users, each
+        listed once."""
+        dials = {
+            "extension": out["extension"],
+            "login_code": out["login_code"],
+            "logout_code": out["logout_code"],
+        }
+        if len(set(dials.values())) != 3:
+            raise invalid(
+                "logout_code",
+                "The extension, login code and logout code must all differ.",
+            )
+        for field, dial in dials.items():
+            owner = self._dial_owner(dial, queue_id)
+            if owner:
+                raise invalid(
+                    field,
+                    f"Field '{field}': {dial} is already used by {owner}.",
+                )
+        seen = set()
+        for field in ("static_agents", "dynamic_agents"):
+            agents = out[field]
+            if not isinstance(agents, list):
+                raise invalid(field, "Field '%s' must be a list of extensions." % field)
+            for ext in agents:
+                if not isinstance(ext, str) or ext not in self.users:
+                    raise invalid(
+                        field,
+                        f"Field '{field}': {ext!r} is not a PBX user extension.",
+                    )
+                if ext in seen:
+                    raise invalid(
+                        field,
+                        f"Field '{field}': extension {ext} is listed twice "
+                        "(an agent is either static or dynamic).",
+                    )
+                seen.add(ext)
+
+    def _clean_queue(self, data, queue_id, base=None):
+        """Validate ``data`` merged over ``base``; return the full queue fields."""
+        out = self._queue_values(data, base)
         name = out.get("name")
         if not isinstance(name, str) or not name.strip() or len(name) > 128:
             raise invalid(
@@ -250,41 +295,7 @@ class PBXState(PBXCalls):
                     "Field '%s' must be a whole number of seconds between 1 and %d."
                     % (field, high),
                 )
-        dials = {
-            "extension": out["extension"],
-            "login_code": out["login_code"],
-            "logout_code": out["logout_code"],
-        }
-        if len(set(dials.values())) != 3:
-            raise invalid(
-                "logout_code",
-                "The extension, login code and logout code must all differ.",
-            )
-        for field, dial in dials.items():
-            owner = self._dial_owner(dial, queue_id)
-            if owner:
-                raise invalid(
-                    field,
-                    "Field '%s': %s is already used by %s." % (field, dial, owner),
-                )
-        seen = set()
-        for field in ("static_agents", "dynamic_agents"):
-            agents = out[field]
-            if not isinstance(agents, list):
-                raise invalid(field, "Field '%s' must be a list of extensions." % field)
-            for ext in agents:
-                if not isinstance(ext, str) or ext not in self.users:
-                    raise invalid(
-                        field,
-                        "Field '%s': %r is not a PBX user extension." % (field, ext),
-                    )
-                if ext in seen:
-                    raise invalid(
-                        field,
-                        "Field '%s': extension %s is listed twice "
-                        "(an agent is either static or dynamic)." % (field, ext),
-                    )
-                seen.add(ext)
+        self._check_dials_and_agents(out, queue_id)
         return out
 
     def create_queue(self, data):
@@ -416,7 +427,7 @@ class PBXState(PBXCalls):
             raise PBXError(
                 404,
                 "not_a_member",
-                "Extension %s is not an agent of queue '%s'." % (ext, queue_id),
+                f"Extension {ext} is not an agent of queue '{queue_id}'.",
             )
         return queue, kind
 
@@ -436,8 +447,8 @@ class PBXState(PBXCalls):
             raise PBXError(
                 409,
                 "static_agent",
-                "Extension %s is a static agent of queue '%s': static agents are "
-                "always connected." % (ext, queue_id),
+                "Extension {} is a static agent of queue '{}': static agents are "
+                "always connected.".format(ext, queue_id),
             )
         changed = False
         if (queue_id, ext) in self.connections:

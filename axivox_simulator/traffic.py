@@ -11,10 +11,10 @@ Model (per call, calls processed in arrival order):
 * arrivals every ~exp(45 s); the caller has a patience ~exp(150 s);
 * no connected agent: ENTERQUEUE then EXITEMPTY;
 * agents are rung following the strategy; ringall rings every free agent at
-  once, the other strategies ring one agent at a time and try every free
-  agent once (in strategy order) before ringing one again. An agent answers with probability 0.7 after 2..(max_ring_time-1) s,
-  otherwise RINGNOANSWER exactly ``max_ring_time`` s after the ring started;
-  then the next agent is tried after a 1 s retry pause;
+  once, the other strategies ring one agent at a time and try every free agent once (in
+  strategy order) before ringing one again. An agent answers with probability 0.7 after
+  2..(max_ring_time-1) s, otherwise RINGNOANSWER exactly ``max_ring_time`` s after the
+  ring started; then the next agent is tried after a 1 s retry pause;
 * the caller hanging up while an agent rings: RINGCANCELED then ABANDON;
   hanging up with nobody ringing: ABANDON; ``max_wait_time`` reached:
   EXITWITHTIMEOUT;
@@ -54,6 +54,151 @@ def _order(state, queue, free, rng, stats, rr):
         rotated = members[start:] + members[:start]
         return [e for e in rotated if e in free]
     return [e for e in members if e in free]  # linear (and ringall: all of them)
+
+
+def _ring(call, members, rng, busy, stats, rr):
+    """Ring the queue's agents for ``call`` until one answers, the caller hangs up or
+    the wait times out: ``((kind, agent, ring_time), now)``."""
+    add, state, queue, t = call["add"], call["state"], call["queue"], call["t"]
+    hangup_at, deadline, base = call["hangup_at"], call["deadline"], call["base"]
+    ring_limit, qid = queue["max_ring_time"], queue["id"]
+    now = t
+    result = None
+    tried = set()
+    while result is None:
+        free = [e for e in members if busy.get(e, float("-inf")) <= now]
+        if not free:
+            next_free = min(busy[e] for e in members)
+            if min(hangup_at, deadline) <= next_free:
+                result = (
+                    ("hangup", None, None)
+                    if hangup_at < deadline
+                    else ("timeout", None, None)
+                )
+                break
+            now = next_free
+            continue
+        targets = _order(state, queue, free, rng, stats, rr)
+        if queue["strategy"] != "ringall":
+            # one agent at a time; every free agent once before ringing one again
+            untried = [e for e in targets if e not in tried]
+            if not untried:
+                tried.clear()
+                untried = targets
+            targets = untried[:1]
+            tried.add(targets[0])
+            if queue["strategy"] == "rrmemory":
+                members_now = state.connected_agents(queue)
+                rr[qid] = (members_now.index(targets[0]) + 1) % len(members_now)
+        answers = []
+        for ext in targets:
+            if rng.random() < ANSWER_PROBABILITY:
+                answers.append((now + rng.uniform(2, max(2.5, ring_limit - 1)), ext))
+        answered = min(answers) if answers else None
+        ring_end = answered[0] if answered else now + ring_limit
+        stop_at = min(hangup_at, deadline)
+        if stop_at < ring_end:
+            for ext in targets:
+                if hangup_at < deadline:
+                    add(
+                        hangup_at,
+                        "RINGCANCELED",
+                        queue,
+                        agent_extension=ext,
+                        ring_time=int(hangup_at - now),
+                        **base,
+                    )
+            result = (
+                ("hangup", None, None)
+                if hangup_at < deadline
+                else ("timeout", None, None)
+            )
+            break
+        if answered:
+            result = ("answer", answered[1], answered[0] - now)
+            now = answered[0]
+            break
+        for ext in targets:
+            add(
+                now + ring_limit,
+                "RINGNOANSWER",
+                queue,
+                agent_extension=ext,
+                ring_time=ring_limit,
+                **base,
+            )
+        now = now + ring_limit + RETRY_SECONDS
+    return result, now
+
+
+def _answer(call, agent, ring_time, leave, rng, busy, stats):
+    """The answered ``call``: CONNECT at ``leave``, then its end (completed by either
+    side, or transferred); the agent is busy until then, plus the wrap-up."""
+    add, state, queue, t = call["add"], call["state"], call["queue"], call["t"]
+    position, base = call["position"], call["base"]
+    hold = int(leave - t)
+    add(
+        leave,
+        "CONNECT",
+        queue,
+        agent_extension=agent,
+        hold_time=hold,
+        wait_time=hold,
+        ring_time=int(ring_time),
+        position=position,
+        original_position=position,
+        **base,
+    )
+    talk = int(min(1800, 20 + rng.expovariate(1 / 180.0)))
+    end = leave + talk
+    roll = rng.random()
+    if roll < 0.05:
+        add(
+            end,
+            "ATTENDEDTRANSFER",
+            queue,
+            agent_extension=agent,
+            hold_time=hold,
+            talk_time=talk,
+            transfer_target=rng.choice(sorted(state.users)),
+            **base,
+        )
+    elif roll < 0.10:
+        add(
+            end,
+            "BLINDTRANSFER",
+            queue,
+            agent_extension=agent,
+            hold_time=hold,
+            talk_time=talk,
+            transfer_target="+3226%06d" % rng.randrange(1000000),
+            **base,
+        )
+    elif roll < 0.55:
+        add(
+            end,
+            "COMPLETEAGENT",
+            queue,
+            agent_extension=agent,
+            hold_time=hold,
+            talk_time=talk,
+            position=position,
+            **base,
+        )
+    else:
+        add(
+            end,
+            "COMPLETECALLER",
+            queue,
+            agent_extension=agent,
+            hold_time=hold,
+            talk_time=talk,
+            position=position,
+            **base,
+        )
+    busy[agent] = end + WRAPUP_SECONDS
+    stats[agent]["calls"] += 1
+    stats[agent]["last_end"] = end
 
 
 def generate(state, seed, calls, queue_ids=None, start=None, interarrival=45.0):
@@ -97,7 +242,6 @@ def generate(state, seed, calls, queue_ids=None, start=None, interarrival=45.0):
         call_id = "sim-%s-%05d" % (seed, n + 1)
         caller = "+3225%06d" % rng.randrange(1000000)
         patience = max(5.0, rng.expovariate(1 / 150.0))
-        ring_limit = queue["max_ring_time"]
         deadline = t + queue["max_wait_time"]
         hangup_at = t + patience
         qid = queue["id"]
@@ -119,74 +263,17 @@ def generate(state, seed, calls, queue_ids=None, start=None, interarrival=45.0):
             )
             waiting[qid].append((t, leave))
             continue
-        now = t
-        result = None
-        tried = set()
-        while result is None:
-            free = [e for e in members if busy.get(e, float("-inf")) <= now]
-            if not free:
-                next_free = min(busy[e] for e in members)
-                if min(hangup_at, deadline) <= next_free:
-                    result = (
-                        ("hangup", None, None)
-                        if hangup_at < deadline
-                        else ("timeout", None, None)
-                    )
-                    break
-                now = next_free
-                continue
-            targets = _order(state, queue, free, rng, stats, rr)
-            if queue["strategy"] != "ringall":
-                # one agent at a time; every free agent once before ringing one again
-                untried = [e for e in targets if e not in tried]
-                if not untried:
-                    tried.clear()
-                    untried = targets
-                targets = untried[:1]
-                tried.add(targets[0])
-                if queue["strategy"] == "rrmemory":
-                    members_now = state.connected_agents(queue)
-                    rr[qid] = (members_now.index(targets[0]) + 1) % len(members_now)
-            answers = []
-            for ext in targets:
-                if rng.random() < ANSWER_PROBABILITY:
-                    answers.append(
-                        (now + rng.uniform(2, max(2.5, ring_limit - 1)), ext)
-                    )
-            answered = min(answers) if answers else None
-            ring_end = answered[0] if answered else now + ring_limit
-            stop_at = min(hangup_at, deadline)
-            if stop_at < ring_end:
-                for ext in targets:
-                    if hangup_at < deadline:
-                        add(
-                            hangup_at,
-                            "RINGCANCELED",
-                            queue,
-                            agent_extension=ext,
-                            ring_time=int(hangup_at - now),
-                            **base,
-                        )
-                result = (
-                    ("hangup", None, None)
-                    if hangup_at < deadline
-                    else ("timeout", None, None)
-                )
-                break
-            if answered:
-                result = ("answer", answered[1], answered[0] - now)
-                now = answered[0]
-                break
-            for ext in targets:
-                add(
-                    now + ring_limit,
-                    "RINGNOANSWER",
-                    queue,
-                    agent_extension=ext,
-                    ring_time=ring_limit,
-                    **base,
-                )
-            now = now + ring_limit + RETRY_SECONDS
+        call = dict(
+            add=add,
+            state=state,
+            queue=queue,
+            t=t,
+            hangup_at=hangup_at,
+            deadline=deadline,
+            base=base,
+            position=position,
+        )
+        result, now = _ring(call, members, rng, busy, stats, rr)
         kind, agent, ring_time = result
         if kind == "hangup":
             leave = hangup_at
@@ -212,69 +299,7 @@ def generate(state, seed, calls, queue_ids=None, start=None, interarrival=45.0):
             )
         else:
             leave = now
-            hold = int(leave - t)
-            add(
-                leave,
-                "CONNECT",
-                queue,
-                agent_extension=agent,
-                hold_time=hold,
-                wait_time=hold,
-                ring_time=int(ring_time),
-                position=position,
-                original_position=position,
-                **base,
-            )
-            talk = int(min(1800, 20 + rng.expovariate(1 / 180.0)))
-            end = leave + talk
-            roll = rng.random()
-            if roll < 0.05:
-                add(
-                    end,
-                    "ATTENDEDTRANSFER",
-                    queue,
-                    agent_extension=agent,
-                    hold_time=hold,
-                    talk_time=talk,
-                    transfer_target=rng.choice(sorted(state.users)),
-                    **base,
-                )
-            elif roll < 0.10:
-                add(
-                    end,
-                    "BLINDTRANSFER",
-                    queue,
-                    agent_extension=agent,
-                    hold_time=hold,
-                    talk_time=talk,
-                    transfer_target="+3226%06d" % rng.randrange(1000000),
-                    **base,
-                )
-            elif roll < 0.55:
-                add(
-                    end,
-                    "COMPLETEAGENT",
-                    queue,
-                    agent_extension=agent,
-                    hold_time=hold,
-                    talk_time=talk,
-                    position=position,
-                    **base,
-                )
-            else:
-                add(
-                    end,
-                    "COMPLETECALLER",
-                    queue,
-                    agent_extension=agent,
-                    hold_time=hold,
-                    talk_time=talk,
-                    position=position,
-                    **base,
-                )
-            busy[agent] = end + WRAPUP_SECONDS
-            stats[agent]["calls"] += 1
-            stats[agent]["last_end"] = end
+            _answer(call, agent, ring_time, leave, rng, busy, stats)
         waiting[qid].append((t, leave))
     out.sort(key=lambda item: (item[0], item[1]))
     return out, rr
@@ -286,7 +311,7 @@ def run(state, seed, calls, queue_ids=None, start=None):
     state.rr_pointer.update(rr)
     counts = {t: 0 for t in ev.EVENT_TYPES}
     first = last = None
-    for when, _order_, type_, queue_id, fields in items:
+    for when, _, type_, queue_id, fields in items:
         stamp = datetime.datetime.fromtimestamp(when, datetime.timezone.utc)
         event = state.emit(type_, queue_id, timestamp=stamp, **fields)
         counts[type_] += 1

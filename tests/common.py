@@ -1,15 +1,18 @@
 """The one fixture family of the Odoo tests, and the small helpers they share.
 
-Everything is built through the ORM: nothing comes from the demo data, so the suite passes
-on a database installed with or without it. The PBX is never the internet: either an
-address that refuses connections, or the reference simulator on 127.0.0.1.
+Everything is built through the ORM: nothing comes from the demo data, so the suite
+passes on a database installed with or without it. The PBX is never the internet: either
+an address that refuses connections, or the reference simulator on 127.0.0.1.
 
 - ``AxivoxFixtures`` / ``AxivoxCase``: two companies, a PBX account each, users in every
   role, queues and memberships; no PBX is called.
-- ``AxivoxWorld``: one account and users mapped to the extensions of the simulator's data
-  (``axivox_simulator/data/demo.json``); ``make_queue`` and ``make_pbx_queues`` add queues.
+- ``AxivoxWorld``: one account and users mapped to the extensions of the simulator's
+data
+  (``axivox_simulator/data/demo.json``); ``make_queue`` and ``make_pbx_queues`` add
+  queues.
 - ``SimulatedWorld``: ``AxivoxWorld`` on its own simulator, reset before each test.
-- ``PbxQueuesWorld``: ``SimulatedWorld`` with the simulator's three queues (Sales, Support,
+- ``PbxQueuesWorld``: ``SimulatedWorld`` with the simulator's three queues (Sales,
+Support,
   Billing) and their memberships, as the softphone, the console and the tours see them.
 - ``PbxTourWorld``: ``PbxQueuesWorld`` for the tours in Chromium (``run_tour``).
 - ``WebhookWorld``: ``AxivoxWorld`` with a Sales queue and ``post_webhook``.
@@ -106,8 +109,9 @@ def wait_for(predicate, timeout=15.0, interval=0.05):
 
 
 class AxivoxFixtures:
-    """Two companies, a PBX account each, users with extensions in every role, queues and
-    memberships, built by ``_setup_axivox`` (usable by TransactionCase and HttpCase)."""
+    """Two companies, a PBX account each, users with extensions in every role, queues
+    and memberships, built by ``_setup_axivox`` (usable by TransactionCase and
+    HttpCase)."""
 
     @classmethod
     def _setup_axivox(cls):
@@ -168,7 +172,8 @@ class AxivoxFixtures:
                 queue("Ventes B (tests)", b, "600", 6),
             ]
         )
-        # Anna: dynamic in Sales (logged out); Bruno: static in Sales, dynamic in Support.
+        # Anna: dynamic in Sales (logged out); Bruno: static in Sales, dynamic in
+        # Support.
         (
             cls.m_anna_sales,
             cls.m_bruno_sales,
@@ -238,8 +243,8 @@ class AxivoxWorld:
 
     @classmethod
     def setup_simulated_world(cls, **sim_options):
-        """The world on a fresh simulator (``cls.sim``, its client ``cls.pbx``); the other
-        accounts are archived, so that only this PBX is synced by the cron."""
+        """The world on a fresh simulator (``cls.sim``, its client ``cls.pbx``); the
+        other accounts are archived, so that only this PBX is synced by the cron."""
         cls.sim = start_simulator(cls, **sim_options)
         cls.setup_world(api_url=cls.sim.url, api_key=cls.sim.api_key)
         cls.pbx = cls.sim.client()
@@ -351,13 +356,13 @@ class SimulatedWorld(AxivoxWorld):
 
 class PbxQueuesWorld(SimulatedWorld):
     """SimulatedWorld with the simulator's queues Sales, Support and Billing and their
-    members: Mitchell (100, static in Sales), Sofia (102, connected to Sales), Luca (103),
-    Hugo (105, connected to Support). The queues of other accounts are archived, so that
-    the dashboard shows these only."""
+    members: Mitchell (100, static in Sales), Sofia (102, connected to Sales), Luca
+    (103), Hugo (105, connected to Support). The queues of other accounts are archived,
+    so that the dashboard shows these only."""
 
     @classmethod
-    def setup_simulated_world(cls, **sim_options):
-        super().setup_simulated_world(**sim_options)
+    def setUpClass(cls):
+        super().setUpClass()
         Queue = cls.env["axivox.queue"].with_context(**FROM_PBX)
         Queue.search([("account_id", "!=", cls.account.id)]).active = False
         queues = cls.make_pbx_queues()
@@ -386,8 +391,8 @@ class PbxTourWorld(PbxQueuesWorld):
         )
 
     def run_tour(self, tour, login, stop, *workers):
-        """Run ``tour`` as ``login`` while the bus is pumped and ``workers`` run in their
-        threads, until the tour ends; then ``stop`` is set."""
+        """Run ``tour`` as ``login`` while the bus is pumped and ``workers`` run in
+        their threads, until the tour ends; then ``stop`` is set."""
         threads = [threading.Thread(target=pump_bus, args=(stop,), name="axivox-bus")]
         threads += [
             threading.Thread(target=worker, name=f"axivox-test-{worker.__name__}")

@@ -24,8 +24,8 @@ DAY = date(2026, 1, 15)
 class TestAutoLogout(SimulatedWorld, TransactionCase):
     def setUp(self):
         super().setUp()
-        # Connected dynamic agents: Sales 101 and 102, Support 105, Billing 100 (who is a
-        # static agent of Sales). Static agents: Sales 100, Support 104.
+        # Connected dynamic agents: Sales 101 and 102, Support 105, Billing 100 (who is
+        # a static agent of Sales). Static agents: Sales 100, Support 104.
         self.pbx.connect_agent("sales", "101")
         self.pbx.connect_agent("billing", "100")
         self.sync()
@@ -286,7 +286,8 @@ class TestAutoLogout(SimulatedWorld, TransactionCase):
         self.env.invalidate_all()
         self.assertFalse(sofia.connected)
         self.assertEqual(sofia.last_source, "auto")
-        # The PBX's own REMOVEMEMBER of the logout, twice: no error, no second notification.
+        # The PBX's own REMOVEMEMBER of the logout, twice: no error, no second
+        # notification.
         removed = {
             "id": "auto-remove",
             "type": "REMOVEMEMBER",

@@ -1,6 +1,7 @@
-"""What the Axivox "Call queues" page promises managers (issue 10): delete deletes the queue
-on the PBX and keeps its report, default codes, "Connect an agent", who is on a queue call,
-errors in words people understand, the queue form. Against the simulator on 127.0.0.1."""
+"""What the Axivox "Call queues" page promises managers (issue 10): delete deletes the
+queue on the PBX and keeps its report, default codes, "Connect an agent", who is on a
+queue call, errors in words people understand, the queue form. Against the simulator on
+127.0.0.1."""
 import json
 
 from lxml import etree
@@ -51,7 +52,8 @@ class ConsoleWorld(SimulatedWorld):
 
 @tagged("post_install", "-at_install")
 class TestQueueDelete(ConsoleWorld, TransactionCase):
-    """1. Delete deletes the queue on the PBX, keeps its report, and it never comes back."""
+    """1. Delete deletes the queue on the PBX, keeps its report, and it never comes
+    back."""
 
     def _sales_history(self):
         self.ingest(
@@ -149,8 +151,8 @@ class TestQueueDelete(ConsoleWorld, TransactionCase):
             sales.with_user(self.manager).unlink()
         self.assertEqual(
             str(caught.exception),
-            "The PBX is not working right now. Try again in a few minutes; if it lasts, ask "
-            "your administrator to check the PBX account.",
+            "The PBX is not working right now. Try again in a few minutes; if it lasts,"
+            " ask your administrator to check the PBX account.",
         )
         self.assertTrue(sales.exists())
         self.assertEqual(len(sales.member_ids), 4)
@@ -377,8 +379,8 @@ class TestConsoleForms(AxivoxCase):
             return Member.with_user(self.manager).search(domain)
 
         self.assertEqual(offered(), self.m_anna_sales)
-        # Anna loses her extension (or it moves to another PBX account): not offered, and
-        # refused if sent anyway.
+        # Anna loses her extension (or it moves to another PBX account): not offered,
+        # and refused if sent anyway.
         self.agent.axivox_extension = False
         self.assertFalse(offered())
         wizard = Wizard.create(
@@ -478,15 +480,15 @@ class TestErrorWords(SimulatedWorld, TransactionCase):
                 "refused key",
                 {"api_key": "wrong"},
                 {},
-                "The PBX refused Odoo's API key. Ask your administrator to check the PBX "
-                "account.",
+                "The PBX refused Odoo's API key. Ask your administrator to check the"
+                " PBX account.",
             ),
             (
                 "down",
                 {},
                 {"error_paths": ["/agents/"]},
-                "The PBX is not working right now. Try again in a few minutes; if it lasts, "
-                "ask your administrator to check the PBX account.",
+                "The PBX is not working right now. Try again in a few minutes; if it"
+                " lasts, ask your administrator to check the PBX account.",
             ),
             (
                 "busy",
@@ -555,8 +557,8 @@ class TestCallState(SimulatedWorld, TransactionCase):
 
 @tagged("post_install", "-at_install")
 class TestConsoleTour(PbxQueuesWorld, HttpCase):
-    """The manager's tour: disconnect from the dashboard, the report page with a preset and
-    an export, delete (on the PBX too), against the simulator."""
+    """The manager's tour: disconnect from the dashboard, the report page with a preset
+    and an export, delete (on the PBX too), against the simulator."""
 
     @classmethod
     def setUpClass(cls):

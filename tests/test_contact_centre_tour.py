@@ -1,5 +1,6 @@
-"""The contact-centre layer end to end in Chromium: a queue call connects, the card shows
-the contact; a caller abandons, the callback appears, the agent calls back, it closes."""
+"""The contact-centre layer end to end in Chromium: a queue call connects, the card
+shows the contact; a caller abandons, the callback appears, the agent calls back, it
+closes."""
 import json
 import threading
 import time
@@ -34,7 +35,7 @@ class TestContactCentreTour(PbxTourWorld, HttpCase):
     def test_tour(self):
         # Read in this thread: the PBX thread below only speaks HTTP.
         account = self.account.sudo()
-        url = "http://127.0.0.1:%s/voip_axivox_queue/webhook/%s" % (
+        url = "http://127.0.0.1:{}/voip_axivox_queue/webhook/{}".format(
             odoo.tools.config["http_port"],
             account.webhook_token,
         )
@@ -57,8 +58,8 @@ class TestContactCentreTour(PbxTourWorld, HttpCase):
             return any(c["to"] == number for c in self.sim.state()["calls"])
 
         def pbx():
-            """The PBX's side: on 0471 a queue caller connects to Sofia; on 0472 that call
-            ends and another caller abandons in Sales."""
+            """The PBX's side: on 0471 a queue caller connects to Sofia; on 0472 that
+            call ends and another caller abandons in Sales."""
             try:
                 deadline = time.time() + 150
                 step = 0

@@ -1,5 +1,6 @@
 """End to end: traffic in the PBX simulator, delivered by signed webhooks to the running
-Odoo server, ends as the same report in Odoo as in the PBX — nothing lost, nothing twice."""
+Odoo server, ends as the same report in Odoo as in the PBX — nothing lost, nothing
+twice."""
 from odoo.tests import HttpCase, tagged
 
 from .common import SimulatedWorld, wait_for

@@ -1,5 +1,5 @@
-"""Property-based test of the webhook (Hypothesis): any body, any header values -> never a
-500, never a partial batch, never a changed state for a refused request."""
+"""Property-based test of the webhook (Hypothesis): any body, any header values -> never
+a 500, never a partial batch, never a changed state for a refused request."""
 import json
 import unittest
 

@@ -298,7 +298,7 @@ class TestReportWizard(ReportFixtures, TransactionCase):
         wizard = (
             self.env["axivox.queue.report.wizard"]
             .with_user(self.manager)
-            .with_context(action["context"])
+            .with_context(**action["context"])
             .create({"date_from": DAY_FROM, "date_to": DAY_TO})
         )
         self.assertEqual(wizard.queue_ids, self.queue_sales)
@@ -328,7 +328,8 @@ class TestReportWizard(ReportFixtures, TransactionCase):
         )
 
     def test_other_users_wizard(self):
-        """Report filters are personal: another manager cannot use (or download) them."""
+        """Report filters are personal: another manager cannot use (or download)
+        them."""
         wizard = self._wizard(call_id="1772442000.11")
         with self.assertRaises(AccessError):
             wizard.with_user(self.manager_b)._export_csv()

@@ -1,4 +1,5 @@
-"""Nothing lost, nothing doubled, no 500: hostile input, bad events, conflicts and faults."""
+"""Nothing lost, nothing doubled, no 500: hostile input, bad events, conflicts and
+faults."""
 import csv
 import io
 import json
@@ -30,9 +31,9 @@ QUIET = (
 
 
 def serve_webhook(env, token, body, headers):
-    """Serve one webhook request through the controller, as Odoo does, on ``env``; returns a
-    function that serves the same request again, as Odoo's ``retrying`` does after a
-    serialization failure."""
+    """Serve one webhook request through the controller, as Odoo does, on ``env``;
+    returns a function that serves the same request again, as Odoo's ``retrying`` does
+    after a serialization failure."""
     environ = EnvironBuilder(
         path=WEBHOOK_URL % token, method="POST", data=body, headers=headers
     ).get_environ()
@@ -67,8 +68,9 @@ class TestWebhookHostileInput(WebhookWorld, HttpCase):
         )
 
     def test_retried_request_reads_the_cached_body(self):
-        """Odoo serves a request again after a serialization failure: the second time, the
-        body is the same and the signature still matches (it used to be empty: 401)."""
+        """Odoo serves a request again after a serialization failure: the second time,
+        the body is the same and the signature still matches (it used to be empty: 401).
+        """
         body = json.dumps(event("rt1", "ADDMEMBER", agent_extension="102")).encode()
         serve = serve_webhook(self.env, self.token, body, signed(body))
         first = serve()
@@ -106,7 +108,8 @@ class TestWebhookHostileInput(WebhookWorld, HttpCase):
         self.assertFalse(self.quarantined())
 
     def test_hostile_events_are_quarantined_not_500(self):
-        """Correctly signed events PostgreSQL could not store: set aside with the reason."""
+        """Correctly signed events PostgreSQL could not store: set aside with the
+        reason."""
         good = event("ok1", "ADDMEMBER", agent_extension="102")
         bad = [
             event("big1", "ENTERQUEUE", position=2**40),
@@ -226,7 +229,7 @@ class TestCsvAndRights(AxivoxCase):
         content = Event._report_csv([("pbx_event_id", "=", "csv1")]).decode()
         rows = list(csv.reader(io.StringIO(content)))
         header, row = rows[0], rows[1]
-        cell = dict(zip(header, row))
+        cell = dict(zip(header, row, strict=True))
         self.assertEqual(cell["Call ID"], "'=1+1")
         self.assertEqual(cell["Caller Number"], "'+32470000001")
         self.assertEqual(cell["Transfer Target"], "'@SUM(A1)")

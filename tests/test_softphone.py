@@ -1,7 +1,7 @@
 """The softphone in the systray: its server methods, its QUnit tests and a tour.
 
-They use the simulator's world (``PbxQueuesWorld``: Sofia=102, Luca=103, Mitchell=100 and
-the Sales / Support / Billing queues of ``axivox_simulator/data/demo.json``), built
+They use the simulator's world (``PbxQueuesWorld``: Sofia=102, Luca=103, Mitchell=100
+and the Sales / Support / Billing queues of ``axivox_simulator/data/demo.json``), built
 through the ORM, on the reference PBX simulator.
 """
 import threading
@@ -191,7 +191,8 @@ class TestSoftphoneQUnit(HttpCase):
 
 @tagged("post_install", "-at_install")
 class TestSoftphoneTour(PbxTourWorld, HttpCase):
-    """The softphone end to end: Odoo, the simulator, its webhooks, the bus, Chromium."""
+    """The softphone end to end: Odoo, the simulator, its webhooks, the bus,
+    Chromium."""
 
     sim_options = {"webhook_backoff": 0.2}
 
@@ -220,7 +221,8 @@ class TestSoftphoneTour(PbxTourWorld, HttpCase):
         errors = []
 
         def manager():
-            """When Sofia, connected to Billing, dials 0470, a manager disconnects her."""
+            """When Sofia, connected to Billing, dials 0470, a manager disconnects
+            her."""
             try:
                 deadline = time.time() + 120
                 while not stop.is_set() and time.time() < deadline:

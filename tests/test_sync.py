@@ -112,7 +112,8 @@ class TestSync(SimulatedWorld, TransactionCase):
         self.assertEqual(self.odoo_state(), {k: v for k, v in self.pbx_state().items()})
         self.assertNotIn(("sales", "103"), self.odoo_state())
         self.assertTrue(self.member(sales, "101").connected)
-        # The backfilled ADDMEMBER event applied the login before the snapshot was compared.
+        # The backfilled ADDMEMBER event applied the login before the snapshot was
+        # compared.
         self.assertEqual(self.member(sales, "101").last_source, "pbx")
 
     def test_local_edits_are_not_overwritten(self):

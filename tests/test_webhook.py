@@ -1,4 +1,5 @@
-"""The signed webhook receiver, through real HTTP requests to the running Odoo server."""
+"""The signed webhook receiver, through real HTTP requests to the running Odoo server.
+"""
 import json
 import time
 

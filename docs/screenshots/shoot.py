@@ -1,10 +1,11 @@
 """Screenshots of the product in headless Chromium (the Chrome DevTools protocol over
 websocket-client, no other dependency).
 
-    python docs/screenshots/shoot.py BASE_URL LOGIN PASSWORD OUT_DIR NAME=PATH[@SELECTOR[@CLICK]] ...
+    python docs/screenshots/shoot.py BASE_URL LOGIN PASSWORD OUT_DIR
+    NAME=PATH[@SELECTOR[@CLICK]] ...
 
-Logs in on BASE_URL, then for each NAME opens BASE_URL + PATH, clicks the CLICK selector if
-given, waits until SELECTOR is on the page, and saves OUT_DIR/NAME.png.
+Logs in on BASE_URL, then for each NAME opens BASE_URL + PATH, clicks the CLICK selector
+if given, waits until SELECTOR is on the page, and saves OUT_DIR/NAME.png.
 """
 import base64
 import json
