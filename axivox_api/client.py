@@ -85,17 +85,16 @@ class AxivoxClient(AxivoxTransport):
 
     def connect_agent(self, queue_id, extension):
         """Log a dynamic agent in (no-op if already connected); returns the agent."""
-        return self.request(
-            "POST",
-            f"/queues/{self._seg(queue_id)}/agents/{self._seg(extension)}/connect",
-            idempotency_key=self._new_key(),
-        )["agent"]
+        return self._agent_action(queue_id, extension, "connect")
 
     def disconnect_agent(self, queue_id, extension):
         """Log a dynamic agent out (AxivoxConflict for a static agent)."""
+        return self._agent_action(queue_id, extension, "disconnect")
+
+    def _agent_action(self, queue_id, extension, action):
         return self.request(
             "POST",
-            f"/queues/{self._seg(queue_id)}/agents/{self._seg(extension)}/disconnect",
+            f"/queues/{self._seg(queue_id)}/agents/{self._seg(extension)}/{action}",
             idempotency_key=self._new_key(),
         )["agent"]
 

@@ -112,6 +112,13 @@ def start_chromium(profile):
     sys.exit("Chromium started but opened no DevTools port")
 
 
+def open_page(port):
+    """The first tab of the Chromium whose DevTools listen on ``port``."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as r:
+        target = next(t for t in json.load(r) if t["type"] == "page")
+    return Page(target["webSocketDebuggerUrl"])
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("url")
@@ -124,11 +131,7 @@ def main():
     proc, port = start_chromium(profile)
     problems = []
     try:
-        with urllib.request.urlopen(
-            f"http://127.0.0.1:{port}/json/list", timeout=10
-        ) as r:
-            target = next(t for t in json.load(r) if t["type"] == "page")
-        page = Page(target["webSocketDebuggerUrl"])
+        page = open_page(port)
         for domain in ("Network", "Runtime", "Log", "Page"):
             page.call(f"{domain}.enable")
 

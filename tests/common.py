@@ -22,6 +22,7 @@ import json
 import os
 import threading
 import time
+from datetime import datetime, timedelta, timezone
 from unittest.mock import patch
 
 from odoo.tests.common import TransactionCase, new_test_user
@@ -29,6 +30,7 @@ from odoo.tests.common import TransactionCase, new_test_user
 from odoo.addons.bus.models.bus import dispatch
 from odoo.addons.bus.websocket import WebsocketConnectionHandler
 
+from ..axivox_api import events as ev
 from ..axivox_api import signature
 from ..axivox_simulator.testing import SimulatorProcess
 
@@ -324,6 +326,23 @@ class AxivoxWorld:
                 pbx_version=1,
             )
         return queues
+
+    def ingest_late_login(self, ext, queue_id="sales"):
+        """An ADDMEMBER of ``ext`` the PBX logged a minute ago, delivered only now."""
+        late = datetime.now(timezone.utc) - timedelta(minutes=1)
+        self.env["axivox.queue.event"]._ingest(
+            self.account,
+            [
+                event(
+                    "late-add",
+                    "ADDMEMBER",
+                    queue_id,
+                    ev.format_timestamp(late),
+                    agent_extension=ext,
+                )
+            ],
+            "webhook",
+        )
 
     @classmethod
     def member(cls, queue, ext):

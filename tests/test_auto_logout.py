@@ -269,20 +269,7 @@ class TestAutoLogout(SimulatedWorld, TransactionCase):
         notes_before = self.state_notes()
         Event = self.env["axivox.queue.event"]
         # An ADDMEMBER the PBX logged a minute ago, delivered only now.
-        late = fields.Datetime.now() - timedelta(minutes=1)
-        Event._ingest(
-            self.account,
-            [
-                {
-                    "id": "late-add",
-                    "type": "ADDMEMBER",
-                    "queue_id": "sales",
-                    "agent_extension": "102",
-                    "timestamp": late.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
-                }
-            ],
-            "webhook",
-        )
+        self.ingest_late_login("102")
         self.env.invalidate_all()
         self.assertFalse(sofia.connected)
         self.assertEqual(sofia.last_source, "auto")

@@ -413,12 +413,15 @@ class TestReportCsv(ReportFixtures, HttpCase):
         self.assertEqual(connect[column["Waiting Time (s)"]], "30")
         self.assertEqual(connect[column["Ringing Time (s)"]], "4")
 
-    def test_agent_is_refused(self):
-        wizard = (
+    def _manager_wizard(self):
+        return (
             self.env["axivox.queue.report.wizard"]
             .with_user(self.manager)
             .create({"date_from": DAY_FROM, "date_to": DAY_TO})
         )
+
+    def test_agent_is_refused(self):
+        wizard = self._manager_wizard()
         self.authenticate(self.agent.login, "ax_agent_anna-pass")
         with mute_logger("odoo.http"):
             response = self.url_open(self._url(wizard))
@@ -427,11 +430,7 @@ class TestReportCsv(ReportFixtures, HttpCase):
         self.assertNotIn("+3247", response.text)
 
     def test_other_manager_is_refused(self):
-        wizard = (
-            self.env["axivox.queue.report.wizard"]
-            .with_user(self.manager)
-            .create({"date_from": DAY_FROM, "date_to": DAY_TO})
-        )
+        wizard = self._manager_wizard()
         self.authenticate(self.manager_b.login, "ax_manager_ben-pass")
         with mute_logger("odoo.http"):
             response = self.url_open(self._url(wizard))
@@ -439,11 +438,7 @@ class TestReportCsv(ReportFixtures, HttpCase):
         self.assertNotIn("rep-", response.text)
 
     def test_anonymous_and_missing(self):
-        wizard = (
-            self.env["axivox.queue.report.wizard"]
-            .with_user(self.manager)
-            .create({"date_from": DAY_FROM, "date_to": DAY_TO})
-        )
+        wizard = self._manager_wizard()
         response = self.url_open(self._url(wizard), allow_redirects=False)
         self.assertIn(response.status_code, (302, 303))
         self.assertIn("/web/login", response.headers["Location"])

@@ -24,21 +24,14 @@ class TestSecurity(AxivoxCase):
             "call_id": "c1",
             "caller_number": "+3247000",
         }
-        cls.event_a = Event.create(
-            dict(
-                values,
-                account_id=cls.account_a.id,
-                queue_id=cls.queue_sales.id,
-                pbx_event_id="sec-a",
-            )
-        )
-        cls.event_b = Event.create(
-            dict(
-                values,
-                account_id=cls.account_b.id,
-                queue_id=cls.queue_b.id,
-                pbx_event_id="sec-b",
-            )
+        cls.event_a, cls.event_b = Event.create(
+            [
+                dict(values, account_id=account.id, queue_id=queue.id, pbx_event_id=key)
+                for account, queue, key in (
+                    (cls.account_a, cls.queue_sales, "sec-a"),
+                    (cls.account_b, cls.queue_b, "sec-b"),
+                )
+            ]
         )
         # A manager of both companies
         cls.manager_ab = (
