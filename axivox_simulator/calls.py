@@ -88,22 +88,8 @@ class PBXCalls:
                         "always connected." % name
                     ),
                 )
-            elif action == "login":
-                _, changed = self.connect_agent(queue["id"], src)
-                outcome = "logged_in" if changed else "already_logged_in"
-                message = (
-                    "You are now logged in to the %s queue."
-                    if changed
-                    else "You were already logged in to the %s queue."
-                ) % name
             else:
-                _, changed = self.disconnect_agent(queue["id"], src)
-                outcome = "logged_out" if changed else "already_logged_out"
-                message = (
-                    "You are now logged out of the %s queue."
-                    if changed
-                    else "You were already logged out of the %s queue."
-                ) % name
+                outcome, message = self._dial_login_code(queue, src, action)
             # the PBX answers, plays a short message and hangs up
             call.update(
                 outcome=outcome,
@@ -120,6 +106,18 @@ class PBXCalls:
         self.calls[call["id"]] = call
         self.dirty = True
         return self._public_call(call)
+
+    def _dial_login_code(self, queue, src, action):
+        """``src`` dialed the login or logout code of ``queue``: (outcome, message)."""
+        if action == "login":
+            _, changed = self.connect_agent(queue["id"], src)
+            done, where = "logged_in", "logged in to"
+        else:
+            _, changed = self.disconnect_agent(queue["id"], src)
+            done, where = "logged_out", "logged out of"
+        if changed:
+            return done, f"You are now {where} the {queue['name']} queue."
+        return f"already_{done}", f"You were already {where} the {queue['name']} queue."
 
     def get_call(self, call_id):
         call = self.calls.get(call_id)
