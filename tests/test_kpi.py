@@ -22,6 +22,9 @@ class TestKpi(AxivoxCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.env = cls.env(context=dict(cls.env.context, tz=BRUSSELS))
+        # The fixtures' records read the timezone of their user (with or without demo
+        # data, which gives one to it): Brussels.
+        cls.env.user.tz = BRUSSELS
         Queue = cls.env["axivox.queue"].with_context(axivox_from_pbx=True)
         Queue.browse(cls.queue_sales.id).write({"remote_id": "q-sales"})
         Queue.browse(cls.queue_support.id).write({"remote_id": "q-support"})
