@@ -7,13 +7,12 @@ an address that refuses connections, or the reference simulator on 127.0.0.1.
 - ``AxivoxFixtures`` / ``AxivoxCase``: two companies, a PBX account each, users in every
   role, queues and memberships; no PBX is called.
 - ``AxivoxWorld``: one account and users mapped to the extensions of the simulator's
-data
-  (``axivox_simulator/data/demo.json``); ``make_queue`` and ``make_pbx_queues`` add
-  queues.
+  data (``axivox_simulator/data/demo.json``); ``make_queue`` and ``make_pbx_queues``
+  add queues.
 - ``SimulatedWorld``: ``AxivoxWorld`` on its own simulator, reset before each test.
 - ``PbxQueuesWorld``: ``SimulatedWorld`` with the simulator's three queues (Sales,
-Support,
-  Billing) and their memberships, as the softphone, the console and the tours see them.
+  Support, Billing) and their memberships, as the softphone, the console and the tours
+  see them.
 - ``PbxTourWorld``: ``PbxQueuesWorld`` for the tours in Chromium (``run_tour``).
 - ``WebhookWorld``: ``AxivoxWorld`` with a Sales queue and ``post_webhook``.
 """

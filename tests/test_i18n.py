@@ -1,12 +1,11 @@
 """Italian and French translations (i18n/voip_axivox_queue.pot, i18n/it.po, i18n/fr.po).
 
 * Every message Odoo extracts from the module now (Python ``_()``, field labels, help
-texts and
-  selection values, views, menus, groups, data records, the softphone's JS ``_t()`` and
-  OWL templates) is in the template and translated (non-empty, not fuzzy) in both
-  languages: a new untranslated string fails here.
+  texts and selection values, views, menus, groups, data records, the softphone's JS
+  ``_t()`` and OWL templates) is in the template and translated (non-empty, not fuzzy)
+  in both languages: a new untranslated string fails here.
 * Once loaded, the translations come out through the ORM, Python ``_()`` and the web
-client.
+  client.
 
 To add new messages: re-export the template from a database where the addon is installed
 (``odoo-bin -d DB --i18n-export=i18n/voip_axivox_queue.pot --modules=voip_axivox_queue

@@ -219,6 +219,9 @@ class TestSoftphoneTour(PbxTourWorld, HttpCase):
     def test_tour(self):
         stop = threading.Event()
         errors = []
+        # Read here: the manager's thread must not touch the test's cursor.
+        db, member_id = self.env.cr.dbname, self.member_billing_sofia.id
+        manager_id, password = self.manager.id, self.manager.login
 
         def manager():
             """When Sofia, connected to Billing, dials 0470, a manager disconnects
@@ -238,12 +241,12 @@ class TestSoftphoneTour(PbxTourWorld, HttpCase):
                     % odoo.tools.config["http_port"]
                 )
                 models.execute_kw(
-                    self.env.cr.dbname,
-                    self.manager.id,
-                    self.manager.login,
+                    db,
+                    manager_id,
+                    password,
                     "axivox.queue.member",
                     "action_disconnect",
-                    [[self.member_billing_sofia.id]],
+                    [[member_id]],
                 )
             except Exception as exc:  # reported by the test below
                 errors.append(exc)
