@@ -24,7 +24,7 @@ class AxivoxError(Exception):
         return self.message
 
     def __repr__(self):
-        return "%s(status=%r, code=%r, message=%r)" % (
+        return "{}(status={!r}, code={!r}, message={!r})".format(
             type(self).__name__,
             self.status,
             self.code,

@@ -36,7 +36,7 @@ class SignatureError(ValueError):
 def _to_bytes(value):
     if isinstance(value, bytes):
         return value
-    if isinstance(value, (bytearray, memoryview)):
+    if isinstance(value, bytearray | memoryview):
         return bytes(value)
     return str(value).encode("utf-8")
 
@@ -45,7 +45,7 @@ def sign(secret, timestamp, body):
     """Return ``"sha256=<hex>"`` for ``body`` (bytes) sent at ``timestamp``."""
     message = str(int(timestamp)).encode("ascii") + b"." + _to_bytes(body)
     digest = hmac.new(_to_bytes(secret), message, hashlib.sha256).hexdigest()
-    return "%s=%s" % (SCHEME, digest)
+    return f"{SCHEME}={digest}"
 
 
 def verify(

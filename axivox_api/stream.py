@@ -12,6 +12,7 @@ Messages from the PBX::
 Delivery is at-least-once: the cursor only advances after ``on_events``
 returned, so an event whose callback failed is sent again after reconnecting.
 """
+import contextlib
 import json
 import logging
 import random
@@ -21,7 +22,7 @@ from urllib.parse import urlencode
 
 import websocket
 
-from .client import API_PREFIX, normalize_base_url
+from .transport import API_PREFIX, normalize_base_url
 
 _logger = logging.getLogger(__name__)
 
@@ -77,10 +78,9 @@ class EventStreamConsumer:
         with self._lock:
             ws = self._ws
         if ws is not None:
-            try:
-                ws.abort()  # unblocks a recv() in the other thread
-            except Exception:  # pragma: no cover - best effort
-                pass
+            # unblocks a recv() in the other thread; best effort
+            with contextlib.suppress(Exception):
+                ws.abort()
 
     @property
     def stopped(self):
@@ -116,7 +116,7 @@ class EventStreamConsumer:
             try:
                 self._run_once()
             except Exception as exc:  # any failure: reconnect later
-                self.last_error = "%s: %s" % (type(exc).__name__, exc)
+                self.last_error = f"{type(exc).__name__}: {exc}"
                 if not self._stop.is_set():
                     _logger.warning(
                         "PBX event stream interrupted (%s); reconnecting",
@@ -127,10 +127,8 @@ class EventStreamConsumer:
                 with self._lock:
                     ws, self._ws = self._ws, None
                 if ws is not None:
-                    try:
+                    with contextlib.suppress(Exception):
                         ws.close(timeout=0.5)
-                    except Exception:
-                        pass
             failures = 0 if self._handshake_ok else failures + 1
             if self._stop.is_set():
                 break
@@ -160,7 +158,7 @@ class EventStreamConsumer:
                 if silent >= 2:
                     raise ConnectionError(
                         "no data from the PBX for %.1f s" % (2 * self.heartbeat)
-                    )
+                    ) from None
                 ws.ping()
                 continue
             silent = 0

@@ -1,6 +1,7 @@
 """Command line: ``python -m axivox_simulator --port 8765 --api-key KEY ...``."""
 import argparse
 import asyncio
+import contextlib
 import logging
 import signal
 import sys
@@ -56,14 +57,15 @@ async def serve(args):
     site = web.TCPSite(runner, args.host, args.port)
     await site.start()
     port = runner.addresses[0][1]
-    print("axivox-simulator listening on http://%s:%d" % (args.host, port), flush=True)
+    # The announce line SimulatorProcess (testing.py) and scripts read on stdout.
+    sys.stdout.write(f"axivox-simulator listening on http://{args.host}:{port}\n")
+    sys.stdout.flush()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
+        # not on Windows
+        with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
-        except (NotImplementedError, RuntimeError):  # pragma: no cover - Windows
-            pass
     try:
         await stop.wait()
     finally:
@@ -77,10 +79,8 @@ def main(argv=None):
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(args))
-    except KeyboardInterrupt:
-        pass
     return 0
 
 

@@ -1,55 +1,23 @@
 """In-memory PBX model of the simulator (no aiohttp here).
 
-Holds users, queues, dynamic agent connections, calls and the ordered event
-log, validates every change like the real API would, and emits queue_log
+Holds users, queues, dynamic agent connections and the ordered event log (calls: the
+``calls`` module), validates every change like the real API would, and emits queue_log
 events. The server module wraps it in HTTP; ``traffic`` generates calls.
 """
 import bisect
 import copy
-import datetime
 import re
-import time
 import uuid
 
 from ._compat import events as ev
 from ._compat import rules
+from .calls import DIAL_RE, PBXCalls
+from .errors import PBXError, invalid, iso, utcnow
 
-DIAL_RE = rules.DIAL_STRING
-NUMBER_RE = re.compile(r"^\+?[0-9*#]{1,32}$")
 QUEUE_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 STRATEGIES = rules.STRATEGY_VALUES
 QUEUE_FIELDS = (*rules.QUEUE_CONFIG_FIELDS, "static_agents", "dynamic_agents")
 READ_ONLY_FIELDS = ("id", "version", "applied", "updated_at")
-
-
-class PBXError(Exception):
-    """An API error: HTTP status, snake_case code, readable message, field."""
-
-    def __init__(self, status, code, message, field=None, headers=None):
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.field = field
-        self.headers = headers or {}
-
-    def body(self):
-        error = {"code": self.code, "message": self.message}
-        if self.field:
-            error["field"] = self.field
-        return {"error": error}
-
-
-def invalid(field, message):
-    return PBXError(422, "validation_error", message, field=field)
-
-
-def utcnow():
-    return datetime.datetime.now(datetime.timezone.utc)
-
-
-def iso(dt):
-    return ev.format_timestamp(dt)
 
 
 def slugify(name):
@@ -57,7 +25,10 @@ def slugify(name):
     return slug[:48] or "queue"
 
 
-class PBXState:
+class PBXState(PBXCalls):
+    """The PBX: users, queues, agents' connections and the event feed; its calls are
+    in ``calls.PBXCalls``."""
+
     def __init__(self, data, announce_seconds=2.0):
         self.announce_seconds = announce_seconds
         self.listeners = []  # callables(event dict), called on emit
@@ -156,8 +127,8 @@ class PBXState:
         return event
 
     def emit_raw(self, obj):
-        """Append ``obj`` to the feed as it is (only its ``seq`` is set): a malformed event,
-        for the tests of the receivers."""
+        """Append ``obj`` to the feed as it is (only its ``seq`` is set): a malformed
+        event, for the tests of the receivers."""
         self.seq += 1
         event = dict(obj, seq=self.seq)
         return self._append(event)
@@ -213,8 +184,9 @@ class PBXState:
                 return "a code of queue '%s'" % q["id"]
         return None
 
-    def _clean_queue(self, data, queue_id, base=None):
-        """Validate ``data`` merged over ``base``; return the full queue fields."""
+    def _queue_values(self, data, base):
+        """``data`` merged over ``base`` (a new queue's defaults when None), unknown
+        fields refused."""
         if not isinstance(data, dict):
             raise PBXError(
                 422, "validation_error", "The request body must be a JSON object."
@@ -239,6 +211,50 @@ class PBXState:
                 out.setdefault("logout_code", "#" + ext)
             out.setdefault("static_agents", [])
             out.setdefault("dynamic_agents", [])
+        return out
+
+    def _check_dials_and_agents(self, out, queue_id):
+        """The queue's dial strings are free on the PBX, its agents are PBX users, each
+        listed once."""
+        dials = {
+            "extension": out["extension"],
+            "login_code": out["login_code"],
+            "logout_code": out["logout_code"],
+        }
+        if len(set(dials.values())) != 3:
+            raise invalid(
+                "logout_code",
+                "The extension, login code and logout code must all differ.",
+            )
+        for field, dial in dials.items():
+            owner = self._dial_owner(dial, queue_id)
+            if owner:
+                raise invalid(
+                    field,
+                    f"Field '{field}': {dial} is already used by {owner}.",
+                )
+        seen = set()
+        for field in ("static_agents", "dynamic_agents"):
+            agents = out[field]
+            if not isinstance(agents, list):
+                raise invalid(field, "Field '%s' must be a list of extensions." % field)
+            for ext in agents:
+                if not isinstance(ext, str) or ext not in self.users:
+                    raise invalid(
+                        field,
+                        f"Field '{field}': {ext!r} is not a PBX user extension.",
+                    )
+                if ext in seen:
+                    raise invalid(
+                        field,
+                        f"Field '{field}': extension {ext} is listed twice "
+                        "(an agent is either static or dynamic).",
+                    )
+                seen.add(ext)
+
+    def _clean_queue(self, data, queue_id, base=None):
+        """Validate ``data`` merged over ``base``; return the full queue fields."""
+        out = self._queue_values(data, base)
         name = out.get("name")
         if not isinstance(name, str) or not name.strip() or len(name) > 128:
             raise invalid(
@@ -273,41 +289,7 @@ class PBXState:
                     "Field '%s' must be a whole number of seconds between 1 and %d."
                     % (field, high),
                 )
-        dials = {
-            "extension": out["extension"],
-            "login_code": out["login_code"],
-            "logout_code": out["logout_code"],
-        }
-        if len(set(dials.values())) != 3:
-            raise invalid(
-                "logout_code",
-                "The extension, login code and logout code must all differ.",
-            )
-        for field, dial in dials.items():
-            owner = self._dial_owner(dial, queue_id)
-            if owner:
-                raise invalid(
-                    field,
-                    "Field '%s': %s is already used by %s." % (field, dial, owner),
-                )
-        seen = set()
-        for field in ("static_agents", "dynamic_agents"):
-            agents = out[field]
-            if not isinstance(agents, list):
-                raise invalid(field, "Field '%s' must be a list of extensions." % field)
-            for ext in agents:
-                if not isinstance(ext, str) or ext not in self.users:
-                    raise invalid(
-                        field,
-                        "Field '%s': %r is not a PBX user extension." % (field, ext),
-                    )
-                if ext in seen:
-                    raise invalid(
-                        field,
-                        "Field '%s': extension %s is listed twice "
-                        "(an agent is either static or dynamic)." % (field, ext),
-                    )
-                seen.add(ext)
+        self._check_dials_and_agents(out, queue_id)
         return out
 
     def create_queue(self, data):
@@ -439,7 +421,7 @@ class PBXState:
             raise PBXError(
                 404,
                 "not_a_member",
-                "Extension %s is not an agent of queue '%s'." % (ext, queue_id),
+                f"Extension {ext} is not an agent of queue '{queue_id}'.",
             )
         return queue, kind
 
@@ -459,8 +441,8 @@ class PBXState:
             raise PBXError(
                 409,
                 "static_agent",
-                "Extension %s is a static agent of queue '%s': static agents are "
-                "always connected." % (ext, queue_id),
+                "Extension {} is a static agent of queue '{}': static agents are "
+                "always connected.".format(ext, queue_id),
             )
         changed = False
         if (queue_id, ext) in self.connections:
@@ -468,138 +450,3 @@ class PBXState:
             self._member_event("REMOVEMEMBER", queue, ext, kind)
             changed = True
         return self.agent(queue, ext), changed
-
-    # -------------------------------------------------------------- calls
-    def _public_call(self, call):
-        if (
-            call["state"] != "ended"
-            and call.get("_ends_at") is not None
-            and time.time() >= call["_ends_at"]
-        ):
-            call["state"] = "ended"
-            call["ended_at"] = iso(
-                datetime.datetime.fromtimestamp(call["_ends_at"], datetime.timezone.utc)
-            )
-            self.dirty = True
-        return {k: v for k, v in call.items() if not k.startswith("_")}
-
-    def originate(self, data):
-        if not isinstance(data, dict):
-            raise PBXError(
-                422, "validation_error", "The request body must be a JSON object."
-            )
-        src, dst = data.get("from"), data.get("to")
-        if not isinstance(src, str) or not DIAL_RE.match(src):
-            raise invalid("from", "Field 'from' must be the caller's extension.")
-        if not isinstance(dst, str) or not NUMBER_RE.match(dst):
-            raise invalid(
-                "to",
-                "Field 'to' must be a number made of digits, *, # and an optional +.",
-            )
-        if src not in self.users:
-            raise PBXError(
-                404,
-                "unknown_extension",
-                "Extension %s does not exist on the PBX." % src,
-            )
-        now = utcnow()
-        call = {
-            "id": "call-" + uuid.uuid4().hex[:16],
-            "from": src,
-            "to": dst,
-            "state": "ringing",
-            "outcome": "ringing",
-            "message": None,
-            "queue_id": None,
-            "started_at": iso(now),
-            "ended_at": None,
-            "_ends_at": None,
-        }
-        queue, action = None, None
-        for q in self.queues.values():
-            if dst == q["login_code"]:
-                queue, action = q, "login"
-            elif dst == q["logout_code"]:
-                queue, action = q, "logout"
-            if queue:
-                break
-        if queue is not None:
-            call["queue_id"] = queue["id"]
-            kind = self.member_type(queue, src)
-            name = queue["name"]
-            if kind is None:
-                outcome, message = (
-                    "not_a_member",
-                    ("You are not an agent of the %s queue." % name),
-                )
-            elif kind == "static":
-                outcome, message = (
-                    "static_agent",
-                    (
-                        "You are a static agent of the %s queue: static agents are always "
-                        "connected." % name
-                    ),
-                )
-            elif action == "login":
-                _, changed = self.connect_agent(queue["id"], src)
-                outcome = "logged_in" if changed else "already_logged_in"
-                message = (
-                    "You are now logged in to the %s queue."
-                    if changed
-                    else "You were already logged in to the %s queue."
-                ) % name
-            else:
-                _, changed = self.disconnect_agent(queue["id"], src)
-                outcome = "logged_out" if changed else "already_logged_out"
-                message = (
-                    "You are now logged out of the %s queue."
-                    if changed
-                    else "You were already logged out of the %s queue."
-                ) % name
-            # the PBX answers, plays a short message and hangs up
-            call.update(
-                outcome=outcome,
-                message=message,
-                state="answered",
-                _ends_at=time.time() + self.announce_seconds,
-            )
-        elif dst in self.users:
-            call.update(outcome="ringing", message="Ringing extension %s." % dst)
-        else:
-            call.update(
-                state="answered", outcome="answered", message="Connected to %s." % dst
-            )
-        self.calls[call["id"]] = call
-        self.dirty = True
-        return self._public_call(call)
-
-    def get_call(self, call_id):
-        call = self.calls.get(call_id)
-        if call is None:
-            raise PBXError(404, "call_not_found", "Call '%s' does not exist." % call_id)
-        return self._public_call(call)
-
-    def set_call_state(self, call_id, state):
-        """The other end of a call acts (control API): ``answered`` (the callee picks up)
-        or ``ended`` (someone hangs up). An ended call stays ended."""
-        if state not in ("answered", "ended"):
-            raise invalid("state", "Field 'state' must be 'answered' or 'ended'.")
-        self.get_call(call_id)
-        call = self.calls[call_id]
-        if call["state"] != "ended" and call["state"] != state:
-            call["state"] = state
-            if state == "ended":
-                call["ended_at"] = iso(utcnow())
-                call["_ends_at"] = None
-            self.dirty = True
-        return self._public_call(call)
-
-    def hangup(self, call_id):
-        self.get_call(call_id)
-        call = self.calls[call_id]
-        if call["state"] != "ended":
-            call["state"] = "ended"
-            call["ended_at"] = iso(utcnow())
-            call["_ends_at"] = None
-            self.dirty = True
-        return self._public_call(call)

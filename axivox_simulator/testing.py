@@ -65,7 +65,8 @@ class SimulatorProcess:
 
     # ------------------------------------------------------------ process
     def command(self):
-        # --flag=value: a value starting with "-" (a random key may) is not taken for a flag.
+        # --flag=value: a value starting with "-" (a random key may) is not taken for a
+        # flag.
         cmd = [
             self.python,
             "-m",
@@ -78,7 +79,7 @@ class SimulatorProcess:
             if value is None or value is False:
                 continue
             flag = "--" + key.replace("_", "-")
-            cmd.append(flag if value is True else "%s=%s" % (flag, value))
+            cmd.append(flag if value is True else f"{flag}={value}")
         return cmd
 
     def start(self):
@@ -169,7 +170,7 @@ class SimulatorProcess:
         """Call ``/api/v1/_sim/<path>`` and return the decoded JSON (or None)."""
         response = self._session.request(
             method,
-            "%s/_sim/%s" % (self.api_url, path.lstrip("/")),
+            "{}/_sim/{}".format(self.api_url, path.lstrip("/")),
             json=json,
             params=params,
             headers={"Authorization": "Bearer " + self.api_key},
@@ -200,7 +201,8 @@ class SimulatorProcess:
         return self.control("POST", "faults", faults)
 
     def set_call_state(self, call_id, state):
-        """The other end of call ``call_id`` answers (``answered``) or hangs up (``ended``)."""
+        """The other end of call ``call_id`` answers (``answered``) or hangs up
+        (``ended``)."""
         return self.control("POST", "calls/%s" % call_id, {"state": state})["call"]
 
     def set_webhook(self, url, secret=None, **settings):

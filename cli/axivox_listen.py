@@ -5,10 +5,11 @@ PBX event stream from the account's cursor and feeds the same ingestion as the w
 the cursor is saved in the database with the events, so a restart resumes where it left
 off without losing or repeating an event.
 
-Safe to run on several servers at once: a consumer holds a PostgreSQL advisory lock of its
-account while it reads the stream; the listeners that do not get it wait as hot standbys,
-trying again every ``standby_poll`` seconds, and the first to get it when the active one
-dies (PostgreSQL releases the lock with its connection) resumes from the saved cursor.
+Safe to run on several servers at once: a consumer holds a PostgreSQL advisory lock of
+its account while it reads the stream; the listeners that do not get it wait as hot
+standbys, trying again every ``standby_poll`` seconds, and the first to get it when the
+active one dies (PostgreSQL releases the lock with its connection) resumes from the
+saved cursor.
 """
 import argparse
 import logging
@@ -48,7 +49,8 @@ class StreamListener:
         self.min_backoff = min_backoff
         self.max_backoff = max_backoff
         self.standby_poll = standby_poll
-        self.consumers = {}  # account id: the consumer of an account this listener holds
+        # account id: the consumer of an account this listener holds
+        self.consumers = {}
         self.accounts = []  # the account ids served, actively or as a standby
         self.threads = []
         self._stopping = threading.Event()
@@ -79,8 +81,8 @@ class StreamListener:
                     "PBX account %s has no API key: not listening.", account_id
                 )
                 continue
-            # Its own connection (not the registry's, which tests share): the lock is held
-            # on it for as long as this listener consumes the account's stream.
+            # Its own connection (not the registry's, which tests share): the lock is
+            # held on it for as long as this listener consumes the account's stream.
             lock_cr = odoo.sql_db.db_connect(self.registry.db_name).cursor()
             active = self._try_lock(lock_cr, account_id)
             if active:
@@ -165,9 +167,10 @@ class StreamListener:
 
     def _handler(self, account_id):
         def on_events(events, cursor):
-            # The events and the cursor are committed together: a listener that takes over
-            # resumes exactly after the last event stored. An invalid event is quarantined
-            # (one bad event never blocks the stream) and the cursor moves past it.
+            # The events and the cursor are committed together: a listener that takes
+            # over resumes exactly after the last event stored. An invalid event is
+            # quarantined (one bad event never blocks the stream) and the cursor moves
+            # past it.
             with self.registry.cursor() as cr:
                 env = api.Environment(cr, SUPERUSER_ID, {})
                 account = env["axivox.account"].browse(account_id)
@@ -182,7 +185,8 @@ class StreamListener:
 
 
 class AxivoxListen(Command):
-    """Receive Axivox PBX queue events over WebSocket (when the PBX cannot reach Odoo)"""
+    """Receive Axivox PBX queue events over WebSocket (when the PBX cannot reach
+    Odoo)"""
 
     name = "axivox-listen"
 

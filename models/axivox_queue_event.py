@@ -5,8 +5,7 @@ import csv
 import functools
 import io
 import json
-import random
-from datetime import timedelta
+from datetime import timezone
 
 from odoo import api, fields, models
 from odoo.tools.sql import create_index, drop_index
@@ -19,6 +18,7 @@ from ..axivox_api.events import (
     split_events,
     validate_batch,
 )
+from ..axivox_simulator.traffic import working_days
 
 EVENT_SOURCES = [
     ("webhook", "Webhook"),
@@ -451,200 +451,11 @@ class AxivoxQueueEvent(models.Model):
     # Demo data
     # ------------------------------------------------------------------
     @api.model
-    def _demo_generate_week(self, account_id, seed=17, calls_per_day=40):
-        """A deterministic week of queue report lines for the demo account."""
+    def _demo_generate_week(self, account_id, days=7):
+        """Demo data only (demo/axivox_demo.xml): ``days`` days and today of queue
+        traffic on the simulator's demo PBX, which the demo queues mirror, played by its
+        traffic generator and ingested as a sync's events."""
+        now = fields.Datetime.now().replace(tzinfo=timezone.utc)
+        events = validate_batch({"events": working_days(now, days=days)})
         account = self.env["axivox.account"].browse(account_id)
-        rng = random.Random(seed)
-        queues = account.queue_ids.filtered("remote_id")
-        now = fields.Datetime.now()
-        today = now.replace(hour=0, minute=0, second=0, microsecond=0)
-        events = []
-
-        def add(moment, kind, queue, **data):
-            events.append(
-                dict(
-                    {
-                        "id": f"demo-{len(events) + 1:06d}",
-                        "type": kind,
-                        "queue_id": queue.remote_id,
-                        "timestamp": moment.strftime("%Y-%m-%dT%H:%M:%S.")
-                        + f"{rng.randint(0, 999):03d}Z",
-                    },
-                    **data,
-                )
-            )
-
-        for day in range(7, -1, -1):
-            start = today - timedelta(days=day) + timedelta(hours=8)
-            for queue in queues:
-                dynamic = queue.member_ids.filtered(
-                    lambda m: m.member_type == "dynamic"
-                )
-                agents = queue.member_ids
-                for member in dynamic:
-                    ext = member.user_id.axivox_extension
-                    login = start + timedelta(minutes=rng.randint(0, 30))
-                    logout = start + timedelta(hours=9, minutes=rng.randint(0, 30))
-                    if not day:
-                        # Today's logins and logouts are in the past, whatever the hour: a
-                        # future one would make every real PBX event look older.
-                        login = now - timedelta(minutes=rng.randint(40, 90))
-                        logout = now - timedelta(minutes=rng.randint(2, 30))
-                    add(
-                        login,
-                        "ADDMEMBER",
-                        queue,
-                        agent_extension=ext,
-                        agent_name=member.user_id.name,
-                        member_type="dynamic",
-                    )
-                    if day or not member.connected:
-                        add(
-                            logout,
-                            "REMOVEMEMBER",
-                            queue,
-                            agent_extension=ext,
-                            agent_name=member.user_id.name,
-                            member_type="dynamic",
-                        )
-                # Calls from 08:35 to 16:40; today, those of the last 9 hours that have
-                # ended (a call lasts at most 20 minutes here): nothing in the future.
-                first, last = (
-                    start + timedelta(minutes=35),
-                    start + timedelta(minutes=520),
-                )
-                if not day:
-                    first = max(today, now - timedelta(minutes=485))
-                    last = now - timedelta(minutes=20)
-                minutes = int((last - first).total_seconds() // 60)
-                if minutes <= 0:
-                    continue
-                for n in range(calls_per_day * minutes // 485):
-                    t = first + timedelta(
-                        minutes=rng.randint(0, minutes - 1), seconds=rng.randint(0, 59)
-                    )
-                    call_id = f"{int(t.timestamp())}.{n}{queue.id}"
-                    caller = f"+32{rng.randint(470000000, 499999999)}"
-                    agent = rng.choice(agents)
-                    ext, name = agent.user_id.axivox_extension, agent.user_id.name
-                    common = {"call_id": call_id, "caller_number": caller}
-                    add(t, "ENTERQUEUE", queue, position=1, **common)
-                    fate = rng.random()
-                    wait = rng.randint(3, min(queue.max_wait_time, 240))
-                    if fate < 0.08:
-                        add(
-                            t + timedelta(seconds=wait),
-                            "ABANDON",
-                            queue,
-                            position=1,
-                            original_position=1,
-                            wait_time=wait,
-                            **common,
-                        )
-                        continue
-                    if fate < 0.12:
-                        add(
-                            t + timedelta(seconds=queue.max_wait_time),
-                            "EXITWITHTIMEOUT",
-                            queue,
-                            position=1,
-                            original_position=1,
-                            wait_time=queue.max_wait_time,
-                            **common,
-                        )
-                        continue
-                    if fate < 0.14:
-                        add(
-                            t + timedelta(seconds=1),
-                            "EXITEMPTY",
-                            queue,
-                            position=1,
-                            original_position=1,
-                            wait_time=1,
-                            **common,
-                        )
-                        continue
-                    if fate < 0.30:
-                        add(
-                            t + timedelta(seconds=queue.max_ring_time),
-                            "RINGNOANSWER",
-                            queue,
-                            agent_extension=ext,
-                            agent_name=name,
-                            ring_time=queue.max_ring_time,
-                            **common,
-                        )
-                    if 0.30 <= fate < 0.33:
-                        add(
-                            t + timedelta(seconds=wait),
-                            "RINGCANCELED",
-                            queue,
-                            agent_extension=ext,
-                            agent_name=name,
-                            ring_time=wait,
-                            **common,
-                        )
-                        add(
-                            t + timedelta(seconds=wait),
-                            "ABANDON",
-                            queue,
-                            position=1,
-                            original_position=1,
-                            wait_time=wait,
-                            **common,
-                        )
-                        continue
-                    connect = t + timedelta(seconds=wait)
-                    add(
-                        connect,
-                        "CONNECT",
-                        queue,
-                        agent_extension=ext,
-                        agent_name=name,
-                        wait_time=wait,
-                        ring_time=rng.randint(2, queue.max_ring_time),
-                        **common,
-                    )
-                    talk = rng.randint(30, 900)
-                    end = connect + timedelta(seconds=talk)
-                    if fate < 0.38:
-                        add(
-                            end,
-                            "BLINDTRANSFER",
-                            queue,
-                            agent_extension=ext,
-                            agent_name=name,
-                            transfer_target=rng.choice(["200", "201", "+3225550100"]),
-                            wait_time=wait,
-                            talk_time=talk,
-                            **common,
-                        )
-                    elif fate < 0.42:
-                        add(
-                            end,
-                            "ATTENDEDTRANSFER",
-                            queue,
-                            agent_extension=ext,
-                            agent_name=name,
-                            transfer_target="201",
-                            wait_time=wait,
-                            talk_time=talk,
-                            **common,
-                        )
-                    else:
-                        kind = (
-                            "COMPLETEAGENT" if rng.random() < 0.5 else "COMPLETECALLER"
-                        )
-                        add(
-                            end,
-                            kind,
-                            queue,
-                            agent_extension=ext,
-                            agent_name=name,
-                            wait_time=wait,
-                            talk_time=talk,
-                            **common,
-                        )
-        events.sort(key=lambda e: e["timestamp"])
-        validated = validate_batch({"events": events})
-        return self._ingest(account, validated, "sync")
+        return self._ingest(account, events, "sync")

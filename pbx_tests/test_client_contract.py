@@ -291,7 +291,8 @@ def test_ordinary_calls_and_hangup(client):
 
 
 def test_the_other_end_answers_and_hangs_up(sim, client):
-    """The simulator drives an ordinary call's callee; GET /calls/{id} follows the state."""
+    """The simulator drives an ordinary call's callee; GET /calls/{id} follows the
+    state."""
     call = client.originate("101", "102")
     assert client.get_call(call["id"])["state"] == "ringing"
     assert sim.set_call_state(call["id"], "answered")["state"] == "answered"

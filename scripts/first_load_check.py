@@ -1,12 +1,14 @@
-"""Opens the running product in headless Chromium the way a new user does, and reports every
-answer of 500 or more and every error in the browser console.
+"""Opens the running product in headless Chromium the way a new user does, and reports
+every answer of 500 or more and every error in the browser console.
 
-    python scripts/first_load_check.py http://127.0.0.1:8069 [--login admin --password admin]
+    python scripts/first_load_check.py http://127.0.0.1:8069 [--login admin --password
+    admin]
 
-It loads the login page (whose parallel requests for assets and the company logo hit a fresh
-server all at once), logs in, waits for the web client and the Call Queues app, opens the
-softphone and prints what it saw. Exit 1 when anything failed. It speaks the DevTools protocol
-with websocket-client (an addon dependency); Chromium comes from Debian's `chromium` package.
+It loads the login page (whose parallel requests for assets and the company logo hit a
+fresh server all at once), logs in, waits for the web client and the Call Queues app,
+opens the softphone and prints what it saw. Exit 1 when anything failed. It speaks the
+DevTools protocol with websocket-client (an addon dependency); Chromium comes from
+Debian's `chromium` package.
 """
 
 import argparse
@@ -110,6 +112,13 @@ def start_chromium(profile):
     sys.exit("Chromium started but opened no DevTools port")
 
 
+def open_page(port):
+    """The first tab of the Chromium whose DevTools listen on ``port``."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as r:
+        target = next(t for t in json.load(r) if t["type"] == "page")
+    return Page(target["webSocketDebuggerUrl"])
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("url")
@@ -122,11 +131,7 @@ def main():
     proc, port = start_chromium(profile)
     problems = []
     try:
-        with urllib.request.urlopen(
-            f"http://127.0.0.1:{port}/json/list", timeout=10
-        ) as r:
-            target = next(t for t in json.load(r) if t["type"] == "page")
-        page = Page(target["webSocketDebuggerUrl"])
+        page = open_page(port)
         for domain in ("Network", "Runtime", "Log", "Page"):
             page.call(f"{domain}.enable")
 
@@ -136,8 +141,9 @@ def main():
         page.pump(2)
         page.evaluate(
             f"""(() => {{
-                document.querySelector('input[name=login]').value = {json.dumps(args.login)};
-                document.querySelector('input[name=password]').value = {json.dumps(args.password)};
+                const field = (name) => document.querySelector(`input[name=${{name}}]`);
+                field('login').value = {json.dumps(args.login)};
+                field('password').value = {json.dumps(args.password)};
                 document.querySelector('form.oe_login_form').submit();
             }})()"""
         )
@@ -153,7 +159,8 @@ def main():
         ):
             problems.append("the Call Queues dashboard did not load")
         page.evaluate(
-            "(() => { const b = document.querySelector('.o_axivox_softphone_toggle'); if (b) b.click(); })()"
+            "(() => { const b = document.querySelector('.o_axivox_softphone_toggle');"
+            " if (b) b.click(); })()"
         )
         page.pump(3)
     finally:
@@ -181,7 +188,10 @@ def main():
             problems.append(f"console error: {text[:300]}")
         elif method == "Log.entryAdded" and params["entry"]["level"] == "error":
             problems.append(
-                f"browser error: {params['entry'].get('text', '')[:300]} {params['entry'].get('url', '')}"
+                "browser error: {} {}".format(
+                    params["entry"].get("text", "")[:300],
+                    params["entry"].get("url", ""),
+                )
             )
 
     print(f"first load: {responses} responses seen, {len(problems)} problem(s)")

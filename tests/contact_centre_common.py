@@ -1,11 +1,11 @@
 """Fixtures of the contact-centre tests (contacts, callbacks, sessions, wallboard): the
-foundation world (two companies, queues q-sales and q-support on account A), Belgium as the
-company's country, and a helper that ingests PBX events as the webhook does."""
+foundation world (two companies, queues q-sales and q-support on account A), Belgium as
+the company's country, and a helper that ingests PBX events as the webhook does."""
 import itertools
 from datetime import datetime, timedelta
 
 from ..axivox_api.events import validate_batch
-from .foundation_common import AxivoxCase
+from .common import AxivoxCase
 
 _ids = itertools.count(1)
 

@@ -1,6 +1,6 @@
-"""Agent sessions: built at ingestion from the login events, order-safe (late, duplicated and
-out-of-order events), how they started and ended, rebuilt from the stored events; the report
-per agent and day."""
+"""Agent sessions: built at ingestion from the login events, order-safe (late,
+duplicated and out-of-order events), how they started and ended, rebuilt from the stored
+events; the report per agent and day."""
 from datetime import datetime, timedelta, timezone
 
 from odoo.tests import tagged

@@ -26,8 +26,8 @@ DAY = date(2026, 1, 15)
 class TestAutoLogout(SimulatedWorld, TransactionCase):
     def setUp(self):
         super().setUp()
-        # Connected dynamic agents: Sales 101 and 102, Support 105, Billing 100 (who is a
-        # static agent of Sales). Static agents: Sales 100, Support 104.
+        # Connected dynamic agents: Sales 101 and 102, Support 105, Billing 100 (who is
+        # a static agent of Sales). Static agents: Sales 100, Support 104.
         self.pbx.connect_agent("sales", "101")
         self.pbx.connect_agent("billing", "100")
         self.sync()
@@ -271,24 +271,12 @@ class TestAutoLogout(SimulatedWorld, TransactionCase):
         notes_before = self.state_notes()
         Event = self.env["axivox.queue.event"]
         # An ADDMEMBER the PBX logged a minute ago, delivered only now.
-        late = fields.Datetime.now() - timedelta(minutes=1)
-        Event._ingest(
-            self.account,
-            [
-                {
-                    "id": "late-add",
-                    "type": "ADDMEMBER",
-                    "queue_id": "sales",
-                    "agent_extension": "102",
-                    "timestamp": late.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
-                }
-            ],
-            "webhook",
-        )
+        self.ingest_late_login("102")
         self.env.invalidate_all()
         self.assertFalse(sofia.connected)
         self.assertEqual(sofia.last_source, "auto")
-        # The PBX's own REMOVEMEMBER of the logout, twice: no error, no second notification.
+        # The PBX's own REMOVEMEMBER of the logout, twice: no error, no second
+        # notification.
         removed = {
             "id": "auto-remove",
             "type": "REMOVEMEMBER",

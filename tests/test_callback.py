@@ -1,6 +1,7 @@
-"""Callbacks of abandoned callers: opened, updated and closed at ingestion (also with late
-and out-of-order events), claimed by one agent only (two transactions at once), called back
-through the PBX simulator, closed by hand; the dashboard's figures; access."""
+"""Callbacks of abandoned callers: opened, updated and closed at ingestion (also with
+late and out-of-order events), claimed by one agent only (two transactions at once),
+called back through the PBX simulator, closed by hand; the dashboard's figures; access.
+"""
 import json
 import os
 import tempfile
@@ -111,7 +112,8 @@ class TestCallbacks(ContactCentreCase):
         self.ingest(answered)
         self.ingest(self.call("d1", ALICE, "09:00:00", fate="ABANDON"))
         self.assertFalse(self.open_callbacks())
-        # A newer abandon opens one; a late, older CONNECT (before it) does not close it.
+        # A newer abandon opens one; a late, older CONNECT (before it) does not close
+        # it.
         self.ingest(self.call("d3", ALICE, "11:00:00", fate="ABANDON"))
         self.assertEqual(len(self.open_callbacks()), 1)
         self.ingest(

@@ -1,5 +1,6 @@
-"""The caller card: sent through the bus to the agent a queue caller connects to (CONNECT
-for her extension), removed when the call ends; the card of a number the agent calls."""
+"""The caller card: sent through the bus to the agent a queue caller connects to
+(CONNECT for her extension), removed when the call ends; the card of a number the agent
+calls."""
 import json
 from datetime import datetime, timedelta, timezone
 

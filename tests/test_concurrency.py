@@ -1,5 +1,5 @@
-"""Two transactions at once, for real: these tests commit their own data (and remove it),
-and run webhooks, syncs and the cron in independent transactions, in threads."""
+"""Two transactions at once, for real: these tests commit their own data (and remove
+it), and run webhooks, syncs and the cron in independent transactions, in threads."""
 import json
 import logging
 import threading
@@ -37,7 +37,7 @@ class TestRealTransactions(TransactionCase):
         self.tag = uuid.uuid4().hex[:8]
         self.accounts = []
         self.user_ids = []
-        self.bus_start = self.read("SELECT coalesce(max(id), 0) FROM bus_bus")[0][0]
+        self.bus_start = self.sql("SELECT coalesce(max(id), 0) FROM bus_bus")[0][0]
         self.addCleanup(self.drop_world)
         self.account_id = self.commit_account(self.sim.url, with_users=True)
 
@@ -99,17 +99,17 @@ class TestRealTransactions(TransactionCase):
                 {"active": False, "axivox_account_id": False, "axivox_extension": False}
             )
 
-    def read(self, sql, params=()):
+    def sql(self, query, params=()):
         with self.registry.cursor() as cr:
-            cr.execute(sql, params)
+            cr.execute(query, params)
             return cr.fetchall()
 
     def stored(self, account_id=None):
         """{pbx event id: rows} of the account, committed."""
         return dict(
-            self.read(
-                "SELECT pbx_event_id, count(*) FROM axivox_queue_event WHERE account_id = %s "
-                "GROUP BY 1",
+            self.sql(
+                "SELECT pbx_event_id, count(*) FROM axivox_queue_event"
+                " WHERE account_id = %s GROUP BY 1",
                 [account_id or self.account_id],
             )
         )
@@ -151,7 +151,8 @@ class TestRealTransactions(TransactionCase):
         return results
 
     def deliver(self, items):
-        """A webhook delivery, ingested in its own transaction (as the controller does)."""
+        """A webhook delivery, ingested in its own transaction (as the controller
+        does)."""
 
         def go():
             with self.registry.cursor() as cr:
@@ -187,7 +188,7 @@ class TestRealTransactions(TransactionCase):
         results = self.run_at_once(*(self.deliver(batch) for batch in batches))
         self.assertFalse([r for r in results if isinstance(r, Exception)], results)
         self.assertEqual(sum(r["applied"] for r in results), 5)
-        rows = self.read(
+        rows = self.sql(
             "SELECT connected FROM axivox_queue_member m JOIN axivox_queue q "
             "ON q.id = m.queue_id WHERE q.account_id = %s AND q.remote_id = "
             "'sales' AND m.user_id = %s",
@@ -199,8 +200,9 @@ class TestRealTransactions(TransactionCase):
 
     @mute_logger("odoo.sql_db")
     def test_conflict_is_answered_503_then_the_retry_succeeds(self):
-        """Another transaction creates the same member at the same moment: the delivery is
-        answered 503 with Retry-After (the PBX retries 5xx, never 4xx); the retry passes."""
+        """Another transaction creates the same member at the same moment: the delivery
+        is answered 503 with Retry-After (the PBX retries 5xx, never 4xx); the retry
+        passes."""
         self.assertIsNone(self.sync())
         members = {(a["queue_id"], a["extension"]) for a in self.pbx.list_agents()}
         ext = next(e for e in sorted(self.users) if ("sales", e) not in members)
@@ -271,7 +273,7 @@ class TestRealTransactions(TransactionCase):
         results = self.run_at_once(self.sync, *(webhooks(c) for c in chunks))
         self.sim.faults()
         self.assertEqual(results, [None, True, True, True])
-        state = self.read(
+        state = self.sql(
             "SELECT sync_state, event_cursor FROM axivox_account WHERE id = %s",
             [self.account_id],
         )
@@ -298,8 +300,8 @@ class TestRealTransactions(TransactionCase):
     @mute_logger(*QUIET)
     def test_cron_commits_each_account(self):
         """The cron syncs each account in its own committed transaction: one failing
-        (unreachable PBX) leaves its error recorded and the next one synced, even when the
-        cron's own transaction is rolled back."""
+        (unreachable PBX) leaves its error recorded and the next one synced, even when
+        the cron's own transaction is rolled back."""
         broken = self.commit_account("http://127.0.0.1:9")
         with self.registry.cursor() as cr:
             env = self.real_env(cr)
@@ -311,7 +313,7 @@ class TestRealTransactions(TransactionCase):
             cr.rollback()
         state = dict(
             (i, s)
-            for i, s in self.read(
+            for i, s in self.sql(
                 "SELECT id, sync_state FROM axivox_account WHERE id IN %s",
                 [tuple(self.accounts)],
             )
@@ -321,8 +323,9 @@ class TestRealTransactions(TransactionCase):
 
 @tagged("post_install", "-at_install")
 class TestListenerFailover(TestRealTransactions):
-    """Two ``odoo-bin axivox-listen`` processes on one account: one reads the stream, the
-    other stands by; killed, the first is replaced within seconds, nothing lost or doubled."""
+    """Two ``odoo-bin axivox-listen`` processes on one account: one reads the stream,
+    the other stands by; killed, the first is replaced within seconds, nothing lost or
+    doubled."""
 
     # the tests of the parent class are not run again here
     test_deliveries_at_once_create_the_member_once = None
@@ -388,8 +391,9 @@ class TestListenerFailover(TestRealTransactions):
     def lock_holder(self):
         from ..cli.axivox_listen import LISTEN_LOCK
 
-        rows = self.read(
-            """SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+        rows = self.sql(
+            """SELECT a.application_name
+                 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
                 WHERE l.locktype = 'advisory' AND l.granted AND l.classid = %s
                   AND l.objid = %s AND l.objsubid = 2""",
             [LISTEN_LOCK, self.account_id],
@@ -439,7 +443,7 @@ class TestListenerFailover(TestRealTransactions):
         )
         self.assertTrue(
             self.wait(
-                lambda: self.read(
+                lambda: self.sql(
                     "SELECT event_cursor FROM axivox_account WHERE id = %s",
                     [self.account_id],
                 )[0][0]

@@ -1,8 +1,8 @@
-"""What the Axivox "Call queues" page promises managers (issue 10): delete deletes the queue
-on the PBX and keeps its report, default codes, "Connect an agent", who is on a queue call,
-errors in words people understand, the queue form. Against the simulator on 127.0.0.1."""
+"""What the Axivox "Call queues" page promises managers (issue 10): delete deletes the
+queue on the PBX and keeps its report, default codes, "Connect an agent", who is on a
+queue call, errors in words people understand, the queue form. Against the simulator on
+127.0.0.1."""
 import json
-import unittest
 
 from lxml import etree
 
@@ -11,9 +11,7 @@ from odoo.tests import Form, HttpCase, TransactionCase, tagged
 from odoo.tools import mute_logger
 
 from ..axivox_api.events import validate_batch
-from .common import SimulatedWorld, event
-from .foundation_common import AxivoxCase
-from .test_softphone import SoftphoneDemoMixin
+from .common import AxivoxCase, PbxQueuesWorld, SimulatedWorld, event
 
 QUIET = (
     "odoo.addons.voip_axivox_queue.models.axivox_account",
@@ -56,7 +54,8 @@ class ConsoleWorld(SimulatedWorld):
 
 @tagged("post_install", "-at_install")
 class TestQueueDelete(ConsoleWorld, TransactionCase):
-    """1. Delete deletes the queue on the PBX, keeps its report, and it never comes back."""
+    """1. Delete deletes the queue on the PBX, keeps its report, and it never comes
+    back."""
 
     def _sales_history(self):
         self.ingest(
@@ -154,8 +153,8 @@ class TestQueueDelete(ConsoleWorld, TransactionCase):
             sales.with_user(self.manager).unlink()
         self.assertEqual(
             str(caught.exception),
-            "The PBX is not working right now. Try again in a few minutes; if it lasts, ask "
-            "your administrator to check the PBX account.",
+            "The PBX is not working right now. Try again in a few minutes; if it lasts,"
+            " ask your administrator to check the PBX account.",
         )
         self.assertTrue(sales.exists())
         self.assertEqual(len(sales.member_ids), 4)
@@ -382,8 +381,8 @@ class TestConsoleForms(AxivoxCase):
             return Member.with_user(self.manager).search(domain)
 
         self.assertEqual(offered(), self.m_anna_sales)
-        # Anna loses her extension (or it moves to another PBX account): not offered, and
-        # refused if sent anyway.
+        # Anna loses her extension (or it moves to another PBX account): not offered,
+        # and refused if sent anyway.
         self.agent.axivox_extension = False
         self.assertFalse(offered())
         wizard = Wizard.create(
@@ -483,15 +482,15 @@ class TestErrorWords(SimulatedWorld, TransactionCase):
                 "refused key",
                 {"api_key": "wrong"},
                 {},
-                "The PBX refused Odoo's API key. Ask your administrator to check the PBX "
-                "account.",
+                "The PBX refused Odoo's API key. Ask your administrator to check the"
+                " PBX account.",
             ),
             (
                 "down",
                 {},
                 {"error_paths": ["/agents/"]},
-                "The PBX is not working right now. Try again in a few minutes; if it lasts, "
-                "ask your administrator to check the PBX account.",
+                "The PBX is not working right now. Try again in a few minutes; if it"
+                " lasts, ask your administrator to check the PBX account.",
             ),
             (
                 "busy",
@@ -559,27 +558,25 @@ class TestCallState(SimulatedWorld, TransactionCase):
 
 
 @tagged("post_install", "-at_install")
-class TestConsoleTour(SoftphoneDemoMixin, HttpCase):
-    """The manager's tour: disconnect from the dashboard, the report page with a preset and
-    an export, delete (on the PBX too), against the simulator."""
+class TestConsoleTour(PbxQueuesWorld, HttpCase):
+    """The manager's tour: disconnect from the dashboard, the report page with a preset
+    and an export, delete (on the PBX too), against the simulator."""
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        account = cls.env.ref(
-            "voip_axivox_queue.demo_account", raise_if_not_found=False
-        )
-        if not account:
-            raise unittest.SkipTest("The console tour needs the demo data.")
-        cls.setup_demo()
-        cls.hugo_support = cls.env.ref("voip_axivox_queue.demo_member_support_hugo")
+        # The report page shows the lines of the last 7 days: a day of traffic.
+        cls.env["axivox.queue.event"]._demo_generate_week(cls.account.id, days=1)
 
     def test_tour(self):
         billing_events = self.env["axivox.queue.event"].search_count(
             [("queue_id", "=", self.billing.id)]
         )
         self.start_tour(
-            "/web", "voip_axivox_queue_console_tour", login="admin", timeout=180
+            "/web",
+            "voip_axivox_queue_console_tour",
+            login=self.manager.login,
+            timeout=180,
         )
         state = self.sim.state()
         self.assertNotIn(

@@ -1,5 +1,6 @@
-"""Caller -> contact: E.164 matching (national and international numbers), one lookup per
-batch, relinking when a contact is created or its number changes, the contact's calls."""
+"""Caller -> contact: E.164 matching (national and international numbers), one lookup
+per batch, relinking when a contact is created or its number changes, the contact's
+calls."""
 from odoo.tests import tagged
 
 from ..models.res_partner import e164

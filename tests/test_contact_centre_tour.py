@@ -1,22 +1,18 @@
-"""The contact-centre layer end to end in Chromium: a queue call connects, the card shows
-the contact; a caller abandons, the callback appears, the agent calls back, it closes."""
+"""The contact-centre layer end to end in Chromium: a queue call connects, the card
+shows the contact; a caller abandons, the callback appears, the agent calls back, it
+closes."""
 import json
 import threading
 import time
-import unittest
 from datetime import datetime, timedelta, timezone
-from unittest.mock import patch
 
 import requests
 
 import odoo
 from odoo.tests import HttpCase, tagged
 
-from odoo.addons.bus.models.bus import dispatch
-from odoo.addons.bus.websocket import WebsocketConnectionHandler
-
 from ..axivox_api import signature
-from .test_softphone import SoftphoneDemoMixin
+from .common import PbxTourWorld
 
 
 def stamp(moment):
@@ -24,18 +20,10 @@ def stamp(moment):
 
 
 @tagged("post_install", "-at_install")
-class TestContactCentreTour(SoftphoneDemoMixin, HttpCase):
+class TestContactCentreTour(PbxTourWorld, HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        if not cls.env.ref("voip_axivox_queue.demo_account", raise_if_not_found=False):
-            raise unittest.SkipTest("The contact-centre tour needs the demo data.")
-        cls.setup_demo()
-        cls.startClassPatcher(
-            patch.object(
-                WebsocketConnectionHandler, "websocket_allowed", return_value=True
-            )
-        )
         company = cls.env["res.partner"].create(
             {"name": "Tour Company", "is_company": True}
         )
@@ -47,7 +35,7 @@ class TestContactCentreTour(SoftphoneDemoMixin, HttpCase):
     def test_tour(self):
         # Read in this thread: the PBX thread below only speaks HTTP.
         account = self.account.sudo()
-        url = "http://127.0.0.1:%s/voip_axivox_queue/webhook/%s" % (
+        url = "http://127.0.0.1:{}/voip_axivox_queue/webhook/{}".format(
             odoo.tools.config["http_port"],
             account.webhook_token,
         )
@@ -66,24 +54,12 @@ class TestContactCentreTour(SoftphoneDemoMixin, HttpCase):
         stop = threading.Event()
         errors = []
 
-        def pump_bus():
-            while not stop.wait(0.2):
-                try:
-                    for websocket in {
-                        ws
-                        for wss in list(dispatch._channels_to_ws.values())
-                        for ws in list(wss)
-                    }:
-                        websocket.trigger_notification_dispatching()
-                except RuntimeError:
-                    continue
-
         def dialed(number):
             return any(c["to"] == number for c in self.sim.state()["calls"])
 
         def pbx():
-            """The PBX's side: on 0471 a queue caller connects to Sofia; on 0472 that call
-            ends and another caller abandons in Sales."""
+            """The PBX's side: on 0471 a queue caller connects to Sofia; on 0472 that
+            call ends and another caller abandons in Sales."""
             try:
                 deadline = time.time() + 150
                 step = 0
@@ -150,23 +126,9 @@ class TestContactCentreTour(SoftphoneDemoMixin, HttpCase):
             except Exception as exc:  # reported below
                 errors.append(exc)
 
-        threads = [
-            threading.Thread(target=pump_bus, name="axivox-test-bus-pump"),
-            threading.Thread(target=pbx, name="axivox-test-pbx"),
-        ]
-        for thread in threads:
-            thread.start()
-        try:
-            self.start_tour(
-                "/web",
-                "voip_axivox_queue_contact_centre_tour",
-                login="sofia",
-                timeout=180,
-            )
-        finally:
-            stop.set()
-            for thread in threads:
-                thread.join(10)
+        self.run_tour(
+            "voip_axivox_queue_contact_centre_tour", self.sofia.login, stop, pbx
+        )
         self.assertFalse(errors, errors)
         callback = self.env["axivox.callback"].search([("number", "=", "+3225550777")])
         self.assertEqual(

@@ -1,8 +1,9 @@
 """End to end: traffic in the PBX simulator, delivered by signed webhooks to the running
-Odoo server, ends as the same report in Odoo as in the PBX — nothing lost, nothing twice."""
+Odoo server, ends as the same report in Odoo as in the PBX — nothing lost, nothing
+twice."""
 from odoo.tests import HttpCase, tagged
 
-from .common import WEBHOOK_SECRET, SimulatedWorld, wait_for
+from .common import SimulatedWorld, wait_for
 
 
 @tagged("post_install", "-at_install")
@@ -11,10 +12,7 @@ class TestEndToEnd(SimulatedWorld, HttpCase):
 
     def setUp(self):
         super().setUp()
-        self.sim.set_webhook(
-            f"{self.base_url()}/voip_axivox_queue/webhook/{self.token}",
-            secret=WEBHOOK_SECRET,
-        )
+        self.deliver_webhooks_here()
         self.assertIsNone(self.account._sync_safely())
 
     def pbx_events(self):
@@ -93,11 +91,7 @@ class TestEndToEnd(SimulatedWorld, HttpCase):
         self.assertFalse(failed, "every delivery was accepted first time")
 
     def test_lost_duplicated_reordered_deliveries_then_sync(self):
-        self.sim.set_webhook(
-            f"{self.base_url()}/voip_axivox_queue/webhook/{self.token}",
-            secret=WEBHOOK_SECRET,
-            batch_size=10,
-        )
+        self.deliver_webhooks_here(batch_size=10)
         self.sim.faults(
             webhook_drop_rate=0.3,
             webhook_duplicate_rate=0.3,

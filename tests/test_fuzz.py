@@ -1,5 +1,5 @@
-"""Property-based test of the webhook (Hypothesis): any body, any header values -> never a
-500, never a partial batch, never a changed state for a refused request."""
+"""Property-based test of the webhook (Hypothesis): any body, any header values -> never
+a 500, never a partial batch, never a changed state for a refused request."""
 import json
 import unittest
 
@@ -7,7 +7,7 @@ from odoo.tests import HttpCase, tagged
 
 from ..axivox_api import events as ev
 from ..axivox_api import signature
-from .common import WEBHOOK_SECRET, AxivoxWorld, signed
+from .common import WEBHOOK_SECRET, WEBHOOK_URL, WebhookWorld, signed
 
 try:
     from hypothesis import HealthCheck, given, settings
@@ -15,7 +15,6 @@ try:
 except ImportError:  # pragma: no cover - hypothesis is in requirements.txt
     given = None
 
-URL = "/voip_axivox_queue/webhook/%s"
 
 if given:
     header_text = st.text(
@@ -71,21 +70,7 @@ if given:
 
 @tagged("post_install", "-at_install")
 @unittest.skipUnless(given, "hypothesis is not installed")
-class TestWebhookFuzz(AxivoxWorld, HttpCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.setup_world()
-        cls.sales = cls.make_queue(
-            "sales",
-            "Sales",
-            "600",
-            "*600",
-            "#600",
-            static=["100"],
-            dynamic=["101", "102"],
-        )
-
+class TestWebhookFuzz(WebhookWorld, HttpCase):
     def state(self):
         self.env.invalidate_all()
         cr = self.env.cr
@@ -124,7 +109,7 @@ class TestWebhookFuzz(AxivoxWorld, HttpCase):
                 )
             # a POST even for an empty body (url_open would send a GET)
             response = self.opener.post(
-                self.base_url() + URL % self.token,
+                self.base_url() + WEBHOOK_URL % self.token,
                 data=body,
                 headers=all_headers,
                 timeout=30,

@@ -1,11 +1,11 @@
 """11. The Italian and French words of the Axivox page and of Odoo itself.
 
-The glossary comes from Odoo's own translations (``odoo/addons/*/i18n/it.po`` and ``fr.po``
-of Odoo 17: "Report" is *Rendiconto*, "Refresh" *Ricarica*, "Apply" *Applica* / *Appliquer*,
-"Delete" *Elimina* / *Supprimer*, "Export" *Esporta* / *Exporter*...) and from the Axivox
-page our users know (its Italian edition titles the queue report *Rendiconto*). In Italian
-telephony *in linea* means "on a call": an agent logged into a queue is *connesso /
-connessa*; in French *connecté(e)*, never *en ligne*.
+The glossary comes from Odoo's own translations (``odoo/addons/*/i18n/it.po`` and
+``fr.po`` of Odoo 17: "Report" is *Rendiconto*, "Refresh" *Ricarica*, "Apply" *Applica*
+/ *Appliquer*, "Delete" *Elimina* / *Supprimer*, "Export" *Esporta* / *Exporter*...) and
+from the Axivox page our users know (its Italian edition titles the queue report
+*Rendiconto*). In Italian telephony *in linea* means "on a call": an agent logged into a
+queue is *connesso / connessa*; in French *connecté(e)*, never *en ligne*.
 """
 import os
 import re
@@ -44,7 +44,8 @@ GLOSSARY = {
 CONNECTED = re.compile(r"(?<![a-z])connected\b", re.I)
 WORDS = {
     "it": [
-        # (a call that connects a caller to an agent: "in comunicazione" / "en relation")
+        # (a call that connects a caller to an agent: "in comunicazione" / "en
+        # relation")
         (
             CONNECTED,
             re.compile(r"conness[oaie]|connett|comunicazione", re.I),

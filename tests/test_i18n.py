@@ -1,16 +1,17 @@
 """Italian and French translations (i18n/voip_axivox_queue.pot, i18n/it.po, i18n/fr.po).
 
-* Every message Odoo extracts from the module now (Python ``_()``, field labels, help texts and
-  selection values, views, menus, groups, data records, the softphone's JS ``_t()`` and OWL
-  templates) is in the template and translated (non-empty, not fuzzy) in both languages: a new
-  untranslated string fails here.
-* Once loaded, the translations come out through the ORM, Python ``_()`` and the web client.
+* Every message Odoo extracts from the module now (Python ``_()``, field labels, help
+  texts and selection values, views, menus, groups, data records, the softphone's JS
+  ``_t()`` and OWL templates) is in the template and translated (non-empty, not fuzzy)
+  in both languages: a new untranslated string fails here.
+* Once loaded, the translations come out through the ORM, Python ``_()`` and the web
+  client.
 
 To add new messages: re-export the template from a database where the addon is installed
 (``odoo-bin -d DB --i18n-export=i18n/voip_axivox_queue.pot --modules=voip_axivox_queue
 --stop-after-init``), merge it into the catalogues (``msgmerge --no-fuzzy-matching -U
-i18n/fr.po i18n/voip_axivox_queue.pot``, same for it.po), translate the empty msgstr, and
-check with ``msgfmt -c --check-format -o /dev/null i18n/fr.po``.
+i18n/fr.po i18n/voip_axivox_queue.pot``, same for it.po), translate the empty msgstr,
+and check with ``msgfmt -c --check-format -o /dev/null i18n/fr.po``.
 """
 import os
 import re
@@ -24,7 +25,8 @@ from odoo.tools.translate import TranslationModuleReader
 
 MODULE = "voip_axivox_queue"
 LANGS = {"fr_FR": "fr", "it_IT": "it"}
-# %(name)s, %s, {name}, and the element names of inline markup: a translation keeps them all.
+# %(name)s, %s, {name}, and the element names of inline markup: a translation keeps them
+# all.
 PLACEHOLDER = re.compile(r"%\(\w+\)[sdfr]|%[sdfr]|\{\w*\}")
 ELEMENT = re.compile(r"</?([a-zA-Z][\w-]*)")
 
@@ -66,7 +68,8 @@ class TestI18n(TransactionCase):
         )
         return entry.msgstr
 
-    # (a) the files cover everything Odoo extracts ---------------------------------------
+    # (a) the files cover everything Odoo extracts
+    # ---------------------------------------
 
     def test_every_message_is_in_the_template_and_translated(self):
         reader = TranslationModuleReader(self.env.cr, modules=[MODULE], lang="fr_FR")
@@ -74,7 +77,8 @@ class TestI18n(TransactionCase):
         for module, _type, name, _res_id, source, _value, _comments in reader:
             if module == MODULE:
                 extracted.setdefault(source, name)
-        # The softphone's JS and OWL template strings and the models' _() are extracted too.
+        # The softphone's JS and OWL template strings and the models' _() are extracted
+        # too.
         self.assertIn("Fold the softphone", extracted)  # static/src/softphone/*.js _t()
         self.assertIn(
             "Disconnect from all my queues", extracted
@@ -122,7 +126,8 @@ class TestI18n(TransactionCase):
                     self.assertEqual(entry.msgstr.count("*"), entry.msgid.count("*"))
                     self.assertEqual(entry.msgstr.count("#"), entry.msgid.count("#"))
 
-    # (b) once loaded, Odoo speaks French and Italian ---------------------------------------
+    # (b) once loaded, Odoo speaks French and Italian
+    # ---------------------------------------
 
     def test_field_labels_and_selection_values(self):
         for lang in LANGS:

@@ -1,4 +1,5 @@
-"""Queue KPIs: exact values from known events, periods, timezone, threshold, cost, access."""
+"""Queue KPIs: exact values from known events, periods, timezone, threshold, cost,
+access."""
 from datetime import datetime, timedelta
 
 from freezegun import freeze_time
@@ -7,7 +8,7 @@ from odoo.exceptions import ValidationError
 from odoo.tests import tagged
 
 from ..axivox_api.events import validate_batch
-from .foundation_common import AxivoxCase
+from .common import AxivoxCase
 
 # "Now" of the tests: Tuesday 5 March 2024, 11:00 UTC (12:00 in Brussels, UTC+1).
 NOW = "2024-03-05 11:00:00"
@@ -21,6 +22,9 @@ class TestKpi(AxivoxCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.env = cls.env(context=dict(cls.env.context, tz=BRUSSELS))
+        # The fixtures' records read the timezone of their user (with or without demo
+        # data, which gives one to it): Brussels.
+        cls.env.user.tz = BRUSSELS
         Queue = cls.env["axivox.queue"].with_context(axivox_no_pending_change=True)
         Queue.browse(cls.queue_sales.id).write({"remote_id": "q-sales"})
         Queue.browse(cls.queue_support.id).write({"remote_id": "q-support"})
@@ -213,7 +217,8 @@ class TestKpi(AxivoxCase):
                 "avg_wait": 140 / 5,
                 "max_wait": 60,
                 "avg_talk": 460 / 3,
-                # 2024-02-27 23:00 to 2024-03-05 11:00 UTC: 156 h; Anna connected 6 h + 3 h
+                # 2024-02-27 23:00 to 2024-03-05 11:00 UTC: 156 h; Anna connected 6 h +
+                # 3 h
                 "avg_agents": 1 + 9 / 156,
             },
         )
@@ -239,7 +244,8 @@ class TestKpi(AxivoxCase):
         )
         self.assertKpis(self._kpis(empty, "today"), expected)
         self.assertKpis(self._kpis(empty, "week"), expected)
-        # A past period without events: zeros, except the static agent (always connected).
+        # A past period without events: zeros, except the static agent (always
+        # connected).
         kpis = self.queue_sales._get_kpis(
             {"old": (datetime(2020, 1, 1), datetime(2020, 1, 2))}
         )[self.queue_sales.id]["old"]
@@ -252,8 +258,8 @@ class TestKpi(AxivoxCase):
 
     @freeze_time(NOW)
     def test_fixed_period(self):
-        # 09:00-09:35 UTC: c1, c2, c3 answered (waits 10, 20, 45), c4 abandoned; c1 and c2
-        # ended (talks 300, 100), c3 was transferred. Anna connected throughout.
+        # 09:00-09:35 UTC: c1, c2, c3 answered (waits 10, 20, 45), c4 abandoned; c1 and
+        # c2 ended (talks 300, 100), c3 was transferred. Anna connected throughout.
         kpis = self.queue_sales._get_kpis(
             {"p": (datetime(2024, 3, 5, 9, 0), datetime(2024, 3, 5, 9, 35))}
         )[self.queue_sales.id]["p"]
@@ -306,7 +312,8 @@ class TestKpi(AxivoxCase):
     def test_today_timezone_boundary(self):
         sales = self.queue_sales.with_user(self.manager).with_context(tz=BRUSSELS)
         with freeze_time(NOW):
-            # Brussels: today starts 2024-03-04 23:00 UTC, c7 (23:30 UTC) is in, c8 is not.
+            # Brussels: today starts 2024-03-04 23:00 UTC, c7 (23:30 UTC) is in, c8 is
+            # not.
             self.assertEqual(sales.kpi_today_offered, 7)
             sales.invalidate_recordset()
             self.assertEqual(sales.with_context(tz="UTC").kpi_today_offered, 6)

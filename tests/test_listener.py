@@ -1,4 +1,5 @@
-"""The WebSocket listener (``odoo-bin axivox-listen``) against the simulator's event stream."""
+"""The WebSocket listener (``odoo-bin axivox-listen``) against the simulator's event
+stream."""
 from odoo import SUPERUSER_ID, api
 from odoo.tests import HttpCase, tagged
 
@@ -8,8 +9,8 @@ from .common import SimulatedWorld, wait_for
 
 @tagged("post_install", "-at_install")
 class TestStreamListener(SimulatedWorld, HttpCase):
-    """HttpCase: the registry is in test mode, so the listener's cursors share the test's
-    transaction, as the server's requests do."""
+    """HttpCase: the registry is in test mode, so the listener's cursors share the
+    test's transaction, as the server's requests do."""
 
     def setUp(self):
         super().setUp()
@@ -17,7 +18,8 @@ class TestStreamListener(SimulatedWorld, HttpCase):
         self.env.flush_all()
 
     def stored(self):
-        """{event id: count of rows} and the account cursor, read in the listener's way."""
+        """{event id: count of rows} and the account cursor, read in the listener's
+        way."""
         with self.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
             cr.execute(
@@ -37,7 +39,8 @@ class TestStreamListener(SimulatedWorld, HttpCase):
 
     def test_stream_feeds_the_report_and_resumes_after_a_drop(self):
         start_cursor = self.account.event_cursor
-        # Before the listener connects: the simulator reads the fault when a stream opens.
+        # Before the listener connects: the simulator reads the fault when a stream
+        # opens.
         self.sim.faults(ws_close_after=15)
         listener = StreamListener(
             self.registry,

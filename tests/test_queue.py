@@ -1,4 +1,5 @@
-"""The foundation's models: validation, pending changes, login state, the connect wizard."""
+"""The foundation's models: validation, pending changes, login state, the connect
+wizard."""
 from datetime import datetime
 
 from psycopg2 import IntegrityError
@@ -7,7 +8,7 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import mute_logger
 from odoo.tools.safe_eval import safe_eval
 
-from .foundation_common import AxivoxCase
+from .common import AxivoxCase
 
 
 class TestQueue(AxivoxCase):
@@ -118,7 +119,8 @@ class TestQueue(AxivoxCase):
         self._create_queue(logout_code="299")
 
     def test_queue_extension_never_a_code(self):
-        """The rule holds both ways: a queue's extension cannot be another queue's code."""
+        """The rule holds both ways: a queue's extension cannot be another queue's
+        code."""
         with self.assertRaises(ValidationError) as caught:
             self._create_queue(extension="*61")
         self.assertIn("a code can never be an extension", str(caught.exception))
@@ -481,7 +483,7 @@ class TestQueue(AxivoxCase):
         action = self.queue_sales.action_connect_agent()
         self.assertEqual(action["res_model"], "axivox.queue.connect.wizard")
         self.assertEqual(action["context"], {"default_queue_id": self.queue_sales.id})
-        wizard = Wizard.with_context(action["context"]).create(
+        wizard = Wizard.with_context(**action["context"]).create(
             {"member_id": self.m_anna_sales.id}
         )
         self.assertEqual(wizard.queue_id, self.queue_sales)
@@ -510,8 +512,8 @@ class TestQueue(AxivoxCase):
                     wizard.action_connect()
                 self.assertEqual(
                     str(caught.exception),
-                    f"Ax Agent Bruno is not a dynamic agent of queue {queue.name}: only the "
-                    "queue's dynamic agents can be connected.",
+                    f"Ax Agent Bruno is not a dynamic agent of queue {queue.name}: only"
+                    " the queue's dynamic agents can be connected.",
                 )
 
     def test_settings_count_the_company_accounts(self):

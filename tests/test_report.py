@@ -8,7 +8,7 @@ from odoo.tests import HttpCase, TransactionCase, tagged
 from odoo.tools import mute_logger
 
 from ..axivox_api.events import EVENT_LABELS, EVENT_TYPES
-from .foundation_common import AxivoxFixtures
+from .common import AxivoxFixtures
 
 DAY_FROM = datetime(2026, 3, 2, 0, 0, 0)
 DAY_TO = datetime(2026, 3, 2, 23, 59, 59)
@@ -298,7 +298,7 @@ class TestReportWizard(ReportFixtures, TransactionCase):
         wizard = (
             self.env["axivox.queue.report.wizard"]
             .with_user(self.manager)
-            .with_context(action["context"])
+            .with_context(**action["context"])
             .create({"date_from": DAY_FROM, "date_to": DAY_TO})
         )
         self.assertEqual(wizard.queue_ids, self.queue_sales)
@@ -328,7 +328,8 @@ class TestReportWizard(ReportFixtures, TransactionCase):
         )
 
     def test_other_users_wizard(self):
-        """Report filters are personal: another manager cannot use (or download) them."""
+        """Report filters are personal: another manager cannot use (or download)
+        them."""
         wizard = self._wizard(call_id="1772442000.11")
         with self.assertRaises(AccessError):
             wizard.with_user(self.manager_b)._export_csv()
@@ -412,12 +413,15 @@ class TestReportCsv(ReportFixtures, HttpCase):
         self.assertEqual(connect[column["Waiting Time (s)"]], "30")
         self.assertEqual(connect[column["Ringing Time (s)"]], "4")
 
-    def test_agent_is_refused(self):
-        wizard = (
+    def _manager_wizard(self):
+        return (
             self.env["axivox.queue.report.wizard"]
             .with_user(self.manager)
             .create({"date_from": DAY_FROM, "date_to": DAY_TO})
         )
+
+    def test_agent_is_refused(self):
+        wizard = self._manager_wizard()
         self.authenticate(self.agent.login, "ax_agent_anna-pass")
         with mute_logger("odoo.http"):
             response = self.url_open(self._url(wizard))
@@ -426,11 +430,7 @@ class TestReportCsv(ReportFixtures, HttpCase):
         self.assertNotIn("+3247", response.text)
 
     def test_other_manager_is_refused(self):
-        wizard = (
-            self.env["axivox.queue.report.wizard"]
-            .with_user(self.manager)
-            .create({"date_from": DAY_FROM, "date_to": DAY_TO})
-        )
+        wizard = self._manager_wizard()
         self.authenticate(self.manager_b.login, "ax_manager_ben-pass")
         with mute_logger("odoo.http"):
             response = self.url_open(self._url(wizard))
@@ -438,11 +438,7 @@ class TestReportCsv(ReportFixtures, HttpCase):
         self.assertNotIn("rep-", response.text)
 
     def test_anonymous_and_missing(self):
-        wizard = (
-            self.env["axivox.queue.report.wizard"]
-            .with_user(self.manager)
-            .create({"date_from": DAY_FROM, "date_to": DAY_TO})
-        )
+        wizard = self._manager_wizard()
         response = self.url_open(self._url(wizard), allow_redirects=False)
         self.assertIn(response.status_code, (302, 303))
         self.assertIn("/web/login", response.headers["Location"])

@@ -1,5 +1,5 @@
-"""4. The queue report as a page: period presets, event types, call, caller, queues turned
-into one domain; the page's results and its CSV export are the same lines."""
+"""4. The queue report as a page: period presets, event types, call, caller, queues
+turned into one domain; the page's results and its CSV export are the same lines."""
 import csv
 import io
 import json

@@ -1,4 +1,5 @@
-"""Nothing lost, nothing doubled, no 500: hostile input, bad events, conflicts and faults."""
+"""Nothing lost, nothing doubled, no 500: hostile input, bad events, conflicts and
+faults."""
 import csv
 import io
 import json
@@ -13,10 +14,16 @@ from odoo.tools import mute_logger
 
 from ..axivox_api import signature
 from ..controllers.webhook import AxivoxWebhookController
-from .common import AxivoxWorld, SimulatedWorld, event, signed
-from .foundation_common import AxivoxCase
+from .common import (
+    WEBHOOK_SECRET,
+    WEBHOOK_URL,
+    AxivoxCase,
+    SimulatedWorld,
+    WebhookWorld,
+    event,
+    signed,
+)
 
-URL = "/voip_axivox_queue/webhook/%s"
 QUIET = (
     "odoo.addons.voip_axivox_queue.models.axivox_account",
     "odoo.addons.voip_axivox_queue.models.axivox_account_sync",
@@ -26,11 +33,11 @@ QUIET = (
 
 
 def serve_webhook(env, token, body, headers):
-    """Serve one webhook request through the controller, as Odoo does, on ``env``; returns a
-    function that serves the same request again, as Odoo's ``retrying`` does after a
-    serialization failure."""
+    """Serve one webhook request through the controller, as Odoo does, on ``env``;
+    returns a function that serves the same request again, as Odoo's ``retrying`` does
+    after a serialization failure."""
     environ = EnvironBuilder(
-        path=URL % token, method="POST", data=body, headers=headers
+        path=WEBHOOK_URL % token, method="POST", data=body, headers=headers
     ).get_environ()
     odoo_request = Request(HTTPRequest(environ))
     odoo_request.env = env
@@ -46,28 +53,11 @@ def serve_webhook(env, token, body, headers):
 
 
 @tagged("post_install", "-at_install")
-class TestWebhookHostileInput(AxivoxWorld, HttpCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.setup_world()
-        cls.sales = cls.make_queue(
-            "sales",
-            "Sales",
-            "600",
-            "*600",
-            "#600",
-            static=["100"],
-            dynamic=["101", "102"],
-        )
-
+class TestWebhookHostileInput(WebhookWorld, HttpCase):
     def post(self, body, headers=None, sign=True):
         body = body if isinstance(body, bytes) else json.dumps(body).encode()
-        all_headers = signed(body) if sign else {"Content-Type": "application/json"}
-        all_headers.update(headers or {})
-        response = self.url_open(URL % self.token, data=body, headers=all_headers)
-        self.env.invalidate_all()
-        return response
+        secret = WEBHOOK_SECRET if sign else None
+        return self.post_webhook(body, secret=secret, headers=headers)
 
     def events(self):
         return self.env["axivox.queue.event"].search(
@@ -80,8 +70,9 @@ class TestWebhookHostileInput(AxivoxWorld, HttpCase):
         )
 
     def test_retried_request_reads_the_cached_body(self):
-        """Odoo serves a request again after a serialization failure: the second time, the
-        body is the same and the signature still matches (it used to be empty: 401)."""
+        """Odoo serves a request again after a serialization failure: the second time,
+        the body is the same and the signature still matches (it used to be empty: 401).
+        """
         body = json.dumps(event("rt1", "ADDMEMBER", agent_extension="102")).encode()
         serve = serve_webhook(self.env, self.token, body, signed(body))
         first = serve()
@@ -119,7 +110,8 @@ class TestWebhookHostileInput(AxivoxWorld, HttpCase):
         self.assertFalse(self.quarantined())
 
     def test_hostile_events_are_quarantined_not_500(self):
-        """Correctly signed events PostgreSQL could not store: set aside with the reason."""
+        """Correctly signed events PostgreSQL could not store: set aside with the
+        reason."""
         good = event("ok1", "ADDMEMBER", agent_extension="102")
         bad = [
             event("big1", "ENTERQUEUE", position=2**40),
@@ -165,7 +157,7 @@ class TestWebhookHostileInput(AxivoxWorld, HttpCase):
             with self.subTest(what=what):
                 all_headers = dict(good, **headers)
                 response = self.url_open(
-                    URL % self.token, data=body, headers=all_headers
+                    WEBHOOK_URL % self.token, data=body, headers=all_headers
                 )
                 self.assertEqual(response.status_code, 401, response.text[:200])
         self.env.invalidate_all()
@@ -239,7 +231,7 @@ class TestCsvAndRights(AxivoxCase):
         content = Event._report_csv([("pbx_event_id", "=", "csv1")]).decode()
         rows = list(csv.reader(io.StringIO(content)))
         header, row = rows[0], rows[1]
-        cell = dict(zip(header, row))
+        cell = dict(zip(header, row, strict=True))
         self.assertEqual(cell["Call ID"], "'=1+1")
         self.assertEqual(cell["Caller Number"], "'+32470000001")
         self.assertEqual(cell["Transfer Target"], "'@SUM(A1)")

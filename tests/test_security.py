@@ -7,7 +7,7 @@ from odoo import Command
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import mute_logger
 
-from .foundation_common import AxivoxCase
+from .common import AxivoxCase
 
 SECRETS = ("api_key", "webhook_secret", "webhook_token", "webhook_url")
 
@@ -24,21 +24,14 @@ class TestSecurity(AxivoxCase):
             "call_id": "c1",
             "caller_number": "+3247000",
         }
-        cls.event_a = Event.create(
-            dict(
-                values,
-                account_id=cls.account_a.id,
-                queue_id=cls.queue_sales.id,
-                pbx_event_id="sec-a",
-            )
-        )
-        cls.event_b = Event.create(
-            dict(
-                values,
-                account_id=cls.account_b.id,
-                queue_id=cls.queue_b.id,
-                pbx_event_id="sec-b",
-            )
+        cls.event_a, cls.event_b = Event.create(
+            [
+                dict(values, account_id=account.id, queue_id=queue.id, pbx_event_id=key)
+                for account, queue, key in (
+                    (cls.account_a, cls.queue_sales, "sec-a"),
+                    (cls.account_b, cls.queue_b, "sec-b"),
+                )
+            ]
         )
         # A manager of both companies
         cls.manager_ab = (
@@ -193,8 +186,8 @@ class TestSecurity(AxivoxCase):
         self.assertNoAccess(
             self.env["axivox.queue.report.wizard"].with_user(self.agent).create, {}
         )
-        # the report's event types are readable by every employee (the wizard's choices),
-        # changed by administrators only
+        # the report's event types are readable by every employee (the wizard's
+        # choices), changed by administrators only
         types = self.env["axivox.queue.event.type"].with_user(self.agent).search([])
         self.assertEqual(len(types), 13)
         for user in (self.agent, self.manager):
@@ -249,8 +242,8 @@ class TestSecurity(AxivoxCase):
             static.action_disconnect()
         self.assertEqual(
             str(caught.exception),
-            "Ax Agent Bruno is a static agent of Sales (tests): static agents are always "
-            "connected and cannot be disconnected.",
+            "Ax Agent Bruno is a static agent of Sales (tests): static agents are"
+            " always connected and cannot be disconnected.",
         )
         self.assertTrue(self.m_bruno_sales.connected)
 
@@ -378,7 +371,8 @@ class TestSecurity(AxivoxCase):
         new.unlink()
 
     def _form_fields(self, records, view_xmlid=None):
-        """The fields of ``records``' model that the web client reads to open its form."""
+        """The fields of ``records``' model that the web client reads to open its
+        form."""
         view_id = self.env.ref(view_xmlid).id if view_xmlid else False
         arch = etree.fromstring(
             records.get_views([(view_id, "form")])["views"]["form"]["arch"]
@@ -390,8 +384,9 @@ class TestSecurity(AxivoxCase):
         }
 
     def test_admin_opens_account_and_user_forms(self):
-        """An administrator who is not in the Call Queues groups still configures the PBX
-        and maps users to extensions: the forms she uses must not need queue access."""
+        """An administrator who is not in the Call Queues groups still configures the
+        PBX and maps users to extensions: the forms she uses must not need queue access.
+        """
         account = self.account_a.with_user(self.admin)
         self.env.invalidate_all()
         account.read(list(self._form_fields(account)))

@@ -114,7 +114,8 @@ class TestSync(SimulatedWorld, TransactionCase):
         self.assertEqual(self.odoo_state(), {k: v for k, v in self.pbx_state().items()})
         self.assertNotIn(("sales", "103"), self.odoo_state())
         self.assertTrue(self.member(sales, "101").connected)
-        # The backfilled ADDMEMBER event applied the login before the snapshot was compared.
+        # The backfilled ADDMEMBER event applied the login before the snapshot was
+        # compared.
         self.assertEqual(self.member(sales, "101").last_source, "pbx")
 
     def test_local_edits_are_not_overwritten(self):
@@ -364,20 +365,7 @@ class TestSync(SimulatedWorld, TransactionCase):
         ).timestamp()
         sofia.with_user(self.manager).action_disconnect()
         # An ADDMEMBER logged by the PBX a minute ago, delivered only now.
-        late = fields.Datetime.now() - timedelta(minutes=1)
-        self.env["axivox.queue.event"]._ingest(
-            self.account,
-            [
-                {
-                    "id": "late-add",
-                    "type": "ADDMEMBER",
-                    "queue_id": "sales",
-                    "agent_extension": "102",
-                    "timestamp": late.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
-                }
-            ],
-            "webhook",
-        )
+        self.ingest_late_login("102")
         self.assertFalse(sofia.connected)
 
     def test_queue_not_on_the_pbx_yet(self):

@@ -1,5 +1,5 @@
-"""The wallboard's data: exact live and today figures, at most 3 queries whatever the number
-of queues, record rules, the bus."""
+"""The wallboard's data: exact live and today figures, at most 3 queries whatever the
+number of queues, record rules, the bus."""
 import json
 from datetime import datetime, timedelta, timezone
 
@@ -42,8 +42,8 @@ class TestWallboard(ContactCentreCase):
         with freeze_time(NOW):
             self.ingest(
                 [
-                    # Answered today within the service level (10 s) and after it (40 s); the
-                    # first is over, the second still going on with Bruno (202).
+                    # Answered today within the service level (10 s) and after it (40
+                    # s); the first is over, the second still going on with Bruno (202).
                     ev("ENTERQUEUE", at(60), call_id="w1", caller_number="+3225550001"),
                     ev(
                         "CONNECT",

@@ -1,31 +1,16 @@
-"""The signed webhook receiver, through real HTTP requests to the running Odoo server."""
+"""The signed webhook receiver, through real HTTP requests to the running Odoo server.
+"""
 import json
 import time
 
 from odoo.tests import HttpCase, tagged
 from odoo.tools import mute_logger
 
-from .common import WEBHOOK_SECRET, AxivoxWorld, event, signed
-
-URL = "/voip_axivox_queue/webhook/%s"
+from .common import WEBHOOK_SECRET, WEBHOOK_URL, WebhookWorld, event, signed
 
 
 @tagged("post_install", "-at_install")
-class TestWebhook(AxivoxWorld, HttpCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.setup_world()
-        cls.sales = cls.make_queue(
-            "sales",
-            "Sales",
-            "600",
-            "*600",
-            "#600",
-            static=["100"],
-            dynamic=["101", "102"],
-        )
-
+class TestWebhook(WebhookWorld, HttpCase):
     def post(
         self,
         payload=None,
@@ -36,13 +21,9 @@ class TestWebhook(AxivoxWorld, HttpCase):
         headers=None,
     ):
         body = body if body is not None else json.dumps(payload).encode()
-        all_headers = signed(body, secret=secret, now=now)
-        all_headers.update(headers or {})
-        response = self.url_open(
-            URL % (token or self.token), data=body, headers=all_headers
+        return self.post_webhook(
+            body, secret=secret, now=now, token=token, headers=headers
         )
-        self.env.invalidate_all()
-        return response
 
     def events(self):
         return self.env["axivox.queue.event"].search(
@@ -222,7 +203,9 @@ class TestWebhook(AxivoxWorld, HttpCase):
     def test_missing_signature(self):
         body = json.dumps(event("m1", "ADDMEMBER", agent_extension="102")).encode()
         response = self.url_open(
-            URL % self.token, data=body, headers={"Content-Type": "application/json"}
+            WEBHOOK_URL % self.token,
+            data=body,
+            headers={"Content-Type": "application/json"},
         )
         self.assertRefused(response, 401, "invalid_signature")
 
@@ -230,7 +213,9 @@ class TestWebhook(AxivoxWorld, HttpCase):
         body = json.dumps(event("t1", "ADDMEMBER", agent_extension="102")).encode()
         headers = signed(body)
         tampered = body.replace(b"102", b"101")
-        response = self.url_open(URL % self.token, data=tampered, headers=headers)
+        response = self.url_open(
+            WEBHOOK_URL % self.token, data=tampered, headers=headers
+        )
         self.assertRefused(response, 401, "invalid_signature")
 
     def test_replayed_request_is_refused(self):
@@ -303,5 +288,5 @@ class TestWebhook(AxivoxWorld, HttpCase):
 
     @mute_logger("odoo.http")
     def test_only_post(self):
-        response = self.url_open(URL % self.token)
+        response = self.url_open(WEBHOOK_URL % self.token)
         self.assertEqual(response.status_code, 405)

@@ -1,60 +1,47 @@
 """Screenshots of the product in headless Chromium (the Chrome DevTools protocol over
-websocket-client, no other dependency).
+websocket-client, through scripts/first_load_check.py's page; no other dependency).
 
-    python docs/screenshots/shoot.py BASE_URL LOGIN PASSWORD OUT_DIR NAME=PATH[@SELECTOR[@CLICK]] ...
+    python docs/screenshots/shoot.py BASE_URL LOGIN PASSWORD OUT_DIR
+    NAME=PATH[@SELECTOR[@CLICK]] ...
 
-Logs in on BASE_URL, then for each NAME opens BASE_URL + PATH, clicks the CLICK selector if
-given, waits until SELECTOR is on the page, and saves OUT_DIR/NAME.png.
+Logs in on BASE_URL, then for each NAME opens BASE_URL + PATH, clicks the CLICK selector
+if given, waits until SELECTOR is on the page, and saves OUT_DIR/NAME.png.
 """
 import base64
+import importlib.util
 import json
 import os
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
-
-import websocket
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def _first_load_check():
+    """scripts/first_load_check.py: its Chromium start and DevTools page serve here
+    too."""
+    path = os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"
+    )
+    spec = importlib.util.spec_from_file_location(
+        "first_load_check", os.path.join(path, "first_load_check.py")
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+CHECK = _first_load_check()
 
 
 class Browser:
+    """A headless Chromium tab of ``width`` x ``height`` pixels."""
+
     def __init__(self, width=1400, height=900):
-        self.port = free_port()
         self.profile = tempfile.mkdtemp(prefix="shoot-chrome-")
-        self.proc = subprocess.Popen(
-            [
-                shutil.which("chromium") or "chromium",
-                "--headless=new",
-                "--no-sandbox",
-                "--disable-gpu",
-                f"--remote-debugging-port={self.port}",
-                f"--user-data-dir={self.profile}",
-                f"--window-size={width},{height}",
-                "about:blank",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for _ in range(100):
-            try:
-                pages = json.load(
-                    urllib.request.urlopen(f"http://127.0.0.1:{self.port}/json")
-                )
-                page = next(p for p in pages if p["type"] == "page")
-                break
-            except Exception:
-                time.sleep(0.1)
-        self.ws = websocket.create_connection(page["webSocketDebuggerUrl"], timeout=30)
-        self.seq = 0
+        self.proc, port = CHECK.start_chromium(self.profile)
+        self.page = CHECK.open_page(port)
+        self.ws = self.page.ws
         self.send(
             "Emulation.setDeviceMetricsOverride",
             width=width,
@@ -64,23 +51,10 @@ class Browser:
         )
 
     def send(self, method, **params):
-        self.seq += 1
-        self.ws.send(json.dumps({"id": self.seq, "method": method, "params": params}))
-        while True:
-            message = json.loads(self.ws.recv())
-            if message.get("id") == self.seq:
-                if "error" in message:
-                    raise RuntimeError(message["error"])
-                return message.get("result", {})
+        return self.page.call(method, **params)
 
     def js(self, expression):
-        result = self.send(
-            "Runtime.evaluate",
-            expression=expression,
-            awaitPromise=True,
-            returnByValue=True,
-        )
-        return result.get("result", {}).get("value")
+        return self.page.evaluate(expression)
 
     def goto(self, url):
         self.send("Page.navigate", url=url)

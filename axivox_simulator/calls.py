@@ -1,0 +1,153 @@
+"""The calls of the simulated PBX (``PBXState`` inherits them): originate from an
+extension, the dialed codes (queue login / logout codes) and their outcomes, call
+states as the other end acts, hang up."""
+
+import datetime
+import re
+import time
+import uuid
+
+from ._compat import rules
+from .errors import PBXError, invalid, iso, utcnow
+
+# What an extension dials: digits, * and # (also the queues' extensions and codes; the
+# rule of axivox_api.rules, the same as Odoo's).
+DIAL_RE = rules.DIAL_STRING
+NUMBER_RE = re.compile(r"^\+?[0-9*#]{1,32}$")
+
+
+class PBXCalls:
+    """Calls, on the state's users, queues and connections (a mixin of ``PBXState``)."""
+
+    # -------------------------------------------------------------- calls
+    def _public_call(self, call):
+        if (
+            call["state"] != "ended"
+            and call.get("_ends_at") is not None
+            and time.time() >= call["_ends_at"]
+        ):
+            call["state"] = "ended"
+            call["ended_at"] = iso(
+                datetime.datetime.fromtimestamp(call["_ends_at"], datetime.timezone.utc)
+            )
+            self.dirty = True
+        return {k: v for k, v in call.items() if not k.startswith("_")}
+
+    def originate(self, data):
+        if not isinstance(data, dict):
+            raise PBXError(
+                422, "validation_error", "The request body must be a JSON object."
+            )
+        src, dst = data.get("from"), data.get("to")
+        if not isinstance(src, str) or not DIAL_RE.match(src):
+            raise invalid("from", "Field 'from' must be the caller's extension.")
+        if not isinstance(dst, str) or not NUMBER_RE.match(dst):
+            raise invalid(
+                "to",
+                "Field 'to' must be a number made of digits, *, # and an optional +.",
+            )
+        if src not in self.users:
+            raise PBXError(
+                404,
+                "unknown_extension",
+                "Extension %s does not exist on the PBX." % src,
+            )
+        now = utcnow()
+        call = {
+            "id": "call-" + uuid.uuid4().hex[:16],
+            "from": src,
+            "to": dst,
+            "state": "ringing",
+            "outcome": "ringing",
+            "message": None,
+            "queue_id": None,
+            "started_at": iso(now),
+            "ended_at": None,
+            "_ends_at": None,
+        }
+        queue, action = None, None
+        for q in self.queues.values():
+            if dst == q["login_code"]:
+                queue, action = q, "login"
+            elif dst == q["logout_code"]:
+                queue, action = q, "logout"
+            if queue:
+                break
+        if queue is not None:
+            call["queue_id"] = queue["id"]
+            kind = self.member_type(queue, src)
+            name = queue["name"]
+            if kind is None:
+                outcome, message = (
+                    "not_a_member",
+                    ("You are not an agent of the %s queue." % name),
+                )
+            elif kind == "static":
+                outcome, message = (
+                    "static_agent",
+                    (
+                        "You are a static agent of the %s queue: static agents are "
+                        "always connected." % name
+                    ),
+                )
+            else:
+                outcome, message = self._dial_login_code(queue, src, action)
+            # the PBX answers, plays a short message and hangs up
+            call.update(
+                outcome=outcome,
+                message=message,
+                state="answered",
+                _ends_at=time.time() + self.announce_seconds,
+            )
+        elif dst in self.users:
+            call.update(outcome="ringing", message="Ringing extension %s." % dst)
+        else:
+            call.update(
+                state="answered", outcome="answered", message="Connected to %s." % dst
+            )
+        self.calls[call["id"]] = call
+        self.dirty = True
+        return self._public_call(call)
+
+    def _dial_login_code(self, queue, src, action):
+        """``src`` dialed the login or logout code of ``queue``: (outcome, message)."""
+        if action == "login":
+            _, changed = self.connect_agent(queue["id"], src)
+            done, where = "logged_in", "logged in to"
+        else:
+            _, changed = self.disconnect_agent(queue["id"], src)
+            done, where = "logged_out", "logged out of"
+        if changed:
+            return done, f"You are now {where} the {queue['name']} queue."
+        return f"already_{done}", f"You were already {where} the {queue['name']} queue."
+
+    def get_call(self, call_id):
+        call = self.calls.get(call_id)
+        if call is None:
+            raise PBXError(404, "call_not_found", "Call '%s' does not exist." % call_id)
+        return self._public_call(call)
+
+    def set_call_state(self, call_id, state):
+        """The other end of a call acts (control API): ``answered`` (the callee picks
+        up) or ``ended`` (someone hangs up). An ended call stays ended."""
+        if state not in ("answered", "ended"):
+            raise invalid("state", "Field 'state' must be 'answered' or 'ended'.")
+        self.get_call(call_id)
+        call = self.calls[call_id]
+        if call["state"] != "ended" and call["state"] != state:
+            call["state"] = state
+            if state == "ended":
+                call["ended_at"] = iso(utcnow())
+                call["_ends_at"] = None
+            self.dirty = True
+        return self._public_call(call)
+
+    def hangup(self, call_id):
+        self.get_call(call_id)
+        call = self.calls[call_id]
+        if call["state"] != "ended":
+            call["state"] = "ended"
+            call["ended_at"] = iso(utcnow())
+            call["_ends_at"] = None
+            self.dirty = True
+        return self._public_call(call)
