@@ -5,7 +5,8 @@ from . import cli
 
 
 def post_init_hook(env):
-    """The callers of the events already stored linked to contacts, and the agent sessions
-    of their logins (the upgrade from 17.0.1.0.0 does the same: migrations/17.0.1.1.0)."""
+    """The callers of the events already stored linked to contacts, and the agent
+    sessions of their logins (the upgrade from 17.0.1.0.0 does the same:
+    migrations/17.0.1.1.0)."""
     env["axivox.queue.event"]._backfill_callers()
     env["axivox.agent.session"]._rebuild_all()

@@ -93,8 +93,8 @@ MAX_ID_LENGTH = 64
 MAX_STRING_LENGTH = 255
 # Integers are stored in PostgreSQL ``integer`` columns.
 MAX_INT = 2**31 - 1
-# An event dated further ahead than this (PBX clock drift allowance) is refused: it would
-# make every later event of its agent look older.
+# An event dated further ahead than this (PBX clock drift allowance) is refused: it
+# would make every later event of its agent look older.
 MAX_FUTURE_SECONDS = 300
 # Unknown extra keys are kept (as JSON): bounded nesting, no NUL, finite numbers.
 MAX_DEPTH = 16
@@ -119,7 +119,7 @@ def parse_timestamp(value):
     """
     if isinstance(value, datetime.datetime):
         if value.tzinfo is None:
-            raise EventSchemaError("timestamp %r has no time zone" % (value,))
+            raise EventSchemaError(f"timestamp {value!r} has no time zone")
         return value.astimezone(datetime.timezone.utc)
     if not isinstance(value, str):
         raise EventSchemaError(
@@ -128,7 +128,7 @@ def parse_timestamp(value):
     m = _TS_RE.match(value.strip()) if value.isascii() else None
     if not m:
         raise EventSchemaError(
-            "timestamp %r is not an ISO 8601 date-time with a time zone" % (value[:40],)
+            f"timestamp {value[:40]!r} is not an ISO 8601 date-time with a time zone"
         )
     year, month, day, hour, minute, second, frac, zone = m.groups()
     micro = int((frac or "0")[:6].ljust(6, "0"))
@@ -140,7 +140,7 @@ def parse_timestamp(value):
         hours, minutes = int(digits[:2]), int(digits[2:])
         if hours > 23 or minutes > 59:
             raise EventSchemaError(
-                "timestamp %r has an invalid time zone offset" % (value[:40],)
+                f"timestamp {value[:40]!r} has an invalid time zone offset"
             )
         tz = datetime.timezone(sign * datetime.timedelta(hours=hours, minutes=minutes))
     try:
@@ -157,12 +157,13 @@ def parse_timestamp(value):
         return dt.astimezone(datetime.timezone.utc)
     except (ValueError, OverflowError) as exc:
         raise EventSchemaError(
-            "timestamp %r is not a valid date: %s" % (value[:40], exc)
-        )
+            f"timestamp {value[:40]!r} is not a valid date: {exc}"
+        ) from exc
 
 
 def odoo_datetime(value):
-    """A PBX timestamp (or an aware datetime) as Odoo stores it: naive UTC, whole seconds.
+    """A PBX timestamp (or an aware datetime) as Odoo stores it: naive UTC, whole
+    seconds.
 
     The one conversion from the PBX's time to an Odoo ``Datetime`` field; ``None`` and
     ``""`` give ``False``.
@@ -204,6 +205,62 @@ def _check_value(value, depth=0):
     return None
 
 
+def _id_problem(value):
+    """What is wrong with an event's ``id`` or ``queue_id``, or None."""
+    if not isinstance(value, str):
+        return "must be a string"
+    if len(value) > MAX_ID_LENGTH:
+        return f"must be at most {MAX_ID_LENGTH} characters"
+    if "\x00" in value:
+        return "must not contain a NUL character"
+    return None
+
+
+def _string_problem(value):
+    """What is wrong with an optional string field, or None."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        return "must be a string or null"
+    if len(value) > MAX_STRING_LENGTH:
+        return f"must be at most {MAX_STRING_LENGTH} characters"
+    if "\x00" in value:
+        return "must not contain a NUL character"
+    return None
+
+
+def _int_problem(value):
+    """What is wrong with an optional integer field, or None."""
+    if value is not None and (not _is_int(value) or not 0 <= value <= MAX_INT):
+        return f"must be a non-negative integer (at most {MAX_INT}) or null"
+    return None
+
+
+def _check_fields(obj, out, fields, problem_of, fail):
+    """Check ``fields`` of ``obj`` with ``problem_of`` (``fail`` on the first problem)
+    and copy them to ``out`` (None when missing)."""
+    for field in fields:
+        problem = problem_of(obj.get(field))
+        if problem:
+            fail(field, problem)
+        out[field] = obj.get(field)
+
+
+def _event_moment(value, now):
+    """``(moment, None)`` for a valid event time, ``(None, what is wrong)``
+    otherwise."""
+    try:
+        moment = parse_timestamp(value)
+    except EventSchemaError as exc:
+        return None, f"is invalid: {exc}"
+    if moment.year < 1971:
+        return None, "is before 1971"
+    now = time.time() if now is None else now
+    if moment.timestamp() > now + MAX_FUTURE_SECONDS:
+        return None, f"is more than {MAX_FUTURE_SECONDS} seconds in the future"
+    return moment, None
+
+
 def validate_event(obj, index=None, now=None):
     """Validate one event and return a normalized copy.
 
@@ -217,61 +274,41 @@ def validate_event(obj, index=None, now=None):
     where = "event" if index is None else "event %d" % index
     if not isinstance(obj, dict):
         raise EventSchemaError(
-            "%s: must be a JSON object, not %s" % (where, type(obj).__name__)
+            f"{where}: must be a JSON object, not {type(obj).__name__}"
         )
 
     def fail(field, reason):
-        raise EventSchemaError("%s: field '%s' %s" % (where, field, reason))
+        raise EventSchemaError(f"{where}: field '{field}' {reason}")
 
     out = dict(obj)
     for field in ("id", "type", "queue_id", "timestamp"):
         if obj.get(field) in (None, ""):
             fail(field, "is required")
     for field in ("id", "queue_id"):
-        if not isinstance(obj[field], str):
-            fail(field, "must be a string")
-        if len(obj[field]) > MAX_ID_LENGTH:
-            fail(field, "must be at most %d characters" % MAX_ID_LENGTH)
-        if "\x00" in obj[field]:
-            fail(field, "must not contain a NUL character")
+        problem = _id_problem(obj[field])
+        if problem:
+            fail(field, problem)
     if obj["type"] not in EVENT_TYPES:
         fail(
             "type",
-            "must be one of %s (got %r)"
-            % (", ".join(EVENT_TYPES), str(obj["type"])[:40]),
+            "must be one of {} (got {!r})".format(
+                ", ".join(EVENT_TYPES), str(obj["type"])[:40]
+            ),
         )
-    try:
-        moment = parse_timestamp(obj["timestamp"])
-    except EventSchemaError as exc:
-        fail("timestamp", "is invalid: %s" % exc)
-    if moment.year < 1971:
-        fail("timestamp", "is before 1971")
-    now = time.time() if now is None else now
-    if moment.timestamp() > now + MAX_FUTURE_SECONDS:
-        fail("timestamp", "is more than %d seconds in the future" % MAX_FUTURE_SECONDS)
+    moment, problem = _event_moment(obj["timestamp"], now)
+    if problem:
+        fail("timestamp", problem)
     out["timestamp"] = format_timestamp(moment)
     seq = obj.get("seq")
     if seq is not None and (not _is_int(seq) or not 0 <= seq < 2**63):
         fail("seq", "must be a non-negative integer")
     out["seq"] = seq
-    for field in STRING_FIELDS:
-        value = obj.get(field)
-        if value is not None and not isinstance(value, str):
-            fail(field, "must be a string or null")
-        if value is not None and len(value) > MAX_STRING_LENGTH:
-            fail(field, "must be at most %d characters" % MAX_STRING_LENGTH)
-        if value is not None and "\x00" in value:
-            fail(field, "must not contain a NUL character")
-        out[field] = value
+    _check_fields(obj, out, STRING_FIELDS, _string_problem, fail)
     member_type = obj.get("member_type")
     if member_type is not None and member_type not in MEMBER_TYPES:
         fail("member_type", "must be 'static', 'dynamic' or null")
     out["member_type"] = member_type
-    for field in INT_FIELDS:
-        value = obj.get(field)
-        if value is not None and (not _is_int(value) or not 0 <= value <= MAX_INT):
-            fail(field, "must be a non-negative integer (at most %d) or null" % MAX_INT)
-        out[field] = value
+    _check_fields(obj, out, INT_FIELDS, _int_problem, fail)
     if obj["type"] in AGENT_EVENT_TYPES and not out["agent_extension"]:
         fail("agent_extension", "is required for %s events" % obj["type"])
     for key, value in obj.items():
@@ -298,8 +335,9 @@ def batch_items(obj):
 
 
 def split_events(items, now=None):
-    """Validate each of ``items`` apart: ``(valid, rejected)``, where ``valid`` holds the
-    normalized events and ``rejected`` ``(raw item, reason)`` pairs, in their order."""
+    """Validate each of ``items`` apart: ``(valid, rejected)``, where ``valid`` holds
+    the normalized events and ``rejected`` ``(raw item, reason)`` pairs, in their
+    order."""
     now = time.time() if now is None else now
     valid, rejected = [], []
     for index, item in enumerate(items):

@@ -18,7 +18,8 @@ CHANGE_SOURCES = [
 
 
 class AxivoxQueueMember(models.Model):
-    """One agent in one queue: static agents are always connected, dynamic agents log in."""
+    """One agent in one queue: static agents are always connected, dynamic agents log
+    in."""
 
     _name = "axivox.queue.member"
     _description = "Call Queue Agent"
@@ -70,7 +71,8 @@ class AxivoxQueueMember(models.Model):
         "On a Call",
         readonly=True,
         copy=False,
-        help="The agent is talking to a caller of this queue (since the PBX connected them).",
+        help="The agent is talking to a caller of this queue (since the PBX connected "
+        "them).",
     )
     on_call_since = fields.Datetime("On a Call Since", readonly=True, copy=False)
     call_id = fields.Char("Current Call ID", readonly=True, copy=False)
@@ -79,7 +81,8 @@ class AxivoxQueueMember(models.Model):
         digits=(16, 3),
         readonly=True,
         copy=False,
-        help="The PBX time of the last call event applied: an older one never overrides it.",
+        help="The PBX time of the last call event applied: an older one never "
+        "overrides it.",
     )
 
     _sql_constraints = [
@@ -116,8 +119,8 @@ class AxivoxQueueMember(models.Model):
             if not user.axivox_extension:
                 raise ValidationError(
                     _(
-                        "%(user)s has no PBX extension: map the user to an extension before "
-                        "adding her to queue %(queue)s.",
+                        "%(user)s has no PBX extension: map the user to an extension "
+                        "before adding her to queue %(queue)s.",
                         user=user.name,
                         queue=member.queue_id.name,
                     )
@@ -125,8 +128,8 @@ class AxivoxQueueMember(models.Model):
             if user.axivox_account_id != member.queue_id.account_id:
                 raise ValidationError(
                     _(
-                        "The extension of %(user)s belongs to another PBX account than queue "
-                        "%(queue)s.",
+                        "The extension of %(user)s belongs to another PBX account than "
+                        "queue %(queue)s.",
                         user=user.name,
                         queue=member.queue_id.name,
                     )
@@ -166,8 +169,8 @@ class AxivoxQueueMember(models.Model):
         if static:
             raise UserError(
                 _(
-                    "%(agent)s is a static agent of %(queue)s: static agents are always "
-                    "connected and cannot be disconnected.",
+                    "%(agent)s is a static agent of %(queue)s: static agents are "
+                    "always connected and cannot be disconnected.",
                     agent=static[0].user_id.name,
                     queue=static[0].queue_id.name,
                 )
@@ -177,7 +180,8 @@ class AxivoxQueueMember(models.Model):
     # Login state
     # ------------------------------------------------------------------
     def action_connect(self):
-        """Manager's "Connect": the PBX logs the dynamic agent in, then Odoo mirrors it."""
+        """Manager's "Connect": the PBX logs the dynamic agent in, then Odoo mirrors
+        it."""
         return self._pbx_set_connected(True, "manager")
 
     def action_disconnect(self):
@@ -196,7 +200,8 @@ class AxivoxQueueMember(models.Model):
             if not member.queue_id.remote_id:
                 raise UserError(
                     _(
-                        "Queue %(queue)s is not on the PBX yet: apply its changes first.",
+                        "Queue %(queue)s is not on the PBX yet: apply its changes "
+                        "first.",
                         queue=member.queue_id.name,
                     )
                 )
@@ -211,8 +216,9 @@ class AxivoxQueueMember(models.Model):
                     agent = client.disconnect_agent(
                         member.queue_id.remote_id, member.extension
                     )
-            # Applied in a transaction of its own, under the account's events lock: never in
-            # conflict with the PBX events that webhooks apply at the same moment.
+            # Applied in a transaction of its own, under the account's events lock:
+            # never in conflict with the PBX events that webhooks apply at the same
+            # moment.
             with account._own_transaction() as env:
                 member.with_env(env).sudo()._set_login_state_now(
                     bool(agent.get("connected", connected)),

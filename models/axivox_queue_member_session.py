@@ -1,6 +1,6 @@
-"""What a queue membership remembers for the agent sessions: the login change Odoo asked the
-PBX for, so that the PBX's event is known to come from the softphone, a manager or the
-end-of-day logout."""
+"""What a queue membership remembers for the agent sessions: the login change Odoo
+asked the PBX for, so that the PBX's event is known to come from the softphone, a
+manager or the end-of-day logout."""
 from odoo import fields, models
 
 from .axivox_agent_session import SESSION_SOURCES

@@ -1,8 +1,9 @@
-"""Caller numbers read with the ``phonenumbers`` library, as production has it installed.
+"""Caller numbers read with the ``phonenumbers`` library, as production has it.
 
-The addon requires ``phonenumbers`` (``external_dependencies``): Odoo's ``phone_validation``
-then reads each country's own rules. These cases are the ones the plain fallback rule of
-``e164`` gets wrong, so they fail if the library is missing or no longer used.
+The addon requires ``phonenumbers`` (``external_dependencies``): Odoo's
+``phone_validation`` then reads each country's own rules. These cases are the ones the
+plain fallback rule of ``e164`` gets wrong, so they fail if the library is missing or
+no longer used.
 """
 from odoo.tests import TransactionCase, tagged
 

@@ -1,6 +1,6 @@
-"""17.0.1.1.0, the contact-centre layer: the events stored before it get their caller's E.164
-number and contact, and the agent sessions (and the report per agent and day) of their
-logins."""
+"""17.0.1.1.0, the contact-centre layer: the events stored before it get their
+caller's E.164 number and contact, and the agent sessions (and the report per agent
+and day) of their logins."""
 from odoo import SUPERUSER_ID, api
 
 
