@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The test command of voip_axivox_queue: every test, on real parts.
 #
+#   0. the OCA's checks (scripts/lint.sh: ruff, pylint-odoo, eslint, prettier): a finding
+#      fails the run;
 #   1. the tests that need no Odoo: the PBX API client against the reference simulator
 #      (pbx_tests/, over loopback);
 #   2. Odoo 17, set up by scripts/setup_odoo.sh (an existing one at ODOO_SRC / ODOO_VENV,
@@ -64,6 +66,25 @@ odoo_ready() {
 
 ODOO_OK=0
 odoo_ready && ODOO_OK=1
+
+# --- 0b. The OCA's checks (scripts/lint.sh): a finding fails the tests -----------------------
+say "Lint: ruff, pylint-odoo, the OCA's module checks, eslint, prettier (scripts/lint.sh)"
+bash scripts/lint.sh >"$WORK/lint.log" 2>&1
+status=$?
+findings=$(grep -Eo '^lint: [0-9]+ finding' "$WORK/lint.log" | grep -Eo '[0-9]+' || echo "?")
+case $status in
+    0) PARTS+=("lint (scripts/lint.sh): clean") ;;
+    1) cat "$WORK/lint.log"
+       PARTS+=("lint (scripts/lint.sh): $findings finding(s)")
+       problem "lint: $findings finding(s) (bash scripts/lint.sh to see them, --fix for the automatic fixes)" ;;
+    *) tail -5 "$WORK/lint.log"
+       if [ "${CI:-}" = true ]; then
+           problem "lint: the tools could not run (see above)"
+       else
+           PARTS+=("lint: SKIPPED, the tools could not run (see above)")
+           echo "Lint SKIPPED: the tools could not run (see above)" >&2
+       fi ;;
+esac
 
 # --- 1. Tests that need no Odoo -------------------------------------------------------
 PY=$(plain_python)
