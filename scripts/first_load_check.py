@@ -119,6 +119,31 @@ def open_page(port):
     return Page(target["webSocketDebuggerUrl"])
 
 
+# The addon's client screens opened after the dashboard: (action, what shows it, name).
+SCREENS = [
+    (
+        "voip_axivox_queue.axivox_wallboard_action",
+        ".o_axivox_wallboard_title",
+        "the wallboard",
+    ),
+    (
+        "voip_axivox_queue.axivox_queue_report_page_action",
+        ".o_axivox_report_row, .o_axivox_report_empty",
+        "the queue report page",
+    ),
+    ("voip_axivox_queue.axivox_callback_action", ".o_list_view", "the callbacks"),
+]
+
+
+def error_dialog(page, what):
+    """The web client's error dialog on the page, as a problem (its first lines)."""
+    text = page.evaluate(
+        "(() => { const d = document.querySelector('.o_error_dialog');"
+        " return d ? d.innerText.slice(0, 300) : ''; })()"
+    )
+    return [f"error dialog on {what}: {' '.join(text.split())}"] if text else []
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("url")
@@ -163,6 +188,14 @@ def main():
             " if (b) b.click(); })()"
         )
         page.pump(3)
+        problems += error_dialog(page, "the dashboard and the softphone")
+        # The addon's other screens, each as the web client opens it from its menu.
+        for action, ready, what in SCREENS:
+            page.call("Page.navigate", url=f"{base}/web#action={action}")
+            if not page.wait_for(f"!!document.querySelector({json.dumps(ready)})", 60):
+                problems.append(f"{what} did not load")
+            page.pump(2)
+            problems += error_dialog(page, what)
     finally:
         proc.kill()
         proc.wait()

@@ -27,7 +27,7 @@ class TestSoftphoneServer(PbxQueuesWorld, TransactionCase):
     """The server methods the softphone calls, as the agent calls them."""
 
     def test_state_in_one_call(self):
-        state = self.env["res.users"].with_user(self.sofia).axivox_softphone_state()
+        state = self.env["axivox.softphone"].with_user(self.sofia).get_state()
         self.assertEqual(state["extension"], "102")
         by_name = {q["name"]: q for q in state["queues"]}
         self.assertEqual(set(by_name), {"Sales", "Billing"})
@@ -46,8 +46,8 @@ class TestSoftphoneServer(PbxQueuesWorld, TransactionCase):
         self.assertEqual(state["connected_queue_count"], 1)
 
     def test_connect_dials_the_login_code_from_her_extension(self):
-        member = self.member_billing_sofia.with_user(self.sofia)
-        info = member.action_softphone_connect()
+        member = self.member_billing_sofia
+        info = self.env["axivox.softphone"].with_user(self.sofia).connect(member.id)
         self.assertEqual((info["from"], info["to"]), ("102", "*620"))
         self.assertEqual(info["outcome"], "logged_in")
         self.assertEqual(
@@ -58,9 +58,11 @@ class TestSoftphoneServer(PbxQueuesWorld, TransactionCase):
         self.assertFalse(self.member_billing_sofia.connected)
 
     def test_disconnect_dials_the_logout_code(self):
-        info = self.member_sales_sofia.with_user(
-            self.sofia
-        ).action_softphone_disconnect()
+        info = (
+            self.env["axivox.softphone"]
+            .with_user(self.sofia)
+            .disconnect(self.member_sales_sofia.id)
+        )
         self.assertEqual(
             (info["from"], info["to"], info["outcome"]), ("102", "#600", "logged_out")
         )
@@ -68,25 +70,37 @@ class TestSoftphoneServer(PbxQueuesWorld, TransactionCase):
 
     def test_only_her_own_memberships(self):
         with self.assertRaisesRegex(UserError, "only log yourself"):
-            self.member_sales_luca.with_user(self.sofia).action_softphone_connect()
+            self.env["axivox.softphone"].with_user(self.sofia).connect(
+                self.member_sales_luca.id
+            )
         with self.assertRaisesRegex(UserError, "only log yourself"):
-            self.member_sales_luca.with_user(self.sofia).action_softphone_disconnect()
+            self.env["axivox.softphone"].with_user(self.sofia).disconnect(
+                self.member_sales_luca.id
+            )
         self.assertFalse(_connected(self.sim, "sales", "103"))
         self.assertFalse(self.sim.state()["calls"], "nothing was dialed")
 
     def test_static_agent(self):
         with self.assertRaisesRegex(UserError, "static agent"):
-            self.member_sales_admin.with_user(self.admin).action_softphone_disconnect()
+            self.env["axivox.softphone"].with_user(self.admin).disconnect(
+                self.member_sales_admin.id
+            )
         with self.assertRaisesRegex(UserError, "static agent"):
-            self.member_sales_admin.with_user(self.admin).action_softphone_connect()
+            self.env["axivox.softphone"].with_user(self.admin).connect(
+                self.member_sales_admin.id
+            )
         # Dialed by hand, the PBX refuses the code with a clear outcome.
-        info = self.env["res.users"].with_user(self.admin).axivox_dial("#600")
+        info = self.env["axivox.softphone"].with_user(self.admin).dial("#600")
         self.assertEqual(info["outcome"], "static_agent")
 
     def test_code_of_a_queue_she_is_not_in(self):
-        info = self.env["res.users"].with_user(self.sofia).axivox_dial("*610")
+        info = self.env["axivox.softphone"].with_user(self.sofia).dial("*610")
         self.assertEqual(info["outcome"], "not_a_member")
-        info = self.member_sales_sofia.with_user(self.sofia).action_softphone_connect()
+        info = (
+            self.env["axivox.softphone"]
+            .with_user(self.sofia)
+            .connect(self.member_sales_sofia.id)
+        )
         self.assertEqual(info["outcome"], "already_logged_in")
 
     def test_no_extension(self):
@@ -106,52 +120,52 @@ class TestSoftphoneServer(PbxQueuesWorld, TransactionCase):
                 ],
             }
         )
-        Users = self.env["res.users"].with_user(nobody)
-        state = Users.axivox_softphone_state()
+        Softphone = self.env["axivox.softphone"].with_user(nobody)
+        state = Softphone.get_state()
         self.assertEqual(
             state, {"extension": False, "queues": [], "connected_queue_count": 0}
         )
         with self.assertRaisesRegex(UserError, "no PBX extension"):
-            Users.axivox_dial("103")
+            Softphone.dial("103")
         with self.assertRaisesRegex(UserError, "no PBX extension"):
-            Users.axivox_disconnect_all()
+            Softphone.disconnect_all()
         with self.assertRaisesRegex(UserError, "no PBX extension"):
-            Users.axivox_hangup("call-1")
+            Softphone.hang_up("call-1")
 
     def test_dial_from_her_own_extension_only(self):
-        Users = self.env["res.users"].with_user(self.sofia)
-        info = Users.axivox_dial(" 103 ")
+        Softphone = self.env["axivox.softphone"].with_user(self.sofia)
+        info = Softphone.dial(" 103 ")
         self.assertEqual(
             (info["from"], info["to"], info["state"]), ("102", "103", "ringing")
         )
-        info = Users.axivox_dial("+3225550100")
+        info = Softphone.dial("+3225550100")
         self.assertEqual((info["from"], info["to"]), ("102", "+3225550100"))
         calls = self.sim.state()["calls"]
         self.assertEqual({c["from"] for c in calls}, {"102"})
 
     def test_dial_refuses_what_is_not_a_number(self):
-        Users = self.env["res.users"].with_user(self.sofia)
+        Softphone = self.env["axivox.softphone"].with_user(self.sofia)
         with self.assertRaisesRegex(UserError, "Type a number"):
-            Users.axivox_dial("")
+            Softphone.dial("")
         with self.assertRaisesRegex(UserError, "Type a number"):
-            Users.axivox_dial("+")
+            Softphone.dial("+")
         with self.assertRaises(ValidationError):
-            Users.axivox_dial("call me")
+            Softphone.dial("call me")
         with self.assertRaises(ValidationError):
-            Users.axivox_dial("1" * 21)
+            Softphone.dial("1" * 21)
         self.assertFalse(self.sim.state()["calls"])
 
     def test_hangup_only_her_own_calls(self):
-        call = self.env["res.users"].with_user(self.sofia).axivox_dial("103")
+        call = self.env["axivox.softphone"].with_user(self.sofia).dial("103")
         with self.assertRaisesRegex(UserError, "your own calls"):
-            self.env["res.users"].with_user(self.luca).axivox_hangup(call["id"])
-        ended = self.env["res.users"].with_user(self.sofia).axivox_hangup(call["id"])
+            self.env["axivox.softphone"].with_user(self.luca).hang_up(call["id"])
+        ended = self.env["axivox.softphone"].with_user(self.sofia).hang_up(call["id"])
         self.assertEqual((ended["id"], ended["state"]), (call["id"], "ended"))
 
     def test_disconnect_all(self):
         self.member_billing_sofia.sudo().write({"connected": True})
         self.sim.client().connect_agent("billing", "102")
-        infos = self.env["res.users"].with_user(self.sofia).axivox_disconnect_all()
+        infos = self.env["axivox.softphone"].with_user(self.sofia).disconnect_all()
         self.assertEqual(
             sorted((i["to"], i["outcome"], i["member_id"]) for i in infos),
             [
@@ -165,7 +179,7 @@ class TestSoftphoneServer(PbxQueuesWorld, TransactionCase):
     def test_disconnect_all_tries_every_queue(self):
         self.member_billing_sofia.sudo().write({"connected": True})
         self.sim.faults(error_rate=1.0)
-        infos = self.env["res.users"].with_user(self.sofia).axivox_disconnect_all()
+        infos = self.env["axivox.softphone"].with_user(self.sofia).disconnect_all()
         self.assertEqual(len(infos), 2)
         for info in infos:
             self.assertEqual((info["state"], info["outcome"]), ("error", "error"))
@@ -173,9 +187,9 @@ class TestSoftphoneServer(PbxQueuesWorld, TransactionCase):
 
     def test_pbx_unreachable(self):
         self.account.sudo().api_url = "http://127.0.0.1:9"
-        member = self.member_billing_sofia.with_user(self.sofia)
+        Softphone = self.env["axivox.softphone"].with_user(self.sofia)
         with self.assertRaisesRegex(UserError, "PBX"):
-            member.action_softphone_connect()
+            Softphone.connect(self.member_billing_sofia.id)
         self.assertFalse(self.member_billing_sofia.connected)
 
 

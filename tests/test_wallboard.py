@@ -188,3 +188,14 @@ class TestWallboardClient(HttpCase):
             (menu.action, menu.parent_id),
             (action, self.env.ref("voip_axivox_queue.menu_call_queues_root")),
         )
+
+    def test_opens_in_the_web_client(self):
+        """The wallboard as a manager opens it: the real web client and its real
+        services (the bus's among them), not the QUnit test's stand-ins."""
+        self.browser_js(
+            "/web#action=voip_axivox_queue.axivox_wallboard_action",
+            "console.log('test successful')",
+            "document.querySelector('.o_axivox_wallboard_title')",
+            login="admin",
+            timeout=120,
+        )

@@ -35,7 +35,9 @@ export class Wallboard extends Component {
 
     setup() {
         this.orm = useService("orm");
-        this.busService = useService("bus_service");
+        // From the environment, not useService: the bus service is declared async, which
+        // useService cannot wrap in Odoo 17 ("methods is not iterable").
+        this.busService = this.env.services.bus_service;
         this.state = useState({
             queues: [],
             allQueues: [],
