@@ -1,3 +1,5 @@
+# voip_axivox_queue: the Odoo addon (models, wizards, controllers, the listener command)
+# and the hook that links the events already stored when it is installed.
 from . import models
 from . import wizard
 from . import controllers

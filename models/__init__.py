@@ -1,3 +1,4 @@
+# The models, one per file named after the model (extensions: <model>_<part>.py).
 from . import axivox_account
 from . import axivox_account_sync
 from . import axivox_account_auto_logout

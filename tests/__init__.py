@@ -1,4 +1,6 @@
+# The Odoo tests (TransactionCase, HttpCase, QUnit, tours), fixtures in common.py.
 from . import test_queue
+from . import test_queue_member
 from . import test_security
 from . import test_report
 from . import test_event_types
@@ -11,6 +13,7 @@ from . import test_i18n
 from . import test_kpi
 from . import test_auto_logout
 from . import test_console
+from . import test_console_words
 from . import test_report_page
 from . import test_glossary
 from . import test_contact
