@@ -65,5 +65,23 @@ SALES=$(PGHOST=$VAR/pg/sock PGPORT=$PGPORT_WANTED PGUSER=odoo psql -d axivox_dem
     "callbacks=/web#action=voip_axivox_queue.axivox_callback_action@.o_data_row" \
     "agent_days=/web#action=voip_axivox_queue.axivox_agent_day_report_action&view_type=pivot@.o_pivot table"
 "$ODOO_PYTHON" docs/screenshots/shoot.py "$BASE" sofia sofia "$OUT" \
-    "softphone=/web@.o_axivox_queue_codes@.o_axivox_softphone_toggle" \
+    "softphone=/web@.o_axivox_queue_codes@.o_axivox_softphone_toggle"
+# The caller card comes with the bus, live: a queue caller (the contact made above) is
+# connected to Sofia while her softphone is open.
+(sleep 12 && "$ODOO_PYTHON" - "$BASE" <<'PY'
+import datetime, json, sys, requests
+from axivox_api import signature
+stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+body = json.dumps({"events": [{"id": "shot-connect-2", "type": "CONNECT", "queue_id": "sales",
+    "timestamp": stamp, "call_id": "shot.2", "caller_number": "+3225550100",
+    "agent_extension": "102", "agent_name": "Sofia Rossi", "wait_time": 8}]}).encode()
+headers = dict(signature.signed_headers("demo-webhook-secret", body),
+               **{"Content-Type": "application/json"})
+r = requests.post(sys.argv[1] + "/voip_axivox_queue/webhook/demo-webhook-token", data=body,
+                  headers=headers, timeout=30)
+print("webhook", r.status_code, r.text[:200])
+PY
+) &
+"$ODOO_PYTHON" docs/screenshots/shoot.py "$BASE" sofia sofia "$OUT" \
     "caller_card=/web@.o_axivox_caller_card .o_axivox_caller_name@.o_axivox_softphone_toggle"
+wait
