@@ -195,7 +195,7 @@ class TestWallboardClient(HttpCase):
         self.browser_js(
             "/web#action=voip_axivox_queue.axivox_wallboard_action",
             "console.log('test successful')",
-            "document.querySelector('.o_axivox_wallboard_title')",
+            "!!document.querySelector('.o_axivox_wallboard_title')",
             login="admin",
             timeout=120,
         )
