@@ -2,6 +2,7 @@
 from . import test_queue
 from . import test_queue_member
 from . import test_security
+from . import test_security_secrets
 from . import test_report
 from . import test_event_types
 from . import test_webhook
