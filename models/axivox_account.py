@@ -344,7 +344,8 @@ class AxivoxAccount(models.Model):
                     ("axivox_account_id", "=", self.id),
                     ("axivox_extension", "in", list(extensions)),
                 ],
-                ["axivox_extension"],
+                # the partner: the bus messages of ingestion are sent to it
+                ["axivox_extension", "partner_id"],
             )
         )
         return {user.axivox_extension: user for user in users}

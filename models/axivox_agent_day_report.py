@@ -163,6 +163,70 @@ class AxivoxAgentDayReport(models.Model):
         self.invalidate_model()
 
     @api.model
+    def _add_events(self, new_events, users, company_id, skip=()):
+        """Add the calls of ``new_events`` (stored for the first time) to their
+        agents' days, except the (user, day) pairs of ``skip`` (computed again in full):
+        one statement, which adds to the row or makes it. Each event is added once, as
+        ingestion applies it once, so this equals a refresh of those days."""
+        totals = {}
+        for event in new_events:
+            user = users.get(event.get("agent_extension"))
+            if event["type"] not in REPORT_EVENTS or not user:
+                continue
+            key = (user.id, event_moment(event["timestamp"]).date())
+            if key in skip:
+                continue
+            answered, talk, missed = totals.get(key, (0, 0, 0))
+            if event["type"] == "CONNECT":
+                answered += 1
+            elif event["type"] == "RINGNOANSWER":
+                missed += 1
+            else:
+                talk += event.get("talk_time") or 0
+            totals[key] = (answered, talk, missed)
+        if not totals:
+            return
+        self.flush_model()
+        keys = list(totals)
+        self.env.cr.execute(
+            """
+            WITH v(user_id, day, answered, talk, missed) AS (
+                SELECT * FROM unnest(%(users)s::int[], %(days)s::date[],
+                                     %(answered)s::int[], %(talk)s::int[],
+                                     %(missed)s::int[])),
+            up AS (
+                UPDATE axivox_agent_day_report r
+                   SET answered = r.answered + v.answered,
+                       talk_minutes = r.talk_minutes + v.talk / 60.0,
+                       missed = r.missed + v.missed,
+                       write_uid = %(uid)s, write_date = now() AT TIME ZONE 'UTC'
+                  FROM v
+                 WHERE r.user_id = v.user_id AND r.day = v.day
+                   AND r.company_id = %(company)s
+             RETURNING r.user_id, r.day)
+            INSERT INTO axivox_agent_day_report (
+                day, user_id, company_id, logged_hours, answered, talk_minutes, missed,
+                create_uid, write_uid, create_date, write_date)
+            SELECT v.day, v.user_id, %(company)s, 0, v.answered, v.talk / 60.0,
+                   v.missed, %(uid)s, %(uid)s, now() AT TIME ZONE 'UTC',
+                   now() AT TIME ZONE 'UTC'
+              FROM v
+             WHERE NOT EXISTS (
+                   SELECT 1 FROM up WHERE up.user_id = v.user_id AND up.day = v.day)
+            """,
+            {
+                "users": [k[0] for k in keys],
+                "days": [k[1] for k in keys],
+                "answered": [totals[k][0] for k in keys],
+                "talk": [totals[k][1] for k in keys],
+                "missed": [totals[k][2] for k in keys],
+                "company": company_id,
+                "uid": self.env.uid,
+            },
+        )
+        self.invalidate_model()
+
+    @api.model
     def _refresh_all(self):
         """Every row again, from the whole history (on install)."""
         for model in ("axivox.agent.session", "axivox.queue.event", self._name):
@@ -185,15 +249,6 @@ class AxivoxAgentDayReport(models.Model):
             {"uid": self.env.uid},
         )
         self.invalidate_model()
-
-    @api.model
-    def _pairs_of_events(self, new_events, users):
-        """The (user, day) pairs the report events of a batch fall in."""
-        return {
-            (users[e["agent_extension"]].id, event_moment(e["timestamp"]).date())
-            for e in new_events
-            if e["type"] in REPORT_EVENTS and users.get(e.get("agent_extension"))
-        }
 
     @api.model
     def _pairs_of_sessions(self, rows):

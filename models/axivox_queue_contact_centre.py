@@ -7,6 +7,8 @@ import pytz
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
+from .bus_messages import send_many
+
 # A queue call connected longer ago than this is not taken as going on (a lost end
 # event).
 BUSY_HOURS = 4
@@ -255,11 +257,12 @@ class AxivoxQueue(models.Model):
 
     @api.model
     def _notify_contact_centre(
-        self, queue_ids, callback_queue_ids=(), notifications=None
+        self, queue_ids, callback_queue_ids=(), notifications=None, read=None
     ):
         """Tell the wallboards that ``queue_ids`` changed, and the softphones that the
         callbacks of ``callback_queue_ids`` did: one query and one bus insert (none when
         the messages are added to the list ``notifications``, for the caller to send).
+        No query when ``read``, ``(queue ids, audience)`` read before, covers them.
         """
         queue_ids = set(queue_ids) | set(callback_queue_ids)
         callback_queue_ids = set(callback_queue_ids)
@@ -268,7 +271,15 @@ class AxivoxQueue(models.Model):
         self.env["axivox.queue.member"].flush_model(["queue_id", "user_id"])
         Partner = self.env["res.partner"]
         messages = []
-        for partner_id, queues in self._contact_centre_audience(queue_ids).items():
+        if read and queue_ids <= read[0]:
+            audience = {
+                partner_id: queues & queue_ids
+                for partner_id, queues in read[1].items()
+                if queues & queue_ids
+            }
+        else:
+            audience = self._contact_centre_audience(queue_ids)
+        for partner_id, queues in audience.items():
             partner = Partner.browse(partner_id)
             messages.append(
                 (partner, "voip_axivox_queue/wallboard", {"queue_ids": sorted(queues)})
@@ -282,6 +293,6 @@ class AxivoxQueue(models.Model):
                     )
                 )
         if notifications is None:
-            self.env["bus.bus"]._sendmany(messages)
+            send_many(self.env, messages)
         else:
             notifications += messages

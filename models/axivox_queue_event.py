@@ -19,6 +19,7 @@ from ..axivox_api.events import (
     validate_batch,
 )
 from ..axivox_simulator.traffic import working_days
+from .bus_messages import send_many
 
 EVENT_SOURCES = [
     ("webhook", "Webhook"),
@@ -272,9 +273,9 @@ class AxivoxQueueEvent(models.Model):
         "pbx_event_id",
         "source",
         "payload",
-        "create_uid",
+        # No create_uid / write_uid: the PBX made these lines, not an Odoo user (and
+        # each of them would be one more foreign-key check per row).
         "create_date",
-        "write_uid",
         "write_date",
         "caller_e164",
         "partner_id",
@@ -322,29 +323,27 @@ class AxivoxQueueEvent(models.Model):
             unique.setdefault(event["id"], event)
         if not unique:
             return {"applied": 0, "duplicates": 0}
+        batch = list(unique.values())
+        # Read before the lock, which serializes the account's deliveries (the shorter
+        # its hold, the more deliveries a second): the caller contacts (a contact
+        # changed later is linked by res.partner itself), the queues and the agents.
+        company_id, country = self._account_company(account)
+        numbers = self._match_callers(batch, company_id, country)
+        remote_ids = {e["queue_id"] for e in batch}
+        extensions = {e["agent_extension"] for e in batch if e.get("agent_extension")}
+        queues = self._queues_by_remote_id(account, remote_ids)
+        users = account._users_by_extension(extensions)
+        prepared = self._before_ingest_lock(account, batch, queues, numbers)
         # One ingestion per account at a time (webhooks, stream, sync): no two
         # transactions insert the same event or create the same member at once.
         account._lock_events()
-        batch = list(unique.values())
+        # A queue or an agent still unknown may have been made by the sync or the
+        # delivery this one waited for: read again, now that they are committed.
+        if remote_ids - set(queues):
+            queues.update(self._queues_by_remote_id(account, remote_ids - set(queues)))
+        if extensions - set(users):
+            users.update(account._users_by_extension(extensions - set(users)))
 
-        queues = {
-            queue.remote_id: queue
-            for queue in self.env["axivox.queue"]
-            .with_context(active_test=False)
-            .search_fetch(
-                [
-                    ("account_id", "=", account.id),
-                    ("remote_id", "in", list({e["queue_id"] for e in batch})),
-                ],
-                ["remote_id", "name"],
-            )
-        }
-        extensions = {e["agent_extension"] for e in batch if e.get("agent_extension")}
-        users = account._users_by_extension(extensions)
-        company_id, country = self._account_company(account)
-        numbers = self._match_callers(batch, company_id, country)
-
-        uid = self.env.uid
         now = fields.Datetime.now()
         rows = []
         for event in batch:
@@ -378,9 +377,7 @@ class AxivoxQueueEvent(models.Model):
                     event["id"],
                     source,
                     json.dumps(event),
-                    uid,
                     now,
-                    uid,
                     now,
                     *numbers.get(event.get("caller_number"), (None, None)),
                 )
@@ -406,11 +403,29 @@ class AxivoxQueueEvent(models.Model):
             "source": source,
             "company_id": company_id,
             "numbers": numbers,
+            "prepared": prepared,
         }
         self._after_ingest(account, new_events, batch_info, notifications)
         if notifications:
-            self.env["bus.bus"]._sendmany(notifications)
+            send_many(self.env, notifications)
         return {"applied": len(new_ids), "duplicates": len(events) - len(new_ids)}
+
+    @api.model
+    def _queues_by_remote_id(self, account, remote_ids):
+        """{PBX queue id: queue} for the queues of ``account`` among ``remote_ids``
+        (archived ones too)."""
+        return {
+            queue.remote_id: queue
+            for queue in self.env["axivox.queue"]
+            .with_context(active_test=False)
+            .search_fetch(
+                [
+                    ("account_id", "=", account.id),
+                    ("remote_id", "in", list(remote_ids)),
+                ],
+                ["remote_id", "name"],
+            )
+        }
 
     @api.model
     def _account_company(self, account):
@@ -425,15 +440,16 @@ class AxivoxQueueEvent(models.Model):
         allowed = self.env.context.get("allowed_company_ids")
         self.env.cr.execute(
             """
-            SELECT a.company_id, c.code, c.phone_code, fc.code, fc.phone_code
+            SELECT a.company_id, c.code, c.phone_code
               FROM axivox_account a
               JOIN res_company co ON co.id = a.company_id
               JOIN res_partner p ON p.id = co.partner_id
-              LEFT JOIN res_country c ON c.id = p.country_id
-              LEFT JOIN res_company fco ON fco.id = COALESCE(%(current)s, (
-                        SELECT u.company_id FROM res_users u WHERE u.id = %(uid)s))
-              LEFT JOIN res_partner fp ON fp.id = fco.partner_id
-              LEFT JOIN res_country fc ON fc.id = fp.country_id
+              LEFT JOIN res_country c ON c.id = COALESCE(p.country_id, (
+                   SELECT fp.country_id
+                     FROM res_company fco
+                     JOIN res_partner fp ON fp.id = fco.partner_id
+                    WHERE fco.id = COALESCE(%(current)s, (
+                          SELECT u.company_id FROM res_users u WHERE u.id = %(uid)s))))
              WHERE a.id = %(account)s
             """,
             {
@@ -442,10 +458,8 @@ class AxivoxQueueEvent(models.Model):
                 "account": account.id,
             },
         )
-        company_id, code, phone_code, fallback, fallback_phone = self.env.cr.fetchone()
-        if code:
-            return company_id, Country(code, phone_code)
-        return company_id, Country(fallback, fallback_phone) if fallback else None
+        company_id, code, phone_code = self.env.cr.fetchone()
+        return company_id, Country(code, phone_code) if code else None
 
     # ------------------------------------------------------------------
     # Demo data

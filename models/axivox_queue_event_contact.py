@@ -88,6 +88,31 @@ class AxivoxQueueEvent(models.Model):
         return {raw: (num, partners.get(num)) for raw, num in mapping.items()}
 
     @api.model
+    def _before_ingest_lock(self, account, batch, queues, numbers):
+        """What the contact-centre layer reads for a batch before the account's lock
+        (nothing there changes it): the audience of its queues and the history of its
+        connected callers. ``_after_ingest`` finds it in ``batch_info["prepared"]``."""
+        if self.env.context.get("axivox_contact_centre_off"):
+            return {}
+        queue_ids = {queue.id for queue in queues.values()}
+        now = time.time()
+        nums = {
+            numbers[e["caller_number"]][0]
+            for e in batch
+            if e["type"] == "CONNECT"
+            and e.get("agent_extension")
+            and e.get("caller_number") in numbers
+            and now - event_moment(e["timestamp"]).timestamp() < CARD_MAX_AGE
+        }
+        return {
+            "audience": (
+                queue_ids,
+                self.env["axivox.queue"]._contact_centre_audience(queue_ids),
+            ),
+            "histories": (nums, self._caller_histories(account, nums)),
+        }
+
+    @api.model
     def _after_ingest(self, account, new_events, batch_info, notifications):
         """Everything the contact-centre layer does with newly stored events
         (``new_events`` as validated, never applied before), in a few queries whatever
@@ -105,18 +130,27 @@ class AxivoxQueueEvent(models.Model):
         spans = self.env["axivox.agent.session"]._update_from_events(
             account, new_events, queues, users, source
         )
+        # The days of the sessions that changed are computed again; the calls of the
+        # other days are added to them.
         Report = self.env["axivox.agent.day.report"]
-        Report._refresh(
-            Report._pairs_of_sessions(spans)
-            | Report._pairs_of_events(new_events, users)
-        )
+        session_days = Report._pairs_of_sessions(spans)
+        Report._refresh(session_days)
+        Report._add_events(new_events, users, company_id, skip=session_days)
+        prepared = batch_info.get("prepared") or {}
         self._notify_caller_cards(
-            account, new_events, queues, users, numbers, notifications
+            account,
+            new_events,
+            queues,
+            users,
+            numbers,
+            notifications,
+            prepared.get("histories"),
         )
         self.env["axivox.queue"]._notify_contact_centre(
             {queues[e["queue_id"]].id for e in new_events if queues.get(e["queue_id"])},
             callback_queues,
             notifications,
+            prepared.get("audience"),
         )
 
     @api.model
@@ -193,11 +227,12 @@ class AxivoxQueueEvent(models.Model):
     # ------------------------------------------------------------------
     @api.model
     def _notify_caller_cards(
-        self, account, new_events, queues, users, numbers, notifications
+        self, account, new_events, queues, users, numbers, notifications, read=None
     ):
         """Send her caller card to the agent a queue caller just connected to (CONNECT),
         and tell her when that call ended: one bus message per agent (added to
-        ``notifications``) and one history query for the whole batch. Payload:
+        ``notifications``) and one history query for the whole batch (none when
+        ``read``, ``(numbers, histories)`` read before, covers its numbers). Payload:
         ``{"cards": [card, ...], "ended": [call id, ...]}``."""
         now = time.time()
         recent = [
@@ -220,7 +255,11 @@ class AxivoxQueueEvent(models.Model):
             nums = {
                 numbers.get(e.get("caller_number"), (False, None))[0] for e in connects
             }
-            histories = self._caller_histories(account, nums - {False})
+            nums -= {False}
+            if read and nums <= read[0]:
+                histories = read[1]
+            else:
+                histories = self._caller_histories(account, nums)
         partners = (
             self.env["res.partner"]
             .sudo()

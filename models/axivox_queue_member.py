@@ -4,6 +4,7 @@ from odoo.exceptions import UserError, ValidationError
 
 from ..axivox_api.events import odoo_datetime
 from .axivox_queue_event import event_moment
+from .bus_messages import send_many
 
 CALL_START = {"CONNECT"}
 CALL_END = {"COMPLETEAGENT", "COMPLETECALLER", "ATTENDEDTRANSFER", "BLINDTRANSFER"}
@@ -466,6 +467,6 @@ class AxivoxQueueMember(models.Model):
                 for pid in [partner_id, *manager_partners]
             ]
         if notifications is None:
-            self.env["bus.bus"]._sendmany(messages)
+            send_many(self.env, messages)
         else:
             notifications += messages

@@ -233,6 +233,43 @@ class TestAgentSessions(ContactCentreCase):
         self.env["axivox.agent.day.report"]._refresh_all()
         self.assertEqual(rows(), before)
 
+    def test_report_adds_the_calls_of_later_batches(self):
+        """Calls that come batch after batch, no session changing, are added to their
+        agent's day once each (a delivery sent again adds nothing), and the day equals
+        the report computed again from the stored history."""
+        Report = self.env["axivox.agent.day.report"]
+
+        def figures():
+            return [
+                (r.answered, r.talk_minutes, r.missed)
+                for r in Report.search(
+                    [("user_id", "=", self.agent2.id), ("day", "=", "2024-03-05")]
+                )
+            ]
+
+        self.ingest(
+            self.call("a1", "+3225550001", "09:00:00", queue="q-support", talk=120)
+        )
+        self.assertEqual(figures(), [(1, 2.0, 0)])
+        later = self.call(
+            "a2", "+3225550002", "10:00:00", queue="q-support", talk=60
+        ) + [
+            self.ev(
+                "RINGNOANSWER",
+                DAY + "11:00:00",
+                queue="q-support",
+                call_id="a3",
+                caller_number="+3225550003",
+                agent_extension="202",
+                ring_time=20,
+            )
+        ]
+        self.ingest(later)
+        self.ingest(later)
+        self.assertEqual(figures(), [(2, 3.0, 1)])
+        Report._refresh_all()
+        self.assertEqual(figures(), [(2, 3.0, 1)])
+
     def test_report_open_session_counts_until_opened(self):
         now = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
         start = now - timedelta(minutes=90)
