@@ -333,7 +333,7 @@ class AxivoxQueueEvent(models.Model):
         extensions = {e["agent_extension"] for e in batch if e.get("agent_extension")}
         queues = self._queues_by_remote_id(account, remote_ids)
         users = account._users_by_extension(extensions)
-        prepared = self._before_ingest_lock(account, batch, queues, numbers)
+        prepared = self._before_ingest_lock(account, batch, queues, users, numbers)
         # One ingestion per account at a time (webhooks, stream, sync): no two
         # transactions insert the same event or create the same member at once.
         account._lock_events()

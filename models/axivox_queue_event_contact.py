@@ -88,21 +88,18 @@ class AxivoxQueueEvent(models.Model):
         return {raw: (num, partners.get(num)) for raw, num in mapping.items()}
 
     @api.model
-    def _before_ingest_lock(self, account, batch, queues, numbers):
+    def _before_ingest_lock(self, account, batch, queues, users, numbers):
         """What the contact-centre layer reads for a batch before the account's lock
         (nothing there changes it): the audience of its queues and the history of its
         connected callers. ``_after_ingest`` finds it in ``batch_info["prepared"]``."""
         if self.env.context.get("axivox_contact_centre_off"):
             return {}
         queue_ids = {queue.id for queue in queues.values()}
-        now = time.time()
+        _recent, connects = self._card_events(batch, users)
         nums = {
             numbers[e["caller_number"]][0]
-            for e in batch
-            if e["type"] == "CONNECT"
-            and e.get("agent_extension")
-            and e.get("caller_number") in numbers
-            and now - event_moment(e["timestamp"]).timestamp() < CARD_MAX_AGE
+            for e in connects
+            if e.get("caller_number") in numbers
         }
         return {
             "audience": (
@@ -234,22 +231,9 @@ class AxivoxQueueEvent(models.Model):
         ``notifications``) and one history query for the whole batch (none when
         ``read``, ``(numbers, histories)`` read before, covers its numbers). Payload:
         ``{"cards": [card, ...], "ended": [call id, ...]}``."""
-        now = time.time()
-        recent = [
-            e
-            for e in new_events
-            if users.get(e.get("agent_extension"))
-            and (e["type"] == "CONNECT" or e["type"] in CALL_END_EVENTS)
-            and now - event_moment(e["timestamp"]).timestamp() < CARD_MAX_AGE
-        ]
+        recent, connects = self._card_events(new_events, users)
         if not recent:
             return
-        ended = {e.get("call_id") for e in recent if e["type"] in CALL_END_EVENTS}
-        connects = [
-            e
-            for e in recent
-            if e["type"] == "CONNECT" and e.get("call_id") not in ended
-        ]
         histories = {}
         if connects:
             nums = {
@@ -297,6 +281,27 @@ class AxivoxQueueEvent(models.Model):
             (user.partner_id, CARD_NOTIFICATION, message)
             for user, message in by_agent.items()
         ]
+
+    @api.model
+    def _card_events(self, events, users):
+        """``(recent, connects)``: the events of ``events`` that make or end a caller
+        card (of a mapped agent, not older than CARD_MAX_AGE), and among them the
+        CONNECTs of calls that did not end in the same events."""
+        now = time.time()
+        recent = [
+            e
+            for e in events
+            if users.get(e.get("agent_extension"))
+            and (e["type"] == "CONNECT" or e["type"] in CALL_END_EVENTS)
+            and now - event_moment(e["timestamp"]).timestamp() < CARD_MAX_AGE
+        ]
+        ended = {e.get("call_id") for e in recent if e["type"] in CALL_END_EVENTS}
+        connects = [
+            e
+            for e in recent
+            if e["type"] == "CONNECT" and e.get("call_id") not in ended
+        ]
+        return recent, connects
 
     @api.model
     def _caller_histories(self, account, nums):
