@@ -1,4 +1,5 @@
 """Contacts matched to queue callers: phone numbers in E.164, and their queue calls."""
+import functools
 import re
 
 from odoo import _, api, fields, models
@@ -18,12 +19,20 @@ def e164(number, country):
     extensions) and text without digits are returned as their digits, or False."""
     if not number or not isinstance(number, str):
         return False
-    raw = number.strip()
-    if country and country.code:
+    if country:
+        return _e164(number.strip(), country.code or None, country.phone_code or None)
+    return _e164(number.strip(), None, None)
+
+
+# The same callers call again and again: each number is read once per process (the
+# library takes about a tenth of a millisecond a number).
+@functools.lru_cache(maxsize=65536)
+def _e164(raw, code, phone_code):
+    if code:
         formatted = phone_validation.phone_format(
             raw,
-            country.code,
-            country.phone_code,
+            code,
+            phone_code,
             force_format="E164",
             raise_exception=False,
         )
@@ -36,11 +45,11 @@ def e164(number, country):
         return "+" + digits
     if digits.startswith("00"):
         return "+" + digits[2:]
-    if len(digits) <= 6 or not (country and country.phone_code):
+    if len(digits) <= 6 or not phone_code:
         return digits
-    if digits.startswith("0") and country.code not in _KEEP_TRUNK_ZERO:
+    if digits.startswith("0") and code not in _KEEP_TRUNK_ZERO:
         digits = digits[1:]
-    return f"+{country.phone_code}{digits}"
+    return f"+{phone_code}{digits}"
 
 
 class ResPartner(models.Model):
