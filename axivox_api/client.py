@@ -117,7 +117,9 @@ class AxivoxClient(AxivoxTransport):
 
     # ---------------------------------------------------------------- report
     @staticmethod
-    def _report_params(date_from, date_to, types, call_id, caller_number):
+    def _report_params(
+        date_from=None, date_to=None, types=None, call_id=None, caller_number=None
+    ):
         params = {}
         if date_from is not None:
             params["from"] = _iso(date_from)
@@ -140,19 +142,14 @@ class AxivoxClient(AxivoxTransport):
             params["caller_number"] = caller_number
         return params
 
-    def iter_queue_report(
-        self,
-        queue_id,
-        date_from=None,
-        date_to=None,
-        types=None,
-        call_id=None,
-        caller_number=None,
-        page_size=500,
-    ):
+    def iter_queue_report(self, queue_id, *, page_size=500, **filters):
         """Yield the queue's events matching the filters, oldest first,
-        following ``next_cursor`` page by page."""
-        params = self._report_params(date_from, date_to, types, call_id, caller_number)
+        following ``next_cursor`` page by page.
+
+        The filters (keywords): ``date_from``, ``date_to`` (datetimes), ``types``
+        (a list or a comma-separated string of event types), ``call_id``,
+        ``caller_number``."""
+        params = self._report_params(**filters)
         params["limit"] = int(page_size)
         path = "/queues/%s/events" % self._seg(queue_id)
         while True:
@@ -167,17 +164,10 @@ class AxivoxClient(AxivoxTransport):
         """The whole report as a list (see :meth:`iter_queue_report`)."""
         return list(self.iter_queue_report(queue_id, **filters))
 
-    def queue_report_csv(
-        self,
-        queue_id,
-        date_from=None,
-        date_to=None,
-        types=None,
-        call_id=None,
-        caller_number=None,
-    ):
-        """The report as CSV text (header row first), as exported by the PBX."""
-        params = self._report_params(date_from, date_to, types, call_id, caller_number)
+    def queue_report_csv(self, queue_id, **filters):
+        """The report as CSV text (header row first), as exported by the PBX (the
+        filters of :meth:`iter_queue_report`)."""
+        params = self._report_params(**filters)
         response = self.request(
             "GET",
             "/queues/%s/events.csv" % self._seg(queue_id),

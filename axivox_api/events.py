@@ -17,23 +17,8 @@ import math
 import re
 import time
 
-EVENT_TYPES = (
-    "ABANDON",
-    "ADDMEMBER",
-    "REMOVEMEMBER",
-    "COMPLETEAGENT",
-    "COMPLETECALLER",
-    "CONNECT",
-    "ENTERQUEUE",
-    "EXITEMPTY",
-    "EXITWITHTIMEOUT",
-    "RINGNOANSWER",
-    "RINGCANCELED",
-    "ATTENDEDTRANSFER",
-    "BLINDTRANSFER",
-)
-
-# English labels, as worded in the Axivox queue report.
+# The 13 event types and their English labels (as worded in the Axivox queue
+# report), in the report's order.
 EVENT_LABELS = {
     "ABANDON": "The caller quit",
     "ADDMEMBER": "An agent is connecting",
@@ -49,6 +34,7 @@ EVENT_LABELS = {
     "ATTENDEDTRANSFER": "Transfer",
     "BLINDTRANSFER": "Blind transfer",
 }
+EVENT_TYPES = tuple(EVENT_LABELS)
 
 # Event types that always concern one agent.
 AGENT_EVENT_TYPES = frozenset(
@@ -205,28 +191,28 @@ def _check_value(value, depth=0):
     return None
 
 
-def _id_problem(value):
-    """What is wrong with an event's ``id`` or ``queue_id``, or None."""
+def _text_problem(value, max_length, not_a_string):
+    """What is wrong with the string ``value``, or None (``not_a_string`` when it is
+    not one)."""
     if not isinstance(value, str):
-        return "must be a string"
-    if len(value) > MAX_ID_LENGTH:
-        return f"must be at most {MAX_ID_LENGTH} characters"
+        return not_a_string
+    if len(value) > max_length:
+        return f"must be at most {max_length} characters"
     if "\x00" in value:
         return "must not contain a NUL character"
     return None
+
+
+def _id_problem(value):
+    """What is wrong with an event's ``id`` or ``queue_id``, or None."""
+    return _text_problem(value, MAX_ID_LENGTH, "must be a string")
 
 
 def _string_problem(value):
     """What is wrong with an optional string field, or None."""
     if value is None:
         return None
-    if not isinstance(value, str):
-        return "must be a string or null"
-    if len(value) > MAX_STRING_LENGTH:
-        return f"must be at most {MAX_STRING_LENGTH} characters"
-    if "\x00" in value:
-        return "must not contain a NUL character"
-    return None
+    return _text_problem(value, MAX_STRING_LENGTH, "must be a string or null")
 
 
 def _int_problem(value):

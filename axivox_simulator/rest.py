@@ -34,23 +34,28 @@ async def ping(request):
     return json_response({"ok": True, "version": __version__, "time": iso(utcnow())})
 
 
+def _by_key(mapping):
+    """The values of ``mapping``, in the order of their keys."""
+    return [mapping[key] for key in sorted(mapping)]
+
+
 @routes.get(PREFIX + "/queues")
 async def list_queues(request):
-    state = sim_of(request).state
-    return json_response({"queues": [state.queues[k] for k in sorted(state.queues)]})
+    return json_response({"queues": _by_key(sim_of(request).state.queues)})
+
+
+def _created(kind, obj, **headers):
+    """The 201 answer for a new queue or call, with its URL in ``Location``."""
+    location = "{}/{}s/{}".format(PREFIX, kind, obj["id"])
+    return json_response(
+        {kind: obj}, status=201, headers=dict(Location=location, **headers)
+    )
 
 
 @routes.post(PREFIX + "/queues")
 async def create_queue(request):
     queue = sim_of(request).state.create_queue(await read_object(request))
-    return json_response(
-        {"queue": queue},
-        status=201,
-        headers={
-            "Location": "{}/queues/{}".format(PREFIX, queue["id"]),
-            "ETag": '"%d"' % queue["version"],
-        },
-    )
+    return _created("queue", queue, ETag='"%d"' % queue["version"])
 
 
 @routes.get(PREFIX + "/queues/{queue_id}")
@@ -83,8 +88,7 @@ async def apply_changes(request):
 
 @routes.get(PREFIX + "/users")
 async def list_users(request):
-    state = sim_of(request).state
-    return json_response({"users": [state.users[k] for k in sorted(state.users)]})
+    return json_response({"users": _by_key(sim_of(request).state.users)})
 
 
 @routes.get(PREFIX + "/agents")
@@ -93,30 +97,25 @@ async def list_agents(request):
     return json_response({"agents": sim_of(request).state.list_agents(queue_id)})
 
 
+def _agent_answer(request, change):
+    """Apply ``change`` (connect or disconnect) to the agent the URL names."""
+    agent, _ = change(request.match_info["queue_id"], request.match_info["extension"])
+    return json_response({"agent": agent})
+
+
 @routes.post(PREFIX + "/queues/{queue_id}/agents/{extension}/connect")
 async def connect_agent(request):
-    agent, _ = sim_of(request).state.connect_agent(
-        request.match_info["queue_id"], request.match_info["extension"]
-    )
-    return json_response({"agent": agent})
+    return _agent_answer(request, sim_of(request).state.connect_agent)
 
 
 @routes.post(PREFIX + "/queues/{queue_id}/agents/{extension}/disconnect")
 async def disconnect_agent(request):
-    agent, _ = sim_of(request).state.disconnect_agent(
-        request.match_info["queue_id"], request.match_info["extension"]
-    )
-    return json_response({"agent": agent})
+    return _agent_answer(request, sim_of(request).state.disconnect_agent)
 
 
 @routes.post(PREFIX + "/calls")
 async def originate(request):
-    call = sim_of(request).state.originate(await read_object(request))
-    return json_response(
-        {"call": call},
-        status=201,
-        headers={"Location": "{}/calls/{}".format(PREFIX, call["id"])},
-    )
+    return _created("call", sim_of(request).state.originate(await read_object(request)))
 
 
 @routes.get(PREFIX + "/calls/{call_id}")
@@ -133,9 +132,14 @@ async def hangup(request):
     )
 
 
-def _report_filters(request):
+def _report_query(request):
+    """The state, the queue the URL names (404 when unknown) and the report's
+    filters the query string gives."""
+    state = sim_of(request).state
+    queue_id = request.match_info["queue_id"]
+    state.get_queue(queue_id)
     q = request.query
-    return dict(
+    return state, queue_id, dict(
         date_from=parse_time(q.get("from"), "from"),
         date_to=parse_time(q.get("to"), "to"),
         types=parse_types(q.get("types")),
@@ -146,10 +150,7 @@ def _report_filters(request):
 
 @routes.get(PREFIX + "/queues/{queue_id}/events")
 async def queue_events(request):
-    state = sim_of(request).state
-    queue_id = request.match_info["queue_id"]
-    state.get_queue(queue_id)
-    filters = _report_filters(request)
+    state, queue_id, filters = _report_query(request)
     after = parse_cursor(request.query.get("cursor"), "cursor")
     limit = parse_int(request.query.get("limit"), "limit", 1, MAX_LIMIT, 500)
     page, more = [], False
@@ -170,10 +171,7 @@ CSV_COLUMNS = (
 
 @routes.get(PREFIX + "/queues/{queue_id}/events.csv")
 async def queue_events_csv(request):
-    state = sim_of(request).state
-    queue_id = request.match_info["queue_id"]
-    state.get_queue(queue_id)
-    filters = _report_filters(request)
+    state, queue_id, filters = _report_query(request)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)

@@ -12,6 +12,7 @@ active one dies (PostgreSQL releases the lock with its connection) resumes from 
 saved cursor.
 """
 import argparse
+import dataclasses
 import logging
 import signal
 import sys
@@ -31,24 +32,18 @@ _logger = logging.getLogger(__name__)
 LISTEN_LOCK = 0x41584C53  # "AXLS"
 
 
+@dataclasses.dataclass(eq=False)
 class StreamListener:
     """Consume the event streams of the PBX accounts of one database."""
 
-    def __init__(
-        self,
-        registry,
-        account_ids=None,
-        heartbeat=15.0,
-        min_backoff=0.5,
-        max_backoff=30.0,
-        standby_poll=1.0,
-    ):
-        self.registry = registry
-        self.account_ids = account_ids
-        self.heartbeat = heartbeat
-        self.min_backoff = min_backoff
-        self.max_backoff = max_backoff
-        self.standby_poll = standby_poll
+    registry: odoo.modules.registry.Registry
+    account_ids: list | None = None
+    heartbeat: float = 15.0  # seconds
+    min_backoff: float = 0.5
+    max_backoff: float = 30.0
+    standby_poll: float = 1.0
+
+    def __post_init__(self):
         # account id: the consumer of an account this listener holds
         self.consumers = {}
         self.accounts = []  # the account ids served, actively or as a standby

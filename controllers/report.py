@@ -17,13 +17,7 @@ class AxivoxQueueReportController(http.Controller):
         if not wizard:
             raise request.not_found()
         filename, content = wizard._export_csv()
-        return request.make_response(
-            content,
-            headers=[
-                ("Content-Type", "text/csv; charset=utf-8"),
-                ("Content-Disposition", http.content_disposition(filename)),
-            ],
-        )
+        return _csv_response(filename, content)
 
     @http.route(
         "/voip_axivox_queue/report/page.csv",
@@ -43,10 +37,15 @@ class AxivoxQueueReportController(http.Controller):
                 status=400,
                 headers=[("Content-Type", "text/plain; charset=utf-8")],
             )
-        return request.make_response(
-            content,
-            headers=[
-                ("Content-Type", "text/csv; charset=utf-8"),
-                ("Content-Disposition", http.content_disposition(filename)),
-            ],
-        )
+        return _csv_response(filename, content)
+
+
+def _csv_response(filename, content):
+    """The CSV download ``filename``."""
+    return request.make_response(
+        content,
+        headers=[
+            ("Content-Type", "text/csv; charset=utf-8"),
+            ("Content-Disposition", http.content_disposition(filename)),
+        ],
+    )

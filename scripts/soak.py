@@ -66,6 +66,9 @@ class Odoo:
             {"model": model, "method": method, "args": list(args), "kwargs": kwargs},
         )
 
+    def search_read(self, model, domain, fields):
+        return self.call(model, "search_read", domain, fields)
+
 
 def sim_control(sim, method, path, payload=None):
     response = requests.request(
@@ -89,16 +92,14 @@ def feed(pbx):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--url", required=True)
-    parser.add_argument("--sim", required=True)
-    parser.add_argument("--sim-key", required=True)
-    parser.add_argument("--db", required=True)
+    for option in ("--url", "--sim", "--sim-key", "--db"):
+        parser.add_argument(option, required=True)
     parser.add_argument("--seconds", type=float, default=45)
     args = parser.parse_args()
     SIM_KEY[0] = args.sim_key
     pbx = AxivoxClient(args.sim, args.sim_key, timeout=30)
     admin = Odoo(args.url, args.db, "admin", "admin")
-    account = admin.call("axivox.account", "search_read", [], ["id", "name"])[0]
+    account = admin.search_read("axivox.account", [], ["id", "name"])[0]
     admin.call("axivox.account", "action_sync_now", [account["id"]])
     sim_control(
         args.sim,
@@ -112,9 +113,8 @@ def main():
         },
     )
     agents = [a for a in pbx.list_agents() if a["type"] == "dynamic"]
-    members = admin.call(
+    members = admin.search_read(
         "axivox.queue.member",
-        "search_read",
         [["member_type", "=", "dynamic"], ["queue_id.remote_id", "!=", False]],
         ["id"],
     )
@@ -191,9 +191,8 @@ def main():
     expected = {e["id"] for e in events}
 
     def odoo_ids():
-        rows = admin.call(
+        rows = admin.search_read(
             "axivox.queue.event",
-            "search_read",
             [
                 ["account_id", "=", account["id"]],
                 ["pbx_event_id", "not like", "demo-%"],
@@ -214,36 +213,18 @@ def main():
     )
     check(len(ids) == len(set(ids)), "no event stored twice")
 
-    def states():
-        odoo = {
-            (m["queue_id"][1], m["user_id"][0]): m["connected"]
-            for m in admin.call(
-                "axivox.queue.member",
-                "search_read",
-                [["account_id", "=", account["id"]]],
-                ["queue_id", "user_id", "connected"],
-            )
-        }
-        return odoo
+    def of_account(model, fields, account_field="account_id"):
+        """The account's records of ``model``, as ``fields``."""
+        return admin.search_read(model, [[account_field, "=", account["id"]]], fields)
 
-    users = {
-        u["axivox_extension"]: u["id"]
-        for u in admin.call(
-            "res.users",
-            "search_read",
-            [["axivox_account_id", "=", account["id"]]],
-            ["axivox_extension"],
-        )
-    }
-    queues = {
-        q["remote_id"]: q["name"]
-        for q in admin.call(
-            "axivox.queue",
-            "search_read",
-            [["account_id", "=", account["id"]]],
-            ["remote_id", "name"],
-        )
-    }
+    def states():
+        rows = of_account("axivox.queue.member", ["queue_id", "user_id", "connected"])
+        return {(m["queue_id"][1], m["user_id"][0]): m["connected"] for m in rows}
+
+    user_rows = of_account("res.users", ["axivox_extension"], "axivox_account_id")
+    users = {u["axivox_extension"]: u["id"] for u in user_rows}
+    queue_rows = of_account("axivox.queue", ["remote_id", "name"])
+    queues = {q["remote_id"]: q["name"] for q in queue_rows}
     pbx_state = {
         (queues[a["queue_id"]], users[a["extension"]]): a["type"] == "static"
         or bool(a["connected"])
