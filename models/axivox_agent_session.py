@@ -24,18 +24,9 @@ class AxivoxAgentSession(models.Model):
     _name = "axivox.agent.session"
     _description = "Agent Session"
     _order = "start_time desc, id desc"
+    _inherit = ["axivox.account.owned.mixin"]
 
-    account_id = fields.Many2one(
-        "axivox.account",
-        string="PBX Account",
-        required=True,
-        index=True,
-        ondelete="cascade",
-        readonly=True,
-    )
-    company_id = fields.Many2one(
-        "res.company", string="Company", index=True, readonly=True
-    )
+    company_id = fields.Many2one(index=True)
     queue_id = fields.Many2one(
         "axivox.queue",
         string="Queue",

@@ -24,18 +24,9 @@ class AxivoxCallback(models.Model):
     _description = "Queue Callback"
     _order = "call_time desc, id desc"
     _rec_name = "number"
+    _inherit = ["axivox.account.owned.mixin"]
 
-    account_id = fields.Many2one(
-        "axivox.account",
-        string="PBX Account",
-        required=True,
-        index=True,
-        ondelete="cascade",
-        readonly=True,
-    )
-    company_id = fields.Many2one(
-        "res.company", string="Company", required=True, readonly=True
-    )
+    company_id = fields.Many2one(required=True)
     queue_id = fields.Many2one(
         "axivox.queue",
         string="Queue",
