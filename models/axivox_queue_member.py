@@ -18,6 +18,12 @@ CHANGE_SOURCES = [
 ]
 
 
+def _pbx_time(string, **kwargs):
+    """The PBX time (epoch seconds) of the last event of a kind applied to the member:
+    an older event never overrides it."""
+    return fields.Float(string, digits=(16, 3), readonly=True, copy=False, **kwargs)
+
+
 class AxivoxQueueMember(models.Model):
     """One agent in one queue: static agents are always connected, dynamic agents log
     in."""
@@ -55,11 +61,8 @@ class AxivoxQueueMember(models.Model):
     last_change = fields.Datetime(
         readonly=True, copy=False, help="Time of the last login state change applied."
     )
-    last_change_ts = fields.Float(
+    last_change_ts = _pbx_time(
         "Last Change Timestamp",
-        digits=(16, 3),
-        readonly=True,
-        copy=False,
         help="The PBX time (epoch, milliseconds) of the last change applied: an older "
         "event never overrides a newer one.",
     )
@@ -77,11 +80,8 @@ class AxivoxQueueMember(models.Model):
     )
     on_call_since = fields.Datetime("On a Call Since", readonly=True, copy=False)
     call_id = fields.Char("Current Call ID", readonly=True, copy=False)
-    call_change_ts = fields.Float(
+    call_change_ts = _pbx_time(
         "Last Call Event Timestamp",
-        digits=(16, 3),
-        readonly=True,
-        copy=False,
         help="The PBX time of the last call event applied: an older one never "
         "overrides it.",
     )
