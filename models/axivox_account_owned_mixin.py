@@ -1,6 +1,20 @@
 """axivox.account.owned.mixin: the PBX account and company of the records Odoo builds
-from a PBX account's data (agent sessions, callbacks, quarantined events)."""
+from a PBX account's data (agent sessions, callbacks, quarantined events), and
+``queue_field``, the queue of those that belong to a queue."""
 from odoo import fields, models
+
+
+def queue_field(**kwargs):
+    """The queue a record built from the PBX's data belongs to: read-only, deleted with
+    the queue."""
+    return fields.Many2one(
+        "axivox.queue",
+        string="Queue",
+        index=True,
+        ondelete="cascade",
+        readonly=True,
+        **kwargs,
+    )
 
 
 class AxivoxAccountOwnedMixin(models.AbstractModel):

@@ -2,6 +2,7 @@
 from the stored ADDMEMBER / REMOVEMEMBER events."""
 from odoo import api, fields, models
 
+from .axivox_account_owned_mixin import queue_field
 from .axivox_queue_event import event_moment
 
 SESSION_SOURCES = [
@@ -27,14 +28,7 @@ class AxivoxAgentSession(models.Model):
     _inherit = ["axivox.account.owned.mixin"]
 
     company_id = fields.Many2one(index=True)
-    queue_id = fields.Many2one(
-        "axivox.queue",
-        string="Queue",
-        required=True,
-        index=True,
-        ondelete="cascade",
-        readonly=True,
-    )
+    queue_id = queue_field(required=True)
     agent_extension = fields.Char("Extension", required=True, readonly=True)
     user_id = fields.Many2one("res.users", string="Agent", index=True, readonly=True)
     start_time = fields.Datetime("Start", required=True, readonly=True, index=True)

@@ -5,6 +5,8 @@ import psycopg2.errors
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
+from .axivox_account_owned_mixin import queue_field
+
 # Queue calls that ended without an agent: the caller is to be called back.
 UNANSWERED = ("ABANDON", "EXITWITHTIMEOUT", "EXITEMPTY", "RINGCANCELED")
 CALLBACK_STATES = [("open", "To call back"), ("claimed", "Claimed"), ("done", "Closed")]
@@ -27,14 +29,7 @@ class AxivoxCallback(models.Model):
     _inherit = ["axivox.account.owned.mixin"]
 
     company_id = fields.Many2one(required=True)
-    queue_id = fields.Many2one(
-        "axivox.queue",
-        string="Queue",
-        index=True,
-        ondelete="cascade",
-        readonly=True,
-        help="The queue of the caller's last call without an agent.",
-    )
+    queue_id = queue_field(help="The queue of the caller's last call without an agent.")
     number = fields.Char(
         required=True, readonly=True, help="The caller's number (E.164)."
     )
