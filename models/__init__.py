@@ -2,6 +2,7 @@
 from . import axivox_account
 from . import axivox_account_sync
 from . import axivox_account_auto_logout
+from . import axivox_account_owned_mixin
 from . import axivox_queue
 from . import axivox_queue_pbx
 from . import axivox_queue_kpi

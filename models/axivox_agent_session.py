@@ -2,6 +2,7 @@
 from the stored ADDMEMBER / REMOVEMEMBER events."""
 from odoo import api, fields, models
 
+from .axivox_account_owned_mixin import queue_field
 from .axivox_queue_event import event_moment
 
 SESSION_SOURCES = [
@@ -24,26 +25,10 @@ class AxivoxAgentSession(models.Model):
     _name = "axivox.agent.session"
     _description = "Agent Session"
     _order = "start_time desc, id desc"
+    _inherit = ["axivox.account.owned.mixin"]
 
-    account_id = fields.Many2one(
-        "axivox.account",
-        string="PBX Account",
-        required=True,
-        index=True,
-        ondelete="cascade",
-        readonly=True,
-    )
-    company_id = fields.Many2one(
-        "res.company", string="Company", index=True, readonly=True
-    )
-    queue_id = fields.Many2one(
-        "axivox.queue",
-        string="Queue",
-        required=True,
-        index=True,
-        ondelete="cascade",
-        readonly=True,
-    )
+    company_id = fields.Many2one(index=True)
+    queue_id = queue_field(required=True)
     agent_extension = fields.Char("Extension", required=True, readonly=True)
     user_id = fields.Many2one("res.users", string="Agent", index=True, readonly=True)
     start_time = fields.Datetime("Start", required=True, readonly=True, index=True)

@@ -5,6 +5,8 @@ import psycopg2.errors
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
+from .axivox_account_owned_mixin import queue_field
+
 # Queue calls that ended without an agent: the caller is to be called back.
 UNANSWERED = ("ABANDON", "EXITWITHTIMEOUT", "EXITEMPTY", "RINGCANCELED")
 CALLBACK_STATES = [("open", "To call back"), ("claimed", "Claimed"), ("done", "Closed")]
@@ -24,26 +26,10 @@ class AxivoxCallback(models.Model):
     _description = "Queue Callback"
     _order = "call_time desc, id desc"
     _rec_name = "number"
+    _inherit = ["axivox.account.owned.mixin"]
 
-    account_id = fields.Many2one(
-        "axivox.account",
-        string="PBX Account",
-        required=True,
-        index=True,
-        ondelete="cascade",
-        readonly=True,
-    )
-    company_id = fields.Many2one(
-        "res.company", string="Company", required=True, readonly=True
-    )
-    queue_id = fields.Many2one(
-        "axivox.queue",
-        string="Queue",
-        index=True,
-        ondelete="cascade",
-        readonly=True,
-        help="The queue of the caller's last call without an agent.",
-    )
+    company_id = fields.Many2one(required=True)
+    queue_id = queue_field(help="The queue of the caller's last call without an agent.")
     number = fields.Char(
         required=True, readonly=True, help="The caller's number (E.164)."
     )

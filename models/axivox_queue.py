@@ -29,6 +29,26 @@ def _members(member_type, string):
     )
 
 
+def _agent_code(string, **kwargs):
+    """A code agents dial to log into or out of the queue: by default made from the
+    queue's extension (``_compute_default_codes``), editable."""
+    return fields.Char(
+        string,
+        required=True,
+        tracking=True,
+        compute="_compute_default_codes",
+        store=True,
+        readonly=False,
+        precompute=True,
+        **kwargs,
+    )
+
+
+def _seconds(string, **kwargs):
+    """A duration setting of the queue, in seconds: required and tracked."""
+    return fields.Integer(string, required=True, tracking=True, **kwargs)
+
+
 class AxivoxQueue(models.Model):
     """Mirror of a call queue of the PBX."""
 
@@ -65,40 +85,24 @@ class AxivoxQueue(models.Model):
         tracking=True,
         help="How incoming calls are routed to the agents of the queue.",
     )
-    max_wait_time = fields.Integer(
+    max_wait_time = _seconds(
         "Maximum Waiting Time (s)",
-        required=True,
         default=300,
-        tracking=True,
         help="Longest time a caller waits in the queue before going to the next step "
         "of the dial plan.",
     )
-    max_ring_time = fields.Integer(
+    max_ring_time = _seconds(
         "Maximum Ringing at an Agent (s)",
-        required=True,
         default=20,
-        tracking=True,
         help="Longest time one agent's phone rings before the next agent is tried.",
     )
-    login_code = fields.Char(
+    login_code = _agent_code(
         "Agent Connection Code",
-        required=True,
-        tracking=True,
-        compute="_compute_default_codes",
-        store=True,
-        readonly=False,
-        precompute=True,
         help="Number an agent dials to log into the queue (by default * and the "
         "queue's extension, as on the PBX).",
     )
-    logout_code = fields.Char(
+    logout_code = _agent_code(
         "Agent Disconnection Code",
-        required=True,
-        tracking=True,
-        compute="_compute_default_codes",
-        store=True,
-        readonly=False,
-        precompute=True,
         help="Number an agent dials to log out of the queue (by default # and the "
         "queue's extension, as on the PBX).",
     )
@@ -147,11 +151,9 @@ class AxivoxQueue(models.Model):
         help="Newer PBX version found while Odoo had changes to apply (0: none).",
     )
     # Odoo-side setting of the KPIs (not sent to the PBX).
-    service_level_seconds = fields.Integer(
+    service_level_seconds = _seconds(
         "Service Level Threshold (s)",
-        required=True,
         default=20,
-        tracking=True,
         help="A call counts toward the service level when an agent answers it within "
         "this many seconds of waiting. Used by the KPIs only; not sent to the PBX.",
     )

@@ -33,15 +33,8 @@ class AxivoxQueueEventQuarantine(models.Model):
     _description = "Quarantined PBX Event"
     _order = "id desc"
     _rec_name = "pbx_event_id"
+    _inherit = ["axivox.account.owned.mixin"]
 
-    account_id = fields.Many2one(
-        "axivox.account",
-        string="PBX Account",
-        required=True,
-        index=True,
-        ondelete="cascade",
-        readonly=True,
-    )
     company_id = fields.Many2one(
         related="account_id.company_id", store=True, index=True
     )

@@ -18,6 +18,12 @@ CHANGE_SOURCES = [
 ]
 
 
+def _pbx_time(string, **kwargs):
+    """The PBX time (epoch seconds) of the last event of a kind applied to the member:
+    an older event never overrides it."""
+    return fields.Float(string, digits=(16, 3), readonly=True, copy=False, **kwargs)
+
+
 class AxivoxQueueMember(models.Model):
     """One agent in one queue: static agents are always connected, dynamic agents log
     in."""
@@ -55,11 +61,8 @@ class AxivoxQueueMember(models.Model):
     last_change = fields.Datetime(
         readonly=True, copy=False, help="Time of the last login state change applied."
     )
-    last_change_ts = fields.Float(
+    last_change_ts = _pbx_time(
         "Last Change Timestamp",
-        digits=(16, 3),
-        readonly=True,
-        copy=False,
         help="The PBX time (epoch, milliseconds) of the last change applied: an older "
         "event never overrides a newer one.",
     )
@@ -77,11 +80,8 @@ class AxivoxQueueMember(models.Model):
     )
     on_call_since = fields.Datetime("On a Call Since", readonly=True, copy=False)
     call_id = fields.Char("Current Call ID", readonly=True, copy=False)
-    call_change_ts = fields.Float(
+    call_change_ts = _pbx_time(
         "Last Call Event Timestamp",
-        digits=(16, 3),
-        readonly=True,
-        copy=False,
         help="The PBX time of the last call event applied: an older one never "
         "overrides it.",
     )
@@ -209,14 +209,8 @@ class AxivoxQueueMember(models.Model):
             account = member.queue_id.account_id
             with account._pbx_errors():
                 client = account._pbx_client()
-                if connected:
-                    agent = client.connect_agent(
-                        member.queue_id.remote_id, member.extension
-                    )
-                else:
-                    agent = client.disconnect_agent(
-                        member.queue_id.remote_id, member.extension
-                    )
+                change = client.connect_agent if connected else client.disconnect_agent
+                agent = change(member.queue_id.remote_id, member.extension)
             # Applied in a transaction of its own, under the account's events lock:
             # never in conflict with the PBX events that webhooks apply at the same
             # moment.
@@ -411,16 +405,17 @@ class AxivoxQueueMember(models.Model):
         )
         self.env.cr.execute(
             """
-            SELECT m.id, q.id, q.name, u.id, p.name, m.connected, m.connected_since,
-                   m.last_source, q.connected_count, q.connected_agents, m.on_call,
-                   m.on_call_since, u.partner_id,
+            SELECT m.id AS member_id, q.id AS queue_id, q.name AS queue_name,
+                   u.id AS user_id, p.name AS agent_name, m.connected,
+                   m.connected_since, m.last_source AS source, q.connected_count,
+                   q.connected_agents, m.on_call, m.on_call_since, u.partner_id,
                    ARRAY(SELECT mu.partner_id
                            FROM res_groups_users_rel gu
                            JOIN res_users mu ON mu.id = gu.uid AND mu.active
                            JOIN res_company_users_rel cu
                              ON cu.user_id = mu.id AND cu.cid = q.company_id
                           WHERE gu.gid = %s AND mu.partner_id != u.partner_id
-                          ORDER BY mu.id)
+                          ORDER BY mu.id) AS manager_partners
               FROM axivox_queue_member m
               JOIN axivox_queue q ON q.id = m.queue_id
               JOIN res_users u ON u.id = m.user_id
@@ -432,39 +427,21 @@ class AxivoxQueueMember(models.Model):
         )
         messages = []
         Partner = self.env["res.partner"]
-        for (
-            member_id,
-            queue_id,
-            queue_name,
-            user_id,
-            agent_name,
-            connected,
-            connected_since,
-            source,
-            connected_count,
-            connected_agents,
-            on_call,
-            on_call_since,
-            partner_id,
-            manager_partners,
-        ) in self.env.cr.fetchall():
-            payload = {
-                "member_id": member_id,
-                "queue_id": queue_id,
-                "queue_name": queue_name,
-                "user_id": user_id,
-                "agent_name": agent_name,
-                "connected": bool(connected),
-                "connected_since": fields.Datetime.to_string(connected_since),
-                "source": source or False,
-                "connected_count": connected_count or 0,
-                "connected_agents": connected_agents or "",
-                "on_call": bool(on_call),
-                "on_call_since": fields.Datetime.to_string(on_call_since),
-            }
+        for row in self.env.cr.dictfetchall():
+            partners = [row.pop("partner_id"), *row.pop("manager_partners")]
+            payload = dict(
+                row,
+                connected=bool(row["connected"]),
+                connected_since=fields.Datetime.to_string(row["connected_since"]),
+                source=row["source"] or False,
+                connected_count=row["connected_count"] or 0,
+                connected_agents=row["connected_agents"] or "",
+                on_call=bool(row["on_call"]),
+                on_call_since=fields.Datetime.to_string(row["on_call_since"]),
+            )
             messages += [
                 (Partner.browse(pid), "voip_axivox_queue/member_state", payload)
-                for pid in [partner_id, *manager_partners]
+                for pid in partners
             ]
         if notifications is None:
             send_many(self.env, messages)

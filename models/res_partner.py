@@ -52,21 +52,27 @@ def _e164(raw, code, phone_code):
     return f"+{phone_code}{digits}"
 
 
+def _e164_field(string, **kwargs):
+    """One of the contact's numbers in E.164 (``_compute_axivox_e164``), stored and
+    indexed to find the contact of a queue caller."""
+    return fields.Char(
+        string,
+        compute="_compute_axivox_e164",
+        store=True,
+        index="btree_not_null",
+        **kwargs,
+    )
+
+
 class ResPartner(models.Model):
     _inherit = "res.partner"
 
-    axivox_phone_e164 = fields.Char(
+    axivox_phone_e164 = _e164_field(
         "Phone (E.164)",
-        compute="_compute_axivox_e164",
-        store=True,
-        index="btree_not_null",
         help="The phone number in E.164, to match queue callers with this contact.",
     )
-    axivox_mobile_e164 = fields.Char(
+    axivox_mobile_e164 = _e164_field(
         "Mobile (E.164)",
-        compute="_compute_axivox_e164",
-        store=True,
-        index="btree_not_null",
         help="The mobile number in E.164, to match queue callers with this contact.",
     )
     axivox_queue_call_count = fields.Integer(
