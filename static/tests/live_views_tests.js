@@ -9,10 +9,10 @@ import {
     nextTick,
 } from "@web/../tests/helpers/utils";
 import {makeView, setupViewRegistries} from "@web/../tests/views/helpers";
-import {noop} from "./axivox_test_utils";
 import {EventBus} from "@odoo/owl";
 import {LIVE_RELOAD_DELAY} from "@voip_axivox_queue/live_views/live_reload";
 import {MEMBER_STATE_NOTIFICATION} from "@voip_axivox_queue/softphone/softphone_service";
+import {noop} from "./axivox_test_utils";
 import {registry} from "@web/core/registry";
 
 const serviceRegistry = registry.category("services");
