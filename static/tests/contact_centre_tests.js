@@ -98,8 +98,7 @@ function rows() {
 QUnit.module("contact centre in the softphone", (hooks) => {
     hooks.beforeEach(() => {
         target = getFixture();
-        calls = [];
-        busCallbacks = {};
+        ({calls, busCallbacks} = setupSoftphone());
         actions = [];
         handlers = {
             "axivox.softphone/get_state": () => ({
@@ -109,7 +108,6 @@ QUnit.module("contact centre in the softphone", (hooks) => {
             }),
             "axivox.softphone/get_callbacks": () => callbacks(),
         };
-        setupSoftphone(busCallbacks);
         serviceRegistry.add("action", {
             start() {
                 return {doAction: (action) => actions.push(action)};

@@ -226,11 +226,9 @@ function callCount(key) {
 QUnit.module("softphone", (hooks) => {
     hooks.beforeEach(() => {
         target = getFixture();
-        calls = [];
-        busCallbacks = {};
+        ({calls, busCallbacks} = setupSoftphone());
         timeouts = [];
         handlers = {"axivox.softphone/get_state": () => softphoneState()};
-        setupSoftphone(busCallbacks);
         const {setTimeout, clearTimeout} = browser;
         patchWithCleanup(browser, {
             // The softphone's timers (fallback, call poll, settle) are run by hand; other
