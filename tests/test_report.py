@@ -45,7 +45,7 @@ class ReportFixtures(AxivoxFixtures):
         call1 = {"call_id": "1772442000.11", "caller_number": "+32470000001"}
         call2 = {"call_id": "1772445600.12", "caller_number": "+32470000002"}
         at = partial(datetime, 2026, 3, 2)
-        answered1 = dict(call1, **anna)
+        answered1 = dict(call1, **anna)  # call 1, answered by Anna
         add("login", at(8), "ADDMEMBER", sales, member_type="dynamic", **anna)
         add("enter1", at(9), "ENTERQUEUE", sales, position=1, **call1)
         add(
@@ -84,6 +84,7 @@ class ReportFixtures(AxivoxFixtures):
             ("day_before", DAY_BEFORE, "ENTERQUEUE", "1772409599.15", "+32470000001"),
             ("day_after", DAY_AFTER, "ENTERQUEUE", "1772496000.16", "+32470000001"),
         ):
+            # the EXITEMPTY leaves the queue after 1 s
             values = {"wait_time": 1} if kind == "EXITEMPTY" else {}
             add(key, when, kind, sales, call_id=call_id, caller_number=number, **values)
         # the same call id on the other company's PBX
