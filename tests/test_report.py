@@ -88,9 +88,7 @@ class ReportFixtures(AxivoxFixtures):
             values = {"wait_time": 1} if kind == "EXITEMPTY" else {}
             add(key, when, kind, sales, call_id=call_id, caller_number=number, **values)
         # the same call id on the other company's PBX
-        add(
-            "other_company", datetime(2026, 3, 2, 9), "ENTERQUEUE", cls.queue_b, **call1
-        )
+        add("other_company", at(9), "ENTERQUEUE", cls.queue_b, **call1)
 
     def _keys(self, records):
         names = {event: key for key, event in self.events.items()}
