@@ -17,6 +17,18 @@ class TestAgentSessions(ContactCentreCase):
             kind, DAY + at, queue=queue, agent_extension=ext, member_type="dynamic"
         )
 
+    def ring_no_answer(self, call_id):
+        """Bruno (202) lets call ``call_id`` of the support queue ring at 11:00."""
+        return self.ev(
+            "RINGNOANSWER",
+            DAY + "11:00:00",
+            queue="q-support",
+            call_id=call_id,
+            caller_number="+3225550003",
+            agent_extension="202",
+            ring_time=20,
+        )
+
     def sessions(self, ext="201"):
         return self.env["axivox.agent.session"].search(
             [("agent_extension", "=", ext)], order="start_ts"
@@ -145,17 +157,7 @@ class TestAgentSessions(ContactCentreCase):
             ]
             + self.call("r1", "+3225550001", "09:00:00", queue="q-support", talk=120)
             + self.call("r2", "+3225550002", "10:00:00", queue="q-support", talk=60)
-            + [
-                self.ev(
-                    "RINGNOANSWER",
-                    DAY + "11:00:00",
-                    queue="q-support",
-                    call_id="r3",
-                    caller_number="+3225550003",
-                    agent_extension="202",
-                    ring_time=20,
-                )
-            ]
+            + [self.ring_no_answer("r3")]
         )
         Report = self.env["axivox.agent.day.report"].with_user(self.manager)
         row = Report.search(
@@ -253,17 +255,7 @@ class TestAgentSessions(ContactCentreCase):
         self.assertEqual(figures(), [(1, 2.0, 0)])
         later = self.call(
             "a2", "+3225550002", "10:00:00", queue="q-support", talk=60
-        ) + [
-            self.ev(
-                "RINGNOANSWER",
-                DAY + "11:00:00",
-                queue="q-support",
-                call_id="a3",
-                caller_number="+3225550003",
-                agent_extension="202",
-                ring_time=20,
-            )
-        ]
+        ) + [self.ring_no_answer("a3")]
         self.ingest(later)
         self.ingest(later)
         self.assertEqual(figures(), [(2, 3.0, 1)])

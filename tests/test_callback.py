@@ -107,6 +107,17 @@ class TestCallbacks(ContactCentreCase):
         self.assertFalse(self.open_callbacks())
 
     def test_late_and_out_of_order_events(self):
+        def connect(call_id, at):
+            """Alice's call ``call_id`` reaches Bruno (202) at ``at``."""
+            return self.ev(
+                "CONNECT",
+                "2024-03-05T" + at,
+                call_id=call_id,
+                caller_number=ALICE,
+                agent_extension="202",
+                wait_time=3,
+            )
+
         # The CONNECT of a later call arrives before an older ABANDON: no callback.
         answered = self.call("d2", ALICE, "10:00:00")
         self.ingest(answered)
@@ -116,30 +127,12 @@ class TestCallbacks(ContactCentreCase):
         # it.
         self.ingest(self.call("d3", ALICE, "11:00:00", fate="ABANDON"))
         self.assertEqual(len(self.open_callbacks()), 1)
-        self.ingest(
-            [
-                self.ev(
-                    "CONNECT",
-                    "2024-03-05T10:30:00",
-                    call_id="d9",
-                    caller_number=ALICE,
-                    agent_extension="202",
-                    wait_time=3,
-                )
-            ]
-        )
+        self.ingest([connect("d9", "10:30:00")])
         self.assertEqual(len(self.open_callbacks()), 1)
         # In one batch, out of order: abandon at 12:00, then reached at 12:30.
         self.ingest(
             [
-                self.ev(
-                    "CONNECT",
-                    "2024-03-05T12:30:00",
-                    call_id="d5",
-                    caller_number=ALICE,
-                    agent_extension="202",
-                    wait_time=3,
-                ),
+                connect("d5", "12:30:00"),
                 self.ev(
                     "ABANDON",
                     "2024-03-05T12:00:00",

@@ -204,17 +204,20 @@ class TestOnCall(ConsoleWorld, TransactionCase):
             lambda m: m.user_id.axivox_extension == ext
         )
 
+    def sofia(self, event_id, kind, call_id, at, **data):
+        """An event of call ``call_id`` for Sofia (102) at ``at`` on 2026-11-28."""
+        return event(
+            event_id,
+            kind,
+            call_id=call_id,
+            agent_extension="102",
+            at=f"2026-11-28T{at}.000Z",
+            **data,
+        )
+
     def test_connect_then_end_of_call(self):
         sofia = self.member("sales", "102")
-        self.ingest(
-            event(
-                "c-1",
-                "CONNECT",
-                call_id="call-1",
-                agent_extension="102",
-                at="2026-11-28T09:01:05.000Z",
-            )
-        )
+        self.ingest(self.sofia("c-1", "CONNECT", "call-1", "09:01:05"))
         self.assertEqual(
             (sofia.on_call, sofia.call_id, str(sofia.on_call_since)),
             (True, "call-1", "2026-11-28 09:01:05"),
@@ -230,23 +233,12 @@ class TestOnCall(ConsoleWorld, TransactionCase):
         ):
             with self.subTest(kind):
                 self.ingest(
-                    event(
-                        f"c-2-{kind}",
-                        "CONNECT",
-                        call_id=f"call-{kind}",
-                        agent_extension="102",
-                        at="2026-11-28T09:30:00.000Z",
-                    )
+                    self.sofia(f"c-2-{kind}", "CONNECT", f"call-{kind}", "09:30:00")
                 )
                 self.assertTrue(sofia.on_call)
                 self.ingest(
-                    event(
-                        f"c-3-{kind}",
-                        kind,
-                        call_id=f"call-{kind}",
-                        agent_extension="102",
-                        talk_time=60,
-                        at="2026-11-28T09:31:00.000Z",
+                    self.sofia(
+                        f"c-3-{kind}", kind, f"call-{kind}", "09:31:00", talk_time=60
                     )
                 )
                 self.assertEqual(
@@ -259,54 +251,18 @@ class TestOnCall(ConsoleWorld, TransactionCase):
         sofia = self.member("sales", "102")
         # The end arrives before the start, in one batch or in two.
         self.ingest(
-            event(
-                "o-2",
-                "COMPLETECALLER",
-                call_id="call-1",
-                agent_extension="102",
-                at="2026-11-28T09:05:00.000Z",
-            ),
-            event(
-                "o-1",
-                "CONNECT",
-                call_id="call-1",
-                agent_extension="102",
-                at="2026-11-28T09:01:00.000Z",
-            ),
+            self.sofia("o-2", "COMPLETECALLER", "call-1", "09:05:00"),
+            self.sofia("o-1", "CONNECT", "call-1", "09:01:00"),
         )
         self.assertFalse(sofia.on_call)
-        self.ingest(
-            event(
-                "o-3",
-                "CONNECT",
-                call_id="call-2",
-                agent_extension="102",
-                at="2026-11-28T09:10:00.000Z",
-            )
-        )
-        self.ingest(
-            event(
-                "o-4",
-                "COMPLETEAGENT",
-                call_id="call-1",
-                agent_extension="102",
-                at="2026-11-28T09:05:00.000Z",
-            )
-        )
+        self.ingest(self.sofia("o-3", "CONNECT", "call-2", "09:10:00"))
+        self.ingest(self.sofia("o-4", "COMPLETEAGENT", "call-1", "09:05:00"))
         self.assertEqual(sofia.call_id, "call-2", "a late, older end changes nothing")
         self.assertTrue(sofia.on_call)
 
     def test_the_managers_are_told(self):
         self.env["bus.bus"].sudo().search([]).unlink()
-        self.ingest(
-            event(
-                "n-1",
-                "CONNECT",
-                call_id="call-1",
-                agent_extension="102",
-                at="2026-11-28T09:01:05.000Z",
-            )
-        )
+        self.ingest(self.sofia("n-1", "CONNECT", "call-1", "09:01:05"))
         self.env.cr.precommit.run()
         messages = [
             json.loads(n.message) for n in self.env["bus.bus"].sudo().search([])

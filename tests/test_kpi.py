@@ -43,26 +43,16 @@ class TestKpi(AxivoxCase):
         events += cls._answered(
             "c3", "2024-03-05T09:20:00", wait=45, talk=500, end="BLINDTRANSFER"
         )
-        events += [
-            ev("ENTERQUEUE", "2024-03-05T09:30:00", call_id="c4"),
-            ev("ABANDON", "2024-03-05T09:30:30", call_id="c4", wait_time=30),
-        ]
-        events += [
-            ev("ENTERQUEUE", "2024-03-05T09:40:00", call_id="c5"),
-            ev("EXITWITHTIMEOUT", "2024-03-05T09:45:00", call_id="c5", wait_time=300),
-        ]
-        events += [
-            ev("ENTERQUEUE", "2024-03-05T09:50:00", call_id="c6"),
-            ev("EXITEMPTY", "2024-03-05T09:50:01", call_id="c6", wait_time=1),
-        ]
+        events += cls._unanswered("c4", "2024-03-05T09:30:00", wait=30, end="ABANDON")
+        events += cls._unanswered(
+            "c5", "2024-03-05T09:40:00", wait=300, end="EXITWITHTIMEOUT"
+        )
+        events += cls._unanswered("c6", "2024-03-05T09:50:00", wait=1, end="EXITEMPTY")
         # 00:30 in Brussels: today; 23:30 the day before in Brussels: not today.
         events += cls._answered(
             "c7", "2024-03-04T23:30:00", wait=5, talk=60, end="COMPLETEAGENT"
         )
-        events += [
-            ev("ENTERQUEUE", "2024-03-04T22:30:00", call_id="c8"),
-            ev("ABANDON", "2024-03-04T22:30:08", call_id="c8", wait_time=8),
-        ]
+        events += cls._unanswered("c8", "2024-03-04T22:30:00", wait=8, end="ABANDON")
         # Within the last 7 days (from 2024-02-27 23:00 UTC), and before them.
         events += [
             ev("ENTERQUEUE", "2024-02-28T10:00:00", call_id="c9"),
@@ -75,31 +65,16 @@ class TestKpi(AxivoxCase):
                 agent_extension="202",
             ),
         ]
-        events += [
-            ev("ENTERQUEUE", "2024-02-27T22:59:59", call_id="c10"),
-            ev("ABANDON", "2024-02-27T22:59:59", call_id="c10", wait_time=0),
-        ]
+        events += cls._unanswered("c10", "2024-02-27T22:59:59", wait=0, end="ABANDON")
         # Anna (dynamic in Sales) logs in the evening before, out at 03:00, in at 09:00
         # (Brussels) and stays; Bruno is a static agent of Sales.
         events += [
-            ev(
-                "ADDMEMBER",
-                "2024-03-04T20:00:00",
-                agent_extension="201",
-                member_type="dynamic",
-            ),
-            ev(
-                "REMOVEMEMBER",
-                "2024-03-05T02:00:00",
-                agent_extension="201",
-                member_type="dynamic",
-            ),
-            ev(
-                "ADDMEMBER",
-                "2024-03-05T08:00:00",
-                agent_extension="201",
-                member_type="dynamic",
-            ),
+            ev(kind, at, agent_extension="201", member_type="dynamic")
+            for kind, at in (
+                ("ADDMEMBER", "2024-03-04T20:00:00"),
+                ("REMOVEMEMBER", "2024-03-05T02:00:00"),
+                ("ADDMEMBER", "2024-03-05T08:00:00"),
+            )
         ]
         # Support: one call today, nobody connected.
         events += [
@@ -148,6 +123,16 @@ class TestKpi(AxivoxCase):
                 talk_time=talk,
                 agent_extension="202",
             ),
+        ]
+
+    @classmethod
+    def _unanswered(cls, call, enter, wait, end):
+        """Call ``call`` enters at ``enter`` and leaves unanswered (``end``) after
+        ``wait`` seconds."""
+        left = datetime.fromisoformat(enter) + timedelta(seconds=wait)
+        return [
+            cls._event("ENTERQUEUE", enter, call_id=call),
+            cls._event(end, left.isoformat(), call_id=call, wait_time=wait),
         ]
 
     def _kpis(self, queue, period):

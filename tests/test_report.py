@@ -2,6 +2,7 @@
 import csv
 import io
 from datetime import datetime
+from functools import partial
 
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import HttpCase, TransactionCase, tagged
@@ -12,6 +13,8 @@ from .common import AxivoxFixtures
 
 DAY_FROM = datetime(2026, 3, 2, 0, 0, 0)
 DAY_TO = datetime(2026, 3, 2, 23, 59, 59)
+DAY_BEFORE = datetime(2026, 3, 1, 23, 59, 59)
+DAY_AFTER = datetime(2026, 3, 3, 0, 0, 0)
 
 
 class ReportFixtures(AxivoxFixtures):
@@ -38,110 +41,54 @@ class ReportFixtures(AxivoxFixtures):
             )
 
         sales, support = cls.queue_sales, cls.queue_support
-        add(
-            "login",
-            datetime(2026, 3, 2, 8, 0),
-            "ADDMEMBER",
-            sales,
-            agent_extension="201",
-            agent_user_id=cls.agent.id,
-            member_type="dynamic",
-        )
-        add(
-            "enter1",
-            datetime(2026, 3, 2, 9, 0),
-            "ENTERQUEUE",
-            sales,
-            call_id="1772442000.11",
-            caller_number="+32470000001",
-            position=1,
-        )
+        anna = {"agent_extension": "201", "agent_user_id": cls.agent.id}
+        call1 = {"call_id": "1772442000.11", "caller_number": "+32470000001"}
+        call2 = {"call_id": "1772445600.12", "caller_number": "+32470000002"}
+        at = partial(datetime, 2026, 3, 2)
+        answered1 = dict(call1, **anna)  # call 1, answered by Anna
+        add("login", at(8), "ADDMEMBER", sales, member_type="dynamic", **anna)
+        add("enter1", at(9), "ENTERQUEUE", sales, position=1, **call1)
         add(
             "connect1",
-            datetime(2026, 3, 2, 9, 0, 30),
+            at(9, 0, 30),
             "CONNECT",
             sales,
-            call_id="1772442000.11",
-            caller_number="+32470000001",
-            agent_extension="201",
-            agent_user_id=cls.agent.id,
             wait_time=30,
             ring_time=4,
+            **answered1,
         )
         add(
             "end1",
-            datetime(2026, 3, 2, 9, 5),
+            at(9, 5),
             "COMPLETECALLER",
             sales,
-            call_id="1772442000.11",
-            caller_number="+32470000001",
-            agent_extension="201",
-            agent_user_id=cls.agent.id,
             wait_time=30,
             talk_time=270,
+            **answered1,
         )
-        add(
-            "enter2",
-            datetime(2026, 3, 2, 10, 0),
-            "ENTERQUEUE",
-            support,
-            call_id="1772445600.12",
-            caller_number="+32470000002",
-            position=1,
-        )
+        add("enter2", at(10), "ENTERQUEUE", support, position=1, **call2)
         add(
             "abandon2",
-            datetime(2026, 3, 2, 10, 2),
+            at(10, 2),
             "ABANDON",
             support,
-            call_id="1772445600.12",
-            caller_number="+32470000002",
             position=1,
             original_position=1,
             wait_time=120,
+            **call2,
         )
-        add(
-            "first_second",
-            DAY_FROM,
-            "ENTERQUEUE",
-            sales,
-            call_id="1772409600.13",
-            caller_number="+33600000003",
-        )
-        add(
-            "last_second",
-            DAY_TO,
-            "EXITEMPTY",
-            sales,
-            call_id="1772495999.14",
-            caller_number="+33600000004",
-            wait_time=1,
-        )
-        add(
-            "day_before",
-            datetime(2026, 3, 1, 23, 59, 59),
-            "ENTERQUEUE",
-            sales,
-            call_id="1772409599.15",
-            caller_number="+32470000001",
-        )
-        add(
-            "day_after",
-            datetime(2026, 3, 3, 0, 0, 0),
-            "ENTERQUEUE",
-            sales,
-            call_id="1772496000.16",
-            caller_number="+32470000001",
-        )
+        # the edges of the day, and the days around it
+        for key, when, kind, call_id, number in (
+            ("first_second", DAY_FROM, "ENTERQUEUE", "1772409600.13", "+33600000003"),
+            ("last_second", DAY_TO, "EXITEMPTY", "1772495999.14", "+33600000004"),
+            ("day_before", DAY_BEFORE, "ENTERQUEUE", "1772409599.15", "+32470000001"),
+            ("day_after", DAY_AFTER, "ENTERQUEUE", "1772496000.16", "+32470000001"),
+        ):
+            # the EXITEMPTY leaves the queue after 1 s
+            values = {"wait_time": 1} if kind == "EXITEMPTY" else {}
+            add(key, when, kind, sales, call_id=call_id, caller_number=number, **values)
         # the same call id on the other company's PBX
-        add(
-            "other_company",
-            datetime(2026, 3, 2, 9, 0),
-            "ENTERQUEUE",
-            cls.queue_b,
-            call_id="1772442000.11",
-            caller_number="+32470000001",
-        )
+        add("other_company", at(9), "ENTERQUEUE", cls.queue_b, **call1)
 
     def _keys(self, records):
         names = {event: key for key, event in self.events.items()}
@@ -420,22 +367,22 @@ class TestReportCsv(ReportFixtures, HttpCase):
             .create({"date_from": DAY_FROM, "date_to": DAY_TO})
         )
 
-    def test_agent_is_refused(self):
+    def _refused_download(self, login, password):
+        """The manager's report asked for by ``login``: refused, nothing shown."""
         wizard = self._manager_wizard()
-        self.authenticate(self.agent.login, "ax_agent_anna-pass")
+        self.authenticate(login, password)
         with mute_logger("odoo.http"):
             response = self.url_open(self._url(wizard))
         self.assertEqual(response.status_code, 403)
         self.assertNotIn("rep-", response.text)
+        return response
+
+    def test_agent_is_refused(self):
+        response = self._refused_download(self.agent.login, "ax_agent_anna-pass")
         self.assertNotIn("+3247", response.text)
 
     def test_other_manager_is_refused(self):
-        wizard = self._manager_wizard()
-        self.authenticate(self.manager_b.login, "ax_manager_ben-pass")
-        with mute_logger("odoo.http"):
-            response = self.url_open(self._url(wizard))
-        self.assertEqual(response.status_code, 403)
-        self.assertNotIn("rep-", response.text)
+        self._refused_download(self.manager_b.login, "ax_manager_ben-pass")
 
     def test_anonymous_and_missing(self):
         wizard = self._manager_wizard()

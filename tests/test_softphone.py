@@ -68,27 +68,23 @@ class TestSoftphoneServer(PbxQueuesWorld, TransactionCase):
         )
         self.assertFalse(_connected(self.sim, "sales", "102"))
 
+    def _both_refused(self, user, member, message):
+        """``user`` can neither connect nor disconnect ``member``: ``message`` says
+        why."""
+        Softphone = self.env["axivox.softphone"].with_user(user)
+        for method in (Softphone.connect, Softphone.disconnect):
+            with self.subTest(method.__name__), self.assertRaisesRegex(
+                UserError, message
+            ):
+                method(member.id)
+
     def test_only_her_own_memberships(self):
-        with self.assertRaisesRegex(UserError, "only log yourself"):
-            self.env["axivox.softphone"].with_user(self.sofia).connect(
-                self.member_sales_luca.id
-            )
-        with self.assertRaisesRegex(UserError, "only log yourself"):
-            self.env["axivox.softphone"].with_user(self.sofia).disconnect(
-                self.member_sales_luca.id
-            )
+        self._both_refused(self.sofia, self.member_sales_luca, "only log yourself")
         self.assertFalse(_connected(self.sim, "sales", "103"))
         self.assertFalse(self.sim.state()["calls"], "nothing was dialed")
 
     def test_static_agent(self):
-        with self.assertRaisesRegex(UserError, "static agent"):
-            self.env["axivox.softphone"].with_user(self.admin).disconnect(
-                self.member_sales_admin.id
-            )
-        with self.assertRaisesRegex(UserError, "static agent"):
-            self.env["axivox.softphone"].with_user(self.admin).connect(
-                self.member_sales_admin.id
-            )
+        self._both_refused(self.admin, self.member_sales_admin, "static agent")
         # Dialed by hand, the PBX refuses the code with a clear outcome.
         info = self.env["axivox.softphone"].with_user(self.admin).dial("#600")
         self.assertEqual(info["outcome"], "static_agent")

@@ -35,59 +35,46 @@ class TestWallboard(ContactCentreCase):
             }
 
     def test_live_and_today_figures(self):
-        ev = self.ev
+        def call(n, kind, when, **data):
+            """An event of call w<n>."""
+            return self.ev(kind, when, call_id=f"w{n}", **data)
+
+        def enter(n, when):
+            """Call w<n> of +322555000<n> enters the queue."""
+            return call(n, "ENTERQUEUE", when, caller_number=f"+322555000{n}")
+
+        def connect(n, minutes_ago, ext, wait):
+            """Call w<n>, entered ``minutes_ago``, reaches ``ext`` after ``wait`` s."""
+            return call(
+                n,
+                "CONNECT",
+                at(minutes_ago, -wait),
+                agent_extension=ext,
+                wait_time=wait,
+            )
+
         self.env["axivox.queue.member"].browse(self.m_anna_sales.id).with_context(
             axivox_no_pending_change=True
         ).connected = True
+        events = [
+            # Answered today within the service level (10 s) and after it (40 s); the
+            # first is over, the second still going on with Bruno (202).
+            enter(1, at(60)),
+            connect(1, 60, "201", wait=10),
+            call(1, "COMPLETECALLER", at(50), agent_extension="201", talk_time=590),
+            enter(2, at(5)),
+            connect(2, 5, "202", wait=40),
+            # Abandoned today.
+            enter(3, at(30)),
+            call(3, "ABANDON", at(29), caller_number="+3225550003", wait_time=60),
+            # Waiting now: for 3 minutes and for 1 minute.
+            enter(4, at(3)),
+            enter(5, at(1)),
+            # Yesterday: not today, and no longer waiting.
+            enter(6, "2024-03-04T15:00:00"),
+        ]
         with freeze_time(NOW):
-            self.ingest(
-                [
-                    # Answered today within the service level (10 s) and after it (40
-                    # s); the first is over, the second still going on with Bruno (202).
-                    ev("ENTERQUEUE", at(60), call_id="w1", caller_number="+3225550001"),
-                    ev(
-                        "CONNECT",
-                        at(60, -10),
-                        call_id="w1",
-                        agent_extension="201",
-                        wait_time=10,
-                    ),
-                    ev(
-                        "COMPLETECALLER",
-                        at(50),
-                        call_id="w1",
-                        agent_extension="201",
-                        talk_time=590,
-                    ),
-                    ev("ENTERQUEUE", at(5), call_id="w2", caller_number="+3225550002"),
-                    ev(
-                        "CONNECT",
-                        at(5, -40),
-                        call_id="w2",
-                        agent_extension="202",
-                        wait_time=40,
-                    ),
-                    # Abandoned today.
-                    ev("ENTERQUEUE", at(30), call_id="w3", caller_number="+3225550003"),
-                    ev(
-                        "ABANDON",
-                        at(29),
-                        call_id="w3",
-                        caller_number="+3225550003",
-                        wait_time=60,
-                    ),
-                    # Waiting now: for 3 minutes and for 1 minute.
-                    ev("ENTERQUEUE", at(3), call_id="w4", caller_number="+3225550004"),
-                    ev("ENTERQUEUE", at(1), call_id="w5", caller_number="+3225550005"),
-                    # Yesterday: not today, and no longer waiting.
-                    ev(
-                        "ENTERQUEUE",
-                        "2024-03-04T15:00:00",
-                        call_id="w6",
-                        caller_number="+3225550006",
-                    ),
-                ]
-            )
+            self.ingest(events)
         sales = self.data()["Sales (tests)"]
         self.assertEqual(
             {

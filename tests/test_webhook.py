@@ -6,24 +6,16 @@ import time
 from odoo.tests import HttpCase, tagged
 from odoo.tools import mute_logger
 
-from .common import WEBHOOK_SECRET, WEBHOOK_URL, WebhookWorld, event, signed
+from .common import WEBHOOK_URL, WebhookWorld, event, signed
 
 
 @tagged("post_install", "-at_install")
 class TestWebhook(WebhookWorld, HttpCase):
-    def post(
-        self,
-        payload=None,
-        body=None,
-        secret=WEBHOOK_SECRET,
-        now=None,
-        token=None,
-        headers=None,
-    ):
+    def post(self, payload=None, body=None, **options):
+        """POST ``payload`` as JSON (or the raw ``body``); ``options`` as
+        ``post_webhook`` takes them (secret, now, token, headers)."""
         body = body if body is not None else json.dumps(payload).encode()
-        return self.post_webhook(
-            body, secret=secret, now=now, token=token, headers=headers
-        )
+        return self.post_webhook(body, **options)
 
     def events(self):
         return self.env["axivox.queue.event"].search(

@@ -74,16 +74,18 @@ export async function notifyBus(callbacks, type, payload) {
 }
 
 /**
- * What every softphone test starts with: a user with extension 102, the fake bus (its
- * subscriptions in ``busCallbacks``) and the softphone service.
+ * What every softphone test starts with: a user with extension 102, the fake bus and the
+ * softphone service. Returns a new list for the server ``calls`` (see mockCallKw) and the
+ * bus subscriptions, ``busCallbacks`` (see notifyBus).
  */
-export function setupSoftphone(busCallbacks) {
+export function setupSoftphone() {
     patchWithCleanup(session, {
         axivox_extension: "102",
         axivox_dialable_pattern: "^\\+?[0-9*#]{1,20}$",
     });
-    addFakeBus(busCallbacks);
+    const busCallbacks = addFakeBus();
     registry.category("services").add("voip_axivox_queue.softphone", softphoneService);
+    return {calls: [], busCallbacks};
 }
 
 /** The softphone as the web client shows it: the systray item and the panel. */

@@ -72,6 +72,19 @@ function notify(type, payload) {
     return notifyBus(busCallbacks, type, payload);
 }
 
+/** The bus brings the caller cards of queue calls: Sales, no history unless given. */
+function notifyCards(...cards) {
+    return notify(CALLER_CARD_NOTIFICATION, {
+        ended: [],
+        cards: cards.map((card) => ({queue_name: "Sales", history: [], ...card})),
+    });
+}
+
+/** The text of ``part`` (".o_axivox_callback_<part>") in a callback's row. */
+function callbackText(row, part) {
+    return textOf(row, `.o_axivox_callback_${part}`);
+}
+
 async function start() {
     const env = await mountSoftphone(target, calls, handlers);
     await openSoftphone(target);
@@ -85,8 +98,7 @@ function rows() {
 QUnit.module("contact centre in the softphone", (hooks) => {
     hooks.beforeEach(() => {
         target = getFixture();
-        calls = [];
-        busCallbacks = {};
+        ({calls, busCallbacks} = setupSoftphone());
         actions = [];
         handlers = {
             "axivox.softphone/get_state": () => ({
@@ -96,7 +108,6 @@ QUnit.module("contact centre in the softphone", (hooks) => {
             }),
             "axivox.softphone/get_callbacks": () => callbacks(),
         };
-        setupSoftphone(busCallbacks);
         serviceRegistry.add("action", {
             start() {
                 return {doAction: (action) => actions.push(action)};
@@ -118,25 +129,13 @@ QUnit.module("contact centre in the softphone", (hooks) => {
             await start();
             assert.strictEqual(textOf(target, ".o_axivox_callback_count"), "2");
             const [alice, unknown] = rows();
-            assert.strictEqual(
-                textOf(alice, ".o_axivox_callback_caller"),
-                "Alice Dubois"
-            );
-            assert.strictEqual(textOf(alice, ".o_axivox_callback_queue"), "Sales");
-            assert.strictEqual(textOf(alice, ".o_axivox_callback_age"), "12 min");
-            assert.strictEqual(
-                textOf(alice, ".o_axivox_callback_attempts"),
-                "2 attempts"
-            );
+            assert.strictEqual(callbackText(alice, "caller"), "Alice Dubois");
+            assert.strictEqual(callbackText(alice, "queue"), "Sales");
+            assert.strictEqual(callbackText(alice, "age"), "12 min");
+            assert.strictEqual(callbackText(alice, "attempts"), "2 attempts");
             assert.notOk(alice.querySelector(".o_axivox_callback_call").disabled);
-            assert.strictEqual(
-                textOf(unknown, ".o_axivox_callback_caller"),
-                "+3225557777"
-            );
-            assert.strictEqual(
-                textOf(unknown, ".o_axivox_callback_claimed_by"),
-                "claimed by Luca"
-            );
+            assert.strictEqual(callbackText(unknown, "caller"), "+3225557777");
+            assert.strictEqual(callbackText(unknown, "claimed_by"), "claimed by Luca");
             assert.ok(
                 unknown.querySelector(".o_axivox_callback_call").disabled,
                 "claimed by another agent"
@@ -212,32 +211,26 @@ QUnit.module("contact centre in the softphone", (hooks) => {
         async (assert) => {
             await start();
             assert.containsNone(target, ".o_axivox_caller_card");
-            await notify(CALLER_CARD_NOTIFICATION, {
-                ended: [],
-                cards: [
+            await notifyCards({
+                call_id: "c1",
+                number: "+3225550100",
+                partner: {
+                    id: 5,
+                    name: "Alice Dubois",
+                    company_id: 6,
+                    company_name: "Acme",
+                },
+                history: [
                     {
-                        call_id: "c1",
-                        number: "+3225550100",
+                        id: 1,
+                        call_id: "c0",
+                        start_time: "2024-03-04 09:00:00",
+                        outcome: "abandoned",
+                        outcome_label: "Abandoned",
                         queue_name: "Sales",
-                        partner: {
-                            id: 5,
-                            name: "Alice Dubois",
-                            company_id: 6,
-                            company_name: "Acme",
-                        },
-                        history: [
-                            {
-                                id: 1,
-                                call_id: "c0",
-                                start_time: "2024-03-04 09:00:00",
-                                outcome: "abandoned",
-                                outcome_label: "Abandoned",
-                                queue_name: "Sales",
-                                agent_name: "",
-                                wait_time: 30,
-                                talk_time: 0,
-                            },
-                        ],
+                        agent_name: "",
+                        wait_time: 30,
+                        talk_time: 0,
                     },
                 ],
             });
@@ -278,17 +271,10 @@ QUnit.module("contact centre in the softphone", (hooks) => {
             const centre = env.services["voip_axivox_queue.contact_centre"];
             const reading = centre.showCardFor("0471", "outgoing");
             await nextTick();
-            await notify(CALLER_CARD_NOTIFICATION, {
-                ended: [],
-                cards: [
-                    {
-                        call_id: "q1",
-                        number: "+3225550100",
-                        queue_name: "Sales",
-                        partner: {id: 5, name: "Alice Dubois"},
-                        history: [],
-                    },
-                ],
+            await notifyCards({
+                call_id: "q1",
+                number: "+3225550100",
+                partner: {id: 5, name: "Alice Dubois"},
             });
             answer({call_id: false, number: "0471", partner: false, history: []});
             await reading;
@@ -306,18 +292,7 @@ QUnit.module("contact centre in the softphone", (hooks) => {
         "an unknown caller: Create contact, prefilled with the number",
         async (assert) => {
             await start();
-            await notify(CALLER_CARD_NOTIFICATION, {
-                ended: [],
-                cards: [
-                    {
-                        call_id: "c2",
-                        number: "+3225559999",
-                        queue_name: "Sales",
-                        partner: false,
-                        history: [],
-                    },
-                ],
-            });
+            await notifyCards({call_id: "c2", number: "+3225559999", partner: false});
             assert.strictEqual(
                 textOf(target, ".o_axivox_caller_unknown"),
                 "Unknown caller"

@@ -9,10 +9,10 @@ import {
     nextTick,
 } from "@web/../tests/helpers/utils";
 import {makeView, setupViewRegistries} from "@web/../tests/views/helpers";
-import {noop, textOf} from "./axivox_test_utils";
 import {EventBus} from "@odoo/owl";
 import {LIVE_RELOAD_DELAY} from "@voip_axivox_queue/live_views/live_reload";
 import {MEMBER_STATE_NOTIFICATION} from "@voip_axivox_queue/softphone/softphone_service";
+import {noop} from "./axivox_test_utils";
 import {registry} from "@web/core/registry";
 
 const serviceRegistry = registry.category("services");
@@ -74,6 +74,18 @@ function makeStepView(assert, params) {
 
 function cellTexts(selector) {
     return [...target.querySelectorAll(selector)].map((el) => el.textContent.trim());
+}
+
+/** The texts of the list's column of field ``name``. */
+function columnTexts(name) {
+    return cellTexts(`.o_data_cell[name=${name}]`);
+}
+
+/** What the form shows in field ``name``: the text, or the value of its input. */
+function fieldText(name) {
+    const field = target.querySelector(`.o_field_widget[name=${name}]`);
+    const input = field.querySelector("input");
+    return input ? input.value : field.textContent;
 }
 
 const QUEUE_LIST = `
@@ -198,24 +210,15 @@ QUnit.module("live views", (hooks) => {
         async (assert) => {
             const view = await makeStepView(assert, {type: "list", arch: QUEUE_LIST});
             assert.verifySteps(["get_views", "web_search_read"]);
-            assert.deepEqual(cellTexts(".o_data_cell[name=connected_count]"), [
-                "1",
-                "0",
-            ]);
+            assert.deepEqual(columnTexts("connected_count"), ["1", "0"]);
             assert.strictEqual(listeners, 1, "the list listens to the bus");
 
             await notify(setConnected(13, true));
             assert.verifySteps([], "nothing before the delay");
             await advanceTime(LIVE_RELOAD_DELAY);
             assert.verifySteps(["web_search_read"]);
-            assert.deepEqual(cellTexts(".o_data_cell[name=connected_count]"), [
-                "1",
-                "1",
-            ]);
-            assert.deepEqual(cellTexts(".o_data_cell[name=connected_agents]"), [
-                "Sofia",
-                "Hugo",
-            ]);
+            assert.deepEqual(columnTexts("connected_count"), ["1", "1"]);
+            assert.deepEqual(columnTexts("connected_agents"), ["Sofia", "Hugo"]);
 
             destroy(view);
             assert.strictEqual(listeners, 0, "it stops listening when it is unmounted");
@@ -243,14 +246,8 @@ QUnit.module("live views", (hooks) => {
                 ["web_search_read"],
                 "one reload within the delay of the first"
             );
-            assert.deepEqual(cellTexts(".o_data_cell[name=connected_count]"), [
-                "2",
-                "1",
-            ]);
-            assert.deepEqual(cellTexts(".o_data_cell[name=connected_agents]"), [
-                "Sofia, Luca",
-                "Hugo",
-            ]);
+            assert.deepEqual(columnTexts("connected_count"), ["2", "1"]);
+            assert.deepEqual(columnTexts("connected_agents"), ["Sofia, Luca", "Hugo"]);
             await advanceTime(LIVE_RELOAD_DELAY * 3);
             assert.verifySteps([], "and no more");
         }
@@ -272,7 +269,7 @@ QUnit.module("live views", (hooks) => {
         );
         await notify(setConnected(13, true));
         await advanceTime(LIVE_RELOAD_DELAY);
-        assert.deepEqual(cellTexts(".o_data_cell[name=connected_count]"), ["1", "1"]);
+        assert.deepEqual(columnTexts("connected_count"), ["1", "1"]);
         const checked = target.querySelectorAll(
             ".o_data_row .o_list_record_selector input"
         );
@@ -313,10 +310,7 @@ QUnit.module("live views", (hooks) => {
         async (assert) => {
             await makeStepView(assert, {type: "form", resId: 1, arch: QUEUE_FORM});
             assert.verifySteps(["get_views", "web_read"]);
-            assert.strictEqual(
-                textOf(target, ".o_field_widget[name=connected_count]"),
-                "1"
-            );
+            assert.strictEqual(fieldText("connected_count"), "1");
             assert.containsOnce(target, "[name=connected_member_ids] .o_data_row");
 
             // Billing: not this form's queue
@@ -327,10 +321,7 @@ QUnit.module("live views", (hooks) => {
             await notify(setConnected(12, true));
             await advanceTime(LIVE_RELOAD_DELAY);
             assert.verifySteps(["web_read"]);
-            assert.strictEqual(
-                textOf(target, ".o_field_widget[name=connected_count]"),
-                "2"
-            );
+            assert.strictEqual(fieldText("connected_count"), "2");
             const flags = target.querySelectorAll(
                 "[name=dynamic_member_ids] .o_data_row [name=connected] input"
             );
@@ -352,27 +343,15 @@ QUnit.module("live views", (hooks) => {
         await notify(setConnected(12, true));
         await advanceTime(LIVE_RELOAD_DELAY);
         assert.verifySteps([], "a dirty form is not read again");
-        assert.strictEqual(
-            target.querySelector(".o_field_widget[name=display_name] input").value,
-            "Sales EU"
-        );
-        assert.strictEqual(
-            textOf(target, ".o_field_widget[name=connected_count]"),
-            "1"
-        );
+        assert.strictEqual(fieldText("display_name"), "Sales EU");
+        assert.strictEqual(fieldText("connected_count"), "1");
         assert.containsOnce(target, ".o_form_status_indicator_buttons:not(.invisible)");
 
         await click(target, ".o_form_button_cancel");
         await nextTick();
         assert.verifySteps(["web_read"], "discarding reads what was left aside");
-        assert.strictEqual(
-            target.querySelector(".o_field_widget[name=display_name] input").value,
-            "Sales"
-        );
-        assert.strictEqual(
-            textOf(target, ".o_field_widget[name=connected_count]"),
-            "2"
-        );
+        assert.strictEqual(fieldText("display_name"), "Sales");
+        assert.strictEqual(fieldText("connected_count"), "2");
     });
 
     QUnit.test("queue agents list: the connected flags change live", async (assert) => {

@@ -90,6 +90,15 @@ function callInfo(to, outcome, extra = {}) {
     };
 }
 
+/** Sofia's memberships of Sales and Billing, as the server names them. */
+const SALES = {member_id: 11, queue_id: 1};
+const BILLING = {member_id: 13, queue_id: 3};
+
+/** What the server answers for a queue code dialled for ``member`` (SALES, BILLING). */
+function codeCallInfo(to, outcome, member, extra = {}) {
+    return {...callInfo(to, outcome, extra), ...member};
+}
+
 function memberState(member, values = {}) {
     return {
         member_id: 13,
@@ -122,6 +131,17 @@ let calls = [];
 let handlers = {};
 let busCallbacks = {};
 let timeouts = [];
+
+/**
+ * The server's ``method`` ("connect", "disconnect") is called for ``member`` alone and
+ * answers that it dialled ``to``.
+ */
+function expectCodeCall(assert, method, member, to, outcome) {
+    handlers[`axivox.softphone/${method}`] = (ids) => {
+        assert.deepEqual(ids, [member.member_id]);
+        return codeCallInfo(to, outcome, member);
+    };
+}
 
 /** Run the softphone's pending timers of ``delay`` (not cleared), as time passing would. */
 async function runTimers(delay) {
@@ -168,12 +188,29 @@ function openPanel() {
     return openSoftphone(target);
 }
 
+/** The text of ``part`` (".o_axivox_queue_<part>") in the row of queue ``name``. */
+function queueText(name, part) {
+    return textOf(rowOf(name), `.o_axivox_queue_${part}`);
+}
+
 /** Start, open the panel, click ``button`` in the row of queue ``name``. */
 async function clickInPanel(name, button) {
     await start();
     await openPanel();
     await click(rowOf(name), button);
     await nextTick();
+}
+
+/** Type ``number`` on the open panel's pad and press Call. */
+async function dial(number) {
+    await editInput(target, ".o_axivox_dial_input", number);
+    await click(target, ".o_axivox_dial_call");
+    await nextTick();
+}
+
+/** The panel's feedback line. */
+function feedback() {
+    return target.querySelector(".o_axivox_softphone_feedback").textContent.trim();
 }
 
 /** How many agents a queue row says are connected. */
@@ -189,11 +226,9 @@ function callCount(key) {
 QUnit.module("softphone", (hooks) => {
     hooks.beforeEach(() => {
         target = getFixture();
-        calls = [];
-        busCallbacks = {};
+        ({calls, busCallbacks} = setupSoftphone());
         timeouts = [];
         handlers = {"axivox.softphone/get_state": () => softphoneState()};
-        setupSoftphone(busCallbacks);
         const {setTimeout, clearTimeout} = browser;
         patchWithCleanup(browser, {
             // The softphone's timers (fallback, call poll, settle) are run by hand; other
@@ -273,24 +308,24 @@ QUnit.module("softphone", (hooks) => {
                 ".o_axivox_queue_extension",
                 "the queue's own extension is not invited"
             );
-            assert.strictEqual(
-                sales.querySelector(".o_axivox_queue_login_code").textContent.trim(),
-                "*600"
-            );
-            assert.strictEqual(
-                sales.querySelector(".o_axivox_queue_login_code").title,
-                "Dial *600 to connect to Sales"
-            );
-            assert.strictEqual(
-                sales.querySelector(".o_axivox_queue_logout_code").textContent.trim(),
-                "#600"
-            );
-            assert.strictEqual(
-                sales.querySelector(".o_axivox_queue_disconnect").title,
-                "Dial #600 to disconnect from Sales"
-            );
-            assert.strictEqual(textOf(sales, ".o_axivox_queue_type"), "dynamic");
-            assert.strictEqual(textOf(sales, ".o_axivox_queue_status"), "connected");
+            // The codes to dial, and the buttons' titles that say what they dial
+            for (const [name, part, property, value] of [
+                ["Sales", "login_code", "textContent", "*600"],
+                ["Sales", "login_code", "title", "Dial *600 to connect to Sales"],
+                ["Sales", "logout_code", "textContent", "#600"],
+                ["Sales", "disconnect", "title", "Dial #600 to disconnect from Sales"],
+                ["Billing", "login_code", "textContent", "*620"],
+                ["Billing", "connect", "title", "Dial *620 to connect to Billing"],
+            ]) {
+                const el = rowOf(name).querySelector(`.o_axivox_queue_${part}`);
+                assert.strictEqual(
+                    property === "title" ? el.title : el.textContent.trim(),
+                    value,
+                    `${name}: ${part}, ${property}`
+                );
+            }
+            assert.strictEqual(queueText("Sales", "type"), "dynamic");
+            assert.strictEqual(queueText("Sales", "status"), "connected");
             assert.ok(
                 sales
                     .querySelector(".o_axivox_queue_since")
@@ -301,46 +336,26 @@ QUnit.module("softphone", (hooks) => {
             assert.containsNone(sales, ".o_axivox_queue_connect");
 
             const support = rowOf("Support");
-            assert.strictEqual(textOf(support, ".o_axivox_queue_type"), "static");
-            assert.strictEqual(
-                textOf(support, ".o_axivox_queue_status"),
-                "always connected"
-            );
+            assert.strictEqual(queueText("Support", "type"), "static");
+            assert.strictEqual(queueText("Support", "status"), "always connected");
             assert.containsNone(support, "button", "a static agent has no button");
             assert.containsNone(support, ".o_axivox_queue_codes", "nor codes to dial");
             assert.ok(countText(support).includes("1 agent connected"));
 
             const billing = rowOf("Billing");
-            assert.strictEqual(
-                textOf(billing, ".o_axivox_queue_status"),
-                "not connected"
-            );
+            assert.strictEqual(queueText("Billing", "status"), "not connected");
             assert.ok(countText(billing).includes("no agent connected"));
             assert.containsOnce(billing, ".o_axivox_queue_connect");
             assert.containsNone(billing, ".o_axivox_queue_since");
-            assert.strictEqual(
-                billing.querySelector(".o_axivox_queue_login_code").textContent.trim(),
-                "*620"
-            );
-            assert.strictEqual(
-                billing.querySelector(".o_axivox_queue_connect").title,
-                "Dial *620 to connect to Billing"
-            );
         }
     );
 
     QUnit.test(
         "Connect dials the code, shows connecting..., the bus event connects",
         async (assert) => {
-            handlers["axivox.softphone/connect"] = (ids) => {
-                assert.deepEqual(ids, [13]);
-                return {...callInfo("*620", "logged_in"), member_id: 13, queue_id: 3};
-            };
+            expectCodeCall(assert, "connect", BILLING, "*620", "logged_in");
             await clickInPanel("Billing", ".o_axivox_queue_connect");
-            assert.strictEqual(
-                textOf(rowOf("Billing"), ".o_axivox_queue_pending_label"),
-                "connecting..."
-            );
+            assert.strictEqual(queueText("Billing", "pending_label"), "connecting...");
             assert.containsNone(rowOf("Billing"), ".o_axivox_queue_connect");
             assert.strictEqual(badge(), "2", "not connected before the PBX says so");
             assert.strictEqual(
@@ -351,7 +366,7 @@ QUnit.module("softphone", (hooks) => {
 
             await notify(memberState({}));
             const billing = rowOf("Billing");
-            assert.strictEqual(textOf(billing, ".o_axivox_queue_status"), "connected");
+            assert.strictEqual(queueText("Billing", "status"), "connected");
             assert.ok(countText(billing).includes("1 agent connected"));
             assert.containsOnce(billing, ".o_axivox_queue_disconnect");
             assert.strictEqual(badge(), "3");
@@ -362,20 +377,11 @@ QUnit.module("softphone", (hooks) => {
     QUnit.test(
         "Disconnect dials the disconnection code; the bus event disconnects",
         async (assert) => {
-            handlers["axivox.softphone/disconnect"] = (ids) => {
-                assert.deepEqual(ids, [11]);
-                return {...callInfo("#600", "logged_out"), member_id: 11, queue_id: 1};
-            };
+            expectCodeCall(assert, "disconnect", SALES, "#600", "logged_out");
             await clickInPanel("Sales", ".o_axivox_queue_disconnect");
-            assert.strictEqual(
-                textOf(rowOf("Sales"), ".o_axivox_queue_pending_label"),
-                "disconnecting..."
-            );
+            assert.strictEqual(queueText("Sales", "pending_label"), "disconnecting...");
             await notify(salesDisconnected({source: "widget"}));
-            assert.strictEqual(
-                textOf(rowOf("Sales"), ".o_axivox_queue_status"),
-                "not connected"
-            );
+            assert.strictEqual(queueText("Sales", "status"), "not connected");
             assert.strictEqual(badge(), "1");
         }
     );
@@ -383,26 +389,20 @@ QUnit.module("softphone", (hooks) => {
     QUnit.test(
         "a refused code leaves the row as it was and says why",
         async (assert) => {
-            handlers["axivox.softphone/connect"] = () => ({
-                ...callInfo("*620", "not_a_member", {
+            handlers["axivox.softphone/connect"] = () =>
+                codeCallInfo("*620", "not_a_member", BILLING, {
                     message: "You are not an agent of the Billing queue.",
-                }),
-                member_id: 13,
-                queue_id: 3,
-            });
+                });
             await clickInPanel("Billing", ".o_axivox_queue_connect");
             const billing = rowOf("Billing");
-            assert.strictEqual(
-                textOf(billing, ".o_axivox_queue_status"),
-                "not connected"
-            );
+            assert.strictEqual(queueText("Billing", "status"), "not connected");
             assert.containsOnce(
                 billing,
                 ".o_axivox_queue_connect",
                 "the button is back"
             );
             assert.strictEqual(
-                textOf(billing, ".o_axivox_queue_error"),
+                queueText("Billing", "error"),
                 "The PBX says you are not an agent of Billing."
             );
             assert.strictEqual(badge(), "2");
@@ -422,12 +422,9 @@ QUnit.module("softphone", (hooks) => {
             };
             await clickInPanel("Billing", ".o_axivox_queue_connect");
             const billing = rowOf("Billing");
+            assert.strictEqual(queueText("Billing", "status"), "not connected");
             assert.strictEqual(
-                textOf(billing, ".o_axivox_queue_status"),
-                "not connected"
-            );
-            assert.strictEqual(
-                textOf(billing, ".o_axivox_queue_error"),
+                queueText("Billing", "error"),
                 "The PBX could not be reached. Ask your administrator to check the PBX account."
             );
             assert.containsOnce(billing, ".o_axivox_queue_connect");
@@ -436,11 +433,8 @@ QUnit.module("softphone", (hooks) => {
     );
 
     QUnit.test("already logged in: the state is read again", async (assert) => {
-        handlers["axivox.softphone/connect"] = () => ({
-            ...callInfo("*620", "already_logged_in"),
-            member_id: 13,
-            queue_id: 3,
-        });
+        handlers["axivox.softphone/connect"] = () =>
+            codeCallInfo("*620", "already_logged_in", BILLING);
         await start();
         await openPanel();
         handlers["axivox.softphone/get_state"] = () => {
@@ -463,10 +457,7 @@ QUnit.module("softphone", (hooks) => {
                 "axivox.softphone/get_state",
             ]
         );
-        assert.strictEqual(
-            textOf(rowOf("Billing"), ".o_axivox_queue_status"),
-            "connected"
-        );
+        assert.strictEqual(queueText("Billing", "status"), "connected");
         assert.ok(
             target
                 .querySelector(".o_axivox_softphone_feedback")
@@ -478,11 +469,8 @@ QUnit.module("softphone", (hooks) => {
     QUnit.test(
         "no PBX event after a login: the fallback reads the state again",
         async (assert) => {
-            handlers["axivox.softphone/connect"] = () => ({
-                ...callInfo("*620", "logged_in"),
-                member_id: 13,
-                queue_id: 3,
-            });
+            handlers["axivox.softphone/connect"] = () =>
+                codeCallInfo("*620", "logged_in", BILLING);
             await clickInPanel("Billing", ".o_axivox_queue_connect");
             assert.containsOnce(rowOf("Billing"), ".o_axivox_queue_pending_label");
             pendingTimer().fn();
@@ -511,11 +499,8 @@ QUnit.module("softphone", (hooks) => {
             );
             const sales = rowOf("Sales");
             assert.ok(countText(sales).includes("3 agents connected"));
-            assert.strictEqual(textOf(sales, ".o_axivox_queue_status"), "connected");
-            assert.strictEqual(
-                textOf(rowOf("Billing"), ".o_axivox_queue_status"),
-                "not connected"
-            );
+            assert.strictEqual(queueText("Sales", "status"), "connected");
+            assert.strictEqual(queueText("Billing", "status"), "not connected");
             assert.strictEqual(badge(), "2");
             assert.strictEqual(calls.length, 1, "no reload for somebody else's change");
         }
@@ -593,9 +578,7 @@ QUnit.module("softphone", (hooks) => {
                 "+3225550100",
                 "pasted text keeps what can be dialed"
             );
-            await editInput(target, ".o_axivox_dial_input", "103");
-            await click(target, ".o_axivox_dial_call");
-            await nextTick();
+            await dial("103");
             assert.verifySteps(["dial 103"]);
             assert.strictEqual(callStatus(), "Ringing 103...", "the number, once");
             await click(target, ".o_axivox_dial_hangup");
@@ -661,10 +644,7 @@ QUnit.module("softphone", (hooks) => {
         await editInput(target, ".o_axivox_dial_input", "*620");
         await triggerEvent(target, ".o_axivox_dial_input", "keydown", {key: "Enter"});
         await nextTick();
-        assert.strictEqual(
-            textOf(rowOf("Billing"), ".o_axivox_queue_pending_label"),
-            "connecting..."
-        );
+        assert.strictEqual(queueText("Billing", "pending_label"), "connecting...");
     });
 
     QUnit.test("a typed code the PBX refuses is said clearly", async (assert) => {
@@ -674,13 +654,8 @@ QUnit.module("softphone", (hooks) => {
             });
         await start();
         await openPanel();
-        await editInput(target, ".o_axivox_dial_input", "*630");
-        await click(target, ".o_axivox_dial_call");
-        await nextTick();
-        assert.strictEqual(
-            target.querySelector(".o_axivox_softphone_feedback").textContent.trim(),
-            "You are not an agent of the Returns queue."
-        );
+        await dial("*630");
+        assert.strictEqual(feedback(), "You are not an agent of the Returns queue.");
         assert.strictEqual(callStatus(), "You are not an agent of the Returns queue.");
         assert.strictEqual(badge(), "2", "nothing changed");
     });
@@ -691,10 +666,9 @@ QUnit.module("softphone", (hooks) => {
             patchWithCleanup(session, {axivox_dialable_pattern: "^[0-9]{1,4}$"});
             await start();
             await openPanel();
-            await editInput(target, ".o_axivox_dial_input", "12345");
-            await click(target, ".o_axivox_dial_call");
+            await dial("12345");
             assert.strictEqual(
-                target.querySelector(".o_axivox_softphone_feedback").textContent.trim(),
+                feedback(),
                 "12345 is not a number: use digits, * and # only."
             );
             assert.strictEqual(
@@ -717,16 +691,11 @@ QUnit.module("softphone", (hooks) => {
         await start();
         await openPanel();
         await click(target, ".o_axivox_dial_call");
-        assert.strictEqual(
-            target.querySelector(".o_axivox_softphone_feedback").textContent.trim(),
-            "Type a number to call."
-        );
+        assert.strictEqual(feedback(), "Type a number to call.");
         assert.strictEqual(calls.length, 1, "nothing dialed");
-        await editInput(target, ".o_axivox_dial_input", "0470123456");
-        await click(target, ".o_axivox_dial_call");
-        await nextTick();
+        await dial("0470123456");
         assert.strictEqual(
-            target.querySelector(".o_axivox_softphone_feedback").textContent.trim(),
+            feedback(),
             "You have no PBX extension: ask an administrator to map your user to one."
         );
         assert.strictEqual(
@@ -773,46 +742,32 @@ QUnit.module("softphone", (hooks) => {
         state.queues[2].connected_since = "2024-03-04 08:30:00";
         handlers["axivox.softphone/get_state"] = () => state;
         handlers["axivox.softphone/disconnect_all"] = () => [
-            {...callInfo("#600", "logged_out"), member_id: 11, queue_id: 1},
-            {
+            codeCallInfo("#600", "logged_out", SALES),
+            codeCallInfo("#620", "error", BILLING, {
                 id: false,
-                from: "102",
-                to: "#620",
                 state: "error",
-                outcome: "error",
                 message:
                     "The PBX could not be reached. Ask your administrator to check the PBX account.",
-                member_id: 13,
-                queue_id: 3,
-            },
+            }),
         ];
         await start();
         await openPanel();
         assert.strictEqual(badge(), "3");
         await click(target, ".o_axivox_disconnect_all");
         await nextTick();
+        assert.strictEqual(queueText("Sales", "pending_label"), "disconnecting...");
+        assert.strictEqual(queueText("Billing", "status"), "connected");
         assert.strictEqual(
-            textOf(rowOf("Sales"), ".o_axivox_queue_pending_label"),
-            "disconnecting..."
-        );
-        assert.strictEqual(
-            textOf(rowOf("Billing"), ".o_axivox_queue_status"),
-            "connected"
-        );
-        assert.strictEqual(
-            textOf(rowOf("Billing"), ".o_axivox_queue_error"),
+            queueText("Billing", "error"),
             "The PBX could not be reached. Ask your administrator to check the PBX account."
         );
         assert.strictEqual(
-            textOf(rowOf("Support"), ".o_axivox_queue_status"),
+            queueText("Support", "status"),
             "always connected",
             "static agents stay connected"
         );
         await notify(salesDisconnected());
-        assert.strictEqual(
-            textOf(rowOf("Sales"), ".o_axivox_queue_status"),
-            "not connected"
-        );
+        assert.strictEqual(queueText("Sales", "status"), "not connected");
         assert.strictEqual(badge(), "2");
     });
 
@@ -830,9 +785,7 @@ QUnit.module("softphone", (hooks) => {
             };
             await start();
             await openPanel();
-            await editInput(target, ".o_axivox_dial_input", "*620");
-            await click(target, ".o_axivox_dial_call");
-            await nextTick();
+            await dial("*620");
             assert.strictEqual(
                 callStatus(),
                 "You are now logged in to the Billing queue."
@@ -876,9 +829,7 @@ QUnit.module("softphone", (hooks) => {
                 callInfo("103", "ringing", {state: states.shift()});
             await start();
             await openPanel();
-            await editInput(target, ".o_axivox_dial_input", "103");
-            await click(target, ".o_axivox_dial_call");
-            await nextTick();
+            await dial("103");
             assert.strictEqual(callStatus(), "Ringing 103...");
             await runTimers(CALL_POLL_INTERVAL);
             assert.strictEqual(callStatus(), "Ringing 103...");
@@ -904,9 +855,7 @@ QUnit.module("softphone", (hooks) => {
             };
             await start();
             await openPanel();
-            await editInput(target, ".o_axivox_dial_input", "0470");
-            await click(target, ".o_axivox_dial_call");
-            await nextTick();
+            await dial("0470");
             for (let i = 0; i < CALL_POLL_MAX_ERRORS + 2; i++) {
                 await runTimers(CALL_POLL_INTERVAL);
             }

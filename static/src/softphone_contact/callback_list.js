@@ -1,8 +1,8 @@
 /** @odoo-module **/
 
 import {Component, onWillUnmount, useState} from "@odoo/owl";
+import {ageText, useContactCentre} from "./contact_centre_service";
 import {_t} from "@web/core/l10n/translation";
-import {ageText} from "./contact_centre_service";
 import {browser} from "@web/core/browser/browser";
 
 /** "To call back" in the softphone: the open callbacks of the agent's queues. */
@@ -11,8 +11,7 @@ export class CallbackList extends Component {
     static props = {};
 
     setup() {
-        const centre = this.env.services["voip_axivox_queue.contact_centre"];
-        this.centre = centre ? useState(centre) : null;
+        this.centre = useContactCentre();
         this.state = useState({now: Date.now(), folded: false});
         // Ages move on while the panel is open (no server call).
         const timer = browser.setInterval(() => (this.state.now = Date.now()), 30000);

@@ -1,8 +1,9 @@
 /** @odoo-module **/
 
-import {Component, useState} from "@odoo/owl";
+import {Component} from "@odoo/owl";
 import {_t} from "@web/core/l10n/translation";
 import {formatSince} from "@voip_axivox_queue/softphone/softphone_service";
+import {useContactCentre} from "./contact_centre_service";
 
 /** Who is on the line: the contact of the number, her company, her last queue calls. */
 export class CallerCard extends Component {
@@ -10,8 +11,7 @@ export class CallerCard extends Component {
     static props = {};
 
     setup() {
-        const centre = this.env.services["voip_axivox_queue.contact_centre"];
-        this.centre = centre ? useState(centre) : null;
+        this.centre = useContactCentre();
     }
 
     get action() {

@@ -6,9 +6,9 @@ import {
     cleanNumber,
     errorMessage,
 } from "@voip_axivox_queue/softphone/softphone_service";
+import {reactive, useEnv, useState} from "@odoo/owl";
 import {_t} from "@web/core/l10n/translation";
 import {patch} from "@web/core/utils/patch";
-import {reactive} from "@odoo/owl";
 import {registry} from "@web/core/registry";
 
 export const CALLBACKS_NOTIFICATION = "voip_axivox_queue/callbacks";
@@ -156,6 +156,12 @@ export const contactCentreService = {
 registry
     .category("services")
     .add("voip_axivox_queue.contact_centre", contactCentreService);
+
+/** A component's hook: the contact-centre service as its state, null if it does not run. */
+export function useContactCentre() {
+    const centre = useEnv().services["voip_axivox_queue.contact_centre"];
+    return centre ? useState(centre) : null;
+}
 
 // A call placed from the pad shows the card of the number called (when the contact-centre
 // service runs; nothing changes otherwise).
