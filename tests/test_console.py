@@ -11,6 +11,7 @@ from odoo.tests import Form, TransactionCase, tagged
 from odoo.tools import mute_logger
 
 from ..axivox_api.events import validate_batch
+from ..axivox_api.rules import QUEUE_CONFIG_FIELDS
 from .common import AxivoxCase, SimulatedWorld, event
 
 QUIET = (
@@ -365,15 +366,8 @@ class TestConsoleForms(AxivoxCase):
             for f in sheet.iter("field")
             if not f.get("invisible") and f.getparent().tag != "tree"
         ]
-        config = [
-            "name",
-            "extension",
-            "strategy",
-            "max_wait_time",
-            "max_ring_time",
-            "login_code",
-            "logout_code",
-        ]
+        # The queue's configuration fields are listed in the console's order.
+        config = list(QUEUE_CONFIG_FIELDS)
         self.assertEqual([n for n in names if n in config], config)
         self.assertLess(names.index("logout_code"), names.index("static_member_ids"))
         self.assertLess(
