@@ -99,9 +99,8 @@ class AxivoxQueue(models.Model):
         self.env["res.users"].flush_model(["axivox_extension"])
         self.env.cr.execute(
             """
-            WITH q(id, sl, max_wait) AS (SELECT * FROM unnest(%(ids)s::int[],
-                %(sl)s::int[],
-                                                               %(mw)s::int[])),
+            WITH q(id, sl, max_wait) AS (
+                SELECT * FROM unnest(%(ids)s::int[], %(sl)s::int[], %(mw)s::int[])),
             today AS (
                 SELECT e.queue_id,
                        COUNT(*) FILTER (WHERE e.event_type = 'ENTERQUEUE') AS offered,
@@ -116,8 +115,7 @@ class AxivoxQueue(models.Model):
             ),
             waiting AS (
                 -- Entered the queue, not yet connected nor gone (a caller waits at
-                -- most the
-                -- queue's maximum waiting time).
+                -- most the queue's maximum waiting time).
                 SELECT e.queue_id, COUNT(*) AS n, MIN(e.event_ts) AS since
                   FROM axivox_queue_event e JOIN q ON q.id = e.queue_id
                  WHERE e.event_type = 'ENTERQUEUE' AND e.call_id IS NOT NULL
@@ -132,8 +130,7 @@ class AxivoxQueue(models.Model):
             ),
             busy AS (
                 -- Agents on a queue call (any queue of the account): connected in the
-                -- last
-                -- hours and not yet ended or transferred.
+                -- last hours and not yet ended or transferred.
                 SELECT DISTINCT e.account_id, e.agent_extension
                   FROM axivox_queue_event e
                  WHERE e.event_type = 'CONNECT' AND e.event_time >= %(busy_floor)s
@@ -160,15 +157,14 @@ class AxivoxQueue(models.Model):
             callbacks AS (
                 SELECT c.queue_id, COUNT(*) AS n, MIN(c.call_time) AS oldest
                   FROM axivox_callback c
-                 WHERE c.queue_id IN (SELECT id FROM q) AND c.state IN ('open',
-                     'claimed')
+                 WHERE c.queue_id IN (SELECT id FROM q)
+                   AND c.state IN ('open', 'claimed')
                  GROUP BY c.queue_id
             )
             SELECT q.id, COALESCE(w.n, 0), w.since, COALESCE(a.connected, 0),
                    COALESCE(a.on_call, 0), COALESCE(t.offered, 0),
-                       COALESCE(t.answered, 0),
-                   COALESCE(t.abandoned, 0), COALESCE(t.in_sl, 0), COALESCE(c.n, 0),
-                       c.oldest
+                   COALESCE(t.answered, 0), COALESCE(t.abandoned, 0),
+                   COALESCE(t.in_sl, 0), COALESCE(c.n, 0), c.oldest
               FROM q
               LEFT JOIN today t ON t.queue_id = q.id
               LEFT JOIN waiting w ON w.queue_id = q.id
@@ -238,8 +234,8 @@ class AxivoxQueue(models.Model):
             SELECT u.partner_id, q.id
               FROM axivox_queue q
               JOIN res_company_users_rel cu ON cu.cid = q.company_id
-              JOIN res_groups_users_rel gu ON gu.uid = cu.user_id AND gu.gid
-                  = %(managers)s
+              JOIN res_groups_users_rel gu
+                ON gu.uid = cu.user_id AND gu.gid = %(managers)s
               JOIN res_users u ON u.id = cu.user_id AND u.active
              WHERE q.id = ANY(%(queues)s)
         """,
