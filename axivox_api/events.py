@@ -176,7 +176,9 @@ def _check_value(value, depth=0):
     if depth > MAX_DEPTH:
         return "is nested more than %d levels deep" % MAX_DEPTH
     if isinstance(value, str):
-        return "contains a NUL character" if "\x00" in value else None
+        if "\x00" in value:
+            return "contains a NUL character"
+        return None if _is_unicode(value) else "is not valid Unicode text"
     if isinstance(value, float):
         return None if math.isfinite(value) else "is not a finite number"
     if isinstance(value, dict):
@@ -201,7 +203,21 @@ def _text_problem(value, max_length, not_a_string):
         return f"must be at most {max_length} characters"
     if "\x00" in value:
         return "must not contain a NUL character"
+    if not _is_unicode(value):
+        return "must be valid Unicode text (a lone surrogate is not)"
     return None
+
+
+def _is_unicode(text):
+    """Whether ``text`` can be stored: JSON's \\ud800 escapes read into lone
+    surrogates, which no UTF-8 text (nor PostgreSQL) holds."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _id_problem(value):

@@ -4,6 +4,7 @@ import csv
 import io
 import json
 import time
+from datetime import datetime
 
 from werkzeug.test import EnvironBuilder
 
@@ -13,7 +14,9 @@ from odoo.tests import HttpCase, TransactionCase, tagged
 from odoo.tools import mute_logger
 
 from ..axivox_api import signature
+from ..axivox_api.events import validate_batch
 from ..controllers.webhook import AxivoxWebhookController
+from ..models.axivox_queue_event import COPY_FROM_ROWS
 from .common import (
     WEBHOOK_SECRET,
     WEBHOOK_URL,
@@ -126,6 +129,9 @@ class TestWebhookHostileInput(WebhookWorld, HttpCase):
             event("y0", "ABANDON", at="0000-01-01T00:00:00Z"),
             event("arabic", "ABANDON", at="٢٠٢٦-11-28T10:00:00Z"),
             event("x" * 65, "ABANDON"),
+            # JSON's \ud800 escape reads into a lone surrogate: no UTF-8 text
+            event("sur1", "ABANDON", agent_name="Anna \ud800"),
+            event("sur2", "ABANDON", extra={"note": "\udc00"}),
         ]
         body = json.dumps({"events": bad[:6] + [good] + bad[6:]}).encode()
         body = body.replace(b'"INFINITE"', b"1e999")  # a float beyond double: inf
@@ -385,3 +391,74 @@ class TestSyncRobustness(SimulatedWorld, TransactionCase):
             Softphone.dial("103")
         with self.assertRaises(UserError):
             Softphone.dial("103")
+
+
+@tagged("post_install", "-at_install")
+class TestLargeBatchStorage(WebhookWorld, TransactionCase):
+    """A large batch is written with COPY, a small one with INSERT ... VALUES: both
+    skip the events already stored and keep every text as the PBX sent it."""
+
+    AWKWARD = [
+        "back\\slash",
+        "tab\there",
+        "two\nlines",
+        "cr\rlf",
+        "\\N",
+        "é ☎ 電話",
+        "",
+    ]
+
+    def batch(self, tag, count):
+        return validate_batch(
+            {
+                "events": [
+                    event(
+                        f"{tag}-{i}",
+                        "BLINDTRANSFER",
+                        at=f"2026-11-28T10:{i // 60:02d}:{i % 60:02d}.000Z",
+                        call_id=f"{tag}-call-{i}",
+                        caller_number="+3225550101",
+                        agent_extension="102",
+                        agent_name=self.AWKWARD[i % len(self.AWKWARD)],
+                        transfer_target=self.AWKWARD[(i + 1) % len(self.AWKWARD)],
+                        note={"text": self.AWKWARD[(i + 2) % len(self.AWKWARD)]},
+                    )
+                    for i in range(count)
+                ]
+            }
+        )
+
+    def stored(self, tag):
+        return self.env["axivox.queue.event"].search(
+            [("pbx_event_id", "=like", f"{tag}-%")], order="id"
+        )
+
+    def test_both_ways_skip_stored_events_and_keep_texts(self):
+        Event = self.env["axivox.queue.event"]
+        for tag, count in (("small", COPY_FROM_ROWS - 1), ("large", 120)):
+            with self.subTest(tag=tag):
+                events = self.batch(tag, count)
+                first = Event._ingest(self.account, events[:10], "webhook")
+                self.assertEqual(first, {"applied": 10, "duplicates": 0})
+                result = Event._ingest(self.account, events, "webhook")
+                self.assertEqual(result, {"applied": count - 10, "duplicates": 10})
+                self.env.invalidate_all()
+                stored = self.stored(tag)
+                self.assertEqual(len(stored), count)
+                by_id = {e["id"]: e for e in events}
+                for row in stored:
+                    sent = by_id[row.pbx_event_id]
+                    self.assertEqual(row.agent_name or "", sent["agent_name"])
+                    self.assertEqual(row.transfer_target or "", sent["transfer_target"])
+                    self.assertEqual(row.payload, sent)
+                    self.assertEqual(row.queue_id, self.sales)
+                    self.assertEqual(row.caller_e164, "+3225550101")
+                    i = int(row.pbx_event_id.rsplit("-", 1)[1])
+                    self.assertEqual(
+                        row.event_time, datetime(2026, 11, 28, 10, i // 60, i % 60)
+                    )
+                    self.assertFalse(row.agent_unmapped)
+                self.assertEqual(
+                    Event._ingest(self.account, events, "webhook"),
+                    {"applied": 0, "duplicates": count},
+                )
