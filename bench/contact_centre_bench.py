@@ -8,6 +8,7 @@
 #   2. the wallboard's data for 200 queues: SQL queries and time;
 #   3. the agent sessions of the stored year (rebuilt as on install), then the report
 #      per agent and day over that year: list, pivot and graph reads.
+import os
 import statistics
 import time
 import uuid
@@ -87,6 +88,16 @@ def ingest(events, layer):
         env.invalidate_all()
     return elapsed, queries
 
+
+if os.environ.get("BENCH_INGEST_ONLY"):
+    # bench/layer_baseline.sh: only this batch's ingestion (the layer on, when the
+    # version has one), 10 runs; this file then stops here.
+    runs = [ingest(batch(f"only{attempt}"), True)[0] for attempt in range(10)]
+    print(
+        f"INGEST median {statistics.median(runs):.3f} best {min(runs):.3f} runs "
+        + " ".join(f"{t:.3f}" for t in runs)
+    )
+    raise SystemExit(0)
 
 cr.execute("SELECT count(*) FROM axivox_queue_event")
 print(

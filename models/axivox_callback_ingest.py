@@ -109,7 +109,6 @@ class AxivoxCallback(models.Model):
             changed_queues.update(row[0] for row in result)
         if upserts:
             rows = []
-            uid = self.env.uid
             for num, misses in upserts:
                 moment, last = max(misses, key=lambda x: x[0])
                 first = min(m for m, _e in misses)
@@ -131,10 +130,10 @@ class AxivoxCallback(models.Model):
                         len({e.get("call_id") or e["id"] for _m, e in misses}),
                         last.get("call_id"),
                         last["type"],
-                        uid,
-                        uid,
                     )
                 )
+            # No create_uid / write_uid: the PBX's events open callbacks, as they
+            # make the events (and each would be one more foreign-key check a row).
             result = cr.execute_values(
                 """
                 INSERT INTO axivox_callback AS c (
@@ -142,7 +141,7 @@ class AxivoxCallback(models.Model):
                         partner_id, state,
                     call_time, call_ts, first_call_time, wait_time, attempts,
                         last_call_id,
-                    last_event_type, create_uid, write_uid, create_date, write_date)
+                    last_event_type, create_date, write_date)
                 SELECT v.*, now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC'
                   FROM (VALUES %s) v
                 ON CONFLICT (account_id, number) WHERE state IN ('open', 'claimed')
@@ -167,13 +166,12 @@ class AxivoxCallback(models.Model):
                     first_call_time = LEAST(c.first_call_time,
                         EXCLUDED.first_call_time),
                     partner_id = EXCLUDED.partner_id,
-                    write_uid = EXCLUDED.write_uid, write_date = EXCLUDED.write_date
+                    write_date = EXCLUDED.write_date
                 RETURNING queue_id
             """,
                 rows,
                 template="(%s::int, %s::int, %s::int, %s, %s, %s::int, %s, "
-                "%s::timestamp, %s::float8, %s::timestamp, %s::int, %s::int, %s, %s, "
-                "%s::int, %s::int)",
+                "%s::timestamp, %s::float8, %s::timestamp, %s::int, %s::int, %s, %s)",
                 page_size=len(rows),
                 fetch=True,
             )

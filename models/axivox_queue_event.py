@@ -7,6 +7,8 @@ import io
 import json
 from datetime import timezone
 
+from psycopg2.errors import UniqueViolation
+
 from odoo import api, fields, models
 from odoo.tools.sql import create_index, drop_index
 
@@ -95,14 +97,21 @@ def copy_text(rows):
 
 def copy_new_rows(model, columns, rows, key):
     """Like :func:`insert_new_rows` (returns the ``key[1]`` values of the rows
-    written) for a large batch, with COPY: the rows whose ``key`` is stored are read
-    first and left out. Only for writers that hold a lock no other writer of these rows
-    does without (the account's events lock): a row another transaction stored
-    meanwhile would be a unique violation, not skipped. ``key`` is ``(account column,
-    id column)``, and the rows of one account."""
+    written) for a large batch, with COPY. Most batches are new: they are written
+    straight away. When some were stored already (a delivery sent again, the sync after
+    the webhooks), that COPY stops on the unique key and is undone; the stored ones are
+    then read and the others written. Only for writers that hold a lock no other writer
+    of these rows does without (the account's events lock). ``key`` is ``(account
+    column, id column)``, and the rows of one account."""
     model.flush_model()
     cr = model.env.cr
     account_at, id_at = columns.index(key[0]), columns.index(key[1])
+    try:
+        with cr.savepoint(flush=False):
+            _copy(cr, model._table, columns, rows)
+        return [row[id_at] for row in rows]
+    except UniqueViolation:
+        pass
     cr.execute(
         f"""SELECT {key[1]} FROM {model._table}
              WHERE {key[0]} = %s AND {key[1]} = ANY(%s)""",
@@ -111,12 +120,15 @@ def copy_new_rows(model, columns, rows, key):
     stored = {row[0] for row in cr.fetchall()}
     new = [row for row in rows if row[id_at] not in stored]
     if new:
-        cr._obj.copy_expert(
-            f"COPY {model._table} ({', '.join(columns)}) FROM STDIN",
-            io.StringIO(copy_text(new)),
-        )
-        cr.sql_log_count += 1  # counted as Cursor.execute counts a query
+        _copy(cr, model._table, columns, new)
     return [row[id_at] for row in new]
+
+
+def _copy(cr, table, columns, rows):
+    cr._obj.copy_expert(
+        f"COPY {table} ({', '.join(columns)}) FROM STDIN", io.StringIO(copy_text(rows))
+    )
+    cr.sql_log_count += 1  # counted as Cursor.execute counts a query
 
 
 # A CSV cell starting with one of these is a formula to spreadsheets.
