@@ -96,6 +96,11 @@ _TS_RE = re.compile(
     r"\s*(Z|z|[+-]\d{2}:?\d{2})$"
 )
 
+# 2026-11-28T10:00:00.123Z
+_CANONICAL_TS_RE = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z\Z"
+)
+
 
 def parse_timestamp(value):
     """Parse an ISO 8601 timestamp carrying a zone (``Z`` or ``+hh:mm``).
@@ -112,6 +117,16 @@ def parse_timestamp(value):
         raise EventSchemaError(
             "timestamp must be a string, not %s" % type(value).__name__
         )
+    if _CANONICAL_TS_RE.match(value):
+        # The form the PBX (and format_timestamp) writes: read by the C parser.
+        try:
+            return datetime.datetime.fromisoformat(value[:-1]).replace(
+                tzinfo=datetime.timezone.utc
+            )
+        except ValueError as exc:
+            raise EventSchemaError(
+                f"timestamp {value[:40]!r} is not a valid date: {exc}"
+            ) from exc
     m = _TS_RE.match(value.strip()) if value.isascii() else None
     if not m:
         raise EventSchemaError(
@@ -227,8 +242,13 @@ def _id_problem(value):
 
 def _string_problem(value):
     """What is wrong with an optional string field, or None."""
-    if value is None:
-        return None
+    if value is None or (
+        isinstance(value, str)
+        and value.isascii()
+        and len(value) <= MAX_STRING_LENGTH
+        and "\x00" not in value
+    ):
+        return None  # the usual case, in one step
     return _text_problem(value, MAX_STRING_LENGTH, "must be a string or null")
 
 
@@ -243,10 +263,12 @@ def _check_fields(obj, out, fields, problem_of, fail):
     """Check ``fields`` of ``obj`` with ``problem_of`` (``fail`` on the first problem)
     and copy them to ``out`` (None when missing)."""
     for field in fields:
-        problem = problem_of(obj.get(field))
-        if problem:
-            fail(field, problem)
-        out[field] = obj.get(field)
+        value = obj.get(field)
+        if value is not None:
+            problem = problem_of(value)
+            if problem:
+                fail(field, problem)
+        out[field] = value
 
 
 def _event_moment(value, now):
@@ -301,7 +323,9 @@ def validate_event(obj, index=None, now=None):
     moment, problem = _event_moment(obj["timestamp"], now)
     if problem:
         fail("timestamp", problem)
-    out["timestamp"] = format_timestamp(moment)
+    timestamp = obj["timestamp"]
+    if not (isinstance(timestamp, str) and _CANONICAL_TS_RE.match(timestamp)):
+        out["timestamp"] = format_timestamp(moment)  # else it is already
     seq = obj.get("seq")
     if seq is not None and (not _is_int(seq) or not 0 <= seq < 2**63):
         fail("seq", "must be a non-negative integer")

@@ -50,7 +50,8 @@ def make_event(kind=None):
         "queue_id": QUEUES[n % len(QUEUES)],
         "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + f".{ms:03d}Z",
         "call_id": f"call-{RUN}-{n // 4}",
-        "caller_number": f"+3225{n % 1000000:06d}",
+        # the caller of that call (the events of one call carry the same number)
+        "caller_number": f"+3225{(n // 4) % 1000000:06d}",
     }
     if kind in ("CONNECT", "COMPLETECALLER", "ADDMEMBER", "REMOVEMEMBER"):
         event["agent_extension"] = AGENTS[n % len(AGENTS)]

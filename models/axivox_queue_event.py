@@ -85,8 +85,9 @@ def copy_text(rows):
         "\t".join(["\\N" if value is None else str(value) for value in row]) + "\n"
         for row in rows
     )
+    nulls = sum(row.count(None) for row in rows)  # each one backslash: \N
     if (
-        "\\" in text
+        text.count("\\") != nulls
         or "\r" in text
         or text.count("\n") != len(rows)
         or text.count("\t") != len(rows) * (len(rows[0]) - 1)

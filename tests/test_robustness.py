@@ -16,7 +16,7 @@ from odoo.tools import mute_logger
 from ..axivox_api import signature
 from ..axivox_api.events import validate_batch
 from ..controllers.webhook import AxivoxWebhookController
-from ..models.axivox_queue_event import COPY_FROM_ROWS
+from ..models.axivox_queue_event import COPY_FROM_ROWS, copy_text
 from .common import (
     WEBHOOK_SECRET,
     WEBHOOK_URL,
@@ -469,3 +469,17 @@ class TestLargeBatchStorage(WebhookWorld, TransactionCase):
                     Event._ingest(self.account, events, "webhook"),
                     {"applied": 0, "duplicates": count},
                 )
+
+    def test_copy_text(self):
+        moment = datetime(2026, 11, 28, 10, 0, 5)
+        plain = [(1, None, "a b", True, 2.5, moment), (2, "x", None, False, 0, None)]
+        self.assertEqual(
+            copy_text(plain),
+            "1\t\\N\ta b\tTrue\t2.5\t2026-11-28 10:00:05\n"
+            "2\tx\t\\N\tFalse\t0\t\\N\n",
+        )
+        awkward = [(1, "back\\slash", None), (2, "tab\there", "two\nlines\r")]
+        self.assertEqual(
+            copy_text(awkward),
+            "1\tback\\\\slash\t\\N\n2\ttab\\there\ttwo\\nlines\\r\n",
+        )
