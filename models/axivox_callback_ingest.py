@@ -12,14 +12,17 @@ class AxivoxCallback(models.Model):
     _inherit = "axivox.callback"
 
     @api.model
-    def _update_from_events(self, account, new_events, queues, numbers, company_id):
+    def _update_from_events(
+        self, account, new_events, queues, numbers, company_id, users=None
+    ):
         """Open, update and close the callbacks of the callers of ``new_events``.
 
         ``numbers`` maps each raw caller number to ``(e164, partner id)``;
-        ``company_id`` is the account's company. Order-safe: a caller is reached by a
-        CONNECT (in any queue of the account) or a call placed to her that was answered;
-        an unanswered call older than that never reopens her callback. A handful of
-        queries whatever the number of events."""
+        ``company_id`` is the account's company; ``users`` the agents of the events by
+        extension, when the caller read them already. Order-safe: a caller is reached by
+        a CONNECT (in any queue of the account) or a call placed to her that was
+        answered; an unanswered call older than that never reopens her callback. A
+        handful of queries whatever the number of events."""
         relevant = [
             e
             for e in new_events
@@ -72,13 +75,14 @@ class AxivoxCallback(models.Model):
                 upserts.append((num, misses))
         changed_queues = set()
         if closes:
-            agents = account._users_by_extension(
-                {
-                    c[1].get("agent_extension")
-                    for _i, _r, c in closes
-                    if c and c[1].get("agent_extension")
-                }
-            )
+            extensions = {
+                c[1].get("agent_extension")
+                for _i, _r, c in closes
+                if c and c[1].get("agent_extension")
+            }
+            agents = dict(users or {})
+            if extensions - set(agents):
+                agents.update(account._users_by_extension(extensions - set(agents)))
             values = []
             for callback_id, reached, connect in closes:
                 moment, event = connect if connect else (None, {})

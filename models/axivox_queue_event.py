@@ -16,7 +16,6 @@ from ..axivox_api.events import (
     EVENT_LABELS,
     EVENT_TYPES,
     INT_FIELDS,
-    odoo_datetime,
     parse_timestamp,
     split_events,
     validate_batch,
@@ -31,9 +30,16 @@ EVENT_SOURCES = [
 ]
 
 # Columns whose own index earlier versions made: the unique (account_id, pbx_event_id)
-# and the agent-day index serve the first two, and the last two are searched with
-# "contains".
-REDUNDANT_INDEXES = ("account_id", "agent_user_id", "queue_name", "caller_number")
+# and the agent-day index serve the first two, the next two are searched with
+# "contains", and the PBX queue id is only looked up for the events whose queue was
+# not known yet (axivox_queue_event_unmapped_idx).
+REDUNDANT_INDEXES = (
+    "account_id",
+    "agent_user_id",
+    "queue_name",
+    "caller_number",
+    "queue_remote_id",
+)
 
 # What the phone number rules read of a country (res.country's fields of the same
 # names).
@@ -155,7 +161,7 @@ class AxivoxQueueEvent(models.Model):
         related="account_id.company_id", store=True, index=True
     )
     queue_id = fields.Many2one("axivox.queue", index=True, ondelete="set null")
-    queue_remote_id = fields.Char("PBX Queue Id", index=True)
+    queue_remote_id = fields.Char("PBX Queue Id")
     # The queue's name, kept on the event: the report of a deleted queue stays
     # searchable (with "contains", which a btree index does not serve).
     queue_name = fields.Char()
@@ -216,6 +222,15 @@ class AxivoxQueueEvent(models.Model):
             self._table,
             ["queue_id", "agent_extension", "event_ts DESC"],
             where="event_type IN ('ADDMEMBER', 'REMOVEMEMBER')",
+        )
+        # The events received before their queue was mirrored, which the sync links to
+        # it (a handful, where an index of every event's queue id cost each insert).
+        create_index(
+            self.env.cr,
+            "axivox_queue_event_unmapped_idx",
+            self._table,
+            ["account_id", "queue_remote_id"],
+            where="queue_id IS NULL",
         )
         # Indexes of earlier versions that no query used: each one slowed every insert.
         for column in REDUNDANT_INDEXES:
@@ -410,33 +425,40 @@ class AxivoxQueueEvent(models.Model):
             users.update(account._users_by_extension(extensions - set(users)))
 
         now = fields.Datetime.now()
+        queue_of = {rid: (queue.id, queue.name) for rid, queue in queues.items()}
+        user_of = {ext: user.id for ext, user in users.items()}
         rows = []
         for event in batch:
-            moment = event_moment(event["timestamp"])
-            queue = queues.get(event["queue_id"])
-            user = users.get(event.get("agent_extension"))
+            moment = event_moment(event["timestamp"])  # aware, UTC
+            queue_id, queue_name = queue_of.get(event["queue_id"], (None, None))
+            extension = event.get("agent_extension")
+            user_id = user_of.get(extension)
             rows.append(
                 (
                     account.id,
                     company_id,
-                    queue.id if queue else None,
+                    queue_id,
                     event["queue_id"],
-                    queue.name if queue else None,
-                    odoo_datetime(moment),
+                    queue_name,
+                    moment.replace(tzinfo=None, microsecond=0),  # as odoo_datetime
                     moment.timestamp(),
                     event["type"],
                     event.get("call_id"),
                     event.get("caller_number"),
-                    event.get("agent_extension"),
+                    extension,
                     event.get("agent_name"),
-                    user.id if user else None,
-                    bool(event.get("agent_extension") and not user),
+                    user_id,
+                    bool(extension and not user_id),
                     event.get("member_type"),
-                    *(event.get(name) for name in INT_FIELDS),
+                    *[event.get(name) for name in INT_FIELDS],
                     event.get("transfer_target"),
                     event["id"],
                     source,
-                    json.dumps(event, ensure_ascii=False),
+                    # the event's fields that have a value
+                    json.dumps(
+                        {k: v for k, v in event.items() if v is not None},
+                        ensure_ascii=False,
+                    ),
                     now,
                     now,
                     *numbers.get(event.get("caller_number"), (None, None)),

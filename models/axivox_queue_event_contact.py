@@ -122,7 +122,7 @@ class AxivoxQueueEvent(models.Model):
         if not new_events or self.env.context.get("axivox_contact_centre_off"):
             return
         callback_queues = self.env["axivox.callback"]._update_from_events(
-            account, new_events, queues, numbers, company_id
+            account, new_events, queues, numbers, company_id, users
         )
         spans = self.env["axivox.agent.session"]._update_from_events(
             account, new_events, queues, users, source
