@@ -31,14 +31,16 @@ EVENT_SOURCES = [
 
 # Columns whose own index earlier versions made: the unique (account_id, pbx_event_id)
 # and the agent-day index serve the first two, the next two are searched with
-# "contains", and the PBX queue id is only looked up for the events whose queue was
-# not known yet (axivox_queue_event_unmapped_idx).
+# "contains", the PBX queue id is only looked up for the events whose queue was not
+# known yet (axivox_queue_event_unmapped_idx), and the caller's number leads
+# axivox_queue_event_caller_idx.
 REDUNDANT_INDEXES = (
     "account_id",
     "agent_user_id",
     "queue_name",
     "caller_number",
     "queue_remote_id",
+    "caller_e164",
 )
 
 # What the phone number rules read of a country (res.country's fields of the same

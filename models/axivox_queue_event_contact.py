@@ -6,6 +6,7 @@ with the events it stored for the first time, and everything of the contact-cent
 import time
 
 from odoo import api, fields, models
+from odoo.tools.sql import create_index
 
 from .axivox_agent_session import SESSION_SOURCES
 from .axivox_queue_event import event_moment
@@ -37,9 +38,9 @@ PARTNER_FOR_NUMBER = """
 class AxivoxQueueEvent(models.Model):
     _inherit = "axivox.queue.event"
 
+    # Indexed with the event type and time (axivox_queue_event_caller_idx, see init).
     caller_e164 = fields.Char(
         "Caller Number (E.164)",
-        index="btree_not_null",
         readonly=True,
         help="The caller's number in E.164 (national numbers read in the company's "
         "country).",
@@ -58,6 +59,19 @@ class AxivoxQueueEvent(models.Model):
         readonly=True,
         help="For an agent's login or logout: how it was made.",
     )
+
+    def init(self):
+        res = super().init()
+        # A caller's events, and the last time she was connected to an agent (one index
+        # probe a number when callbacks are opened), whatever the table's statistics.
+        create_index(
+            self.env.cr,
+            "axivox_queue_event_caller_idx",
+            self._table,
+            ["caller_e164", "event_type", "event_ts"],
+            where="caller_e164 IS NOT NULL",
+        )
+        return res
 
     @api.model
     def _match_callers(self, batch, company_id, country):
