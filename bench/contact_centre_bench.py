@@ -114,8 +114,8 @@ cr.execute(
 )
 linked, numbered = cr.fetchone()
 cr.execute(
-    "SELECT count(*) FROM axivox_callback "
-    "WHERE create_date >= now() AT TIME ZONE 'UTC' - interval '1 minute'"
+    "SELECT count(*) FROM axivox_callback WHERE last_call_id LIKE %s",
+    [f"ccb-{RUN}-probe-%"],
 )
 callbacks = cr.fetchone()[0]
 cr.execute("ROLLBACK TO SAVEPOINT probe")
