@@ -120,13 +120,12 @@ def copy_new_rows(model, columns, rows, key):
             _copy(cr, model._table, columns, rows)
         return [row[id_at] for row in rows]
     except UniqueViolation:
-        pass
-    cr.execute(
-        f"""SELECT {key[1]} FROM {model._table}
-             WHERE {key[0]} = %s AND {key[1]} = ANY(%s)""",
-        [rows[0][account_at], [row[id_at] for row in rows]],
-    )
-    stored = {row[0] for row in cr.fetchall()}
+        cr.execute(
+            f"""SELECT {key[1]} FROM {model._table}
+                 WHERE {key[0]} = %s AND {key[1]} = ANY(%s)""",
+            [rows[0][account_at], [row[id_at] for row in rows]],
+        )
+        stored = {row[0] for row in cr.fetchall()}
     new = [row for row in rows if row[id_at] not in stored]
     if new:
         _copy(cr, model._table, columns, new)
