@@ -16,6 +16,7 @@ from ..axivox_api.events import (
     EVENT_LABELS,
     EVENT_TYPES,
     INT_FIELDS,
+    odoo_datetime,
     parse_timestamp,
     split_events,
     validate_batch,
@@ -430,7 +431,7 @@ class AxivoxQueueEvent(models.Model):
         user_of = {ext: user.id for ext, user in users.items()}
         rows = []
         for event in batch:
-            moment = event_moment(event["timestamp"])  # aware, UTC
+            moment = event_moment(event["timestamp"])
             queue_id, queue_name = queue_of.get(event["queue_id"], (None, None))
             extension = event.get("agent_extension")
             user_id = user_of.get(extension)
@@ -441,7 +442,7 @@ class AxivoxQueueEvent(models.Model):
                     queue_id,
                     event["queue_id"],
                     queue_name,
-                    moment.replace(tzinfo=None, microsecond=0),  # as odoo_datetime
+                    odoo_datetime(moment),
                     moment.timestamp(),
                     event["type"],
                     event.get("call_id"),
