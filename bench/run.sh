@@ -42,8 +42,10 @@ read -r _ TOKEN SECRET ACCOUNT COMPANY < <(odoo_bin shell --addons-path="$ADDONS
 # nginx, the trivial route as the webhooks.
 ODOO_PORT=$(free_port) GEVENT_PORT=$(free_port) PORT=$(free_port)
 # exec: $! is Odoo itself (a backgrounded shell function would leave it running on exit)
+# One database, as docs/deployment.md says (-d, no --db-filter); DB_FILTER=1 adds the filter,
+# with which Odoo opens a new PostgreSQL connection for every request without a session.
 ( exec "$ODOO_PYTHON" "$ODOO_SRC/odoo-bin" --addons-path="$ADDONS" $(odoo_db_args) -d $DB \
-    --db-filter="^$DB\$" --http-interface=127.0.0.1 --http-port="$ODOO_PORT" \
+    ${DB_FILTER:+--db-filter="^$DB\$"} --http-interface=127.0.0.1 --http-port="$ODOO_PORT" \
     --gevent-port="$GEVENT_PORT" --workers="${WORKERS:-2}" --proxy-mode \
     --max-cron-threads=0 --log-level=info --logfile="$WORK/server.log" ) &
 SERVER_PID=$!
@@ -53,7 +55,7 @@ for _ in $(seq 100); do
     curl -sf "http://127.0.0.1:$PORT/voip_axivox_queue/ping" >/dev/null && break
     sleep 0.3
 done
-echo "Odoo in prefork mode: ${WORKERS:-2} HTTP workers, behind nginx on port $PORT"
+echo "Odoo in prefork mode: ${WORKERS:-2} HTTP workers, behind nginx on port $PORT, $([ -n "${DB_FILTER:-}" ] && echo with || echo without) --db-filter"
 
 BENCH=("$ODOO_PYTHON" "$REPO_ROOT/bench/webhook_bench.py" --url "http://127.0.0.1:$PORT"
        --token "$TOKEN" --secret "$SECRET" --log "$WORK/server.log")

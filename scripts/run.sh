@@ -65,9 +65,11 @@ psql -q -d "$DB" -c "UPDATE axivox_account SET api_url = 'http://127.0.0.1:$SIM_
 read -r ODOO_HTTP ODOO_GEVENT < <(free_ports 2)
 # In the background, waited for: a TERM to this script stops nginx, Odoo, the simulator and
 # PostgreSQL together (exec: $! is Odoo itself). Prefork mode: no two requests share a Python
-# process, as in production.
+# process, as in production. One database, named by -d and no --db-filter: see
+# docs/deployment.md (a filter costs every request without a session a new PostgreSQL
+# connection).
 ( exec "$ODOO_PYTHON" "$ODOO_SRC/odoo-bin" --addons-path="$ADDONS" $(odoo_db_args) -d "$DB" \
-    --db-filter="^$DB\$" --http-interface=127.0.0.1 --http-port="$ODOO_HTTP" \
+    --http-interface=127.0.0.1 --http-port="$ODOO_HTTP" \
     --gevent-port="$ODOO_GEVENT" --workers="${WORKERS:-2}" --max-cron-threads=1 --proxy-mode ) &
 ODOO_PID=$!
 nginx_start "$VAR/nginx" "$HTTP_PORT" "$ODOO_HTTP" "$ODOO_GEVENT" || exit 1
