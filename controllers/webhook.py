@@ -57,12 +57,12 @@ class AxivoxWebhookController(http.Controller):
         # signature must then be checked on the same bytes.
         body = httprequest.get_data(cache=True)
         env = request.env(user=SUPERUSER_ID)
-        account = env["axivox.account"]._webhook_account(token)
+        account, secret = env["axivox.account"]._webhook_account(token)
         try:
             if not account:
                 raise signature.SignatureError("unknown account", "unknown_account")
             signature.verify(
-                account.webhook_secret,
+                secret,
                 httprequest.headers.get(signature.TIMESTAMP_HEADER),
                 httprequest.headers.get(signature.SIGNATURE_HEADER),
                 body,

@@ -12,7 +12,7 @@ import contextlib
 import logging
 import secrets
 
-from odoo import _, api, fields, models
+from odoo import _, api, fields, models, tools
 from odoo.exceptions import UserError, ValidationError
 
 from odoo.addons.base.models.res_partner import _tz_get
@@ -321,14 +321,48 @@ class AxivoxAccount(models.Model):
             "to check the PBX account."
         )
 
+    # What a webhook delivery reads of its account: cached, as every delivery asks.
+    WEBHOOK_FIELDS = frozenset({"webhook_token", "webhook_secret", "active"})
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        accounts = super().create(vals_list)
+        self.env.registry.clear_cache()  # _webhook_credentials
+        return accounts
+
+    def write(self, vals):
+        result = super().write(vals)
+        if self.WEBHOOK_FIELDS.intersection(vals):
+            self.env.registry.clear_cache()  # _webhook_credentials
+        return result
+
+    def unlink(self):
+        result = super().unlink()
+        self.env.registry.clear_cache()  # _webhook_credentials
+        return result
+
     @api.model
     def _webhook_account(self, token):
-        """The active account a webhook URL token designates (empty if none)."""
-        if not token or len(token) > 64:
-            return self.browse()
-        return self.search_fetch(
-            [("webhook_token", "=", token)], ["webhook_secret", "company_id"], limit=1
+        """``(account, secret)``: the active account a webhook URL token designates and
+        its webhook secret (an empty account and None if none). No query: read from
+        the cache of every active account's token, which a change of an account's
+        token, secret or state clears in every Odoo process."""
+        account_id, secret = self._webhook_credentials().get(token, (None, None))
+        return self.browse(account_id), secret
+
+    @tools.ormcache()
+    def _webhook_credentials(self):
+        """``{webhook token: (account id, webhook secret)}`` of the active accounts:
+        one entry, whatever tokens are asked for."""
+        self.flush_model(["webhook_token", "webhook_secret", "active"])
+        self.env.cr.execute(
+            """SELECT webhook_token, id, webhook_secret FROM axivox_account
+                WHERE active AND webhook_token IS NOT NULL"""
         )
+        return {
+            token: (account_id, secret)
+            for token, account_id, secret in self.env.cr.fetchall()
+        }
 
     @api.model
     def _users_by_extension(self, extensions):

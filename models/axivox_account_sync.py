@@ -13,6 +13,7 @@ from datetime import timedelta
 
 import psycopg2
 from psycopg2 import errorcodes
+from psycopg2.extensions import ISOLATION_LEVEL_READ_COMMITTED
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
@@ -103,7 +104,9 @@ class AxivoxAccount(models.Model):
                 yield self.env
             return
         with self.env.registry.cursor() as cr:
-            cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+            # Its BEGIN says it (psycopg2): no statement of its own. Odoo sets its
+            # REPEATABLE READ again on the next cursor of this connection.
+            cr._cnx.set_isolation_level(ISOLATION_LEVEL_READ_COMMITTED)
             yield self.env(cr=cr)
 
     def _sync_committed(self):

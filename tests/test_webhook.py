@@ -192,6 +192,56 @@ class TestWebhook(WebhookWorld, HttpCase):
         self.assertRefused(unknown, 401, "invalid_signature")
         self.assertEqual(wrong.json(), unknown.json())
 
+    def assertUnsigned(self, response):
+        self.assertEqual(response.status_code, 401, response.text)
+        self.assertEqual(response.json()["error"]["code"], "invalid_signature")
+
+    def test_account_changes_apply_to_the_next_delivery(self):
+        """Every Odoo process caches the accounts' tokens and secrets: a rotated
+        secret, an archived account and a new account count from the next delivery."""
+        self.assertEqual(
+            self.post(event("c1", "ADDMEMBER", agent_extension="102")).status_code, 200
+        )
+        self.account.with_user(
+            self.env.ref("base.user_admin")
+        ).action_rotate_webhook_secret()
+        secret = self.account.webhook_secret
+        self.assertUnsigned(
+            self.post(event("c2", "ADDMEMBER", agent_extension="101")),
+        )
+        self.assertEqual(
+            self.post(
+                event("c3", "ADDMEMBER", agent_extension="101"), secret=secret
+            ).status_code,
+            200,
+        )
+        self.account.action_archive()
+        self.assertUnsigned(
+            self.post(
+                event("c4", "REMOVEMEMBER", agent_extension="101"), secret=secret
+            ),
+        )
+        other = self.env["axivox.account"].create(
+            {
+                "name": "Other PBX",
+                "api_url": "http://127.0.0.1:9",
+                "webhook_secret": "other",
+            }
+        )
+        response = self.post(
+            event("c5", "ENTERQUEUE", queue_id="other-q", call_id="x"),
+            secret="other",
+            token=other.webhook_token,
+        )
+        self.assertEqual(response.status_code, 200, response.text)
+        self.assertEqual(
+            self.env["axivox.queue.event"]
+            .search([("account_id", "=", other.id)])
+            .pbx_event_id,
+            "c5",
+        )
+        self.assertEqual(sorted(self.events().mapped("pbx_event_id")), ["c1", "c3"])
+
     def test_missing_signature(self):
         body = json.dumps(event("m1", "ADDMEMBER", agent_extension="102")).encode()
         response = self.url_open(
