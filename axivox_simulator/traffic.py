@@ -305,14 +305,22 @@ def generate(state, seed, calls, queue_ids=None, start=None, interarrival=45.0):
     return out, rr
 
 
-def run(state, seed, calls, queue_ids=None, start=None):
-    """Generate and emit the traffic; returns a summary of what was emitted."""
+def run(state, seed, calls, queue_ids=None, start=None, now=None):
+    """Generate and emit the traffic; returns a summary of what was emitted.
+
+    A PBX reports what has happened: traffic that would end after ``now`` (epoch
+    seconds, the present by default) is moved earlier as a whole, so that its last
+    event is dated ``now`` (a call may last up to 30 minutes after ``start``)."""
     items, rr = generate(state, seed, calls, queue_ids, start)
     state.rr_pointer.update(rr)
+    now = (
+        datetime.datetime.now(datetime.timezone.utc).timestamp() if now is None else now
+    )
+    shift = max(0.0, items[-1][0] - now) if items else 0.0
     counts = {t: 0 for t in ev.EVENT_TYPES}
     first = last = None
     for when, _, type_, queue_id, fields in items:
-        stamp = datetime.datetime.fromtimestamp(when, datetime.timezone.utc)
+        stamp = datetime.datetime.fromtimestamp(when - shift, datetime.timezone.utc)
         event = state.emit(type_, queue_id, timestamp=stamp, **fields)
         counts[type_] += 1
         first = first or event

@@ -159,3 +159,37 @@ def test_traffic_validation(sim):
         timeout=5,
     )
     assert response.status_code == 404
+
+
+def test_traffic_is_never_dated_in_the_future(sim, client):
+    """Calls started a minute ago would end up to half an hour from now: the PBX
+    reports them as already played, every event dated now or before, their
+    spacing kept."""
+    import datetime
+    import time
+
+    started = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(
+        minutes=1
+    )
+    summary, events = run_at(sim, client, started.isoformat(), seed=31, calls=12)
+    after = time.time()
+    moments = [parse_timestamp(e["timestamp"]).timestamp() for e in events]
+    assert events and max(moments) <= after
+    assert max(moments) > after - 60  # moved just enough, not further
+    sim.reset()
+    _, past = run_at(sim, client, START, seed=31, calls=12)
+    spans = [parse_timestamp(e["timestamp"]).timestamp() for e in past]
+    # the same calls, later: the same gaps (to the millisecond the timestamps keep)
+    assert len(moments) == len(spans)
+    pairs = zip(moments, spans, strict=True)
+    assert max(abs(a - moments[0] - (b - spans[0])) for a, b in pairs) < 0.0025
+    assert [e["type"] for e in events] == [e["type"] for e in past]
+
+
+def run_at(sim, client, start, **kwargs):
+    summary = sim.traffic(start=start, **kwargs)
+    events, cursor, more = [], None, True
+    while more:
+        page, cursor, more = client.events_since(cursor, limit=5000)
+        events += page
+    return summary, events
