@@ -4,7 +4,8 @@ Prints figures; asserts nothing. Measured in the same run:
   * the requests per second of a trivial auth='none' JSON route of the same server
     (/voip_axivox_queue/ping, the ceiling of Odoo's HTTP stack here) and of single-event
     signed webhooks, and their ratio;
-  * one batch of 1, 10, 100 and 1,000 events: time and SQL queries (read from the
+  * batches of 1, 10, 100 and 1,000 events, each size BENCH_BATCH_RUNS times (5): the
+    median time and its spread, and the SQL queries of the median run (read from the
     server's log line of that request, where Odoo writes each request's query count).
 
 Usage: webhook_bench.py --url URL --token TOKEN --secret SECRET --log SERVER_LOG
@@ -16,6 +17,7 @@ import itertools
 import json
 import os
 import re
+import statistics
 import sys
 import threading
 import time
@@ -144,25 +146,35 @@ def main():
         f"(target >= 60 %; {args.requests} requests x {args.concurrency} threads)"
     )
 
+    runs = int(os.environ.get("BENCH_BATCH_RUNS", "5"))
     print(
-        "events in batch            | batch size | wall time (s) | SQL queries "
-        "| SQL time (s) | applied"
+        f"events in batch            | batch size | wall time (s), median of {runs} "
+        "| runs (s)    | SQL queries | SQL time (s) | applied"
     )
     for logins in (0, 10):
         label = "calls only" if not logins else f"calls + {logins} logins/logouts"
         for size in (1, 10, 100, 1000):
-            events = [make_event() for _ in range(size)]
-            # agent logins / logouts: member state changes are part of ingestion
-            for i in range(min(size, logins)):
-                events[i] = make_event("ADDMEMBER" if i % 2 == 0 else "REMOVEMEMBER")
-            tag = f"{RUN}-{logins}-{size}"
-            start = time.perf_counter()
-            result = post_events(args, events, tag=tag)
-            wall = time.perf_counter() - start
-            count, sql_time = queries_of(args.log, tag)
+            walls, logged, applied = [], [], []
+            for run in range(runs):
+                events = [make_event() for _ in range(size)]
+                # agent logins / logouts: member state changes are part of ingestion
+                for i in range(min(size, logins)):
+                    events[i] = make_event(
+                        "ADDMEMBER" if i % 2 == 0 else "REMOVEMEMBER"
+                    )
+                tag = f"{RUN}-{logins}-{size}-{run}"
+                start = time.perf_counter()
+                result = post_events(args, events, tag=tag)
+                walls.append(time.perf_counter() - start)
+                logged.append(queries_of(args.log, tag))
+                applied.append(result["applied"])
+            # the queries and SQL time of the median run
+            middle = sorted(range(runs), key=walls.__getitem__)[runs // 2]
+            count, sql_time = logged[middle]
             print(
-                f"{label:26} | {size:10d} | {wall:13.3f} | {count!s:>11} | "
-                f"{sql_time!s:>12} | {result['applied']}"
+                f"{label:26} | {size:10d} | {statistics.median(walls):26.3f} | "
+                f"{min(walls):.3f}-{max(walls):.3f} | {count!s:>11} | "
+                f"{sql_time!s:>12} | {min(applied)}"
             )
     print(
         f"answers that were not 2xx during the run: {len(NON_2XX)}"
