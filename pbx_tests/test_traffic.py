@@ -7,8 +7,8 @@ START = "2026-11-28T08:00:00Z"
 VOLATILE = ("id", "seq")
 
 
-def run(sim, client, **kwargs):
-    summary = sim.traffic(start=START, **kwargs)
+def run(sim, client, start=START, **kwargs):
+    summary = sim.traffic(start=start, **kwargs)
     events, cursor, more = [], None, True
     while more:
         page, cursor, more = client.events_since(cursor, limit=5000)
@@ -171,25 +171,16 @@ def test_traffic_is_never_dated_in_the_future(sim, client):
     started = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(
         minutes=1
     )
-    summary, events = run_at(sim, client, started.isoformat(), seed=31, calls=12)
+    summary, events = run(sim, client, started.isoformat(), seed=31, calls=12)
     after = time.time()
     moments = [parse_timestamp(e["timestamp"]).timestamp() for e in events]
     assert events and max(moments) <= after
     assert max(moments) > after - 60  # moved just enough, not further
     sim.reset()
-    _, past = run_at(sim, client, START, seed=31, calls=12)
+    _, past = run(sim, client, seed=31, calls=12)
     spans = [parse_timestamp(e["timestamp"]).timestamp() for e in past]
     # the same calls, later: the same gaps (to the millisecond the timestamps keep)
     assert len(moments) == len(spans)
     pairs = zip(moments, spans, strict=True)
     assert max(abs(a - moments[0] - (b - spans[0])) for a, b in pairs) < 0.0025
     assert [e["type"] for e in events] == [e["type"] for e in past]
-
-
-def run_at(sim, client, start, **kwargs):
-    summary = sim.traffic(start=start, **kwargs)
-    events, cursor, more = [], None, True
-    while more:
-        page, cursor, more = client.events_since(cursor, limit=5000)
-        events += page
-    return summary, events
