@@ -19,9 +19,9 @@ ensure_odoo || exit 1
 
 WORK=$(mktemp -d /tmp/voip_axivox_queue-bench.XXXXXX)
 chmod 755 "$WORK"
-SERVER_PID=
+SERVER_PID= APPLIER_PID=
 cleanup() {
-    if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null || true; fi
+    for pid in $APPLIER_PID $SERVER_PID; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; done
     pg_stop
     [ -n "${KEEP:-}" ] && echo "Kept $WORK" || rm -rf "$WORK"
 }
@@ -49,16 +49,24 @@ ODOO_PORT=$(free_port) GEVENT_PORT=$(free_port) PORT=$(free_port)
     --gevent-port="$GEVENT_PORT" --workers="${WORKERS:-2}" --proxy-mode \
     --max-cron-threads=0 --log-level=info --logfile="$WORK/server.log" ) &
 SERVER_PID=$!
+# The webhook applier, as in production (docs/deployment.md): deliveries are answered once
+# stored, and applied by it in batches. APPLIER=0 measures each delivery applied before its
+# answer.
+if [ "${APPLIER:-1}" != 0 ]; then
+    ( exec "$ODOO_PYTHON" "$ODOO_SRC/odoo-bin" --addons-path="$ADDONS" axivox-apply \
+        $(odoo_db_args) -d $DB --log-level=info --logfile="$WORK/applier.log" ) &
+    APPLIER_PID=$!
+fi
 nginx_start "$WORK/nginx" "$PORT" "$ODOO_PORT" "$GEVENT_PORT"
 trap 'nginx_stop; cleanup' EXIT
 for _ in $(seq 100); do
     curl -sf "http://127.0.0.1:$PORT/voip_axivox_queue/ping" >/dev/null && break
     sleep 0.3
 done
-echo "Odoo in prefork mode: ${WORKERS:-2} HTTP workers, behind nginx on port $PORT, $([ -n "${DB_FILTER:-}" ] && echo with || echo without) --db-filter"
+echo "Odoo in prefork mode: ${WORKERS:-2} HTTP workers, behind nginx on port $PORT, $([ -n "${DB_FILTER:-}" ] && echo with || echo without) --db-filter, $([ -n "$APPLIER_PID" ] && echo "with the webhook applier (axivox-apply)" || echo "without the webhook applier (APPLIER=0)")"
 
 BENCH=("$ODOO_PYTHON" "$REPO_ROOT/bench/webhook_bench.py" --url "http://127.0.0.1:$PORT"
-       --token "$TOKEN" --secret "$SECRET" --log "$WORK/server.log")
+       --token "$TOKEN" --secret "$SECRET" --log "$WORK/server.log" --db $DB)
 [ -n "${CONTACT_CENTRE_ONLY:-}" ] || "${BENCH[@]}" --label "(empty report)"
 [ -z "${WEBHOOK_ONLY:-}" ] || exit 0
 

@@ -8,8 +8,12 @@ Prints figures; asserts nothing. Measured in the same run:
     median time and its spread, and the SQL queries of the median run (read from the
     server's log line of that request, where Odoo writes each request's query count).
 
+When an applier runs (``odoo-bin axivox-apply``), a delivery is answered once stored and
+applied moments later: with ``--db``, the time until every event of the run is applied
+is printed too (polled in the database), for the throughput run and for each batch.
+
 Usage: webhook_bench.py --url URL --token TOKEN --secret SECRET --log SERVER_LOG
-                        [--requests N] [--concurrency C] [--label TEXT]
+                        [--db DATABASE] [--requests N] [--concurrency C] [--label TEXT]
 """
 import argparse
 import concurrent.futures
@@ -23,6 +27,7 @@ import threading
 import time
 import uuid
 
+import psycopg2
 import requests
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -78,7 +83,8 @@ def post_events(args, events, tag=""):
         NON_2XX.append(response.status_code)
         print(f"webhook answered {response.status_code}: {response.text[:300]}")
         return {"applied": 0}
-    return response.json()
+    answer = response.json()
+    return {"applied": answer.get("applied", answer.get("queued", 0))}
 
 
 def ping(args):
@@ -94,6 +100,40 @@ def throughput(args, call):
     with concurrent.futures.ThreadPoolExecutor(args.concurrency) as pool:
         list(pool.map(lambda _: call(), range(args.requests)))
     return args.requests / (time.perf_counter() - start)
+
+
+class Applied:
+    """Polls the database (PG* environment) for the events of the run stored."""
+
+    def __init__(self, dbname):
+        self.cnx = psycopg2.connect(dbname=dbname) if dbname else None
+        if self.cnx:
+            self.cnx.autocommit = True
+
+    def count(self, ids=None):
+        with self.cnx.cursor() as cr:
+            if ids is None:
+                cr.execute(
+                    "SELECT count(*) FROM axivox_queue_event"
+                    " WHERE pbx_event_id LIKE %s",
+                    [f"bench-{RUN}-%"],
+                )
+            else:
+                cr.execute(
+                    "SELECT count(*) FROM axivox_queue_event "
+                    "WHERE pbx_event_id = ANY(%s)",
+                    [ids],
+                )
+            return cr.fetchone()[0]
+
+    def wait(self, expected, ids=None, timeout=60.0):
+        """Seconds until ``expected`` events (of ``ids``, or of the run) are stored."""
+        start = time.perf_counter()
+        while self.count(ids) < expected:
+            if time.perf_counter() - start > timeout:
+                return float("nan")
+            time.sleep(0.002)
+        return time.perf_counter() - start
 
 
 def queries_of(log, tag, timeout=5.0):
@@ -116,20 +156,26 @@ def main():
     parser.add_argument("--token", required=True)
     parser.add_argument("--secret", required=True)
     parser.add_argument("--log", required=True)
+    parser.add_argument("--db", help="database, to wait for the events applied")
     parser.add_argument("--requests", type=int, default=1500)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--label", default="")
     args = parser.parse_args()
 
     print(f"\n== Webhook ingestion {args.label}".rstrip())
+    applied_db = Applied(args.db)
     # warm up both routes (registry, routing map, prepared plans)
     for _ in range(50):
         ping(args)
         post_events(args, make_event())
-    trivial, single = [], []
+    trivial, single, lags = [], [], []
+    sent = 50
     for _ in range(2):  # interleaved, so that both see the same machine
         trivial.append(throughput(args, lambda: ping(args)))
         single.append(throughput(args, lambda: post_events(args, make_event())))
+        sent += args.requests
+        if applied_db.cnx:
+            lags.append(applied_db.wait(sent))
     best_trivial, best_single = max(trivial), max(single)
     print(
         f"trivial auth='none' JSON route: {best_trivial:8.1f} req/s  (runs: "
@@ -145,16 +191,22 @@ def main():
         f"ratio webhook / trivial:        {100 * best_single / best_trivial:8.1f} %  "
         f"(target >= 60 %; {args.requests} requests x {args.concurrency} threads)"
     )
+    if lags:
+        print(
+            "every event applied, after the last answer: "
+            + ", ".join(f"{lag:.3f} s" for lag in lags)
+        )
 
     runs = int(os.environ.get("BENCH_BATCH_RUNS", "5"))
     print(
         f"events in batch            | batch size | wall time (s), median of {runs} "
-        "| runs (s)    | SQL queries | SQL time (s) | applied"
+        "| runs (s)    | SQL queries | SQL time (s) | accepted"
+        + (" | applied after (s), median" if applied_db.cnx else "")
     )
     for logins in (0, 10):
         label = "calls only" if not logins else f"calls + {logins} logins/logouts"
         for size in (1, 10, 100, 1000):
-            walls, logged, applied = [], [], []
+            walls, logged, applied, done = [], [], [], []
             for run in range(runs):
                 events = [make_event() for _ in range(size)]
                 # agent logins / logouts: member state changes are part of ingestion
@@ -166,6 +218,9 @@ def main():
                 start = time.perf_counter()
                 result = post_events(args, events, tag=tag)
                 walls.append(time.perf_counter() - start)
+                if applied_db.cnx:
+                    ids = [e["id"] for e in events]
+                    done.append(walls[-1] + applied_db.wait(len(ids), ids))
                 logged.append(queries_of(args.log, tag))
                 applied.append(result["applied"])
             # the queries and SQL time of the median run
@@ -175,6 +230,7 @@ def main():
                 f"{label:26} | {size:10d} | {statistics.median(walls):26.3f} | "
                 f"{min(walls):.3f}-{max(walls):.3f} | {count!s:>11} | "
                 f"{sql_time!s:>12} | {min(applied)}"
+                + (f" | {statistics.median(done):.3f}" if done else "")
             )
     print(
         f"answers that were not 2xx during the run: {len(NON_2XX)}"

@@ -26,3 +26,4 @@ from . import axivox_queue_event_quarantine
 from . import axivox_rate_limit
 from . import axivox_softphone
 from . import axivox_softphone_contact
+from . import axivox_queue_event_inbox

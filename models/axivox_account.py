@@ -101,6 +101,13 @@ class AxivoxAccount(models.Model):
         help="Events of this PBX account that Odoo could not accept, kept with the "
         "reason.",
     )
+    waiting_deliveries = fields.Integer(
+        compute="_compute_waiting_deliveries",
+        help="Webhook deliveries stored and not applied yet. The webhook applier "
+        "(odoo-bin axivox-apply) applies them within moments; when it is stopped, the "
+        "cron applies them every minute. A number that stays high means the applier "
+        "does not keep up or does not run.",
+    )
     user_ids = fields.One2many("res.users", "axivox_account_id", string="Mapped Users")
     auto_logout = fields.Boolean(
         "End-of-Day Logout",
@@ -175,6 +182,19 @@ class AxivoxAccount(models.Model):
         )
         for account in self:
             account.quarantine_count = counts.get(account, 0)
+
+    def _compute_waiting_deliveries(self):
+        Inbox = self.env["axivox.queue.event.inbox"]
+        if not Inbox.check_access_rights("read", raise_exception=False):
+            self.waiting_deliveries = 0
+            return
+        counts = dict(
+            Inbox._read_group(
+                [("account_id", "in", self.ids)], ["account_id"], ["__count"]
+            )
+        )
+        for account in self:
+            account.waiting_deliveries = counts.get(account, 0)
 
     def action_open_quarantine(self):
         self.ensure_one()

@@ -369,7 +369,12 @@ class AxivoxQueueEvent(models.Model):
         ones and ingest the others. Returns ``{"applied", "duplicates"}`` and, when some
         were set aside, ``"quarantined"``."""
         valid, rejected = split_events(items, now=now)
-        result = self._ingest(account, valid, source)
+        return self._quarantine_others(
+            account, rejected, source, self._ingest(account, valid, source)
+        )
+
+    @api.model
+    def _quarantine_others(self, account, rejected, source, result):
         if rejected:
             self.env["axivox.queue.event.quarantine"]._quarantine(
                 account, rejected, source
@@ -378,14 +383,31 @@ class AxivoxQueueEvent(models.Model):
         return result
 
     @api.model
-    def _receive_committed(self, account, items, source):
+    def _receive_committed(self, account, items, source, defer=False):
         """:meth:`_receive` in a transaction of its own, committed before it returns
         (its snapshot starts after the account's ingestion lock, so concurrent
         deliveries never conflict). Raises the database error of a conflict that a retry
-        would solve."""
+        would solve.
+
+        ``defer``: when an applier runs, the valid events are only stored for it to
+        apply (see axivox.queue.event.inbox), in the caller's transaction, and
+        ``{"queued": n}`` is returned instead of ``"applied"`` and ``"duplicates"``."""
+        valid, rejected = split_events(items)
+        if (
+            defer
+            and valid
+            and self.env["axivox.queue.event.inbox"]._store_if_applier(account, valid)
+        ):
+            return self._quarantine_others(
+                account, rejected, source, {"queued": len(valid)}
+            )
         with account._own_transaction() as env:
-            return env["axivox.queue.event"]._receive(
-                account.with_env(env), items, source
+            own = account.with_env(env)
+            return env["axivox.queue.event"]._quarantine_others(
+                own,
+                rejected,
+                source,
+                env["axivox.queue.event"]._ingest(own, valid, source),
             )
 
     @api.model

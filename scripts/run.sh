@@ -4,7 +4,10 @@
 # signed webhooks to Odoo on 127.0.0.1:8069).
 #
 # Odoo runs as in production: prefork mode (2 HTTP workers, a cron worker, the gevent
-# process for the bus) behind nginx with deploy/nginx/voip_axivox_queue.conf. nginx listens
+# process for the bus) behind nginx with deploy/nginx/voip_axivox_queue.conf, and the
+# webhook applier (odoo-bin axivox-apply: webhooks are answered once stored and applied by
+# it in batches; APPLIER=0 leaves it out, each delivery is then applied before its
+# answer). nginx listens
 # on HTTP_PORT; Odoo's own ports are free ports on 127.0.0.1. Odoo 17 is set up first if
 # needed (scripts/setup_odoo.sh: ODOO_ARCHIVE, or ODOO_SRC + ODOO_VENV).
 #
@@ -13,7 +16,7 @@
 # admin/admin (manager), sofia/sofia or luca/luca (agents), claire/claire (manager).
 #
 # Environment: ODOO_ARCHIVE or ODOO_SRC + ODOO_VENV (scripts/setup_odoo.sh), HTTP_PORT (8069),
-# SIM_PORT (8765), DB (axivox_demo), WORKERS (2), AXIVOX_VAR (./var).
+# SIM_PORT (8765), DB (axivox_demo), WORKERS (2), AXIVOX_VAR (./var), APPLIER (1).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -27,11 +30,12 @@ chmod 755 "$VAR"
 export ODOO_DATA_DIR="$VAR/odoo-data"
 
 PGPORT_WANTED=${PGPORT_WANTED:-55432} pg_start "$VAR/pg"
-SIM_PID= ODOO_PID=
+SIM_PID= ODOO_PID= APPLIER_PID=
 stop() {
     trap - EXIT INT TERM
     nginx_stop
-    for pid in $ODOO_PID $SIM_PID; do kill "$pid" 2>/dev/null || true; done
+    for pid in $APPLIER_PID $ODOO_PID $SIM_PID; do kill "$pid" 2>/dev/null || true; done
+    [ -z "$APPLIER_PID" ] || wait "$APPLIER_PID" 2>/dev/null || true
     [ -z "$ODOO_PID" ] || wait "$ODOO_PID" 2>/dev/null || true
     pg_stop
 }
@@ -72,6 +76,11 @@ read -r ODOO_HTTP ODOO_GEVENT < <(free_ports 2)
     --http-interface=127.0.0.1 --http-port="$ODOO_HTTP" \
     --gevent-port="$ODOO_GEVENT" --workers="${WORKERS:-2}" --max-cron-threads=1 --proxy-mode ) &
 ODOO_PID=$!
+if [ "${APPLIER:-1}" != 0 ]; then
+    ( exec "$ODOO_PYTHON" "$ODOO_SRC/odoo-bin" --addons-path="$ADDONS" axivox-apply \
+        $(odoo_db_args) -d "$DB" ) &
+    APPLIER_PID=$!
+fi
 nginx_start "$VAR/nginx" "$HTTP_PORT" "$ODOO_HTTP" "$ODOO_GEVENT" || exit 1
 wait_http "http://127.0.0.1:$ODOO_HTTP/web/health" 600 \
     || { echo "Odoo did not answer on port $ODOO_HTTP within 10 minutes (see its log above)." >&2; exit 1; }

@@ -221,9 +221,10 @@ CONF
                 || problem "the product's first load in Chromium (above)"
 
             # The soak test, on the same product: call traffic with webhook drops, duplicates
-            # and reordering, desk-phone logins, managers' connects, syncs and the event
-            # stream listener at once, then exact checks (scripts/soak.py).
-            say "Soak test: the product under concurrent load, with the event stream listener"
+            # and reordering, desk-phone logins, managers' connects, syncs, the webhook applier
+            # (started by run.sh) and the event stream listener at once, then exact checks
+            # (scripts/soak.py).
+            say "Soak test: the product under concurrent load, with the webhook applier and the event stream listener"
             "$ODOO_PYTHON" "$ODOO_SRC/odoo-bin" --addons-path="$ODOO_SRC/odoo/addons,$WORK/product/addons" \
                 axivox-listen -d axivox_demo --db_host="$WORK/product/pg/sock" --db_port="$PROD_PG" \
                 --db_user=odoo --heartbeat 5 --logfile="$WORK/listener.log" >/dev/null 2>&1 &

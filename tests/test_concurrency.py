@@ -150,19 +150,85 @@ class TestRealTransactions(TransactionCase):
             thread.join(60)
         return results
 
-    def deliver(self, items):
+    def deliver(self, items, defer=False):
         """A webhook delivery, ingested in its own transaction (as the controller
-        does)."""
+        does; it passes ``defer``)."""
 
         def go():
             with self.registry.cursor() as cr:
                 env = self.real_env(cr)
                 account = env["axivox.account"].browse(self.account_id)
                 return env["axivox.queue.event"]._receive_committed(
-                    account, items, "webhook"
+                    account, items, "webhook", defer=defer
                 )
 
         return go
+
+    def start_command(self, name, *args):
+        """Start ``odoo-bin *args`` on this database in a process of its own (stopped
+        at the end of the test); its log is in ``process.logfile``."""
+        import os
+        import subprocess
+        import sys
+        import tempfile
+
+        import odoo
+        from odoo.tools import config
+
+        odoo_bin = os.path.join(os.path.dirname(odoo.__path__[0]), "odoo-bin")
+        logfile = os.path.join(tempfile.mkdtemp(prefix="axivox-cmd-"), f"{name}.log")
+        # --addons-path first: Odoo finds the addons' commands with it
+        args = [
+            sys.executable,
+            odoo_bin,
+            f"--addons-path={config['addons_path']}",
+            *args,
+            "-d",
+            self.env.cr.dbname,
+            "--logfile",
+            logfile,
+            "--log-level",
+            "info",
+        ]
+        for option in ("db_host", "db_port", "db_user", "db_password"):
+            if config.get(option):
+                args += [f"--{option}", str(config[option])]
+        process = subprocess.Popen(
+            args,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+        def stop():
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(15)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait(5)
+
+        self.addCleanup(stop)
+        process.logfile = logfile
+        return process
+
+    def wait(self, predicate, timeout):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = predicate()
+            if value:
+                return value
+            time.sleep(0.1)
+        return predicate()
+
+    def log(self, process):
+        try:
+            with open(process.logfile, encoding="utf-8") as fh:
+                return fh.read()
+        except FileNotFoundError:
+            return ""
 
     # ------------------------------------------------------------------ tests
     def test_deliveries_at_once_create_the_member_once(self):
@@ -335,21 +401,8 @@ class TestListenerFailover(TestRealTransactions):
     test_cron_commits_each_account = None
 
     def start_listener(self, name):
-        import os
-        import subprocess
-        import sys
-        import tempfile
-
-        import odoo
-        from odoo.tools import config
-
-        odoo_bin = os.path.join(os.path.dirname(odoo.__path__[0]), "odoo-bin")
-        logfile = os.path.join(tempfile.mkdtemp(prefix="axivox-listen-"), f"{name}.log")
-        # --addons-path first: Odoo finds the addons' commands with it
-        args = [
-            sys.executable,
-            odoo_bin,
-            f"--addons-path={config['addons_path']}",
+        return self.start_command(
+            name,
             "axivox-listen",
             "--account",
             str(self.account_id),
@@ -357,36 +410,7 @@ class TestListenerFailover(TestRealTransactions):
             "1",
             "--standby-poll",
             "0.3",
-            "-d",
-            self.env.cr.dbname,
-            "--logfile",
-            logfile,
-            "--log-level",
-            "info",
-        ]
-        for option in ("db_host", "db_port", "db_user", "db_password"):
-            if config.get(option):
-                args += [f"--{option}", str(config[option])]
-        process = subprocess.Popen(
-            args,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
         )
-
-        def stop():
-            if process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(15)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait(5)
-
-        self.addCleanup(stop)
-        process.logfile = logfile
-        return process
 
     def lock_holder(self):
         from ..cli.axivox_listen import LISTEN_LOCK
@@ -399,15 +423,6 @@ class TestListenerFailover(TestRealTransactions):
             [LISTEN_LOCK, self.account_id],
         )
         return rows[0][0] if rows else None
-
-    def wait(self, predicate, timeout):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            value = predicate()
-            if value:
-                return value
-            time.sleep(0.1)
-        return predicate()
 
     def test_standby_takes_over_after_a_kill(self):
         self.assertIsNone(self.sync())
@@ -459,9 +474,112 @@ class TestListenerFailover(TestRealTransactions):
         self.assertNotIn(" ERROR ", log)
         _logger.info("Listener take-over after a kill: %.2f s", takeover)
 
-    def log(self, process):
-        try:
-            with open(process.logfile, encoding="utf-8") as fh:
-                return fh.read()
-        except FileNotFoundError:
-            return ""
+
+@tagged("post_install", "-at_install")
+class TestApplierFailover(TestRealTransactions):
+    """Two ``odoo-bin axivox-apply`` processes: webhook deliveries sent at once are
+    stored and answered, the active applier applies them; killed, it is replaced within
+    seconds; nothing lost, nothing doubled, nothing left waiting."""
+
+    # the tests of the parent class are not run again here
+    test_deliveries_at_once_create_the_member_once = None
+    test_conflict_is_answered_503_then_the_retry_succeeds = None
+    test_sync_under_live_webhooks = None
+    test_sync_finding_another_running_says_so = None
+    test_cron_commits_each_account = None
+
+    def start_applier(self, name):
+        return self.start_command(
+            name, "axivox-apply", "--standby-poll", "0.3", "--gather", "0.01"
+        )
+
+    def applier(self):
+        from ..models.axivox_queue_event_inbox import APPLY_LOCK
+
+        rows = self.sql(
+            """SELECT a.application_name
+                 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+                WHERE l.locktype = 'advisory' AND l.granted AND l.classid = %s
+                  AND l.objid = 0 AND l.objsubid = 2
+                  AND l.database = (SELECT oid FROM pg_database
+                                     WHERE datname = current_database())""",
+            [APPLY_LOCK],
+        )
+        return rows[0][0] if rows else None
+
+    def deliver_all(self, events, threads=4, size=10):
+        """Deliver ``events`` in batches of ``size`` from ``threads`` threads at once,
+        each batch twice (the PBX may send one again); returns the answers."""
+        chunks = [events[i::threads] for i in range(threads)]
+
+        def webhooks(chunk):
+            def go():
+                answers = []
+                for start in range(0, len(chunk), size):
+                    batch = chunk[start : start + size]
+                    answers.append(self.deliver(batch, defer=True)())
+                    answers.append(self.deliver(batch[:1], defer=True)())
+                return answers
+
+            return go
+
+        results = self.run_at_once(*(webhooks(c) for c in chunks))
+        errors = [r for r in results if isinstance(r, Exception)]
+        self.assertFalse(errors, errors)
+        return [answer for answers in results for answer in answers]
+
+    def waiting(self):
+        return self.sql(
+            "SELECT count(*) FROM axivox_queue_event_inbox WHERE account_id = %s",
+            [self.account_id],
+        )[0][0]
+
+    def test_standby_applier_takes_over_after_a_kill(self):
+        self.assertIsNone(self.sync())
+        first = self.start_applier("first")
+        self.assertEqual(self.wait(self.applier, 60), f"odoo-{first.pid}")
+        second = self.start_applier("second")
+        self.assertTrue(
+            self.wait(lambda: "Waiting to apply" in self.log(second), 60),
+            "the second one started",
+        )
+        self.sim.traffic(seed=31, calls=15)
+        events, cursor = self.feed()
+        answers = self.deliver_all(events)
+        self.assertEqual({tuple(a) for a in answers}, {("queued",)}, "all queued")
+        self.assertTrue(
+            self.wait(lambda: set(self.stored()) >= {e["id"] for e in events}, 30),
+            "the applier applied them",
+        )
+        self.assertEqual(self.applier(), f"odoo-{first.pid}", "one applier at a time")
+
+        first.kill()  # SIGKILL: no clean-up at all
+        killed = time.monotonic()
+        self.sim.traffic(seed=32, calls=15)
+        more, _cursor = self.pbx.events_since(cursor, limit=1000)[:2]
+        # while nobody applies (answered "applied"), then once the standby took over
+        answers = self.deliver_all(more)
+        holder = self.wait(lambda: self.applier() == f"odoo-{second.pid}" and 1, 30)
+        takeover = time.monotonic() - killed
+        self.assertTrue(holder, "the standby took over")
+        self.assertLess(takeover, 10, f"took over in {takeover:.1f} s")
+        self.sim.traffic(seed=33, calls=10)
+        last, _cursor = self.pbx.events_since(_cursor, limit=1000)[:2]
+        answers += self.deliver_all(last)
+        self.assertTrue(
+            {tuple(a) for a in answers} <= {("queued",), ("applied", "duplicates")}
+        )
+        self.assertIn(("queued",), {tuple(a) for a in answers})
+        expected = {e["id"] for e in events + more + last}
+        self.assertTrue(
+            self.wait(lambda: set(self.stored()) >= expected, 30),
+            "the events sent before, during and after the take-over were applied",
+        )
+        stored = self.stored()
+        self.assertEqual(set(stored), expected, "none missing, none extra")
+        self.assertEqual(set(stored.values()), {1}, "none twice")
+        self.assertTrue(self.wait(lambda: self.waiting() == 0, 10), "none waiting")
+        log = self.log(second)
+        self.assertIn("Applying the webhook deliveries", log)
+        self.assertNotIn(" ERROR ", log)
+        _logger.info("Applier take-over after a kill: %.2f s", takeover)

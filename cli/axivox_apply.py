@@ -1,0 +1,172 @@
+"""``odoo-bin axivox-apply``: apply the webhook deliveries in large batches.
+
+While it runs, a webhook delivery is checked, stored and answered at once, and this
+process applies the stored deliveries within moments, many in one transaction (see
+models/axivox_queue_event_inbox.py). Without it, each delivery is applied before it is
+answered. Run it as a service beside Odoo (docs/deployment.md).
+
+Safe to run on several servers at once: the applier holds a PostgreSQL advisory lock of
+the database; the others wait as hot standbys, trying again every ``standby_poll``
+seconds, and the first to get it when the active one dies (PostgreSQL releases the lock
+with its connection) applies what was left.
+"""
+import argparse
+import dataclasses
+import logging
+import select
+import signal
+import sys
+import threading
+import time
+
+import odoo
+from odoo import SUPERUSER_ID, api
+from odoo.cli import Command
+from odoo.tools import config
+
+from ..models.axivox_queue_event_inbox import APPLY_CHANNEL, APPLY_LOCK
+
+_logger = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(eq=False)
+class InboxApplier:
+    """Apply the waiting webhook deliveries of one database, woken by their NOTIFY."""
+
+    registry: odoo.modules.registry.Registry
+    standby_poll: float = 1.0  # seconds between two tries to become the applier
+    # at least this many seconds from the end of an apply to the next: under load,
+    # deliveries gather into larger batches (cheaper an event); an isolated delivery is
+    # applied at once
+    gather: float = 0.05
+    idle_check: float = 5.0  # seconds between two looks when nothing woke it
+
+    def __post_init__(self):
+        self.active = False
+        self.applied = 0  # deliveries applied
+        self._applied_at = 0.0
+        self.thread = None
+        self._stopping = threading.Event()
+
+    def start(self):
+        self.thread = threading.Thread(
+            target=self._serve, name="axivox-apply", daemon=True
+        )
+        self.thread.start()
+        return self
+
+    def stop(self, timeout=10):
+        self._stopping.set()
+        if self.thread:
+            self.thread.join(timeout)
+
+    def _serve(self):
+        # Its own connection (not the registry's, which tests share): the lock is held
+        # on it, and the NOTIFY of the deliveries is received on it.
+        lock_cr = odoo.sql_db.db_connect(self.registry.db_name).cursor()
+        try:
+            while not self._stopping.is_set():
+                if not self.active:
+                    self.active = self._try_lock(lock_cr)
+                    if not self.active:
+                        self._stopping.wait(self.standby_poll)
+                        continue
+                    _logger.info(
+                        "Applying the webhook deliveries of %s.", lock_cr.dbname
+                    )
+                try:
+                    self._apply()
+                except Exception:
+                    # the database restarting, a bug: what waits is kept; try again
+                    _logger.exception("Could not apply the waiting webhook deliveries")
+                    self._stopping.wait(self.standby_poll)
+                self._wait(lock_cr)
+        except Exception:
+            _logger.exception("The webhook applier stopped")
+            raise
+        finally:
+            # Odoo's pool keeps the connection: release the lock and stop listening (a
+            # process that dies loses them with its connection)
+            try:
+                if self.active:
+                    lock_cr.execute("UNLISTEN *")
+                    lock_cr.execute("SELECT pg_advisory_unlock(%s, 0)", [APPLY_LOCK])
+                    lock_cr.commit()
+                    self.active = False
+            finally:
+                lock_cr.close()
+
+    def _try_lock(self, lock_cr):
+        # A session lock: it outlives the commit (which ends the transaction, so that no
+        # snapshot is held open). LISTEN takes effect at the commit.
+        lock_cr.execute("SELECT pg_try_advisory_lock(%s, 0)", [APPLY_LOCK])
+        locked = lock_cr.fetchone()[0]
+        if locked:
+            lock_cr.execute(f"LISTEN {APPLY_CHANNEL}")
+        lock_cr.commit()
+        return locked
+
+    def _apply(self):
+        try:
+            with self.registry.cursor() as cr:
+                env = api.Environment(cr, SUPERUSER_ID, {})
+                self.applied += env["axivox.queue.event.inbox"]._apply_waiting()
+        finally:
+            self._applied_at = time.monotonic()
+
+    def _wait(self, lock_cr):
+        """Until a delivery is stored (or ``idle_check``), and ``gather`` seconds
+        after the last apply."""
+        cnx = lock_cr._cnx
+        select.select([cnx], [], [], self.idle_check)
+        rest = self.gather - (time.monotonic() - self._applied_at)
+        if rest > 0 and self._stopping.wait(rest):
+            return
+        cnx.poll()
+        cnx.notifies.clear()
+
+
+class AxivoxApply(Command):
+    """Apply the Axivox PBX webhook deliveries in batches (answer the PBX at once)"""
+
+    name = "axivox-apply"
+
+    def run(self, args):
+        parser = argparse.ArgumentParser(
+            prog=f"{sys.argv[0].split('/')[-1]} axivox-apply",
+            description=self.__doc__,
+        )
+        parser.add_argument(
+            "--standby-poll",
+            type=float,
+            default=1.0,
+            help="seconds between two tries of a standby applier to take over "
+            "(default 1)",
+        )
+        parser.add_argument(
+            "--gather",
+            type=float,
+            default=0.05,
+            help="at least these seconds between two applies, for deliveries to "
+            "gather into batches (default 0.05)",
+        )
+        opts, odoo_args = parser.parse_known_args(args)
+        config.parse_config(odoo_args)
+        odoo.cli.server.report_configuration()
+        dbname = config["db_name"]
+        if not dbname or "," in dbname:
+            sys.exit("axivox-apply needs exactly one database: -d DATABASE")
+        registry = odoo.registry(dbname)
+        applier = InboxApplier(
+            registry, standby_poll=opts.standby_poll, gather=opts.gather
+        ).start()
+        _logger.info("Waiting to apply the webhook deliveries of %s.", dbname)
+        stopping = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stopping.set())
+        while not stopping.is_set() and applier.thread.is_alive():
+            time.sleep(0.5)
+        _logger.info("Stopping the webhook applier.")
+        applier.stop()
+        if not applier.thread.is_alive() and not stopping.is_set():
+            sys.exit("The webhook applier stopped on an error.")

@@ -1,0 +1,194 @@
+"""axivox.queue.event.inbox: webhook deliveries stored at once, applied by the applier.
+
+When an applier runs (``odoo-bin axivox-apply``, see cli/axivox_apply.py), a webhook
+delivery is only checked (signature, schema), stored here in one statement and answered;
+the applier applies what is waiting in large batches, which costs a fraction of applying
+each delivery on its own. Without an applier, each delivery is applied before it is
+answered, as before. The cron applies what an applier left behind (it died, it was
+stopped), so nothing stored here is ever lost.
+"""
+import json
+import logging
+
+import psycopg2
+
+from odoo import _, api, fields, models
+
+from .axivox_account_sync import CONCURRENCY_ERRORS
+
+_logger = logging.getLogger(__name__)
+
+# pg_advisory_lock(APPLY_LOCK, 0), a session lock: held by the one running applier of
+# the database, for as long as it runs. A webhook delivery is stored here only while it
+# is held, so that someone applies it within moments.
+APPLY_LOCK = 0x41584150  # "AXAP"
+# the NOTIFY channel that wakes the applier when a delivery is stored
+APPLY_CHANNEL = "axivox_inbox"
+# deliveries, and events, applied in one transaction at most (one delivery at least)
+APPLY_ROWS = 500
+APPLY_EVENTS = 5000
+
+
+class AxivoxQueueEventInbox(models.Model):
+    """The validated events of one webhook delivery, waiting for the applier."""
+
+    _name = "axivox.queue.event.inbox"
+    _description = "PBX Events Waiting to Be Applied"
+    _order = "id"
+    _log_access = False
+
+    account_id = fields.Many2one(
+        "axivox.account", required=True, ondelete="cascade", index=True, readonly=True
+    )
+    events = fields.Json(readonly=True)
+    received_at = fields.Datetime(readonly=True)
+
+    @api.model
+    def _store_if_applier(self, account, events):
+        """Store ``events`` (validated) of ``account`` if an applier runs, and wake it.
+        Returns True when they were stored (the applier applies them), False when no
+        applier runs (the caller applies them). One statement: the applier's lock is
+        read from ``pg_locks``, so this transaction takes no lock an applier could wait
+        for."""
+        self.env.cr.execute(
+            """
+            WITH applier AS (
+                SELECT 1 FROM pg_locks
+                 WHERE locktype = 'advisory' AND granted
+                   AND database = (SELECT oid FROM pg_database
+                                    WHERE datname = current_database())
+                   AND classid = %s AND objid = 0 AND objsubid = 2
+                 LIMIT 1
+            ), stored AS (
+                INSERT INTO axivox_queue_event_inbox (account_id, events, received_at)
+                SELECT %s, %s, now() at time zone 'UTC' FROM applier
+                RETURNING id
+            )
+            SELECT pg_notify(%s, '') FROM stored
+            """,
+            [
+                APPLY_LOCK,
+                account.id,
+                json.dumps(events, ensure_ascii=False),
+                APPLY_CHANNEL,
+            ],
+        )
+        return bool(self.env.cr.fetchall())
+
+    @api.model
+    def _apply_waiting(self, account_ids=None, rows=APPLY_ROWS):
+        """Apply what is waiting, each account's deliveries in transactions of their
+        own (``rows`` deliveries a transaction). Returns how many deliveries were
+        applied (or quarantined)."""
+        self.env.cr.execute(
+            "SELECT DISTINCT account_id FROM axivox_queue_event_inbox"
+            + (" WHERE account_id IN %s" if account_ids else ""),
+            [tuple(account_ids)] if account_ids else [],
+        )
+        done = 0
+        Account = self.env["axivox.account"].sudo()
+        for (account_id,) in self.env.cr.fetchall():
+            account = Account.browse(account_id)
+            more = True
+            while more:
+                try:
+                    count, more = self._apply_batch(account, rows)
+                except psycopg2.OperationalError as exc:
+                    if exc.pgcode not in CONCURRENCY_ERRORS:
+                        raise
+                    # rolled back, nothing lost: the next run applies them
+                    _logger.info(
+                        "Applying waiting webhook events of PBX account %s conflicted "
+                        "with another transaction (%s): left for the next run",
+                        account_id,
+                        exc.pgcode,
+                    )
+                    break
+                done += count
+        return done
+
+    @api.model
+    def _apply_batch(self, account, rows, max_events=APPLY_EVENTS):
+        """Apply the oldest waiting deliveries of ``account`` in a transaction of its
+        own: at most ``rows`` of them and ``max_events`` events (one delivery at
+        least). Returns ``(how many, whether more may wait)``. Deliveries another
+        transaction is applying are skipped. When the batch cannot be applied whole,
+        each delivery is applied apart and the one that fails is quarantined with the
+        error, so that it never blocks the others."""
+        with account._own_transaction() as env:
+            account = account.with_env(env)
+            cr = env.cr
+            cr.execute(
+                """SELECT id, jsonb_array_length(events)
+                     FROM axivox_queue_event_inbox
+                    WHERE account_id = %s ORDER BY id LIMIT %s
+                      FOR UPDATE SKIP LOCKED""",
+                [account.id, rows],
+            )
+            locked = cr.fetchall()
+            ids, total = [], 0
+            for row_id, count in locked:
+                if ids and total + count > max_events:
+                    break
+                ids.append(row_id)
+                total += count
+            if not ids:
+                return 0, False
+            cr.execute(
+                "SELECT id, events FROM axivox_queue_event_inbox WHERE id IN %s"
+                " ORDER BY id",
+                [tuple(ids)],
+            )
+            waiting = cr.fetchall()
+            Event = env["axivox.queue.event"]
+            try:
+                with cr.savepoint():
+                    Event._ingest(
+                        account,
+                        [e for _id, events in waiting for e in events],
+                        "webhook",
+                    )
+            except psycopg2.OperationalError as exc:
+                if exc.pgcode in CONCURRENCY_ERRORS:
+                    raise
+                self._apply_apart(account, waiting)
+            except Exception:  # noqa: BLE001 - any fault is quarantined, never blocks
+                self._apply_apart(account, waiting)
+            cr.execute(
+                "DELETE FROM axivox_queue_event_inbox WHERE id IN %s", [tuple(ids)]
+            )
+            return len(ids), len(ids) < len(locked) or len(locked) == rows
+
+    @api.model
+    def _apply_apart(self, account, waiting):
+        Event = self.env["axivox.queue.event"]
+        for row_id, events in waiting:
+            try:
+                with self.env.cr.savepoint():
+                    Event._ingest(account, events, "webhook")
+            except psycopg2.OperationalError as exc:
+                if exc.pgcode in CONCURRENCY_ERRORS:
+                    raise
+                self._quarantine_delivery(account, row_id, events, exc)
+            except Exception as exc:  # noqa: BLE001 - see _apply_batch
+                self._quarantine_delivery(account, row_id, events, exc)
+
+    @api.model
+    def _quarantine_delivery(self, account, row_id, events, exc):
+        _logger.warning(
+            "Could not apply waiting webhook delivery %s of PBX account %s (%s): "
+            "quarantined",
+            row_id,
+            account.id,
+            exc.__class__.__name__,
+        )
+        detail = f"{exc.__class__.__name__}: {str(exc)[:200]}"
+        reason = _("Odoo could not apply this event: %(error)s", error=detail)
+        self.env["axivox.queue.event.quarantine"]._quarantine(
+            account, [(event, reason) for event in events], "webhook"
+        )
+
+    @api.model
+    def _cron_apply_waiting(self):
+        """Apply what an applier left behind (stopped, or died before applying)."""
+        self._apply_waiting()

@@ -1,0 +1,178 @@
+"""Webhook deliveries stored at once and applied by the applier (``odoo-bin
+axivox-apply``), through real HTTP requests to the running Odoo server."""
+import json
+
+import odoo
+from odoo.tests import HttpCase, tagged
+from odoo.tools import mute_logger
+
+from ..cli.axivox_apply import InboxApplier
+from ..models.axivox_queue_event_inbox import APPLY_LOCK
+from .common import WebhookWorld, event, wait_for
+
+LATER = "2026-11-28T10:05:00.000Z"  # after the events' default moment
+INBOX_LOGGER = "odoo.addons.voip_axivox_queue.models.axivox_queue_event_inbox"
+
+
+@tagged("post_install", "-at_install")
+class TestWebhookApplier(WebhookWorld, HttpCase):
+    def post(self, payload):
+        return self.post_webhook(json.dumps(payload).encode())
+
+    def hold_applier_lock(self):
+        """Stand for a running applier: its lock, held on a connection of its own
+        (released at the end of the test)."""
+        lock_cr = odoo.sql_db.db_connect(self.env.cr.dbname).cursor()
+        lock_cr.execute("SELECT pg_advisory_lock(%s, 0)", [APPLY_LOCK])
+        lock_cr.commit()
+
+        def release():
+            # the pool keeps the connection: the session lock must be released
+            lock_cr.execute("SELECT pg_advisory_unlock(%s, 0)", [APPLY_LOCK])
+            lock_cr.commit()
+            lock_cr.close()
+
+        self.addCleanup(release)
+
+    def waiting(self):
+        return self.env["axivox.queue.event.inbox"].search(
+            [("account_id", "=", self.account.id)]
+        )
+
+    def stored(self):
+        return self.env["axivox.queue.event"].search(
+            [("account_id", "=", self.account.id)]
+        )
+
+    def connected(self, ext):
+        """The Sales member's state, read under the test cursor's lock (the applier's
+        thread shares the test's transaction)."""
+        with self.registry.cursor() as cr:
+            cr.execute(
+                "SELECT connected FROM axivox_queue_member WHERE queue_id = %s"
+                " AND user_id = %s",
+                [self.sales.id, self.users[ext].id],
+            )
+            return cr.fetchone()[0]
+
+    def test_without_an_applier_the_delivery_is_applied_at_once(self):
+        response = self.post(event("n1", "ADDMEMBER", agent_extension="102"))
+        self.assertEqual(response.json(), {"applied": 1, "duplicates": 0})
+        self.assertTrue(self.member(self.sales, "102").connected)
+        self.assertFalse(self.waiting())
+
+    def test_with_an_applier_the_delivery_is_stored_then_applied(self):
+        self.hold_applier_lock()
+        login = event("q1", "ADDMEMBER", agent_extension="102")
+        response = self.post(login)
+        self.assertEqual(response.status_code, 200, response.text)
+        self.assertEqual(response.json(), {"queued": 1})
+        self.assertFalse(self.member(self.sales, "102").connected, "not applied yet")
+        self.assertFalse(self.stored())
+        # a bad event is still quarantined at once, the good one stored
+        response = self.post(
+            {"events": [event("q2", "ENTERQUEUE", position=-1), event("q3", "ABANDON")]}
+        )
+        self.assertEqual(response.json(), {"queued": 1, "quarantined": 1})
+        self.assertEqual(
+            self.env["axivox.queue.event.quarantine"]
+            .search([("account_id", "=", self.account.id)])
+            .pbx_event_id,
+            "q2",
+        )
+        self.post(login)  # the PBX sent it twice
+        self.assertEqual(len(self.waiting()), 3)
+        self.assertEqual(self.account.waiting_deliveries, 3, "administrators see it")
+        self.assertEqual(self.waiting()[0].events[0]["id"], "q1")
+
+        applied = self.env["axivox.queue.event.inbox"]._apply_waiting()
+        self.env.invalidate_all()
+        self.assertEqual(applied, 3)
+        self.assertFalse(self.waiting())
+        self.assertEqual(self.account.waiting_deliveries, 0)
+        self.assertTrue(self.member(self.sales, "102").connected)
+        self.assertEqual(sorted(self.stored().mapped("pbx_event_id")), ["q1", "q3"])
+        # once applied, the same event is a duplicate, however it comes
+        self.assertEqual(self.post(login).json(), {"queued": 1})
+        self.env["axivox.queue.event.inbox"]._apply_waiting()
+        self.assertEqual(len(self.stored()), 2)
+
+    @mute_logger(INBOX_LOGGER)
+    def test_a_delivery_that_cannot_be_applied_is_quarantined(self):
+        """One stored delivery that fails to apply is set aside with the error; the
+        others of the same batch are applied."""
+        self.hold_applier_lock()
+        Inbox = self.env["axivox.queue.event.inbox"]
+        good = event("a1", "ADDMEMBER", agent_extension="102")
+        broken = {"id": "a2", "type": "ABANDON", "queue_id": "sales"}  # no timestamp
+        self.assertTrue(Inbox._store_if_applier(self.account, [good]))
+        self.assertTrue(Inbox._store_if_applier(self.account, [broken]))
+        self.assertTrue(Inbox._store_if_applier(self.account, [event("a3", "ABANDON")]))
+        self.assertEqual(Inbox._apply_waiting(), 3)
+        self.env.invalidate_all()
+        self.assertFalse(self.waiting(), "nothing left waiting")
+        self.assertEqual(sorted(self.stored().mapped("pbx_event_id")), ["a1", "a3"])
+        self.assertTrue(self.member(self.sales, "102").connected)
+        kept = self.env["axivox.queue.event.quarantine"].search(
+            [("account_id", "=", self.account.id)]
+        )
+        self.assertEqual(kept.pbx_event_id, "a2")
+        self.assertIn("KeyError", kept.reason)
+        self.assertEqual(self.account.quarantine_count, 1)
+
+    def test_applier_applies_within_moments_and_a_standby_takes_over(self):
+        first = InboxApplier(self.registry, standby_poll=0.05, gather=0, idle_check=0.1)
+        first.start()
+        self.addCleanup(first.stop)
+        self.assertTrue(wait_for(lambda: first.active, timeout=10))
+        second = InboxApplier(
+            self.registry, standby_poll=0.05, gather=0, idle_check=0.1
+        ).start()
+        self.addCleanup(second.stop)
+        response = self.post(event("w1", "ADDMEMBER", agent_extension="102"))
+        self.assertEqual(response.json(), {"queued": 1})
+        self.assertTrue(
+            wait_for(lambda: self.connected("102"), timeout=10),
+            "the applier applied the delivery",
+        )
+        self.assertFalse(second.active, "one applier at a time")
+        first.stop()  # its connection, and so its lock, goes with it
+        self.assertTrue(wait_for(lambda: second.active, timeout=10), "took over")
+        response = self.post(
+            event("w2", "REMOVEMEMBER", agent_extension="102", at=LATER)
+        )
+        self.assertEqual(response.json(), {"queued": 1})
+        self.assertTrue(
+            wait_for(lambda: not self.connected("102"), timeout=10),
+            "the standby applies what comes next",
+        )
+        self.assertEqual((first.applied, second.applied), (1, 1))
+
+    def test_cron_applies_what_an_applier_left(self):
+        self.hold_applier_lock()
+        self.assertEqual(
+            self.post(event("c1", "ADDMEMBER", agent_extension="101")).json(),
+            {"queued": 1},
+        )
+        # the applier died before applying it
+        cron = self.env.ref("voip_axivox_queue.ir_cron_axivox_apply_waiting")
+        cron.method_direct_trigger()
+        self.env.invalidate_all()
+        self.assertFalse(self.waiting())
+        self.assertTrue(self.member(self.sales, "101").connected)
+
+    def test_large_waits_are_applied_in_bounded_transactions(self):
+        """A transaction applies a bounded number of events (one delivery at least);
+        the rest waits for the next, in order."""
+        self.hold_applier_lock()
+        Inbox = self.env["axivox.queue.event.inbox"]
+        for n in range(3):
+            batch = [event(f"b{n}-{i}", "ABANDON", call_id=f"b{n}-{i}") for i in (1, 2)]
+            self.assertTrue(Inbox._store_if_applier(self.account, batch))
+        self.assertEqual(Inbox._apply_batch(self.account, 500, max_events=3), (1, True))
+        self.assertEqual(sorted(self.stored().mapped("pbx_event_id")), ["b0-1", "b0-2"])
+        self.assertEqual(Inbox._apply_batch(self.account, 1, max_events=1), (1, True))
+        self.assertEqual(Inbox._apply_waiting(), 1)
+        self.env.invalidate_all()
+        self.assertEqual(len(self.stored()), 6)
+        self.assertFalse(self.waiting())
