@@ -14,7 +14,8 @@ an address that refuses connections, or the reference simulator on 127.0.0.1.
   Support, Billing) and their memberships, as the softphone, the console and the tours
   see them.
 - ``PbxTourWorld``: ``PbxQueuesWorld`` for the tours in Chromium (``run_tour``).
-- ``WebhookWorld``: ``AxivoxWorld`` with a Sales queue and ``post_webhook``.
+- ``WebhookWorld``: ``AxivoxWorld`` with a Sales queue, ``post_webhook`` and
+  ``hold_applier_lock`` (stands for a running webhook applier).
 """
 
 import json
@@ -24,6 +25,7 @@ import time
 from datetime import datetime, timedelta, timezone
 from unittest.mock import patch
 
+import odoo
 from odoo.tests.common import TransactionCase, new_test_user
 
 from odoo.addons.bus.models.bus import dispatch
@@ -32,6 +34,7 @@ from odoo.addons.bus.websocket import WebsocketConnectionHandler
 from ..axivox_api import events as ev
 from ..axivox_api import signature
 from ..axivox_simulator.testing import SimulatorProcess
+from ..models.axivox_queue_event_inbox import APPLY_LOCK
 
 AGENT = "base.group_user,voip_axivox_queue.group_axivox_agent"
 MANAGER = "base.group_user,voip_axivox_queue.group_axivox_manager"
@@ -443,6 +446,21 @@ class WebhookWorld(AxivoxWorld):
             static=["100"],
             dynamic=["101", "102"],
         )
+
+    def hold_applier_lock(self):
+        """Stand for a running applier: its lock, held on a connection of its own
+        (released at the end of the test)."""
+        lock_cr = odoo.sql_db.db_connect(self.env.cr.dbname).cursor()
+        lock_cr.execute("SELECT pg_advisory_lock(%s, 0)", [APPLY_LOCK])
+        lock_cr.commit()
+
+        def release():
+            # the pool keeps the connection: the session lock must be released
+            lock_cr.execute("SELECT pg_advisory_unlock(%s, 0)", [APPLY_LOCK])
+            lock_cr.commit()
+            lock_cr.close()
+
+        self.addCleanup(release)
 
     def post_webhook(self, body, secret=WEBHOOK_SECRET, now=None, token=None, **kw):
         """POST ``body`` (bytes) to the account's webhook URL, signed with ``secret``

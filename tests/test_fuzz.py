@@ -1,5 +1,7 @@
 """Property-based test of the webhook (Hypothesis): any body, any header values -> never
-a 500, never a partial batch, never a changed state for a refused request."""
+a 500, never a partial batch, never a changed state for a refused request; with and
+without a webhook applier running (then an accepted batch is stored whole, as one
+delivery, and applied whole)."""
 import json
 import unittest
 
@@ -89,7 +91,12 @@ class TestWebhookFuzz(WebhookWorld, HttpCase):
             "WHERE queue_id = %s ORDER BY user_id",
             [self.sales.id],
         )
-        return events, quarantined, cr.fetchall()
+        members = cr.fetchall()
+        cr.execute(
+            "SELECT count(*) FROM axivox_queue_event_inbox WHERE account_id = %s",
+            [self.account.id],
+        )
+        return events, quarantined, members, cr.fetchone()[0]
 
     if given:
 
@@ -101,36 +108,69 @@ class TestWebhookFuzz(WebhookWorld, HttpCase):
         )
         @given(body=bodies, fuzzed_headers=headers)
         def test_any_request(self, body, fuzzed_headers):
-            before = self.state()
-            all_headers = signed(body, secret=WEBHOOK_SECRET)
-            if fuzzed_headers:
-                all_headers.update(
-                    {k: v.strip().encode("latin-1") for k, v in fuzzed_headers.items()}
-                )
-            # a POST even for an empty body (url_open would send a GET)
-            response = self.opener.post(
-                self.base_url() + WEBHOOK_URL % self.token,
-                data=body,
-                headers=all_headers,
-                timeout=30,
+            self.check_request(body, fuzzed_headers)
+
+    def test_any_request_while_an_applier_runs(self):
+        self.hold_applier_lock()
+        outcomes = set()
+
+        @settings(
+            max_examples=40,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+        @given(body=bodies, fuzzed_headers=headers)
+        def run(body, fuzzed_headers):
+            outcomes.add(self.check_request(body, fuzzed_headers, deferred=True))
+
+        run()
+        self.assertIn("queued", outcomes, "some deliveries were stored for it")
+
+    def check_request(self, body, fuzzed_headers, deferred=False):
+        before = self.state()
+        all_headers = signed(body, secret=WEBHOOK_SECRET)
+        if fuzzed_headers:
+            all_headers.update(
+                {k: v.strip().encode("latin-1") for k, v in fuzzed_headers.items()}
             )
-            after = self.state()
-            self.assertLess(response.status_code, 500, response.text[:300])
-            answer = response.json()
-            if response.status_code != 200:
-                self.assertIn("error", answer)
-                self.assertEqual(after, before, "a refused request changes nothing")
-                return
-            try:
-                items = ev.batch_items(json.loads(body))
-            except Exception:  # noqa: BLE001 - the webhook accepted it, so it parses
-                self.fail("a 200 for a body that is not a batch")
-            counted = (
-                answer["applied"] + answer["duplicates"] + answer.get("quarantined", 0)
-            )
+        # a POST even for an empty body (url_open would send a GET)
+        response = self.opener.post(
+            self.base_url() + WEBHOOK_URL % self.token,
+            data=body,
+            headers=all_headers,
+            timeout=30,
+        )
+        after = self.state()
+        self.assertLess(response.status_code, 500, response.text[:300])
+        answer = response.json()
+        if response.status_code != 200:
+            self.assertIn("error", answer)
+            self.assertEqual(after, before, "a refused request changes nothing")
+            return "refused"
+        try:
+            items = ev.batch_items(json.loads(body))
+        except Exception:  # noqa: BLE001 - the webhook accepted it, so it parses
+            self.fail("a 200 for a body that is not a batch")
+        quarantined = answer.get("quarantined", 0)
+        self.assertLessEqual(after[1] - before[1], quarantined)
+        if not deferred or not answer.get("queued"):
+            counted = answer["applied"] + answer["duplicates"] + quarantined
             self.assertEqual(
                 counted, len(items), "every event of the batch is accounted for"
             )
             self.assertEqual(
                 after[0] - before[0], answer["applied"], "no partial batch"
             )
+            return "applied"
+        # stored whole, as one delivery, for the applier; applied whole
+        self.assertEqual(answer["queued"] + quarantined, len(items))
+        self.assertEqual(after[0], before[0], "not applied before the answer")
+        self.assertEqual(after[3] - before[3], 1, "one delivery waiting")
+        applied = self.env["axivox.queue.event.inbox"]._apply_waiting()
+        self.assertEqual(applied, 1)
+        final = self.state()
+        self.assertEqual(final[3], before[3], "nothing left waiting")
+        self.assertEqual(final[1], after[1], "nothing quarantined when applied")
+        self.assertLessEqual(final[0] - before[0], answer["queued"])
+        return "queued"

@@ -2,12 +2,10 @@
 axivox-apply``), through real HTTP requests to the running Odoo server."""
 import json
 
-import odoo
 from odoo.tests import HttpCase, tagged
 from odoo.tools import mute_logger
 
 from ..cli.axivox_apply import InboxApplier
-from ..models.axivox_queue_event_inbox import APPLY_LOCK
 from .common import WebhookWorld, event, wait_for
 
 LATER = "2026-11-28T10:05:00.000Z"  # after the events' default moment
@@ -18,21 +16,6 @@ INBOX_LOGGER = "odoo.addons.voip_axivox_queue.models.axivox_queue_event_inbox"
 class TestWebhookApplier(WebhookWorld, HttpCase):
     def post(self, payload):
         return self.post_webhook(json.dumps(payload).encode())
-
-    def hold_applier_lock(self):
-        """Stand for a running applier: its lock, held on a connection of its own
-        (released at the end of the test)."""
-        lock_cr = odoo.sql_db.db_connect(self.env.cr.dbname).cursor()
-        lock_cr.execute("SELECT pg_advisory_lock(%s, 0)", [APPLY_LOCK])
-        lock_cr.commit()
-
-        def release():
-            # the pool keeps the connection: the session lock must be released
-            lock_cr.execute("SELECT pg_advisory_unlock(%s, 0)", [APPLY_LOCK])
-            lock_cr.commit()
-            lock_cr.close()
-
-        self.addCleanup(release)
 
     def waiting(self):
         return self.env["axivox.queue.event.inbox"].search(
