@@ -76,15 +76,11 @@ class AxivoxQueueEventInbox(models.Model):
         return bool(self.env.cr.fetchall())
 
     @api.model
-    def _apply_waiting(self, account_ids=None, rows=APPLY_ROWS):
+    def _apply_waiting(self, rows=APPLY_ROWS):
         """Apply what is waiting, each account's deliveries in transactions of their
-        own (``rows`` deliveries a transaction). Returns how many deliveries were
-        applied (or quarantined)."""
-        self.env.cr.execute(
-            "SELECT DISTINCT account_id FROM axivox_queue_event_inbox"
-            + (" WHERE account_id IN %s" if account_ids else ""),
-            [tuple(account_ids)] if account_ids else [],
-        )
+        own (``rows`` deliveries a transaction at most). Returns how many deliveries
+        were applied (or quarantined)."""
+        self.env.cr.execute("SELECT DISTINCT account_id FROM axivox_queue_event_inbox")
         done = 0
         Account = self.env["axivox.account"].sudo()
         for (account_id,) in self.env.cr.fetchall():
@@ -140,10 +136,10 @@ class AxivoxQueueEventInbox(models.Model):
                 [tuple(ids)],
             )
             waiting = cr.fetchall()
-            Event = env["axivox.queue.event"]
+            Inbox = env["axivox.queue.event.inbox"]  # in this transaction
             try:
                 with cr.savepoint():
-                    Event._ingest(
+                    env["axivox.queue.event"]._ingest(
                         account,
                         [e for _id, events in waiting for e in events],
                         "webhook",
@@ -151,9 +147,9 @@ class AxivoxQueueEventInbox(models.Model):
             except psycopg2.OperationalError as exc:
                 if exc.pgcode in CONCURRENCY_ERRORS:
                     raise
-                self._apply_apart(account, waiting)
+                Inbox._apply_apart(account, waiting)
             except Exception:  # noqa: BLE001 - any fault is quarantined, never blocks
-                self._apply_apart(account, waiting)
+                Inbox._apply_apart(account, waiting)
             cr.execute(
                 "DELETE FROM axivox_queue_event_inbox WHERE id IN %s", [tuple(ids)]
             )

@@ -534,6 +534,45 @@ class TestApplierFailover(TestRealTransactions):
             [self.account_id],
         )[0][0]
 
+    @mute_logger("odoo.addons.voip_axivox_queue.models.axivox_queue_event_inbox")
+    def test_a_delivery_that_cannot_be_applied_is_quarantined_for_real(self):
+        """In real transactions: the batch fails, each delivery is applied apart, the
+        broken one is quarantined and the others applied, all committed together."""
+        from ..models.axivox_queue_event_inbox import APPLY_LOCK
+
+        self.assertIsNone(self.sync())
+        with self.registry.cursor() as lock_cr:
+            lock_cr.execute("SELECT pg_advisory_lock(%s, 0)", [APPLY_LOCK])
+            now = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
+            good = [
+                event(f"r-{self.tag}-{n}", "ABANDON", call_id=f"r{n}", at=now)
+                for n in range(3)
+            ]
+            broken = {"id": f"r-{self.tag}-x", "type": "ABANDON", "queue_id": "sales"}
+            with self.registry.cursor() as cr:
+                env = self.real_env(cr)
+                account = env["axivox.account"].browse(self.account_id)
+                Inbox = env["axivox.queue.event.inbox"]
+                for batch in ([good[0]], [broken], good[1:]):
+                    self.assertTrue(Inbox._store_if_applier(account, batch))
+            lock_cr.execute("SELECT pg_advisory_unlock(%s, 0)", [APPLY_LOCK])
+        self.assertEqual(self.waiting(), 3)
+        with self.registry.cursor() as cr:
+            self.assertEqual(
+                self.real_env(cr)["axivox.queue.event.inbox"]._apply_waiting(), 3
+            )
+            cr.rollback()  # what was applied was committed by its own transaction
+        self.assertEqual(set(self.stored()), {e["id"] for e in good})
+        self.assertEqual(self.waiting(), 0)
+        self.assertEqual(
+            self.sql(
+                "SELECT pbx_event_id FROM axivox_queue_event_quarantine"
+                " WHERE account_id = %s",
+                [self.account_id],
+            ),
+            [(broken["id"],)],
+        )
+
     def test_standby_applier_takes_over_after_a_kill(self):
         self.assertIsNone(self.sync())
         first = self.start_applier("first")
