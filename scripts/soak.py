@@ -4,10 +4,10 @@ Against Odoo in prefork mode behind nginx with the webhook applier (scripts/run.
 its PBX simulator, with the event stream listener running: the simulator sends call
 traffic by webhook with drops, duplicates and reordering; desk-phone logins and logouts
 (on the PBX), manager connects and disconnects and "Sync now" (through Odoo's JSON-RPC)
-run at the same time, bounded in count and time. Then it checks: Odoo's events are exactly the PBX feed (none
-missing, none extra, none twice), every member's state is the PBX's, no delivery was
-answered 401 or 400, and a bus message reaches a websocket client through nginx within
-one second of its event.
+run at the same time, bounded in count and time. Then it checks: Odoo's events are
+exactly the PBX feed (none missing, none extra, none twice), every member's state is the
+PBX's, no delivery was answered 401 or 400, and a bus message reaches a websocket client
+through nginx within one second of its event.
 
 Usage: soak.py --url NGINX_URL --sim SIM_URL --sim-key KEY --db DB [--seconds 45]
 Exit status 0 when every check passes; prints its figures.
