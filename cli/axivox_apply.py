@@ -108,7 +108,10 @@ class InboxApplier:
 
     def _apply(self):
         try:
-            with self.registry.cursor() as cr:
+            # As Odoo's own workers do: the registry reloaded after a module update,
+            # the caches that other processes cleared cleared here too.
+            self.registry = self.registry.check_signaling()
+            with self.registry.manage_changes(), self.registry.cursor() as cr:
                 env = api.Environment(cr, SUPERUSER_ID, {})
                 self.applied += env["axivox.queue.event.inbox"]._apply_waiting()
         finally:

@@ -166,7 +166,10 @@ class StreamListener:
             # over resumes exactly after the last event stored. An invalid event is
             # quarantined (one bad event never blocks the stream) and the cursor moves
             # past it.
-            with self.registry.cursor() as cr:
+            # As Odoo's own workers do: the registry reloaded after a module update,
+            # the caches that other processes cleared cleared here too.
+            self.registry = self.registry.check_signaling()
+            with self.registry.manage_changes(), self.registry.cursor() as cr:
                 env = api.Environment(cr, SUPERUSER_ID, {})
                 account = env["axivox.account"].browse(account_id)
                 with account._own_transaction() as own_env:
