@@ -191,10 +191,12 @@ class AxivoxAccount(models.Model):
             )
 
     def _lock_for_sync(self):
+        # FOR NO KEY UPDATE: two syncs of the account exclude each other, and a webhook
+        # delivery stored meanwhile (its foreign key's KEY SHARE lock) is not refused.
         self._lock_events()
         try:
             self.env.cr.execute(
-                "SELECT id FROM axivox_account WHERE id = %s FOR UPDATE NOWAIT",
+                "SELECT id FROM axivox_account WHERE id = %s FOR NO KEY UPDATE NOWAIT",
                 [self.id],
                 log_exceptions=False,
             )

@@ -49,7 +49,9 @@ class AxivoxQueueEventInbox(models.Model):
         Returns True when they were stored (the applier applies them), False when no
         applier runs (the caller applies them). One statement: the applier's lock is
         read from ``pg_locks``, so this transaction takes no lock an applier could wait
-        for."""
+        for. The row's foreign key takes a KEY SHARE lock of the account, which only a
+        change of its keys conflicts with (the sync locks it FOR NO KEY UPDATE); such a
+        rare conflict is raised, unlogged, for the caller to answer (503)."""
         self.env.cr.execute(
             """
             WITH applier AS (
@@ -72,6 +74,7 @@ class AxivoxQueueEventInbox(models.Model):
                 json.dumps(events, ensure_ascii=False),
                 APPLY_CHANNEL,
             ],
+            log_exceptions=False,
         )
         return bool(self.env.cr.fetchall())
 

@@ -98,7 +98,7 @@ class AxivoxQueue(models.Model):
         # The sync of these accounts waits (it could read the queue before it is gone
         # and write it back).
         self.env.cr.execute(
-            "SELECT id FROM axivox_account WHERE id = ANY(%s) FOR UPDATE",
+            "SELECT id FROM axivox_account WHERE id = ANY(%s) FOR NO KEY UPDATE",
             [remote.account_id.ids],
         )
         for account, queues in remote._by_account():

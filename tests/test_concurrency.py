@@ -363,6 +363,35 @@ class TestRealTransactions(TransactionCase):
             self.assertIn("already running", message)
             self.assertNotIn("in sync", message)
 
+    def test_delivery_stored_while_a_sync_locks_and_writes_the_account(self):
+        """While an applier runs, a delivery is stored in the request's own transaction
+        (REPEATABLE READ, as Odoo's): its row's foreign key locks the account row (KEY
+        SHARE). A sync that locks the account and writes it after that transaction began
+        must not make the delivery fail: the sync's lock is FOR NO KEY UPDATE."""
+        from ..models.axivox_queue_event_inbox import APPLY_LOCK
+
+        with self.registry.cursor() as lock_cr:
+            lock_cr.execute("SELECT pg_advisory_lock(%s, 0)", [APPLY_LOCK])
+            try:
+                with self.registry.cursor() as request_cr:
+                    env = self.real_env(request_cr)
+                    account = env["axivox.account"].browse(self.account_id)
+                    request_cr.execute("SELECT 1")  # its snapshot is taken here
+                    self.assertIsNone(self.sync())  # locks, writes and commits
+                    result = env["axivox.queue.event"]._receive_committed(
+                        account, [event(f"s-{self.tag}", "ABANDON")], "webhook", True
+                    )
+                self.assertEqual(result, {"queued": 1})
+            finally:
+                lock_cr.execute("SELECT pg_advisory_unlock(%s, 0)", [APPLY_LOCK])
+        self.assertEqual(
+            self.sql(
+                "SELECT count(*) FROM axivox_queue_event_inbox WHERE account_id = %s",
+                [self.account_id],
+            ),
+            [(1,)],
+        )
+
     @mute_logger(*QUIET)
     def test_cron_commits_each_account(self):
         """The cron syncs each account in its own committed transaction: one failing
@@ -399,6 +428,7 @@ class TestListenerFailover(TestRealTransactions):
     test_sync_under_live_webhooks = None
     test_sync_finding_another_running_says_so = None
     test_cron_commits_each_account = None
+    test_delivery_stored_while_a_sync_locks_and_writes_the_account = None
 
     def start_listener(self, name):
         return self.start_command(
@@ -487,6 +517,7 @@ class TestApplierFailover(TestRealTransactions):
     test_sync_under_live_webhooks = None
     test_sync_finding_another_running_says_so = None
     test_cron_commits_each_account = None
+    test_delivery_stored_while_a_sync_locks_and_writes_the_account = None
 
     def start_applier(self, name):
         return self.start_command(
