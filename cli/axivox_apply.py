@@ -14,7 +14,6 @@ import argparse
 import dataclasses
 import logging
 import select
-import signal
 import sys
 import threading
 import time
@@ -22,9 +21,9 @@ import time
 import odoo
 from odoo import SUPERUSER_ID, api
 from odoo.cli import Command
-from odoo.tools import config
 
 from ..models.axivox_queue_event_inbox import APPLY_CHANNEL, APPLY_LOCK
+from .command_tools import database_registry, run_until_stopped
 
 _logger = logging.getLogger(__name__)
 
@@ -154,22 +153,13 @@ class AxivoxApply(Command):
             "gather into batches (default 0.05)",
         )
         opts, odoo_args = parser.parse_known_args(args)
-        config.parse_config(odoo_args)
-        odoo.cli.server.report_configuration()
-        dbname = config["db_name"]
-        if not dbname or "," in dbname:
-            sys.exit("axivox-apply needs exactly one database: -d DATABASE")
-        registry = odoo.registry(dbname)
+        registry = database_registry(self.name, odoo_args)
         applier = InboxApplier(
             registry, standby_poll=opts.standby_poll, gather=opts.gather
         ).start()
-        _logger.info("Waiting to apply the webhook deliveries of %s.", dbname)
-        stopping = threading.Event()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, lambda *_: stopping.set())
-        while not stopping.is_set() and applier.thread.is_alive():
-            time.sleep(0.5)
+        _logger.info("Waiting to apply the webhook deliveries of %s.", registry.db_name)
+        signalled = run_until_stopped(applier.thread.is_alive)
         _logger.info("Stopping the webhook applier.")
         applier.stop()
-        if not applier.thread.is_alive() and not stopping.is_set():
+        if not signalled:
             sys.exit("The webhook applier stopped on an error.")

@@ -14,17 +14,15 @@ saved cursor.
 import argparse
 import dataclasses
 import logging
-import signal
 import sys
 import threading
-import time
 
 import odoo
 from odoo import SUPERUSER_ID, api
 from odoo.cli import Command
-from odoo.tools import config
 
 from ..axivox_api.stream import EventStreamConsumer
+from .command_tools import database_registry, run_until_stopped
 
 _logger = logging.getLogger(__name__)
 
@@ -214,12 +212,7 @@ class AxivoxListen(Command):
             "over an account (default 1)",
         )
         opts, odoo_args = parser.parse_known_args(args)
-        config.parse_config(odoo_args)
-        odoo.cli.server.report_configuration()
-        dbname = config["db_name"]
-        if not dbname or "," in dbname:
-            sys.exit("axivox-listen needs exactly one database: -d DATABASE")
-        registry = odoo.registry(dbname)
+        registry = database_registry(self.name, odoo_args)
         listener = StreamListener(
             registry,
             opts.accounts,
@@ -228,10 +221,6 @@ class AxivoxListen(Command):
         ).start()
         if not listener.accounts:
             sys.exit("No PBX account with an API URL and key to listen to.")
-        stopping = threading.Event()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, lambda *_: stopping.set())
-        while not stopping.is_set():
-            time.sleep(0.5)
+        run_until_stopped()
         _logger.info("Stopping the PBX event listeners.")
         listener.stop()

@@ -171,30 +171,25 @@ class AxivoxAccount(models.Model):
             account.queue_count = counts.get(account, 0)
 
     def _compute_quarantine_count(self):
-        Quarantine = self.env["axivox.queue.event.quarantine"]
-        if not Quarantine.check_access_rights("read", raise_exception=False):
-            self.quarantine_count = 0
-            return
-        counts = dict(
-            Quarantine._read_group(
-                [("account_id", "in", self.ids)], ["account_id"], ["__count"]
-            )
-        )
-        for account in self:
-            account.quarantine_count = counts.get(account, 0)
+        self._count_readable("axivox.queue.event.quarantine", "quarantine_count")
 
     def _compute_waiting_deliveries(self):
-        Inbox = self.env["axivox.queue.event.inbox"]
-        if not Inbox.check_access_rights("read", raise_exception=False):
-            self.waiting_deliveries = 0
+        self._count_readable("axivox.queue.event.inbox", "waiting_deliveries")
+
+    def _count_readable(self, model, field):
+        """Set ``field`` to the number of ``model`` records of each account; 0 for a
+        user who may not read them (administrators only)."""
+        Model = self.env[model]
+        if not Model.check_access_rights("read", raise_exception=False):
+            self[field] = 0
             return
         counts = dict(
-            Inbox._read_group(
+            Model._read_group(
                 [("account_id", "in", self.ids)], ["account_id"], ["__count"]
             )
         )
         for account in self:
-            account.waiting_deliveries = counts.get(account, 0)
+            account[field] = counts.get(account, 0)
 
     def action_open_quarantine(self):
         self.ensure_one()

@@ -23,8 +23,10 @@ QUIET = (
 REAL = {"axivox_real_transactions": True}
 
 
-@tagged("post_install", "-at_install")
-class TestRealTransactions(TransactionCase):
+class RealTransactionsCase(TransactionCase):
+    """The fixtures of the tests that commit: an account of their own on the
+    simulator, its users, helpers to run transactions at once and processes."""
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -230,7 +232,9 @@ class TestRealTransactions(TransactionCase):
         except FileNotFoundError:
             return ""
 
-    # ------------------------------------------------------------------ tests
+
+@tagged("post_install", "-at_install")
+class TestRealTransactions(RealTransactionsCase):
     def test_deliveries_at_once_create_the_member_once(self):
         self.assertIsNone(self.sync())
         members = {(a["queue_id"], a["extension"]) for a in self.pbx.list_agents()}
@@ -417,18 +421,10 @@ class TestRealTransactions(TransactionCase):
 
 
 @tagged("post_install", "-at_install")
-class TestListenerFailover(TestRealTransactions):
+class TestListenerFailover(RealTransactionsCase):
     """Two ``odoo-bin axivox-listen`` processes on one account: one reads the stream,
     the other stands by; killed, the first is replaced within seconds, nothing lost or
     doubled."""
-
-    # the tests of the parent class are not run again here
-    test_deliveries_at_once_create_the_member_once = None
-    test_conflict_is_answered_503_then_the_retry_succeeds = None
-    test_sync_under_live_webhooks = None
-    test_sync_finding_another_running_says_so = None
-    test_cron_commits_each_account = None
-    test_delivery_stored_while_a_sync_locks_and_writes_the_account = None
 
     def start_listener(self, name):
         return self.start_command(
@@ -506,18 +502,10 @@ class TestListenerFailover(TestRealTransactions):
 
 
 @tagged("post_install", "-at_install")
-class TestApplierFailover(TestRealTransactions):
+class TestApplierFailover(RealTransactionsCase):
     """Two ``odoo-bin axivox-apply`` processes: webhook deliveries sent at once are
     stored and answered, the active applier applies them; killed, it is replaced within
     seconds; nothing lost, nothing doubled, nothing left waiting."""
-
-    # the tests of the parent class are not run again here
-    test_deliveries_at_once_create_the_member_once = None
-    test_conflict_is_answered_503_then_the_retry_succeeds = None
-    test_sync_under_live_webhooks = None
-    test_sync_finding_another_running_says_so = None
-    test_cron_commits_each_account = None
-    test_delivery_stored_while_a_sync_locks_and_writes_the_account = None
 
     def start_applier(self, name):
         return self.start_command(
