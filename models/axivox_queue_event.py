@@ -398,9 +398,15 @@ class AxivoxQueueEvent(models.Model):
             and valid
             and self.env["axivox.queue.event.inbox"]._store_if_applier(account, valid)
         ):
-            return self._quarantine_others(
-                account, rejected, source, {"queued": len(valid)}
-            )
+            result = {"queued": len(valid)}
+            if rejected:
+                # In READ COMMITTED, as below: the same bad event sent twice at once is
+                # then kept once, without a serialization failure.
+                with account._own_transaction() as env:
+                    env["axivox.queue.event"]._quarantine_others(
+                        account.with_env(env), rejected, source, result
+                    )
+            return result
         with account._own_transaction() as env:
             own = account.with_env(env)
             return env["axivox.queue.event"]._quarantine_others(

@@ -396,6 +396,35 @@ class TestRealTransactions(RealTransactionsCase):
             [(1,)],
         )
 
+    def test_same_bad_event_in_deliveries_at_once_while_an_applier_runs(self):
+        """The PBX sends a delivery twice at once, with a bad event in it, while an
+        applier runs: both are answered, the good events stored twice for the applier
+        (applied once), the bad one quarantined once."""
+        from ..models.axivox_queue_event_inbox import APPLY_LOCK
+
+        now = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
+        items = [
+            event(f"b-{self.tag}", "ABANDON", at=now),
+            event(f"x-{self.tag}", "ENTERQUEUE", position=-1, at=now),
+        ]
+        with self.registry.cursor() as lock_cr:
+            lock_cr.execute("SELECT pg_advisory_lock(%s, 0)", [APPLY_LOCK])
+            try:
+                results = self.run_at_once(
+                    *(self.deliver(items, defer=True) for _ in range(4))
+                )
+            finally:
+                lock_cr.execute("SELECT pg_advisory_unlock(%s, 0)", [APPLY_LOCK])
+        self.assertEqual(results, [{"queued": 1, "quarantined": 1}] * 4)
+        self.assertEqual(
+            self.sql(
+                "SELECT count(*) FROM axivox_queue_event_quarantine"
+                " WHERE account_id = %s",
+                [self.account_id],
+            ),
+            [(1,)],
+        )
+
     @mute_logger(*QUIET)
     def test_cron_commits_each_account(self):
         """The cron syncs each account in its own committed transaction: one failing
