@@ -6,9 +6,9 @@ models/axivox_queue_event_inbox.py). Without it, each delivery is applied before
 answered. Run it as a service beside Odoo (docs/deployment.md).
 
 Safe to run on several servers at once: the applier holds a PostgreSQL advisory lock of
-the database; the others wait as hot standbys, trying again every ``standby_poll``
-seconds, and the first to get it when the active one dies (PostgreSQL releases the lock
-with its connection) applies what was left.
+the database; the others wait for it in PostgreSQL's queue as hot standbys, and the
+first in the queue when the active one dies (PostgreSQL releases the lock with its
+connection) applies what was left at once.
 """
 import argparse
 import dataclasses
@@ -18,6 +18,8 @@ import sys
 import threading
 import time
 
+import psycopg2
+
 import odoo
 from odoo import SUPERUSER_ID, api
 from odoo.cli import Command
@@ -26,6 +28,7 @@ from ..models.axivox_queue_event_inbox import APPLY_CHANNEL, APPLY_LOCK
 from .command_tools import database_registry, run_until_stopped
 
 _logger = logging.getLogger(__name__)
+RETRY_PAUSE = 1.0  # seconds, after an apply failed
 
 
 @dataclasses.dataclass(eq=False)
@@ -33,11 +36,10 @@ class InboxApplier:
     """Apply the waiting webhook deliveries of one database, woken by their NOTIFY."""
 
     registry: odoo.modules.registry.Registry
-    standby_poll: float = 1.0  # seconds between two tries to become the applier
     # at least this many seconds from the end of an apply to the next: under load,
     # deliveries gather into larger batches (cheaper an event); an isolated delivery is
     # applied at once
-    gather: float = 0.05
+    gather: float = 0.25
     idle_check: float = 5.0  # seconds between two looks when nothing woke it
 
     def __post_init__(self):
@@ -46,6 +48,8 @@ class InboxApplier:
         self._applied_at = 0.0
         self.thread = None
         self._stopping = threading.Event()
+        self._waiting = None  # the connection that waits for the lock, while it waits
+        self._waiting_guard = threading.Lock()
 
     def start(self):
         self.thread = threading.Thread(
@@ -56,8 +60,12 @@ class InboxApplier:
 
     def stop(self, timeout=10):
         self._stopping.set()
-        if self.thread:
-            self.thread.join(timeout)
+        deadline = time.monotonic() + timeout
+        while self.thread and self.thread.is_alive() and time.monotonic() < deadline:
+            with self._waiting_guard:
+                if self._waiting is not None:
+                    self._waiting.cancel()  # a standby, waiting for the lock
+            self.thread.join(0.1)
 
     def _serve(self):
         # Its own connection (not the registry's, which tests share): the lock is held
@@ -66,10 +74,8 @@ class InboxApplier:
         try:
             while not self._stopping.is_set():
                 if not self.active:
-                    self.active = self._try_lock(lock_cr)
-                    if not self.active:
-                        self._stopping.wait(self.standby_poll)
-                        continue
+                    if not self._take_lock(lock_cr):
+                        continue  # cancelled: stopping
                     _logger.info(
                         "Applying the webhook deliveries of %s.", lock_cr.dbname
                     )
@@ -78,8 +84,13 @@ class InboxApplier:
                 except Exception:
                     # the database restarting, a bug: what waits is kept; try again
                     _logger.exception("Could not apply the waiting webhook deliveries")
-                    self._stopping.wait(self.standby_poll)
+                    self._stopping.wait(RETRY_PAUSE)
                 self._wait(lock_cr)
+        except psycopg2.errors.QueryCanceled:
+            if not self._stopping.is_set():
+                _logger.exception("The webhook applier stopped")
+                raise
+            # stop() cancelled the wait for the lock just as it was granted
         except Exception:
             _logger.exception("The webhook applier stopped")
             raise
@@ -87,6 +98,7 @@ class InboxApplier:
             # Odoo's pool keeps the connection: release the lock and stop listening (a
             # process that dies loses them with its connection)
             try:
+                lock_cr.rollback()
                 if self.active:
                     lock_cr.execute("UNLISTEN *")
                     lock_cr.execute("SELECT pg_advisory_unlock(%s, 0)", [APPLY_LOCK])
@@ -95,15 +107,33 @@ class InboxApplier:
             finally:
                 lock_cr.close()
 
-    def _try_lock(self, lock_cr):
-        # A session lock: it outlives the commit (which ends the transaction, so that no
-        # snapshot is held open). LISTEN takes effect at the commit.
-        lock_cr.execute("SELECT pg_try_advisory_lock(%s, 0)", [APPLY_LOCK])
-        locked = lock_cr.fetchone()[0]
-        if locked:
-            lock_cr.execute(f"LISTEN {APPLY_CHANNEL}")
+    def _take_lock(self, lock_cr):
+        """Wait for the lock, for as long as another applier holds it (stop() cancels
+        the wait); returns whether this applier holds it. A session lock: it outlives
+        the commit (which ends the transaction, so that no snapshot is held open).
+        Waiting in PostgreSQL's queue, a standby takes over the moment the active
+        applier dies, and the deliveries that apply their own events (they hold the
+        lock in shared mode, see _store_if_applier) are stored for it from then on:
+        those in progress end, then it holds the lock. LISTEN takes effect at the
+        commit."""
+        with self._waiting_guard:
+            if self._stopping.is_set():
+                return False
+            self._waiting = lock_cr._cnx
+        try:
+            lock_cr.execute(
+                "SELECT pg_advisory_lock(%s, 0)", [APPLY_LOCK], log_exceptions=False
+            )
+            self.active = True  # from here on, _serve releases it whatever happens
+        except psycopg2.errors.QueryCanceled:
+            lock_cr.rollback()
+            return False
+        finally:
+            with self._waiting_guard:
+                self._waiting = None
+        lock_cr.execute(f"LISTEN {APPLY_CHANNEL}")
         lock_cr.commit()
-        return locked
+        return True
 
     def _apply(self):
         try:
@@ -139,24 +169,15 @@ class AxivoxApply(Command):
             description=self.__doc__,
         )
         parser.add_argument(
-            "--standby-poll",
-            type=float,
-            default=1.0,
-            help="seconds between two tries of a standby applier to take over "
-            "(default 1)",
-        )
-        parser.add_argument(
             "--gather",
             type=float,
-            default=0.05,
+            default=0.25,
             help="at least these seconds between two applies, for deliveries to "
-            "gather into batches (default 0.05)",
+            "gather into batches (default 0.25)",
         )
         opts, odoo_args = parser.parse_known_args(args)
         registry = database_registry(self.name, odoo_args)
-        applier = InboxApplier(
-            registry, standby_poll=opts.standby_poll, gather=opts.gather
-        ).start()
+        applier = InboxApplier(registry, gather=opts.gather).start()
         _logger.info("Waiting to apply the webhook deliveries of %s.", registry.db_name)
         signalled = run_until_stopped(applier.thread.is_alive)
         _logger.info("Stopping the webhook applier.")

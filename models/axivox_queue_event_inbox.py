@@ -20,7 +20,8 @@ _logger = logging.getLogger(__name__)
 
 # pg_advisory_lock(APPLY_LOCK, 0), a session lock: held by the one running applier of
 # the database, for as long as it runs. A webhook delivery is stored here only while it
-# is held, so that someone applies it within moments.
+# is held (or an applier waits for it), so that someone applies it within moments; a
+# delivery that applies its own events holds it in shared mode until it commits.
 APPLY_LOCK = 0x41584150  # "AXAP"
 # the NOTIFY channel that wakes the applier when a delivery is stored
 APPLY_CHANNEL = "axivox_inbox"
@@ -47,31 +48,28 @@ class AxivoxQueueEventInbox(models.Model):
     def _store_if_applier(self, account, events):
         """Store ``events`` (validated) of ``account`` if an applier runs, and wake it.
         Returns True when they were stored (the applier applies them), False when no
-        applier runs (the caller applies them). One statement: the applier's lock is
-        read from ``pg_locks``, so this transaction takes no lock an applier could wait
-        for. The row's foreign key takes a KEY SHARE lock of the account, which only a
-        change of its keys conflicts with (the sync locks it FOR NO KEY UPDATE); such a
-        rare conflict is raised, unlogged, for the caller to answer (503)."""
+        applier runs (the caller applies them, in this transaction). One statement: it
+        asks for the applier's lock in shared mode, without waiting. Refused, an applier
+        holds it (or waits for it, to take over): the events are stored. Granted, no
+        applier runs, and none can start until this transaction ends (an applier that
+        starts waits for it). The row's foreign key takes a KEY SHARE lock of the
+        account, which only a change of its keys conflicts with (the sync locks it FOR
+        NO KEY UPDATE); such a rare conflict is raised, unlogged, for the caller to
+        answer (503)."""
         self.env.cr.execute(
             """
-            WITH applier AS (
-                SELECT 1 FROM pg_locks
-                 WHERE locktype = 'advisory' AND granted
-                   AND database = (SELECT oid FROM pg_database
-                                    WHERE datname = current_database())
-                   AND classid = %s AND objid = 0 AND objsubid = 2
-                 LIMIT 1
-            ), stored AS (
+            WITH stored AS (
                 INSERT INTO axivox_queue_event_inbox (account_id, events, received_at)
-                SELECT %s, %s, now() at time zone 'UTC' FROM applier
+                SELECT %s, %s, now() at time zone 'UTC'
+                 WHERE NOT pg_try_advisory_xact_lock_shared(%s, 0)
                 RETURNING id
             )
             SELECT pg_notify(%s, '') FROM stored
             """,
             [
-                APPLY_LOCK,
                 account.id,
                 json.dumps(events, ensure_ascii=False),
+                APPLY_LOCK,
                 APPLY_CHANNEL,
             ],
             log_exceptions=False,

@@ -537,9 +537,7 @@ class TestApplierFailover(RealTransactionsCase):
     seconds; nothing lost, nothing doubled, nothing left waiting."""
 
     def start_applier(self, name):
-        return self.start_command(
-            name, "axivox-apply", "--standby-poll", "0.3", "--gather", "0.01"
-        )
+        return self.start_command(name, "axivox-apply", "--gather", "0.01")
 
     def applier(self):
         from ..models.axivox_queue_event_inbox import APPLY_LOCK
@@ -670,3 +668,58 @@ class TestApplierFailover(RealTransactionsCase):
         self.assertIn("Applying the webhook deliveries", log)
         self.assertNotIn(" ERROR ", log)
         _logger.info("Applier take-over after a kill: %.2f s", takeover)
+
+    def test_an_applier_waits_for_the_deliveries_that_apply_their_own_events(self):
+        """A delivery that finds no applier applies its events and holds the applier's
+        lock, shared, until it commits. An applier that starts meanwhile waits in
+        PostgreSQL's queue (not a poll): the deliveries that come then are stored for
+        it, and it holds the lock, and applies them, the moment the first commits."""
+        from ..cli.axivox_apply import InboxApplier
+        from ..models.axivox_queue_event_inbox import APPLY_LOCK
+
+        self.assertIsNone(self.sync())
+        now = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
+        own, later = (
+            [event(f"o-{self.tag}-{n}", "ABANDON", call_id=f"o{n}", at=now)]
+            for n in (1, 2)
+        )
+        applier = InboxApplier(self.registry, gather=0, idle_check=0.1)
+        with self.registry.cursor() as first:
+            env = self.real_env(first)
+            account = env["axivox.account"].browse(self.account_id)
+            self.assertFalse(
+                env["axivox.queue.event.inbox"]._store_if_applier(account, own),
+                "no applier: the delivery applies its own events",
+            )
+            applier.start()
+            self.addCleanup(applier.stop)
+            self.assertTrue(
+                self.wait(
+                    lambda: self.sql(
+                        "SELECT 1 FROM pg_locks WHERE locktype = 'advisory'"
+                        " AND NOT granted AND classid = %s AND objid = 0",
+                        [APPLY_LOCK],
+                    ),
+                    10,
+                ),
+                "the applier waits for the lock",
+            )
+            with self.registry.cursor() as second:
+                env2 = self.real_env(second)
+                self.assertTrue(
+                    env2["axivox.queue.event.inbox"]._store_if_applier(
+                        env2["axivox.account"].browse(self.account_id), later
+                    ),
+                    "stored for the applier that waits",
+                )
+            self.assertFalse(applier.active)
+            self.assertEqual(self.waiting(), 1)
+            env["axivox.queue.event"]._ingest(account, own, "webhook")
+        committed = time.monotonic()
+        self.assertTrue(self.wait(lambda: applier.active, 10), "took the lock")
+        self.assertLess(time.monotonic() - committed, 5, "at once")
+        self.assertTrue(
+            self.wait(lambda: self.waiting() == 0, 10), "applied what was stored"
+        )
+        self.assertEqual(self.stored(), {own[0]["id"]: 1, later[0]["id"]: 1})
+        self.assertEqual(applier.applied, 1)

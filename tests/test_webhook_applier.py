@@ -6,6 +6,7 @@ from odoo.tests import HttpCase, tagged
 from odoo.tools import mute_logger
 
 from ..cli.axivox_apply import InboxApplier
+from ..models.axivox_queue_event_inbox import APPLY_LOCK
 from .common import WebhookWorld, event, wait_for
 
 LATER = "2026-11-28T10:05:00.000Z"  # after the events' default moment
@@ -37,6 +38,14 @@ class TestWebhookApplier(WebhookWorld, HttpCase):
                 [self.sales.id, self.users[ext].id],
             )
             return cr.fetchone()[0]
+
+    def lock_waiters(self):
+        self.env.cr.execute(
+            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            " AND classid = %s AND objid = 0",
+            [APPLY_LOCK],
+        )
+        return self.env.cr.fetchall()
 
     def test_without_an_applier_the_delivery_is_applied_at_once(self):
         response = self.post(event("n1", "ADDMEMBER", agent_extension="102"))
@@ -104,13 +113,11 @@ class TestWebhookApplier(WebhookWorld, HttpCase):
         self.assertEqual(self.account.quarantine_count, 1)
 
     def test_applier_applies_within_moments_and_a_standby_takes_over(self):
-        first = InboxApplier(self.registry, standby_poll=0.05, gather=0, idle_check=0.1)
+        first = InboxApplier(self.registry, gather=0, idle_check=0.1)
         first.start()
         self.addCleanup(first.stop)
         self.assertTrue(wait_for(lambda: first.active, timeout=10))
-        second = InboxApplier(
-            self.registry, standby_poll=0.05, gather=0, idle_check=0.1
-        ).start()
+        second = InboxApplier(self.registry, gather=0, idle_check=0.1).start()
         self.addCleanup(second.stop)
         response = self.post(event("w1", "ADDMEMBER", agent_extension="102"))
         self.assertEqual(response.json(), {"queued": 1})
@@ -119,6 +126,15 @@ class TestWebhookApplier(WebhookWorld, HttpCase):
             "the applier applied the delivery",
         )
         self.assertFalse(second.active, "one applier at a time")
+        third = InboxApplier(self.registry, gather=0, idle_check=0.1).start()
+        self.addCleanup(third.stop)
+        self.assertTrue(
+            wait_for(lambda: len(self.lock_waiters()) == 2, timeout=10),
+            "both standbys wait in PostgreSQL's queue",
+        )
+        third.stop(timeout=5)
+        self.assertFalse(third.thread.is_alive(), "a waiting standby stops at once")
+        self.assertEqual(len(self.lock_waiters()), 1, "its wait was cancelled")
         first.stop()  # its connection, and so its lock, goes with it
         self.assertTrue(wait_for(lambda: second.active, timeout=10), "took over")
         response = self.post(
