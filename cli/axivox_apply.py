@@ -29,6 +29,7 @@ from .command_tools import database_registry, run_until_stopped
 
 _logger = logging.getLogger(__name__)
 RETRY_PAUSE = 1.0  # seconds, after an apply failed
+STOP_CHECK = 0.2  # seconds: how long stop() waits at most for the applier to see it
 
 
 @dataclasses.dataclass(eq=False)
@@ -40,6 +41,7 @@ class InboxApplier:
     # deliveries gather into larger batches (cheaper an event); an isolated delivery is
     # applied at once
     gather: float = 0.25
+    gather_events: int = 200  # ... unless this many events wait already
     idle_check: float = 5.0  # seconds between two looks when nothing woke it
 
     def __post_init__(self):
@@ -147,15 +149,32 @@ class InboxApplier:
             self._applied_at = time.monotonic()
 
     def _wait(self, lock_cr):
-        """Until a delivery is stored (or ``idle_check``), and ``gather`` seconds
-        after the last apply."""
+        """Until a delivery is stored (or ``idle_check``); then until ``gather``
+        seconds after the last apply, unless ``gather_events`` events wait already
+        (each delivery's NOTIFY carries its number of events)."""
         cnx = lock_cr._cnx
-        select.select([cnx], [], [], self.idle_check)
-        rest = self.gather - (time.monotonic() - self._applied_at)
-        if rest > 0 and self._stopping.wait(rest):
-            return
-        cnx.poll()
-        cnx.notifies.clear()
+        self._sleep(cnx, self.idle_check)
+        waiting = 0
+        while not self._stopping.is_set():
+            cnx.poll()
+            waiting += sum(_event_count(notify.payload) for notify in cnx.notifies)
+            cnx.notifies.clear()
+            rest = self.gather - (time.monotonic() - self._applied_at)
+            if rest <= 0 or waiting >= self.gather_events:
+                return
+            self._sleep(cnx, rest)
+
+    def _sleep(self, cnx, seconds):
+        """Until a NOTIFY comes, ``seconds`` pass, or stop() is called."""
+        end = time.monotonic() + seconds
+        while not self._stopping.is_set():
+            left = end - time.monotonic()
+            if left <= 0 or select.select([cnx], [], [], min(left, STOP_CHECK))[0]:
+                return
+
+
+def _event_count(payload):
+    return int(payload) if payload.isdigit() else 1
 
 
 class AxivoxApply(Command):

@@ -64,13 +64,14 @@ class AxivoxQueueEventInbox(models.Model):
                  WHERE NOT pg_try_advisory_xact_lock_shared(%s, 0)
                 RETURNING id
             )
-            SELECT pg_notify(%s, '') FROM stored
+            SELECT pg_notify(%s, %s) FROM stored
             """,
             [
                 account.id,
                 json.dumps(events, ensure_ascii=False),
                 APPLY_LOCK,
                 APPLY_CHANNEL,
+                str(len(events)),  # the applier counts what waits
             ],
             log_exceptions=False,
         )
