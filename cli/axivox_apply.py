@@ -37,9 +37,9 @@ class InboxApplier:
     """Apply the waiting webhook deliveries of one database, woken by their NOTIFY."""
 
     registry: odoo.modules.registry.Registry
-    # at least this many seconds from the end of an apply to the next: under load,
-    # deliveries gather into larger batches (cheaper an event); an isolated delivery is
-    # applied at once
+    # under load (the last apply found more than one delivery waiting), at least this
+    # many seconds from the end of an apply to the next: deliveries gather into larger
+    # batches (cheaper an event); otherwise a delivery is applied at once
     gather: float = 0.25
     gather_events: int = 200  # ... unless this many events wait already
     idle_check: float = 5.0  # seconds between two looks when nothing woke it
@@ -48,6 +48,7 @@ class InboxApplier:
         self.active = False
         self.applied = 0  # deliveries applied
         self._applied_at = 0.0
+        self._last_batch = 0  # deliveries the last apply found
         self.thread = None
         self._stopping = threading.Event()
         self._waiting = None  # the connection that waits for the lock, while it waits
@@ -144,22 +145,24 @@ class InboxApplier:
             self.registry = self.registry.check_signaling()
             with self.registry.manage_changes(), self.registry.cursor() as cr:
                 env = api.Environment(cr, SUPERUSER_ID, {})
-                self.applied += env["axivox.queue.event.inbox"]._apply_waiting()
+                self._last_batch = env["axivox.queue.event.inbox"]._apply_waiting()
+                self.applied += self._last_batch
         finally:
             self._applied_at = time.monotonic()
 
     def _wait(self, lock_cr):
-        """Until a delivery is stored (or ``idle_check``); then until ``gather``
-        seconds after the last apply, unless ``gather_events`` events wait already
-        (each delivery's NOTIFY carries its number of events)."""
+        """Until a delivery is stored (or ``idle_check``); then, under load, until
+        ``gather`` seconds after the last apply, unless ``gather_events`` events wait
+        already (each delivery's NOTIFY carries its number of events)."""
         cnx = lock_cr._cnx
         self._sleep(cnx, self.idle_check)
+        gather = self.gather if self._last_batch > 1 else 0
         waiting = 0
         while not self._stopping.is_set():
             cnx.poll()
             waiting += sum(_event_count(notify.payload) for notify in cnx.notifies)
             cnx.notifies.clear()
-            rest = self.gather - (time.monotonic() - self._applied_at)
+            rest = gather - (time.monotonic() - self._applied_at)
             if rest <= 0 or waiting >= self.gather_events:
                 return
             self._sleep(cnx, rest)

@@ -724,35 +724,49 @@ class TestApplierFailover(RealTransactionsCase):
         self.assertEqual(self.stored(), {own[0]["id"]: 1, later[0]["id"]: 1})
         self.assertEqual(applier.applied, 1)
 
-    def test_the_applier_gathers_deliveries_until_enough_events_wait(self):
-        """Under load the applier waits ``gather`` seconds from one apply to the next,
-        for deliveries to gather into a batch; as soon as ``gather_events`` events
-        wait (each delivery's NOTIFY tells how many it stored), it applies them."""
+    def test_the_applier_gathers_deliveries_under_load(self):
+        """Quiet, a delivery is applied at once. Under load (the last apply found more
+        than one delivery), the applier waits ``gather`` seconds from one apply to the
+        next, for deliveries to gather into a batch; but as soon as ``gather_events``
+        events wait (each delivery's NOTIFY tells how many it stored), it applies
+        them."""
         from ..cli.axivox_apply import InboxApplier
 
         self.assertIsNone(self.sync())
         now = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
-        one, two = (
+        alone, first, second, one, two = (
             [
                 event(f"g-{self.tag}-{n}", "ABANDON", call_id=f"g{n}", at=now)
                 for n in numbers
             ]
-            for numbers in ((1,), (2, 3))
+            for numbers in ((0,), (1,), (2,), (3,), (4, 5))
         )
         applier = InboxApplier(
             self.registry, gather=600, gather_events=3, idle_check=600
         ).start()
         self.addCleanup(applier.stop)
         self.assertTrue(self.wait(lambda: applier._applied_at, 10), "applied once")
+        self.assertEqual(self.deliver(alone, defer=True)(), {"queued": 1})
+        self.assertTrue(self.wait(lambda: self.waiting() == 0, 5), "quiet: at once")
+        with self.registry.cursor() as cr:  # two deliveries that wait together
+            env = self.real_env(cr)
+            account = env["axivox.account"].browse(self.account_id)
+            for batch in (first, second):
+                self.assertTrue(
+                    env["axivox.queue.event.inbox"]._store_if_applier(account, batch)
+                )
+        self.assertTrue(self.wait(lambda: self.waiting() == 0, 5), "still at once")
         self.assertEqual(self.deliver(one, defer=True)(), {"queued": 1})
         time.sleep(1)
-        self.assertEqual(self.waiting(), 1, "gathering")
+        self.assertEqual(self.waiting(), 1, "under load: gathering")
         self.assertEqual(self.deliver(two, defer=True)(), {"queued": 2})
         self.assertTrue(
             self.wait(lambda: self.waiting() == 0, 10), "applied once 3 events wait"
         )
-        self.assertEqual(set(self.stored()), {e["id"] for e in one + two})
-        self.assertEqual(applier.applied, 2)
+        self.assertEqual(
+            set(self.stored()), {e["id"] for e in alone + first + second + one + two}
+        )
+        self.assertEqual(applier.applied, 5)
         stopping = time.monotonic()
         applier.stop()
         self.assertLess(time.monotonic() - stopping, 2, "stops while it waits")
