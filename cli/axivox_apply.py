@@ -194,8 +194,8 @@ class AxivoxApply(Command):
             "--gather",
             type=float,
             default=0.25,
-            help="at least these seconds between two applies, for deliveries to "
-            "gather into batches (default 0.25)",
+            help="under load, at least these seconds between two applies, for "
+            "deliveries to gather into batches, unless 200 events wait (default 0.25)",
         )
         opts, odoo_args = parser.parse_known_args(args)
         registry = database_registry(self.name, odoo_args)
