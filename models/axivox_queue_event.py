@@ -393,28 +393,22 @@ class AxivoxQueueEvent(models.Model):
         apply (see axivox.queue.event.inbox), in the caller's transaction, and
         ``{"queued": n}`` is returned instead of ``"applied"`` and ``"duplicates"``."""
         valid, rejected = split_events(items)
-        if (
+        stored = (
             defer
             and valid
             and self.env["axivox.queue.event.inbox"]._store_if_applier(account, valid)
-        ):
-            result = {"queued": len(valid)}
-            if rejected:
-                # In READ COMMITTED, as below: the same bad event sent twice at once is
-                # then kept once, without a serialization failure.
-                with account._own_transaction() as env:
-                    env["axivox.queue.event"]._quarantine_others(
-                        account.with_env(env), rejected, source, result
-                    )
-            return result
+        )
+        if stored and not rejected:
+            return {"queued": len(valid)}  # no transaction of its own
+        # The bad events in READ COMMITTED, stored or not: the same bad event sent twice
+        # at once is then kept once, without a serialization failure.
         with account._own_transaction() as env:
             own = account.with_env(env)
-            return env["axivox.queue.event"]._quarantine_others(
-                own,
-                rejected,
-                source,
-                env["axivox.queue.event"]._ingest(own, valid, source),
+            Event = env["axivox.queue.event"]
+            result = (
+                {"queued": len(valid)} if stored else Event._ingest(own, valid, source)
             )
+            return Event._quarantine_others(own, rejected, source, result)
 
     @api.model
     def _ingest(self, account, events, source):

@@ -166,6 +166,25 @@ class RealTransactionsCase(TransactionCase):
 
         return go
 
+    def abandons(self, prefix, numbers):
+        """ABANDON events of calls ``prefix`` + each number, dated now."""
+        now = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
+        return [
+            event(f"{prefix}-{self.tag}-{n}", "ABANDON", call_id=f"{prefix}{n}", at=now)
+            for n in numbers
+        ]
+
+    def store_together(self, *batches):
+        """Store ``batches`` for an applier (which holds its lock, or waits for it) in
+        one committed transaction."""
+        with self.registry.cursor() as cr:
+            env = self.real_env(cr)
+            account = env["axivox.account"].browse(self.account_id)
+            for batch in batches:
+                self.assertTrue(
+                    env["axivox.queue.event.inbox"]._store_if_applier(account, batch)
+                )
+
     def start_command(self, name, *args):
         """Start ``odoo-bin *args`` on this database in a process of its own (stopped
         at the end of the test); its log is in ``process.logfile``."""
@@ -589,18 +608,9 @@ class TestApplierFailover(RealTransactionsCase):
         self.assertIsNone(self.sync())
         with self.registry.cursor() as lock_cr:
             lock_cr.execute("SELECT pg_advisory_lock(%s, 0)", [APPLY_LOCK])
-            now = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
-            good = [
-                event(f"r-{self.tag}-{n}", "ABANDON", call_id=f"r{n}", at=now)
-                for n in range(3)
-            ]
+            good = self.abandons("r", range(3))
             broken = {"id": f"r-{self.tag}-x", "type": "ABANDON", "queue_id": "sales"}
-            with self.registry.cursor() as cr:
-                env = self.real_env(cr)
-                account = env["axivox.account"].browse(self.account_id)
-                Inbox = env["axivox.queue.event.inbox"]
-                for batch in ([good[0]], [broken], good[1:]):
-                    self.assertTrue(Inbox._store_if_applier(account, batch))
+            self.store_together([good[0]], [broken], good[1:])
             lock_cr.execute("SELECT pg_advisory_unlock(%s, 0)", [APPLY_LOCK])
         self.assertEqual(self.waiting(), 3)
         with self.registry.cursor() as cr:
@@ -678,11 +688,7 @@ class TestApplierFailover(RealTransactionsCase):
         from ..models.axivox_queue_event_inbox import APPLY_LOCK
 
         self.assertIsNone(self.sync())
-        now = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
-        own, later = (
-            [event(f"o-{self.tag}-{n}", "ABANDON", call_id=f"o{n}", at=now)]
-            for n in (1, 2)
-        )
+        own, later = (self.abandons("o", [n]) for n in (1, 2))
         applier = InboxApplier(self.registry, gather=0, idle_check=0.1)
         with self.registry.cursor() as first:
             env = self.real_env(first)
@@ -704,14 +710,7 @@ class TestApplierFailover(RealTransactionsCase):
                 ),
                 "the applier waits for the lock",
             )
-            with self.registry.cursor() as second:
-                env2 = self.real_env(second)
-                self.assertTrue(
-                    env2["axivox.queue.event.inbox"]._store_if_applier(
-                        env2["axivox.account"].browse(self.account_id), later
-                    ),
-                    "stored for the applier that waits",
-                )
+            self.store_together(later)  # stored for the applier that waits
             self.assertFalse(applier.active)
             self.assertEqual(self.waiting(), 1)
             env["axivox.queue.event"]._ingest(account, own, "webhook")
@@ -733,13 +732,8 @@ class TestApplierFailover(RealTransactionsCase):
         from ..cli.axivox_apply import InboxApplier
 
         self.assertIsNone(self.sync())
-        now = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
         alone, first, second, one, two = (
-            [
-                event(f"g-{self.tag}-{n}", "ABANDON", call_id=f"g{n}", at=now)
-                for n in numbers
-            ]
-            for numbers in ((0,), (1,), (2,), (3,), (4, 5))
+            self.abandons("g", numbers) for numbers in ((0,), (1,), (2,), (3,), (4, 5))
         )
         applier = InboxApplier(
             self.registry, gather=600, gather_events=3, idle_check=600
@@ -748,13 +742,7 @@ class TestApplierFailover(RealTransactionsCase):
         self.assertTrue(self.wait(lambda: applier._applied_at, 10), "applied once")
         self.assertEqual(self.deliver(alone, defer=True)(), {"queued": 1})
         self.assertTrue(self.wait(lambda: self.waiting() == 0, 5), "quiet: at once")
-        with self.registry.cursor() as cr:  # two deliveries that wait together
-            env = self.real_env(cr)
-            account = env["axivox.account"].browse(self.account_id)
-            for batch in (first, second):
-                self.assertTrue(
-                    env["axivox.queue.event.inbox"]._store_if_applier(account, batch)
-                )
+        self.store_together(first, second)  # two deliveries that wait together
         self.assertTrue(self.wait(lambda: self.waiting() == 0, 5), "still at once")
         self.assertEqual(self.deliver(one, defer=True)(), {"queued": 1})
         time.sleep(1)
