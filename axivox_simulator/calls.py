@@ -7,8 +7,7 @@ import re
 import time
 import uuid
 
-from ._compat import rules
-from .errors import PBXError, invalid, iso, utcnow
+from ._compat import PBXError, invalid, iso, rules, utcnow
 
 # What an extension dials: digits, * and # (also the queues' extensions and codes; the
 # rule of axivox_api.rules, the same as Odoo's).

@@ -7,9 +7,13 @@ import random
 from aiohttp import web
 
 from . import traffic
-from .errors import invalid
-from .httpkit import SIM_PREFIX, json_response, parse_time, read_object, sim_of
-from .simulator import DEFAULT_FAULTS
+from ._compat import httpkit, invalid
+from ._compat import service as _service
+
+DEFAULT_FAULTS = _service.DEFAULT_FAULTS
+SIM_PREFIX = httpkit.SIM_PREFIX
+json_response, parse_time = httpkit.json_response, httpkit.parse_time
+read_object, sim_of = httpkit.read_object, httpkit.pbx_of
 
 routes = web.RouteTableDef()
 

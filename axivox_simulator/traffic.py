@@ -28,7 +28,7 @@ import os
 import random
 
 from ._compat import events as ev
-from .errors import iso
+from ._compat import iso
 from .state import PBXState
 
 ANSWER_PROBABILITY = 0.7

@@ -1,16 +1,17 @@
-"""The PBX's REST API as the simulator serves it (queues, agents, calls, the queue
-report and its CSV, the event feed) and its WebSocket event stream."""
+"""The PBX's REST API (queues, agents, calls, the queue report and its CSV, the event
+feed) and its WebSocket event stream, on whatever PBX model the server holds: a model's
+method may answer at once (the simulator) or be a coroutine (a real PBX behind it)."""
 
 import asyncio
 import contextlib
 import csv
+import inspect
 import io
 
 from aiohttp import web
 
-from . import __version__
 from ._compat import events as ev
-from .errors import invalid, iso, utcnow
+from .errors import invalid
 from .httpkit import (
     MAX_LIMIT,
     PREFIX,
@@ -21,17 +22,27 @@ from .httpkit import (
     parse_int,
     parse_time,
     parse_types,
+    pbx_of,
     read_object,
-    sim_of,
 )
 
 # ----------------------------------------------------------------- handlers
 routes = web.RouteTableDef()
 
 
+async def done(value):
+    """``value``, awaited when the PBX model answered with a coroutine."""
+    return await value if inspect.isawaitable(value) else value
+
+
+def state_of(request):
+    return pbx_of(request).state
+
+
 @routes.get(PREFIX + "/ping")
 async def ping(request):
-    return json_response({"ok": True, "version": __version__, "time": iso(utcnow())})
+    body = await pbx_of(request).ping()
+    return json_response(body, status=200 if body.get("ok") else 503)
 
 
 def _by_key(mapping):
@@ -41,7 +52,7 @@ def _by_key(mapping):
 
 @routes.get(PREFIX + "/queues")
 async def list_queues(request):
-    return json_response({"queues": _by_key(sim_of(request).state.queues)})
+    return json_response({"queues": _by_key(state_of(request).queues)})
 
 
 def _created(kind, obj, **headers):
@@ -54,13 +65,13 @@ def _created(kind, obj, **headers):
 
 @routes.post(PREFIX + "/queues")
 async def create_queue(request):
-    queue = sim_of(request).state.create_queue(await read_object(request))
+    queue = await done(state_of(request).create_queue(await read_object(request)))
     return _created("queue", queue, ETag='"%d"' % queue["version"])
 
 
 @routes.get(PREFIX + "/queues/{queue_id}")
 async def get_queue(request):
-    queue = sim_of(request).state.get_queue(request.match_info["queue_id"])
+    queue = await done(state_of(request).get_queue(request.match_info["queue_id"]))
     return json_response({"queue": queue}, headers={"ETag": '"%d"' % queue["version"]})
 
 
@@ -68,74 +79,78 @@ async def get_queue(request):
 async def update_queue(request):
     if_match = parse_if_match(request.headers.get("If-Match"))
     data = await read_object(request)
-    queue = sim_of(request).state.update_queue(
-        request.match_info["queue_id"], data, if_match
+    queue = await done(
+        state_of(request).update_queue(request.match_info["queue_id"], data, if_match)
     )
     return json_response({"queue": queue}, headers={"ETag": '"%d"' % queue["version"]})
 
 
 @routes.delete(PREFIX + "/queues/{queue_id}")
 async def delete_queue(request):
-    sim_of(request).state.delete_queue(request.match_info["queue_id"])
+    await done(state_of(request).delete_queue(request.match_info["queue_id"]))
     return web.Response(status=204)
 
 
 @routes.post(PREFIX + "/apply")
 async def apply_changes(request):
     await read_object(request, default={})
-    return json_response({"applied": sim_of(request).state.apply()})
+    return json_response({"applied": await done(state_of(request).apply())})
 
 
 @routes.get(PREFIX + "/users")
 async def list_users(request):
-    return json_response({"users": _by_key(sim_of(request).state.users)})
+    return json_response({"users": _by_key(await done(state_of(request).list_users()))})
 
 
 @routes.get(PREFIX + "/agents")
 async def list_agents(request):
     queue_id = request.query.get("queue_id") or None
-    return json_response({"agents": sim_of(request).state.list_agents(queue_id)})
+    agents = await done(state_of(request).list_agents(queue_id))
+    return json_response({"agents": agents})
 
 
-def _agent_answer(request, change):
+async def _agent_answer(request, change):
     """Apply ``change`` (connect or disconnect) to the agent the URL names."""
-    agent, _ = change(request.match_info["queue_id"], request.match_info["extension"])
+    agent, _ = await done(
+        change(request.match_info["queue_id"], request.match_info["extension"])
+    )
     return json_response({"agent": agent})
 
 
 @routes.post(PREFIX + "/queues/{queue_id}/agents/{extension}/connect")
 async def connect_agent(request):
-    return _agent_answer(request, sim_of(request).state.connect_agent)
+    return await _agent_answer(request, state_of(request).connect_agent)
 
 
 @routes.post(PREFIX + "/queues/{queue_id}/agents/{extension}/disconnect")
 async def disconnect_agent(request):
-    return _agent_answer(request, sim_of(request).state.disconnect_agent)
+    return await _agent_answer(request, state_of(request).disconnect_agent)
 
 
 @routes.post(PREFIX + "/calls")
 async def originate(request):
-    return _created("call", sim_of(request).state.originate(await read_object(request)))
+    data = await read_object(request)
+    return _created("call", await done(state_of(request).originate(data)))
 
 
 @routes.get(PREFIX + "/calls/{call_id}")
 async def get_call(request):
     return json_response(
-        {"call": sim_of(request).state.get_call(request.match_info["call_id"])}
+        {"call": await done(state_of(request).get_call(request.match_info["call_id"]))}
     )
 
 
 @routes.delete(PREFIX + "/calls/{call_id}")
 async def hangup(request):
     return json_response(
-        {"call": sim_of(request).state.hangup(request.match_info["call_id"])}
+        {"call": await done(state_of(request).hangup(request.match_info["call_id"]))}
     )
 
 
 def _report_query(request):
     """The state, the queue the URL names (404 when unknown) and the report's
     filters the query string gives."""
-    state = sim_of(request).state
+    state = state_of(request)
     queue_id = request.match_info["queue_id"]
     state.get_queue(queue_id)
     q = request.query
@@ -191,12 +206,12 @@ async def queue_events_csv(request):
 
 @routes.get(PREFIX + "/events")
 async def event_feed(request):
-    state = sim_of(request).state
+    state = state_of(request)
     after = parse_cursor(request.query.get("after"), "after")
     limit = parse_int(request.query.get("limit"), "limit", 1, MAX_LIMIT, 1000)
     page, more = state.events_after(after, limit)
     next_cursor = str(page[-1]["seq"]) if page else str(after)
-    if sim_of(request).faults["feed_stuck"] and page:
+    if pbx_of(request).faults["feed_stuck"] and page:
         # A faulty PBX: the same page for ever, its cursor never moving.
         next_cursor, more = str(after), True
     return json_response({"events": page, "next_cursor": next_cursor, "has_more": more})
@@ -204,7 +219,7 @@ async def event_feed(request):
 
 @routes.get(PREFIX + "/events/stream")
 async def event_stream(request):
-    sim = sim_of(request)
+    sim = pbx_of(request)
     cursor = parse_cursor(request.query.get("after"), "after")
     try:
         heartbeat = min(60.0, max(0.1, float(request.query.get("heartbeat") or 15)))

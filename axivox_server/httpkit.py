@@ -1,6 +1,6 @@
-"""What every HTTP handler of the simulator shares: the URL prefixes, JSON answers and
-errors, reading and checking request bodies and parameters, and the middleware (the API
-key, fault injection, the request log, errors as JSON)."""
+"""What every HTTP handler of a PBX API server has in common: the URL prefixes, JSON
+answers and errors, reading and checking request bodies and parameters, and the
+middleware (the API key, fault injection, the request log, errors as JSON)."""
 
 import asyncio
 import hmac
@@ -130,7 +130,7 @@ def parse_if_match(value):
 # --------------------------------------------------------------- middleware
 @web.middleware
 async def api_middleware(request, handler):
-    sim = request.app["sim"]
+    sim = request.app["pbx"]
     path = request.path
     is_sim = path.startswith(SIM_PREFIX)
     entry = None
@@ -266,5 +266,6 @@ async def _inject_fault(sim, path=""):
     return None
 
 
-def sim_of(request):
-    return request.app["sim"]
+def pbx_of(request):
+    """The running ``service.PBXService`` of the server."""
+    return request.app["pbx"]
