@@ -15,6 +15,18 @@ from ._compat import rules
 from .errors import PBXError, invalid, iso, utcnow
 
 DIAL_RE = rules.DIAL_STRING
+NUMBER_RE = re.compile(r"^\+?[0-9*#]{1,32}$")
+
+# What the PBX says to an agent who dialed a queue's code, by outcome.
+CODE_MESSAGES = {
+    "logged_in": "You are now logged in to the %s queue.",
+    "logged_out": "You are now logged out of the %s queue.",
+    "already_logged_in": "You were already logged in to the %s queue.",
+    "already_logged_out": "You were already logged out of the %s queue.",
+    "static_agent": "You are a static agent of the %s queue: static agents are "
+    "always connected.",
+    "not_a_member": "You are not an agent of the %s queue.",
+}
 
 QUEUE_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 STRATEGIES = rules.STRATEGY_VALUES
@@ -163,6 +175,39 @@ class PBXModel:
                 if (date_from and ts < date_from) or (date_to and ts > date_to):
                     continue
             yield event
+
+    # -------------------------------------------------------------- calls
+    def check_call_request(self, data):
+        """``(from, to)`` of a ``POST /calls`` body, checked."""
+        if not isinstance(data, dict):
+            raise PBXError(
+                422, "validation_error", "The request body must be a JSON object."
+            )
+        src, dst = data.get("from"), data.get("to")
+        if not isinstance(src, str) or not DIAL_RE.match(src):
+            raise invalid("from", "Field 'from' must be the caller's extension.")
+        if not isinstance(dst, str) or not NUMBER_RE.match(dst):
+            raise invalid(
+                "to",
+                "Field 'to' must be a number made of digits, *, # and an optional +.",
+            )
+        if src not in self.users:
+            raise PBXError(
+                404,
+                "unknown_extension",
+                "Extension %s does not exist on the PBX." % src,
+            )
+        return src, dst
+
+    def code_of(self, dst):
+        """``(queue, "login" or "logout")`` when ``dst`` is a queue's code, else
+        ``(None, None)``."""
+        for queue in self.queues.values():
+            if dst == queue["login_code"]:
+                return queue, "login"
+            if dst == queue["logout_code"]:
+                return queue, "logout"
+        return None, None
 
     # ------------------------------------------------------------- queues
     def list_users(self):

@@ -6,11 +6,11 @@ try:
     from ..axivox_api import events, rules, signature  # noqa: F401
     from ..axivox_server import app, httpkit, service  # noqa: F401
     from ..axivox_server.errors import PBXError, invalid, iso, utcnow  # noqa: F401
-    from ..axivox_server.pbx import PBXModel  # noqa: F401
+    from ..axivox_server.pbx import CODE_MESSAGES, PBXModel  # noqa: F401
     from ..axivox_server.service import PBXService  # noqa: F401
 except (ImportError, ValueError):  # top-level package: no parent to import from
     from axivox_api import events, rules, signature  # noqa: F401
     from axivox_server import app, httpkit, service  # noqa: F401
     from axivox_server.errors import PBXError, invalid, iso, utcnow  # noqa: F401
-    from axivox_server.pbx import PBXModel  # noqa: F401
+    from axivox_server.pbx import CODE_MESSAGES, PBXModel  # noqa: F401
     from axivox_server.service import PBXService  # noqa: F401

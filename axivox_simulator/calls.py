@@ -3,16 +3,10 @@ extension, the dialed codes (queue login / logout codes) and their outcomes, cal
 states as the other end acts, hang up."""
 
 import datetime
-import re
 import time
 import uuid
 
-from ._compat import PBXError, invalid, iso, rules, utcnow
-
-# What an extension dials: digits, * and # (also the queues' extensions and codes; the
-# rule of axivox_api.rules, the same as Odoo's).
-DIAL_RE = rules.DIAL_STRING
-NUMBER_RE = re.compile(r"^\+?[0-9*#]{1,32}$")
+from ._compat import CODE_MESSAGES, PBXError, invalid, iso, utcnow
 
 
 class PBXCalls:
@@ -33,24 +27,7 @@ class PBXCalls:
         return {k: v for k, v in call.items() if not k.startswith("_")}
 
     def originate(self, data):
-        if not isinstance(data, dict):
-            raise PBXError(
-                422, "validation_error", "The request body must be a JSON object."
-            )
-        src, dst = data.get("from"), data.get("to")
-        if not isinstance(src, str) or not DIAL_RE.match(src):
-            raise invalid("from", "Field 'from' must be the caller's extension.")
-        if not isinstance(dst, str) or not NUMBER_RE.match(dst):
-            raise invalid(
-                "to",
-                "Field 'to' must be a number made of digits, *, # and an optional +.",
-            )
-        if src not in self.users:
-            raise PBXError(
-                404,
-                "unknown_extension",
-                "Extension %s does not exist on the PBX." % src,
-            )
+        src, dst = self.check_call_request(data)
         now = utcnow()
         call = {
             "id": "call-" + uuid.uuid4().hex[:16],
@@ -64,33 +41,17 @@ class PBXCalls:
             "ended_at": None,
             "_ends_at": None,
         }
-        queue, action = None, None
-        for q in self.queues.values():
-            if dst == q["login_code"]:
-                queue, action = q, "login"
-            elif dst == q["logout_code"]:
-                queue, action = q, "logout"
-            if queue:
-                break
+        queue, action = self.code_of(dst)
         if queue is not None:
             call["queue_id"] = queue["id"]
             kind = self.member_type(queue, src)
-            name = queue["name"]
             if kind is None:
-                outcome, message = (
-                    "not_a_member",
-                    ("You are not an agent of the %s queue." % name),
-                )
+                outcome = "not_a_member"
             elif kind == "static":
-                outcome, message = (
-                    "static_agent",
-                    (
-                        "You are a static agent of the %s queue: static agents are "
-                        "always connected." % name
-                    ),
-                )
+                outcome = "static_agent"
             else:
-                outcome, message = self._dial_login_code(queue, src, action)
+                outcome = self._dial_login_code(queue, src, action)
+            message = CODE_MESSAGES[outcome] % queue["name"]
             # the PBX answers, plays a short message and hangs up
             call.update(
                 outcome=outcome,
@@ -109,16 +70,14 @@ class PBXCalls:
         return self._public_call(call)
 
     def _dial_login_code(self, queue, src, action):
-        """``src`` dialed the login or logout code of ``queue``: (outcome, message)."""
+        """``src`` dialed the login or logout code of ``queue``: the outcome."""
         if action == "login":
             _, changed = self.connect_agent(queue["id"], src)
-            done, where = "logged_in", "logged in to"
+            done = "logged_in"
         else:
             _, changed = self.disconnect_agent(queue["id"], src)
-            done, where = "logged_out", "logged out of"
-        if changed:
-            return done, f"You are now {where} the {queue['name']} queue."
-        return f"already_{done}", f"You were already {where} the {queue['name']} queue."
+            done = "logged_out"
+        return done if changed else "already_" + done
 
     def get_call(self, call_id):
         call = self.calls.get(call_id)
