@@ -41,8 +41,7 @@ def state_of(request):
 
 @routes.get(PREFIX + "/ping")
 async def ping(request):
-    body = await pbx_of(request).ping()
-    return json_response(body, status=200 if body.get("ok") else 503)
+    return json_response(await pbx_of(request).ping())
 
 
 def _by_key(mapping):

@@ -69,7 +69,7 @@ class PBXService:
         return [self.webhook_worker(), self.saver()]
 
     async def ping(self):
-        """The body of ``GET /ping``."""
+        """The body of ``GET /ping`` (a ``PBXError`` when the PBX is not usable)."""
         return {"ok": True, "version": self.version, "time": iso(utcnow())}
 
     async def close(self):

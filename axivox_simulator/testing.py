@@ -36,7 +36,8 @@ class SimulatorError(RuntimeError):
 
 
 class SimulatorProcess:
-    """A simulator subprocess.
+    """A simulator subprocess (``module``: another server of the API started the
+    same way, such as the Asterisk gateway).
 
     Keyword options map to the command line (``api_key``, ``webhook_url``,
     ``webhook_secret``, ``data``, ``state``, ``seed``, ``announce_seconds``,
@@ -44,6 +45,9 @@ class SimulatorProcess:
     ``read_only_key``, ``verbose``); ``python`` overrides the interpreter,
     ``startup_timeout`` the wait for readiness (seconds).
     """
+
+    module = "axivox_simulator"
+    ready_prefix = READY_PREFIX
 
     def __init__(
         self,
@@ -70,7 +74,7 @@ class SimulatorProcess:
         cmd = [
             self.python,
             "-m",
-            "axivox_simulator",
+            self.module,
             "--host=" + self.host,
             "--port=0",
             "--api-key=" + self.api_key,
@@ -106,8 +110,8 @@ class SimulatorProcess:
 
         def read_stdout():
             for line in self.proc.stdout:
-                if not found and line.startswith(READY_PREFIX):
-                    found.append(line[len(READY_PREFIX) :].strip())
+                if not found and line.startswith(self.ready_prefix):
+                    found.append(line[len(self.ready_prefix) :].strip())
                     ready.set()
             ready.set()  # EOF: the process ended
 

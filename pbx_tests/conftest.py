@@ -1,7 +1,14 @@
 """Fixtures of the standalone PBX tests (no Odoo needed).
 
-The repository root (the addon) is put on sys.path so that ``axivox_api``
-and ``axivox_simulator`` import as top-level packages.
+The repository root (the addon) is put on sys.path so that ``axivox_api``,
+``axivox_simulator`` and ``axivox_gateway`` import as top-level packages.
+
+A test that asks for ``pbx`` or ``client`` (and not for ``sim``) runs twice: against
+the reference simulator and against the gateway on a real Asterisk (the build that
+``ASTERISK_PREFIX`` names, scripts/setup_asterisk.sh). A test that asks for ``sim``
+plays what only the simulator can (faults, made-up traffic, its control API): it is
+marked ``simulator_only``. Without an Asterisk build the Asterisk runs are skipped,
+loudly; under CI they fail.
 """
 import http.server
 import json
@@ -16,6 +23,7 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 from axivox_api import signature  # noqa: E402
+from axivox_gateway.testing import AsteriskGateway, asterisk_prefix  # noqa: E402
 from axivox_simulator.testing import SimulatorProcess  # noqa: E402
 
 WEBHOOK_SECRET = "whsec-test-0123456789"
@@ -34,6 +42,36 @@ def sim_process():
         yield sim
 
 
+@pytest.fixture(scope="session")
+def asterisk_gateway():
+    if not asterisk_prefix():
+        message = (
+            "no Asterisk build (ASTERISK_PREFIX): the tests against a real Asterisk "
+            "did not run"
+        )
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(message + ", and under CI they must")
+        pytest.skip(message)
+    with AsteriskGateway(
+        webhook_attempts=4, webhook_backoff=0.05, webhook_timeout=2
+    ) as pbx:
+        yield pbx
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "sim" in item.fixturenames or "sim_process" in item.fixturenames:
+            item.add_marker(pytest.mark.simulator_only)
+
+
+def pytest_generate_tests(metafunc):
+    if "pbx" in metafunc.fixturenames:
+        kinds = ["simulator"]
+        if "sim" not in metafunc.fixturenames:
+            kinds.append("asterisk")
+        metafunc.parametrize("pbx", kinds, indirect=True)
+
+
 @pytest.fixture
 def sim(sim_process):
     """The shared simulator, reset to the demo data before each test."""
@@ -43,8 +81,20 @@ def sim(sim_process):
 
 
 @pytest.fixture
-def client(sim):
-    c = sim.client()
+def pbx(request):
+    """The PBX under test, reset to the demo data: the simulator, or the gateway on
+    Asterisk."""
+    if request.param == "simulator":
+        yield request.getfixturevalue("sim")
+        return
+    gateway = request.getfixturevalue("asterisk_gateway")
+    gateway.reset()
+    yield gateway
+
+
+@pytest.fixture
+def client(pbx):
+    c = pbx.client()
     yield c
     c.close()
 

@@ -1,0 +1,134 @@
+"""Command line: ``python -m axivox_gateway --port 8765 --api-key KEY --asterisk DIR``.
+
+The flags of the simulator (``python -m axivox_simulator``) where they mean the same,
+plus how to reach Asterisk: its AMI account and the files the gateway shares with it
+(the queue_log it reads, the folder it writes its queues and dialplan into), given one
+by one or as the folder of a private instance (``--asterisk``, see ``instance``). The
+AMI secret may come from the environment (AXIVOX_AMI_SECRET) rather than the command
+line."""
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+import sys
+
+DEMO_DATA = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+    "axivox_simulator",
+    "data",
+    "demo.json",
+)
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(
+        prog="python -m axivox_gateway",
+        description="The Axivox-compatible PBX API on a real Asterisk.",
+    )
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8765, help="0 picks a free port")
+    p.add_argument("--api-key", required=True, help="full-access API key (Bearer)")
+    p.add_argument("--read-only-key", default=None, help="optional GET-only key")
+    p.add_argument("--webhook-url", default=None)
+    p.add_argument("--webhook-secret", default="")
+    p.add_argument("--webhook-attempts", type=int, default=6)
+    p.add_argument("--webhook-backoff", type=float, default=0.5)
+    p.add_argument("--webhook-timeout", type=float, default=5.0)
+    p.add_argument(
+        "--data",
+        default=DEMO_DATA,
+        help="users (extensions and names) and the first queues, as JSON",
+    )
+    p.add_argument("--state", default=None, help="persist the state in this JSON file")
+    p.add_argument(
+        "--announce-seconds",
+        type=float,
+        default=2.0,
+        help="length of the message a code plays before it hangs up",
+    )
+    p.add_argument(
+        "--asterisk",
+        default=None,
+        help="folder of a private instance (python -m axivox_gateway.instance "
+        "start): its instance.json gives the AMI account and the paths",
+    )
+    p.add_argument("--ami-host", default="127.0.0.1")
+    p.add_argument("--ami-port", type=int, default=5038)
+    p.add_argument("--ami-user", default="axivox")
+    p.add_argument("--ami-secret", default=os.environ.get("AXIVOX_AMI_SECRET"))
+    p.add_argument("--queue-log", default="/var/log/asterisk/queue_log")
+    p.add_argument(
+        "--config-dir",
+        default="/etc/asterisk/axivox",
+        help="where to write queues.conf and extensions.conf for Asterisk to include",
+    )
+    p.add_argument(
+        "--device-template",
+        default="PJSIP/{ext}",
+        help="an agent's device, {ext} being her extension (default PJSIP/{ext})",
+    )
+    p.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
+    p.add_argument("--verbose", "-v", action="store_true", help="log every request")
+    args = p.parse_args(argv)
+    if args.asterisk:
+        with open(os.path.join(args.asterisk, "instance.json"), encoding="utf-8") as fh:
+            info = json.load(fh)
+        ami = info["ami"]
+        args.ami_host, args.ami_port = ami["host"], ami["port"]
+        args.ami_user, args.ami_secret = ami["user"], ami["secret"]
+        args.queue_log, args.config_dir = info["queue_log"], info["config_dir"]
+    if not args.ami_secret:
+        p.error(
+            "the AMI secret is missing: --ami-secret, AXIVOX_AMI_SECRET or --asterisk"
+        )
+    return args
+
+
+async def serve(args):
+    from aiohttp import web
+
+    from ._compat import app
+    from .gateway import Gateway
+
+    config = {k: getattr(args, k) for k in vars(args)}
+    application = app.build_app(config, Gateway)
+    runner = web.AppRunner(
+        application,
+        access_log=logging.getLogger("aiohttp.access") if args.verbose else None,
+    )
+    await runner.setup()
+    site = web.TCPSite(runner, args.host, args.port)
+    await site.start()
+    port = runner.addresses[0][1]
+    # The announce line GatewayProcess (testing.py) and scripts read on stdout.
+    sys.stdout.write(f"axivox-gateway listening on http://{args.host}:{port}\n")
+    sys.stdout.flush()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve(args))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

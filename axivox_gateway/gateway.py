@@ -1,0 +1,199 @@
+"""The running gateway: the shared API server (``axivox_server.service``) on the
+Asterisk PBX model (``asterisk.AsteriskPBX``), with what links it to Asterisk: the AMI
+connection (``ami``), the generated configuration (``dialplan``) and the queue_log
+it follows (``queue_log``)."""
+
+import asyncio
+import datetime
+import logging
+import os
+
+from . import __version__, dialplan, queue_log
+from ._compat import PBXError, PBXService, iso, utcnow
+from .ami import AMIClient, AMIError
+from .asterisk import AsteriskPBX
+
+_logger = logging.getLogger("axivox_gateway")
+
+# How often the queue_log is looked at (seconds).
+TAIL_EVERY = 0.05
+# Callers remembered per call (the queue_log names the caller on ENTERQUEUE only).
+CALLERS_KEPT = 20000
+
+
+class Gateway(PBXService):
+    """The gateway: a PBX API server whose PBX is an Asterisk."""
+
+    version = __version__
+    user_agent = "axivox-gateway"
+
+    def __init__(self, config):
+        data = self.read_data(config["data"])
+        state = AsteriskPBX(
+            data,
+            device_template=config["device_template"],
+            announce_seconds=config["announce_seconds"],
+        )
+        first_run = not (config.get("state") and os.path.exists(config["state"]))
+        super().__init__(config, state)
+        state.link = self
+        # A first start brings the data's connected agents into Asterisk.
+        self.initial_logins = sorted(state.connections) if first_run else []
+        self.ami = AMIClient(
+            config["ami_host"],
+            config["ami_port"],
+            config["ami_user"],
+            config["ami_secret"],
+            on_event=self._on_ami_event,
+            on_connect=self._on_ami_connect,
+        )
+        self.reader = queue_log.QueueLogReader(
+            config["queue_log"], state.log_state.get("position")
+        )
+        self.queue_log_error = None
+        self._config_lock = asyncio.Lock()
+        self._written = {}
+
+    def tasks(self):
+        return [*super().tasks(), self.ami.run(), self.follow_queue_log()]
+
+    async def ping(self):
+        if not self.ami.connected:
+            raise PBXError(
+                503,
+                "unavailable",
+                "The PBX is temporarily unavailable: Asterisk's manager interface "
+                "is not connected (%s)." % self.ami.last_error,
+            )
+        if self.queue_log_error:
+            raise PBXError(
+                503,
+                "unavailable",
+                "The PBX is temporarily unavailable: its queue_log cannot be read "
+                "(%s)." % self.queue_log_error,
+            )
+        return {"ok": True, "version": self.version, "time": iso(utcnow())}
+
+    # ------------------------------------------------------ configuration
+    async def write_config(self):
+        """Write the queues and their dialplan for Asterisk, and reload what
+        changed."""
+        state = self.state
+        files = {
+            "queues.conf": dialplan.queues_conf(
+                state.queues.values(), state.device_template
+            ),
+            "extensions.conf": dialplan.extensions_conf(
+                state.queues.values(),
+                state.users,
+                state.device_template,
+                state.announce_seconds,
+            ),
+        }
+        reloads = {
+            "queues.conf": "module reload app_queue.so",
+            "extensions.conf": "dialplan reload",
+        }
+        async with self._config_lock:
+            folder = self.config["config_dir"]
+            os.makedirs(folder, exist_ok=True)
+            for name, text in files.items():
+                if self._written.get(name) == text:
+                    continue
+                path = os.path.join(folder, name)
+                with open(path + ".tmp", "w", encoding="utf-8") as fh:
+                    fh.write(text)
+                os.replace(path + ".tmp", path)
+                await self.ami.command(reloads[name])
+                self._written[name] = text
+
+    # ---------------------------------------------------------------- AMI
+    async def _on_ami_connect(self):
+        """After each (re)connection: Asterisk gets the queues again (it may have
+        restarted), and the gateway its members."""
+        self._written = {}
+        await self.write_config()
+        for queue_id, ext in self.initial_logins:
+            await self.ami.action(
+                "QueueAdd",
+                Queue=queue_id,
+                Interface=self.state.device(ext),
+                MemberName=ext,
+            )
+        self.initial_logins = []
+        response, events = await self.ami.action("QueueStatus", _list=True)
+        if response.get("Response") != "Success":
+            raise AMIError("QueueStatus failed: %s" % response.get("Message"))
+        members = {}
+        for event in events:
+            if event.get("Event") == "QueueMember" and event.get("Membership") in (
+                "dynamic",
+                "realtime",
+            ):
+                members[(event.get("Queue"), event.get("Name"))] = _since(event)
+        self.state.set_members(members)
+
+    def _on_ami_event(self, message):
+        name = message.get("Event")
+        if name == "QueueMemberAdded" and message.get("Membership") != "static":
+            self.state.member_added(
+                message.get("Queue"), message.get("MemberName"), _since(message)
+            )
+        elif name == "QueueMemberRemoved":
+            self.state.member_removed(message.get("Queue"), message.get("MemberName"))
+        elif message.get("Uniqueid") in self.state.calls:
+            self.state.call_event(message)
+
+    # ---------------------------------------------------------- queue_log
+    async def follow_queue_log(self):
+        while True:
+            try:
+                self.read_queue_log()
+                self.queue_log_error = None
+            except OSError as exc:
+                self.queue_log_error = f"{type(exc).__name__}: {exc}"
+            await asyncio.sleep(TAIL_EVERY)
+
+    def read_queue_log(self):
+        """Turn the queue_log lines written since the last look into events."""
+        lines = self.reader.read()
+        state, log = self.state, self.state.log_state
+        log["position"] = self.reader.position
+        if not lines:
+            return 0
+        events, log["second"], log["seen"] = queue_log.events_of_lines(
+            lines, log["second"], log["seen"]
+        )
+        callers = log["callers"]
+        for event in events:
+            self._complete(event, callers)
+            state.append_event(event)
+        while len(callers) > CALLERS_KEPT:
+            callers.pop(next(iter(callers)))
+        state.dirty = True
+        return len(events)
+
+    def _complete(self, event, callers):
+        """What the queue_log line does not say: the caller (remembered from the
+        call's ENTERQUEUE), the agent's name and whether she is static or dynamic."""
+        call_id = event.get("call_id")
+        if call_id:
+            if event["type"] == "ENTERQUEUE" and event.get("caller_number"):
+                callers[call_id] = event["caller_number"]
+            else:
+                event["caller_number"] = callers.get(call_id)
+        ext = event.get("agent_extension")
+        if ext:
+            user = self.state.users.get(ext)
+            event["agent_name"] = user["name"] if user else None
+            queue = self.state.queues.get(event["queue_id"])
+            static = queue is not None and ext in queue["static_agents"]
+            event["member_type"] = "static" if static else "dynamic"
+
+
+def _since(message):
+    """When an AMI member event says the member logged in (else now)."""
+    login = message.get("LoginTime")
+    if login and login.isdigit() and int(login) > 0:
+        return iso(queue_log.EPOCH + datetime.timedelta(seconds=int(login)))
+    return iso(utcnow())
