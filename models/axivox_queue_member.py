@@ -24,6 +24,24 @@ def _pbx_time(string, **kwargs):
     return fields.Float(string, digits=(16, 3), readonly=True, copy=False, **kwargs)
 
 
+class PBXSequence(fields.Integer):
+    """The ``seq`` of a PBX event (the feed's order, up to 2**63): a bigint column."""
+
+    column_type = ("int8", "int8")
+
+
+def _pbx_seq(string, **kwargs):
+    """The ``seq`` of the last event of a kind applied to the member: of two events
+    of the same PBX time (Asterisk's queue_log counts whole seconds), the later in the
+    feed wins."""
+    return PBXSequence(string, readonly=True, copy=False, **kwargs)
+
+
+def event_order(event):
+    """What orders two PBX events: their time, then their place in the feed."""
+    return event_moment(event["timestamp"]).timestamp(), event.get("seq") or 0
+
+
 class AxivoxQueueMember(models.Model):
     """One agent in one queue: static agents are always connected, dynamic agents log
     in."""
@@ -66,6 +84,7 @@ class AxivoxQueueMember(models.Model):
         help="The PBX time (epoch, milliseconds) of the last change applied: an older "
         "event never overrides a newer one.",
     )
+    last_change_seq = _pbx_seq("Last Change Sequence")
     last_source = fields.Selection(
         CHANGE_SOURCES, string="Changed By", readonly=True, copy=False
     )
@@ -85,6 +104,7 @@ class AxivoxQueueMember(models.Model):
         help="The PBX time of the last call event applied: an older one never "
         "overrides it.",
     )
+    call_change_seq = _pbx_seq("Last Call Event Sequence")
 
     _sql_constraints = [
         (
@@ -229,7 +249,9 @@ class AxivoxQueueMember(models.Model):
         after the last change applied: a late, older PBX event never undoes it. Returns
         the members that changed."""
         self.account_id._lock_events()
-        self.invalidate_recordset(["connected", "connected_since", "last_change_ts"])
+        self.invalidate_recordset(
+            ["connected", "connected_since", "last_change_ts", "last_change_seq"]
+        )
         now = fields.Datetime.now()
         changed = self.browse()
         for member in self:
@@ -242,22 +264,30 @@ class AxivoxQueueMember(models.Model):
             )
         return changed
 
-    def _set_login_state_if_newer(self, connected, when, source, ts=None, since=None):
+    def _set_login_state_if_newer(
+        self, connected, when, source, ts=None, since=None, seq=0
+    ):
         """Set the login state of these members as of ``when``, unless a newer change
         was applied already.
 
-        ``ts`` (epoch seconds) orders PBX events: a state older than the one applied is
-        ignored, so a late "agent is disconnecting" never undoes a newer "connecting".
-        Returns the members that changed."""
+        ``ts`` (epoch seconds), then ``seq`` (the event's place in the PBX's feed) order
+        PBX events: a state older than the one applied is ignored, so a late "agent is
+        disconnecting" never undoes a newer "connecting". Returns the members that
+        changed."""
         changed = self.browse()
         for member in self:
-            if ts is not None and member.last_change_ts and ts <= member.last_change_ts:
+            if (
+                ts is not None
+                and member.last_change_ts
+                and (ts, seq) <= (member.last_change_ts, member.last_change_seq or 0)
+            ):
                 continue
             if member.member_type == "static" and not connected:
                 continue
             vals = {"last_change": when, "last_source": source}
             if ts is not None:
                 vals["last_change_ts"] = ts
+                vals["last_change_seq"] = seq
             if member.connected != connected:
                 vals["connected"] = connected
                 vals["connected_since"] = (
@@ -319,6 +349,7 @@ class AxivoxQueueMember(models.Model):
                 odoo_datetime(event_moment(event["timestamp"])),
                 "pbx",
                 ts=ts,
+                seq=event.get("seq") or 0,
             )
         changed._notify_state(notifications)
         return changed
@@ -326,8 +357,8 @@ class AxivoxQueueMember(models.Model):
     @api.model
     def _newest_per_member(self, events, types, queues, users):
         """{(queue id, user id): (timestamp, event)}: the newest event of ``types`` for
-        each mirrored queue and mapped agent of a batch."""
-        latest = {}
+        each mirrored queue and mapped agent of a batch (by time, then by ``seq``)."""
+        latest, order = {}, {}
         for event in events:
             if event["type"] not in types:
                 continue
@@ -335,10 +366,11 @@ class AxivoxQueueMember(models.Model):
             user = users.get(event.get("agent_extension"))
             if not queue or not user:
                 continue
-            ts = event_moment(event["timestamp"]).timestamp()
             key = (queue.id, user.id)
-            if key not in latest or ts > latest[key][0]:
-                latest[key] = (ts, event)
+            rank = event_order(event)
+            if key not in order or rank > order[key]:
+                order[key] = rank
+                latest[key] = (rank[0], event)
         return latest
 
     @api.model
@@ -351,13 +383,20 @@ class AxivoxQueueMember(models.Model):
         latest = self._newest_per_member(events, CALL_START | CALL_END, queues, users)
         if not latest:
             return self.browse()
-        fields_ = ["on_call", "call_id", "on_call_since", "call_change_ts"]
+        fields_ = [
+            "on_call",
+            "call_id",
+            "on_call_since",
+            "call_change_ts",
+            "call_change_seq",
+        ]
         self.flush_model(fields_)
         rows = [
             (
                 queue_id,
                 user_id,
                 ts,
+                event.get("seq") or 0,
                 event["type"] in CALL_START,
                 event.get("call_id") or None,
                 odoo_datetime(event_moment(event["timestamp"])),
@@ -371,17 +410,20 @@ class AxivoxQueueMember(models.Model):
                SET on_call = v.start,
                    call_id = CASE WHEN v.start THEN v.call_id END,
                    on_call_since = CASE WHEN v.start THEN v.since END,
-                   call_change_ts = v.ts, write_uid = v.uid,
-                   write_date = now() AT TIME ZONE 'UTC'
-              FROM (VALUES %s) v(queue_id, user_id, ts, start, call_id, since, uid)
+                   call_change_ts = v.ts, call_change_seq = v.seq,
+                   write_uid = v.uid, write_date = now() AT TIME ZONE 'UTC'
+              FROM (VALUES %s) v(queue_id, user_id, ts, seq, start, call_id, since,
+                                 uid)
              WHERE m.queue_id = v.queue_id AND m.user_id = v.user_id
-               AND v.ts > COALESCE(m.call_change_ts, 0)
+               AND (v.ts, v.seq) > (COALESCE(m.call_change_ts, 0),
+                                    COALESCE(m.call_change_seq, 0))
                AND (v.start OR COALESCE(m.call_id, '') = '' OR v.call_id IS NULL
                     OR m.call_id = v.call_id)
             RETURNING m.id
             """,
             rows,
-            template="(%s::int, %s::int, %s::float8, %s, %s, %s::timestamp, %s::int)",
+            template="(%s::int, %s::int, %s::float8, %s::int8, %s, %s, %s::timestamp, "
+            "%s::int)",
             page_size=len(rows),
             fetch=True,
         )

@@ -142,6 +142,62 @@ class TestWebhook(WebhookWorld, HttpCase):
         )
         self.assertTrue(sofia.connected)
 
+    def test_events_of_the_same_second_apply_in_the_feed_order(self):
+        """Asterisk's queue_log counts whole seconds: of two events of one agent in
+        the same second, the later in the PBX's feed (``seq``) wins, whether they come
+        in one delivery or in two, in any order."""
+        sofia = self.member(self.sales, "102")
+        at = "2026-11-28T12:00:07.000Z"
+
+        def member_event(id_, kind, seq):
+            return event(id_, kind, agent_extension="102", at=at, seq=seq)
+
+        # In one delivery, listed in the wrong order: the logout (seq 11) wins.
+        self.post(
+            {
+                "events": [
+                    member_event("s2", "REMOVEMEMBER", 11),
+                    member_event("s1", "ADDMEMBER", 10),
+                ]
+            }
+        )
+        self.assertFalse(sofia.connected)
+        # A later login of the same second, then an earlier logout delivered late.
+        self.post(member_event("s3", "ADDMEMBER", 12))
+        self.assertTrue(sofia.connected)
+        self.assertEqual(sofia.last_change_seq, 12)
+        self.post(member_event("s0", "REMOVEMEMBER", 9))
+        self.assertTrue(sofia.connected, "an earlier event of the same second is late")
+        # Her call: CONNECT and COMPLETEAGENT of the same second.
+        self.post(
+            {
+                "events": [
+                    event(
+                        "c2",
+                        "COMPLETEAGENT",
+                        agent_extension="102",
+                        at=at,
+                        seq=21,
+                        call_id="x.1",
+                    ),
+                    event(
+                        "c1",
+                        "CONNECT",
+                        agent_extension="102",
+                        at=at,
+                        seq=20,
+                        call_id="x.1",
+                    ),
+                ]
+            }
+        )
+        self.assertFalse(sofia.on_call, "the call ended after it began")
+        self.post(
+            event("c3", "CONNECT", agent_extension="102", at=at, seq=22, call_id="x.2")
+        )
+        self.assertTrue(sofia.on_call)
+        self.assertEqual(sofia.call_id, "x.2")
+
     def test_static_agent_stays_connected(self):
         admin = self.member(self.sales, "100")
         self.post(event("s1", "REMOVEMEMBER", agent_extension="100"))
