@@ -1,0 +1,1 @@
+"""The gateway between an Axivox / Asterisk PBX and the addon (runs outside Odoo)."""
