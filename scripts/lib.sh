@@ -6,6 +6,7 @@
 
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 source "$REPO_ROOT/scripts/setup_odoo.sh"
+source "$REPO_ROOT/scripts/setup_asterisk.sh"
 ADDON=voip_axivox_queue
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
