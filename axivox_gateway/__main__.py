@@ -5,7 +5,8 @@ plus how to reach Asterisk: its AMI account and the files the gateway shares wit
 (the queue_log it reads, the folder it writes its queues and dialplan into), given one
 by one or as the folder of a private instance (``--asterisk``, see ``instance``). The
 AMI secret may come from the environment (AXIVOX_AMI_SECRET) rather than the command
-line."""
+line; so may the API key (AXIVOX_API_KEY) and the webhook secret
+(AXIVOX_WEBHOOK_SECRET): a command line is visible to every user of the machine."""
 
 import argparse
 import asyncio
@@ -31,10 +32,18 @@ def parse_args(argv=None):
     )
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8765, help="0 picks a free port")
-    p.add_argument("--api-key", required=True, help="full-access API key (Bearer)")
+    p.add_argument(
+        "--api-key",
+        default=os.environ.get("AXIVOX_API_KEY"),
+        help="full-access API key (Bearer); or AXIVOX_API_KEY",
+    )
     p.add_argument("--read-only-key", default=None, help="optional GET-only key")
     p.add_argument("--webhook-url", default=None)
-    p.add_argument("--webhook-secret", default="")
+    p.add_argument(
+        "--webhook-secret",
+        default=os.environ.get("AXIVOX_WEBHOOK_SECRET", ""),
+        help="the secret webhooks are signed with; or AXIVOX_WEBHOOK_SECRET",
+    )
     p.add_argument("--webhook-attempts", type=int, default=6)
     p.add_argument("--webhook-backoff", type=float, default=0.5)
     p.add_argument("--webhook-timeout", type=float, default=5.0)
@@ -81,6 +90,8 @@ def parse_args(argv=None):
         args.ami_host, args.ami_port = ami["host"], ami["port"]
         args.ami_user, args.ami_secret = ami["user"], ami["secret"]
         args.queue_log, args.config_dir = info["queue_log"], info["config_dir"]
+    if not args.api_key:
+        p.error("the API key is missing: --api-key or AXIVOX_API_KEY")
     if not args.ami_secret:
         p.error(
             "the AMI secret is missing: --ami-secret, AXIVOX_AMI_SECRET or --asterisk"

@@ -318,7 +318,7 @@ class AsteriskPBX(PBXModel):
 
     def restore(self, snap):
         users = self.users
-        super().restore(snap)
+        result = super().restore(snap)
         self.log_state = snap.get("queue_log") or self.log_state
         self.users = users  # always the gateway's configuration
         for call in self.calls.values():
@@ -327,3 +327,4 @@ class AsteriskPBX(PBXModel):
                 _code=bool(call.get("queue_id")),
                 _changed=asyncio.Event(),
             )
+        return result

@@ -156,7 +156,7 @@ class Gateway(PBXService):
 
     def read_queue_log(self):
         """Turn the queue_log lines written since the last look into events."""
-        lines = self.reader.read()
+        lines = self.reader.new_lines()
         state, log = self.state, self.state.log_state
         log["position"] = self.reader.position
         if not lines:

@@ -21,6 +21,8 @@ import os
 from ._compat import events as ev
 
 EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+# How far back identical lines are told apart (seconds).
+KEEP_SECONDS = 120
 
 # Where each event type keeps its numbers (app_queue's queue_log columns) and which
 # field of the API event each one is. RINGNOANSWER and RINGCANCELED write their ring
@@ -41,7 +43,11 @@ _COLUMNS = {
     "REMOVEMEMBER": (),
 }
 # The types whose ``agent`` column names an agent (else it is NONE).
-_AGENT_TYPES = ev.AGENT_EVENT_TYPES | {"ATTENDEDTRANSFER", "BLINDTRANSFER"}
+_AGENT_TYPES = ev.AGENT_EVENT_TYPES | {
+    "RINGCANCELED",
+    "ATTENDEDTRANSFER",
+    "BLINDTRANSFER",
+}
 
 
 def _int(text):
@@ -97,10 +103,10 @@ def line_event(line, occurrence=0):
 
 
 class QueueLogReader:
-    """Follows a queue_log file: ``read()`` returns the lines written since the last
-    call, whole lines only, across rotations (the old file is read to its end before
-    the new one is opened). ``position`` (inode, offset) is what to save to resume
-    there after a restart."""
+    """Follows a queue_log file: ``new_lines()`` returns the lines written since
+    the last call, whole lines only, across rotations (the old file is read to its end
+    before the new one is opened). ``position`` (inode, offset) is what to save to
+    resume there after a restart."""
 
     def __init__(self, path, position=None):
         self.path = path
@@ -119,7 +125,7 @@ class QueueLogReader:
         self.offset += end
         return data[:end].decode("utf-8", "replace").splitlines()
 
-    def read(self):
+    def new_lines(self):
         lines = []
         try:
             stat = os.stat(self.path)
@@ -156,18 +162,23 @@ class QueueLogReader:
 
 
 def events_of_lines(lines, last_second=None, seen=None):
-    """The report's events of queue_log ``lines`` in their order. ``last_second`` and
-    ``seen`` (the count of each line in that second, updated here) carry the
-    ``occurrence`` of identical lines from one read to the next; returns
-    ``(events, last_second, seen)``."""
+    """The report's events of queue_log ``lines`` in their order. ``seen`` counts the
+    lines of the last two minutes up to ``last_second`` (the latest time read); both
+    carry the ``occurrence`` of identical lines from one read to the next (a clock set
+    back included). Returns ``(events, last_second, seen)``."""
     seen = dict(seen or {})
     out = []
     for line in lines:
         parsed = parse_line(line)
         if parsed is None:
             continue
-        if parsed[0] != last_second:
-            last_second, seen = parsed[0], {}
+        if last_second is None or parsed[0] > last_second:
+            last_second = parsed[0]
+            seen = {
+                known: n
+                for known, n in seen.items()
+                if int(known.split("|", 1)[0]) >= last_second - KEEP_SECONDS
+            }
         occurrence = seen.get(line, 0)
         seen[line] = occurrence + 1
         event = line_event(line, occurrence)

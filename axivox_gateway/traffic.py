@@ -85,7 +85,7 @@ async def run(args):
             args.seed,
             stop,
         )
-        print("callers placed: %d" % placed, flush=True)
+        sys.stdout.write("callers placed: %d\n" % placed)
     finally:
         task.cancel()
 
