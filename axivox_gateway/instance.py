@@ -406,20 +406,21 @@ def _cmd_start(args):
         tmp.write_text(json.dumps(pbx.info(), indent=2) + "\n")
         tmp.chmod(0o600)
         tmp.replace(info_path)
-        print(
+        sys.stdout.write(
             f"Asterisk runs in {pbx.directory} (pid {pbx.pid}, started in "
             f"{pbx.start_seconds:.1f} s): AMI on {pbx.ami.host}:{pbx.ami.port}, "
-            + (f"SIP over WebSocket on {pbx.ws_url}" if pbx.sip else "no SIP"),
-            flush=True,
+            + (f"SIP over WebSocket on {pbx.ws_url}" if pbx.sip else "no SIP")
+            + "\n"
         )
+        sys.stdout.flush()
         while not stopping and pbx.running():
             time.sleep(0.2)
         if not stopping:
-            print("Asterisk stopped by itself:\n" + pbx.log_tail(), file=sys.stderr)
+            sys.stderr.write(f"Asterisk stopped by itself:\n{pbx.log_tail()}\n")
             return 1
         return 0
     except AsteriskError as exc:
-        print(str(exc), file=sys.stderr)
+        sys.stderr.write(f"{exc}\n")
         return 1
     finally:
         pbx.stop()
