@@ -242,15 +242,16 @@ class AsteriskInstance:
         if self.running():
             return self
         started = time.monotonic()
-        self.write_config()
         if self.socket_path.exists():
-            # A control socket left by an instance that died: a live one would answer.
+            # A control socket left by an instance that died: a live one would answer
+            # (and keeps its configuration: nothing is written).
             if self._rx("core show version", timeout=5)[0] == 0:
                 raise AsteriskError(
                     f"an Asterisk already runs in {self.directory} (its control "
                     "socket answers)"
                 )
             self.socket_path.unlink()
+        self.write_config()
         with open(str(self.console_log_path), "ab") as console:
             self.process = subprocess.Popen(
                 [str(self.binary), "-C", str(self.asterisk_conf), "-f", "-n"],
@@ -415,7 +416,7 @@ def _cmd_start(args):
         while not stopping and pbx.running():
             time.sleep(0.2)
         if not stopping:
-            sys.stderr.write("Asterisk stopped by itself:\n" + pbx.log_tail() + "\n")
+            sys.stderr.write(f"Asterisk stopped by itself:\n{pbx.log_tail()}\n")
             return 1
         return 0
     except AsteriskError as exc:

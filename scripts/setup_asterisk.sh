@@ -11,10 +11,10 @@
 #     asterisk-<archive's sha256, 16 digits>-<recipe's hash, 8 digits>/ (the `make install`
 #     DESTDIR), so a warm cache costs two checksums and a few stats.
 #   - SIP: when the pjproject archive that Asterisk bundles (third-party/versions.mak) lies
-#     beside the Asterisk archive, it is built in, offline (--with-pjproject-bundled
-#     --with-externals-cache): chan_pjsip, the res_pjsip modules, the WebSocket transport and
-#     DTLS-SRTP (WebRTC). Without it, Asterisk is built without PJSIP (queues, dial codes, AMI
-#     and Local channels need none).
+#     beside the Asterisk archive (or ASTERISK_PJPROJECT names it: needed with a URL), it is
+#     built in, offline (--with-pjproject-bundled --with-externals-cache): chan_pjsip, the
+#     res_pjsip modules, the WebSocket transport and DTLS-SRTP (WebRTC). Without it, Asterisk
+#     is built without PJSIP (queues, dial codes, AMI and Local channels need none).
 #   - The Debian build packages are installed when missing and we are root; otherwise one line
 #     says what to install.
 #
@@ -194,7 +194,7 @@ _ast_build_in() {
     local tmp=$1 archive=$2 pj=$3 dir=$4 log=$5 top need mods configure mod missing=() enable=()
     _step "Unpacking $(basename "$archive")"
     tar -xf "$archive" -C "$tmp" >>"$log" 2>&1 \
-        || { _fail "$archive could not be unpacked (the log: $log)." "check the archive (an Asterisk source .tar.gz or .tar.xz)"; return 1; }
+        || { tail -3 "$log" >&2; _fail "$archive could not be unpacked (the log: $log)." "check the archive (an Asterisk source .tar.gz or .tar.xz)"; return 1; }
     top=$(find "$tmp" -mindepth 1 -maxdepth 1 -type d)
     if [ "$(printf '%s\n' "$top" | grep -c .)" != 1 ] || [ ! -x "$top/configure" ] || [ ! -f "$top/main/asterisk.c" ]; then
         _fail "$archive is not an Asterisk source archive (one folder with configure and main/asterisk.c)." "give an Asterisk 20+ source archive"
@@ -276,7 +276,11 @@ _ensure_asterisk_locked() {
     fi
     archive=$(_ast_fetch_archive) || return 1
     _ast_check_sums "$archive" || return 1
-    pj=$(_ast_pjproject "$archive")
+    pj=${ASTERISK_PJPROJECT:-$(_ast_pjproject "$archive")}
+    if [ -n "$pj" ]; then
+        pj=$(readlink -f "$pj")
+        [ -f "$pj" ] || { _fail "ASTERISK_PJPROJECT=$ASTERISK_PJPROJECT is not a file." "point it at the pjproject-<version>.tar.bz2 that Asterisk bundles, or unset it"; return 1; }
+    fi
     key=$(_sha256 "$archive" | cut -c1-16)-$(_ast_recipe "$pj" | sha256sum | cut -c1-8)
     dir="$AXIVOX_CACHE/asterisk-$key"
     if [ -f "$dir/.complete" ] && asterisk_prefix_ok "$dir"; then
