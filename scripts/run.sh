@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
-# Runs the product: Odoo 17 with voip_axivox_queue and its demo data, and the reference
-# PBX simulator that the demo account talks to (API on 127.0.0.1:8765; it sends its
-# signed webhooks to Odoo on 127.0.0.1:8069).
+# Runs the product: Odoo 17 with voip_axivox_queue and its demo data, and the PBX that
+# the demo account talks to (API on 127.0.0.1:8765; it sends its signed webhooks to Odoo
+# on 127.0.0.1:8069):
+#   PBX=simulator (the default): the reference PBX simulator, fast, every fault on demand;
+#   PBX=asterisk: a private Asterisk 22 (built once by scripts/setup_asterisk.sh) with the
+#     gateway in front of it (axivox_gateway), the demo's users and queues configured in
+#     it, and real callers entering the queues at a steady rate (TRAFFIC_RATE callers a
+#     second, 0.05 by default; 0 for none), answered by the agents' demo devices.
 #
 # Odoo runs as in production: prefork mode (2 HTTP workers, a cron worker, the gevent
 # process for the bus) behind nginx with deploy/nginx/voip_axivox_queue.conf, and the
@@ -16,10 +21,18 @@
 # admin/admin (manager), sofia/sofia or luca/luca (agents), claire/claire (manager).
 #
 # Environment: ODOO_ARCHIVE or ODOO_SRC + ODOO_VENV (scripts/setup_odoo.sh), HTTP_PORT (8069),
-# SIM_PORT (8765), DB (axivox_demo), WORKERS (2), AXIVOX_VAR (./var), APPLIER (1).
+# SIM_PORT (8765: the simulator's or the gateway's), DB (axivox_demo), WORKERS (2),
+# AXIVOX_VAR (./var), APPLIER (1), PBX (simulator), ASTERISK_ARCHIVE or ASTERISK_PREFIX
+# (scripts/setup_asterisk.sh), TRAFFIC_RATE (0.05).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
+PBX=${PBX:-simulator}
+case $PBX in
+    simulator) ;;
+    asterisk) ensure_asterisk || exit 1 ;;
+    *) echo "PBX must be simulator or asterisk, not '$PBX'." >&2; exit 2 ;;
+esac
 ensure_system_packages nginx && ensure_odoo || exit 1
 VAR=${AXIVOX_VAR:-$REPO_ROOT/var}
 HTTP_PORT=${HTTP_PORT:-8069}
@@ -30,13 +43,16 @@ chmod 755 "$VAR"
 export ODOO_DATA_DIR="$VAR/odoo-data"
 
 PGPORT_WANTED=${PGPORT_WANTED:-55432} pg_start "$VAR/pg"
-SIM_PID= ODOO_PID= APPLIER_PID=
+SIM_PID= ODOO_PID= APPLIER_PID= ASTERISK_PID= TRAFFIC_PID=
 stop() {
     trap - EXIT INT TERM
     nginx_stop
-    for pid in $APPLIER_PID $ODOO_PID $SIM_PID; do kill "$pid" 2>/dev/null || true; done
-    [ -z "$APPLIER_PID" ] || wait "$APPLIER_PID" 2>/dev/null || true
-    [ -z "$ODOO_PID" ] || wait "$ODOO_PID" 2>/dev/null || true
+    for pid in $TRAFFIC_PID $APPLIER_PID $ODOO_PID $SIM_PID $ASTERISK_PID; do
+        kill "$pid" 2>/dev/null || true
+    done
+    for pid in $APPLIER_PID $ODOO_PID $SIM_PID $ASTERISK_PID; do
+        wait "$pid" 2>/dev/null || true
+    done
     pg_stop
 }
 trap stop EXIT INT TERM
@@ -44,12 +60,32 @@ trap stop EXIT INT TERM
 addons_dir "$VAR/addons"
 ADDONS="$ODOO_SRC/odoo/addons,$VAR/addons"
 
-say "PBX simulator on http://127.0.0.1:$SIM_PORT (demo data, state in $VAR/simulator-state.json)"
-(cd "$REPO_ROOT" && exec "$ODOO_PYTHON" -m axivox_simulator --host 127.0.0.1 --port "$SIM_PORT" \
-    --api-key demo-api-key --webhook-secret demo-webhook-secret \
-    --webhook-url "http://127.0.0.1:$HTTP_PORT/voip_axivox_queue/webhook/demo-webhook-token" \
-    --data axivox_simulator/data/demo.json --state "$VAR/simulator-state.json") &
-SIM_PID=$!
+PBX_FLAGS=(--host 127.0.0.1 --port "$SIM_PORT" --api-key demo-api-key
+    --webhook-secret demo-webhook-secret
+    --webhook-url "http://127.0.0.1:$HTTP_PORT/voip_axivox_queue/webhook/demo-webhook-token"
+    --data axivox_simulator/data/demo.json)
+if [ "$PBX" = asterisk ]; then
+    say "Asterisk 22 in $VAR/asterisk ($ASTERISK_PREFIX)"
+    rm -f "$VAR/asterisk/instance.json"
+    (cd "$REPO_ROOT" && exec "$ODOO_PYTHON" -m axivox_gateway.instance start \
+        --dir "$VAR/asterisk" --prefix "$ASTERISK_PREFIX") &
+    ASTERISK_PID=$!
+    for _ in $(seq 600); do
+        [ -f "$VAR/asterisk/instance.json" ] && break
+        kill -0 "$ASTERISK_PID" 2>/dev/null || { echo "Asterisk did not start." >&2; exit 1; }
+        sleep 0.1
+    done
+    say "The gateway on http://127.0.0.1:$SIM_PORT (state in $VAR/gateway-state.json)"
+    (cd "$REPO_ROOT" && exec "$ODOO_PYTHON" -m axivox_gateway "${PBX_FLAGS[@]}" \
+        --asterisk "$VAR/asterisk" --device-template 'Local/{ext}@axivox-phones' \
+        --state "$VAR/gateway-state.json") &
+    SIM_PID=$!
+else
+    say "PBX simulator on http://127.0.0.1:$SIM_PORT (demo data, state in $VAR/simulator-state.json)"
+    (cd "$REPO_ROOT" && exec "$ODOO_PYTHON" -m axivox_simulator "${PBX_FLAGS[@]}" \
+        --state "$VAR/simulator-state.json") &
+    SIM_PID=$!
+fi
 
 if ! psql -d postgres -Atc "select 1 from pg_database where datname = '$DB'" | grep -q 1; then
     say "Creating database $DB with the addon and its demo data"
@@ -84,5 +120,11 @@ fi
 nginx_start "$VAR/nginx" "$HTTP_PORT" "$ODOO_HTTP" "$ODOO_GEVENT" || exit 1
 wait_http "http://127.0.0.1:$ODOO_HTTP/web/health" 600 \
     || { echo "Odoo did not answer on port $ODOO_HTTP within 10 minutes (see its log above)." >&2; exit 1; }
+if [ "$PBX" = asterisk ] && [ "${TRAFFIC_RATE:-0.05}" != 0 ]; then
+    say "Callers enter the queues: ${TRAFFIC_RATE:-0.05} a second (axivox_gateway.traffic)"
+    (cd "$REPO_ROOT" && exec "$ODOO_PYTHON" -m axivox_gateway.traffic --asterisk "$VAR/asterisk" \
+        --rate "${TRAFFIC_RATE:-0.05}" --patience 20-120 --talk 20-90) &
+    TRAFFIC_PID=$!
+fi
 say "Odoo on http://127.0.0.1:$HTTP_PORT (database $DB; admin/admin) - Ctrl-C stops everything"
 wait "$ODOO_PID"

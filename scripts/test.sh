@@ -4,16 +4,21 @@
 #   0. the OCA's checks (scripts/lint.sh: ruff, pylint-odoo, eslint, prettier): a finding
 #      fails the run;
 #   1. the tests that need no Odoo: the PBX API client against the reference simulator
-#      (pbx_tests/, over loopback);
+#      and against the gateway on a private Asterisk 22 (pbx_tests/, over loopback;
+#      Asterisk built once by scripts/setup_asterisk.sh, or ASTERISK_PREFIX);
 #   2. Odoo 17, set up by scripts/setup_odoo.sh (an existing one at ODOO_SRC / ODOO_VENV,
 #      or installed once from ODOO_ARCHIVE into ~/.cache/voip_axivox_queue): a private
 #      PostgreSQL cluster in a temporary folder, a fresh database, the addon installed with
 #      --test-enable (TransactionCase, HttpCase, QUnit and tours in Chromium), the log read
 #      for ERROR and WARNING, pytest-odoo on that database, then the module's life cycle:
-#      install without demo data, upgrade, uninstall.
+#      install without demo data, upgrade, uninstall;
+#   3. the product as scripts/run.sh starts it: on the simulator (first load in
+#      Chromium, the soak test), then on Asterisk (PBX=asterisk: 200 real calls, Odoo's
+#      events equal to the queue_log's, scripts/asterisk_check.py).
 #
-# When Odoo cannot be set up: with CI=true that is a failure; otherwise the Odoo tests are
-# reported as SKIPPED, loudly (for people who only want the PBX tests).
+# When Odoo or Asterisk cannot be set up: with CI=true that is a failure; otherwise the
+# tests that need it are reported as SKIPPED, loudly (for people who only want the PBX
+# tests).
 #
 # Environment: QUICK=1 skips the life-cycle step, the product check and the soak test
 # (SOAK_SECONDS: its load phase, 40 by default); KEEP=1 keeps the temporary folder;
@@ -66,6 +71,17 @@ odoo_ready() {
 
 ODOO_OK=0
 odoo_ready && ODOO_OK=1
+
+# --- 0a. Asterisk 22 (built once, cached; the gateway's tests and the product on it) ---
+ASTERISK_OK=0
+if ensure_asterisk; then
+    ASTERISK_OK=1
+    export ASTERISK_PREFIX
+elif [ "${CI:-}" = true ]; then
+    problem "Asterisk 22 could not be built: under CI the tests on a real PBX must run"
+else
+    loud "Asterisk 22 could not be built (see above): the tests on a real PBX are SKIPPED, NOT passed. Give ASTERISK_ARCHIVE or ASTERISK_PREFIX to run them."
+fi
 
 # --- 0b. The OCA's checks (scripts/lint.sh): a finding fails the tests -----------------------
 say "Lint: ruff, pylint-odoo, the OCA's module checks, eslint, prettier (scripts/lint.sh)"
@@ -249,6 +265,39 @@ CONF
             problem "the product answered 5xx (above)"
         fi
         PARTS+=("the product: scripts/run.sh (prefork behind nginx) and a first load in Chromium")
+
+        if [ "$ASTERISK_OK" = 1 ]; then
+            # The same product on a real PBX: Asterisk and the gateway, real calls.
+            say "The product on Asterisk: PBX=asterisk scripts/run.sh, then ${ASTERISK_CALLS:-200} real calls (scripts/asterisk_check.py)"
+            read -r AST_PORT AST_GW AST_PG < <(free_ports 3)
+            AST_VAR="$WORK/product-asterisk"
+            AXIVOX_VAR="$AST_VAR" PBX=asterisk TRAFFIC_RATE=0 HTTP_PORT=$AST_PORT \
+                SIM_PORT=$AST_GW PGPORT_WANTED=$AST_PG \
+                setsid bash "$REPO_ROOT/scripts/run.sh" >"$WORK/product-asterisk.log" 2>&1 &
+            AST_PID=$!
+            for _ in $(seq 900); do
+                grep -q "Odoo on http" "$WORK/product-asterisk.log" && break
+                kill -0 "$AST_PID" 2>/dev/null || break
+                sleep 1
+            done
+            if grep -q "Odoo on http" "$WORK/product-asterisk.log"; then
+                PGHOST="$AST_VAR/pg/sock" PGPORT=$AST_PG PGUSER=odoo timeout 900 \
+                    "$ODOO_PYTHON" "$REPO_ROOT/scripts/asterisk_check.py" \
+                    --url "http://127.0.0.1:$AST_PORT" --pbx "http://127.0.0.1:$AST_GW" \
+                    --asterisk "$AST_VAR/asterisk" --db axivox_demo \
+                    --calls "${ASTERISK_CALLS:-200}" 2>&1 | tee "$WORK/asterisk-check.log"
+                [ "${PIPESTATUS[0]}" -eq 0 ] || problem "the product on Asterisk (above)"
+            else
+                tail -20 "$WORK/product-asterisk.log"
+                problem "PBX=asterisk scripts/run.sh did not bring the product up"
+            fi
+            kill -TERM -- "-$AST_PID" 2>/dev/null; wait "$AST_PID" 2>/dev/null
+            check_log "$WORK/product-asterisk.log" "the product on Asterisk (PBX=asterisk scripts/run.sh)"
+            if grep -E '" 5[0-9][0-9] ' "$WORK/product-asterisk.log" | grep -v '^#' | head -5 | grep .; then
+                problem "the product on Asterisk answered 5xx (above)"
+            fi
+            PARTS+=("the product on Asterisk: $(grep -E '^Asterisk check:' "$WORK/asterisk-check.log" | tail -1)")
+        fi
     fi
 elif [ "${CI:-}" = true ]; then
     problem "Odoo 17 could not be set up: under CI the Odoo suite must run (see the message above)"
