@@ -80,6 +80,12 @@ def parse_args(argv=None):
         default="PJSIP/{ext}",
         help="an agent's device, {ext} being her extension (default PJSIP/{ext})",
     )
+    p.add_argument(
+        "--keep-events",
+        type=int,
+        default=200000,
+        help="how many of the latest events the feed keeps (default 200000)",
+    )
     p.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
     p.add_argument("--verbose", "-v", action="store_true", help="log every request")
     args = p.parse_args(argv)

@@ -21,11 +21,24 @@ class AMIError(Exception):
 class AMIClient:
     """``on_event(message)`` is called for each event (a dict); ``on_connect()`` (a
     coroutine function) after each successful login, before other actions are
-    answered. ``connected`` tells whether the AMI is up now; ``last_error`` why not."""
+    answered. ``connected`` tells whether the AMI is up now; ``last_error`` why not.
+    ``events``: the classes of events to receive (AMI's ``Events`` of the login);
+    the dialplan's own (VarSet, Newexten...), the bulk of a busy PBX's, are not
+    among the default ones."""
 
-    def __init__(self, host, port, username, secret, on_event=None, on_connect=None):
+    def __init__(
+        self,
+        host,
+        port,
+        username,
+        secret,
+        on_event=None,
+        on_connect=None,
+        events="system,call,agent,user",
+    ):
         self.host, self.port = host, int(port)
         self.username, self.secret = username, secret
+        self.events = events
         self.on_event = on_event or (lambda message: None)
         self.on_connect = on_connect
         self.connected = False
@@ -74,7 +87,11 @@ class AMIClient:
 
     async def _login(self):
         response = await self.action(
-            "Login", Username=self.username, Secret=self.secret, _any_state=True
+            "Login",
+            Username=self.username,
+            Secret=self.secret,
+            Events=self.events,
+            _any_state=True,
         )
         if response.get("Response") != "Success":
             raise AMIError("login refused: %s" % response.get("Message"))

@@ -40,8 +40,9 @@ class AsteriskPBX(PBXModel):
     ``ami.AMIClient``) and ``write_config()`` (a coroutine: writes the
     configuration and reloads it in Asterisk)."""
 
-    def __init__(self, data, device_template, announce_seconds=2.0):
+    def __init__(self, data, device_template, announce_seconds=2.0, max_events=200000):
         self.device_template = device_template
+        self.max_events = max_events
         self.announce_seconds = announce_seconds
         self.link = None
         self.changed_members = asyncio.Event()
@@ -306,9 +307,15 @@ class AsteriskPBX(PBXModel):
 
     # ------------------------------------------------------------- events
     def append_event(self, event):
-        """Add an event read from the queue_log, with the next ``seq``."""
+        """Add an event read from the queue_log, with the next ``seq``. The feed
+        keeps the last ``max_events``: older ones are in Odoo (or the queue_log)."""
         self.seq += 1
-        return self._append(dict(event, seq=self.seq))
+        event = self._append(dict(event, seq=self.seq))
+        if len(self.events) > self.max_events * 1.1:
+            drop = len(self.events) - self.max_events
+            del self.events[:drop]
+            del self._seqs[:drop]
+        return event
 
     def snapshot(self):
         snap = super().snapshot()

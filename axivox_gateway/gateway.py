@@ -26,6 +26,9 @@ class Gateway(PBXService):
 
     version = __version__
     user_agent = "axivox-gateway"
+    # The state holds the feed: written once a second at most (a crash re-reads the
+    # queue_log from the position saved with it, and gets the same event ids).
+    save_every = 1.0
 
     def __init__(self, config):
         data = self.read_data(config["data"])
@@ -33,6 +36,7 @@ class Gateway(PBXService):
             data,
             device_template=config["device_template"],
             announce_seconds=config["announce_seconds"],
+            max_events=config.get("keep_events", 200000),
         )
         first_run = not (config.get("state") and os.path.exists(config["state"]))
         super().__init__(config, state)

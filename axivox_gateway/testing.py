@@ -228,7 +228,9 @@ class AsteriskGateway:
 
     async def _place(self, extension, calls, rate, patience, talk):
         account = self.asterisk.ami
-        ami = AMIClient(account.host, account.port, account.user, account.secret)
+        ami = AMIClient(
+            account.host, account.port, account.user, account.secret, events="off"
+        )
         task = asyncio.ensure_future(ami.run())
         try:
             if not await ami.wait_connected(10):

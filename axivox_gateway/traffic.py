@@ -64,7 +64,11 @@ async def run(args):
     with open(os.path.join(args.asterisk, "instance.json"), encoding="utf-8") as fh:
         ami_info = json.load(fh)["ami"]
     ami = AMIClient(
-        ami_info["host"], ami_info["port"], ami_info["user"], ami_info["secret"]
+        ami_info["host"],
+        ami_info["port"],
+        ami_info["user"],
+        ami_info["secret"],
+        events="off",
     )
     task = asyncio.ensure_future(ami.run())
     stop = asyncio.Event()

@@ -44,6 +44,8 @@ class PBXService:
 
     version = "1.0.0"
     user_agent = "axivox-pbx"
+    # How often a changed state is written to the state file (seconds).
+    save_every = 0.2
 
     def __init__(self, config, state):
         self.config = config
@@ -228,13 +230,16 @@ class PBXService:
             return
         self.state.dirty = False
         tmp = path + ".tmp"
+        # json.dumps encodes in C at once; json.dump to a file would in Python, piece
+        # by piece (ten times slower: most of a busy gateway's CPU time).
+        text = json.dumps(self.state.snapshot())
         with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(self.state.snapshot(), fh)
+            fh.write(text)
         os.replace(tmp, path)
 
     async def saver(self):
         while True:
-            await asyncio.sleep(0.2)
+            await asyncio.sleep(self.save_every)
             try:
                 self.save()
             except OSError:

@@ -56,8 +56,9 @@ PGHOST="$VAR/pg/sock" PGPORT=$PG PGUSER=odoo "$ODOO_PYTHON" "$REPO_ROOT/scripts/
     --url "http://127.0.0.1:$HTTP" --pbx "http://127.0.0.1:$GW" --asterisk "$VAR/asterisk" \
     --db axivox_demo --calls "${CALLS:-200}" | tee "$WORK/check.log"
 after=$(cpu)
-events=$(grep -oE 'queue_log events by type: .*' "$WORK/check.log" \
-    | python3 -c 'import json,sys; print(sum(json.loads(sys.stdin.read().split(": ",1)[1]).values()))')
+# The run's events: the figure line "line -> event stored in Odoo: ... (N events)".
+events=$(grep -E 'line -> event stored in Odoo' "$WORK/check.log" | grep -oE '\(([0-9]+) events\)' \
+    | grep -oE '[0-9]+' || echo 0)
 ticks=$(getconf CLK_TCK)
 python3 - "$before" "$after" "$ticks" "$events" <<'PY'
 import sys

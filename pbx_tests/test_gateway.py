@@ -153,7 +153,7 @@ def test_real_callers_time_out_and_ring_unanswered(asterisk_gateway):
                 for e in client.events_since(cursor)[0]
                 if e["type"] == "EXITWITHTIMEOUT"
             ],
-            timeout=20,
+            timeout=30,
         )
     finally:
         pbx.set_globals(AXIVOX_NOANSWER=0)
@@ -161,8 +161,10 @@ def test_real_callers_time_out_and_ring_unanswered(asterisk_gateway):
     feed = client.events_since(cursor)[0]
     rings = [e for e in feed if e["type"] == "RINGNOANSWER"]
     assert rings and all(e["agent_extension"] == "101" for e in rings)
-    assert all(e["ring_time"] in (1, 2) for e in rings), rings  # from milliseconds
-    assert events[0]["wait_time"] in (3, 4)
+    # Ring times come in milliseconds: 1 s of ringing is 1, not 1000 (a busy machine
+    # may take a little longer).
+    assert all(1 <= e["ring_time"] <= 3 for e in rings), rings
+    assert 3 <= events[0]["wait_time"] <= 8, events[0]
     enter = [e for e in feed if e["type"] == "ENTERQUEUE"]
     assert enter[0]["call_id"] == events[0]["call_id"] == rings[0]["call_id"]
     assert rings[0]["caller_number"] == enter[0]["caller_number"]

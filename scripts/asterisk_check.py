@@ -165,7 +165,11 @@ async def real_calls(instance, calls, rate):
     with open(os.path.join(instance, "instance.json"), encoding="utf-8") as fh:
         account = json.load(fh)["ami"]
     ami = AMIClient(
-        account["host"], account["port"], account["user"], account["secret"]
+        account["host"],
+        account["port"],
+        account["user"],
+        account["secret"],
+        events="off",
     )
     task = asyncio.ensure_future(ami.run())
     try:
