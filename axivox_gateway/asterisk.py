@@ -43,12 +43,11 @@ class AsteriskPBX(PBXModel):
     def __init__(self, data, device_template, announce_seconds=2.0, max_events=200000):
         self.device_template = device_template
         self.max_events = max_events
-        self.announce_seconds = announce_seconds
         self.link = None
         self.changed_members = asyncio.Event()
         # Where the queue_log was read up to, saved with the events read before it.
         self.log_state = {"position": None, "second": None, "seen": {}, "callers": {}}
-        super().__init__(data)
+        super().__init__(data, announce_seconds=announce_seconds)
 
     def device(self, ext):
         return device(self.device_template, ext)

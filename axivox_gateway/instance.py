@@ -209,6 +209,7 @@ class AsteriskInstance:
             self.config_dir,
             self.run_dir,
             self.log_dir,
+            self.log_dir / "cdr-csv",
             self.spool_dir,
             self.lib_dir / "moh",
             self.lib_dir / "keys",

@@ -121,7 +121,10 @@ def test_queue_changes_take_effect_in_asterisk_keeping_logged_in_agents(
     )
     assert "(Local/104@axivox-phones)" in pbx.cli("queue show night")
     with open(os.path.join(pbx.asterisk.config_dir, "extensions.conf")) as fh:
-        assert "exten => 650," in fh.read()
+        dialplan = fh.read()
+    assert "exten => 650," in dialplan
+    # The code's message lasts --announce-seconds (0 in the tests).
+    assert " same => n,Wait(0)\n same => n,Hangup()" in dialplan
     client.delete_queue(created["id"])
     assert "No such queue" in pbx.cli("queue show night")
     client.close()
