@@ -281,6 +281,8 @@ CONF
                 sleep 1
             done
             if grep -q "Odoo on http" "$WORK/product-asterisk.log"; then
+                "$ODOO_PYTHON" "$REPO_ROOT/scripts/first_load_check.py" "http://127.0.0.1:$AST_PORT" \
+                    || problem "the product on Asterisk: the first load in Chromium (above)"
                 PGHOST="$AST_VAR/pg/sock" PGPORT=$AST_PG PGUSER=odoo timeout 900 \
                     "$ODOO_PYTHON" "$REPO_ROOT/scripts/asterisk_check.py" \
                     --url "http://127.0.0.1:$AST_PORT" --pbx "http://127.0.0.1:$AST_GW" \
@@ -293,6 +295,9 @@ CONF
             fi
             kill -TERM -- "-$AST_PID" 2>/dev/null; wait "$AST_PID" 2>/dev/null
             check_log "$WORK/product-asterisk.log" "the product on Asterisk (PBX=asterisk scripts/run.sh)"
+            if grep -E '\] ERROR\[' "$AST_VAR/asterisk/log/messages.log" | head -5 | grep .; then
+                problem "Asterisk logged errors (above, $AST_VAR/asterisk/log/messages.log)"
+            fi
             if grep -E '" 5[0-9][0-9] ' "$WORK/product-asterisk.log" | grep -v '^#' | head -5 | grep .; then
                 problem "the product on Asterisk answered 5xx (above)"
             fi
