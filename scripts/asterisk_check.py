@@ -158,7 +158,33 @@ def odoo_login(url, db):
         timeout=60,
     )
     response.raise_for_status()
-    return session.cookies.get("session_id")
+    return session
+
+
+def odoo_sync(session, url):
+    """The manager's *Sync now* on every PBX account: Odoo mirrors the new queue."""
+
+    def call(model, method, *args):
+        response = session.post(
+            f"{url}/web/dataset/call_kw/{model}/{method}",
+            json={
+                "params": {
+                    "model": model,
+                    "method": method,
+                    "args": list(args),
+                    "kwargs": {},
+                }
+            },
+            timeout=120,
+        )
+        response.raise_for_status()
+        body = response.json()
+        if body.get("error"):
+            raise RuntimeError(body["error"]["data"]["message"])
+        return body["result"]
+
+    accounts = call("axivox.account", "search", [])
+    call("axivox.account", "action_sync_now", accounts)
 
 
 async def real_calls(instance, calls, rate):
@@ -237,8 +263,16 @@ def main():
         if agent["connected"] and agent["type"] == "dynamic":
             pbx.disconnect_agent("billing", agent["extension"])
 
+    session = odoo_login(args.url, args.db)
+    odoo_sync(session, args.url)
+    with conn.cursor() as cr:
+        cr.execute(
+            "SELECT count(*) FROM axivox_queue_member m JOIN axivox_queue q "
+            "ON q.id = m.queue_id WHERE q.remote_id = 'rush' AND m.connected"
+        )
+        check(cr.fetchone()[0] == 3, "Odoo mirrors the new queue and its agents")
     lines = LineWatcher(log_path)
-    panel = PanelWatcher(args.url, odoo_login(args.url, args.db))
+    panel = PanelWatcher(args.url, session.cookies.get("session_id"))
     arrivals = StoredWatcher(args.db)
     lines.start()
     panel.start()
