@@ -53,7 +53,10 @@ def asterisk_gateway():
             pytest.fail(message + ", and under CI they must")
         pytest.skip(message)
     with AsteriskGateway(
-        webhook_attempts=4, webhook_backoff=0.05, webhook_timeout=2
+        webhook_attempts=4,
+        webhook_backoff=0.05,
+        webhook_timeout=2,
+        read_only_key="read-only-key",
     ) as pbx:
         yield pbx
 

@@ -376,24 +376,24 @@ def test_event_feed_cursor(sim, client):
     assert page == [] and cursor2 == cursor and not more
 
 
-def test_idempotency_key_replays_post(sim):
-    url = sim.api_url + "/queues"
-    headers = {"Authorization": "Bearer " + sim.api_key, "Idempotency-Key": "key-1"}
+def test_idempotency_key_replays_post(pbx):
+    url = pbx.api_url + "/queues"
+    headers = {"Authorization": "Bearer " + pbx.api_key, "Idempotency-Key": "key-1"}
     body = {"name": "Once", "extension": "650"}
     first = requests.post(url, json=body, headers=headers, timeout=5)
     second = requests.post(url, json=body, headers=headers, timeout=5)
     assert first.status_code == second.status_code == 201
     assert second.headers.get("Idempotent-Replayed") == "true"
     assert first.json() == second.json()
-    assert [q["id"] for q in sim.client().list_queues()].count("once") == 1
+    assert [q["id"] for q in pbx.client().list_queues()].count("once") == 1
 
 
-def test_auth_errors(sim):
-    bad = AxivoxClient(sim.url, "wrong-key", backoff=0.01)
+def test_auth_errors(pbx):
+    bad = AxivoxClient(pbx.url, "wrong-key", backoff=0.01)
     with pytest.raises(AxivoxAuthError) as info:
         bad.list_queues()
     assert info.value.status == 401 and "wrong-key" not in str(info.value)
-    read_only = AxivoxClient(sim.url, "read-only-key", backoff=0.01)
+    read_only = AxivoxClient(pbx.url, "read-only-key", backoff=0.01)
     assert read_only.list_queues()
     with pytest.raises(AxivoxAuthError) as info:
         read_only.apply_changes()

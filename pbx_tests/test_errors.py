@@ -119,8 +119,8 @@ def test_missing_and_wrong_key(sim):
     )
 
 
-def test_stream_requires_key(sim):
-    url = sim.api_url.replace("http://", "ws://") + "/events/stream"
+def test_stream_requires_key(pbx):
+    url = pbx.api_url.replace("http://", "ws://") + "/events/stream"
     with pytest.raises(websocket.WebSocketBadStatusException) as info:
         websocket.create_connection(url, timeout=5)
     assert info.value.status_code == 401
