@@ -9,12 +9,8 @@ line; so may the API key (AXIVOX_API_KEY) and the webhook secret
 (AXIVOX_WEBHOOK_SECRET): a command line is visible to every user of the machine."""
 
 import argparse
-import asyncio
-import contextlib
 import json
-import logging
 import os
-import signal
 import sys
 
 DEMO_DATA = os.path.join(
@@ -106,45 +102,23 @@ def parse_args(argv=None):
 
 
 async def serve(args):
-    from aiohttp import web
-
-    from ._compat import app
+    from ._serving import app
     from .gateway import Gateway
 
     config = {k: getattr(args, k) for k in vars(args)}
-    application = app.build_app(config, Gateway)
-    runner = web.AppRunner(
-        application,
-        access_log=logging.getLogger("aiohttp.access") if args.verbose else None,
+    await app.serve(
+        app.build_app(config, Gateway),
+        args.host,
+        args.port,
+        "axivox-gateway",
+        args.verbose,
     )
-    await runner.setup()
-    site = web.TCPSite(runner, args.host, args.port)
-    await site.start()
-    port = runner.addresses[0][1]
-    # The announce line GatewayProcess (testing.py) and scripts read on stdout.
-    sys.stdout.write(f"axivox-gateway listening on http://{args.host}:{port}\n")
-    sys.stdout.flush()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
-    try:
-        await stop.wait()
-    finally:
-        await runner.cleanup()
 
 
 def main(argv=None):
-    args = parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(args))
-    return 0
+    from ._serving import app
+
+    return app.main(serve, parse_args(argv))
 
 
 if __name__ == "__main__":

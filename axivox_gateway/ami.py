@@ -9,7 +9,9 @@ what the gateway needs: AMI is a line protocol of ``Key: Value`` blocks.
 import asyncio
 import contextlib
 import itertools
+import json
 import logging
+import os
 
 _logger = logging.getLogger("axivox_gateway.ami")
 
@@ -192,3 +194,14 @@ class AMIClient:
                 "the command {!r} failed: {}".format(text, response.get("Message"))
             )
         return response.get("Output", "")
+
+
+def instance_client(folder, **kwargs):
+    """An ``AMIClient`` on the private instance in ``folder`` (its instance.json);
+    ``kwargs`` as ``AMIClient`` takes them (no events unless asked for)."""
+    with open(os.path.join(folder, "instance.json"), encoding="utf-8") as fh:
+        account = json.load(fh)["ami"]
+    kwargs.setdefault("events", "off")
+    return AMIClient(
+        account["host"], account["port"], account["user"], account["secret"], **kwargs
+    )

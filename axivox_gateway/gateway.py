@@ -9,7 +9,8 @@ import logging
 import os
 
 from . import __version__, dialplan, queue_log
-from ._compat import PBXError, PBXService, iso, utcnow
+from ._compat import PBXError, iso, utcnow
+from ._serving import PBXService
 from .ami import AMIClient, AMIError
 from .asterisk import AsteriskPBX
 

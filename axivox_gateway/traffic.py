@@ -17,16 +17,10 @@ device hangs up first (COMPLETEAGENT). The agents' demo devices
 import argparse
 import asyncio
 import contextlib
-import json
-import os
 import random
-import signal
 import sys
 
-try:
-    from .ami import AMIClient
-except ImportError:  # run as a script
-    from axivox_gateway.ami import AMIClient
+from .ami import instance_client
 
 
 def span(text):
@@ -61,21 +55,11 @@ async def place_calls(ami, extensions, calls, rate, patience, talk, seed, stop=N
 
 
 async def run(args):
-    with open(os.path.join(args.asterisk, "instance.json"), encoding="utf-8") as fh:
-        ami_info = json.load(fh)["ami"]
-    ami = AMIClient(
-        ami_info["host"],
-        ami_info["port"],
-        ami_info["user"],
-        ami_info["secret"],
-        events="off",
-    )
+    ami = instance_client(args.asterisk)
     task = asyncio.ensure_future(ami.run())
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
+    from ._serving import app
+
+    stop = app.stop_on_signals()
     try:
         if not await ami.wait_connected(30):
             sys.exit("Asterisk's manager interface did not answer: %s" % ami.last_error)

@@ -3,7 +3,10 @@
 middleware (``httpkit``) and the running service with its background tasks."""
 
 import asyncio
+import contextlib
 import logging
+import signal
+import sys
 
 from aiohttp import web
 
@@ -35,3 +38,44 @@ def build_app(config, make_service, extra_routes=()):
     app.on_startup.append(on_startup)
     app.on_cleanup.append(on_cleanup)
     return app
+
+
+def stop_on_signals():
+    """An event set by SIGINT or SIGTERM (where the platform has signals)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def serve(application, host, port, name, verbose=False):
+    """Serve ``application`` on ``host:port`` (0: a free port) until SIGINT or
+    SIGTERM. Once it listens, says so on stdout: ``<name> listening on <url>``, the
+    line the test harnesses and scripts wait for."""
+    runner = web.AppRunner(
+        application, access_log=logging.getLogger("aiohttp.access") if verbose else None
+    )
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    port = runner.addresses[0][1]
+    sys.stdout.write(f"{name} listening on http://{host}:{port}\n")
+    sys.stdout.flush()
+    try:
+        await stop_on_signals().wait()
+    finally:
+        await runner.cleanup()
+
+
+def main(serve_args, args):
+    """Log as ``args.verbose`` asks and run ``serve_args(args)`` until stopped."""
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve_args(args))
+    return 0

@@ -1,9 +1,5 @@
 """Command line: ``python -m axivox_simulator --port 8765 --api-key KEY ...``."""
 import argparse
-import asyncio
-import contextlib
-import logging
-import signal
 import sys
 
 from . import DEMO_DATA
@@ -44,44 +40,21 @@ def parse_args(argv=None):
 
 
 async def serve(args):
-    from aiohttp import web
-
+    from ._serving import app
     from .server import build_app
 
     config = {k: getattr(args, k) for k in vars(args)}
-    app = build_app(config)
-    runner = web.AppRunner(
-        app, access_log=logging.getLogger("aiohttp.access") if args.verbose else None
+    # "axivox-simulator listening on ...": the line SimulatorProcess (testing.py) and
+    # scripts wait for.
+    await app.serve(
+        build_app(config), args.host, args.port, "axivox-simulator", args.verbose
     )
-    await runner.setup()
-    site = web.TCPSite(runner, args.host, args.port)
-    await site.start()
-    port = runner.addresses[0][1]
-    # The announce line SimulatorProcess (testing.py) and scripts read on stdout.
-    sys.stdout.write(f"axivox-simulator listening on http://{args.host}:{port}\n")
-    sys.stdout.flush()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        # not on Windows
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
-    try:
-        await stop.wait()
-    finally:
-        await runner.cleanup()
 
 
 def main(argv=None):
-    args = parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(args))
-    return 0
+    from ._serving import app
+
+    return app.main(serve, parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -1,16 +1,12 @@
 """Import the sibling packages ``axivox_api`` and ``axivox_server`` whether this package
 is loaded as ``odoo.addons.voip_axivox_queue.axivox_simulator`` or as top-level
 ``axivox_simulator`` (``python -m axivox_simulator`` with the addon root on
-``sys.path``)."""
+``sys.path``). Nothing here imports aiohttp: the server's parts are in ``_serving``."""
 try:
     from ..axivox_api import events, rules, signature  # noqa: F401
-    from ..axivox_server import app, httpkit, service  # noqa: F401
     from ..axivox_server.errors import PBXError, invalid, iso, utcnow  # noqa: F401
     from ..axivox_server.pbx import CODE_MESSAGES, PBXModel  # noqa: F401
-    from ..axivox_server.service import PBXService  # noqa: F401
 except (ImportError, ValueError):  # top-level package: no parent to import from
     from axivox_api import events, rules, signature  # noqa: F401
-    from axivox_server import app, httpkit, service  # noqa: F401
     from axivox_server.errors import PBXError, invalid, iso, utcnow  # noqa: F401
     from axivox_server.pbx import CODE_MESSAGES, PBXModel  # noqa: F401
-    from axivox_server.service import PBXService  # noqa: F401

@@ -7,8 +7,9 @@ import random
 from aiohttp import web
 
 from . import traffic
-from ._compat import httpkit, invalid
-from ._compat import service as _service
+from ._compat import invalid
+from ._serving import httpkit
+from ._serving import service as _service
 
 DEFAULT_FAULTS = _service.DEFAULT_FAULTS
 SIM_PREFIX = httpkit.SIM_PREFIX

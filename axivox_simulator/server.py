@@ -3,7 +3,7 @@
 (``control``)."""
 
 from . import control
-from ._compat import app, httpkit
+from ._serving import app, httpkit
 from .simulator import Simulator
 
 PREFIX = httpkit.PREFIX

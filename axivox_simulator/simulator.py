@@ -3,11 +3,11 @@ simulated PBX (``state.PBXState``), started from a data file and reset to it on
 demand."""
 
 from . import __version__
-from ._compat import PBXService
+from ._serving import service
 from .state import PBXState
 
 
-class Simulator(PBXService):
+class Simulator(service.PBXService):
     """The simulator: a PBX API server whose PBX is simulated."""
 
     version = __version__

@@ -37,7 +37,7 @@ sys.path.insert(0, ROOT)
 
 from axivox_api.client import AxivoxClient  # noqa: E402
 from axivox_gateway import queue_log  # noqa: E402
-from axivox_gateway.ami import AMIClient  # noqa: E402
+from axivox_gateway.ami import instance_client  # noqa: E402
 from axivox_gateway.traffic import place_calls  # noqa: E402
 
 FAILURES = []
@@ -188,15 +188,7 @@ def odoo_sync(session, url):
 
 
 async def real_calls(instance, calls, rate):
-    with open(os.path.join(instance, "instance.json"), encoding="utf-8") as fh:
-        account = json.load(fh)["ami"]
-    ami = AMIClient(
-        account["host"],
-        account["port"],
-        account["user"],
-        account["secret"],
-        events="off",
-    )
+    ami = instance_client(instance)
     task = asyncio.ensure_future(ami.run())
     try:
         if not await ami.wait_connected(20):

@@ -138,6 +138,31 @@ error_details() {
     awk '/^[0-9-]+ [0-9:,]+ [0-9]+ /{show = / (ERROR|CRITICAL) /} show' "$1" | head -120
 }
 
+# start_product LOG VAR=VALUE...: scripts/run.sh in the background with these variables,
+# in a process group of its own (PRODUCT_PID); true once its Odoo answers behind nginx
+# (run.sh says "Odoo on http..."), false when it stopped or 15 minutes passed.
+start_product() {
+    local log=$1; shift
+    env "$@" setsid bash "$REPO_ROOT/scripts/run.sh" >"$log" 2>&1 &
+    PRODUCT_PID=$!
+    for _ in $(seq 900); do
+        grep -q "Odoo on http" "$log" && return 0
+        kill -0 "$PRODUCT_PID" 2>/dev/null || break
+        sleep 1
+    done
+    tail -20 "$log"
+    return 1
+}
+
+# stop_product LOG WHAT: stop it, then read its log for ERROR lines and 5xx answers.
+stop_product() {
+    kill -TERM -- "-$PRODUCT_PID" 2>/dev/null; wait "$PRODUCT_PID" 2>/dev/null
+    check_log "$1" "$2"
+    if grep -E '" 5[0-9][0-9] ' "$1" | grep -v '^#' | head -5 | grep .; then
+        problem "$2 answered 5xx (above)"
+    fi
+}
+
 odoo_run() {  # odoo_run LOG ARGS...
     local log=$1; shift
     odoo_bin --addons-path="$ODOO_SRC/odoo/addons,$WORK/addons" $(odoo_db_args) \
@@ -223,16 +248,8 @@ CONF
         # right after the start: no answer >= 500, no browser error, no ERROR in its log.
         say "The product: scripts/run.sh, then a first load in Chromium"
         read -r PROD_PORT PROD_SIM PROD_PG < <(free_ports 3)
-        AXIVOX_VAR="$WORK/product" HTTP_PORT=$PROD_PORT SIM_PORT=$PROD_SIM PGPORT_WANTED=$PROD_PG \
-            setsid bash "$REPO_ROOT/scripts/run.sh" >"$WORK/product.log" 2>&1 &
-        PROD_PID=$!
-        # run.sh says "Odoo on http..." once its Odoo answers behind nginx.
-        for _ in $(seq 900); do
-            grep -q "Odoo on http" "$WORK/product.log" && break
-            kill -0 "$PROD_PID" 2>/dev/null || break
-            sleep 1
-        done
-        if grep -q "Odoo on http" "$WORK/product.log"; then
+        if start_product "$WORK/product.log" AXIVOX_VAR="$WORK/product" HTTP_PORT="$PROD_PORT" \
+            SIM_PORT="$PROD_SIM" PGPORT_WANTED="$PROD_PG"; then
             "$ODOO_PYTHON" "$REPO_ROOT/scripts/first_load_check.py" "http://127.0.0.1:$PROD_PORT" \
                 || problem "the product's first load in Chromium (above)"
 
@@ -257,13 +274,9 @@ CONF
             fi
             PARTS+=("the soak test: $(grep -E '^Load:' "$WORK/soak.log" | head -1); $(grep -E '^Soak: (PASSED|FAILED)' "$WORK/soak.log")")
         else
-            tail -20 "$WORK/product.log"; problem "scripts/run.sh did not bring the product up"
+            problem "scripts/run.sh did not bring the product up"
         fi
-        kill -TERM -- "-$PROD_PID" 2>/dev/null; wait "$PROD_PID" 2>/dev/null
-        check_log "$WORK/product.log" "the product (scripts/run.sh)"
-        if grep -E '" 5[0-9][0-9] ' "$WORK/product.log" | grep -v '^#' | head -5 | grep .; then
-            problem "the product answered 5xx (above)"
-        fi
+        stop_product "$WORK/product.log" "the product (scripts/run.sh)"
         PARTS+=("the product: scripts/run.sh (prefork behind nginx) and a first load in Chromium")
 
         if [ "$ASTERISK_OK" = 1 ]; then
@@ -271,16 +284,8 @@ CONF
             say "The product on Asterisk: PBX=asterisk scripts/run.sh, then ${ASTERISK_CALLS:-200} real calls (scripts/asterisk_check.py)"
             read -r AST_PORT AST_GW AST_PG < <(free_ports 3)
             AST_VAR="$WORK/product-asterisk"
-            AXIVOX_VAR="$AST_VAR" PBX=asterisk TRAFFIC_RATE=0 HTTP_PORT=$AST_PORT \
-                SIM_PORT=$AST_GW PGPORT_WANTED=$AST_PG \
-                setsid bash "$REPO_ROOT/scripts/run.sh" >"$WORK/product-asterisk.log" 2>&1 &
-            AST_PID=$!
-            for _ in $(seq 900); do
-                grep -q "Odoo on http" "$WORK/product-asterisk.log" && break
-                kill -0 "$AST_PID" 2>/dev/null || break
-                sleep 1
-            done
-            if grep -q "Odoo on http" "$WORK/product-asterisk.log"; then
+            if start_product "$WORK/product-asterisk.log" AXIVOX_VAR="$AST_VAR" PBX=asterisk \
+                TRAFFIC_RATE=0 HTTP_PORT="$AST_PORT" SIM_PORT="$AST_GW" PGPORT_WANTED="$AST_PG"; then
                 "$ODOO_PYTHON" "$REPO_ROOT/scripts/first_load_check.py" "http://127.0.0.1:$AST_PORT" \
                     || problem "the product on Asterisk: the first load in Chromium (above)"
                 PGHOST="$AST_VAR/pg/sock" PGPORT=$AST_PG PGUSER=odoo timeout 900 \
@@ -290,16 +295,11 @@ CONF
                     --calls "${ASTERISK_CALLS:-200}" 2>&1 | tee "$WORK/asterisk-check.log"
                 [ "${PIPESTATUS[0]}" -eq 0 ] || problem "the product on Asterisk (above)"
             else
-                tail -20 "$WORK/product-asterisk.log"
                 problem "PBX=asterisk scripts/run.sh did not bring the product up"
             fi
-            kill -TERM -- "-$AST_PID" 2>/dev/null; wait "$AST_PID" 2>/dev/null
-            check_log "$WORK/product-asterisk.log" "the product on Asterisk (PBX=asterisk scripts/run.sh)"
+            stop_product "$WORK/product-asterisk.log" "the product on Asterisk (PBX=asterisk scripts/run.sh)"
             if grep -E '\] ERROR\[' "$AST_VAR/asterisk/log/messages.log" | head -5 | grep .; then
                 problem "Asterisk logged errors (above, $AST_VAR/asterisk/log/messages.log)"
-            fi
-            if grep -E '" 5[0-9][0-9] ' "$WORK/product-asterisk.log" | grep -v '^#' | head -5 | grep .; then
-                problem "the product on Asterisk answered 5xx (above)"
             fi
             PARTS+=("the product on Asterisk: $(grep -E '^Asterisk check:' "$WORK/asterisk-check.log" | tail -1)")
         fi

@@ -1,0 +1,6 @@
+"""The parts of the API server (``axivox_server``: aiohttp) the simulator runs on,
+imported as ``_compat`` imports the rest."""
+try:
+    from ..axivox_server import app, httpkit, service  # noqa: F401
+except (ImportError, ValueError):  # top-level package: no parent to import from
+    from axivox_server import app, httpkit, service  # noqa: F401
