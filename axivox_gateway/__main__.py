@@ -69,12 +69,20 @@ def parse_args(argv=None):
     p.add_argument(
         "--config-dir",
         default="/etc/asterisk/axivox",
-        help="where to write queues.conf and extensions.conf for Asterisk to include",
+        help="where to write queues.conf and extensions.conf (and pjsip.conf) for "
+        "Asterisk to include",
     )
     p.add_argument(
         "--device-template",
         default="PJSIP/{ext}",
         help="an agent's device, {ext} being her extension (default PJSIP/{ext})",
+    )
+    p.add_argument(
+        "--sip-passwords",
+        default=None,
+        help="a JSON file {extension: SIP password} (over the data file's "
+        "sip_password): with the device template PJSIP/{ext}, the users who have one "
+        "get a WebRTC endpoint in the generated pjsip.conf",
     )
     p.add_argument(
         "--keep-events",

@@ -5,6 +5,7 @@ it follows (``queue_log``)."""
 
 import asyncio
 import datetime
+import json
 import logging
 import os
 
@@ -56,6 +57,8 @@ class Gateway(PBXService):
             config["queue_log"], state.log_state.get("position")
         )
         self.queue_log_error = None
+        # The users' SIP passwords: kept here only (not in the state, the API, a log).
+        self.sip_passwords = sip_passwords(data, config.get("sip_passwords"))
         self._config_lock = asyncio.Lock()
         self._written = {}
 
@@ -98,17 +101,17 @@ class Gateway(PBXService):
         reloads = {
             "queues.conf": "module reload app_queue.so",
             "extensions.conf": "dialplan reload",
+            "pjsip.conf": "module reload res_pjsip.so",
         }
+        if state.device_template == dialplan.PJSIP_TEMPLATE:
+            files["pjsip.conf"] = dialplan.pjsip_conf(state.users, self.sip_passwords)
         async with self._config_lock:
             folder = self.config["config_dir"]
             os.makedirs(folder, exist_ok=True)
             for name, text in files.items():
                 if self._written.get(name) == text:
                     continue
-                path = os.path.join(folder, name)
-                with open(path + ".tmp", "w", encoding="utf-8") as fh:
-                    fh.write(text)
-                os.replace(path + ".tmp", path)
+                _write(os.path.join(folder, name), text, SECRET_FILES.get(name))
                 await self.ami.command(reloads[name])
                 self._written[name] = text
 
@@ -194,6 +197,52 @@ class Gateway(PBXService):
             queue = self.state.queues.get(event["queue_id"])
             static = queue is not None and ext in queue["static_agents"]
             event["member_type"] = "static" if static else "dynamic"
+
+
+# The generated files that hold secrets, and their mode: readable by their owner (the
+# user Asterisk runs as) only.
+SECRET_FILES = {"pjsip.conf": 0o600}
+
+
+def _write(path, text, mode=None):
+    """Replace the file at ``path`` by ``text`` at once (a new file, then renamed),
+    created with ``mode`` when given (never readable by others, not even for a
+    moment)."""
+    tmp = path + ".tmp"
+    if os.path.exists(tmp):
+        os.unlink(tmp)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode or 0o666)
+    with open(fd, "w", encoding="utf-8") as fh:
+        if mode is not None:
+            os.fchmod(fd, mode)  # whatever the umask
+        fh.write(text)
+    os.replace(tmp, path)
+
+
+def sip_passwords(data, path=None):
+    """``{extension: password}``: the users' ``sip_password`` in the data file, then
+    those of the JSON file ``path`` (``{"102": "..."}``, ``--sip-passwords``), which
+    win. A password pjsip.conf cannot hold as it is stops the gateway (the message names
+    the extension, never the password)."""
+    passwords = {}
+    for user in data.get("users", []):
+        if user.get("sip_password") is not None:
+            passwords[str(user["extension"])] = user["sip_password"]
+    if path:
+        with open(path, encoding="utf-8") as fh:
+            extra = json.load(fh)
+        if not isinstance(extra, dict):
+            raise ValueError(
+                "%s: a JSON object {extension: SIP password} is expected" % path
+            )
+        passwords.update((str(ext), password) for ext, password in extra.items())
+    for ext, password in passwords.items():
+        if not dialplan.valid_sip_password(password):
+            raise ValueError(
+                "The SIP password of extension %s cannot be used: 1 to 128 printable "
+                'ASCII characters, without spaces nor any of ; \\ " [ ]' % ext
+            )
+    return passwords
 
 
 def _since(message):

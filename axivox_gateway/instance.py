@@ -5,9 +5,9 @@ An instance lives in one folder and writes nothing outside it; the Asterisk buil
 read. The folder holds::
 
     etc/            the configuration, written from the templates in conf/ at each start
-    etc/axivox/     queues.conf and extensions.conf, which the gateway generates
-                    (created when missing: no queues, empty axivox-queues and
-                    axivox-agents contexts)
+    etc/axivox/     queues.conf, extensions.conf and pjsip.conf, which the gateway
+                    generates (created when missing: no queues, empty axivox-queues
+                    and axivox-agents contexts, no SIP endpoints)
     run/            the control socket (asterisk -rx) and the pid file
     log/            queue_log, messages.log, full.log, console.log, cdr-csv/
     spool/, lib/    Asterisk's spool and its astdb (persistent queue members)
@@ -203,8 +203,8 @@ class AsteriskInstance:
         return "\n".join(lines) + "\n"
 
     def write_config(self):
-        """Lay out the folder and write the configuration (the gateway's two files only
-        when missing)."""
+        """Lay out the folder and write the configuration (the gateway's files only when
+        missing)."""
         for folder in (
             self.config_dir,
             self.run_dir,
