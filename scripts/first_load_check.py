@@ -90,7 +90,9 @@ class Page:
         return False
 
 
-def start_chromium(profile):
+def start_chromium(profile, extra_flags=()):
+    """Chromium with FLAGS (and ``extra_flags``) on the fresh ``profile`` folder:
+    (process, its DevTools port)."""
     binary = (
         shutil.which("chromium")
         or shutil.which("chromium-browser")
@@ -99,7 +101,7 @@ def start_chromium(profile):
     if not binary:
         sys.exit("Chromium is missing: apt-get install chromium")
     proc = subprocess.Popen(
-        [binary, *FLAGS, f"--user-data-dir={profile}", "about:blank"],
+        [binary, *FLAGS, *extra_flags, f"--user-data-dir={profile}", "about:blank"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
