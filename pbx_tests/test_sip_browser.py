@@ -152,7 +152,12 @@ def browser(page_url):
             proc.wait(10)
         except Exception:
             proc.kill()
-        shutil.rmtree(profile, ignore_errors=True)
+        # Chromium's helper processes may still write into the profile for a moment.
+        for _ in range(20):
+            shutil.rmtree(profile, ignore_errors=True)
+            if not os.path.exists(profile):
+                break
+            time.sleep(0.1)
 
 
 def _members(pbx, queue):
