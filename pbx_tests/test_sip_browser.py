@@ -22,6 +22,7 @@ import threading
 import time
 
 import pytest
+from waits import wait_for
 
 from axivox_gateway.testing import DEMO_DATA, AsteriskGateway, asterisk_prefix
 
@@ -164,13 +165,8 @@ def _members(pbx, queue):
     return pbx.cli("queue show %s" % queue)
 
 
-def _wait(predicate, timeout=15, step=0.02):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(step)
+def _wait(predicate, timeout=15):
+    return wait_for(predicate, timeout)
 
 
 def _feed(client):

@@ -254,15 +254,7 @@ _ast_build_in() {
 
 # ensure_asterisk: exports ASTERISK_PREFIX for an Asterisk build that works. Several runs at
 # once wait for each other instead of building the same thing twice.
-ensure_asterisk() {
-    mkdir -p "$AXIVOX_CACHE"
-    local status
-    exec {_ast_lock_fd}>"$AXIVOX_CACHE/.asterisk.lock"
-    flock "$_ast_lock_fd"
-    _ensure_asterisk_locked; status=$?
-    flock -u "$_ast_lock_fd"; exec {_ast_lock_fd}>&-
-    return $status
-}
+ensure_asterisk() { cache_locked .asterisk.lock _ensure_asterisk_locked; }
 
 _ensure_asterisk_locked() {
     local started archive pj key dir log seconds

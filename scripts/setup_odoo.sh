@@ -184,17 +184,20 @@ _ensure_venv() {
     printf '%s\n' "$venv"
 }
 
-# ensure_odoo: exports ODOO_SRC, ODOO_VENV, ODOO_PYTHON for an Odoo 17 that works. Several
-# runs at once (tests, the product) wait for each other instead of building the same cache twice.
-ensure_odoo() {
+# cache_locked LOCK FUNCTION: runs FUNCTION holding the cache's lock file LOCK. Several runs
+# at once (tests, the product) wait for each other instead of building the same thing twice.
+cache_locked() {
     mkdir -p "$AXIVOX_CACHE"
-    local status
-    exec {_lock_fd}>"$AXIVOX_CACHE/.lock"
-    flock "$_lock_fd"
-    _ensure_odoo_locked; status=$?
-    flock -u "$_lock_fd"; exec {_lock_fd}>&-
+    local status lock_fd
+    exec {lock_fd}>"$AXIVOX_CACHE/$1"
+    flock "$lock_fd"
+    "$2"; status=$?
+    flock -u "$lock_fd"; exec {lock_fd}>&-
     return $status
 }
+
+# ensure_odoo: exports ODOO_SRC, ODOO_VENV, ODOO_PYTHON for an Odoo 17 that works.
+ensure_odoo() { cache_locked .lock _ensure_odoo_locked; }
 
 _ensure_odoo_locked() {
     if [ -n "${ODOO_SRC:-}" ] || [ -n "${ODOO_VENV:-}" ]; then
