@@ -11,6 +11,8 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
 from ..axivox_api import exceptions as pbx_errors
+from ..axivox_api import rules
+from ..axivox_api.events import parse_timestamp
 from .axivox_account import error_text
 
 _logger = logging.getLogger(__name__)
@@ -47,10 +49,25 @@ class AxivoxAccount(models.Model):
             local_day = account._auto_logout_due_day(now)
             if not local_day:
                 continue
-            with account._own_transaction() as env:
-                account = account.with_env(env)
-                if not account._auto_logout():
-                    account.auto_logout_last_date = local_day
+            try:
+                with account._own_transaction() as env:
+                    own = account.with_env(env)
+                    if not own._auto_logout():
+                        own.auto_logout_last_date = local_day
+            except Exception as exc:  # pylint: disable=broad-except
+                # recorded, and the next accounts are logged out all the same
+                _logger.exception(
+                    "End-of-day logout of PBX account %s (%s) failed",
+                    account.id,
+                    account.name,
+                )
+                detail = f"{exc.__class__.__name__}: {str(exc)[:200]}"
+                with account._own_transaction() as env:
+                    account.with_env(env).last_error = _(
+                        "End-of-day logout of %(account)s failed: %(errors)s",
+                        account=account.name,
+                        errors=detail,
+                    )
 
     def _auto_logout_due_day(self, now):
         """The local day whose logout is due at ``now`` (naive UTC), or None."""
@@ -99,6 +116,15 @@ class AxivoxAccount(models.Model):
             failures.append(error_text(exc))
             agents = []
         for agent in agents:
+            problem = rules.agent_problem(agent, parse_timestamp)
+            if problem:
+                failures.append(
+                    _(
+                        "the PBX listed an agent Odoo cannot read (%(reason)s)",
+                        reason=problem,
+                    )
+                )
+                continue
             if (
                 agent["type"] != "dynamic"
                 or not agent.get("connected")

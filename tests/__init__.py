@@ -7,6 +7,7 @@ from . import test_report
 from . import test_event_types
 from . import test_webhook
 from . import test_sync
+from . import test_pbx_bad_data
 from . import test_end_to_end
 from . import test_softphone
 from . import test_listener
