@@ -180,9 +180,15 @@ class AxivoxSoftphone(models.AbstractModel):
         code = member.queue_id.login_code if connect else member.queue_id.logout_code
         info = self.dial(code)
         if info.get("outcome") in ("logged_in", "logged_out"):
-            self.env["axivox.agent.session"]._note_local_change(
-                member.with_env(self.env), connect, "widget"
-            )
+            # In a transaction of its own, committed at once: the PBX's event may
+            # change the membership meanwhile, and Odoo running the action again
+            # after such a serialization failure would dial the code a second time.
+            account = member.queue_id.account_id
+            with account._own_transaction() as env:
+                env["axivox.agent.session"]._note_local_change(
+                    member.with_env(env), connect, "widget"
+                )
+            member.invalidate_recordset()
         return dict(info, member_id=member.id, queue_id=member.queue_id.id)
 
     # ------------------------------------------------------------------

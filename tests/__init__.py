@@ -26,6 +26,7 @@ from . import test_wallboard
 from . import test_contact_centre_tour
 from . import test_robustness
 from . import test_concurrency
+from . import test_pbx_calls_once
 from . import test_fuzz
 from . import test_phone_numbers
 from . import test_webhook_applier

@@ -1,0 +1,172 @@
+"""A PBX call happens once per user action, also when Odoo runs the action again after
+a serialization failure (``odoo.service.model.retrying``, as for every RPC): the PBX
+is slowed down, and while Odoo waits for it another transaction changes and commits
+the record the action writes next. The simulator's request log counts the calls."""
+
+import functools
+import threading
+
+from odoo import SUPERUSER_ID, api
+from odoo.exceptions import UserError
+from odoo.service.model import retrying
+from odoo.tests import tagged
+from odoo.tools import mute_logger
+
+from .common import wait_for
+from .test_concurrency import QUIET, REAL, RealTransactionsCase
+
+
+@tagged("post_install", "-at_install")
+class TestPbxCallsOnce(RealTransactionsCase):
+    def setUp(self):
+        super().setUp()
+        self.assertIsNone(self.sync())
+        self.sales_id = self.sql(
+            "SELECT id FROM axivox_queue WHERE account_id = %s AND remote_id = 'sales'",
+            [self.account_id],
+        )[0][0]
+
+    def pbx_calls(self, method, path):
+        return [
+            r
+            for r in self.sim.requests_log()
+            if r["method"] == method and r["path"] == "/api/v1" + path
+        ]
+
+    def run_action(self, uid, action, method, path, concurrent_sql, params=()):
+        """Run ``action(env)`` as Odoo runs an RPC (``retrying``, then commit) with the
+        PBX slowed down; as soon as the PBX has received ``method path``, another
+        transaction runs ``concurrent_sql`` and commits. Returns the action's result,
+        or the error it raised."""
+        self.sim.clear_requests()
+        self.sim.faults(latency_ms=1500)
+        self.addCleanup(self.sim.faults)
+        done = threading.Event()
+
+        def concurrent():
+            if wait_for(lambda: done.is_set() or self.pbx_calls(method, path), 20):
+                if not done.is_set():
+                    self.sql_commit(concurrent_sql, params)
+
+        thread = threading.Thread(target=concurrent, name="axivox-test-concurrent")
+        thread.start()
+        try:
+            with self.registry.cursor() as cr:
+                env = api.Environment(cr, uid, dict(REAL))
+                try:
+                    return retrying(functools.partial(action, env), env)
+                except UserError as exc:
+                    return exc
+        finally:
+            done.set()
+            thread.join(30)
+
+    def sql_commit(self, query, params=()):
+        with self.registry.cursor() as cr:
+            cr.execute(query, params)
+
+    # ------------------------------------------------------------------ apply
+    @mute_logger(*QUIET, "odoo.service.model")
+    def test_apply_changes_updates_the_queue_once(self):
+        with self.registry.cursor() as cr:
+            self.real_env(cr)["axivox.queue"].browse(self.sales_id).max_wait_time = 121
+        result = self.run_action(
+            SUPERUSER_ID,
+            lambda env: env["axivox.queue"]
+            .browse(self.sales_id)
+            .action_apply_changes(),
+            "PUT",
+            "/queues/sales",
+            "UPDATE axivox_queue SET write_date = now() WHERE id = %s",
+            [self.sales_id],
+        )
+        self.assertEqual(len(self.pbx_calls("PUT", "/queues/sales")), 1)
+        self.assertEqual(len(self.pbx_calls("POST", "/apply")), 1)
+        self.assertIs(result, True, "the manager is told it was applied")
+        version = self.pbx.get_queue("sales")["version"]
+        self.assertEqual(
+            self.sql(
+                "SELECT max_wait_time, pbx_version, pending_changes FROM axivox_queue"
+                " WHERE id = %s",
+                [self.sales_id],
+            ),
+            [(121, version, False)],
+        )
+
+    @mute_logger(*QUIET, "odoo.service.model")
+    def test_apply_changes_creates_the_queue_once(self):
+        with self.registry.cursor() as cr:
+            queue = self.real_env(cr)["axivox.queue"].create(
+                {
+                    "name": f"Once {self.tag}",
+                    "account_id": self.account_id,
+                    "extension": "650",
+                    "login_code": "*650",
+                    "logout_code": "#650",
+                }
+            )
+            queue_id = queue.id
+        result = self.run_action(
+            SUPERUSER_ID,
+            lambda env: env["axivox.queue"].browse(queue_id).action_apply_changes(),
+            "POST",
+            "/queues",
+            "UPDATE axivox_queue SET write_date = now() WHERE id = %s",
+            [queue_id],
+        )
+        self.assertEqual(len(self.pbx_calls("POST", "/queues")), 1)
+        self.assertIs(result, True)
+        on_pbx = [q for q in self.pbx.list_queues() if q["extension"] == "650"]
+        self.assertEqual(len(on_pbx), 1, "one queue on the PBX")
+        self.assertEqual(
+            self.sql("SELECT remote_id FROM axivox_queue WHERE id = %s", [queue_id]),
+            [(on_pbx[0]["id"],)],
+        )
+
+    # ------------------------------------------------------------------ softphone
+    def member_id(self, queue, ext):
+        return self.sql(
+            "SELECT m.id FROM axivox_queue_member m JOIN axivox_queue q"
+            " ON q.id = m.queue_id WHERE q.account_id = %s AND q.remote_id = %s"
+            " AND m.user_id = %s",
+            [self.account_id, queue, self.users[ext]],
+        )[0][0]
+
+    @mute_logger(*QUIET, "odoo.service.model")
+    def test_softphone_connect_dials_once(self):
+        member_id = self.member_id("sales", "101")
+        result = self.run_action(
+            self.users["101"],
+            lambda env: env["axivox.softphone"].connect(member_id),
+            "POST",
+            "/calls",
+            "UPDATE axivox_queue_member SET write_date = now() WHERE id = %s",
+            [member_id],
+        )
+        self.assertEqual(len(self.pbx_calls("POST", "/calls")), 1)
+        self.assertEqual(result["outcome"], "logged_in")
+        self.assertEqual(
+            self.sql(
+                "SELECT login_intent, login_intent_connect FROM axivox_queue_member"
+                " WHERE id = %s",
+                [member_id],
+            ),
+            [("widget", True)],
+        )
+
+    @mute_logger(*QUIET, "odoo.service.model")
+    def test_softphone_disconnect_all_dials_once(self):
+        # 102 is connected to Sales (the simulator's data), and to Billing now
+        self.pbx.connect_agent("billing", "102")
+        self.assertIsNone(self.sync())
+        members = [self.member_id(q, "102") for q in ("sales", "billing")]
+        result = self.run_action(
+            self.users["102"],
+            lambda env: env["axivox.softphone"].disconnect_all(),
+            "POST",
+            "/calls",
+            "UPDATE axivox_queue_member SET write_date = now() WHERE id = ANY(%s)",
+            [members],
+        )
+        self.assertEqual(len(self.pbx_calls("POST", "/calls")), 2, "one a queue")
+        self.assertEqual([i["outcome"] for i in result], ["logged_out"] * 2)
