@@ -50,10 +50,9 @@ class AxivoxAccount(models.Model):
             if not local_day:
                 continue
             try:
-                with account._own_transaction() as env:
-                    own = account.with_env(env)
-                    if not own._auto_logout():
-                        own.auto_logout_last_date = local_day
+                if not account._auto_logout():
+                    with account._own_transaction() as env:
+                        account.with_env(env).auto_logout_last_date = local_day
             except Exception as exc:  # pylint: disable=broad-except
                 # recorded, and the next accounts are logged out all the same
                 _logger.exception(
@@ -90,8 +89,11 @@ class AxivoxAccount(models.Model):
         mirrored queues, as the PBX lists them. Returns the error message, or None when
         every agent was logged out.
 
-        Each disconnection is stamped like a PBX event, so a late, older ADDMEMBER never
-        undoes it; the REMOVEMEMBER the PBX sends back changes nothing.
+        The PBX is asked first, holding no lock (each call may take seconds); then the
+        states are applied in one short transaction of their own, under the account's
+        events lock (webhooks, the applier and the listener of the account wait only
+        for that). Each disconnection is stamped like a PBX event, so a late, older
+        ADDMEMBER never undoes it; the REMOVEMEMBER the PBX sends back changes nothing.
         """
         self.ensure_one()
         queues = {
@@ -108,7 +110,7 @@ class AxivoxAccount(models.Model):
             )
         }
         failures = []
-        changed = Member.browse()
+        done = []
         try:
             client = self._pbx_client()
             agents = client.list_agents()
@@ -155,10 +157,18 @@ class AxivoxAccount(models.Model):
                 )
                 continue
             if member:
-                changed |= member._set_login_state_now(
-                    bool(result.get("connected", False)), "auto"
-                )
-        changed._notify_state()
+                done.append((member, bool(result.get("connected", False))))
+        if done:
+            with self._own_transaction() as env:
+                changed = Member.with_env(env)
+                for member, connected in done:
+                    changed |= member.with_env(env)._set_login_state_now(
+                        connected, "auto"
+                    )
+                changed._notify_state()
+            Member.browse(
+                [member.id for member, _connected in done]
+            ).invalidate_recordset()
         if not failures:
             return None
         message = _(
@@ -173,5 +183,7 @@ class AxivoxAccount(models.Model):
                 self.name,
                 failures[0],
             )
-        self.last_error = message
+        with self._own_transaction() as env:
+            self.with_env(env).last_error = message
+        self.invalidate_recordset(["last_error"])
         return message

@@ -12,6 +12,7 @@ from odoo.service.model import retrying
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
+from ..models.axivox_account_sync import EVENTS_LOCK
 from .common import wait_for
 from .test_concurrency import QUIET, REAL, RealTransactionsCase
 
@@ -170,3 +171,64 @@ class TestPbxCallsOnce(RealTransactionsCase):
         )
         self.assertEqual(len(self.pbx_calls("POST", "/calls")), 2, "one a queue")
         self.assertEqual([i["outcome"] for i in result], ["logged_out"] * 2)
+
+
+@tagged("post_install", "-at_install")
+class TestAutoLogoutLock(RealTransactionsCase):
+    @mute_logger(*QUIET)
+    def test_end_of_day_logout_holds_no_lock_while_the_pbx_answers(self):
+        self.pbx.connect_agent("sales", "101")
+        self.assertIsNone(self.sync())
+        self.sql_commit(
+            "UPDATE axivox_account SET auto_logout = true, auto_logout_time = 0,"
+            " auto_logout_tz = 'UTC' WHERE id = %s",
+            [self.account_id],
+        )
+        self.sim.faults(latency_ms=1500)
+        self.addCleanup(self.sim.faults)
+
+        def logout():
+            with self.registry.cursor() as cr:
+                self.real_env(cr)["axivox.account"]._cron_auto_logout()
+
+        thread = threading.Thread(target=logout, name="axivox-test-logout")
+        thread.start()
+        try:
+            self.assertTrue(
+                wait_for(lambda: len(self.disconnects()) >= 2, 20),
+                "the PBX is asked to disconnect the second agent",
+            )
+            with self.registry.cursor() as cr:
+                cr.execute(
+                    "SELECT pg_try_advisory_xact_lock(%s, %s)",
+                    [EVENTS_LOCK, self.account_id],
+                )
+                free = cr.fetchone()[0]
+        finally:
+            thread.join(60)
+        self.assertTrue(free, "webhooks of the account are not kept waiting")
+        self.assertEqual(len(self.disconnects()), 3)
+        connected = self.sql(
+            "SELECT count(*) FROM axivox_queue_member m JOIN axivox_queue q"
+            " ON q.id = m.queue_id WHERE q.account_id = %s AND m.connected"
+            " AND m.member_type = 'dynamic'",
+            [self.account_id],
+        )
+        self.assertEqual(connected, [(0,)], "the states are applied")
+        self.assertTrue(
+            self.sql(
+                "SELECT auto_logout_last_date FROM axivox_account WHERE id = %s",
+                [self.account_id],
+            )[0][0]
+        )
+
+    def disconnects(self):
+        return [
+            r
+            for r in self.sim.requests_log()
+            if r["method"] == "POST" and r["path"].endswith("/disconnect")
+        ]
+
+    def sql_commit(self, query, params=()):
+        with self.registry.cursor() as cr:
+            cr.execute(query, params)
