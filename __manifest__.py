@@ -17,6 +17,7 @@
         "security/ir.model.access.csv",
         "data/axivox_queue_event_type_data.xml",
         "data/ir_cron_data.xml",
+        "data/axivox_queue_event_quarantine_actions.xml",
         "views/axivox_account_views.xml",
         "views/axivox_queue_member_views.xml",
         "views/axivox_queue_event_views.xml",
