@@ -63,3 +63,72 @@ class FakePbx:
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(5)
+
+
+class FakeStream:
+    """A PBX event stream on 127.0.0.1 (``/api/v1/events/stream``) that sends the
+    frames a test gives it: ``frames`` is a list of ``(cursor or None, text)``; a
+    connection resuming after cursor N is sent the frames without a cursor and those
+    after N, then a heartbeat now and then. ``connections`` lists the
+    ``(Authorization header, after)`` of each connection."""
+
+    def __init__(self, frames):
+        self.frames = frames
+        self.connections = []
+        self.loop = None
+        self.port = None
+        self._ready = threading.Event()
+        self.thread = threading.Thread(
+            target=self._run, name="axivox-fake-stream", daemon=True
+        )
+
+    @property
+    def url(self):
+        return "http://127.0.0.1:%d" % self.port
+
+    def start(self):
+        self.thread.start()
+        self._ready.wait(10)
+        return self
+
+    def stop(self):
+        if self.loop:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+
+    def _run(self):
+        import asyncio
+
+        from aiohttp import web
+
+        async def stream(request):
+            after = request.query.get("after")
+            self.connections.append((request.headers.get("Authorization"), after))
+            ws = web.WebSocketResponse(autoping=True)
+            await ws.prepare(request)
+            try:
+                for cursor, text in self.frames:
+                    if cursor is None or after is None or int(cursor) > int(after):
+                        await ws.send_str(text)
+                while not ws.closed:
+                    await asyncio.sleep(0.3)
+                    await ws.send_str(json.dumps({"type": "heartbeat"}))
+            except (ConnectionError, RuntimeError):
+                pass  # the client went away
+            return ws
+
+        self.loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(self.loop)
+        app = web.Application()
+        app.router.add_get("/api/v1/events/stream", stream)
+        runner = web.AppRunner(app, handle_signals=False)
+        self.loop.run_until_complete(runner.setup())
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        self.loop.run_until_complete(site.start())
+        self.port = site._server.sockets[0].getsockname()[1]
+        self._ready.set()
+        try:
+            self.loop.run_forever()
+        finally:
+            self.loop.run_until_complete(runner.cleanup())
+            self.loop.close()
