@@ -243,6 +243,41 @@ class TestCsvAndRights(AxivoxCase):
         self.assertEqual(cell["Transfer Target"], "'@SUM(A1)")
         self.assertFalse([c for c in row if c and c[0] in "=+-@"])
 
+    def test_csv_formulas_are_neutralised_in_every_column(self):
+        # a queue and an agent named like formulas (names come from the PBX), and
+        # cells starting with a tab or a carriage return
+        self.queue_sales.with_context(
+            axivox_no_pending_change=True
+        ).name = '=HYPERLINK("http://example.com")'
+        self.agent2.name = "@agent"
+        Event = self.env["axivox.queue.event"]
+        Event._ingest(
+            self.account_a,
+            [
+                {
+                    "id": "csv2",
+                    "type": "BLINDTRANSFER",
+                    "queue_id": self.queue_sales.remote_id or "x",
+                    "timestamp": "2026-03-02T09:00:00.000Z",
+                    "call_id": "\t=1+1",
+                    "caller_number": "123",
+                    "agent_extension": "202",
+                    "transfer_target": "\r=2+2",
+                },
+            ],
+            "webhook",
+        )
+        self.env["axivox.queue.event"].search(
+            [("pbx_event_id", "=", "csv2")]
+        ).queue_id = self.queue_sales
+        content = Event._report_csv([("pbx_event_id", "=", "csv2")]).decode()
+        header, row = list(csv.reader(io.StringIO(content)))[:2]
+        cell = dict(zip(header, row, strict=True))
+        self.assertEqual(cell["Queue"], '\'=HYPERLINK("http://example.com")')
+        self.assertEqual(cell["Call ID"], "'\t=1+1")
+        self.assertEqual(cell["Transfer Target"], "'\r=2+2")
+        self.assertFalse([c for c in row if c and c[0] in "=+-@\t\r"], row)
+
     def test_manager_cannot_move_a_queue_to_another_company(self):
         queue = self.queue_sales.with_user(self.manager)
         with self.assertRaises(AccessError) as caught:
