@@ -331,6 +331,11 @@ class AxivoxAccount(models.Model):
             exc, pbx_errors.AxivoxConflict | pbx_errors.AxivoxValidationError
         ):
             return _("The PBX refused the change: %(reason)s", reason=exc.message)
+        if exc.code == "response_too_large":
+            return _(
+                "The PBX sent an answer too large for Odoo to read. Ask your "
+                "administrator to check the PBX account."
+            )
         return _(
             "The PBX sent an answer Odoo does not understand. Ask your administrator "
             "to check the PBX account."

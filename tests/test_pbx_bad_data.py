@@ -60,6 +60,7 @@ class TestPbxBadData(SimulatedWorld, TransactionCase):
     def setUp(self):
         super().setUp()
         self.fake.routes.clear()
+        self.fake.requests.clear()
         self.fake.answer(
             "GET",
             "/queues",
@@ -194,3 +195,15 @@ class TestPbxBadData(SimulatedWorld, TransactionCase):
         }
         self.assertEqual(connected, set())
         self.assertTrue(self.account.auto_logout_last_date)
+
+    @mute_logger(*QUIET)
+    def test_an_answer_too_large_is_refused_unread(self):
+        self.fake.answer(
+            "GET", "/queues", body={"queues": [], "padding": "x" * (33 << 20)}
+        )
+        self.bad._sync_committed()
+        self.assertEqual(self.bad.sync_state, "error")
+        self.assertIn("answer too large", self.bad.last_error)
+        self.assertEqual(
+            self.fake.requests.count(("GET", "/api/v1/queues")), 1, "not retried"
+        )
