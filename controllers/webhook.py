@@ -40,8 +40,12 @@ class AxivoxWebhookController(http.Controller):
         methods=["POST"],
         csrf=False,
         save_session=False,
+        # Odoo reads form and multipart bodies before the route runs: at most this
+        # much of them (413 beyond)
+        max_content_length=MAX_BODY_BYTES,
     )
-    def webhook(self, token):
+    def webhook(self, token, **_form):
+        # _form: what Odoo read of a form body (refused below, 415)
         # No session, no user: the URL token names the account and its secret proves the
         # sender. The work is done as the superuser, after the signature is verified.
         httprequest = request.httprequest
@@ -52,6 +56,12 @@ class AxivoxWebhookController(http.Controller):
                 error="payload_too_large" if length else "length_required",
                 message=f"The body must state its length and be at most "
                 f"{MAX_BODY_BYTES} bytes.",
+            )
+        if httprequest.mimetype != "application/json":
+            return _answer(
+                415,
+                error="unsupported_media_type",
+                message="The body must be JSON (Content-Type: application/json).",
             )
         # Cached: Odoo serves a request again after a serialization failure, and the
         # signature must then be checked on the same bytes.

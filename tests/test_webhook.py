@@ -324,9 +324,39 @@ class TestWebhook(WebhookWorld, HttpCase):
         self.assertIn("event 1", self.quarantined().reason)
         self.assertEqual(self.quarantined().pbx_event_id, "g2")
 
+    @mute_logger("odoo.http")
     def test_too_large_body_is_refused_before_reading(self):
+        # refused by Odoo itself, before the route runs (its max_content_length)
         body = b'{"events": [' + b" " * (3 * 1024 * 1024) + b"]}"
-        self.assertRefused(self.post(body=body), 413, "payload_too_large")
+        response = self.post(body=body)
+        self.assertEqual(response.status_code, 413, response.text)
+        self.assertFalse(self.events(), "a refused request changes nothing")
+
+    def test_a_body_that_is_not_json_is_refused(self):
+        body = b"type=ADDMEMBER&agent_extension=102"
+        for content_type in ("application/x-www-form-urlencoded", "text/plain"):
+            with self.subTest(content_type=content_type):
+                response = self.post(body=body, headers={"Content-Type": content_type})
+                self.assertRefused(response, 415, "unsupported_media_type")
+
+    @mute_logger("odoo.http")
+    def test_a_large_form_is_refused_before_odoo_parses_it(self):
+        # a signed multipart body of 3 MiB: Odoo reads forms before the route runs
+        headers = signed(b"")
+        del headers["Content-Type"]  # multipart, set by requests
+        response = self.url_open(
+            WEBHOOK_URL % self.token,
+            files={"events": ("events.json", b" " * (3 * 1024 * 1024))},
+            headers=headers,
+        )
+        self.assertEqual(response.status_code, 413)
+        self.assertFalse(self.events())
+        rule = next(
+            rule
+            for rule in self.env["ir.http"].routing_map().iter_rules()
+            if rule.rule == "/voip_axivox_queue/webhook/<string:token>"
+        )
+        self.assertEqual(rule.endpoint.routing["max_content_length"], 2 * 1024 * 1024)
 
     @mute_logger("odoo.http")
     def test_only_post(self):
