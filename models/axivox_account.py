@@ -144,6 +144,11 @@ class AxivoxAccount(models.Model):
             "The webhook token must be unique.",
         ),
         (
+            "webhook_secret_unique",
+            "unique(webhook_secret)",
+            "Another PBX account has this webhook secret: give each account its own.",
+        ),
+        (
             "sync_interval_positive",
             "check(sync_interval > 0)",
             "The sync interval must be at least one minute.",

@@ -55,7 +55,9 @@ class RealTransactionsCase(TransactionCase):
                     "name": f"Concurrency PBX {self.tag} {len(self.accounts)}",
                     "api_url": url,
                     "api_key": self.sim.api_key,
-                    "webhook_secret": WEBHOOK_SECRET,
+                    # one secret an account
+                    "webhook_secret": WEBHOOK_SECRET
+                    + (f"-{len(self.accounts)}" if self.accounts else ""),
                 }
             )
             self.accounts.append(account.id)
