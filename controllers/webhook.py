@@ -67,17 +67,11 @@ class AxivoxWebhookController(http.Controller):
         # signature must then be checked on the same bytes.
         body = httprequest.get_data(cache=True)
         env = request.env(user=SUPERUSER_ID)
-        account, secret = env["axivox.account"]._webhook_account(token)
+        account, secrets = env["axivox.account"]._webhook_account(token)
         try:
-            if not account:
+            if not account or not secrets:
                 raise signature.SignatureError("unknown account", "unknown_account")
-            signature.verify(
-                secret,
-                httprequest.headers.get(signature.TIMESTAMP_HEADER),
-                httprequest.headers.get(signature.SIGNATURE_HEADER),
-                body,
-                tolerance=SIGNATURE_TOLERANCE,
-            )
+            _verify(secrets, httprequest.headers, body)
         except signature.SignatureError as exc:
             _logger.info("Refused a webhook delivery: %s", exc.reason)
             # Unknown account and bad signature get the same answer.
@@ -122,6 +116,25 @@ class AxivoxWebhookController(http.Controller):
                 message="Odoo was changing the same records; send it again.",
             )
         return _answer(200, **result)
+
+
+def _verify(secrets, headers, body):
+    """Check the signature with each secret the account accepts now (its secret, then
+    the one before the last rotation); raises the first refusal when none signed it."""
+    refusal = None
+    for secret in secrets:
+        try:
+            signature.verify(
+                secret,
+                headers.get(signature.TIMESTAMP_HEADER),
+                headers.get(signature.SIGNATURE_HEADER),
+                body,
+                tolerance=SIGNATURE_TOLERANCE,
+            )
+            return
+        except signature.SignatureError as exc:
+            refusal = refusal or exc
+    raise refusal
 
 
 def _refuse_constant(name):

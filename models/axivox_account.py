@@ -9,8 +9,11 @@ axivox_account_auto_logout.py.
 """
 
 import contextlib
+import datetime
 import logging
 import secrets
+import time
+from datetime import timedelta
 
 from odoo import _, api, fields, models, tools
 from odoo.exceptions import UserError, ValidationError
@@ -26,6 +29,9 @@ WEBHOOK_ROUTE = "/voip_axivox_queue/webhook/"
 
 PBX_DEADLINE = 20  # seconds, for one PBX call in all
 PBX_MAX_RETRY_AFTER = 5  # seconds: a PBX asking to wait longer is answered "try later"
+# seconds the webhook secret before a rotation is still accepted: deliveries the PBX
+# signed with it, and those it sends until it is given the new one
+SECRET_GRACE = 3600
 
 
 def _new_secret():
@@ -57,6 +63,16 @@ class AxivoxAccount(models.Model):
         copy=False,
         default=lambda self: _new_secret(),
         help="Shared secret the PBX signs its webhook events with (HMAC-SHA256).",
+    )
+    # The secret before the last rotation, accepted until the PBX has the new one.
+    webhook_secret_previous = fields.Char(
+        "Previous Webhook Secret", groups="base.group_system", copy=False
+    )
+    webhook_secret_previous_until = fields.Datetime(
+        "Previous Secret Accepted Until",
+        groups="base.group_system",
+        copy=False,
+        readonly=True,
     )
     webhook_token = fields.Char(
         groups="base.group_system",
@@ -240,8 +256,15 @@ class AxivoxAccount(models.Model):
         self.check_access_rights("write")
         if not self.env.user.has_group("base.group_system"):
             raise UserError(_("Only administrators can rotate the webhook secret."))
+        until = fields.Datetime.now() + timedelta(seconds=SECRET_GRACE)
         for account in self:
-            account.webhook_secret = _new_secret()
+            account.write(
+                {
+                    "webhook_secret_previous": account.webhook_secret,
+                    "webhook_secret_previous_until": until,
+                    "webhook_secret": _new_secret(),
+                }
+            )
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
@@ -249,7 +272,8 @@ class AxivoxAccount(models.Model):
                 "type": "warning",
                 "message": _(
                     "A new webhook secret was generated. Give it to the PBX: "
-                    "events signed with the old one are now refused."
+                    "events signed with the old one are accepted for one more hour, "
+                    "then refused."
                 ),
                 "next": {"type": "ir.actions.act_window_close"},
             },
@@ -347,7 +371,15 @@ class AxivoxAccount(models.Model):
         )
 
     # What a webhook delivery reads of its account: cached, as every delivery asks.
-    WEBHOOK_FIELDS = frozenset({"webhook_token", "webhook_secret", "active"})
+    WEBHOOK_FIELDS = frozenset(
+        {
+            "webhook_token",
+            "webhook_secret",
+            "webhook_secret_previous",
+            "webhook_secret_previous_until",
+            "active",
+        }
+    )
 
     @api.model_create_multi
     def create(self, vals_list):
@@ -368,25 +400,40 @@ class AxivoxAccount(models.Model):
 
     @api.model
     def _webhook_account(self, token):
-        """``(account, secret)``: the active account a webhook URL token designates and
-        its webhook secret (an empty account and None if none). No query: read from
-        the cache of every active account's token, which a change of an account's
-        token, secret or state clears in every Odoo process."""
-        account_id, secret = self._webhook_credentials().get(token, (None, None))
-        return self.browse(account_id), secret
+        """``(account, secrets)``: the active account a webhook URL token designates
+        and the webhook secrets a delivery may be signed with now (its secret, and the
+        one before the last rotation during its grace period); an empty account and
+        no secret if none. No query: read from the cache of every active account's
+        token, which a change of an account's token, secrets or state clears in every
+        Odoo process."""
+        account_id, secret, previous, until = self._webhook_credentials().get(
+            token, (None, None, None, 0)
+        )
+        secrets_now = [secret] if secret else []
+        if previous and time.time() < until:
+            secrets_now.append(previous)
+        return self.browse(account_id), secrets_now
 
     @tools.ormcache()
     def _webhook_credentials(self):
-        """``{webhook token: (account id, webhook secret)}`` of the active accounts:
-        one entry, whatever tokens are asked for."""
-        self.flush_model(["webhook_token", "webhook_secret", "active"])
+        """``{webhook token: (account id, webhook secret, previous secret, end of its
+        grace period in epoch seconds)}`` of the active accounts: one entry, whatever
+        tokens are asked for."""
+        self.flush_model(list(self.WEBHOOK_FIELDS))
         self.env.cr.execute(
-            """SELECT webhook_token, id, webhook_secret FROM axivox_account
+            """SELECT webhook_token, id, webhook_secret, webhook_secret_previous,
+                      webhook_secret_previous_until
+                 FROM axivox_account
                 WHERE active AND webhook_token IS NOT NULL"""
         )
         return {
-            token: (account_id, secret)
-            for token, account_id, secret in self.env.cr.fetchall()
+            token: (
+                account_id,
+                secret,
+                previous,
+                until.replace(tzinfo=datetime.timezone.utc).timestamp() if until else 0,
+            )
+            for token, account_id, secret, previous, until in self.env.cr.fetchall()
         }
 
     @api.model

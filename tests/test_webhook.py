@@ -2,7 +2,9 @@
 """
 import json
 import time
+from datetime import timedelta
 
+from odoo import fields
 from odoo.tests import HttpCase, tagged
 from odoo.tools import mute_logger
 
@@ -205,6 +207,7 @@ class TestWebhook(WebhookWorld, HttpCase):
         self.account.with_user(
             self.env.ref("base.user_admin")
         ).action_rotate_webhook_secret()
+        self.end_grace()
         secret = self.account.webhook_secret
         self.assertUnsigned(
             self.post(event("c2", "ADDMEMBER", agent_extension="101")),
@@ -241,6 +244,34 @@ class TestWebhook(WebhookWorld, HttpCase):
             "c5",
         )
         self.assertEqual(sorted(self.events().mapped("pbx_event_id")), ["c1", "c3"])
+
+    def end_grace(self):
+        """The grace period of the previous webhook secret is over."""
+        self.account.webhook_secret_previous_until = fields.Datetime.now() - timedelta(
+            seconds=1
+        )
+
+    def test_the_previous_secret_is_accepted_for_a_grace_period(self):
+        old = self.account.webhook_secret
+        self.account.with_user(
+            self.env.ref("base.user_admin")
+        ).action_rotate_webhook_secret()
+        self.assertNotEqual(self.account.webhook_secret, old)
+        # a delivery the PBX signed before it was given the new secret
+        response = self.post(
+            event("g1", "ADDMEMBER", agent_extension="102"), secret=old
+        )
+        self.assertEqual(response.status_code, 200, response.text)
+        response = self.post(
+            event("g2", "ADDMEMBER", agent_extension="101"),
+            secret=self.account.webhook_secret,
+        )
+        self.assertEqual(response.status_code, 200, response.text)
+        self.end_grace()
+        self.assertUnsigned(
+            self.post(event("g3", "REMOVEMEMBER", agent_extension="102"), secret=old)
+        )
+        self.assertEqual(sorted(self.events().mapped("pbx_event_id")), ["g1", "g2"])
 
     def test_missing_signature(self):
         body = json.dumps(event("m1", "ADDMEMBER", agent_extension="102")).encode()
