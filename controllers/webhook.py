@@ -80,6 +80,19 @@ class AxivoxWebhookController(http.Controller):
                 error="invalid_signature",
                 message="The request is not signed by a known PBX account.",
             )
+        # A delivery is processed once: a captured request sent again (within the
+        # signature's tolerance), or a retry of a delivery processed already, is
+        # acknowledged and changes nothing.
+        delivery = httprequest.headers.get(signature.DELIVERY_HEADER) or (
+            "signature:" + httprequest.headers.get(signature.SIGNATURE_HEADER, "")
+        )
+        Delivery = env["axivox.webhook.delivery"]
+        if not Delivery._note(account, delivery):
+            _logger.info(
+                "Webhook delivery for PBX account %s received again: ignored",
+                account.id,
+            )
+            return _answer(200, replayed=True)
         try:
             payload = json.loads(body, parse_constant=_refuse_constant)
         except (ValueError, RecursionError):
@@ -102,7 +115,10 @@ class AxivoxWebhookController(http.Controller):
                 and exc.pgcode not in CONCURRENCY_ERRORS
             ):
                 raise
-            # Nothing was stored; the PBX retries a 5xx, and the retry will succeed.
+            # Nothing was stored; the PBX retries a 5xx, and the retry will succeed:
+            # the delivery is not remembered either (this transaction may have failed
+            # with the conflict).
+            env.cr.rollback()
             _logger.info(
                 "Webhook delivery for PBX account %s conflicted with another "
                 "transaction (%s): answered 503",

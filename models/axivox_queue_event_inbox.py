@@ -261,5 +261,7 @@ class AxivoxQueueEventInbox(models.Model):
 
     @api.model
     def _cron_apply_waiting(self):
-        """Apply what an applier left behind (stopped, or died before applying)."""
+        """Apply what an applier left behind (stopped, or died before applying); forget
+        the webhook deliveries received long ago."""
         self._apply_waiting()
+        self.env["axivox.webhook.delivery"]._forget_old()

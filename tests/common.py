@@ -70,9 +70,9 @@ def event(event_id, kind, queue_id="sales", at="2026-11-28T10:00:00.000Z", **dat
     )
 
 
-def signed(body, secret=WEBHOOK_SECRET, now=None):
+def signed(body, secret=WEBHOOK_SECRET, now=None, delivery_id=None):
     """Headers of a webhook delivery signed with ``secret``."""
-    headers = signature.signed_headers(secret, body, now=now)
+    headers = signature.signed_headers(secret, body, now=now, delivery_id=delivery_id)
     headers["Content-Type"] = "application/json"
     return headers
 

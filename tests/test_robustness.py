@@ -1,5 +1,6 @@
 """Nothing lost, nothing doubled, no 500: hostile input, bad events, conflicts and
 faults."""
+import contextlib
 import csv
 import io
 import json
@@ -78,11 +79,19 @@ class TestWebhookHostileInput(WebhookWorld, HttpCase):
         """
         body = json.dumps(event("rt1", "ADDMEMBER", agent_extension="102")).encode()
         serve = serve_webhook(self.env, self.token, body, signed(body))
-        first = serve()
-        self.assertEqual(first.status_code, 200, first.get_data())
+
+        class SerializationFailure(Exception):
+            pass
+
+        # the first time, the transaction fails after the delivery was served: Odoo's
+        # retrying rolls it back (the delivery is not remembered, nothing applied)
+        with contextlib.suppress(SerializationFailure), self.env.cr.savepoint():
+            first = serve()
+            self.assertEqual(first.status_code, 200, first.get_data())
+            raise SerializationFailure()
         again = serve()
         self.assertEqual(again.status_code, 200, again.get_data())
-        self.assertEqual(json.loads(again.get_data()), {"applied": 0, "duplicates": 1})
+        self.assertEqual(json.loads(again.get_data()), {"applied": 1, "duplicates": 0})
 
     def test_hostile_bodies_get_a_clear_4xx(self):
         nested = b"[" * 100000 + b"]" * 100000

@@ -11,7 +11,7 @@ from ..axivox_api.events import split_events
 from ..cli.axivox_apply import InboxApplier
 from ..models.axivox_account_sync import EVENTS_LOCK
 from ..models.axivox_queue_event_inbox import APPLY_LOCK, TRANSIENT_ATTEMPTS
-from .common import WebhookWorld, event, make_user, wait_for
+from .common import WEBHOOK_URL, WebhookWorld, event, make_user, signed, wait_for
 
 LATER = "2026-11-28T10:05:00.000Z"  # after the events' default moment
 INBOX_LOGGER = "odoo.addons.voip_axivox_queue.models.axivox_queue_event_inbox"
@@ -56,6 +56,29 @@ class TestWebhookApplier(WebhookWorld, HttpCase):
         self.assertEqual(response.json(), {"applied": 1, "duplicates": 0})
         self.assertTrue(self.member(self.sales, "102").connected)
         self.assertFalse(self.waiting())
+
+    def test_a_delivery_sent_again_is_not_stored_again(self):
+        self.hold_applier_lock()
+        body = json.dumps(event("r1", "ADDMEMBER", agent_extension="102")).encode()
+        headers = signed(body)
+        first = self.url_open(WEBHOOK_URL % self.token, data=body, headers=headers)
+        self.assertEqual(first.json(), {"queued": 1})
+        # the same request, captured and sent again while its signature is valid
+        again = self.url_open(WEBHOOK_URL % self.token, data=body, headers=headers)
+        self.assertEqual(again.status_code, 200, again.text)
+        self.assertEqual(again.json(), {"replayed": True})
+        self.assertEqual(len(self.waiting()), 1, "stored once")
+        # the PBX's retry of it (the same delivery id, signed again) is the same
+        retry = self.url_open(
+            WEBHOOK_URL % self.token,
+            data=body,
+            headers=signed(body, delivery_id=headers["X-Axivox-Delivery"]),
+        )
+        self.assertEqual(retry.json(), {"replayed": True})
+        # another delivery of the same events is a delivery of its own
+        other = self.url_open(WEBHOOK_URL % self.token, data=body, headers=signed(body))
+        self.assertEqual(other.json(), {"queued": 1})
+        self.assertEqual(len(self.waiting()), 2)
 
     def test_with_an_applier_the_delivery_is_stored_then_applied(self):
         self.hold_applier_lock()
