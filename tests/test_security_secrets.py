@@ -50,6 +50,14 @@ class TestSecrets(AxivoxCase):
     # ------------------------------------------------------------------
     # Administrators
     # ------------------------------------------------------------------
+    def test_the_demo_account_has_a_secret_of_its_own(self):
+        demo = self.env.ref("voip_axivox_queue.demo_account", raise_if_not_found=False)
+        if not demo:
+            self.skipTest("installed without demo data")
+        # generated at install: no two demo databases share it, nobody knows it
+        self.assertNotEqual(demo.webhook_secret, "demo-webhook-secret")
+        self.assertGreaterEqual(len(demo.webhook_secret), 40)
+
     @mute_logger("odoo.sql_db")
     def test_two_accounts_never_share_a_webhook_secret(self):
         Account = self.env["axivox.account"].with_user(self.admin)
