@@ -144,15 +144,22 @@ class AxivoxQueue(models.Model):
             with account._pbx_errors():
                 client = account._pbx_client()
                 remote_agents = client.list_agents()
-                remotes = {r["id"]: r for r in client.list_queues()}
+                remotes = {
+                    r["id"]: r
+                    for r in client.list_queues()
+                    if isinstance(r.get("id"), str)
+                }
             # In a transaction of its own, under the account's events lock (as the
             # sync).
             with account._own_transaction() as env:
                 own_queues = account_queues.with_env(env).sudo()
                 account.with_env(env).sudo()._lock_events()
                 for queue in own_queues.filtered("remote_id"):
-                    if queue.remote_id in remotes:
-                        queue._update_from_pbx(remotes[queue.remote_id])
+                    remote = remotes.get(queue.remote_id)
+                    # a queue the PBX describes in a way Odoo cannot read is left as
+                    # it is (the sync names it in the account's error)
+                    if remote and not rules.queue_problem(remote):
+                        queue._update_from_pbx(remote)
                 account.with_env(env).sudo()._sync_agents(
                     remote_agents, {q.remote_id: q for q in own_queues if q.remote_id}
                 )

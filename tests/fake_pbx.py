@@ -2,6 +2,7 @@
 reference simulator never gives (a queue of an unknown strategy, an agent action
 answered without its agent): Odoo's client speaks to it over loopback as to any PBX."""
 
+import contextlib
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -106,15 +107,14 @@ class FakeStream:
             self.connections.append((request.headers.get("Authorization"), after))
             ws = web.WebSocketResponse(autoping=True)
             await ws.prepare(request)
-            try:
+            # the client may go away at any time
+            with contextlib.suppress(ConnectionError, RuntimeError):
                 for cursor, text in self.frames:
                     if cursor is None or after is None or int(cursor) > int(after):
                         await ws.send_str(text)
                 while not ws.closed:
                     await asyncio.sleep(0.3)
                     await ws.send_str(json.dumps({"type": "heartbeat"}))
-            except (ConnectionError, RuntimeError):
-                pass  # the client went away
             return ws
 
         self.loop = asyncio.new_event_loop()

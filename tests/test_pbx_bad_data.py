@@ -207,3 +207,19 @@ class TestPbxBadData(SimulatedWorld, TransactionCase):
         self.assertEqual(
             self.fake.requests.count(("GET", "/api/v1/queues")), 1, "not retried"
         )
+
+    @mute_logger(*QUIET)
+    def test_a_refresh_leaves_a_queue_odoo_cannot_read_as_it_is(self):
+        self.fake.answer("GET", "/queues", body={"queues": [pbx_queue("fine", "800")]})
+        self.fake.answer("GET", "/agents", body={"agents": []})
+        self.bad._sync_committed()
+        fine = self.queues(self.bad)
+        self.assertEqual(fine.strategy, "ringall")
+        self.fake.answer(
+            "GET",
+            "/queues",
+            body={"queues": [pbx_queue("fine", "800", strategy="loudest")]},
+        )
+        fine.with_user(self.manager).action_refresh_from_pbx()
+        self.env.invalidate_all()
+        self.assertEqual(fine.strategy, "ringall", "left as it is")
