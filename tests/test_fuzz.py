@@ -10,7 +10,7 @@ from odoo.tests import HttpCase, tagged
 
 from ..axivox_api import events as ev
 from ..axivox_api import signature
-from .common import WEBHOOK_SECRET, WEBHOOK_URL, WebhookWorld, signed
+from .common import DAY, WEBHOOK_SECRET, WEBHOOK_URL, WebhookWorld, signed
 
 try:
     from hypothesis import HealthCheck, given, settings
@@ -43,7 +43,7 @@ if given:
             "type": st.one_of(st.sampled_from(ev.EVENT_TYPES), st.text(max_size=10)),
             "queue_id": st.one_of(st.just("sales"), values),
             "timestamp": st.one_of(
-                st.just("2026-11-28T10:00:00Z"),
+                st.just(f"{DAY}T10:00:00Z"),
                 st.text(max_size=30),
                 st.datetimes(timezones=st.timezones()).map(lambda d: d.isoformat()),
             ),

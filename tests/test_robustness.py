@@ -19,6 +19,7 @@ from ..axivox_api.events import validate_batch
 from ..controllers.webhook import AxivoxWebhookController
 from ..models.axivox_queue_event import COPY_FROM_ROWS, copy_text
 from .common import (
+    DAY,
     WEBHOOK_SECRET,
     WEBHOOK_URL,
     AxivoxCase,
@@ -433,7 +434,7 @@ class TestSyncRobustness(SimulatedWorld, TransactionCase):
         Softphone = self.env["axivox.softphone"].with_user(agent)
         for _n in range(DIAL_LIMIT):
             Softphone.dial("103")
-        with self.assertRaises(UserError):
+        with self.assertRaisesRegex(UserError, "Too many calls in a short time"):
             Softphone.dial("103")
 
 
@@ -459,7 +460,7 @@ class TestLargeBatchStorage(WebhookWorld, TransactionCase):
                     event(
                         f"{tag}-{i}",
                         "BLINDTRANSFER",
-                        at=f"2026-11-28T10:{i // 60:02d}:{i % 60:02d}.000Z",
+                        at=f"{DAY}T10:{i // 60:02d}:{i % 60:02d}.000Z",
                         call_id=f"{tag}-call-{i}",
                         caller_number="+3225550101",
                         agent_extension="102",

@@ -8,7 +8,7 @@ from odoo import fields
 from odoo.tests import HttpCase, tagged
 from odoo.tools import mute_logger
 
-from .common import WEBHOOK_URL, WebhookWorld, event, signed
+from .common import DAY, WEBHOOK_URL, WebhookWorld, event, signed
 
 
 @tagged("post_install", "-at_install")
@@ -29,14 +29,12 @@ class TestWebhook(WebhookWorld, HttpCase):
         sofia = self.member(self.sales, "102")
         self.assertFalse(sofia.connected)
         response = self.post(
-            event(
-                "e1", "ADDMEMBER", agent_extension="102", at="2026-11-28T09:00:00.250Z"
-            )
+            event("e1", "ADDMEMBER", agent_extension="102", at=f"{DAY}T09:00:00.250Z")
         )
         self.assertEqual(response.status_code, 200, response.text)
         self.assertEqual(response.json(), {"applied": 1, "duplicates": 0})
         self.assertTrue(sofia.connected)
-        self.assertEqual(str(sofia.connected_since), "2026-11-28 09:00:00")
+        self.assertEqual(str(sofia.connected_since), f"{DAY} 09:00:00")
         self.assertEqual(sofia.last_source, "pbx")
         self.assertAlmostEqual(sofia.last_change_ts, 1795856400.25, places=3)
         self.assertEqual(self.sales.connected_count, 2)
@@ -113,10 +111,10 @@ class TestWebhook(WebhookWorld, HttpCase):
     def test_reordered_pair_keeps_the_newest_state(self):
         sofia = self.member(self.sales, "102")
         late_logout = event(
-            "r2", "REMOVEMEMBER", agent_extension="102", at="2026-11-28T10:00:05.000Z"
+            "r2", "REMOVEMEMBER", agent_extension="102", at=f"{DAY}T10:00:05.000Z"
         )
         early_login = event(
-            "r1", "ADDMEMBER", agent_extension="102", at="2026-11-28T10:00:01.000Z"
+            "r1", "ADDMEMBER", agent_extension="102", at=f"{DAY}T10:00:01.000Z"
         )
         self.post(late_logout)
         self.assertFalse(sofia.connected)
@@ -131,13 +129,13 @@ class TestWebhook(WebhookWorld, HttpCase):
                         "r4",
                         "ADDMEMBER",
                         agent_extension="102",
-                        at="2026-11-28T11:00:09.000Z",
+                        at=f"{DAY}T11:00:09.000Z",
                     ),
                     event(
                         "r3",
                         "REMOVEMEMBER",
                         agent_extension="102",
-                        at="2026-11-28T11:00:02.000Z",
+                        at=f"{DAY}T11:00:02.000Z",
                     ),
                 ]
             }
@@ -311,7 +309,7 @@ class TestWebhook(WebhookWorld, HttpCase):
                 {
                     "type": "ABANDON",
                     "queue_id": "sales",
-                    "timestamp": "2026-11-28T10:00:00Z",
+                    "timestamp": f"{DAY}T10:00:00Z",
                 },
                 "id",
             ),

@@ -11,9 +11,9 @@ from ..axivox_api.events import split_events
 from ..cli.axivox_apply import InboxApplier
 from ..models.axivox_account_sync import EVENTS_LOCK
 from ..models.axivox_queue_event_inbox import APPLY_LOCK, TRANSIENT_ATTEMPTS
-from .common import WEBHOOK_URL, WebhookWorld, event, make_user, signed, wait_for
+from .common import DAY, WEBHOOK_URL, WebhookWorld, event, make_user, signed, wait_for
 
-LATER = "2026-11-28T10:05:00.000Z"  # after the events' default moment
+LATER = f"{DAY}T10:05:00.000Z"  # after the events' default moment
 INBOX_LOGGER = "odoo.addons.voip_axivox_queue.models.axivox_queue_event_inbox"
 
 
