@@ -59,7 +59,7 @@ class StreamListener:
         self.settings = {}  # account id: (url, key), as last read
         self._serving = {}  # account id: its thread
         self._unkeyed = set()  # accounts without a key, said once
-        self._failures = {}  # (account id, cursor): failed applies of that message
+        self._failures = {}  # account id: (cursor, failed applies of its message)
         self._guard = threading.Lock()
         self._stopping = threading.Event()
         self._watcher = None
@@ -245,7 +245,6 @@ class StreamListener:
             # As Odoo's own workers do: the registry reloaded after a module update,
             # the caches that other processes cleared cleared here too.
             self.registry = self.registry.check_signaling()
-            key = (account_id, cursor)
             try:
                 with self.registry.manage_changes(), self.registry.cursor() as cr:
                     env = api.Environment(cr, SUPERUSER_ID, {})
@@ -257,8 +256,11 @@ class StreamListener:
                         )
                         own_account._advance_cursor(cursor)
             except Exception as exc:
-                failures = self._failures.get(key, 0) + 1
-                self._failures = {key: failures}  # one message at a time
+                # the failures of this message in a row (an account's stream delivers
+                # one message at a time)
+                last, failures = self._failures.get(account_id, (None, 0))
+                failures = failures + 1 if last == cursor else 1
+                self._failures[account_id] = (cursor, failures)
                 if failures < DELIVERY_ATTEMPTS:
                     raise
                 detail = f"{exc.__class__.__name__}: {str(exc)[:200]}"
@@ -275,7 +277,7 @@ class StreamListener:
                     [(event, detail) for event in events],
                     cursor,
                 )
-            self._failures.pop(key, None)
+            self._failures.pop(account_id, None)
 
         return on_events
 
