@@ -71,7 +71,7 @@ class AxivoxAccount(models.Model):
         self.check_access_rule("read")
         errors = [
             error
-            for error in (account.sudo()._sync_committed() for account in self)
+            for error in (account.sudo()._sync_guarded() for account in self)
             if error
         ]
         return self._result_notification(errors, _("Odoo is in sync with the PBX."))
