@@ -17,6 +17,7 @@ from datetime import timedelta
 
 from odoo import _, api, fields, models, tools
 from odoo.exceptions import UserError, ValidationError
+from odoo.http import request
 
 from odoo.addons.base.models.res_partner import _tz_get
 
@@ -317,6 +318,22 @@ class AxivoxAccount(models.Model):
             deadline=PBX_DEADLINE,
             max_retry_after=PBX_MAX_RETRY_AFTER,
         )
+
+    def _once_per_request(self, key, call):
+        """``call()``, a PBX call that changes something, once per HTTP request: when
+        Odoo serves the request again after a serialization failure
+        (``odoo.service.model.retrying``, for every RPC), the PBX's first answer is
+        returned and the PBX is not asked again. Outside a request, ``call()``."""
+        if not request:
+            return call()
+        done = getattr(request, "_axivox_pbx_calls", None)
+        if done is None:
+            done = {}
+            request._axivox_pbx_calls = done
+        key = (self.id, *key)
+        if key not in done:
+            done[key] = call()
+        return done[key]
 
     @contextlib.contextmanager
     def _pbx_errors(self):

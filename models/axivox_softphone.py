@@ -66,7 +66,12 @@ class AxivoxSoftphone(models.AbstractModel):
         user = self.env.user.sudo()
         account = self._account_for_dial()
         with account._pbx_errors():
-            call = account._pbx_client().originate(user.axivox_extension, number)
+            # once per click, also when Odoo serves the RPC again after a
+            # serialization failure of what follows (closing her callback, ...)
+            call = account._once_per_request(
+                ("originate", user.axivox_extension, number),
+                lambda: account._pbx_client().originate(user.axivox_extension, number),
+            )
         return self._call_info(call)
 
     @api.model

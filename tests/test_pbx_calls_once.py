@@ -5,27 +5,24 @@ the record the action writes next. The simulator's request log counts the calls.
 
 import functools
 import threading
+import time
+
+from werkzeug.test import EnvironBuilder
 
 from odoo import SUPERUSER_ID, api
 from odoo.exceptions import UserError
+from odoo.http import HTTPRequest, Request, _request_stack
 from odoo.service.model import retrying
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
 from ..models.axivox_account_sync import EVENTS_LOCK
-from .common import wait_for
+from .common import event, wait_for
 from .test_concurrency import QUIET, REAL, RealTransactionsCase
 
 
-@tagged("post_install", "-at_install")
-class TestPbxCallsOnce(RealTransactionsCase):
-    def setUp(self):
-        super().setUp()
-        self.assertIsNone(self.sync())
-        self.sales_id = self.sql(
-            "SELECT id FROM axivox_queue WHERE account_id = %s AND remote_id = 'sales'",
-            [self.account_id],
-        )[0][0]
+class PbxCallsCase(RealTransactionsCase):
+    """Runs an action as Odoo runs an RPC, and counts the PBX's requests."""
 
     def pbx_calls(self, method, path):
         return [
@@ -65,6 +62,17 @@ class TestPbxCallsOnce(RealTransactionsCase):
     def sql_commit(self, query, params=()):
         with self.registry.cursor() as cr:
             cr.execute(query, params)
+
+
+@tagged("post_install", "-at_install")
+class TestPbxCallsOnce(PbxCallsCase):
+    def setUp(self):
+        super().setUp()
+        self.assertIsNone(self.sync())
+        self.sales_id = self.sql(
+            "SELECT id FROM axivox_queue WHERE account_id = %s AND remote_id = 'sales'",
+            [self.account_id],
+        )[0][0]
 
     # ------------------------------------------------------------------ apply
     @mute_logger(*QUIET, "odoo.service.model")
@@ -232,3 +240,45 @@ class TestAutoLogoutLock(RealTransactionsCase):
     def sql_commit(self, query, params=()):
         with self.registry.cursor() as cr:
             cr.execute(query, params)
+
+
+@tagged("post_install", "-at_install")
+class TestPadCallOnce(PbxCallsCase):
+    @mute_logger(*QUIET, "odoo.service.model", "odoo.sql_db")
+    def test_a_call_from_the_pad_is_placed_once(self):
+        """The caller has an open callback, closed when the agent's call is answered:
+        the callback changed meanwhile, Odoo serves the RPC again, and the PBX is not
+        asked to call her a second time."""
+        self.assertIsNone(self.sync())
+        now = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
+        common = {"call_id": f"cb-{self.tag}", "caller_number": "+3225553333"}
+        self.deliver(
+            [
+                event(f"cb-e-{self.tag}", "ENTERQUEUE", at=now, **common),
+                event(f"cb-a-{self.tag}", "ABANDON", at=now, wait_time=30, **common),
+            ]
+        )()
+        self.assertEqual(self.open_callbacks(), 1)
+        environ = EnvironBuilder(
+            path="/web/dataset/call_kw", method="POST"
+        ).get_environ()
+        _request_stack.push(Request(HTTPRequest(environ)))
+        self.addCleanup(_request_stack.pop)
+        result = self.run_action(
+            self.users["101"],
+            lambda env: env["axivox.softphone"].dial("+3225553333"),
+            "POST",
+            "/calls",
+            "UPDATE axivox_callback SET write_date = now() WHERE number = %s",
+            ["+3225553333"],
+        )
+        self.assertEqual(len(self.pbx_calls("POST", "/calls")), 1)
+        self.assertEqual(result["to"], "+3225553333")
+        self.assertEqual(self.open_callbacks(), 0, "her callback is closed")
+
+    def open_callbacks(self):
+        return self.sql(
+            "SELECT count(*) FROM axivox_callback WHERE account_id = %s"
+            " AND state IN ('open', 'claimed')",
+            [self.account_id],
+        )[0][0]
