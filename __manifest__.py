@@ -3,7 +3,7 @@
     "name": "Axivox Call Queues",
     "summary": "Axivox PBX call queues in Odoo: queues, agents, live login state, "
     "queue report and a softphone in the systray",
-    "version": "17.0.1.1.0",
+    "version": "17.0.1.2.0",
     "category": "Productivity/VoIP",
     "author": "voip_axivox_queue contributors",
     "website": "https://github.com/voip-axivox-queue/voip_axivox_queue",
@@ -17,6 +17,7 @@
         "security/ir.model.access.csv",
         "data/axivox_queue_event_type_data.xml",
         "data/ir_cron_data.xml",
+        "data/axivox_queue_event_quarantine_actions.xml",
         "views/axivox_account_views.xml",
         "views/axivox_queue_member_views.xml",
         "views/axivox_queue_event_views.xml",

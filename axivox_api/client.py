@@ -92,11 +92,17 @@ class AxivoxClient(AxivoxTransport):
         return self._agent_action(queue_id, extension, "disconnect")
 
     def _agent_action(self, queue_id, extension, action):
-        return self.request(
+        body = self.request(
             "POST",
             f"/queues/{self._seg(queue_id)}/agents/{self._seg(extension)}/{action}",
             idempotency_key=self._new_key(),
-        )["agent"]
+        )
+        agent = body.get("agent") if isinstance(body, dict) else None
+        if not isinstance(agent, dict):
+            raise AxivoxError(
+                "The PBX sent a malformed answer (no agent).", code="invalid_response"
+            )
+        return agent
 
     # ----------------------------------------------------------------- calls
     def originate(self, from_extension, to_number, idempotency_key=None):

@@ -54,3 +54,51 @@ def is_dial_string(value):
 def is_dialable_number(value):
     """Whether an agent may dial ``value`` (a dial string, optionally after a "+")."""
     return isinstance(value, str) and bool(DIALABLE_NUMBER.match(value))
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def queue_problem(remote):
+    """Why Odoo cannot mirror ``remote``, a queue as the PBX lists it, or None.
+
+    Checks what the PBX's answer must hold for Odoo to store it (types and known
+    values); the limits of a queue Odoo keeps are its own constraints."""
+    if not isinstance(remote, dict):
+        return "not an object"
+    if not isinstance(remote.get("id"), str) or not remote["id"]:
+        return "no queue id"
+    if not isinstance(remote.get("name"), str) or not remote["name"].strip():
+        return "no name"
+    for field in ("extension", "login_code", "logout_code"):
+        if remote.get(field) is not None and not isinstance(remote[field], str):
+            return f"{field} {str(remote[field])[:40]!r} is not a dial string"
+    if remote.get("strategy") not in STRATEGY_VALUES:
+        return f"unknown strategy {str(remote.get('strategy'))[:40]!r}"
+    for field in ("max_wait_time", "max_ring_time"):
+        if not _is_int(remote.get(field)):
+            return f"{field} {str(remote.get(field))[:40]!r} is not a number of seconds"
+    if remote.get("version") is not None and not _is_int(remote["version"]):
+        return f"version {str(remote['version'])[:40]!r} is not a number"
+    return None
+
+
+def agent_problem(agent, parse_timestamp):
+    """Why Odoo cannot read ``agent``, a queue membership as the PBX lists it, or None
+    (``parse_timestamp`` reads ``connected_since``: events.parse_timestamp)."""
+    if not isinstance(agent, dict):
+        return "not an object"
+    for field in ("queue_id", "extension"):
+        if not isinstance(agent.get(field), str) or not agent[field]:
+            return f"no {field}"
+    if agent.get("type") not in ("static", "dynamic"):
+        return f"unknown agent type {str(agent.get('type'))[:40]!r}"
+    if not isinstance(agent.get("connected", False), bool | None):
+        return f"connected {str(agent['connected'])[:40]!r} is not true or false"
+    if agent.get("connected_since"):
+        try:
+            parse_timestamp(agent["connected_since"])
+        except ValueError as exc:
+            return f"connected_since: {exc}"
+    return None

@@ -27,6 +27,9 @@ from .transport import API_PREFIX, normalize_base_url
 _logger = logging.getLogger(__name__)
 
 STREAM_PATH = API_PREFIX + "/events/stream"
+# The largest stream message read (bytes): a larger one is set aside, not parsed.
+MAX_MESSAGE_BYTES = 1 << 20
+MAX_CURSOR_CHARS = 64
 
 
 class EventStreamConsumer:
@@ -39,6 +42,12 @@ class EventStreamConsumer:
         often and a ping is sent when nothing arrived for that long; two
         silent periods in a row mean the connection is dead.
     :param timeout: connection (handshake) timeout in seconds.
+    :param on_bad_message: ``callable(raw: str, reason: str, cursor: str | None)``:
+        a message that cannot be read (not JSON, not an event, too large), with its
+        first characters and its cursor when it could be read; the stream goes on
+        after it (the cursor advances past it when known). Without it, such a
+        message is logged and skipped.
+    :param max_message: the largest message read, in bytes.
     """
 
     def __init__(
@@ -52,6 +61,8 @@ class EventStreamConsumer:
         heartbeat=15.0,
         timeout=10.0,
         on_state=None,
+        on_bad_message=None,
+        max_message=MAX_MESSAGE_BYTES,
     ):
         self.base_url = normalize_base_url(base_url)
         self._api_key = api_key
@@ -62,6 +73,9 @@ class EventStreamConsumer:
         self.max_backoff = max_backoff
         self.heartbeat = heartbeat
         self.timeout = timeout
+        self.on_bad_message = on_bad_message
+        self.max_message = max_message
+        self._delivery_failed = False
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._ws = None
@@ -113,6 +127,7 @@ class EventStreamConsumer:
         failures = 0
         while not self._stop.is_set():
             self._handshake_ok = False
+            self._delivery_failed = False
             try:
                 self._run_once()
             except Exception as exc:  # any failure: reconnect later
@@ -129,7 +144,11 @@ class EventStreamConsumer:
                 if ws is not None:
                     with contextlib.suppress(Exception):
                         ws.close(timeout=0.5)
-            failures = 0 if self._handshake_ok else failures + 1
+            # a connection that failed to deliver backs off as one that failed to
+            # open: the same message is not tried again every half second
+            failures = (
+                0 if self._handshake_ok and not self._delivery_failed else failures + 1
+            )
             if self._stop.is_set():
                 break
             self._stop.wait(self._backoff(max(failures, 0)))
@@ -175,6 +194,7 @@ class EventStreamConsumer:
         try:
             self.on_events(events, cursor)
         except Exception:
+            self._delivery_failed = True
             _logger.exception(
                 "PBX event stream: on_events failed; will resume after cursor %s",
                 self.cursor,
@@ -182,17 +202,62 @@ class EventStreamConsumer:
             raise
         self.cursor = cursor
 
+    def _bad(self, data, reason, cursor=None):
+        """Set aside a message that cannot be read; the stream goes on."""
+        if isinstance(data, bytes):
+            data = data[:400].decode("utf-8", "replace")
+        raw = data[:400]
+        if self.on_bad_message is None:
+            _logger.warning("PBX event stream: skipping a message (%s)", reason)
+        else:
+            try:
+                self.on_bad_message(raw, reason, cursor)
+            except Exception:
+                self._delivery_failed = True
+                _logger.exception("PBX event stream: on_bad_message failed")
+                raise
+        if cursor is not None:
+            self.cursor = cursor
+
     def _handle(self, data):
+        if len(data) > self.max_message:
+            self._bad(
+                data,
+                "message of %d bytes, over the limit of %d bytes"
+                % (len(data), self.max_message),
+            )
+            return
         try:
             message = json.loads(data)
-        except ValueError:
-            _logger.warning("PBX event stream: ignoring a frame that is not JSON")
+        except (ValueError, RecursionError):
+            self._bad(data, "not JSON")
+            return
+        if not isinstance(message, dict):
+            self._bad(data, "not a JSON object")
             return
         kind = message.get("type")
-        if kind == "event":
-            self._deliver([message["event"]], str(message["cursor"]))
-        elif kind == "events":  # batched form, accepted for forward compatibility
-            self._deliver(list(message["events"]), str(message["cursor"]))
-        elif kind == "error":
+        if kind == "error":
             raise ConnectionError("PBX stream error: %s" % message.get("message"))
-        # heartbeats only prove the connection is alive
+        if kind not in ("event", "events"):
+            return  # heartbeats only prove the connection is alive
+        cursor = message.get("cursor")
+        if isinstance(cursor, int) and not isinstance(cursor, bool):
+            cursor = str(cursor)
+        if (
+            not isinstance(cursor, str)
+            or not 0 < len(cursor) <= MAX_CURSOR_CHARS
+            or not cursor.isprintable()
+        ):
+            self._bad(data, "no valid cursor")
+            return
+        if kind == "event":
+            events = [message.get("event")]
+            if not isinstance(events[0], dict):
+                self._bad(data, "no event object", cursor)
+                return
+        else:  # batched form, accepted for forward compatibility
+            events = message.get("events")
+            if not isinstance(events, list):
+                self._bad(data, "no list of events", cursor)
+                return
+        self._deliver(events, cursor)

@@ -32,6 +32,9 @@ from .exceptions import (
 _logger = logging.getLogger(__name__.rpartition(".")[0] + ".client")
 
 API_PREFIX = "/api/v1"
+# The largest answer read from the PBX (bytes): a larger one is refused, not kept in
+# memory (a report export of a busy month is a few megabytes).
+MAX_RESPONSE_BYTES = 32 * 1024 * 1024
 IDEMPOTENT_METHODS = frozenset(("GET", "HEAD", "PUT", "DELETE", "OPTIONS"))
 USER_AGENT = "voip_axivox_queue/17.0 (+axivox_api)"
 
@@ -84,6 +87,8 @@ class AxivoxTransport:
     :param backoff: first retry delay in seconds, doubled at each retry.
     :param max_retry_after: a 429 asking to wait longer than this is raised
         immediately instead of sleeping (keeps Odoo workers responsive).
+    :param max_response: the largest answer read, in bytes; a larger one is an
+        :class:`AxivoxError` (code ``response_too_large``), not retried.
     """
 
     def __init__(
@@ -97,6 +102,7 @@ class AxivoxTransport:
         max_retry_after=30.0,
         user_agent=USER_AGENT,
         deadline=None,
+        max_response=MAX_RESPONSE_BYTES,
     ):
         if not api_key:
             raise AxivoxAuthError(
@@ -109,6 +115,7 @@ class AxivoxTransport:
         self.max_retries = max(0, int(max_retries))
         self.backoff = backoff
         self.max_retry_after = max_retry_after
+        self.max_response = max_response
         self.session = session or requests.Session()
         self._owns_session = session is None
         self._user_agent = user_agent
@@ -282,15 +289,30 @@ class AxivoxTransport:
             code="timeout",
         )
 
+    def _too_large(self):
+        return AxivoxError(
+            "The PBX sent an answer larger than %d MB: Odoo did not read it."
+            % (self.max_response // (1024 * 1024)),
+            code="response_too_large",
+        )
+
     def _read_body(self, response, end):
-        """Read the whole body now, giving up when the call passes its deadline."""
+        """Read the whole body now, giving up when the call passes its deadline or
+        the body grows past ``max_response``."""
         chunks = []
+        size = 0
         try:
+            declared = response.headers.get("Content-Length")
+            if declared and declared.isdigit() and int(declared) > self.max_response:
+                raise self._too_large()
             for chunk in response.iter_content(16384):
+                size += len(chunk)
+                if size > self.max_response:
+                    raise self._too_large()
                 chunks.append(chunk)
                 if end is not None and time.monotonic() > end:
                     raise requests.Timeout("deadline")
-        except requests.RequestException:
+        except (requests.RequestException, AxivoxError):
             response.close()
             raise
         except Exception as exc:  # urllib3 errors while reading: a broken connection

@@ -30,9 +30,18 @@ _logger = logging.getLogger(__name__)
 LISTEN_LOCK = 0x41584C53  # "AXLS"
 
 
+# times the events of one stream message may fail to apply before they are quarantined
+# and the stream goes on (a fault of the moment, then the same one again)
+DELIVERY_ATTEMPTS = 3
+
+
 @dataclasses.dataclass(eq=False)
 class StreamListener:
-    """Consume the event streams of the PBX accounts of one database."""
+    """Consume the event streams of the PBX accounts of one database.
+
+    The accounts are read again every ``account_poll`` seconds: a new account, or one
+    given its API key, is listened to; a new URL or key is used at once; an account
+    archived, or whose key was removed, is no longer listened to."""
 
     registry: odoo.modules.registry.Registry
     account_ids: list | None = None
@@ -40,13 +49,20 @@ class StreamListener:
     min_backoff: float = 0.5
     max_backoff: float = 30.0
     standby_poll: float = 1.0
+    account_poll: float = 30.0
 
     def __post_init__(self):
         # account id: the consumer of an account this listener holds
         self.consumers = {}
         self.accounts = []  # the account ids served, actively or as a standby
         self.threads = []
+        self.settings = {}  # account id: (url, key), as last read
+        self._serving = {}  # account id: its thread
+        self._unkeyed = set()  # accounts without a key, said once
+        self._failures = {}  # account id: (cursor, failed applies of its message)
+        self._guard = threading.Lock()
         self._stopping = threading.Event()
+        self._watcher = None
 
     def _accounts(self):
         with self.registry.cursor() as cr:
@@ -68,44 +84,90 @@ class StreamListener:
             return row and row[0] or None
 
     def start(self):
-        for account_id, url, key in self._accounts():
-            if not key:
-                _logger.warning(
-                    "PBX account %s has no API key: not listening.", account_id
-                )
-                continue
-            # Its own connection (not the registry's, which tests share): the lock is
-            # held on it for as long as this listener consumes the account's stream.
-            lock_cr = odoo.sql_db.db_connect(self.registry.db_name).cursor()
-            active = self._try_lock(lock_cr, account_id)
-            if active:
-                self._new_consumer(account_id, url, key)
-                _logger.info(
-                    "Listening to the event stream of PBX account %s.", account_id
-                )
-            else:
-                _logger.info(
-                    "Another listener reads the event stream of PBX account %s: "
-                    "standing by.",
-                    account_id,
-                )
-            thread = threading.Thread(
-                target=self._serve,
-                args=(account_id, url, key, lock_cr, active),
-                name=f"axivox-listen-{account_id}",
-                daemon=True,
-            )
-            thread.start()
-            self.accounts.append(account_id)
-            self.threads.append(thread)
+        self._refresh()
+        self._watcher = threading.Thread(
+            target=self._watch, name="axivox-listen-accounts", daemon=True
+        )
+        self._watcher.start()
         return self
 
     def stop(self, timeout=10):
         self._stopping.set()
-        for consumer in list(self.consumers.values()):
+        with self._guard:
+            consumers = list(self.consumers.values())
+        for consumer in consumers:
             consumer.stop()
-        for thread in self.threads:
+        if self._watcher:
+            self._watcher.join(timeout)
+        for thread in list(self.threads):
             thread.join(timeout)
+
+    def _watch(self):
+        while not self._stopping.wait(self.account_poll):
+            try:
+                self._refresh()
+            except Exception:  # the database restarting: read them at the next turn
+                _logger.exception("Could not read the PBX accounts to listen to")
+
+    def _refresh(self):
+        """Listen to the accounts as they are configured now."""
+        current = {}
+        for account_id, url, key in self._accounts():
+            if key:
+                current[account_id] = (url, key)
+                self._unkeyed.discard(account_id)
+            elif account_id not in self._unkeyed:
+                self._unkeyed.add(account_id)
+                _logger.warning(
+                    "PBX account %s has no API key: not listening.", account_id
+                )
+        with self._guard:
+            for account_id in list(self.settings):
+                if account_id not in current:
+                    del self.settings[account_id]
+                    consumer = self.consumers.pop(account_id, None)
+                    if consumer:
+                        consumer.stop()  # its thread ends and releases the lock
+            for account_id, settings in current.items():
+                changed = self.settings.get(account_id) not in (None, settings)
+                self.settings[account_id] = settings
+                consumer = self.consumers.get(account_id)
+                if changed and consumer:
+                    _logger.info(
+                        "PBX account %s changed: listening with its new settings.",
+                        account_id,
+                    )
+                    consumer.stop()  # its thread starts one with the new settings
+        for account_id in current:
+            thread = self._serving.get(account_id)
+            if thread is None or not thread.is_alive():
+                self._start_account(account_id)
+
+    def _start_account(self, account_id):
+        # Its own connection (not the registry's, which tests share): the lock is held
+        # on it for as long as this listener consumes the account's stream.
+        lock_cr = odoo.sql_db.db_connect(self.registry.db_name).cursor()
+        active = self._try_lock(lock_cr, account_id)
+        if active:
+            self._new_consumer(account_id)
+            _logger.info("Listening to the event stream of PBX account %s.", account_id)
+        else:
+            _logger.info(
+                "Another listener reads the event stream of PBX account %s: "
+                "standing by.",
+                account_id,
+            )
+        thread = threading.Thread(
+            target=self._serve,
+            args=(account_id, lock_cr, active),
+            name=f"axivox-listen-{account_id}",
+            daemon=True,
+        )
+        thread.start()
+        self._serving[account_id] = thread
+        if account_id not in self.accounts:
+            self.accounts.append(account_id)
+        self.threads.append(thread)
 
     def _try_lock(self, lock_cr, account_id):
         # A session lock: it outlives the commit (which ends the transaction, so that no
@@ -117,25 +179,37 @@ class StreamListener:
         lock_cr.commit()
         return locked
 
-    def _new_consumer(self, account_id, url, key):
-        consumer = EventStreamConsumer(
-            url,
-            key,
-            self._handler(account_id),
-            cursor=self._saved_cursor(account_id),
-            heartbeat=self.heartbeat,
-            min_backoff=self.min_backoff,
-            max_backoff=self.max_backoff,
-        )
-        self.consumers[account_id] = consumer
-        return consumer
+    def _new_consumer(self, account_id):
+        """A consumer with the account's settings now (None: no longer listened to)."""
+        cursor = self._saved_cursor(account_id)
+        with self._guard:
+            settings = self.settings.get(account_id)
+            if settings is None or self._stopping.is_set():
+                self.consumers.pop(account_id, None)
+                return None
+            url, key = settings
+            consumer = EventStreamConsumer(
+                url,
+                key,
+                self._handler(account_id),
+                cursor=cursor,
+                heartbeat=self.heartbeat,
+                min_backoff=self.min_backoff,
+                max_backoff=self.max_backoff,
+                on_bad_message=self._bad_message_handler(account_id),
+            )
+            self.consumers[account_id] = consumer
+            return consumer
 
-    def _serve(self, account_id, url, key, lock_cr, active):
-        """Consume the account's stream while holding its lock; else stand by for it."""
+    def _serve(self, account_id, lock_cr, active):
+        """Consume the account's stream while holding its lock; else stand by for it.
+        A consumer stopped for new settings is followed by one with them."""
         try:
             while not self._stopping.is_set():
                 if not active:
                     if self._stopping.wait(self.standby_poll):
+                        break
+                    if account_id not in self.settings:
                         break
                     active = self._try_lock(lock_cr, account_id)
                     if not active:
@@ -143,10 +217,13 @@ class StreamListener:
                     _logger.info(
                         "Took over the event stream of PBX account %s.", account_id
                     )
-                    self._new_consumer(account_id, url, key)
-                consumer = self.consumers[account_id]
-                if self._stopping.is_set():
-                    break
+                    self._new_consumer(account_id)
+                with self._guard:
+                    consumer = self.consumers.get(account_id)
+                if consumer is None or consumer.stopped:
+                    consumer = self._new_consumer(account_id)
+                if consumer is None:
+                    break  # no longer listened to
                 consumer.run()
         finally:
             try:
@@ -163,21 +240,72 @@ class StreamListener:
             # The events and the cursor are committed together: a listener that takes
             # over resumes exactly after the last event stored. An invalid event is
             # quarantined (one bad event never blocks the stream) and the cursor moves
-            # past it.
+            # past it. Events that fail to apply DELIVERY_ATTEMPTS times in a row are
+            # quarantined with the error, and the stream goes on.
             # As Odoo's own workers do: the registry reloaded after a module update,
             # the caches that other processes cleared cleared here too.
             self.registry = self.registry.check_signaling()
-            with self.registry.manage_changes(), self.registry.cursor() as cr:
-                env = api.Environment(cr, SUPERUSER_ID, {})
-                account = env["axivox.account"].browse(account_id)
-                with account._own_transaction() as own_env:
-                    own_account = account.with_env(own_env)
-                    own_env["axivox.queue.event"]._receive(
-                        own_account, events, "stream"
-                    )
-                    own_account._advance_cursor(cursor)
+            try:
+                with self.registry.manage_changes(), self.registry.cursor() as cr:
+                    env = api.Environment(cr, SUPERUSER_ID, {})
+                    account = env["axivox.account"].browse(account_id)
+                    with account._own_transaction() as own_env:
+                        own_account = account.with_env(own_env)
+                        own_env["axivox.queue.event"]._receive(
+                            own_account, events, "stream"
+                        )
+                        own_account._advance_cursor(cursor)
+            except Exception as exc:
+                # the failures of this message in a row (an account's stream delivers
+                # one message at a time)
+                last, failures = self._failures.get(account_id, (None, 0))
+                failures = failures + 1 if last == cursor else 1
+                self._failures[account_id] = (cursor, failures)
+                if failures < DELIVERY_ATTEMPTS:
+                    raise
+                detail = f"{exc.__class__.__name__}: {str(exc)[:200]}"
+                _logger.warning(
+                    "The events of stream message %s of PBX account %s failed to "
+                    "apply %s times (%s): quarantined",
+                    cursor,
+                    account_id,
+                    failures,
+                    exc.__class__.__name__,
+                )
+                self._quarantine(
+                    account_id,
+                    [(event, detail) for event in events],
+                    cursor,
+                )
+            self._failures.pop(account_id, None)
 
         return on_events
+
+    def _bad_message_handler(self, account_id):
+        def on_bad_message(raw, reason, cursor):
+            _logger.warning(
+                "PBX account %s sent a stream message Odoo cannot read (%s): "
+                "quarantined",
+                account_id,
+                reason,
+            )
+            self._quarantine(account_id, [({"stream_message": raw}, reason)], cursor)
+
+        return on_bad_message
+
+    def _quarantine(self, account_id, rejected, cursor):
+        """Quarantine ``rejected`` (``(item, reason)`` pairs) and move the account's
+        cursor past their message (``cursor``: None when it could not be read)."""
+        with self.registry.manage_changes(), self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            account = env["axivox.account"].browse(account_id)
+            with account._own_transaction() as own_env:
+                own_account = account.with_env(own_env)
+                own_env["axivox.queue.event.quarantine"]._quarantine(
+                    own_account, rejected, "stream"
+                )
+                if cursor is not None:
+                    own_account._advance_cursor(cursor)
 
 
 class AxivoxListen(Command):
@@ -205,6 +333,13 @@ class AxivoxListen(Command):
             help="seconds between heartbeats (default 15)",
         )
         parser.add_argument(
+            "--account-poll",
+            type=float,
+            default=30.0,
+            help="seconds between two readings of the PBX accounts: new accounts, "
+            "URLs and keys are used without a restart (default 30)",
+        )
+        parser.add_argument(
             "--standby-poll",
             type=float,
             default=1.0,
@@ -218,6 +353,7 @@ class AxivoxListen(Command):
             opts.accounts,
             heartbeat=opts.heartbeat,
             standby_poll=opts.standby_poll,
+            account_poll=opts.account_poll,
         ).start()
         if not listener.accounts:
             sys.exit("No PBX account with an API URL and key to listen to.")

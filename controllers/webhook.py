@@ -40,8 +40,12 @@ class AxivoxWebhookController(http.Controller):
         methods=["POST"],
         csrf=False,
         save_session=False,
+        # Odoo reads form and multipart bodies before the route runs: at most this
+        # much of them (413 beyond)
+        max_content_length=MAX_BODY_BYTES,
     )
-    def webhook(self, token):
+    def webhook(self, token, **_form):
+        # _form: what Odoo read of a form body (refused below, 415)
         # No session, no user: the URL token names the account and its secret proves the
         # sender. The work is done as the superuser, after the signature is verified.
         httprequest = request.httprequest
@@ -53,21 +57,21 @@ class AxivoxWebhookController(http.Controller):
                 message=f"The body must state its length and be at most "
                 f"{MAX_BODY_BYTES} bytes.",
             )
+        if httprequest.mimetype != "application/json":
+            return _answer(
+                415,
+                error="unsupported_media_type",
+                message="The body must be JSON (Content-Type: application/json).",
+            )
         # Cached: Odoo serves a request again after a serialization failure, and the
         # signature must then be checked on the same bytes.
         body = httprequest.get_data(cache=True)
         env = request.env(user=SUPERUSER_ID)
-        account, secret = env["axivox.account"]._webhook_account(token)
+        account, secrets = env["axivox.account"]._webhook_account(token)
         try:
-            if not account:
+            if not account or not secrets:
                 raise signature.SignatureError("unknown account", "unknown_account")
-            signature.verify(
-                secret,
-                httprequest.headers.get(signature.TIMESTAMP_HEADER),
-                httprequest.headers.get(signature.SIGNATURE_HEADER),
-                body,
-                tolerance=SIGNATURE_TOLERANCE,
-            )
+            _verify(secrets, httprequest.headers, body)
         except signature.SignatureError as exc:
             _logger.info("Refused a webhook delivery: %s", exc.reason)
             # Unknown account and bad signature get the same answer.
@@ -76,6 +80,19 @@ class AxivoxWebhookController(http.Controller):
                 error="invalid_signature",
                 message="The request is not signed by a known PBX account.",
             )
+        # A delivery is processed once: a captured request sent again (within the
+        # signature's tolerance), or a retry of a delivery processed already, is
+        # acknowledged and changes nothing.
+        delivery = httprequest.headers.get(signature.DELIVERY_HEADER) or (
+            "signature:" + httprequest.headers.get(signature.SIGNATURE_HEADER, "")
+        )
+        Delivery = env["axivox.webhook.delivery"]
+        if not Delivery._note(account, delivery):
+            _logger.info(
+                "Webhook delivery for PBX account %s received again: ignored",
+                account.id,
+            )
+            return _answer(200, replayed=True)
         try:
             payload = json.loads(body, parse_constant=_refuse_constant)
         except (ValueError, RecursionError):
@@ -98,7 +115,10 @@ class AxivoxWebhookController(http.Controller):
                 and exc.pgcode not in CONCURRENCY_ERRORS
             ):
                 raise
-            # Nothing was stored; the PBX retries a 5xx, and the retry will succeed.
+            # Nothing was stored; the PBX retries a 5xx, and the retry will succeed:
+            # the delivery is not remembered either (this transaction may have failed
+            # with the conflict).
+            env.cr.rollback()
             _logger.info(
                 "Webhook delivery for PBX account %s conflicted with another "
                 "transaction (%s): answered 503",
@@ -112,6 +132,25 @@ class AxivoxWebhookController(http.Controller):
                 message="Odoo was changing the same records; send it again.",
             )
         return _answer(200, **result)
+
+
+def _verify(secrets, headers, body):
+    """Check the signature with each secret the account accepts now (its secret, then
+    the one before the last rotation); raises the first refusal when none signed it."""
+    refusal = None
+    for secret in secrets:
+        try:
+            signature.verify(
+                secret,
+                headers.get(signature.TIMESTAMP_HEADER),
+                headers.get(signature.SIGNATURE_HEADER),
+                body,
+                tolerance=SIGNATURE_TOLERANCE,
+            )
+            return
+        except signature.SignatureError as exc:
+            refusal = refusal or exc
+    raise refusal
 
 
 def _refuse_constant(name):

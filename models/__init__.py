@@ -27,3 +27,4 @@ from . import axivox_rate_limit
 from . import axivox_softphone
 from . import axivox_softphone_contact
 from . import axivox_queue_event_inbox
+from . import axivox_webhook_delivery

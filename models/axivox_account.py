@@ -9,11 +9,15 @@ axivox_account_auto_logout.py.
 """
 
 import contextlib
+import datetime
 import logging
 import secrets
+import time
+from datetime import timedelta
 
 from odoo import _, api, fields, models, tools
 from odoo.exceptions import UserError, ValidationError
+from odoo.http import request
 
 from odoo.addons.base.models.res_partner import _tz_get
 
@@ -26,6 +30,9 @@ WEBHOOK_ROUTE = "/voip_axivox_queue/webhook/"
 
 PBX_DEADLINE = 20  # seconds, for one PBX call in all
 PBX_MAX_RETRY_AFTER = 5  # seconds: a PBX asking to wait longer is answered "try later"
+# seconds the webhook secret before a rotation is still accepted: deliveries the PBX
+# signed with it, and those it sends until it is given the new one
+SECRET_GRACE = 3600
 
 
 def _new_secret():
@@ -57,6 +64,16 @@ class AxivoxAccount(models.Model):
         copy=False,
         default=lambda self: _new_secret(),
         help="Shared secret the PBX signs its webhook events with (HMAC-SHA256).",
+    )
+    # The secret before the last rotation, accepted until the PBX has the new one.
+    webhook_secret_previous = fields.Char(
+        "Previous Webhook Secret", groups="base.group_system", copy=False
+    )
+    webhook_secret_previous_until = fields.Datetime(
+        "Previous Secret Accepted Until",
+        groups="base.group_system",
+        copy=False,
+        readonly=True,
     )
     webhook_token = fields.Char(
         groups="base.group_system",
@@ -142,6 +159,11 @@ class AxivoxAccount(models.Model):
             "webhook_token_unique",
             "unique(webhook_token)",
             "The webhook token must be unique.",
+        ),
+        (
+            "webhook_secret_unique",
+            "unique(webhook_secret)",
+            "Another PBX account has this webhook secret: give each account its own.",
         ),
         (
             "sync_interval_positive",
@@ -235,8 +257,15 @@ class AxivoxAccount(models.Model):
         self.check_access_rights("write")
         if not self.env.user.has_group("base.group_system"):
             raise UserError(_("Only administrators can rotate the webhook secret."))
+        until = fields.Datetime.now() + timedelta(seconds=SECRET_GRACE)
         for account in self:
-            account.webhook_secret = _new_secret()
+            account.write(
+                {
+                    "webhook_secret_previous": account.webhook_secret,
+                    "webhook_secret_previous_until": until,
+                    "webhook_secret": _new_secret(),
+                }
+            )
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
@@ -244,7 +273,8 @@ class AxivoxAccount(models.Model):
                 "type": "warning",
                 "message": _(
                     "A new webhook secret was generated. Give it to the PBX: "
-                    "events signed with the old one are now refused."
+                    "events signed with the old one are accepted for one more hour, "
+                    "then refused."
                 ),
                 "next": {"type": "ir.actions.act_window_close"},
             },
@@ -289,6 +319,22 @@ class AxivoxAccount(models.Model):
             max_retry_after=PBX_MAX_RETRY_AFTER,
         )
 
+    def _once_per_request(self, key, call):
+        """``call()``, a PBX call that changes something, once per HTTP request: when
+        Odoo serves the request again after a serialization failure
+        (``odoo.service.model.retrying``, for every RPC), the PBX's first answer is
+        returned and the PBX is not asked again. Outside a request, ``call()``."""
+        if not request:
+            return call()
+        done = getattr(request, "_axivox_pbx_calls", None)
+        if done is None:
+            done = {}
+            request._axivox_pbx_calls = done
+        key = (self.id, *key)
+        if key not in done:
+            done[key] = call()
+        return done[key]
+
     @contextlib.contextmanager
     def _pbx_errors(self):
         """Turn PBX errors into messages for the user; nothing else is changed."""
@@ -331,13 +377,26 @@ class AxivoxAccount(models.Model):
             exc, pbx_errors.AxivoxConflict | pbx_errors.AxivoxValidationError
         ):
             return _("The PBX refused the change: %(reason)s", reason=exc.message)
+        if exc.code == "response_too_large":
+            return _(
+                "The PBX sent an answer too large for Odoo to read. Ask your "
+                "administrator to check the PBX account."
+            )
         return _(
             "The PBX sent an answer Odoo does not understand. Ask your administrator "
             "to check the PBX account."
         )
 
     # What a webhook delivery reads of its account: cached, as every delivery asks.
-    WEBHOOK_FIELDS = frozenset({"webhook_token", "webhook_secret", "active"})
+    WEBHOOK_FIELDS = frozenset(
+        {
+            "webhook_token",
+            "webhook_secret",
+            "webhook_secret_previous",
+            "webhook_secret_previous_until",
+            "active",
+        }
+    )
 
     @api.model_create_multi
     def create(self, vals_list):
@@ -358,25 +417,40 @@ class AxivoxAccount(models.Model):
 
     @api.model
     def _webhook_account(self, token):
-        """``(account, secret)``: the active account a webhook URL token designates and
-        its webhook secret (an empty account and None if none). No query: read from
-        the cache of every active account's token, which a change of an account's
-        token, secret or state clears in every Odoo process."""
-        account_id, secret = self._webhook_credentials().get(token, (None, None))
-        return self.browse(account_id), secret
+        """``(account, secrets)``: the active account a webhook URL token designates
+        and the webhook secrets a delivery may be signed with now (its secret, and the
+        one before the last rotation during its grace period); an empty account and
+        no secret if none. No query: read from the cache of every active account's
+        token, which a change of an account's token, secrets or state clears in every
+        Odoo process."""
+        account_id, secret, previous, until = self._webhook_credentials().get(
+            token, (None, None, None, 0)
+        )
+        secrets_now = [secret] if secret else []
+        if previous and time.time() < until:
+            secrets_now.append(previous)
+        return self.browse(account_id), secrets_now
 
     @tools.ormcache()
     def _webhook_credentials(self):
-        """``{webhook token: (account id, webhook secret)}`` of the active accounts:
-        one entry, whatever tokens are asked for."""
-        self.flush_model(["webhook_token", "webhook_secret", "active"])
+        """``{webhook token: (account id, webhook secret, previous secret, end of its
+        grace period in epoch seconds)}`` of the active accounts: one entry, whatever
+        tokens are asked for."""
+        self.flush_model(list(self.WEBHOOK_FIELDS))
         self.env.cr.execute(
-            """SELECT webhook_token, id, webhook_secret FROM axivox_account
+            """SELECT webhook_token, id, webhook_secret, webhook_secret_previous,
+                      webhook_secret_previous_until
+                 FROM axivox_account
                 WHERE active AND webhook_token IS NOT NULL"""
         )
         return {
-            token: (account_id, secret)
-            for token, account_id, secret in self.env.cr.fetchall()
+            token: (
+                account_id,
+                secret,
+                previous,
+                until.replace(tzinfo=datetime.timezone.utc).timestamp() if until else 0,
+            )
+            for token, account_id, secret, previous, until in self.env.cr.fetchall()
         }
 
     @api.model

@@ -11,6 +11,8 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
 from ..axivox_api import exceptions as pbx_errors
+from ..axivox_api import rules
+from ..axivox_api.events import parse_timestamp
 from .axivox_account import error_text
 
 _logger = logging.getLogger(__name__)
@@ -47,10 +49,24 @@ class AxivoxAccount(models.Model):
             local_day = account._auto_logout_due_day(now)
             if not local_day:
                 continue
-            with account._own_transaction() as env:
-                account = account.with_env(env)
+            try:
                 if not account._auto_logout():
-                    account.auto_logout_last_date = local_day
+                    with account._own_transaction() as env:
+                        account.with_env(env).auto_logout_last_date = local_day
+            except Exception as exc:  # pylint: disable=broad-except
+                # recorded, and the next accounts are logged out all the same
+                _logger.exception(
+                    "End-of-day logout of PBX account %s (%s) failed",
+                    account.id,
+                    account.name,
+                )
+                detail = f"{exc.__class__.__name__}: {str(exc)[:200]}"
+                with account._own_transaction() as env:
+                    account.with_env(env).last_error = _(
+                        "End-of-day logout of %(account)s failed: %(errors)s",
+                        account=account.name,
+                        errors=detail,
+                    )
 
     def _auto_logout_due_day(self, now):
         """The local day whose logout is due at ``now`` (naive UTC), or None."""
@@ -73,8 +89,11 @@ class AxivoxAccount(models.Model):
         mirrored queues, as the PBX lists them. Returns the error message, or None when
         every agent was logged out.
 
-        Each disconnection is stamped like a PBX event, so a late, older ADDMEMBER never
-        undoes it; the REMOVEMEMBER the PBX sends back changes nothing.
+        The PBX is asked first, holding no lock (each call may take seconds); then the
+        states are applied in one short transaction of their own, under the account's
+        events lock (webhooks, the applier and the listener of the account wait only
+        for that). Each disconnection is stamped like a PBX event, so a late, older
+        ADDMEMBER never undoes it; the REMOVEMEMBER the PBX sends back changes nothing.
         """
         self.ensure_one()
         queues = {
@@ -91,7 +110,7 @@ class AxivoxAccount(models.Model):
             )
         }
         failures = []
-        changed = Member.browse()
+        done = []
         try:
             client = self._pbx_client()
             agents = client.list_agents()
@@ -99,6 +118,15 @@ class AxivoxAccount(models.Model):
             failures.append(error_text(exc))
             agents = []
         for agent in agents:
+            problem = rules.agent_problem(agent, parse_timestamp)
+            if problem:
+                failures.append(
+                    _(
+                        "the PBX listed an agent Odoo cannot read (%(reason)s)",
+                        reason=problem,
+                    )
+                )
+                continue
             if (
                 agent["type"] != "dynamic"
                 or not agent.get("connected")
@@ -129,10 +157,18 @@ class AxivoxAccount(models.Model):
                 )
                 continue
             if member:
-                changed |= member._set_login_state_now(
-                    bool(result.get("connected", False)), "auto"
-                )
-        changed._notify_state()
+                done.append((member, bool(result.get("connected", False))))
+        if done:
+            with self._own_transaction() as env:
+                changed = Member.with_env(env)
+                for member, connected in done:
+                    changed |= member.with_env(env)._set_login_state_now(
+                        connected, "auto"
+                    )
+                changed._notify_state()
+            Member.browse(
+                [member.id for member, _connected in done]
+            ).invalidate_recordset()
         if not failures:
             return None
         message = _(
@@ -147,5 +183,7 @@ class AxivoxAccount(models.Model):
                 self.name,
                 failures[0],
             )
-        self.last_error = message
+        with self._own_transaction() as env:
+            self.with_env(env).last_error = message
+        self.invalidate_recordset(["last_error"])
         return message

@@ -20,7 +20,8 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.service.model import _as_validation_error
 
 from ..axivox_api import exceptions as pbx_errors
-from ..axivox_api.events import odoo_datetime
+from ..axivox_api import rules
+from ..axivox_api.events import odoo_datetime, parse_timestamp
 from .axivox_account import error_text
 
 _logger = logging.getLogger(__name__)
@@ -70,7 +71,7 @@ class AxivoxAccount(models.Model):
         self.check_access_rule("read")
         errors = [
             error
-            for error in (account.sudo()._sync_committed() for account in self)
+            for error in (account.sudo()._sync_guarded() for account in self)
             if error
         ]
         return self._result_notification(errors, _("Odoo is in sync with the PBX."))
@@ -85,7 +86,32 @@ class AxivoxAccount(models.Model):
                 account.last_sync + timedelta(minutes=account.sync_interval) <= now
             )
             if due:
-                account._sync_committed()
+                account._sync_guarded()
+
+    def _sync_guarded(self):
+        """:meth:`_sync_committed`, whatever happens: an error nobody foresaw is logged
+        and recorded on the account (in a transaction of its own), and the cron goes on
+        with the next account. Returns the error message, or None."""
+        self.ensure_one()
+        try:
+            return self._sync_committed()
+        except Exception as exc:  # pylint: disable=broad-except
+            _logger.exception("Sync of PBX account %s (%s) failed", self.id, self.name)
+            detail = f"{exc.__class__.__name__}: {str(exc)[:200]}"
+            message = _(
+                "Sync of %(account)s failed: %(message)s",
+                account=self.name,
+                message=detail,
+            )
+            with self._own_transaction() as env:
+                self.with_env(env).write(
+                    {
+                        "sync_state": "error",
+                        "last_error": message,
+                        "last_sync": fields.Datetime.now(),
+                    }
+                )
+            return message
 
     @contextlib.contextmanager
     def _own_transaction(self):
@@ -126,11 +152,11 @@ class AxivoxAccount(models.Model):
         run retries from the same cursor, and the other accounts are synced."""
         self.ensure_one()
         try:
+            client = self._pbx_client()
+            fetched = self._sync_fetch(client)
             with self.env.cr.savepoint():
-                client = self._pbx_client()
-                fetched = self._sync_fetch(client)
                 self._lock_for_sync()
-                stuck = self._sync_apply(*fetched)
+            stuck = self._sync_apply(*fetched)
         except _SyncBusy:
             return _(
                 "A sync of %(account)s is already running: try again in a moment.",
@@ -142,7 +168,7 @@ class AxivoxAccount(models.Model):
                 if isinstance(exc, pbx_errors.AxivoxError)
                 else error_text(exc)
             )
-        except (KeyError, TypeError) as exc:
+        except (KeyError, TypeError, ValueError) as exc:
             detail = f"{exc.__class__.__name__}: {str(exc)[:80]}"
             message = _(
                 "The PBX sent an answer Odoo cannot read (%(error)s).", error=detail
@@ -238,27 +264,38 @@ class AxivoxAccount(models.Model):
         return remote_queues, remote_agents, pages, stuck
 
     def _sync_apply(self, remote_queues, remote_agents, pages, stuck=None):
-        """Apply what :meth:`_sync_fetch` read: queues, then events, then agents.
-        Returns ``stuck``."""
-        queues = self._sync_queues(remote_queues)
-        self._backfill_events(pages)
-        self._sync_agents(remote_agents, queues)
+        """Apply what :meth:`_sync_fetch` read: queues, then events, then agents, each
+        in a savepoint of its own (events stored and their cursor stay when a later
+        step fails). What the PBX sent that Odoo cannot read or refuses is skipped and
+        reported. Returns the problems in one message, or None."""
+        problems = []
+        with self.env.cr.savepoint():
+            queues = self._sync_queues(remote_queues, problems)
+        with self.env.cr.savepoint():
+            self._backfill_events(pages)
+        with self.env.cr.savepoint():
+            self._sync_agents(remote_agents, queues, problems)
         if stuck:
+            problems.append(stuck)
+        message = " ".join(problems) or False
+        if message:
             _logger.warning(
-                "Sync of PBX account %s (%s): %s", self.id, self.name, stuck
+                "Sync of PBX account %s (%s): %s", self.id, self.name, message
             )
         self.write(
             {
-                "sync_state": "error" if stuck else "ok",
-                "last_error": stuck or False,
+                "sync_state": "error" if message else "ok",
+                "last_error": message,
                 "last_sync": fields.Datetime.now(),
             }
         )
-        return stuck
+        return message or None
 
-    def _sync_queues(self, remote_queues):
-        """Create, update and archive queues after the PBX's list. Returns {remote id:
-        queue}."""
+    def _sync_queues(self, remote_queues, problems=None):
+        """Create, update and archive queues after the PBX's list. A queue the PBX
+        describes in a way Odoo cannot read, or that Odoo refuses, is left as it is
+        and said in ``problems`` (a list). Returns {remote id: queue}."""
+        problems = [] if problems is None else problems
         Queue = self.env["axivox.queue"].with_context(
             active_test=False, axivox_no_pending_change=True
         )
@@ -269,25 +306,68 @@ class AxivoxAccount(models.Model):
             )
         }
         by_remote = {}
+        listed = set()
         to_create = []
+        # extension -> the remote id (or Odoo id) of the queue that has it: one
+        # extension a queue in an account (said here, not by a failed INSERT)
+        taken = {
+            q.extension: q.remote_id or q.id
+            for q in Queue.search([("account_id", "=", self.id)])
+        }
         for remote in remote_queues:
+            problem = rules.queue_problem(remote)
+            if isinstance(remote, dict) and isinstance(remote.get("id"), str):
+                listed.add(remote["id"])
+            if (
+                not problem
+                and taken.get(remote["extension"], remote["id"]) != (remote["id"])
+            ):
+                problem = _(
+                    "its extension %(extension)s is another queue's",
+                    extension=remote["extension"],
+                )
+            if not problem:
+                taken[remote["extension"]] = remote["id"]
+            if problem:
+                problems.append(self._queue_skipped(remote, problem))
+                continue
             queue = local.get(remote["id"])
-            vals = Queue._vals_from_pbx(remote)
             if not queue:
-                to_create.append(dict(vals, account_id=self.id, remote_id=remote["id"]))
+                to_create.append(remote)
+                continue
+            try:
+                with self.env.cr.savepoint():
+                    queue._update_from_pbx(remote)
+            except (UserError, ValidationError, psycopg2.IntegrityError) as exc:
+                problems.append(self._queue_skipped(remote, self._refusal(exc)))
                 continue
             by_remote[remote["id"]] = queue
-            queue._update_from_pbx(remote)
+        quiet = Queue.with_context(
+            mail_create_nolog=True,
+            mail_create_nosubscribe=True,
+            tracking_disable=True,
+        )
         if to_create:
-            quiet = Queue.with_context(
-                mail_create_nolog=True,
-                mail_create_nosubscribe=True,
-                tracking_disable=True,
-            )
-            for queue in quiet.create(to_create):
+            vals_list = [
+                dict(Queue._vals_from_pbx(r), account_id=self.id, remote_id=r["id"])
+                for r in to_create
+            ]
+            try:
+                # one statement for them all when Odoo takes them all
+                with self.env.cr.savepoint():
+                    created = quiet.create(vals_list)
+            except (UserError, ValidationError, psycopg2.IntegrityError):
+                created = quiet.browse()
+                for remote, vals in zip(to_create, vals_list, strict=True):
+                    try:
+                        with self.env.cr.savepoint():
+                            created |= quiet.create(vals)
+                    except (UserError, ValidationError, psycopg2.IntegrityError) as exc:
+                        problems.append(self._queue_skipped(remote, self._refusal(exc)))
+            for queue in created:
                 by_remote[queue.remote_id] = queue
         gone = Queue.browse(
-            [q.id for rid, q in local.items() if rid not in by_remote and q.active]
+            [q.id for rid, q in local.items() if rid not in listed and q.active]
         )
         if gone:
             # Deleted on the PBX: archived (its report stays), and nobody is a member
@@ -306,8 +386,52 @@ class AxivoxAccount(models.Model):
         )
         return by_remote
 
-    def _sync_agents(self, remote_agents, queues):
-        """Reconcile memberships and login states of ``queues`` ({remote id: queue})."""
+    def _queue_skipped(self, remote, reason):
+        name = (
+            remote.get("name") or remote.get("id") if isinstance(remote, dict) else ""
+        )
+        return _(
+            "Queue %(queue)s of the PBX was left as it is: %(reason)s.",
+            queue=str(name or "?")[:80],
+            reason=reason,
+        )
+
+    @api.model
+    def _refusal(self, exc):
+        """Why Odoo refused a record the PBX described (constraint, unique key)."""
+        if isinstance(exc, psycopg2.IntegrityError):
+            exc = _as_validation_error(self.env, exc)
+        return error_text(exc)
+
+    def _sync_agents(self, remote_agents, queues, problems=None):
+        """Reconcile memberships and login states of ``queues`` ({remote id: queue}).
+        An agent the PBX describes in a way Odoo cannot read is left as it is and said
+        in ``problems`` (a list)."""
+        problems = [] if problems is None else problems
+        valid = []
+        kept = set()
+        for agent in remote_agents:
+            problem = rules.agent_problem(agent, parse_timestamp)
+            if problem:
+                problems.append(
+                    _(
+                        "Agent %(extension)s in queue %(queue)s of the PBX was left as "
+                        "it is: %(reason)s.",
+                        extension=str(agent.get("extension", "?"))[:20]
+                        if isinstance(agent, dict)
+                        else "?",
+                        queue=str(agent.get("queue_id", "?"))[:80]
+                        if isinstance(agent, dict)
+                        else "?",
+                        reason=problem,
+                    )
+                )
+                # its membership is neither changed nor removed
+                if isinstance(agent, dict):
+                    kept.add((agent.get("queue_id"), agent.get("extension")))
+                continue
+            valid.append(agent)
+        remote_agents = valid
         Member = (
             self.env["axivox.queue.member"]
             .sudo()
@@ -366,7 +490,9 @@ class AxivoxAccount(models.Model):
             [
                 m.id
                 for key, m in local.items()
-                if key not in seen and not m.queue_id.pending_changes
+                if key not in seen
+                and not m.queue_id.pending_changes
+                and (m.queue_id.remote_id, m.user_id.axivox_extension) not in kept
             ]
         )
         if gone:

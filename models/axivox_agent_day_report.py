@@ -266,10 +266,13 @@ class AxivoxAgentDayReport(models.Model):
 
     @api.model
     def action_open_report(self):
-        """The report, with the days of the sessions still open brought up to now."""
+        """The report (managers), with the days of the sessions still open in the
+        user's companies brought up to now."""
+        self.check_access_rights("read")
         Session = self.env["axivox.agent.session"].sudo()
         opened = Session.search_fetch(
-            [("is_open", "=", True)], ["user_id", "start_time"]
+            [("is_open", "=", True), ("company_id", "in", self.env.companies.ids)],
+            ["user_id", "start_time"],
         )
         self.sudo()._refresh(
             self._pairs_of_sessions(

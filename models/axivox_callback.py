@@ -280,7 +280,10 @@ class AxivoxCallback(models.Model):
             callback.with_user(self.env.user).sudo()._close("called_back")
 
     def action_check_call(self):
-        """Re-read the callback call from the PBX: answered, it closes the callback."""
+        """Re-read the callback call from the PBX: answered, it closes the callback
+        (callbacks the user may read only)."""
+        self.check_access_rights("read")
+        self.check_access_rule("read")
         for callback in self.sudo().filtered(
             lambda c: c.state == "claimed" and c.dial_call_id
         ):

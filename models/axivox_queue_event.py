@@ -140,8 +140,9 @@ def _copy(cr, table, columns, rows):
     cr.sql_log_count += 1  # counted as Cursor.execute counts a query
 
 
-# A CSV cell starting with one of these is a formula to spreadsheets.
-CSV_FORMULA_PREFIXES = ("=", "+", "-", "@")
+# A CSV cell starting with one of these is a formula to spreadsheets (a tab or a
+# carriage return before one is skipped by some of them).
+CSV_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 class AxivoxQueueEvent(models.Model):
@@ -318,16 +319,17 @@ class AxivoxQueueEvent(models.Model):
     @api.model
     def _csv_value(self, value, info, name):
         if info["type"] == "many2one":
-            return value[1] if value else ""
-        if info["type"] == "selection":
-            return dict(info["selection"]).get(value, "")
-        if info["type"] == "datetime":
+            value = value[1] if value else ""
+        elif info["type"] == "selection":
+            value = dict(info["selection"]).get(value, "")
+        elif info["type"] == "datetime":
             return fields.Datetime.to_string(value) if value else ""
-        if value is False or value is None:
+        elif value is False or value is None:
             return "" if info["type"] != "integer" else 0
         if isinstance(value, str) and value.startswith(CSV_FORMULA_PREFIXES):
-            # Caller numbers, call ids and transfer targets come from outside: a cell a
-            # spreadsheet would run as a formula is quoted, as Odoo's own export does.
+            # Caller numbers, call ids, transfer targets, queue and agent names come
+            # from outside: a cell a spreadsheet would run as a formula is quoted, as
+            # Odoo's own export does.
             return "'" + value
         return value
 

@@ -318,9 +318,9 @@ class AxivoxQueueEvent(models.Model):
         return recent, connects
 
     @api.model
-    def _caller_histories(self, account, nums):
+    def _caller_histories(self, account, nums, call_ids=None):
         """``{e164: [call, ...]}``: the last queue calls of each number, newest
-        first."""
+        first (only the calls ``call_ids`` when given)."""
         if not nums:
             return {}
         self.flush_model()
@@ -338,14 +338,21 @@ class AxivoxQueueEvent(models.Model):
                                PARTITION BY c.caller_e164
                                ORDER BY c.start_time DESC) AS rn
                       FROM axivox_queue_call c
-                     WHERE c.account_id = %s AND c.caller_e164 = ANY(%s)) x
+                     WHERE c.account_id = %s AND c.caller_e164 = ANY(%s)
+                       AND (%s OR c.id = ANY(%s))) x
               LEFT JOIN axivox_queue q ON q.id = x.queue_id
               LEFT JOIN res_users u ON u.id = x.agent_user_id
               LEFT JOIN res_partner p ON p.id = u.partner_id
              WHERE x.rn <= %s
              ORDER BY x.caller_e164, x.start_time DESC
         """,
-            [account.id, list(nums), CARD_HISTORY + 1],
+            [
+                account.id,
+                list(nums),
+                call_ids is None,
+                list(call_ids or ()),
+                CARD_HISTORY + 1,
+            ],
         )
         result = {}
         for (

@@ -28,6 +28,25 @@ APPLY_CHANNEL = "axivox_inbox"
 # deliveries, and events, applied in one transaction at most (one delivery at least)
 APPLY_ROWS = 500
 APPLY_EVENTS = 5000
+# A delivery that meets a fault of the moment (a statement timeout, a full disk, no
+# memory, a lost connection) is tried again later, after 2, 4, 8... seconds (at most
+# RETRY_MAX_DELAY); it is quarantined only when it failed so TRANSIENT_ATTEMPTS times.
+TRANSIENT_ATTEMPTS = 5
+RETRY_MAX_DELAY = 300
+# SQLSTATE classes of such faults: connection exception, insufficient resources,
+# operator intervention (statement timeout, shutdown), system error
+TRANSIENT_CLASSES = ("08", "53", "57", "58")
+
+
+def is_transient(exc):
+    """Whether ``exc`` is a fault of the moment, which the same work may not meet
+    again: trying again later is right, quarantining the delivery is not."""
+    if isinstance(exc, MemoryError):
+        return True
+    if isinstance(exc, psycopg2.OperationalError | psycopg2.InterfaceError):
+        code = exc.pgcode
+        return not code or code[:2] in TRANSIENT_CLASSES
+    return False
 
 
 class AxivoxQueueEventInbox(models.Model):
@@ -43,6 +62,10 @@ class AxivoxQueueEventInbox(models.Model):
     )
     events = fields.Json(readonly=True)
     received_at = fields.Datetime(readonly=True)
+    # faults of the moment met so far, the last one, and when to try again
+    attempts = fields.Integer(readonly=True, default=0)
+    last_error = fields.Char(readonly=True)
+    next_try = fields.Datetime(readonly=True)
 
     @api.model
     def _store_if_applier(self, account, events):
@@ -119,7 +142,9 @@ class AxivoxQueueEventInbox(models.Model):
             cr.execute(
                 """SELECT id, jsonb_array_length(events)
                      FROM axivox_queue_event_inbox
-                    WHERE account_id = %s ORDER BY id LIMIT %s
+                    WHERE account_id = %s
+                      AND (next_try IS NULL OR next_try <= now() at time zone 'UTC')
+                    ORDER BY id LIMIT %s
                       FOR UPDATE SKIP LOCKED""",
                 [account.id, rows],
             )
@@ -133,43 +158,91 @@ class AxivoxQueueEventInbox(models.Model):
             if not ids:
                 return 0, False
             cr.execute(
-                "SELECT id, events FROM axivox_queue_event_inbox WHERE id IN %s"
-                " ORDER BY id",
+                "SELECT id, events, attempts FROM axivox_queue_event_inbox"
+                " WHERE id IN %s ORDER BY id",
                 [tuple(ids)],
             )
             waiting = cr.fetchall()
             Inbox = env["axivox.queue.event.inbox"]  # in this transaction
+            done = [row_id for row_id, _events, _attempts in waiting]
             try:
                 with cr.savepoint():
                     env["axivox.queue.event"]._ingest(
                         account,
-                        [e for _id, events in waiting for e in events],
+                        [e for _id, events, _a in waiting for e in events],
                         "webhook",
                     )
             except psycopg2.OperationalError as exc:
                 if exc.pgcode in CONCURRENCY_ERRORS:
                     raise
-                Inbox._apply_apart(account, waiting)
-            except Exception:  # noqa: BLE001 - any fault is quarantined, never blocks
-                Inbox._apply_apart(account, waiting)
-            cr.execute(
-                "DELETE FROM axivox_queue_event_inbox WHERE id IN %s", [tuple(ids)]
-            )
-            return len(ids), len(ids) < len(locked) or len(locked) == rows
+                done = Inbox._apply_apart(account, waiting, exc)
+            except Exception as exc:  # noqa: BLE001 - any fault is handled, never blocks
+                done = Inbox._apply_apart(account, waiting, exc)
+            if done:
+                cr.execute(
+                    "DELETE FROM axivox_queue_event_inbox WHERE id IN %s",
+                    [tuple(done)],
+                )
+            return len(done), len(ids) < len(locked) or len(locked) == rows
 
     @api.model
-    def _apply_apart(self, account, waiting):
+    def _apply_apart(self, account, waiting, batch_error):
+        """After the batch ``waiting`` failed with ``batch_error``: each delivery
+        apart. A fault of the moment postpones the delivery (see TRANSIENT_ATTEMPTS),
+        or quarantines it when it met one that many times; any other fault
+        quarantines it. Returns the ids of the deliveries done with (applied or
+        quarantined)."""
         Event = self.env["axivox.queue.event"]
-        for row_id, events in waiting:
+        if is_transient(batch_error):
+            # the whole batch met it: tried again later, apart, unless it is their last
+            # attempt
+            later = [w for w in waiting if w[2] + 1 < TRANSIENT_ATTEMPTS]
+            self._postpone([w[0] for w in later], batch_error)
+            waiting = [w for w in waiting if w[2] + 1 >= TRANSIENT_ATTEMPTS]
+        done = []
+        for row_id, events, attempts in waiting:
             try:
                 with self.env.cr.savepoint():
                     Event._ingest(account, events, "webhook")
             except psycopg2.OperationalError as exc:
                 if exc.pgcode in CONCURRENCY_ERRORS:
                     raise
+                if is_transient(exc) and attempts + 1 < TRANSIENT_ATTEMPTS:
+                    self._postpone([row_id], exc)
+                    continue
                 self._quarantine_delivery(account, row_id, events, exc)
             except Exception as exc:  # noqa: BLE001 - see _apply_batch
+                if is_transient(exc) and attempts + 1 < TRANSIENT_ATTEMPTS:
+                    self._postpone([row_id], exc)
+                    continue
                 self._quarantine_delivery(account, row_id, events, exc)
+            done.append(row_id)
+        return done
+
+    @api.model
+    def _postpone(self, row_ids, exc):
+        """Try the deliveries ``row_ids`` again later: one more attempt, and a wait
+        twice as long as the last."""
+        if not row_ids:
+            return
+        _logger.info(
+            "Applying waiting webhook deliveries %s met a fault of the moment (%s): "
+            "tried again later",
+            row_ids,
+            exc.__class__.__name__,
+        )
+        self.env.cr.execute(
+            """UPDATE axivox_queue_event_inbox
+                  SET attempts = attempts + 1, last_error = %s,
+                      next_try = now() at time zone 'UTC'
+                          + least(%s, 2 ^ (attempts + 1)) * interval '1 second'
+                WHERE id IN %s""",
+            [
+                f"{exc.__class__.__name__}: {str(exc)[:200]}",
+                RETRY_MAX_DELAY,
+                tuple(row_ids),
+            ],
+        )
 
     @api.model
     def _quarantine_delivery(self, account, row_id, events, exc):
@@ -188,5 +261,7 @@ class AxivoxQueueEventInbox(models.Model):
 
     @api.model
     def _cron_apply_waiting(self):
-        """Apply what an applier left behind (stopped, or died before applying)."""
+        """Apply what an applier left behind (stopped, or died before applying); forget
+        the webhook deliveries received long ago."""
         self._apply_waiting()
+        self.env["axivox.webhook.delivery"]._forget_old()

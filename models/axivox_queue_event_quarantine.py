@@ -2,7 +2,8 @@
 import hashlib
 import json
 
-from odoo import api, fields, models
+from odoo import _, api, fields, models
+from odoo.exceptions import AccessError
 
 from .axivox_queue_event import EVENT_SOURCES, insert_new_rows
 
@@ -51,6 +52,53 @@ class AxivoxQueueEventQuarantine(models.Model):
             "This event is already quarantined.",
         ),
     ]
+
+    def action_apply_again(self):
+        """Apply these events again (administrators), as the PBX sent them: after a
+        fault that is gone, or a fix. An event applied (or stored already) leaves the
+        quarantine; one refused again stays, with its first reason."""
+        self.check_access_rights("write")
+        self.check_access_rule("write")
+        if not self.env.user.has_group("base.group_system"):
+            raise AccessError(_("Only administrators can apply quarantined events."))
+        Event = self.env["axivox.queue.event"].sudo()
+        applied = self.browse()
+        for record in self.sudo():
+            try:
+                item = json.loads(record.raw_payload or "")
+            except ValueError:
+                continue
+            if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+                continue
+            with self.env.cr.savepoint():
+                result = Event._receive(record.account_id, [item], record.source)
+            if not result.get("quarantined") and Event.search_count(
+                [
+                    ("account_id", "=", record.account_id.id),
+                    ("pbx_event_id", "=", item["id"]),
+                ],
+                limit=1,
+            ):
+                applied |= record
+        kept = len(self) - len(applied)
+        accounts = self.sudo().account_id
+        applied.unlink()
+        accounts.invalidate_recordset(["quarantine_count"])
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": "warning" if kept else "success",
+                "sticky": bool(kept),
+                "message": _(
+                    "%(applied)s event(s) applied; %(kept)s still refused, kept in "
+                    "quarantine.",
+                    applied=len(self) - kept,
+                    kept=kept,
+                ),
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }
 
     @api.model
     def _quarantine(self, account, rejected, source):

@@ -57,11 +57,17 @@ class AxivoxQueue(models.Model):
                 for queue in queues:
                     queue._apply_on_pbx(client)
                 client.apply_changes()
-            queues.message_post(body=_("Changes applied to the PBX."))
+            with account._own_transaction() as env:
+                queues.with_env(env).message_post(body=_("Changes applied to the PBX."))
+            queues.invalidate_recordset()
         return True
 
     def _apply_on_pbx(self, client):
-        """Create or update the queue on the PBX (through ``client``)."""
+        """Create or update the queue on the PBX (through ``client``), then record
+        what the PBX answered in a transaction of its own, committed at once: when
+        Odoo runs the action again after a serialization failure, the queue is not
+        sent a second time (a new queue would be created twice, an update refused as
+        stale)."""
         self.ensure_one()
         payload = self._pbx_payload()
         try:
@@ -80,14 +86,16 @@ class AxivoxQueue(models.Model):
                     queue=self.name,
                 )
             ) from exc
-        self.with_context(axivox_no_pending_change=True).write(
-            {
-                "remote_id": remote["id"],
-                "pbx_version": remote.get("version", 0),
-                "pending_changes": False,
-                "pbx_conflict_version": 0,
-            }
-        )
+        with self.account_id._own_transaction() as env:
+            self.with_env(env).with_context(axivox_no_pending_change=True).write(
+                {
+                    "remote_id": remote["id"],
+                    "pbx_version": remote.get("version", 0),
+                    "pending_changes": False,
+                    "pbx_conflict_version": 0,
+                }
+            )
+        self.invalidate_recordset()
 
     def _delete_on_pbx(self):
         """Delete the queues from the PBX (those it has); a refusal raises, and nothing
@@ -136,15 +144,22 @@ class AxivoxQueue(models.Model):
             with account._pbx_errors():
                 client = account._pbx_client()
                 remote_agents = client.list_agents()
-                remotes = {r["id"]: r for r in client.list_queues()}
+                remotes = {
+                    r["id"]: r
+                    for r in client.list_queues()
+                    if isinstance(r.get("id"), str)
+                }
             # In a transaction of its own, under the account's events lock (as the
             # sync).
             with account._own_transaction() as env:
                 own_queues = account_queues.with_env(env).sudo()
                 account.with_env(env).sudo()._lock_events()
                 for queue in own_queues.filtered("remote_id"):
-                    if queue.remote_id in remotes:
-                        queue._update_from_pbx(remotes[queue.remote_id])
+                    remote = remotes.get(queue.remote_id)
+                    # a queue the PBX describes in a way Odoo cannot read is left as
+                    # it is (the sync names it in the account's error)
+                    if remote and not rules.queue_problem(remote):
+                        queue._update_from_pbx(remote)
                 account.with_env(env).sudo()._sync_agents(
                     remote_agents, {q.remote_id: q for q in own_queues if q.remote_id}
                 )

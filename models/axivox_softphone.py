@@ -66,7 +66,12 @@ class AxivoxSoftphone(models.AbstractModel):
         user = self.env.user.sudo()
         account = self._account_for_dial()
         with account._pbx_errors():
-            call = account._pbx_client().originate(user.axivox_extension, number)
+            # once per click, also when Odoo serves the RPC again after a
+            # serialization failure of what follows (closing her callback, ...)
+            call = account._once_per_request(
+                ("originate", user.axivox_extension, number),
+                lambda: account._pbx_client().originate(user.axivox_extension, number),
+            )
         return self._call_info(call)
 
     @api.model
@@ -180,9 +185,15 @@ class AxivoxSoftphone(models.AbstractModel):
         code = member.queue_id.login_code if connect else member.queue_id.logout_code
         info = self.dial(code)
         if info.get("outcome") in ("logged_in", "logged_out"):
-            self.env["axivox.agent.session"]._note_local_change(
-                member.with_env(self.env), connect, "widget"
-            )
+            # In a transaction of its own, committed at once: the PBX's event may
+            # change the membership meanwhile, and Odoo running the action again
+            # after such a serialization failure would dial the code a second time.
+            account = member.queue_id.account_id
+            with account._own_transaction() as env:
+                env["axivox.agent.session"]._note_local_change(
+                    member.with_env(env), connect, "widget"
+                )
+            member.invalidate_recordset()
         return dict(info, member_id=member.id, queue_id=member.queue_id.id)
 
     # ------------------------------------------------------------------

@@ -1,9 +1,11 @@
 """The contact-centre sections of the softphone (``axivox.softphone``): the agent's
 callbacks, calling one back, the caller card of a number she calls, and the callback of
 a number closed when her call to it is answered."""
-from odoo import api, fields, models
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
 
-from .axivox_queue_event_contact import PARTNER_FOR_NUMBER
+from .axivox_queue_event_contact import CARD_HISTORY, PARTNER_FOR_NUMBER
+from .axivox_softphone import DIAL_LIMIT, DIAL_WINDOW
 
 
 class AxivoxSoftphone(models.AbstractModel):
@@ -57,13 +59,23 @@ class AxivoxSoftphone(models.AbstractModel):
 
     @api.model
     def caller_card(self, number):
-        """The caller card of ``number`` for the current user (a call she places)."""
+        """The caller card of ``number`` for the current user (a call she places): the
+        contact she may read, and her last calls among those she may read (the queue
+        calls' record rules); as many a minute as she may dial."""
         Event = self.env["axivox.queue.event"]
         user = self.env.user.sudo()
         account = user.axivox_account_id
         if not account or not isinstance(number, str) or not number.strip():
             return Event._card_payload(
                 number if isinstance(number, str) else "", None, "", []
+            )
+        if (
+            not self.env["axivox.rate.limit"]
+            .sudo()
+            ._hit(f"card:{self.env.uid}", DIAL_LIMIT, DIAL_WINDOW)
+        ):
+            raise UserError(
+                _("Too many calls in a short time: wait a minute, then try again.")
             )
         num = Event._normalize_number(account, number)
         partner = None
@@ -81,5 +93,15 @@ class AxivoxSoftphone(models.AbstractModel):
                 partner = (
                     self.env["res.partner"].browse(row[0])._filter_access_rules("read")
                 )
-        history = Event._caller_histories(account, {num}).get(num, []) if num else []
+        history = []
+        Call = self.env["axivox.queue.call"]
+        if num and Call.check_access_rights("read", raise_exception=False):
+            readable = Call.search(
+                [("account_id", "=", account.id), ("caller_e164", "=", num)],
+                order="start_time desc, id desc",
+                limit=CARD_HISTORY + 1,
+            )
+            history = Event._caller_histories(
+                account, {num}, call_ids=readable.ids
+            ).get(num, [])
         return Event._card_payload(number.strip(), partner, "", history)

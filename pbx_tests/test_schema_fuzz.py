@@ -2,6 +2,7 @@
 with normalized events or a schema error, never another exception, never a value the
 database could not store."""
 import json
+import os
 import re
 
 import pytest
@@ -52,7 +53,9 @@ events = st.fixed_dictionaries(
 anything = st.one_of(events, json_values)
 
 
-@settings(max_examples=250, deadline=None)
+# Under CI the examples are the same at every run (derived from the test), so that a
+# failure is found again; elsewhere they are new each run (a failure prints its seed).
+@settings(max_examples=250, deadline=None, derandomize=os.environ.get("CI") == "true")
 @given(st.lists(anything, max_size=6))
 def test_every_item_is_either_valid_and_storable_or_rejected_with_a_reason(items):
     valid, rejected = ev.split_events(items, now=NOW)

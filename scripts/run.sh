@@ -60,8 +60,8 @@ trap stop EXIT INT TERM
 addons_dir "$VAR/addons"
 ADDONS="$ODOO_SRC/odoo/addons,$VAR/addons"
 
+# The PBX's flags (the webhook secret comes later: Odoo generates it at install).
 PBX_FLAGS=(--host 127.0.0.1 --port "$SIM_PORT" --api-key demo-api-key
-    --webhook-secret demo-webhook-secret
     --webhook-url "http://127.0.0.1:$HTTP_PORT/voip_axivox_queue/webhook/demo-webhook-token"
     --data axivox_simulator/data/demo.json)
 if [ "$PBX" = asterisk ]; then
@@ -75,11 +75,6 @@ if [ "$PBX" = asterisk ]; then
         kill -0 "$ASTERISK_PID" 2>/dev/null || { echo "Asterisk did not start." >&2; exit 1; }
         sleep 0.1
     done
-    say "The gateway on http://127.0.0.1:$SIM_PORT (state in $VAR/gateway-state.json)"
-    (cd "$REPO_ROOT" && exec "$ODOO_PYTHON" -m axivox_gateway "${PBX_FLAGS[@]}" \
-        --asterisk "$VAR/asterisk" --device-template 'Local/{ext}@axivox-phones' \
-        --state "$VAR/gateway-state.json") &
-    SIM_PID=$!
 else
     say "PBX simulator on http://127.0.0.1:$SIM_PORT (demo data, state in $VAR/simulator-state.json)"
     (cd "$REPO_ROOT" && exec "$ODOO_PYTHON" -m axivox_simulator "${PBX_FLAGS[@]}" \
@@ -101,6 +96,39 @@ fi
 psql -q -d "$DB" -c "UPDATE axivox_account SET api_url = 'http://127.0.0.1:$SIM_PORT'
     WHERE id = (SELECT res_id FROM ir_model_data
                 WHERE module = 'voip_axivox_queue' AND name = 'demo_account')"
+
+# The demo account's webhook secret was generated at install: the PBX signs its webhooks
+# with it (given through the environment, or the simulator's control API, never a command
+# line).
+AXIVOX_DEMO_SECRET=$(psql -d "$DB" -Atc "SELECT webhook_secret FROM axivox_account
+    WHERE id = (SELECT res_id FROM ir_model_data
+                WHERE module = 'voip_axivox_queue' AND name = 'demo_account')")
+if [ "$PBX" = asterisk ]; then
+    say "The gateway on http://127.0.0.1:$SIM_PORT (state in $VAR/gateway-state.json)"
+    (cd "$REPO_ROOT" && AXIVOX_WEBHOOK_SECRET=$AXIVOX_DEMO_SECRET exec "$ODOO_PYTHON" \
+        -m axivox_gateway "${PBX_FLAGS[@]}" --asterisk "$VAR/asterisk" \
+        --device-template 'Local/{ext}@axivox-phones' --state "$VAR/gateway-state.json") &
+    SIM_PID=$!
+else
+AXIVOX_DEMO_SECRET=$AXIVOX_DEMO_SECRET SIM_PORT=$SIM_PORT "$ODOO_PYTHON" - <<'PY' \
+    || { echo "The PBX simulator could not be given the webhook secret." >&2; exit 1; }
+import json, os, time, urllib.request
+request = urllib.request.Request(
+    "http://127.0.0.1:%s/api/v1/_sim/webhook" % os.environ["SIM_PORT"],
+    data=json.dumps({"secret": os.environ["AXIVOX_DEMO_SECRET"]}).encode(),
+    headers={"Authorization": "Bearer demo-api-key", "Content-Type": "application/json"},
+    method="POST",
+)
+for attempt in range(60):  # the simulator may still be starting
+    try:
+        urllib.request.urlopen(request, timeout=5).read()
+        break
+    except OSError:
+        if attempt == 59:
+            raise
+        time.sleep(0.5)
+PY
+fi
 
 read -r ODOO_HTTP ODOO_GEVENT < <(free_ports 2)
 # In the background, waited for: a TERM to this script stops nginx, Odoo, the simulator and

@@ -7,6 +7,7 @@ from . import test_report
 from . import test_event_types
 from . import test_webhook
 from . import test_sync
+from . import test_pbx_bad_data
 from . import test_end_to_end
 from . import test_softphone
 from . import test_listener
@@ -25,6 +26,7 @@ from . import test_wallboard
 from . import test_contact_centre_tour
 from . import test_robustness
 from . import test_concurrency
+from . import test_pbx_calls_once
 from . import test_fuzz
 from . import test_phone_numbers
 from . import test_webhook_applier

@@ -63,16 +63,23 @@ def make_user(env, login, groups, password=None, **values):
     )
 
 
-def event(event_id, kind, queue_id="sales", at="2026-11-28T10:00:00.000Z", **data):
-    """A PBX event as the API sends it."""
+# The day of the tests' events: nine days before the clock's (UTC), whatever it is, so
+# that an event of that day is never in the future (the schema refuses those) nor in
+# today's or the last 7 days' figures.
+DAY = (datetime.now(timezone.utc) - timedelta(days=9)).strftime("%Y-%m-%d")
+
+
+def event(event_id, kind, queue_id="sales", at=None, **data):
+    """A PBX event as the API sends it (at 10:00 UTC on DAY by default)."""
+    at = at or f"{DAY}T10:00:00.000Z"
     return dict(
         {"id": event_id, "type": kind, "queue_id": queue_id, "timestamp": at}, **data
     )
 
 
-def signed(body, secret=WEBHOOK_SECRET, now=None):
+def signed(body, secret=WEBHOOK_SECRET, now=None, delivery_id=None):
     """Headers of a webhook delivery signed with ``secret``."""
-    headers = signature.signed_headers(secret, body, now=now)
+    headers = signature.signed_headers(secret, body, now=now, delivery_id=delivery_id)
     headers["Content-Type"] = "application/json"
     return headers
 

@@ -3,8 +3,10 @@ duplicated and out-of-order events), how they started and ended, rebuilt from th
 events; the report per agent and day."""
 from datetime import datetime, timedelta, timezone
 
+from odoo.exceptions import AccessError
 from odoo.tests import tagged
 
+from .common import make_user
 from .contact_centre_common import ContactCentreCase
 
 DAY = "2024-03-05T"
@@ -327,3 +329,45 @@ class TestContactCentreBackfill(ContactCentreCase):
             ),
             1,
         )
+
+
+@tagged("post_install", "-at_install")
+class TestAgentDayReportAccess(ContactCentreCase):
+    def open_session(self, account, queue, ext):
+        start = datetime.now(timezone.utc).replace(tzinfo=None) - timedelta(hours=1)
+        self.ingest(
+            [
+                self.ev(
+                    "ADDMEMBER",
+                    start.strftime("%Y-%m-%dT%H:%M:%S"),
+                    agent_extension=ext,
+                    queue=queue,
+                    member_type="dynamic",
+                )
+            ],
+            account=account,
+        )
+
+    def test_only_managers_open_the_report(self):
+        portal = make_user(self.env, "ax_portal_pia", "base.group_portal")
+        for user in (portal, self.employee, self.agent):
+            with self.subTest(user=user.login), self.assertRaises(AccessError):
+                self.env["axivox.agent.day.report"].with_user(user).action_open_report()
+
+    def test_a_manager_rebuilds_the_days_of_her_companies_only(self):
+        self.open_session(self.account_a, "q-support", "202")
+        self.open_session(self.account_b, "q-b", "201")
+        Report = self.env["axivox.agent.day.report"]
+        Report.with_user(self.manager_b).with_company(
+            self.company_b
+        ).action_open_report()
+        rows_b = Report.search([("user_id", "=", self.agent_b.id)])
+        self.assertTrue(rows_b)
+        ids_b = rows_b.ids
+        Report.with_user(self.manager).action_open_report()
+        self.assertEqual(
+            Report.search([("user_id", "=", self.agent_b.id)]).ids,
+            ids_b,
+            "the days of company B are left as they are",
+        )
+        self.assertTrue(Report.search([("user_id", "=", self.agent2.id)]))

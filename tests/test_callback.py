@@ -11,6 +11,7 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 
 from ..axivox_simulator.testing import SimulatorProcess
+from .common import make_user
 from .contact_centre_common import ContactCentreCase
 
 ALICE = "+3225550100"
@@ -387,4 +388,14 @@ class TestCallbackCallBack(ContactCentreCase):
             (callback.state, callback.claimed_by_id), ("claimed", self.agent)
         )
         callback.with_user(self.agent).action_check_call()
+        self.assertEqual(callback.state, "claimed")
+
+    def test_check_call_needs_access_to_the_callback(self):
+        self.ingest(self.call("k9", "203", "09:00:00", fate="ABANDON"))
+        callback = self.env["axivox.callback"].search([("number", "=", "203")])
+        callback.with_user(self.agent).action_call_back()
+        portal = make_user(self.env, "ax_portal_pia", "base.group_portal")
+        for user in (portal, self.employee, self.agent_b):
+            with self.subTest(user=user.login), self.assertRaises(AccessError):
+                callback.with_user(user).action_check_call()
         self.assertEqual(callback.state, "claimed")

@@ -136,3 +136,24 @@ class TestCallerCard(ContactCentreCase):
             .with_user(self.agent)
             .caller_card("")["partner"]
         )
+
+    def test_card_of_a_number_shows_only_the_calls_she_may_read(self):
+        # Anna is an agent of Sales only; Support's calls are not hers to read.
+        self.ingest(self.call("s1", "+3225550100", "09:00:00", queue="q-sales"))
+        self.ingest(self.call("p1", "+3225550100", "10:00:00", queue="q-support"))
+        Softphone = self.env["axivox.softphone"]
+        anna = Softphone.with_user(self.agent).caller_card("02 555 01 00")
+        self.assertEqual([h["call_id"] for h in anna["history"]], ["s1"])
+        bruno = Softphone.with_user(self.agent2).caller_card("02 555 01 00")
+        self.assertEqual([h["call_id"] for h in bruno["history"]], ["p1", "s1"])
+
+    def test_card_of_a_number_is_rate_limited_like_dialing(self):
+        from odoo.exceptions import UserError
+
+        from ..models.axivox_softphone import DIAL_LIMIT
+
+        Softphone = self.env["axivox.softphone"].with_user(self.agent)
+        for _n in range(DIAL_LIMIT):
+            Softphone.caller_card("02 555 01 00")
+        with self.assertRaisesRegex(UserError, "wait a minute"):
+            Softphone.caller_card("02 555 01 00")

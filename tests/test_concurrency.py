@@ -55,7 +55,9 @@ class RealTransactionsCase(TransactionCase):
                     "name": f"Concurrency PBX {self.tag} {len(self.accounts)}",
                     "api_url": url,
                     "api_key": self.sim.api_key,
-                    "webhook_secret": WEBHOOK_SECRET,
+                    # one secret an account
+                    "webhook_secret": WEBHOOK_SECRET
+                    + (f"-{len(self.accounts)}" if self.accounts else ""),
                 }
             )
             self.accounts.append(account.id)
@@ -329,7 +331,18 @@ class TestRealTransactions(RealTransactionsCase):
                 answers = []
                 thread = threading.Thread(target=lambda: answers.append(serve()))
                 thread.start()
-                time.sleep(0.5)  # the delivery waits for the other transaction's row
+                # the delivery waits for the other transaction's row
+                self.assertTrue(
+                    self.wait(
+                        lambda: self.sql(
+                            "SELECT count(*) FROM pg_stat_activity"
+                            " WHERE datname = current_database()"
+                            " AND wait_event_type = 'Lock'"
+                        )[0][0],
+                        10,
+                    ),
+                    "the delivery waits for the other transaction",
+                )
                 other.commit()
                 thread.join(30)
                 self.assertEqual(answers[0].status_code, 503, answers[0].get_data())

@@ -12,7 +12,7 @@ from odoo.tools import mute_logger
 
 from ..axivox_api.events import validate_batch
 from ..axivox_api.rules import QUEUE_CONFIG_FIELDS
-from .common import AxivoxCase, SimulatedWorld, event
+from .common import DAY, AxivoxCase, SimulatedWorld, event
 
 QUIET = (
     "odoo.addons.voip_axivox_queue.models.axivox_account",
@@ -65,14 +65,14 @@ class TestQueueDelete(ConsoleWorld, TransactionCase):
                 "ADDMEMBER",
                 agent_extension="102",
                 member_type="dynamic",
-                at="2026-11-28T09:00:00.000Z",
+                at=f"{DAY}T09:00:00.000Z",
             ),
             event(
                 "d-2",
                 "ENTERQUEUE",
                 call_id="c1",
                 caller_number="+3225550100",
-                at="2026-11-28T09:01:00.000Z",
+                at=f"{DAY}T09:01:00.000Z",
             ),
             event(
                 "d-3",
@@ -80,14 +80,14 @@ class TestQueueDelete(ConsoleWorld, TransactionCase):
                 call_id="c1",
                 agent_extension="102",
                 wait_time=5,
-                at="2026-11-28T09:01:05.000Z",
+                at=f"{DAY}T09:01:05.000Z",
             ),
             event(
                 "d-4",
                 "ENTERQUEUE",
                 queue_id="support",
                 call_id="c2",
-                at="2026-11-28T09:02:00.000Z",
+                at=f"{DAY}T09:02:00.000Z",
             ),
         )
 
@@ -111,9 +111,7 @@ class TestQueueDelete(ConsoleWorld, TransactionCase):
         )
         # The sync does not bring it back, nor does a late event of the queue.
         self.assertIsNone(self.account._sync_safely())
-        self.ingest(
-            event("d-5", "ABANDON", call_id="c9", at="2026-11-28T10:00:00.000Z")
-        )
+        self.ingest(event("d-5", "ABANDON", call_id="c9", at=f"{DAY}T10:00:00.000Z"))
         self.assertIsNone(self.account._sync_safely())
         self.assertFalse(self.queue("sales"))
         self.assertEqual(
@@ -206,13 +204,13 @@ class TestOnCall(ConsoleWorld, TransactionCase):
         )
 
     def sofia(self, event_id, kind, call_id, at, **data):
-        """An event of call ``call_id`` for Sofia (102) at ``at`` on 2026-11-28."""
+        """An event of call ``call_id`` for Sofia (102) at ``at`` on DAY."""
         return event(
             event_id,
             kind,
             call_id=call_id,
             agent_extension="102",
-            at=f"2026-11-28T{at}.000Z",
+            at=f"{DAY}T{at}.000Z",
             **data,
         )
 
@@ -221,7 +219,7 @@ class TestOnCall(ConsoleWorld, TransactionCase):
         self.ingest(self.sofia("c-1", "CONNECT", "call-1", "09:01:05"))
         self.assertEqual(
             (sofia.on_call, sofia.call_id, str(sofia.on_call_since)),
-            (True, "call-1", "2026-11-28 09:01:05"),
+            (True, "call-1", f"{DAY} 09:01:05"),
         )
         self.assertTrue(sofia.connected, "she stays connected while she talks")
         self.assertFalse(self.member("sales", "103").on_call)
@@ -276,8 +274,7 @@ class TestOnCall(ConsoleWorld, TransactionCase):
         self.assertTrue(states)
         self.assertTrue(
             all(
-                p["on_call"] and p["on_call_since"] == "2026-11-28 09:01:05"
-                for p in states
+                p["on_call"] and p["on_call_since"] == f"{DAY} 09:01:05" for p in states
             ),
             states,
         )

@@ -102,7 +102,7 @@ class TestCallState(SimulatedWorld, TransactionCase):
         with self.assertRaises(UserError) as caught:
             Softphone.with_user(self.users["103"]).call_state(call["id"])
         self.assertEqual(str(caught.exception), "You can only follow your own calls.")
-        with self.assertRaises(UserError):
+        with self.assertRaisesRegex(UserError, "^There is no call to follow.$"):
             sofia.call_state(False)
 
 

@@ -1,10 +1,14 @@
 """The WebSocket listener (``odoo-bin axivox-listen``) against the simulator's event
 stream."""
+import json
+
 from odoo import SUPERUSER_ID, api
 from odoo.tests import HttpCase, tagged
+from odoo.tools import mute_logger
 
 from ..cli.axivox_listen import StreamListener
-from .common import SimulatedWorld, wait_for
+from .common import AxivoxWorld, SimulatedWorld, event, wait_for
+from .fake_pbx import FakeStream
 
 
 @tagged("post_install", "-at_install")
@@ -111,3 +115,116 @@ class TestStreamListener(SimulatedWorld, HttpCase):
                 [self.account.id],
             )
             return {row[0] for row in cr.fetchall()}
+
+
+@tagged("post_install", "-at_install")
+class TestStreamListenerBadMessages(AxivoxWorld, HttpCase):
+    """Messages of the stream Odoo cannot read are quarantined and the stream goes on;
+    the listener follows the accounts' keys."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.setup_world()
+        cls.make_queue("sales", "Sales", "600", "*600", "#600", dynamic=["101", "102"])
+
+    def frame(self, cursor, event_id, ext):
+        return (
+            cursor,
+            json.dumps(
+                {
+                    "type": "event",
+                    "cursor": cursor,
+                    "event": event(event_id, "ADDMEMBER", agent_extension=ext),
+                }
+            ),
+        )
+
+    def start_stream(self, frames):
+        stream = FakeStream(frames).start()
+        self.addCleanup(stream.stop)
+        self.account.api_url = stream.url
+        self.env.flush_all()
+        return stream
+
+    def stored(self):
+        with self.registry.cursor() as cr:
+            cr.execute(
+                "SELECT pbx_event_id FROM axivox_queue_event WHERE account_id = %s"
+                " AND source = 'stream' ORDER BY 1",
+                [self.account.id],
+            )
+            events = [row[0] for row in cr.fetchall()]
+            cr.execute(
+                "SELECT event_cursor FROM axivox_account WHERE id = %s",
+                [self.account.id],
+            )
+            return events, cr.fetchone()[0]
+
+    def quarantined(self):
+        with self.registry.cursor() as cr:
+            cr.execute(
+                "SELECT reason FROM axivox_queue_event_quarantine"
+                " WHERE account_id = %s",
+                [self.account.id],
+            )
+            return [row[0] for row in cr.fetchall()]
+
+    @mute_logger(
+        "odoo.addons.voip_axivox_queue.axivox_api.stream",
+        "odoo.addons.voip_axivox_queue.cli.axivox_listen",
+    )
+    def test_bad_messages_are_quarantined_and_the_stream_goes_on(self):
+        huge = {"type": "event", "cursor": "5", "event": {"id": "x" * (2 << 20)}}
+        stream = self.start_stream(
+            [
+                self.frame("1", "s1", "101"),
+                (None, "[1, 2]"),
+                ("2", json.dumps({"type": "event", "cursor": "2"})),
+                ("3", json.dumps({"type": "events", "cursor": "3", "events": 5})),
+                ("4", json.dumps({"type": "event", "cursor": {"a": 1}, "event": {}})),
+                ("5", json.dumps(huge)),
+                self.frame("6", "s2", "102"),
+            ]
+        )
+        listener = StreamListener(
+            self.registry, [self.account.id], heartbeat=1, min_backoff=0.05
+        ).start()
+        self.addCleanup(listener.stop)
+        self.assertTrue(
+            wait_for(lambda: self.stored() == (["s1", "s2"], "6"), timeout=15),
+            f"the stream stalled: {self.stored()}",
+        )
+        self.assertEqual(len(stream.connections), 1, "never reconnected")
+        self.assertEqual(len(self.quarantined()), 5, self.quarantined())
+        self.assertTrue(
+            any("bytes" in reason for reason in self.quarantined()),
+            "the message over the size limit is said",
+        )
+
+    @mute_logger(
+        "odoo.addons.voip_axivox_queue.axivox_api.stream",
+        "odoo.addons.voip_axivox_queue.cli.axivox_listen",
+    )
+    def test_a_key_set_or_changed_is_used_without_a_restart(self):
+        stream = self.start_stream([self.frame("1", "k1", "101")])
+        self.account.api_key = False
+        self.env.flush_all()
+        listener = StreamListener(
+            self.registry, [self.account.id], heartbeat=1, account_poll=0.2
+        ).start()
+        self.addCleanup(listener.stop)
+        self.account.api_key = "first-key"
+        self.env.flush_all()
+        self.assertTrue(wait_for(lambda: self.stored()[0] == ["k1"], timeout=15))
+        self.account.api_key = "second-key"
+        self.env.flush_all()
+        self.assertTrue(
+            wait_for(
+                lambda: [c[0] for c in stream.connections][-1:]
+                == ["Bearer second-key"],
+                timeout=15,
+            ),
+            stream.connections,
+        )
+        self.assertEqual(stream.connections[0], ("Bearer first-key", None))

@@ -59,8 +59,9 @@ class TestQueue(AxivoxCase):
                 with self.assertRaises(ValidationError) as caught:
                     self._create_queue(**{field: value})
                 self.assertIn(message, str(caught.exception))
-                with self.assertRaises(ValidationError):
+                with self.assertRaises(ValidationError) as caught:
                     queue.write({field: value})
+                self.assertIn(message, str(caught.exception))
 
     def test_login_and_logout_codes_differ(self):
         with self.assertRaises(ValidationError) as caught:
@@ -96,8 +97,13 @@ class TestQueue(AxivoxCase):
         )
         # An archived queue still owns its codes on the PBX account.
         self.queue_support.active = False
-        with self.assertRaises(ValidationError):
+        with self.assertRaises(ValidationError) as caught:
             self._create_queue(login_code="*71")
+        self.assertIn(
+            "is already a code of queue Support (tests): codes must be unique on a PBX "
+            "account",
+            str(caught.exception),
+        )
 
     def test_code_never_an_extension(self):
         msg = "a code can never be an extension"
@@ -124,8 +130,9 @@ class TestQueue(AxivoxCase):
         with self.assertRaises(ValidationError) as caught:
             self._create_queue(extension="*61")
         self.assertIn("a code can never be an extension", str(caught.exception))
-        with self.assertRaises(ValidationError):
+        with self.assertRaises(ValidationError) as caught:
             self.queue_support.extension = "*62"
+        self.assertIn("a code can never be an extension", str(caught.exception))
 
     def test_user_extension_never_a_code(self):
         with self.assertRaises(ValidationError) as caught:
@@ -182,7 +189,9 @@ class TestQueue(AxivoxCase):
         self.assertEqual(queue.strategy, "ringall")
         for strategy in strategies:
             queue.strategy = strategy
-        with self.assertRaises(ValueError):
+        with self.assertRaisesRegex(
+            ValueError, "Wrong value for axivox.queue.strategy: 'roundrobin'"
+        ):
             queue.strategy = "roundrobin"
 
     # ------------------------------------------------------------------

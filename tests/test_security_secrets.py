@@ -1,8 +1,10 @@
 """Secrets and administrators: API keys and webhook secrets are read and changed by
 administrators only, never shown to managers or agents."""
 from lxml import etree
+from psycopg2 import IntegrityError
 
 from odoo.exceptions import AccessError
+from odoo.tools import mute_logger
 
 from .common import AxivoxCase
 
@@ -48,6 +50,31 @@ class TestSecrets(AxivoxCase):
     # ------------------------------------------------------------------
     # Administrators
     # ------------------------------------------------------------------
+    def test_the_demo_account_has_a_secret_of_its_own(self):
+        demo = self.env.ref("voip_axivox_queue.demo_account", raise_if_not_found=False)
+        if not demo:
+            self.skipTest("installed without demo data")
+        # generated at install: no two demo databases share it, nobody knows it
+        self.assertNotEqual(demo.webhook_secret, "demo-webhook-secret")
+        self.assertGreaterEqual(len(demo.webhook_secret), 40)
+
+    @mute_logger("odoo.sql_db")
+    def test_two_accounts_never_share_a_webhook_secret(self):
+        Account = self.env["axivox.account"].with_user(self.admin)
+        with self.assertRaises(IntegrityError), self.env.cr.savepoint():
+            Account.create(
+                {
+                    "name": "Twin PBX",
+                    "api_url": "http://127.0.0.1:9",
+                    "webhook_secret": "whsec-a-secret",
+                }
+            )
+            self.env.flush_all()
+        with self.assertRaises(IntegrityError), self.env.cr.savepoint():
+            self.account_b.webhook_secret = "whsec-a-secret"
+            self.env.flush_all()
+        self.assertEqual(self.account_b.webhook_secret, "whsec-b-secret")
+
     def test_admin_manages_accounts_and_secrets(self):
         Account = self.env["axivox.account"].with_user(self.admin)
         account = self.account_a.with_user(self.admin)

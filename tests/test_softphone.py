@@ -145,9 +145,9 @@ class TestSoftphoneServer(PbxQueuesWorld, TransactionCase):
             Softphone.dial("")
         with self.assertRaisesRegex(UserError, "Type a number"):
             Softphone.dial("+")
-        with self.assertRaises(ValidationError):
+        with self.assertRaisesRegex(ValidationError, "“call me” is not a dial string"):
             Softphone.dial("call me")
-        with self.assertRaises(ValidationError):
+        with self.assertRaisesRegex(ValidationError, "“1{21}” is not a dial string"):
             Softphone.dial("1" * 21)
         self.assertFalse(self.sim.state()["calls"])
 

@@ -6,7 +6,7 @@ from odoo.exceptions import UserError
 from odoo.tests import TransactionCase, tagged
 from odoo.tools import mute_logger
 
-from .common import SimulatedWorld
+from .common import DAY, SimulatedWorld
 
 QUIET = (
     "odoo.addons.voip_axivox_queue.models.axivox_account",
@@ -224,7 +224,7 @@ class TestSync(SimulatedWorld, TransactionCase):
                     "id": "early-1",
                     "type": "ENTERQUEUE",
                     "queue_id": "support",
-                    "timestamp": "2026-11-28T08:00:00.000Z",
+                    "timestamp": f"{DAY}T08:00:00.000Z",
                 }
             ],
             "webhook",
@@ -279,7 +279,7 @@ class TestSync(SimulatedWorld, TransactionCase):
         self.assertEqual(self.account.sync_state, "error")
         self.assertTrue(self.account.last_error)
         self.assertEqual(self.odoo_state(), before)
-        with self.assertRaises(UserError):
+        with self.assertRaisesRegex(UserError, "The PBX could not be reached"):
             self.member(self.queue("sales"), "103").with_user(
                 self.manager
             ).action_connect()

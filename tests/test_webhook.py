@@ -2,11 +2,13 @@
 """
 import json
 import time
+from datetime import timedelta
 
+from odoo import fields
 from odoo.tests import HttpCase, tagged
 from odoo.tools import mute_logger
 
-from .common import WEBHOOK_URL, WebhookWorld, event, signed
+from .common import DAY, WEBHOOK_URL, WebhookWorld, event, signed
 
 
 @tagged("post_install", "-at_install")
@@ -27,14 +29,12 @@ class TestWebhook(WebhookWorld, HttpCase):
         sofia = self.member(self.sales, "102")
         self.assertFalse(sofia.connected)
         response = self.post(
-            event(
-                "e1", "ADDMEMBER", agent_extension="102", at="2026-11-28T09:00:00.250Z"
-            )
+            event("e1", "ADDMEMBER", agent_extension="102", at=f"{DAY}T09:00:00.250Z")
         )
         self.assertEqual(response.status_code, 200, response.text)
         self.assertEqual(response.json(), {"applied": 1, "duplicates": 0})
         self.assertTrue(sofia.connected)
-        self.assertEqual(str(sofia.connected_since), "2026-11-28 09:00:00")
+        self.assertEqual(str(sofia.connected_since), f"{DAY} 09:00:00")
         self.assertEqual(sofia.last_source, "pbx")
         self.assertAlmostEqual(sofia.last_change_ts, 1795856400.25, places=3)
         self.assertEqual(self.sales.connected_count, 2)
@@ -111,10 +111,10 @@ class TestWebhook(WebhookWorld, HttpCase):
     def test_reordered_pair_keeps_the_newest_state(self):
         sofia = self.member(self.sales, "102")
         late_logout = event(
-            "r2", "REMOVEMEMBER", agent_extension="102", at="2026-11-28T10:00:05.000Z"
+            "r2", "REMOVEMEMBER", agent_extension="102", at=f"{DAY}T10:00:05.000Z"
         )
         early_login = event(
-            "r1", "ADDMEMBER", agent_extension="102", at="2026-11-28T10:00:01.000Z"
+            "r1", "ADDMEMBER", agent_extension="102", at=f"{DAY}T10:00:01.000Z"
         )
         self.post(late_logout)
         self.assertFalse(sofia.connected)
@@ -129,13 +129,13 @@ class TestWebhook(WebhookWorld, HttpCase):
                         "r4",
                         "ADDMEMBER",
                         agent_extension="102",
-                        at="2026-11-28T11:00:09.000Z",
+                        at=f"{DAY}T11:00:09.000Z",
                     ),
                     event(
                         "r3",
                         "REMOVEMEMBER",
                         agent_extension="102",
-                        at="2026-11-28T11:00:02.000Z",
+                        at=f"{DAY}T11:00:02.000Z",
                     ),
                 ]
             }
@@ -261,6 +261,7 @@ class TestWebhook(WebhookWorld, HttpCase):
         self.account.with_user(
             self.env.ref("base.user_admin")
         ).action_rotate_webhook_secret()
+        self.end_grace()
         secret = self.account.webhook_secret
         self.assertUnsigned(
             self.post(event("c2", "ADDMEMBER", agent_extension="101")),
@@ -297,6 +298,34 @@ class TestWebhook(WebhookWorld, HttpCase):
             "c5",
         )
         self.assertEqual(sorted(self.events().mapped("pbx_event_id")), ["c1", "c3"])
+
+    def end_grace(self):
+        """The grace period of the previous webhook secret is over."""
+        self.account.webhook_secret_previous_until = fields.Datetime.now() - timedelta(
+            seconds=1
+        )
+
+    def test_the_previous_secret_is_accepted_for_a_grace_period(self):
+        old = self.account.webhook_secret
+        self.account.with_user(
+            self.env.ref("base.user_admin")
+        ).action_rotate_webhook_secret()
+        self.assertNotEqual(self.account.webhook_secret, old)
+        # a delivery the PBX signed before it was given the new secret
+        response = self.post(
+            event("g1", "ADDMEMBER", agent_extension="102"), secret=old
+        )
+        self.assertEqual(response.status_code, 200, response.text)
+        response = self.post(
+            event("g2", "ADDMEMBER", agent_extension="101"),
+            secret=self.account.webhook_secret,
+        )
+        self.assertEqual(response.status_code, 200, response.text)
+        self.end_grace()
+        self.assertUnsigned(
+            self.post(event("g3", "REMOVEMEMBER", agent_extension="102"), secret=old)
+        )
+        self.assertEqual(sorted(self.events().mapped("pbx_event_id")), ["g1", "g2"])
 
     def test_missing_signature(self):
         body = json.dumps(event("m1", "ADDMEMBER", agent_extension="102")).encode()
@@ -336,7 +365,7 @@ class TestWebhook(WebhookWorld, HttpCase):
                 {
                     "type": "ABANDON",
                     "queue_id": "sales",
-                    "timestamp": "2026-11-28T10:00:00Z",
+                    "timestamp": f"{DAY}T10:00:00Z",
                 },
                 "id",
             ),
@@ -380,9 +409,39 @@ class TestWebhook(WebhookWorld, HttpCase):
         self.assertIn("event 1", self.quarantined().reason)
         self.assertEqual(self.quarantined().pbx_event_id, "g2")
 
+    @mute_logger("odoo.http")
     def test_too_large_body_is_refused_before_reading(self):
+        # refused by Odoo itself, before the route runs (its max_content_length)
         body = b'{"events": [' + b" " * (3 * 1024 * 1024) + b"]}"
-        self.assertRefused(self.post(body=body), 413, "payload_too_large")
+        response = self.post(body=body)
+        self.assertEqual(response.status_code, 413, response.text)
+        self.assertFalse(self.events(), "a refused request changes nothing")
+
+    def test_a_body_that_is_not_json_is_refused(self):
+        body = b"type=ADDMEMBER&agent_extension=102"
+        for content_type in ("application/x-www-form-urlencoded", "text/plain"):
+            with self.subTest(content_type=content_type):
+                response = self.post(body=body, headers={"Content-Type": content_type})
+                self.assertRefused(response, 415, "unsupported_media_type")
+
+    @mute_logger("odoo.http")
+    def test_a_large_form_is_refused_before_odoo_parses_it(self):
+        # a signed multipart body of 3 MiB: Odoo reads forms before the route runs
+        headers = signed(b"")
+        del headers["Content-Type"]  # multipart, set by requests
+        response = self.url_open(
+            WEBHOOK_URL % self.token,
+            files={"events": ("events.json", b" " * (3 * 1024 * 1024))},
+            headers=headers,
+        )
+        self.assertEqual(response.status_code, 413)
+        self.assertFalse(self.events())
+        rule = next(
+            rule
+            for rule in self.env["ir.http"].routing_map().iter_rules()
+            if rule.rule == "/voip_axivox_queue/webhook/<string:token>"
+        )
+        self.assertEqual(rule.endpoint.routing["max_content_length"], 2 * 1024 * 1024)
 
     @mute_logger("odoo.http")
     def test_only_post(self):

@@ -2,14 +2,18 @@
 axivox-apply``), through real HTTP requests to the running Odoo server."""
 import json
 
-from odoo.tests import HttpCase, tagged
+import odoo
+from odoo.exceptions import AccessError
+from odoo.tests import HttpCase, TransactionCase, tagged
 from odoo.tools import mute_logger
 
+from ..axivox_api.events import split_events
 from ..cli.axivox_apply import InboxApplier
-from ..models.axivox_queue_event_inbox import APPLY_LOCK
-from .common import WebhookWorld, event, wait_for
+from ..models.axivox_account_sync import EVENTS_LOCK
+from ..models.axivox_queue_event_inbox import APPLY_LOCK, TRANSIENT_ATTEMPTS
+from .common import DAY, WEBHOOK_URL, WebhookWorld, event, make_user, signed, wait_for
 
-LATER = "2026-11-28T10:05:00.000Z"  # after the events' default moment
+LATER = f"{DAY}T10:05:00.000Z"  # after the events' default moment
 INBOX_LOGGER = "odoo.addons.voip_axivox_queue.models.axivox_queue_event_inbox"
 
 
@@ -52,6 +56,29 @@ class TestWebhookApplier(WebhookWorld, HttpCase):
         self.assertEqual(response.json(), {"applied": 1, "duplicates": 0})
         self.assertTrue(self.member(self.sales, "102").connected)
         self.assertFalse(self.waiting())
+
+    def test_a_delivery_sent_again_is_not_stored_again(self):
+        self.hold_applier_lock()
+        body = json.dumps(event("r1", "ADDMEMBER", agent_extension="102")).encode()
+        headers = signed(body)
+        first = self.url_open(WEBHOOK_URL % self.token, data=body, headers=headers)
+        self.assertEqual(first.json(), {"queued": 1})
+        # the same request, captured and sent again while its signature is valid
+        again = self.url_open(WEBHOOK_URL % self.token, data=body, headers=headers)
+        self.assertEqual(again.status_code, 200, again.text)
+        self.assertEqual(again.json(), {"replayed": True})
+        self.assertEqual(len(self.waiting()), 1, "stored once")
+        # the PBX's retry of it (the same delivery id, signed again) is the same
+        retry = self.url_open(
+            WEBHOOK_URL % self.token,
+            data=body,
+            headers=signed(body, delivery_id=headers["X-Axivox-Delivery"]),
+        )
+        self.assertEqual(retry.json(), {"replayed": True})
+        # another delivery of the same events is a delivery of its own
+        other = self.url_open(WEBHOOK_URL % self.token, data=body, headers=signed(body))
+        self.assertEqual(other.json(), {"queued": 1})
+        self.assertEqual(len(self.waiting()), 2)
 
     def test_with_an_applier_the_delivery_is_stored_then_applied(self):
         self.hold_applier_lock()
@@ -175,3 +202,103 @@ class TestWebhookApplier(WebhookWorld, HttpCase):
         self.env.invalidate_all()
         self.assertEqual(len(self.stored()), 6)
         self.assertFalse(self.waiting())
+
+
+@tagged("post_install", "-at_install")
+class TestApplierFaultsOfTheMoment(WebhookWorld, TransactionCase):
+    """A delivery that meets a statement timeout (the account's events lock held
+    elsewhere for longer than PostgreSQL lets a statement run) is tried again later,
+    and quarantined only when it met it TRANSIENT_ATTEMPTS times."""
+
+    def setUp(self):
+        super().setUp()
+        valid, rejected = split_events(
+            [event("t1", "ADDMEMBER", agent_extension="102")]
+        )
+        self.assertFalse(rejected)
+        self.delivery = self.env["axivox.queue.event.inbox"].create(
+            {"account_id": self.account.id, "events": valid}
+        )
+
+    def hold_events_lock(self):
+        """The account's events lock, held on a connection of its own until
+        released."""
+        lock_cr = odoo.sql_db.db_connect(self.env.cr.dbname).cursor()
+        lock_cr.execute(
+            "SELECT pg_advisory_lock(%s, %s)", [EVENTS_LOCK, self.account.id]
+        )
+
+        def release():
+            if not lock_cr.closed:
+                lock_cr.execute(
+                    "SELECT pg_advisory_unlock(%s, %s)", [EVENTS_LOCK, self.account.id]
+                )
+                lock_cr.rollback()
+                lock_cr.close()
+
+        self.addCleanup(release)
+        return release
+
+    def apply_with_timeout(self):
+        self.env.cr.execute("SET LOCAL statement_timeout = '300ms'")
+        try:
+            return self.env["axivox.queue.event.inbox"]._apply_waiting()
+        finally:
+            self.env.cr.execute("SET LOCAL statement_timeout = 0")
+            self.env.invalidate_all()
+
+    def quarantined(self):
+        return self.env["axivox.queue.event.quarantine"].search(
+            [("account_id", "=", self.account.id)]
+        )
+
+    @mute_logger(INBOX_LOGGER, "odoo.sql_db")
+    def test_a_timeout_postpones_the_delivery_then_it_is_applied(self):
+        release = self.hold_events_lock()
+        self.apply_with_timeout()
+        self.assertFalse(
+            self.quarantined(), "a fault of the moment quarantines nothing"
+        )
+        self.assertTrue(self.delivery.exists(), "the delivery waits")
+        self.assertEqual(self.delivery.attempts, 1)
+        self.assertIn("QueryCanceled", self.delivery.last_error)
+        self.assertTrue(self.delivery.next_try)
+        release()
+        self.assertEqual(
+            self.env["axivox.queue.event.inbox"]._apply_waiting(),
+            0,
+            "not before its time",
+        )
+        self.env.cr.execute(
+            "UPDATE axivox_queue_event_inbox SET next_try = now() at time zone 'UTC'"
+            " - interval '1 second' WHERE id = %s",
+            [self.delivery.id],
+        )
+        self.assertEqual(self.env["axivox.queue.event.inbox"]._apply_waiting(), 1)
+        self.env.invalidate_all()
+        self.assertFalse(self.delivery.exists())
+        self.assertTrue(self.member(self.sales, "102").connected)
+        self.assertFalse(self.quarantined())
+
+    @mute_logger(INBOX_LOGGER, "odoo.sql_db")
+    def test_the_same_fault_again_and_again_quarantines_then_an_admin_applies_it(self):
+        self.env.cr.execute(
+            "UPDATE axivox_queue_event_inbox SET attempts = %s WHERE id = %s",
+            [TRANSIENT_ATTEMPTS - 1, self.delivery.id],
+        )
+        release = self.hold_events_lock()
+        self.apply_with_timeout()
+        self.assertFalse(self.delivery.exists())
+        quarantined = self.quarantined()
+        self.assertEqual(quarantined.pbx_event_id, "t1")
+        self.assertIn("QueryCanceled", quarantined.reason)
+        release()
+        admin = make_user(
+            self.env, "ax_applier_admin", "base.group_user,base.group_system"
+        )
+        with self.assertRaises(AccessError):
+            quarantined.with_user(self.manager).action_apply_again()
+        quarantined.with_user(admin).action_apply_again()
+        self.env.invalidate_all()
+        self.assertFalse(quarantined.exists())
+        self.assertTrue(self.member(self.sales, "102").connected)

@@ -15,8 +15,11 @@ RUN_PID=$!
 trap 'kill $RUN_PID 2>/dev/null; wait $RUN_PID 2>/dev/null; rm -rf "$VAR"' EXIT
 BASE=http://127.0.0.1:$HTTP_PORT
 for _ in $(seq 600); do curl -sf "$BASE/web/login" >/dev/null && break; sleep 1; done
+# The demo account's webhook secret (generated at install)
+export AXIVOX_DEMO_SECRET=$(PGHOST=$VAR/pg/sock PGPORT=$PGPORT_WANTED PGUSER=odoo psql \
+    -d axivox_demo -Atc "SELECT webhook_secret FROM axivox_account WHERE webhook_token = 'demo-webhook-token'")
 "$ODOO_PYTHON" - "$BASE" <<'PY'
-import json, sys, time, datetime, requests
+import json, os, sys, time, datetime, requests
 from axivox_api import signature
 now = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=4)
 stamp = now.strftime("%Y-%m-%dT%H:%M:%S.000Z")
@@ -48,7 +51,7 @@ for n, (number, queue, waited) in enumerate([("+3225557777", "sales", 95),
                 "timestamp": at(30 + 9 * n - waited / 60), "call_id": "shot.a%d" % n,
                 "caller_number": number, "wait_time": waited}]
 body = json.dumps({"events": events}).encode()
-headers = signature.signed_headers("demo-webhook-secret", body)
+headers = signature.signed_headers(os.environ["AXIVOX_DEMO_SECRET"], body)
 headers["Content-Type"] = "application/json"
 r = requests.post(base + "/voip_axivox_queue/webhook/demo-webhook-token", data=body,
                   headers=headers, timeout=30)
@@ -75,7 +78,7 @@ stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S
 body = json.dumps({"events": [{"id": "shot-connect-2", "type": "CONNECT", "queue_id": "sales",
     "timestamp": stamp, "call_id": "shot.2", "caller_number": "+3225550100",
     "agent_extension": "102", "agent_name": "Sofia Rossi", "wait_time": 8}]}).encode()
-headers = dict(signature.signed_headers("demo-webhook-secret", body),
+headers = dict(signature.signed_headers(os.environ["AXIVOX_DEMO_SECRET"], body),
                **{"Content-Type": "application/json"})
 r = requests.post(sys.argv[1] + "/voip_axivox_queue/webhook/demo-webhook-token", data=body,
                   headers=headers, timeout=30)
