@@ -147,7 +147,7 @@ class TestWebhook(WebhookWorld, HttpCase):
         the same second, the later in the PBX's feed (``seq``) wins, whether they come
         in one delivery or in two, in any order."""
         sofia = self.member(self.sales, "102")
-        at = "2026-11-28T12:00:07.000Z"
+        at = f"{DAY}T12:00:07.000Z"
 
         def member_event(id_, kind, seq):
             return event(id_, kind, agent_extension="102", at=at, seq=seq)
