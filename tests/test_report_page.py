@@ -131,7 +131,7 @@ class TestReportPage(ReportFixtures, TransactionCase):
             [code for code, _label in info["event_types"]], list(EVENT_TYPES)
         )
         self.assertEqual(
-            dict(info["event_types"])["CONNECT"], "The caller is connected to an agent"
+            dict(info["event_types"])["CONNECT"], "The caller is connected to an agent."
         )
         self.assertEqual(info["queues"], [[self.queue_sales.id, "Sales (tests)"]])
 

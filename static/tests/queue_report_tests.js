@@ -28,7 +28,7 @@ const TYPES = [
     ["RINGNOANSWER", "No one is answering"],
     ["RINGCANCELED", "No one is answering, the caller hangs up"],
     ["ATTENDEDTRANSFER", "Transfer"],
-    ["BLINDTRANSFER", "Blind transfer"],
+    ["BLINDTRANSFER", "Blind Transfer"],
 ];
 
 let target = null;
