@@ -4,8 +4,11 @@ websocket-client, through scripts/first_load_check.py's page; no other dependenc
     python docs/screenshots/shoot.py BASE_URL LOGIN PASSWORD OUT_DIR
     NAME=PATH[@SELECTOR[@CLICK]] ...
 
-Logs in on BASE_URL, then for each NAME opens BASE_URL + PATH, clicks the CLICK selector
-if given, waits until SELECTOR is on the page, and saves OUT_DIR/NAME.png.
+Logs in on BASE_URL (SHOOT_DB, default axivox_demo), then for each NAME opens
+BASE_URL + PATH, clicks the CLICK selector if given, waits until SELECTOR is on the
+page, and saves OUT_DIR/NAME.png. The window is
+SHOOT_SIZE pixels (default 1400x900), in the demo users' time zone (SHOOT_TZ, default
+Europe/Brussels).
 """
 import base64
 import importlib.util
@@ -37,7 +40,7 @@ CHECK = _first_load_check()
 class Browser:
     """A headless Chromium tab of ``width`` x ``height`` pixels."""
 
-    def __init__(self, width=1400, height=900):
+    def __init__(self, width=1400, height=900, timezone="Europe/Brussels"):
         self.profile = tempfile.mkdtemp(prefix="shoot-chrome-")
         self.proc, port = CHECK.start_chromium(self.profile)
         self.page = CHECK.open_page(port)
@@ -49,6 +52,8 @@ class Browser:
             deviceScaleFactor=1,
             mobile=False,
         )
+        # The demo users' time zone: Odoo's web client shows times in the browser's.
+        self.send("Emulation.setTimezoneOverride", timezoneId=timezone)
 
     def send(self, method, **params):
         return self.page.call(method, **params)
@@ -86,7 +91,10 @@ class Browser:
 
 
 def main(base, login, password, out_dir, *shots):
-    browser = Browser()
+    width, _, height = os.environ.get("SHOOT_SIZE", "1400x900").partition("x")
+    browser = Browser(
+        int(width), int(height), os.environ.get("SHOOT_TZ", "Europe/Brussels")
+    )
     try:
         # Log in through Odoo's JSON-RPC, then give the browser the session cookie.
         import requests
