@@ -2,11 +2,12 @@
 websocket-client, through scripts/first_load_check.py's page; no other dependency).
 
     python docs/screenshots/shoot.py BASE_URL LOGIN PASSWORD OUT_DIR
-    NAME=PATH[@SELECTOR[@CLICK]] ...
+    NAME=PATH[@SELECTOR[@CLICKS[@CLIP]]] ...
 
 Logs in on BASE_URL (SHOOT_DB, default axivox_demo), then for each NAME opens
-BASE_URL + PATH, clicks the CLICK selector if given, waits until SELECTOR is on the
-page, and saves OUT_DIR/NAME.png. The window is
+BASE_URL + PATH, clicks the CLICKS selectors in turn if given (separated by "|", each
+waited for), waits until SELECTOR is on the page, and saves OUT_DIR/NAME.png: the whole
+window, or the element CLIP only. The window is
 SHOOT_SIZE pixels (default 1400x900), in the demo users' time zone (SHOOT_TZ, default
 Europe/Brussels).
 """
@@ -76,8 +77,15 @@ class Browser:
     def click(self, selector):
         self.js(f"document.querySelector({json.dumps(selector)}).click()")
 
-    def screenshot(self, path):
-        data = self.send("Page.captureScreenshot", format="png")["data"]
+    def screenshot(self, path, clip=None):
+        params = {"format": "png"}
+        if clip:
+            box = self.js(
+                f"(() => {{const r = document.querySelector({json.dumps(clip)})"
+                ".getBoundingClientRect(); return [r.x, r.y, r.width, r.height];})()"
+            )
+            params["clip"] = dict(zip(("x", "y", "width", "height"), box, strict=True), scale=1)
+        data = self.send("Page.captureScreenshot", **params)["data"]
         with open(path, "wb") as fh:
             fh.write(base64.b64decode(data))
 
@@ -127,9 +135,10 @@ def main(base, login, password, out_dir, *shots):
         for shot in shots:
             name, _, rest = shot.partition("=")
             path, _, rest = rest.partition("@")
-            selector, _, click = rest.partition("@")
+            selector, _, rest = rest.partition("@")
+            clicks, _, clip = rest.partition("@")
             browser.goto(base + path)
-            if click:
+            for click in filter(None, clicks.split("|")):
                 browser.wait(click)
                 time.sleep(1)
                 browser.click(click)
@@ -140,7 +149,7 @@ def main(base, login, password, out_dir, *shots):
                 raise
             time.sleep(2)
             target = os.path.join(out_dir, name + ".png")
-            browser.screenshot(target)
+            browser.screenshot(target, clip or None)
             print("saved", target)
     finally:
         browser.close()
