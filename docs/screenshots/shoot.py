@@ -84,7 +84,9 @@ class Browser:
                 f"(() => {{const r = document.querySelector({json.dumps(clip)})"
                 ".getBoundingClientRect(); return [r.x, r.y, r.width, r.height];})()"
             )
-            params["clip"] = dict(zip(("x", "y", "width", "height"), box, strict=True), scale=1)
+            params["clip"] = dict(
+                zip(("x", "y", "width", "height"), box, strict=True), scale=1
+            )
         data = self.send("Page.captureScreenshot", **params)["data"]
         with open(path, "wb") as fh:
             fh.write(base64.b64decode(data))
