@@ -185,6 +185,7 @@ QUnit.module("connected agents on the dashboard", (hooks) => {
             assert.hasClass(button, "btn-danger", "the console's red button");
             assert.strictEqual(button.textContent.trim(), "Disconnect");
             await click(button);
+            await nextTick();
             assert.containsNone(target, ".modal", "no confirmation");
             assert.containsNone(target, ".o_form_view", "the row did not open");
             assert.verifySteps(["disconnect 12"]);
