@@ -33,6 +33,14 @@ function rows() {
     return [...target.querySelectorAll(".o_data_row")];
 }
 
+/** Waits (a few frames at most) for the PBX call and the row's reload to be shown. */
+async function until(condition) {
+    for (let i = 0; i < 20 && !condition(); i++) {
+        await nextTick();
+    }
+    await nextTick();
+}
+
 async function dashboard(isManager, onDisconnect, onConnect) {
     return makeView({
         type: "list",
@@ -185,7 +193,7 @@ QUnit.module("connected agents on the dashboard", (hooks) => {
             assert.hasClass(button, "btn-danger", "the console's red button");
             assert.strictEqual(button.textContent.trim(), "Disconnect");
             await click(button);
-            await nextTick();
+            await until(() => notifications.length);
             assert.containsNone(target, ".modal", "no confirmation");
             assert.containsNone(target, ".o_form_view", "the row did not open");
             assert.verifySteps(["disconnect 12"]);
@@ -203,7 +211,7 @@ QUnit.module("connected agents on the dashboard", (hooks) => {
             assert.strictEqual(reconnect.name.toString(), "Reconnect");
             // Reconnect: the PBX connects her again, the row shows her again.
             await reconnect.onClick();
-            await nextTick();
+            await until(() => notifications.length > 1);
             assert.ok(disconnected.closed, "the offer to undo goes");
             assert.verifySteps(["connect 12"]);
             assert.deepEqual(
