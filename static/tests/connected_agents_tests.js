@@ -175,17 +175,18 @@ QUnit.module("connected agents on the dashboard", (hooks) => {
     QUnit.test(
         "Disconnect: one click disconnects at once; the notification's Reconnect undoes it",
         async (assert) => {
-            const sales = serverData.models["axivox.queue"].records[0];
+            // (read when called: the mock server keeps its own copy of the records)
+            const sales = () => serverData.models["axivox.queue"].records[0];
             await dashboard(
                 true,
                 (ids) => {
                     assert.step(`disconnect ${ids}`);
-                    sales.connected_member_ids = [11];
+                    sales().connected_member_ids = [11];
                     return true;
                 },
                 (ids) => {
                     assert.step(`connect ${ids}`);
-                    sales.connected_member_ids = [11, 12];
+                    sales().connected_member_ids = [11, 12];
                     return true;
                 }
             );
