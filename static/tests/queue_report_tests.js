@@ -211,7 +211,7 @@ QUnit.module("queue report page", (hooks) => {
             const last = searches.at(-1);
             assert.deepEqual(
                 [last.period, last.date_from, last.date_to],
-                ["custom", "2026-02-26 00:00:00", "2026-03-04 23:59:59"]
+                ["custom", "2026-02-25 23:00:00", "2026-03-04 22:59:59"]
             );
         }
     );
