@@ -16,7 +16,10 @@ AXIVOX_VAR=$VAR HTTP_PORT=$HTTP_PORT SIM_PORT=$SIM_PORT PGPORT_WANTED=$PGPORT_WA
     bash scripts/run.sh >"$VAR/run.log" 2>&1 &
 RUN_PID=$!
 BG_PIDS=
+# On any exit (a failed shot, Ctrl-C, a TERM): the webhook sender, then scripts/run.sh (which
+# stops nginx, Odoo, the simulator and PostgreSQL), then its folder.
 trap 'kill $BG_PIDS 2>/dev/null; kill $RUN_PID 2>/dev/null; wait $RUN_PID 2>/dev/null; rm -rf "$VAR"' EXIT
+trap 'exit 143' INT TERM
 BASE=http://127.0.0.1:$HTTP_PORT
 for _ in $(seq 600); do curl -sf "$BASE/web/login" >/dev/null && break; sleep 1; done
 "$ODOO_PYTHON" - "$BASE" <<'PY'
@@ -143,7 +146,7 @@ PY
 BG_PIDS=$!
 "$ODOO_PYTHON" docs/screenshots/shoot.py "$BASE" sofia sofia "$OUT" \
     "caller_card=/web@.o_axivox_caller_card .o_axivox_caller_name@.o_axivox_softphone_toggle"
-wait
+wait $BG_PIDS   # the webhook sender only (a bare wait would wait for scripts/run.sh too)
 # Last (it changes the demo): Sofia connects to Billing; the PBX's event shows it.
 "$ODOO_PYTHON" docs/screenshots/shoot.py "$BASE" sofia sofia "$OUT" \
     "panel_connected=/web@.o_axivox_queue_connected ~ .o_axivox_queue_connected@$TOGGLE|.o_axivox_queue_connect@.o_axivox_softphone_panel"
