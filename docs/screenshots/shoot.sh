@@ -18,7 +18,15 @@ RUN_PID=$!
 BG_PIDS=
 # On any exit (a failed shot, Ctrl-C, a TERM): the webhook sender, then scripts/run.sh (which
 # stops nginx, Odoo, the simulator and PostgreSQL), then its folder.
-trap 'kill $BG_PIDS 2>/dev/null; kill $RUN_PID 2>/dev/null; wait $RUN_PID 2>/dev/null; rm -rf "$VAR"' EXIT
+# (each step "|| true": under set -e a failing step would end the trap before the others)
+stop() {
+    trap - EXIT
+    kill $BG_PIDS 2>/dev/null || true
+    kill "$RUN_PID" 2>/dev/null || true
+    wait "$RUN_PID" 2>/dev/null || true
+    rm -rf "$VAR"
+}
+trap stop EXIT
 trap 'exit 143' INT TERM
 BASE=http://127.0.0.1:$HTTP_PORT
 for _ in $(seq 600); do curl -sf "$BASE/web/login" >/dev/null && break; sleep 1; done
