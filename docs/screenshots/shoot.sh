@@ -69,7 +69,7 @@ r = requests.post(base + "/voip_axivox_queue/webhook/demo-webhook-token", data=b
                   headers=headers, timeout=30)
 print("webhook", r.status_code, r.text[:200])
 PY
-OUT=docs/screenshots
+OUT=${SHOOT_OUT:-docs/screenshots}   # SHOOT_SIZE=1920x1080 SHOOT_OUT=/tmp/x: another size, elsewhere
 SALES=$(PGHOST=$VAR/pg/sock PGPORT=$PGPORT_WANTED PGUSER=odoo psql -d axivox_demo -Atc \
     "SELECT res_id FROM ir_model_data WHERE module='voip_axivox_queue' AND name='demo_queue_sales'" || true)
 A="/web#action=voip_axivox_queue"
