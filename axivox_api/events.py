@@ -25,14 +25,14 @@ EVENT_LABELS = {
     "REMOVEMEMBER": "An agent is disconnecting",
     "COMPLETEAGENT": "The call was terminated (agent hangs up)",
     "COMPLETECALLER": "The call was terminated (caller hangs up)",
-    "CONNECT": "The caller is connected to an agent",
+    "CONNECT": "The caller is connected to an agent.",
     "ENTERQUEUE": "Someone is entering the queue",
     "EXITEMPTY": "The caller exits the queue (no agent is connected)",
     "EXITWITHTIMEOUT": "The caller exits the queue (timeout)",
     "RINGNOANSWER": "No one is answering",
     "RINGCANCELED": "No one is answering, the caller hangs up",
     "ATTENDEDTRANSFER": "Transfer",
-    "BLINDTRANSFER": "Blind transfer",
+    "BLINDTRANSFER": "Blind Transfer",
 }
 EVENT_TYPES = tuple(EVENT_LABELS)
 

@@ -22,11 +22,11 @@ DIALABLE_NUMBER = re.compile(DIALABLE_NUMBER_PATTERN)
 # How a queue routes its calls to its agents: (PBX value, label), in the PBX's order.
 STRATEGIES = (
     ("ringall", "Call all available agents"),
-    ("leastrecent", "Call the agent idle the longest"),
-    ("fewestcalls", "Call the agent who received the fewest calls"),
+    ("leastrecent", "Call the agent who has not been called for the longest time"),
+    ("fewestcalls", "Call the agent who has received the fewest calls"),
     ("random", "Call a random agent"),
     ("rrmemory", "Call agents one after the other"),
-    ("linear", "Call agents one after the other, starting with the first in the list"),
+    ("linear", "Call agents one after the other starting with the first in the list"),
 )
 STRATEGY_VALUES = tuple(value for value, _label in STRATEGIES)
 

@@ -2,7 +2,7 @@
 date at ingestion from the agent sessions and the queue events."""
 from datetime import timedelta
 
-from odoo import api, fields, models
+from odoo import _, api, fields, models
 from odoo.tools.sql import create_index
 
 from .axivox_queue_event import event_moment
@@ -123,8 +123,39 @@ class AxivoxAgentDayReport(models.Model):
     missed = fields.Integer(
         "Calls Missed", readonly=True, help="RINGNOANSWER events of the agent that day."
     )
+    always_connected = fields.Boolean(
+        compute="_compute_logged_in",
+        help="A static agent of a queue: always connected, she never logs in; her "
+        "logged-in time is not counted.",
+    )
+    logged_in = fields.Char(
+        compute="_compute_logged_in",
+        help='Time logged into queues that day (hours:minutes), or "always '
+        'connected" for a static agent of a queue.',
+    )
     first_login = fields.Datetime(readonly=True, group_operator="min")
     last_logout = fields.Datetime(readonly=True, group_operator="max")
+
+    @api.depends("logged_hours", "user_id")
+    def _compute_logged_in(self):
+        """A static agent has no login sessions: instead of 00:00 next to her calls,
+        she is "always connected" (one query for the whole recordset)."""
+        static = {
+            user.id
+            for [user] in self.env["axivox.queue.member"]
+            .sudo()
+            ._read_group(
+                [("user_id", "in", self.user_id.ids), ("member_type", "=", "static")],
+                ["user_id"],
+            )
+        }
+        for row in self:
+            row.always_connected = row.user_id.id in static
+            if row.always_connected:
+                row.logged_in = _("always connected")
+            else:
+                hours, minutes = divmod(round((row.logged_hours or 0) * 60), 60)
+                row.logged_in = f"{hours:02d}:{minutes:02d}"
 
     def init(self):
         res = super().init()

@@ -135,7 +135,8 @@ class AxivoxQueueReport(models.AbstractModel):
     @api.model
     def search_page(self, filters, offset=0, limit=80):
         """The results the page shows: ``{"records": [...], "length": n, "from",
-        "to"}``."""
+        "to", "tz"}``: the period in naive UTC, its last second included, and the time
+        zone its days were counted in (the user's), in which the page shows it."""
         Event = self.env["axivox.queue.event"]
         domain = self.get_domain(filters)
         offset = max(0, int(offset or 0))
@@ -153,6 +154,7 @@ class AxivoxQueueReport(models.AbstractModel):
             "limit": limit,
             "from": fields.Datetime.to_string(start),
             "to": fields.Datetime.to_string(end - timedelta(seconds=1)),
+            "tz": self.env.context.get("tz") or self.env.user.tz or "UTC",
         }
 
     @api.model

@@ -354,7 +354,7 @@ def test_queue_report_filters_pagination_and_csv(sim, client):
     rows = parse_csv(text)
     assert [r["id"] for r in rows] == [e["id"] for e in connects]
     assert rows[0]["label"] in (
-        "The caller is connected to an agent",
+        "The caller is connected to an agent.",
         "The caller quit",
     )
     with pytest.raises(AxivoxNotFound):

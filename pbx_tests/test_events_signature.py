@@ -50,7 +50,7 @@ def test_event_types_and_labels():
     assert set(events.EVENT_LABELS) == set(events.EVENT_TYPES)
     assert events.EVENT_LABELS["ABANDON"] == "The caller quit"
     assert events.EVENT_LABELS["ADDMEMBER"] == "An agent is connecting"
-    assert events.EVENT_LABELS["BLINDTRANSFER"] == "Blind transfer"
+    assert events.EVENT_LABELS["BLINDTRANSFER"] == "Blind Transfer"
 
 
 def test_validate_event_normalizes_and_keeps_extra_keys():

@@ -237,6 +237,35 @@ class TestAgentSessions(ContactCentreCase):
         self.env["axivox.agent.day.report"]._refresh_all()
         self.assertEqual(rows(), before)
 
+    def test_report_static_agent_is_always_connected(self):
+        """A static agent never logs in: her day shows "always connected", not 00:00
+        next to her answered calls; a dynamic agent's day shows her logged-in time."""
+        self.ingest(
+            [
+                self.login("ADDMEMBER", "08:00:00"),
+                self.login("REMOVEMEMBER", "09:45:00"),
+            ]
+            + self.call("s1", "+3225550001", "09:00:00", agent="202", talk=120)
+        )
+        Report = self.env["axivox.agent.day.report"].with_user(self.manager)
+        bruno = Report.search(
+            [("user_id", "=", self.agent2.id), ("day", "=", "2024-03-05")]
+        )
+        self.assertEqual(bruno.answered, 1)
+        self.assertTrue(bruno.always_connected, "Bruno is a static agent of Sales")
+        self.assertEqual(bruno.logged_in, "always connected")
+        anna = Report.search(
+            [("user_id", "=", self.agent.id), ("day", "=", "2024-03-05")]
+        )
+        self.assertFalse(anna.always_connected)
+        self.assertEqual((anna.logged_hours, anna.logged_in), (1.75, "01:45"))
+        # In Italian and French too.
+        self.env["res.lang"]._activate_lang("it_IT")
+        self.env["ir.module.module"]._load_module_terms(
+            ["voip_axivox_queue"], ["it_IT"], overwrite=True
+        )
+        self.assertEqual(bruno.with_context(lang="it_IT").logged_in, "sempre connesso")
+
     def test_report_adds_the_calls_of_later_batches(self):
         """Calls that come batch after batch, no session changing, are added to their
         agent's day once each (a delivery sent again adds nothing), and the day equals

@@ -68,6 +68,53 @@ WORDS = {
 }
 
 
+# One word per concept, in every message of the catalogue (no sample): the Axivox page's
+# word where it has one (coda / file, agente / agent, connesso / connecté, Rendiconto,
+# Strategia), Odoo's own otherwise (centralino in Italian, PBX in French; interno /
+# poste for an extension).
+# TERMS: (pattern of the English message, pattern its translation must then contain).
+TERMS = {
+    "it": [
+        (r"\bagents?\b", r"agent[ei]"),
+        (r"\bqueues?\b", r"\bcod[ae]\b"),
+        (r"\bPBX\b", r"centralin[oi]"),
+        (r"\bstrateg(y|ies)\b", r"strategi[ae]"),
+        (r"\bextensions?\b", r"\bintern[oi]\b"),
+    ],
+    "fr": [
+        (r"\bagents?\b", r"\bagents?\b"),
+        (r"\bqueues?\b", r"\bfiles?\b"),
+        (r"\bPBX\b", r"\bPBX\b"),
+        (r"\bstrateg(y|ies)\b", r"stratégie"),
+        (r"\bextensions?\b", r"\bpostes?\b"),
+    ],
+}
+# BANNED: synonyms no translation may use (case-insensitive but for "PBX"), with the
+# word to use instead.
+BANNED = {
+    "it": [
+        (r"\boperator[ei]\b|\boperatric[ei]\b", "agente"),
+        (r"(?-i:\bPBX\b)", "centralino"),
+        (r"\bin linea\b", "connesso"),
+        (r"\breport\b", "Rendiconto"),
+        (r"\bmembr[oi]\b", "agente"),
+        (r"\bestension[ei]\b", "interno"),
+        (r"\bcollegat[oaie]\b", "connesso"),
+        (r"\bpolitica\b", "strategia"),
+    ],
+    "fr": [
+        (r"\bopérat(eur|rice)s?\b", "agent"),
+        (r"\bstandard\b|\bIPBX\b|\bautocommutateur", "PBX"),
+        (r"\ben ligne\b", "connecté"),
+        (r"\bextensions?\b", "poste"),
+        (r"\bmembres?\b", "agent"),
+        (r"\bqueues?\b", "file"),
+    ],
+}
+# Placeholders (%(queue)s, %s) and addresses are not words.
+NOT_WORDS = re.compile(r"%\([a-z_]+\)[sd]|%[sd]|https?://\S+|\bqueue_log\b")
+
+
 @tagged("post_install", "-at_install")
 class TestGlossary(TransactionCase):
     def _catalogue(self, lang):
@@ -97,6 +144,26 @@ class TestGlossary(TransactionCase):
                         self.assertRegex(entry.msgstr, required)
                         if forbidden:
                             self.assertNotRegex(entry.msgstr, forbidden)
+
+    def test_one_word_per_concept(self):
+        """Every message of it.po and fr.po: the concept's word is there, no banned
+        synonym is."""
+        for lang in ("it", "fr"):
+            entries = self._catalogue(lang)
+            self.assertGreater(len(entries), 300, "the whole catalogue is checked")
+            for entry in entries:
+                english = NOT_WORDS.sub(" ", entry.msgid)
+                translated = NOT_WORDS.sub(" ", entry.msgstr)
+                with self.subTest(lang=lang, msgid=entry.msgid):
+                    for pattern, word in BANNED[lang]:
+                        self.assertNotRegex(
+                            translated,
+                            re.compile(pattern, re.I),
+                            f"say {word!r}",
+                        )
+                    for concept, required in TERMS[lang]:
+                        if re.search(concept, english, re.I):
+                            self.assertRegex(translated, re.compile(required, re.I))
 
     def test_the_words_reach_the_user(self):
         """Loaded in the database, the softphone's and the console's key words are the

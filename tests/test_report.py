@@ -352,7 +352,7 @@ class TestReportCsv(ReportFixtures, HttpCase):
         self.assertEqual(connect[column["Time"]], "2026-03-02 09:00:30")
         self.assertEqual(connect[column["Queue"]], "Sales (tests)")
         self.assertEqual(
-            connect[column["Event Type"]], "The caller is connected to an agent"
+            connect[column["Event Type"]], "The caller is connected to an agent."
         )
         self.assertEqual(connect[column["Asterisk Event"]], "CONNECT")
         self.assertEqual(connect[column["Agent"]], "Ax Agent Anna")

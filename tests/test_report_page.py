@@ -67,6 +67,13 @@ class TestReportPage(ReportFixtures, TransactionCase):
         # In the user's time zone: Brussels' Tuesday starts at 23:00 UTC on Monday.
         self.manager.tz = "Europe/Brussels"
         self.assertEqual(self.found(period="yesterday"), {"day_after", "last_second"})
+        # The page shows the period in that time zone, the one its days were counted
+        # in (not the browser's): Brussels' week, from its Monday's midnight.
+        page = self.page(period="this_week")
+        self.assertEqual(page["tz"], "Europe/Brussels")
+        self.assertEqual(
+            (page["from"], page["to"]), ("2026-03-01 23:00:00", "2026-03-04 22:59:59")
+        )
 
     def test_types_call_caller_queues(self):
         self.assertEqual(
@@ -131,7 +138,7 @@ class TestReportPage(ReportFixtures, TransactionCase):
             [code for code, _label in info["event_types"]], list(EVENT_TYPES)
         )
         self.assertEqual(
-            dict(info["event_types"])["CONNECT"], "The caller is connected to an agent"
+            dict(info["event_types"])["CONNECT"], "The caller is connected to an agent."
         )
         self.assertEqual(info["queues"], [[self.queue_sales.id, "Sales (tests)"]])
 

@@ -2,10 +2,14 @@
 websocket-client, through scripts/first_load_check.py's page; no other dependency).
 
     python docs/screenshots/shoot.py BASE_URL LOGIN PASSWORD OUT_DIR
-    NAME=PATH[@SELECTOR[@CLICK]] ...
+    NAME=PATH[@SELECTOR[@CLICKS[@CLIP]]] ...
 
-Logs in on BASE_URL, then for each NAME opens BASE_URL + PATH, clicks the CLICK selector
-if given, waits until SELECTOR is on the page, and saves OUT_DIR/NAME.png.
+Logs in on BASE_URL (SHOOT_DB, default axivox_demo), then for each NAME opens
+BASE_URL + PATH, clicks the CLICKS selectors in turn if given (separated by "|", each
+waited for), waits until SELECTOR is on the page, and saves OUT_DIR/NAME.png: the whole
+window, or the element CLIP only. The window is
+SHOOT_SIZE pixels (default 1400x900), in the demo users' time zone (SHOOT_TZ, default
+Europe/Brussels).
 """
 import base64
 import importlib.util
@@ -37,7 +41,7 @@ CHECK = _first_load_check()
 class Browser:
     """A headless Chromium tab of ``width`` x ``height`` pixels."""
 
-    def __init__(self, width=1400, height=900):
+    def __init__(self, width=1400, height=900, timezone="Europe/Brussels"):
         self.profile = tempfile.mkdtemp(prefix="shoot-chrome-")
         self.proc, port = CHECK.start_chromium(self.profile)
         self.page = CHECK.open_page(port)
@@ -49,6 +53,8 @@ class Browser:
             deviceScaleFactor=1,
             mobile=False,
         )
+        # The demo users' time zone: Odoo's web client shows times in the browser's.
+        self.send("Emulation.setTimezoneOverride", timezoneId=timezone)
 
     def send(self, method, **params):
         return self.page.call(method, **params)
@@ -71,8 +77,17 @@ class Browser:
     def click(self, selector):
         self.js(f"document.querySelector({json.dumps(selector)}).click()")
 
-    def screenshot(self, path):
-        data = self.send("Page.captureScreenshot", format="png")["data"]
+    def screenshot(self, path, clip=None):
+        params = {"format": "png"}
+        if clip:
+            box = self.js(
+                f"(() => {{const r = document.querySelector({json.dumps(clip)})"
+                ".getBoundingClientRect(); return [r.x, r.y, r.width, r.height];})()"
+            )
+            params["clip"] = dict(
+                zip(("x", "y", "width", "height"), box, strict=True), scale=1
+            )
+        data = self.send("Page.captureScreenshot", **params)["data"]
         with open(path, "wb") as fh:
             fh.write(base64.b64decode(data))
 
@@ -86,7 +101,10 @@ class Browser:
 
 
 def main(base, login, password, out_dir, *shots):
-    browser = Browser()
+    width, _, height = os.environ.get("SHOOT_SIZE", "1400x900").partition("x")
+    browser = Browser(
+        int(width), int(height), os.environ.get("SHOOT_TZ", "Europe/Brussels")
+    )
     try:
         # Log in through Odoo's JSON-RPC, then give the browser the session cookie.
         import requests
@@ -119,9 +137,10 @@ def main(base, login, password, out_dir, *shots):
         for shot in shots:
             name, _, rest = shot.partition("=")
             path, _, rest = rest.partition("@")
-            selector, _, click = rest.partition("@")
+            selector, _, rest = rest.partition("@")
+            clicks, _, clip = rest.partition("@")
             browser.goto(base + path)
-            if click:
+            for click in filter(None, clicks.split("|")):
                 browser.wait(click)
                 time.sleep(1)
                 browser.click(click)
@@ -132,7 +151,7 @@ def main(base, login, password, out_dir, *shots):
                 raise
             time.sleep(2)
             target = os.path.join(out_dir, name + ".png")
-            browser.screenshot(target)
+            browser.screenshot(target, clip or None)
             print("saved", target)
     finally:
         browser.close()

@@ -4,9 +4,12 @@ import "@voip_axivox_queue/connected_agents/connected_agents_field";
 import {addFakeBus, textOf} from "./axivox_test_utils";
 import {click, getFixture, nextTick} from "@web/../tests/helpers/utils";
 import {makeView, setupViewRegistries} from "@web/../tests/views/helpers";
+import {makeFakeNotificationService} from "@web/../tests/helpers/mock_services";
+import {registry} from "@web/core/registry";
 
 let serverData = null;
 let target = null;
+let notifications = [];
 
 function dashboardArch(isManager) {
     const options = isManager ? `options="{'disconnect': true}"` : "";
@@ -30,7 +33,15 @@ function rows() {
     return [...target.querySelectorAll(".o_data_row")];
 }
 
-async function dashboard(isManager, onDisconnect) {
+/** Waits (a few frames at most) for the PBX call and the row's reload to be shown. */
+async function until(condition) {
+    for (let i = 0; i < 20 && !condition(); i++) {
+        await nextTick();
+    }
+    await nextTick();
+}
+
+async function dashboard(isManager, onDisconnect, onConnect) {
     return makeView({
         type: "list",
         resModel: "axivox.queue",
@@ -39,6 +50,9 @@ async function dashboard(isManager, onDisconnect) {
         mockRPC(route, args) {
             if (args.method === "action_disconnect") {
                 return onDisconnect(args.args[0]);
+            }
+            if (args.method === "action_connect") {
+                return onConnect(args.args[0]);
             }
         },
     });
@@ -107,6 +121,18 @@ QUnit.module("connected agents on the dashboard", (hooks) => {
         };
         setupViewRegistries();
         addFakeBus();
+        notifications = [];
+        registry.category("services").add(
+            "notification",
+            makeFakeNotificationService((message, options) => {
+                const notification = {message, options, closed: false};
+                notifications.push(notification);
+                return () => {
+                    notification.closed = true;
+                };
+            }),
+            {force: true}
+        );
     });
 
     QUnit.test(
@@ -147,35 +173,55 @@ QUnit.module("connected agents on the dashboard", (hooks) => {
     );
 
     QUnit.test(
-        "Disconnect: one click, a confirmation, then the PBX call",
+        "Disconnect: one click disconnects at once; the notification's Reconnect undoes it",
         async (assert) => {
-            await dashboard(true, (ids) => {
-                assert.step(`disconnect ${ids}`);
-                serverData.models["axivox.queue"].records[0].connected_member_ids = [
-                    11,
-                ];
-                return true;
-            });
-            await click(rows()[0], ".o_axivox_agent_disconnect");
-            assert.containsOnce(target, ".modal", "a confirmation first");
-            assert.ok(
-                target
-                    .querySelector(".modal-body")
-                    .textContent.includes("Disconnect Sofia Rossi from Sales?")
+            // (read when called: the mock server keeps its own copy of the records)
+            const sales = () => serverData.models["axivox.queue"].records[0];
+            await dashboard(
+                true,
+                (ids) => {
+                    assert.step(`disconnect ${ids}`);
+                    sales().connected_member_ids = [11];
+                    return true;
+                },
+                (ids) => {
+                    assert.step(`connect ${ids}`);
+                    sales().connected_member_ids = [11, 12];
+                    return true;
+                }
             );
+            const button = rows()[0].querySelector(".o_axivox_agent_disconnect");
+            assert.hasClass(button, "btn-danger", "the console's red button");
+            assert.strictEqual(button.textContent.trim(), "Disconnect");
+            await click(button);
+            await until(() => notifications.length);
+            assert.containsNone(target, ".modal", "no confirmation");
             assert.containsNone(target, ".o_form_view", "the row did not open");
-            // "No": nothing happens.
-            await click(target.querySelector(".modal-footer .btn-secondary"));
-            assert.verifySteps([]);
-            assert.containsN(rows()[0], ".o_axivox_agent", 2);
-            // "Disconnect": the agent is disconnected and the row reloads.
-            await click(rows()[0], ".o_axivox_agent_disconnect");
-            await click(target.querySelector(".modal-footer .btn-primary"));
-            await nextTick();
             assert.verifySteps(["disconnect 12"]);
             assert.deepEqual(
                 agents(rows()[0]).map((a) => a.name),
                 ["Mitchell Admin"]
+            );
+            assert.strictEqual(notifications.length, 1);
+            const [disconnected] = notifications;
+            assert.strictEqual(
+                disconnected.message.toString(),
+                "Sofia Rossi is disconnected from Sales."
+            );
+            const [reconnect] = disconnected.options.buttons;
+            assert.strictEqual(reconnect.name.toString(), "Reconnect");
+            // Reconnect: the PBX connects her again, the row shows her again.
+            await reconnect.onClick();
+            await until(() => notifications.length > 1);
+            assert.ok(disconnected.closed, "the offer to undo goes");
+            assert.verifySteps(["connect 12"]);
+            assert.deepEqual(
+                agents(rows()[0]).map((a) => a.name),
+                ["Mitchell Admin", "Sofia Rossi"]
+            );
+            assert.strictEqual(
+                notifications[1].message.toString(),
+                "Sofia Rossi is connected to Sales again."
             );
         }
     );

@@ -331,4 +331,25 @@ QUnit.module("contact centre in the softphone", (hooks) => {
             assert.strictEqual(UID, 7);
         }
     );
+
+    QUnit.test(
+        "a queue code dialed from the pad (even another queue's) shows no caller card",
+        async (assert) => {
+            handlers["axivox.softphone/dial"] = ([number]) => ({
+                id: "call-4",
+                from: "102",
+                to: number,
+                state: "ringing",
+                outcome: "ringing",
+                message: null,
+            });
+            await start();
+            await editInput(target, ".o_axivox_dial_input", "*610");
+            await click(target, ".o_axivox_dial_call");
+            await nextTick();
+            await nextTick();
+            assert.notOk(calls.some((c) => c.key === "axivox.softphone/caller_card"));
+            assert.containsNone(target, ".o_axivox_caller_card");
+        }
+    );
 });

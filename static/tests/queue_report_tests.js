@@ -28,7 +28,7 @@ const TYPES = [
     ["RINGNOANSWER", "No one is answering"],
     ["RINGCANCELED", "No one is answering, the caller hangs up"],
     ["ATTENDEDTRANSFER", "Transfer"],
-    ["BLINDTRANSFER", "Blind transfer"],
+    ["BLINDTRANSFER", "Blind Transfer"],
 ];
 
 let target = null;
@@ -80,8 +80,9 @@ async function openReport(context = {default_queue_ids: [1]}) {
                     length: records.length,
                     offset: 0,
                     limit: 80,
-                    from: "2026-02-26 00:00:00",
-                    to: "2026-03-04 23:59:59",
+                    from: "2026-02-25 23:00:00",
+                    to: "2026-03-04 22:59:59",
+                    tz: "Europe/Brussels",
                 };
             }
         },
@@ -147,6 +148,14 @@ QUnit.module("queue report page", (hooks) => {
                 "the queue of the Report button"
             );
             assert.strictEqual(searches[0].period, "last_7_days");
+            // The period in the time zone the server counted it in, whatever the
+            // browser's: whole days, without a shift.
+            assert.strictEqual(
+                target
+                    .querySelector(".o_axivox_report_period_shown")
+                    .textContent.trim(),
+                "02/26/2026 – 03/04/2026"
+            );
             // A preset: the results change at once, the filters stay.
             await click(target, ".o_axivox_report_periods button[data-period='today']");
             await nextTick();
@@ -202,7 +211,7 @@ QUnit.module("queue report page", (hooks) => {
             const last = searches.at(-1);
             assert.deepEqual(
                 [last.period, last.date_from, last.date_to],
-                ["custom", "2026-02-26 00:00:00", "2026-03-04 23:59:59"]
+                ["custom", "2026-02-25 23:00:00", "2026-03-04 22:59:59"]
             );
         }
     );

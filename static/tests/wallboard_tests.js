@@ -132,6 +132,27 @@ QUnit.module("wallboard", (hooks) => {
     );
 
     QUnit.test(
+        "a full-screen button puts the wallboard alone on the screen",
+        async (assert) => {
+            await start();
+            const wallboard = target.querySelector(".o_axivox_wallboard");
+            const button = target.querySelector(".o_axivox_wallboard_fullscreen");
+            assert.strictEqual(button.textContent.trim(), "Full screen");
+            const calls = [];
+            wallboard.requestFullscreen = () => {
+                calls.push("request");
+                return Promise.resolve();
+            };
+            await click(button);
+            assert.deepEqual(
+                calls,
+                ["request"],
+                "the wallboard itself goes full screen"
+            );
+        }
+    );
+
+    QUnit.test(
         "waits tick in the browser; the poll is never more often than 30 s",
         async (assert) => {
             await start();

@@ -2,7 +2,6 @@
 
 import {deserializeDateTime, formatDateTime} from "@web/core/l10n/dates";
 import {Component} from "@odoo/owl";
-import {ConfirmationDialog} from "@web/core/confirmation_dialog/confirmation_dialog";
 import {_t} from "@web/core/l10n/translation";
 import {registry} from "@web/core/registry";
 import {standardFieldProps} from "@web/views/fields/standard_field_props";
@@ -10,9 +9,10 @@ import {useService} from "@web/core/utils/hooks";
 
 /**
  * The connected agents of a queue, as the console's dashboard shows them: static agents
- * marked "always connected", who is on a queue call and since when, and for managers a
- * one-click Disconnect (after a confirmation) on each dynamic agent (option ``disconnect``,
- * which the views give to managers only; the server checks the rights anyway).
+ * marked "always connected", who is on a queue call and since when, and for managers the
+ * console's red Disconnect on each dynamic agent (option ``disconnect``, which the views
+ * give to managers only; the server checks the rights anyway). Disconnect acts at once,
+ * as in the console; a notification then offers to Reconnect the agent.
  */
 export class ConnectedAgentsField extends Component {
     static template = "voip_axivox_queue.ConnectedAgentsField";
@@ -23,7 +23,7 @@ export class ConnectedAgentsField extends Component {
 
     setup() {
         this.orm = useService("orm");
-        this.dialog = useService("dialog");
+        this.notification = useService("notification");
     }
 
     get agents() {
@@ -58,25 +58,37 @@ export class ConnectedAgentsField extends Component {
             : formatDateTime(moment);
     }
 
-    onDisconnect(agent, ev) {
+    async onDisconnect(agent, ev) {
         ev.stopPropagation();
         const queue =
             this.props.record.data.display_name || this.props.record.data.name || "";
-        this.dialog.add(ConfirmationDialog, {
-            title: _t("Disconnect %s", agent.name),
-            body: _t(
-                "Disconnect %s from %s? The queue stops sending her its calls until she connects again.",
-                agent.name,
-                queue
-            ),
-            confirmLabel: _t("Disconnect"),
-            confirm: async () => {
-                await this.orm.call("axivox.queue.member", "action_disconnect", [
-                    [agent.id],
-                ]);
-                await this.props.record.load();
-            },
-            cancel: () => undefined,
+        await this.orm.call("axivox.queue.member", "action_disconnect", [[agent.id]]);
+        await this.props.record.load();
+        const close = this.notification.add(
+            _t("%s is disconnected from %s.", agent.name, queue),
+            {
+                type: "info",
+                buttons: [
+                    {
+                        name: _t("Reconnect"),
+                        icon: "fa-sign-in",
+                        primary: true,
+                        onClick: () => {
+                            close();
+                            return this.reconnect(agent, queue);
+                        },
+                    },
+                ],
+            }
+        );
+    }
+
+    /** Undo a Disconnect: the PBX connects the agent again, as Connect an agent does. */
+    async reconnect(agent, queue) {
+        await this.orm.call("axivox.queue.member", "action_connect", [[agent.id]]);
+        await this.props.record.load();
+        this.notification.add(_t("%s is connected to %s again.", agent.name, queue), {
+            type: "success",
         });
     }
 }

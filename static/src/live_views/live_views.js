@@ -4,11 +4,13 @@ import {ConfirmationDialog} from "@web/core/confirmation_dialog/confirmation_dia
 import {FormController} from "@web/views/form/form_controller";
 import {KanbanController} from "@web/views/kanban/kanban_controller";
 import {ListController} from "@web/views/list/list_controller";
+import {ListRenderer} from "@web/views/list/list_renderer";
 import {_t} from "@web/core/l10n/translation";
 import {formView} from "@web/views/form/form_view";
 import {kanbanView} from "@web/views/kanban/kanban_view";
 import {listView} from "@web/views/list/list_view";
 import {registry} from "@web/core/registry";
+import {useEffect} from "@odoo/owl";
 import {useMemberStateReload} from "./live_reload";
 
 const viewRegistry = registry.category("views");
@@ -134,14 +136,42 @@ export class AxivoxLiveFormController extends FormController {
     }
 }
 
+/**
+ * The queues dashboard's columns have short headers, which wrap rather than being cut
+ * (see queue_dashboard.scss); hovering a header shows its whole name and what it means
+ * (the field's help), as Odoo does in debug mode.
+ */
+export class AxivoxQueueListRenderer extends ListRenderer {
+    setup() {
+        super.setup();
+        useEffect(() => {
+            if (this.env.debug || !this.tableRef.el) {
+                return;
+            }
+            for (const th of this.tableRef.el.querySelectorAll("thead th[data-name]")) {
+                const field = this.fields[th.dataset.name];
+                const label = th.textContent.trim();
+                const help = field && field.help;
+                if (label) {
+                    th.dataset.tooltip = help ? `${label}: ${help}` : label;
+                }
+            }
+        });
+    }
+}
+
 export const axivoxLiveListView = {...listView, Controller: AxivoxLiveListController};
+export const axivoxQueueListView = {
+    ...axivoxLiveListView,
+    Renderer: AxivoxQueueListRenderer,
+};
 export const axivoxLiveKanbanView = {
     ...kanbanView,
     Controller: AxivoxLiveKanbanController,
 };
 export const axivoxLiveFormView = {...formView, Controller: AxivoxLiveFormController};
 
-viewRegistry.add("axivox_queue_list", axivoxLiveListView);
+viewRegistry.add("axivox_queue_list", axivoxQueueListView);
 viewRegistry.add("axivox_queue_kanban", axivoxLiveKanbanView);
 viewRegistry.add("axivox_queue_form", axivoxLiveFormView);
 viewRegistry.add("axivox_queue_member_list", axivoxLiveListView);

@@ -1,7 +1,12 @@
 /** @odoo-module **/
 
 import {Component, onWillStart, useState} from "@odoo/owl";
-import {deserializeDateTime, formatDateTime} from "@web/core/l10n/dates";
+import {
+    deserializeDateTime,
+    formatDate,
+    formatDateTime,
+    localization,
+} from "@web/core/l10n/dates";
 import {Layout} from "@web/search/layout";
 import {_t} from "@web/core/l10n/translation";
 import {browser} from "@web/core/browser/browser";
@@ -167,6 +172,7 @@ export class QueueReportPage extends Component {
                 offset: result.offset,
                 from: result.from,
                 to: result.to,
+                tz: result.tz,
                 error: false,
             });
         } catch (error) {
@@ -241,6 +247,32 @@ export class QueueReportPage extends Component {
     // ---------------------------------------------------------------- results
     get typeLabels() {
         return Object.fromEntries(this.state.eventTypes);
+    }
+
+    /**
+     * The period shown, in the time zone the server counted its days in (the user's):
+     * "11/23/2026 – 11/29/2026" for whole days, one date for one day, dates and times
+     * (without seconds) otherwise.
+     */
+    get periodText() {
+        if (!this.state.from || !this.state.to) {
+            return "";
+        }
+        const zone = this.state.tz || "default";
+        const from = luxon.DateTime.fromSQL(this.state.from, {zone: "utc"}).setZone(
+            zone
+        );
+        const to = luxon.DateTime.fromSQL(this.state.to, {zone: "utc"}).setZone(zone);
+        const wholeDays =
+            from.toFormat("HH:mm:ss") === "00:00:00" &&
+            to.toFormat("HH:mm:ss") === "23:59:59";
+        if (wholeDays) {
+            return from.hasSame(to, "day")
+                ? formatDate(from)
+                : `${formatDate(from)} – ${formatDate(to)}`;
+        }
+        const format = localization.dateTimeFormat.replace(/:ss/, "");
+        return `${from.toFormat(format)} – ${to.toFormat(format)}`;
     }
 
     formatTime(value) {

@@ -20,6 +20,7 @@ export class QueueList extends Component {
             : "";
     }
 
+    /** The title of the queue's count of connected agents (the row shows the number). */
     agentsConnected(queue) {
         const count = queue.connected_count || 0;
         if (count === 0) {
@@ -37,7 +38,7 @@ export class QueueList extends Component {
     }
 
     typeLabel(queue) {
-        return queue.member_type === "static" ? _t("static") : _t("dynamic");
+        return queue.member_type === "static" ? _t("Static") : _t("Dynamic");
     }
 
     pendingLabel(queue) {

@@ -176,9 +176,11 @@ patch(Softphone.prototype, {
         return result;
     },
 
+    /** A queue's code (hers or another queue's, "*610"), or any service code: no caller. */
     _isQueueCode(number) {
-        return this.queues.some(
-            (q) => q.login_code === number || q.logout_code === number
+        return (
+            /^[*#]/.test(number) ||
+            this.queues.some((q) => q.login_code === number || q.logout_code === number)
         );
     },
 });

@@ -1,6 +1,13 @@
 /** @odoo-module **/
 
-import {Component, onMounted, onWillStart, onWillUnmount, useState} from "@odoo/owl";
+import {
+    Component,
+    onMounted,
+    onWillStart,
+    onWillUnmount,
+    useRef,
+    useState,
+} from "@odoo/owl";
 import {_t} from "@web/core/l10n/translation";
 import {browser} from "@web/core/browser/browser";
 import {registry} from "@web/core/registry";
@@ -47,7 +54,19 @@ export class Wallboard extends Component {
             skew: 0,
             error: null,
             loaded: false,
+            fullScreen: false,
         });
+        this.root = useRef("root");
+        this._onFullScreenChange = () => {
+            this.state.fullScreen = Boolean(
+                document.fullscreenElement &&
+                    document.fullscreenElement === this.root.el
+            );
+        };
+        document.addEventListener("fullscreenchange", this._onFullScreenChange);
+        onWillUnmount(() =>
+            document.removeEventListener("fullscreenchange", this._onFullScreenChange)
+        );
         this._busTimer = null;
         this._onBus = () => this._scheduleLoad();
         onWillStart(() => this.load());
@@ -157,6 +176,19 @@ export class Wallboard extends Component {
         this.state.selected = selected.length === all.length ? null : selected;
         browser.localStorage.setItem(STORAGE_KEY, JSON.stringify(this.state.selected));
         this.load();
+    }
+
+    get fullScreenLabel() {
+        return this.state.fullScreen ? _t("Exit full screen") : _t("Full screen");
+    }
+
+    /** The wallboard alone on the screen (the TV's), and back (Esc does it too). */
+    async onFullScreen() {
+        if (document.fullscreenElement) {
+            await document.exitFullscreen();
+        } else if (this.root.el.requestFullscreen) {
+            await this.root.el.requestFullscreen();
+        }
     }
 
     get title() {

@@ -3,8 +3,8 @@
 import {registry} from "@web/core/registry";
 
 /**
- * A manager on the queues dashboard: disconnects Hugo (who forgot) from Support in one click
- * and a confirmation, opens the report page of Sales, picks a period preset and exports what
+ * A manager on the queues dashboard: disconnects Hugo (who forgot) from Support in one click,
+ * undoes it with the notification's Reconnect, disconnects him again, opens the report page of Sales, picks a period preset and exports what
  * is shown, then deletes Billing (the confirmation says it is deleted on the PBX too). Run by
  * tests/test_console.py with the PBX simulator.
  */
@@ -24,16 +24,23 @@ registry.category("web_tour.tours").add("voip_axivox_queue_console_tour", {
                 ".o_data_row:contains(Support) .o_axivox_agent:contains(Hugo Bernard) .o_axivox_agent_disconnect",
         },
         {
-            content: "The confirmation names him and the queue",
-            trigger: ".modal-body:contains(Disconnect Hugo Bernard from Support?)",
+            content: "Hugo is no longer connected to Support: at once, no confirmation",
+            trigger:
+                ".o_data_row:contains(Support) .o_axivox_connected_agents:contains(Claire Martin):not(:contains(Hugo Bernard))",
             isCheck: true,
         },
         {
-            content: "Confirm",
-            trigger: ".modal-footer .btn-primary",
+            content: "The notification names him and the queue, and offers to undo",
+            trigger:
+                ".o_notification:contains(Hugo Bernard is disconnected from Support.) .o_notification_buttons button:contains(Reconnect)",
         },
         {
-            content: "Hugo is no longer connected to Support",
+            content: "Reconnect: Hugo is connected to Support again",
+            trigger:
+                ".o_data_row:contains(Support) .o_axivox_agent:contains(Hugo Bernard) .o_axivox_agent_disconnect",
+        },
+        {
+            content: "Disconnected again, for good",
             trigger:
                 ".o_data_row:contains(Support) .o_axivox_connected_agents:contains(Claire Martin):not(:contains(Hugo Bernard))",
             isCheck: true,
