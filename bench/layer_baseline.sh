@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Issue 11's number: "ingesting a 1,000-event batch stays within 20 % of today's time
-# with matching, callbacks and sessions on". Today's time is that of the version before
+# The contact-centre layer's target: "ingesting a 1,000-event batch stays within 20 % of
+# today's time with matching, callbacks and sessions on". Today's time is that of the version before
 # the contact-centre layer (BASE, 3d33cd6 by default: the last commit before it); this
 # script measures it now, on this machine, against this tree with the layer on:
 #

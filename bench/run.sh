@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmarks of voip_axivox_queue (issue 4's speed targets). Prints figures, asserts nothing.
+# Benchmarks of voip_axivox_queue (docs/benchmarks.md). Prints figures, asserts nothing.
 #
 #   bench/run.sh            webhook ingestion (vs a trivial route), batches, the same with
 #                           1,000,000 events stored, the sync of 200 queues, and the

@@ -1,4 +1,4 @@
-"""What the Axivox "Call queues" page promises managers (issue 10): delete deletes the
+"""What the Axivox "Call queues" page promises managers: delete deletes the
 queue on the PBX and keeps its report, default codes, "Connect an agent", who is on a
 queue call, errors in words people understand, the queue form. Against the simulator on
 127.0.0.1."""

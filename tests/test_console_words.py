@@ -1,4 +1,4 @@
-"""The console's words and live call state, and a manager's tour (issue 10): errors say
+"""The console's words and live call state, and a manager's tour: errors say
 what happened and what to do, the call state follows the PBX, the console in Chromium.
 Against the simulator on 127.0.0.1."""
 
