@@ -12,6 +12,7 @@ active one dies (PostgreSQL releases the lock with its connection) resumes from 
 saved cursor.
 """
 import argparse
+import contextlib
 import dataclasses
 import logging
 import sys
@@ -246,15 +247,11 @@ class StreamListener:
             # the caches that other processes cleared cleared here too.
             self.registry = self.registry.check_signaling()
             try:
-                with self.registry.manage_changes(), self.registry.cursor() as cr:
-                    env = api.Environment(cr, SUPERUSER_ID, {})
-                    account = env["axivox.account"].browse(account_id)
-                    with account._own_transaction() as own_env:
-                        own_account = account.with_env(own_env)
-                        own_env["axivox.queue.event"]._receive(
-                            own_account, events, "stream"
-                        )
-                        own_account._advance_cursor(cursor)
+                with self._account_transaction(account_id) as own_account:
+                    own_account.env["axivox.queue.event"]._receive(
+                        own_account, events, "stream"
+                    )
+                    own_account._advance_cursor(cursor)
             except Exception as exc:
                 # the failures of this message in a row (an account's stream delivers
                 # one message at a time)
@@ -296,16 +293,23 @@ class StreamListener:
     def _quarantine(self, account_id, rejected, cursor):
         """Quarantine ``rejected`` (``(item, reason)`` pairs) and move the account's
         cursor past their message (``cursor``: None when it could not be read)."""
+        with self._account_transaction(account_id) as own_account:
+            own_account.env["axivox.queue.event.quarantine"]._quarantine(
+                own_account, rejected, "stream"
+            )
+            if cursor is not None:
+                own_account._advance_cursor(cursor)
+
+    @contextlib.contextmanager
+    def _account_transaction(self, account_id):
+        """The account ``account_id`` in a transaction of its own (committed when the
+        block ends, rolled back when it raises), with the registry's changes
+        signalled to the other processes."""
         with self.registry.manage_changes(), self.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
             account = env["axivox.account"].browse(account_id)
             with account._own_transaction() as own_env:
-                own_account = account.with_env(own_env)
-                own_env["axivox.queue.event.quarantine"]._quarantine(
-                    own_account, rejected, "stream"
-                )
-                if cursor is not None:
-                    own_account._advance_cursor(cursor)
+                yield account.with_env(own_env)
 
 
 class AxivoxListen(Command):
