@@ -13,6 +13,7 @@ import datetime
 import logging
 import secrets
 import time
+import urllib.parse
 from datetime import timedelta
 
 from odoo import _, api, fields, models, tools
@@ -39,6 +40,22 @@ def _new_secret():
     return secrets.token_urlsafe(32)
 
 
+def _is_websocket_url(url):
+    """Whether ``url`` is a ws:// or wss:// address with a host (and a valid port)."""
+    if any(c.isspace() for c in url) or not url.isprintable():
+        return False
+    try:
+        parts = urllib.parse.urlsplit(url)
+        # a port out of range raises ValueError
+        return (
+            parts.scheme in ("ws", "wss")
+            and bool(parts.hostname)
+            and (parts.port is None or parts.port > 0)
+        )
+    except ValueError:
+        return False
+
+
 class AxivoxAccount(models.Model):
     """One connection to an Axivox(-compatible) PBX account."""
 
@@ -59,6 +76,14 @@ class AxivoxAccount(models.Model):
         "https://pbx.example.com).",
     )
     api_key = fields.Char("API Key", groups="base.group_system", copy=False)
+    sip_websocket_url = fields.Char(
+        "SIP WebSocket URL",
+        help="The PBX's SIP over WebSocket address (for example "
+        "wss://pabx.axivox.com:3443). With it, the softphone of each user who has a "
+        "SIP password is a phone in her browser: it registers on the PBX and places "
+        "and answers calls itself. Empty: calls are placed through the PBX API from "
+        "the user's desk phone.",
+    )
     webhook_secret = fields.Char(
         groups="base.group_system",
         copy=False,
@@ -251,6 +276,26 @@ class AxivoxAccount(models.Model):
                         account=account.name,
                     )
                 )
+
+    @api.constrains("sip_websocket_url")
+    def _check_sip_websocket_url(self):
+        for account in self:
+            if account.sip_websocket_url and not _is_websocket_url(
+                account.sip_websocket_url
+            ):
+                raise ValidationError(
+                    _(
+                        "The SIP WebSocket URL of %(account)s must be a WebSocket "
+                        "address: wss://host:port (or ws:// on a private network), "
+                        "without spaces.",
+                        account=account.name,
+                    )
+                )
+
+    def _sip_domain(self):
+        """The SIP domain of the users' addresses: the host of the WebSocket URL."""
+        self.ensure_one()
+        return urllib.parse.urlsplit(self.sip_websocket_url or "").hostname or False
 
     def action_rotate_webhook_secret(self):
         """Generate a new webhook secret; the PBX must be given the new one."""

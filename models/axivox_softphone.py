@@ -41,6 +41,9 @@ class AxivoxSoftphone(models.AbstractModel):
             "extension": user.axivox_extension or False,
             "queues": queues,
             "connected_queue_count": sum(1 for q in queues if q["connected"]),
+            # Her own SIP account, for the phone in her browser (False: the PBX API
+            # places her calls from her desk phone).
+            "sip": user._axivox_sip_config(),
         }
 
     # ------------------------------------------------------------------

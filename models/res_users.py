@@ -1,7 +1,9 @@
 """The PBX extension of a user (``res.users``): which extension and PBX account she
 calls from, and its checks. Her softphone is ``axivox.softphone``."""
-from odoo import _, api, fields, models
-from odoo.exceptions import ValidationError
+from odoo import SUPERUSER_ID, _, api, fields, models
+from odoo.exceptions import AccessError, ValidationError
+
+SIP_FIELDS = ["axivox_sip_login", "axivox_sip_password"]
 
 
 class ResUsers(models.Model):
@@ -19,6 +21,22 @@ class ResUsers(models.Model):
         copy=False,
         help="The PBX account the extension belongs to (by default the company's).",
     )
+    # Her SIP credentials, for the softphone in her browser: readable and writable by
+    # herself (SELF_READABLE_FIELDS / SELF_WRITEABLE_FIELDS) and administrators only.
+    axivox_sip_login = fields.Char(
+        "SIP Login",
+        groups="base.group_system",
+        copy=False,
+        help="The user name the softphone registers with on the PBX. Empty: the PBX "
+        "extension.",
+    )
+    axivox_sip_password = fields.Char(
+        "SIP Password",
+        groups="base.group_system",
+        copy=False,
+        help="The password of this user's SIP account on the PBX. With it (and the SIP "
+        "WebSocket URL of the PBX account), the softphone is a phone in the browser.",
+    )
     axivox_member_ids = fields.One2many(
         "axivox.queue.member", "user_id", string="Call Queue Memberships"
     )
@@ -33,7 +51,90 @@ class ResUsers(models.Model):
 
     @property
     def SELF_READABLE_FIELDS(self):
-        return super().SELF_READABLE_FIELDS + ["axivox_extension", "axivox_account_id"]
+        return super().SELF_READABLE_FIELDS + [
+            "axivox_extension",
+            "axivox_account_id",
+            *SIP_FIELDS,
+        ]
+
+    @property
+    def SELF_WRITEABLE_FIELDS(self):
+        return super().SELF_WRITEABLE_FIELDS + SIP_FIELDS
+
+    @api.model
+    def get_view(self, view_id=None, view_type="form", **options):
+        # The SIP credentials form of her preferences shows fields of the
+        # administrators' group that she may read and write on her own record
+        # (SELF_READABLE_FIELDS): that view alone (it holds nothing else) is built
+        # as the superuser, or its fields would be taken out of it.
+        sip_view = self.env.ref(
+            "voip_axivox_queue.res_users_view_form_sip", raise_if_not_found=False
+        )
+        if sip_view and view_id == sip_view.id:
+            self = self.with_user(SUPERUSER_ID)
+        return super().get_view(view_id, view_type, **options)
+
+    def action_axivox_sip_credentials(self):
+        """Her SIP login and password, in a form of their own (her preferences)."""
+        self.ensure_one()
+        if self != self.env.user and not self.env.user.has_group("base.group_system"):
+            raise AccessError(_("You can only change your own SIP login and password."))
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("SIP Login and Password"),
+            "res_model": "res.users",
+            "res_id": self.id,
+            "view_mode": "form",
+            "views": [
+                (self.env.ref("voip_axivox_queue.res_users_view_form_sip").id, "form")
+            ],
+            "target": "new",
+        }
+
+    @api.constrains(*SIP_FIELDS)
+    def _check_axivox_sip_credentials(self):
+        for user in self.sudo():
+            login, password = user.axivox_sip_login, user.axivox_sip_password
+            if login and (
+                len(login) > 64
+                or not login.isprintable()
+                or any(c.isspace() or c in "@:;<>\"'" for c in login)
+            ):
+                raise ValidationError(
+                    _(
+                        "The SIP login of %(user)s must be a user name of at most 64 "
+                        "characters, without spaces nor any of @ : ; < > \" '.",
+                        user=user.name,
+                    )
+                )
+            if password and (len(password) > 128 or not password.isprintable()):
+                raise ValidationError(
+                    _(
+                        "The SIP password of %(user)s must be at most 128 printable "
+                        "characters.",
+                        user=user.name,
+                    )
+                )
+
+    def _axivox_sip_config(self):
+        """What her browser needs to register on the PBX (sudo read): the WebSocket
+        URL, the SIP domain, her login and password; False unless the account has the
+        URL and she has a password. For herself only: the softphone's state."""
+        self.ensure_one()
+        user = self.sudo()
+        account = user.axivox_account_id
+        if not (
+            user.axivox_extension
+            and account.sip_websocket_url
+            and user.axivox_sip_password
+        ):
+            return False
+        return {
+            "websocket_url": account.sip_websocket_url,
+            "domain": account._sip_domain(),
+            "login": user.axivox_sip_login or user.axivox_extension,
+            "password": user.axivox_sip_password,
+        }
 
     @api.constrains("axivox_extension", "axivox_account_id")
     def _check_axivox_extension(self):
