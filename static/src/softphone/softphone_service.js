@@ -1,9 +1,10 @@
 /** @odoo-module **/
 
+import {SipUserAgent, sipError} from "./sip_user_agent";
 import {deserializeDateTime, formatDateTime} from "@web/core/l10n/dates";
+import {markRaw, reactive} from "@odoo/owl";
 import {_t} from "@web/core/l10n/translation";
 import {browser} from "@web/core/browser/browser";
-import {reactive} from "@odoo/owl";
 import {registry} from "@web/core/registry";
 import {session} from "@web/session";
 
@@ -91,13 +92,17 @@ export function callStatusText(call) {
         // A queue code: the PBX says what it did, plays it and hangs up.
         return call.message;
     }
+    // The other side: the number called, or the caller of an incoming call.
+    const other = call.incoming ? call.from : call.to;
     switch (call.state) {
+        case "incoming":
+            return _t("%s is calling you", other || _t("An unknown number"));
         case "dialing":
-            return _t("Calling %s...", call.to);
+            return _t("Calling %s...", other);
         case "ringing":
-            return _t("Ringing %s...", call.to);
+            return _t("Ringing %s...", other);
         case "answered":
-            return _t("In call with %s", call.to);
+            return _t("In call with %s", other);
         case "ended":
             return _t("Call ended");
         case "failed":
@@ -146,6 +151,13 @@ export class Softphone {
         this._callTimer = null;
         this._callPolls = 0;
         this._callPollErrors = 0;
+        /**
+         * The phone in the browser, when the PBX account has a SIP WebSocket URL and she
+         * has a SIP password: {status, error: {code, text, hint}, login}; null without.
+         */
+        this.sip = null;
+        this._sipConfig = null;
+        this._sipAgent = null;
     }
 
     // ------------------------------------------------------------------ getters
@@ -214,6 +226,7 @@ export class Softphone {
             }
             this.loadError = null;
             this.loaded = true;
+            this._setupSip(state.sip || null);
         } catch (error) {
             this.loadError = errorMessage(error);
         } finally {
@@ -289,7 +302,7 @@ export class Softphone {
         }
         if (CALL_OVER.includes(info.state)) {
             this._settleCall(info.id);
-        } else if (info.id) {
+        } else if (info.id && !info.sip) {
             this._scheduleCallPoll(info.id);
         }
     }
@@ -375,6 +388,10 @@ export class Softphone {
             };
             return;
         }
+        if (this.sip) {
+            await this._dialSip(number);
+            return;
+        }
         this.calling = true;
         this.feedback = null;
         try {
@@ -390,6 +407,10 @@ export class Softphone {
 
     /** The red button. */
     async hangup() {
+        if (this.call && this.call.sip) {
+            await this._sipAgent?.hangup();
+            return;
+        }
         if (!this.call || !this.call.id) {
             this.number = "";
             return;
@@ -426,6 +447,10 @@ export class Softphone {
 
     async _dialCode(queue, connect) {
         if (queue.member_type === "static" || queue.pending) {
+            return;
+        }
+        if (this.sip) {
+            await this._dialCodeSip(queue, connect);
             return;
         }
         queue.pending = connect ? "connecting" : "disconnecting";
@@ -535,6 +560,195 @@ export class Softphone {
     }
 }
 
+/**
+ * The phone in the browser (sip_user_agent.js): with a SIP account, the softphone
+ * registers on the PBX, and its calls (the pad, Connect / Disconnect) leave from the
+ * browser instead of the PBX API.
+ */
+Object.assign(Softphone.prototype, {
+    /** The SIP account of the softphone's state: start, restart or stop the phone. */
+    _setupSip(config) {
+        const same = JSON.stringify(config) === JSON.stringify(this._sipConfig);
+        if (same && (!config || this._sipAgent)) {
+            return;
+        }
+        this._stopSip();
+        this._sipConfig = config;
+        if (!config) {
+            return;
+        }
+        this.sip = {status: "connecting", error: null, login: config.login};
+        this._startSip();
+    },
+
+    _startSip() {
+        let agent = null;
+        const listener = {
+            onStatus: (status, error) => {
+                if (this.sip && this._sipAgent === agent) {
+                    this.sip.status = status;
+                    this.sip.error = error;
+                }
+            },
+            onCall: (id, update) => this._onSipCall(id, update),
+            onIncoming: (id, caller) => this._onSipIncoming(id, caller),
+        };
+        agent = markRaw(new SipUserAgent(this._sipConfig, listener));
+        this._sipAgent = agent;
+        agent.start();
+    },
+
+    _stopSip() {
+        if (this._sipAgent) {
+            this._sipAgent.stop();
+            this._sipAgent = null;
+        }
+        this.sip = null;
+    },
+
+    /** The Retry of the SIP line: register again. */
+    retrySip() {
+        if (!this._sipConfig) {
+            return;
+        }
+        if (this._sipAgent) {
+            this._sipAgent.stop();
+        }
+        this.sip = {status: "connecting", error: null, login: this._sipConfig.login};
+        this._startSip();
+    },
+
+    /** Why a call cannot leave from the browser now (null: it can). */
+    _sipNotReady() {
+        if (this.sip.status === "registered") {
+            return null;
+        }
+        if (this.sip.error) {
+            return this.sip.error;
+        }
+        return {
+            code: "connecting",
+            text: _t("Your phone is not registered on the PBX yet."),
+            hint: _t("Wait a moment, then call again."),
+        };
+    },
+
+    /** Call ``number`` from the browser; true when the call leaves. */
+    async _dialSip(number, queue = null) {
+        if (this.calling) {
+            return false;
+        }
+        const problem =
+            this._sipNotReady() ||
+            (this.inCall && {
+                text: _t("You are already in a call."),
+                hint: _t("Hang up first."),
+            });
+        if (problem) {
+            this._sipProblem(problem, queue);
+            return false;
+        }
+        this.calling = true;
+        this.feedback = null;
+        try {
+            const id = await this._sipAgent.call(number);
+            this.showCall({
+                ...this._sipCallInfo(id, number),
+                member_id: queue ? queue.member_id : false,
+            });
+            return true;
+        } catch (error) {
+            this._sipProblem(
+                error && error.text ? error : sipError("refused", error),
+                queue
+            );
+            return false;
+        } finally {
+            this.calling = false;
+        }
+    },
+
+    _sipProblem(problem, queue) {
+        const text = `${problem.text} ${problem.hint || ""}`.trim();
+        if (queue) {
+            queue.error = text;
+        } else {
+            this.feedback = {type: "danger", text};
+        }
+    },
+
+    _sipCallInfo(id, to) {
+        return {id, from: this.extension, to, state: "dialing", sip: true};
+    },
+
+    /**
+     * Connect / Disconnect over SIP: dial the queue's code from the browser. The row
+     * stays pending until the PBX's event arrives through the bus (or the fallback
+     * timer reads the state again).
+     */
+    async _dialCodeSip(queue, connect) {
+        const code = connect ? queue.login_code : queue.logout_code;
+        queue.pending = connect ? "connecting" : "disconnecting";
+        queue.error = null;
+        if (await this._dialSip(code, queue)) {
+            this._startPendingTimer(queue);
+        } else {
+            queue.pending = false;
+        }
+    },
+
+    /** A change of the current SIP call. */
+    _onSipCall(id, update) {
+        if (!this.call || this.call.id !== id || CALL_OVER.includes(this.call.state)) {
+            return;
+        }
+        const call = {...this.call, state: update.state};
+        if (update.reason) {
+            call.message = update.reason;
+        }
+        this.showCall(call);
+        if (update.state === "failed" && call.member_id) {
+            const queue = this.queueByMember(call.member_id);
+            if (queue && queue.pending) {
+                this._clearPendingTimer(queue.member_id);
+                queue.pending = false;
+                queue.error = _t("The PBX refused the code %s.", call.to);
+            }
+        }
+    },
+
+    /** A call rings in the browser: show it, the panel opens. */
+    _onSipIncoming(id, caller) {
+        this.showCall({
+            id,
+            from: caller.number,
+            to: this.extension,
+            name: caller.name,
+            state: "incoming",
+            incoming: true,
+            sip: true,
+        });
+        this.open();
+    },
+
+    async answer() {
+        if (!this.call || this.call.state !== "incoming") {
+            return;
+        }
+        try {
+            await this._sipAgent.answer();
+        } catch (error) {
+            this._sipProblem(error && error.text ? error : sipError("refused", error));
+        }
+    },
+
+    async decline() {
+        if (this.call && this.call.state === "incoming") {
+            await this._sipAgent.decline();
+        }
+    },
+});
+
 export const softphoneService = {
     dependencies: ["orm", "bus_service", "user"],
     start(env, services) {
@@ -545,6 +759,8 @@ export const softphoneService = {
             );
             // The badge needs the login state from the start.
             softphone.load();
+            // The phone in the browser leaves the PBX with the tab.
+            browser.addEventListener("pagehide", () => softphone._stopSip());
         }
         return softphone;
     },

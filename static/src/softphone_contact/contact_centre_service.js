@@ -176,6 +176,16 @@ patch(Softphone.prototype, {
         return result;
     },
 
+    /** A call that rings in the browser shows the card of the caller. */
+    _onSipIncoming(id, caller) {
+        super._onSipIncoming(id, caller);
+        const centre =
+            this.env.services && this.env.services["voip_axivox_queue.contact_centre"];
+        if (centre && caller.number) {
+            centre.showCardFor(caller.number, "incoming");
+        }
+    },
+
     /** A queue's code (hers or another queue's, "*610"), or any service code: no caller. */
     _isQueueCode(number) {
         return (
