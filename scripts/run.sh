@@ -7,6 +7,11 @@
 #     gateway in front of it (axivox_gateway), the demo's users and queues configured in
 #     it, and real callers entering the queues at a steady rate (TRAFFIC_RATE callers a
 #     second, 0.05 by default; 0 for none), answered by the agents' demo devices.
+#     SIP=1 (with PBX=asterisk): the agents' devices are PJSIP/<ext> endpoints instead,
+#     phones in their browsers: each demo user gets a SIP password generated at start
+#     (var/sip-passwords.json, 0600, handed to the gateway and set on her Odoo user) and
+#     the demo account the SIP WebSocket URL of the private Asterisk; her softphone then
+#     registers and dials the codes itself, and the queues' callers ring her browser.
 #
 # Odoo runs as in production: prefork mode (2 HTTP workers, a cron worker, the gevent
 # process for the bus) behind nginx with deploy/nginx/voip_axivox_queue.conf, and the
@@ -23,11 +28,15 @@
 # Environment: ODOO_ARCHIVE or ODOO_SRC + ODOO_VENV (scripts/setup_odoo.sh), HTTP_PORT (8069),
 # SIM_PORT (8765: the simulator's or the gateway's), DB (axivox_demo), WORKERS (2),
 # AXIVOX_VAR (./var), APPLIER (1), PBX (simulator), ASTERISK_ARCHIVE or ASTERISK_PREFIX
-# (scripts/setup_asterisk.sh), TRAFFIC_RATE (0.05).
+# (scripts/setup_asterisk.sh), TRAFFIC_RATE (0.05), SIP (0; 1 with PBX=asterisk).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 PBX=${PBX:-simulator}
+SIP=${SIP:-0}
+if [ "$SIP" != 0 ] && [ "$PBX" != asterisk ]; then
+    echo "SIP=1 needs PBX=asterisk (the simulator has no SIP)." >&2; exit 2
+fi
 case $PBX in
     simulator) ;;
     asterisk) ensure_asterisk || exit 1 ;;
@@ -103,11 +112,37 @@ psql -q -d "$DB" -c "UPDATE axivox_account SET api_url = 'http://127.0.0.1:$SIM_
 AXIVOX_DEMO_SECRET=$(psql -d "$DB" -Atc "SELECT webhook_secret FROM axivox_account
     WHERE id = (SELECT res_id FROM ir_model_data
                 WHERE module = 'voip_axivox_queue' AND name = 'demo_account')")
+DEVICE_FLAGS=(--device-template 'Local/{ext}@axivox-phones')
+if [ "$SIP" != 0 ]; then
+    # A SIP password for each demo user, new at every start (0600, never on a command
+    # line): the gateway writes their PJSIP endpoints, Odoo hands each her own.
+    (umask 077; "$ODOO_PYTHON" -c 'import json, secrets, sys
+users = json.load(open(sys.argv[1]))["users"]
+print(json.dumps({u["extension"]: secrets.token_urlsafe(16) for u in users}))' \
+        "$REPO_ROOT/axivox_simulator/data/demo.json" >"$VAR/sip-passwords.json")
+    WS_URL=$("$ODOO_PYTHON" -c 'import json, sys; print(json.load(open(sys.argv[1]))["ws_url"])' \
+        "$VAR/asterisk/instance.json")
+    say "Phones in the browser: SIP over WebSocket at $WS_URL, a SIP password per demo user"
+    psql -q -d "$DB" <<SQL
+UPDATE axivox_account SET sip_websocket_url = '$WS_URL'
+ WHERE id = (SELECT res_id FROM ir_model_data
+             WHERE module = 'voip_axivox_queue' AND name = 'demo_account');
+UPDATE res_users u SET axivox_sip_password = p.value, axivox_sip_login = NULL
+  FROM json_each_text('$(cat "$VAR/sip-passwords.json")'::json) p
+ WHERE u.axivox_extension = p.key
+   AND u.axivox_account_id = (SELECT res_id FROM ir_model_data
+                              WHERE module = 'voip_axivox_queue' AND name = 'demo_account');
+SQL
+    DEVICE_FLAGS=(--device-template 'PJSIP/{ext}' --sip-passwords "$VAR/sip-passwords.json")
+else
+    # Back to the API's calls: no SIP account (a database of an earlier SIP=1 run).
+    psql -q -d "$DB" -c "UPDATE axivox_account SET sip_websocket_url = NULL"
+fi
 if [ "$PBX" = asterisk ]; then
     say "The gateway on http://127.0.0.1:$SIM_PORT (state in $VAR/gateway-state.json)"
     (cd "$REPO_ROOT" && AXIVOX_WEBHOOK_SECRET=$AXIVOX_DEMO_SECRET exec "$ODOO_PYTHON" \
         -m axivox_gateway "${PBX_FLAGS[@]}" --asterisk "$VAR/asterisk" \
-        --device-template 'Local/{ext}@axivox-phones' --state "$VAR/gateway-state.json") &
+        "${DEVICE_FLAGS[@]}" --state "$VAR/gateway-state.json") &
     SIM_PID=$!
 else
 AXIVOX_DEMO_SECRET=$AXIVOX_DEMO_SECRET SIM_PORT=$SIM_PORT "$ODOO_PYTHON" - <<'PY' \
