@@ -171,7 +171,10 @@ def pjsip_conf(users, passwords):
             f'callerid = "{name or ext}" <{ext}>',
             "dtls_auto_generate_cert = yes",
             "disallow = all",
-            "allow = opus,ulaw,alaw",
+            # G.711 only: an Asterisk built from source has no Opus translator
+            # (codec_opus is a binary download), so an Opus call could neither play
+            # the codes' messages nor be bridged to a caller.
+            "allow = ulaw,alaw",
             "auth = %s-auth" % ext,
             "aors = %s" % ext,
             "",

@@ -50,7 +50,7 @@ def test_pjsip_conf_per_user_with_a_password():
     assert endpoint["callerid"] == '"Marc Demo" <101>'
     assert endpoint["dtls_auto_generate_cert"] == "yes"
     assert endpoint["disallow"] == "all"
-    assert endpoint["allow"] == "opus,ulaw,alaw"
+    assert endpoint["allow"] == "ulaw,alaw"
     assert endpoint["auth"] == "101-auth"
     assert endpoint["aors"] == "101"
     auth = sections[("101-auth", "auth")]
