@@ -119,7 +119,13 @@ class TestSoftphoneServer(PbxQueuesWorld, TransactionCase):
         Softphone = self.env["axivox.softphone"].with_user(nobody)
         state = Softphone.get_state()
         self.assertEqual(
-            state, {"extension": False, "queues": [], "connected_queue_count": 0}
+            state,
+            {
+                "extension": False,
+                "queues": [],
+                "connected_queue_count": 0,
+                "sip": False,
+            },
         )
         with self.assertRaisesRegex(UserError, "no PBX extension"):
             Softphone.dial("103")
