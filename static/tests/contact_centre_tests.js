@@ -120,7 +120,9 @@ QUnit.module("contact centre in the softphone", (hooks) => {
         const now = Date.parse("2024-03-05T12:00:00Z");
         assert.strictEqual(ageText("2024-03-05 11:48:00", now), "12 min");
         assert.strictEqual(ageText("2024-03-05 09:55:00", now), "2 h 05");
-        assert.strictEqual(ageText("2024-03-01 12:00:00", now), "4 days");
+        assert.strictEqual(ageText("2024-03-04 12:01:00", now), "23 h 59");
+        assert.strictEqual(ageText("2024-03-04 08:00:00", now), "1 d 4 h");
+        assert.strictEqual(ageText("2024-03-01 12:00:00", now), "4 d 0 h");
     });
 
     QUnit.test(
