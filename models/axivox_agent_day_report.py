@@ -105,6 +105,14 @@ E_DAY_ALL = """
                'RINGNOANSWER')
          GROUP BY e.company_id, e.agent_user_id, e.event_time::date
 """
+# What the report is computed from (flushed first): the sessions, the static agents of
+# the active queues, the events.
+REPORT_MODELS = (
+    "axivox.agent.session",
+    "axivox.queue.member",
+    "axivox.queue",
+    "axivox.queue.event",
+)
 # Events that count in the report.
 REPORT_EVENTS = ("CONNECT", "COMPLETEAGENT", "COMPLETECALLER", "RINGNOANSWER")
 
@@ -194,7 +202,7 @@ class AxivoxAgentDayReport(models.Model):
         pairs = {(u, d) for u, d in pairs if u and d}
         if not pairs:
             return
-        for model in ("axivox.agent.session", "axivox.queue.event", self._name):
+        for model in REPORT_MODELS + (self._name,):
             self.env[model].flush_model()
         users = [p[0] for p in pairs]
         days = [p[1] for p in pairs]
@@ -236,7 +244,8 @@ class AxivoxAgentDayReport(models.Model):
             totals[key] = (answered, talk, missed)
         if not totals:
             return
-        self.flush_model()
+        for model in ("axivox.queue.member", "axivox.queue", self._name):
+            self.env[model].flush_model()
         keys = list(totals)
         self.env.cr.execute(
             """
@@ -284,7 +293,7 @@ class AxivoxAgentDayReport(models.Model):
     @api.model
     def _refresh_all(self):
         """Every row again, from the whole history (on install)."""
-        for model in ("axivox.agent.session", "axivox.queue.event", self._name):
+        for model in REPORT_MODELS + (self._name,):
             self.env[model].flush_model()
         self.env.cr.execute("DELETE FROM axivox_agent_day_report")
         self.env.cr.execute("ANALYZE axivox_agent_session")
@@ -334,6 +343,7 @@ class AxivoxAgentDayReport(models.Model):
         )
         # The days of static agents counted before their end (today's, or a day whose
         # last figures came before midnight): brought up to now too.
+        self.env["axivox.queue.member"].flush_model(["user_id", "member_type"])
         self.env.cr.execute(
             """
             SELECT r.user_id, r.day FROM axivox_agent_day_report r
