@@ -78,7 +78,9 @@ class AxivoxQueue(models.Model):
             return _("%(minutes)s min", minutes=minutes)
         hours, minutes = divmod(minutes, 60)
         if hours < 24:
-            return _("%(hours)s h %(minutes)s", hours=hours, minutes=f"{minutes:02d}")
+            return _(
+                "%(hours)s h %(minutes)s", hours=hours, minutes=str(minutes).zfill(2)
+            )
         days, hours = divmod(hours, 24)
         return _("%(days)s d %(hours)s h", days=days, hours=hours)
 
