@@ -2,14 +2,31 @@
 date at ingestion from the agent sessions and the queue events."""
 from datetime import timedelta
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.tools.sql import create_index
 
 from .axivox_queue_event import event_moment
 
-# The figures of (agent, day) pairs, from the agent sessions and the queue events: ``k``
-# is the CTE of the pairs (all of them: the whole history).
-REPORT_SQL = """
+
+def static_hours_sql(user, company, day, since=None):
+    """SQL: the hours of ``day`` a static agent is connected from ``since`` (the day's
+    start if None) up to now or the day's end, once per active queue of ``company`` she
+    is a static agent of. A static agent never logs in: she is always connected."""
+    start = f"GREATEST({since}, {day}::timestamp)" if since else f"{day}::timestamp"
+    return f"""(
+        (SELECT COUNT(*) FROM axivox_queue_member m
+           JOIN axivox_queue q ON q.id = m.queue_id AND q.active
+          WHERE m.member_type = 'static' AND m.user_id = {user}
+            AND m.company_id IS NOT DISTINCT FROM {company})
+        * GREATEST(EXTRACT(epoch FROM LEAST(now() AT TIME ZONE 'UTC',
+                                            {day} + interval '1 day') - {start}), 0)
+        / 3600.0)"""
+
+
+# The figures of (agent, day) pairs, from the agent sessions, the static agents and the
+# queue events: ``k`` is the CTE of the pairs (all of them: the whole history).
+REPORT_SQL = (
+    """
     sess AS (
         -- Each session cut into its days (only the sessions of the agents and days of
         -- k).
@@ -39,15 +56,24 @@ REPORT_SQL = """
         day, user_id, company_id, logged_hours, answered, talk_minutes, missed,
             first_login,
         last_logout, create_uid, write_uid, create_date, write_date)
-    SELECT COALESCE(s.day, e.day), COALESCE(s.user_id, e.user_id),
-           COALESCE(s.company_id, e.company_id), COALESCE(s.logged_hours, 0),
-           COALESCE(e.answered, 0), COALESCE(e.talk_minutes, 0), COALESCE(e.missed, 0),
-           s.first_login, s.last_logout, %(uid)s, %(uid)s, now() AT TIME ZONE 'UTC',
-           now() AT TIME ZONE 'UTC'
-      FROM s_day s
-      FULL OUTER JOIN e_day e
-        ON e.user_id = s.user_id AND e.day = s.day AND e.company_id = s.company_id
+    SELECT day, user_id, company_id, logged_hours + """
+    + static_hours_sql("pair.user_id", "pair.company_id", "pair.day")
+    + """,
+           answered, talk_minutes, missed, first_login, last_logout, %(uid)s, %(uid)s,
+           now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC'
+      FROM (
+        SELECT COALESCE(s.day, e.day) AS day, COALESCE(s.user_id, e.user_id) AS user_id,
+               COALESCE(s.company_id, e.company_id) AS company_id,
+               COALESCE(s.logged_hours, 0) AS logged_hours,
+               COALESCE(e.answered, 0) AS answered,
+               COALESCE(e.talk_minutes, 0) AS talk_minutes,
+               COALESCE(e.missed, 0) AS missed, s.first_login, s.last_logout
+          FROM s_day s
+          FULL OUTER JOIN e_day e
+            ON e.user_id = s.user_id AND e.day = s.day AND e.company_id = s.company_id
+      ) pair
 """
+)
 # The report events of the pairs of k (few pairs: index ranges of the agents' days) ...
 E_DAY_PAIRS = """
         SELECT e.company_id, k.user_id, k.day,
@@ -79,14 +105,23 @@ E_DAY_ALL = """
                'RINGNOANSWER')
          GROUP BY e.company_id, e.agent_user_id, e.event_time::date
 """
+# What the report is computed from (flushed first): the sessions, the static agents of
+# the active queues, the events.
+REPORT_MODELS = (
+    "axivox.agent.session",
+    "axivox.queue.member",
+    "axivox.queue",
+    "axivox.queue.event",
+)
 # Events that count in the report.
 REPORT_EVENTS = ("CONNECT", "COMPLETEAGENT", "COMPLETECALLER", "RINGNOANSWER")
 
 
 class AxivoxAgentDayReport(models.Model):
-    """Per agent and day (UTC): logged-in time, calls answered and missed, talk time,
-    first login and last logout. Kept up to date at ingestion for the (agent, day) pairs
-    a batch touches, so that reading a year of it is reading a small table."""
+    """Per agent and day (UTC): logged-in time (a static agent's is the whole day: she
+    is always connected), calls answered and missed, talk time, first login and last
+    logout. Kept up to date at ingestion for the (agent, day) pairs a batch touches, so
+    that reading a year of it is reading a small table."""
 
     _name = "axivox.agent.day.report"
     _description = "Agent Day Report"
@@ -108,8 +143,10 @@ class AxivoxAgentDayReport(models.Model):
     logged_hours = fields.Float(
         "Logged In (h)",
         readonly=True,
-        help="Hours logged into queues that day (each queue counts: two queues at once "
-        "count twice); an open session counts until the report is opened.",
+        help="Hours connected to queues that day (each queue counts: two queues at "
+        "once count twice); an open session counts until the report is opened. A "
+        "static agent is always connected: each queue she is a static agent of counts "
+        "the whole day (today: up to when the report is opened).",
     )
     answered = fields.Integer(
         "Calls Answered", readonly=True, help="CONNECT events of the agent that day."
@@ -124,22 +161,17 @@ class AxivoxAgentDayReport(models.Model):
         "Calls Missed", readonly=True, help="RINGNOANSWER events of the agent that day."
     )
     always_connected = fields.Boolean(
-        compute="_compute_logged_in",
+        compute="_compute_always_connected",
         help="A static agent of a queue: always connected, she never logs in; her "
-        "logged-in time is not counted.",
-    )
-    logged_in = fields.Char(
-        compute="_compute_logged_in",
-        help='Time logged into queues that day (hours:minutes), or "always '
-        'connected" for a static agent of a queue.',
+        "logged-in time counts the whole day.",
     )
     first_login = fields.Datetime(readonly=True, group_operator="min")
     last_logout = fields.Datetime(readonly=True, group_operator="max")
 
-    @api.depends("logged_hours", "user_id")
-    def _compute_logged_in(self):
-        """A static agent has no login sessions: instead of 00:00 next to her calls,
-        she is "always connected" (one query for the whole recordset)."""
+    @api.depends("user_id")
+    def _compute_always_connected(self):
+        """A static agent has no login sessions: she is always connected (one query for
+        the whole recordset)."""
         static = {
             user.id
             for [user] in self.env["axivox.queue.member"]
@@ -151,11 +183,6 @@ class AxivoxAgentDayReport(models.Model):
         }
         for row in self:
             row.always_connected = row.user_id.id in static
-            if row.always_connected:
-                row.logged_in = _("always connected")
-            else:
-                hours, minutes = divmod(round((row.logged_hours or 0) * 60), 60)
-                row.logged_in = f"{hours:02d}:{minutes:02d}"
 
     def init(self):
         res = super().init()
@@ -175,7 +202,7 @@ class AxivoxAgentDayReport(models.Model):
         pairs = {(u, d) for u, d in pairs if u and d}
         if not pairs:
             return
-        for model in ("axivox.agent.session", "axivox.queue.event", self._name):
+        for model in REPORT_MODELS + (self._name,):
             self.env[model].flush_model()
         users = [p[0] for p in pairs]
         days = [p[1] for p in pairs]
@@ -217,7 +244,8 @@ class AxivoxAgentDayReport(models.Model):
             totals[key] = (answered, talk, missed)
         if not totals:
             return
-        self.flush_model()
+        for model in ("axivox.queue.member", "axivox.queue", self._name):
+            self.env[model].flush_model()
         keys = list(totals)
         self.env.cr.execute(
             """
@@ -227,7 +255,10 @@ class AxivoxAgentDayReport(models.Model):
                                      %(missed)s::int[])),
             up AS (
                 UPDATE axivox_agent_day_report r
-                   SET answered = r.answered + v.answered,
+                   SET logged_hours = r.logged_hours + """
+            + static_hours_sql("r.user_id", "r.company_id", "r.day", "r.write_date")
+            + """,
+                       answered = r.answered + v.answered,
                        talk_minutes = r.talk_minutes + v.talk / 60.0,
                        missed = r.missed + v.missed,
                        write_uid = %(uid)s, write_date = now() AT TIME ZONE 'UTC'
@@ -238,7 +269,9 @@ class AxivoxAgentDayReport(models.Model):
             INSERT INTO axivox_agent_day_report (
                 day, user_id, company_id, logged_hours, answered, talk_minutes, missed,
                 create_uid, write_uid, create_date, write_date)
-            SELECT v.day, v.user_id, %(company)s, 0, v.answered, v.talk / 60.0,
+            SELECT v.day, v.user_id, %(company)s, """
+            + static_hours_sql("v.user_id", "%(company)s", "v.day")
+            + """, v.answered, v.talk / 60.0,
                    v.missed, %(uid)s, %(uid)s, now() AT TIME ZONE 'UTC',
                    now() AT TIME ZONE 'UTC'
               FROM v
@@ -260,7 +293,7 @@ class AxivoxAgentDayReport(models.Model):
     @api.model
     def _refresh_all(self):
         """Every row again, from the whole history (on install)."""
-        for model in ("axivox.agent.session", "axivox.queue.event", self._name):
+        for model in REPORT_MODELS + (self._name,):
             self.env[model].flush_model()
         self.env.cr.execute("DELETE FROM axivox_agent_day_report")
         self.env.cr.execute("ANALYZE axivox_agent_session")
@@ -305,11 +338,24 @@ class AxivoxAgentDayReport(models.Model):
             [("is_open", "=", True), ("company_id", "in", self.env.companies.ids)],
             ["user_id", "start_time"],
         )
-        self.sudo()._refresh(
-            self._pairs_of_sessions(
-                [(s.user_id.id, s.start_time, None) for s in opened]
-            )
+        pairs = self._pairs_of_sessions(
+            [(s.user_id.id, s.start_time, None) for s in opened]
         )
+        # The days of static agents counted before their end (today's, or a day whose
+        # last figures came before midnight): brought up to now too.
+        self.env["axivox.queue.member"].flush_model(["user_id", "member_type"])
+        self.env.cr.execute(
+            """
+            SELECT r.user_id, r.day FROM axivox_agent_day_report r
+             WHERE r.write_date < r.day + interval '1 day'
+               AND r.company_id IN %s
+               AND EXISTS (SELECT 1 FROM axivox_queue_member m
+                            WHERE m.user_id = r.user_id AND m.member_type = 'static')
+            """,
+            [tuple(self.env.companies.ids)],
+        )
+        pairs.update(self.env.cr.fetchall())
+        self.sudo()._refresh(pairs)
         return self.env["ir.actions.act_window"]._for_xml_id(
             "voip_axivox_queue.axivox_agent_day_report_action"
         )

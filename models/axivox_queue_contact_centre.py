@@ -32,6 +32,12 @@ class AxivoxQueue(models.Model):
         compute="_compute_callbacks",
         help="Minutes since the caller of the oldest open callback called.",
     )
+    callback_oldest_wait = fields.Char(
+        "Oldest Callback",
+        compute="_compute_callbacks",
+        help="How long ago the caller of the oldest open callback called, the way a "
+        'clock reads it: "3 min", "2 h 05", "1 d 4 h".',
+    )
 
     @api.depends_context("uid", "allowed_company_ids")
     def _compute_callbacks(self):
@@ -59,6 +65,24 @@ class AxivoxQueue(models.Model):
             queue.callback_oldest_age = (
                 int((now - oldest).total_seconds() // 60) if oldest else 0
             )
+            queue.callback_oldest_wait = (
+                queue._age_label(queue.callback_oldest_age) if oldest else False
+            )
+
+    @api.model
+    def _age_label(self, minutes):
+        """``minutes`` the way a manager reads an age: "3 min", "2 h 05", "1 d 4 h"
+        (in the user's language)."""
+        minutes = max(0, int(minutes))
+        if minutes < 60:
+            return _("%(minutes)s min", minutes=minutes)
+        hours, minutes = divmod(minutes, 60)
+        if hours < 24:
+            return _(
+                "%(hours)s h %(minutes)s", hours=hours, minutes=str(minutes).zfill(2)
+            )
+        days, hours = divmod(hours, 24)
+        return _("%(days)s d %(hours)s h", days=days, hours=hours)
 
     def action_open_callbacks(self):
         action = self.env["ir.actions.act_window"]._for_xml_id(

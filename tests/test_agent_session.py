@@ -175,7 +175,9 @@ class TestAgentSessions(ContactCentreCase):
                 str(row.first_login),
                 str(row.last_logout),
             ),
-            (5.5, 2, 3.0, 1, "2024-03-05 08:00:00", "2024-03-05 14:30:00"),
+            # 5.5 h in Support, and Bruno is a static agent of Sales: always
+            # connected there, the whole day counts.
+            (29.5, 2, 3.0, 1, "2024-03-05 08:00:00", "2024-03-05 14:30:00"),
         )
         # Pivot / graph read it grouped.
         groups = Report.read_group(
@@ -183,7 +185,7 @@ class TestAgentSessions(ContactCentreCase):
             ["logged_hours:sum", "answered:sum"],
             ["user_id"],
         )
-        self.assertEqual((groups[0]["logged_hours"], groups[0]["answered"]), (5.5, 2))
+        self.assertEqual((groups[0]["logged_hours"], groups[0]["answered"]), (29.5, 2))
         # A session over midnight is split between the days.
         self.ingest(
             [
@@ -208,7 +210,7 @@ class TestAgentSessions(ContactCentreCase):
         )
         self.assertEqual(
             [(str(d.day), d.logged_hours) for d in days],
-            [("2024-03-06", 2.0), ("2024-03-07", 2.0)],
+            [("2024-03-06", 26.0), ("2024-03-07", 26.0)],
         )
         self.assertFalse(
             self.env["axivox.agent.day.report"]
@@ -238,8 +240,10 @@ class TestAgentSessions(ContactCentreCase):
         self.assertEqual(rows(), before)
 
     def test_report_static_agent_is_always_connected(self):
-        """A static agent never logs in: her day shows "always connected", not 00:00
-        next to her answered calls; a dynamic agent's day shows her logged-in time."""
+        """A static agent never logs in: she is always connected, so her logged-in time
+        is the whole day (each queue she is a static agent of counts), not 00:00 next
+        to her answered calls; the list and the pivot read the same number. A dynamic
+        agent's day is her logged-in time."""
         self.ingest(
             [
                 self.login("ADDMEMBER", "08:00:00"),
@@ -253,18 +257,61 @@ class TestAgentSessions(ContactCentreCase):
         )
         self.assertEqual(bruno.answered, 1)
         self.assertTrue(bruno.always_connected, "Bruno is a static agent of Sales")
-        self.assertEqual(bruno.logged_in, "always connected")
+        self.assertEqual(bruno.logged_hours, 24.0, "static in Sales the whole day")
+        groups = Report.read_group(
+            [("user_id", "=", self.agent2.id)], ["logged_hours:sum"], ["user_id"]
+        )
+        self.assertEqual(groups[0]["logged_hours"], 24.0, "the pivot agrees")
         anna = Report.search(
             [("user_id", "=", self.agent.id), ("day", "=", "2024-03-05")]
         )
         self.assertFalse(anna.always_connected)
-        self.assertEqual((anna.logged_hours, anna.logged_in), (1.75, "01:45"))
-        # In Italian and French too.
-        self.env["res.lang"]._activate_lang("it_IT")
-        self.env["ir.module.module"]._load_module_terms(
-            ["voip_axivox_queue"], ["it_IT"], overwrite=True
+        self.assertEqual(anna.logged_hours, 1.75)
+        # Today a static agent is connected since midnight (UTC) up to now, and the
+        # report opened later brings her day up to then.
+        self.env.cr.execute("SELECT now() AT TIME ZONE 'UTC'")
+        [[now]] = self.env.cr.fetchall()
+        midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        self.ingest(
+            [
+                self.ev(
+                    "RINGNOANSWER",
+                    now.strftime("%Y-%m-%dT%H:%M:%S"),
+                    call_id="s2",
+                    caller_number="+3225550002",
+                    agent_extension="202",
+                    ring_time=20,
+                )
+            ]
         )
-        self.assertEqual(bruno.with_context(lang="it_IT").logged_in, "sempre connesso")
+        today = Report.search(
+            [("user_id", "=", self.agent2.id), ("day", "=", now.date())]
+        )
+        self.assertEqual(today.missed, 1)
+        self.assertAlmostEqual(
+            today.logged_hours, (now - midnight).total_seconds() / 3600, delta=0.01
+        )
+        self.env.cr.execute(
+            "UPDATE axivox_agent_day_report SET logged_hours = 0, "
+            "write_date = %s WHERE id = %s",
+            [midnight, today.id],
+        )
+        Report.action_open_report()
+        today = Report.search(
+            [("user_id", "=", self.agent2.id), ("day", "=", now.date())]
+        )
+        self.assertAlmostEqual(
+            today.logged_hours, (now - midnight).total_seconds() / 3600, delta=0.01
+        )
+        # A static agent of two queues: both count.
+        self.m_bruno_support.sudo().with_context(
+            axivox_no_pending_change=True
+        ).member_type = "static"
+        Report._refresh([(self.agent2.id, bruno.day)])
+        bruno = Report.search(
+            [("user_id", "=", self.agent2.id), ("day", "=", "2024-03-05")]
+        )
+        self.assertEqual(bruno.logged_hours, 48.0)
 
     def test_report_adds_the_calls_of_later_batches(self):
         """Calls that come batch after batch, no session changing, are added to their
@@ -274,7 +321,7 @@ class TestAgentSessions(ContactCentreCase):
 
         def figures():
             return [
-                (r.answered, r.talk_minutes, r.missed)
+                (r.logged_hours, r.answered, r.talk_minutes, r.missed)
                 for r in Report.search(
                     [("user_id", "=", self.agent2.id), ("day", "=", "2024-03-05")]
                 )
@@ -283,15 +330,16 @@ class TestAgentSessions(ContactCentreCase):
         self.ingest(
             self.call("a1", "+3225550001", "09:00:00", queue="q-support", talk=120)
         )
-        self.assertEqual(figures(), [(1, 2.0, 0)])
+        # Bruno is a static agent of Sales: the whole day counts.
+        self.assertEqual(figures(), [(24.0, 1, 2.0, 0)])
         later = self.call(
             "a2", "+3225550002", "10:00:00", queue="q-support", talk=60
         ) + [self.ring_no_answer("a3")]
         self.ingest(later)
         self.ingest(later)
-        self.assertEqual(figures(), [(2, 3.0, 1)])
+        self.assertEqual(figures(), [(24.0, 2, 3.0, 1)])
         Report._refresh_all()
-        self.assertEqual(figures(), [(2, 3.0, 1)])
+        self.assertEqual(figures(), [(24.0, 2, 3.0, 1)])
 
     def test_report_open_session_counts_until_opened(self):
         now = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
@@ -317,7 +365,12 @@ class TestAgentSessions(ContactCentreCase):
             [("user_id", "=", self.agent2.id)]
         )
         hours = sum(rows.mapped("logged_hours"))
-        self.assertAlmostEqual(hours, 1.5, delta=0.05)
+        # 1.5 h of session, and Bruno is a static agent of Sales: connected there since
+        # the first day's midnight.
+        self.env.cr.execute("SELECT now() AT TIME ZONE 'UTC'")
+        [[now]] = self.env.cr.fetchall()
+        static = now - datetime.combine(start.date(), datetime.min.time())
+        self.assertAlmostEqual(hours, 1.5 + static.total_seconds() / 3600, delta=0.05)
 
 
 @tagged("post_install", "-at_install")

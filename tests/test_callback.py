@@ -225,6 +225,36 @@ class TestCallbacks(ContactCentreCase):
         self.assertEqual(queues.mapped("callback_open_count"), [2, 0])
         self.assertEqual(str(queues[0].callback_oldest_time), "2024-03-05 09:00:12")
         self.assertGreater(queues[0].callback_oldest_age, 0)
+        # The age reads the way a manager reads it (here: days and hours).
+        days, hours = divmod(queues[0].callback_oldest_age // 60, 24)
+        self.assertEqual(queues[0].callback_oldest_wait, f"{days} d {hours} h")
+        self.assertFalse(queues[1].callback_oldest_wait, "no callback, no age")
+        Queue = self.env["axivox.queue"]
+        self.assertEqual(
+            [Queue._age_label(m) for m in (0, 3, 59, 60, 125, 1439, 1440, 28 * 60 + 7)],
+            [
+                "0 min",
+                "3 min",
+                "59 min",
+                "1 h 00",
+                "2 h 05",
+                "23 h 59",
+                "1 d 0 h",
+                "1 d 4 h",
+            ],
+        )
+        self.env["res.lang"]._activate_lang("fr_FR")
+        self.env["res.lang"]._activate_lang("it_IT")
+        self.env["ir.module.module"]._load_module_terms(
+            ["voip_axivox_queue"], ["fr_FR", "it_IT"], overwrite=True
+        )
+        self.assertEqual(
+            [
+                Queue.with_context(lang=lang)._age_label(28 * 60 + 7)
+                for lang in ("fr_FR", "it_IT")
+            ],
+            ["1 j 4 h", "1 g 4 h"],
+        )
         self.assertEqual(
             self.queue_sales.action_open_callbacks()["domain"],
             [("queue_id", "in", self.queue_sales.ids)],

@@ -111,19 +111,22 @@ main() {
         "report_page=$A.axivox_queue_report_page_action@.o_axivox_report_row" \
         "wallboard=$A.axivox_wallboard_action@.o_axivox_wallboard_queue" \
         "callbacks=$A.axivox_callback_action@.o_data_row" \
-        "agent_days=$A.axivox_agent_day_report_action&view_type=list@.o_data_row"
+        "agent_days=$A.axivox_agent_day_report_action&view_type=list@.o_data_row" \
+        "agent_days_pivot=$A.axivox_agent_day_report_action&view_type=pivot@.o_pivot_cell_value"
     "$ODOO_PYTHON" docs/screenshots/shoot.py "$BASE" sofia sofia "$1" \
         "softphone=/web@.o_axivox_queue_codes@$TOGGLE"
 }
 main "$OUT"
 # The softphone's states (English): the systray, the panel, a call from the pad, a code
-# the PBX refuses, folded; the PBX out of reach (the account's API address made wrong).
+# the PBX refuses, folded, its dial pad and callbacks folded (last: the browser remembers
+# the folded sections); the PBX out of reach (the account's API address made wrong).
 "$ODOO_PYTHON" docs/screenshots/shoot.py "$BASE" sofia sofia "$OUT" \
     "systray=/web@$TOGGLE@@.o_menu_systray" \
     "panel=/web@.o_axivox_queue_codes@$TOGGLE@.o_axivox_softphone_panel" \
     "panel_call=/web@.o_axivox_call_status@$TOGGLE|$KEY='0']|$KEY='4']|$KEY='7']|$KEY='5']|$KEY='1']|$KEY='2']|$KEY='3']|.o_axivox_dial_call@.o_axivox_softphone_panel" \
     "panel_refused=/web@.o_axivox_softphone_feedback@$TOGGLE|$KEY='*']|$KEY='6']|$KEY='1']|$KEY='0']|.o_axivox_dial_call@.o_axivox_softphone_panel" \
-    "panel_folded=/web@.o_axivox_softphone_folded@$TOGGLE|.o_axivox_softphone_fold@.o_axivox_softphone_panel"
+    "panel_folded=/web@.o_axivox_softphone_folded@$TOGGLE|.o_axivox_softphone_fold@.o_axivox_softphone_panel" \
+    "panel_sections=/web@.o_axivox_queue_codes@$TOGGLE|.o_axivox_dial_title|.o_axivox_callback_title@.o_axivox_softphone_panel"
 DEMO_ACCOUNT="id = (SELECT res_id FROM ir_model_data
     WHERE module = 'voip_axivox_queue' AND name = 'demo_account')"
 API_URL=$(PGHOST=$VAR/pg/sock PGPORT=$PGPORT_WANTED PGUSER=odoo psql -d axivox_demo -Atc \
@@ -141,7 +144,7 @@ lang en_US
 # The caller card comes with the bus, live: a queue caller (the contact made above) is
 # connected to Sofia while her softphone is open.
 (sleep 12 && "$ODOO_PYTHON" - "$BASE" <<'PY'
-import datetime, json, sys, requests
+import datetime, json, os, sys, requests
 from axivox_api import signature
 stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 body = json.dumps({"events": [{"id": "shot-connect-2", "type": "CONNECT", "queue_id": "sales",

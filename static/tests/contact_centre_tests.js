@@ -15,6 +15,8 @@ import {
     textOf,
 } from "./axivox_test_utils";
 import {click, editInput, getFixture, nextTick} from "@web/../tests/helpers/utils";
+import {browser} from "@web/core/browser/browser";
+import {foldedSectionsKey} from "@voip_axivox_queue/softphone/softphone_service";
 import {registry} from "@web/core/registry";
 
 const serviceRegistry = registry.category("services");
@@ -120,7 +122,9 @@ QUnit.module("contact centre in the softphone", (hooks) => {
         const now = Date.parse("2024-03-05T12:00:00Z");
         assert.strictEqual(ageText("2024-03-05 11:48:00", now), "12 min");
         assert.strictEqual(ageText("2024-03-05 09:55:00", now), "2 h 05");
-        assert.strictEqual(ageText("2024-03-01 12:00:00", now), "4 days");
+        assert.strictEqual(ageText("2024-03-04 12:01:00", now), "23 h 59");
+        assert.strictEqual(ageText("2024-03-04 08:00:00", now), "1 d 4 h");
+        assert.strictEqual(ageText("2024-03-01 12:00:00", now), "4 d 0 h");
     });
 
     QUnit.test(
@@ -350,6 +354,98 @@ QUnit.module("contact centre in the softphone", (hooks) => {
             await nextTick();
             assert.notOk(calls.some((c) => c.key === "axivox.softphone/caller_card"));
             assert.containsNone(target, ".o_axivox_caller_card");
+        }
+    );
+    QUnit.test(
+        "the panel's sections fold by their header; each user's choice is remembered",
+        async (assert) => {
+            handlers["axivox.softphone/get_state"] = () => ({
+                extension: "102",
+                queues: [
+                    {
+                        member_id: 11,
+                        queue_id: 1,
+                        name: "Sales",
+                        extension: "600",
+                        login_code: "*600",
+                        logout_code: "#600",
+                        member_type: "dynamic",
+                        connected: true,
+                        connected_since: false,
+                        connected_count: 1,
+                    },
+                ],
+                connected_queue_count: 1,
+            });
+            // Another user folded everything in this browser: not this user's choice.
+            browser.localStorage.setItem(
+                foldedSectionsKey(UID + 1),
+                JSON.stringify({
+                    caller: true,
+                    dialpad: true,
+                    queues: true,
+                    callbacks: true,
+                })
+            );
+            await start();
+            await notifyCards({call_id: "c1", number: "+3225557777", partner: false});
+            // All unfolded at first.
+            assert.containsN(target, ".o_axivox_dial_key", 12);
+            assert.containsOnce(target, ".o_axivox_queue_row");
+            assert.containsN(target, ".o_axivox_callback_row", 2);
+            assert.containsOnce(target, ".o_axivox_caller_create");
+            // Each header folds its section; what matters most stays in view.
+            await click(target, ".o_axivox_dial_title");
+            assert.containsNone(target, ".o_axivox_dial_key");
+            assert.containsOnce(target, ".o_axivox_dial_input", "the number stays");
+            assert.containsOnce(target, ".o_axivox_dial_call", "calling stays");
+            assert.containsOnce(target, ".o_axivox_dial_hangup", "hanging up stays");
+            await click(target, ".o_axivox_queue_list_title");
+            assert.containsNone(target, ".o_axivox_queue_row");
+            assert.containsNone(target, ".o_axivox_disconnect_all");
+            assert.strictEqual(
+                textOf(target, ".o_axivox_queue_list_badge"),
+                "1",
+                "folded, the queues still say how many are connected"
+            );
+            await click(target, ".o_axivox_callback_title");
+            assert.containsNone(target, ".o_axivox_callback_row");
+            assert.strictEqual(textOf(target, ".o_axivox_callback_count"), "2");
+            await click(target, ".o_axivox_caller_fold");
+            assert.containsNone(target, ".o_axivox_caller_create");
+            assert.ok(
+                textOf(target, ".o_axivox_caller_number").includes("+3225557777"),
+                "folded, the card still says who calls"
+            );
+            assert.deepEqual(
+                JSON.parse(browser.localStorage.getItem(foldedSectionsKey(UID))),
+                {caller: true, dialpad: true, queues: true, callbacks: true}
+            );
+            // The next page (the softphone started again): still folded; a click on a
+            // header unfolds it, and that is remembered too.
+            const again = document.createElement("div");
+            target.appendChild(again);
+            await mountSoftphone(again, calls, handlers);
+            await openSoftphone(again);
+            assert.containsNone(again, ".o_axivox_dial_key");
+            assert.containsNone(again, ".o_axivox_queue_row");
+            assert.containsNone(again, ".o_axivox_callback_row");
+            await click(again, ".o_axivox_dial_title");
+            assert.containsN(again, ".o_axivox_dial_key", 12);
+            assert.deepEqual(
+                JSON.parse(browser.localStorage.getItem(foldedSectionsKey(UID))),
+                {caller: true, dialpad: false, queues: true, callbacks: true}
+            );
+        }
+    );
+
+    QUnit.test(
+        "an unreadable remembered fold state: every section unfolded",
+        async (assert) => {
+            browser.localStorage.setItem(foldedSectionsKey(UID), "{not json");
+            await start();
+            assert.containsN(target, ".o_axivox_dial_key", 12);
+            assert.containsN(target, ".o_axivox_callback_row", 2);
         }
     );
 });

@@ -34,6 +34,15 @@ export class DialPad extends Component {
         return callStatusText(this.softphone.call);
     }
 
+    /** The keys fold (the number, call and hang up stay): typing still dials. */
+    get keysFolded() {
+        return this.softphone.isSectionFolded("dialpad");
+    }
+
+    onToggleKeys() {
+        this.softphone.toggleSection("dialpad");
+    }
+
     get placeholder() {
         return _t("Number or code");
     }

@@ -14,6 +14,14 @@ export class QueueList extends Component {
         this.softphone = useState(useService("voip_axivox_queue.softphone"));
     }
 
+    get folded() {
+        return this.softphone.isSectionFolded("queues");
+    }
+
+    onToggle() {
+        this.softphone.toggleSection("queues");
+    }
+
     since(queue) {
         return queue.connected_since
             ? _t("since %s", formatSince(queue.connected_since))

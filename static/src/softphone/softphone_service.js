@@ -20,6 +20,31 @@ export function isDialable(number) {
     const pattern = session.axivox_dialable_pattern;
     return !pattern || new RegExp(pattern).test(number);
 }
+/**
+ * The sections of the panel that fold (their header is clicked): the dial pad's keys, the
+ * queues, the callbacks and the caller card's details. All unfolded at first: on a
+ * 900 px-high screen the caller card, the dial pad and the first queues show together
+ * (only the lists below the dial pad scroll); what the agent folds stays folded, per user,
+ * in this browser.
+ */
+export const PANEL_SECTIONS = ["caller", "dialpad", "queues", "callbacks"];
+export function foldedSectionsKey(userId) {
+    return `voip_axivox_queue.softphone.folded_sections.${userId}`;
+}
+function readFoldedSections(userId) {
+    try {
+        const saved = JSON.parse(
+            browser.localStorage.getItem(foldedSectionsKey(userId)) || "{}"
+        );
+        return Object.fromEntries(
+            PANEL_SECTIONS.map((name) => [name, Boolean(saved && saved[name])])
+        );
+    } catch {
+        // Unreadable (edited by hand, storage refused): the defaults.
+        return Object.fromEntries(PANEL_SECTIONS.map((name) => [name, false]));
+    }
+}
+
 /** If the PBX event of a login/logout never comes (bus down), re-read the state. */
 export const PENDING_TIMEOUT = 15000;
 
@@ -137,6 +162,8 @@ export class Softphone {
         this.extension = extension || false;
         this.isOpen = false;
         this.isFolded = false;
+        /** {section name: folded}, see PANEL_SECTIONS. */
+        this.foldedSections = readFoldedSections(this.userId);
         this.loaded = false;
         this.loading = false;
         this.loadError = null;
@@ -206,6 +233,26 @@ export class Softphone {
 
     unfold() {
         this.isFolded = false;
+    }
+
+    isSectionFolded(name) {
+        return Boolean(this.foldedSections[name]);
+    }
+
+    /** Fold or unfold a section of the panel; remembered for the user in this browser. */
+    toggleSection(name) {
+        this.foldedSections = {
+            ...this.foldedSections,
+            [name]: !this.isSectionFolded(name),
+        };
+        try {
+            browser.localStorage.setItem(
+                foldedSectionsKey(this.userId),
+                JSON.stringify(this.foldedSections)
+            );
+        } catch {
+            // Storage refused (private browsing, quota): folded for this page only.
+        }
     }
 
     // -------------------------------------------------------------------- state

@@ -12,7 +12,7 @@ export class CallbackList extends Component {
 
     setup() {
         this.centre = useContactCentre();
-        this.state = useState({now: Date.now(), folded: false});
+        this.state = useState({now: Date.now()});
         // Ages move on while the panel is open (no server call).
         const timer = browser.setInterval(() => (this.state.now = Date.now()), 30000);
         onWillUnmount(() => browser.clearInterval(timer));
@@ -49,7 +49,11 @@ export class CallbackList extends Component {
         this.centre.callBack(callback);
     }
 
+    get folded() {
+        return this.centre.softphone.isSectionFolded("callbacks");
+    }
+
     onToggle() {
-        this.state.folded = !this.state.folded;
+        this.centre.softphone.toggleSection("callbacks");
     }
 }

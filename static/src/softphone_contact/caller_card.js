@@ -22,6 +22,34 @@ export class CallerCard extends Component {
         return this.centre && this.centre.card;
     }
 
+    /** What folds: the button to create the contact and the last queue calls. */
+    get hasDetails() {
+        const card = this.card;
+        return Boolean(
+            card && (!card.partner || (card.history && card.history.length))
+        );
+    }
+
+    get folded() {
+        return this.centre.softphone.isSectionFolded("caller");
+    }
+
+    get foldTitle() {
+        return this.folded ? _t("Show the details") : _t("Hide the details");
+    }
+
+    onToggle(ev) {
+        ev.stopPropagation();
+        this.centre.softphone.toggleSection("caller");
+    }
+
+    /** The card's top row is its header: a click on it folds (not on a link or button). */
+    onHeaderClick(ev) {
+        if (this.hasDetails && !ev.target.closest("a, button")) {
+            this.centre.softphone.toggleSection("caller");
+        }
+    }
+
     outcomeLabel(call) {
         return call.outcome_label || call.outcome;
     }

@@ -14,7 +14,10 @@ import {registry} from "@web/core/registry";
 export const CALLBACKS_NOTIFICATION = "voip_axivox_queue/callbacks";
 export const CALLER_CARD_NOTIFICATION = "voip_axivox_queue/caller_card";
 
-/** "12 min", "2 h 05" since a UTC "YYYY-MM-DD HH:MM:SS" (server time), at ``now`` (ms). */
+/**
+ * "12 min", "2 h 05", "1 d 4 h" since a UTC "YYYY-MM-DD HH:MM:SS" (server time), at
+ * ``now`` (ms): the way the queues dashboard reads the age of its oldest callback.
+ */
 export function ageText(utcString, now = Date.now()) {
     if (!utcString) {
         return "";
@@ -25,10 +28,10 @@ export function ageText(utcString, now = Date.now()) {
         return _t("%s min", minutes);
     }
     const hours = Math.floor(minutes / 60);
-    if (hours < 48) {
+    if (hours < 24) {
         return _t("%s h %s", hours, String(minutes % 60).padStart(2, "0"));
     }
-    return _t("%s days", Math.floor(hours / 24));
+    return _t("%s d %s h", Math.floor(hours / 24), hours % 24);
 }
 
 /**
