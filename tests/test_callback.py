@@ -248,6 +248,8 @@ class TestCallbacks(ContactCentreCase):
 class TestCallbackClaimRace(ContactCentreCase):
     """Two agents claim the same callback in two transactions at the same time."""
 
+    axivox_test_mode = False  # two real transactions
+
     def test_two_transactions_claim_once(self):
         registry = self.registry
         admin_id = self.env.ref("base.user_admin").id

@@ -20,7 +20,6 @@ QUIET = (
     "odoo.addons.voip_axivox_queue.models.axivox_account_auto_logout",
     "odoo.addons.voip_axivox_queue.axivox_api.client",
 )
-REAL = {"axivox_real_transactions": True}
 
 
 class RealTransactionsCase(TransactionCase):
@@ -45,7 +44,7 @@ class RealTransactionsCase(TransactionCase):
 
     # ------------------------------------------------------------------ fixtures
     def real_env(self, cr):
-        return api.Environment(cr, SUPERUSER_ID, dict(REAL))
+        return api.Environment(cr, SUPERUSER_ID, {})
 
     def commit_account(self, url, with_users=False):
         with self.registry.cursor() as cr:

@@ -143,7 +143,9 @@ class TestSync(SimulatedWorld, TransactionCase):
                 "member_type": "static",
             }
         )
+        self.env.flush_all()  # saved by a request of its own
         sales.action_apply_changes()
+        self.env.invalidate_all()
         remote = self.pbx.get_queue("sales")
         self.assertEqual((remote["strategy"], remote["max_wait_time"]), ("linear", 90))
         self.assertIn("105", remote["static_agents"])
@@ -273,7 +275,9 @@ class TestSync(SimulatedWorld, TransactionCase):
         self.sync()
         before = self.odoo_state()
         self.account.api_url = "http://127.0.0.1:9"
+        self.env.flush_all()  # saved by a request of its own
         result = self.account.action_sync_now()
+        self.env.invalidate_all()
         self.assertEqual(result["params"]["type"], "danger")
         self.assertIn("PBX", result["params"]["message"])
         self.assertEqual(self.account.sync_state, "error")
@@ -319,6 +323,7 @@ class TestSync(SimulatedWorld, TransactionCase):
             {"name": "Broken PBX", "api_url": "http://127.0.0.1:9", "api_key": "x"}
         )
         self.env["axivox.account"]._cron_sync()
+        self.env.invalidate_all()
         self.assertEqual(broken.sync_state, "error")
         self.assertEqual(self.account.sync_state, "ok")
         self.assertEqual(len(self.queues()), 3)
@@ -363,6 +368,7 @@ class TestSync(SimulatedWorld, TransactionCase):
         sofia.last_change_ts = (
             fields.Datetime.now() - timedelta(minutes=10)
         ).timestamp()
+        self.env.flush_all()
         sofia.with_user(self.manager).action_disconnect()
         # An ADDMEMBER logged by the PBX a minute ago, delivered only now.
         self.ingest_late_login("102")
