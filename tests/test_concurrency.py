@@ -277,16 +277,19 @@ class TestRealTransactions(RealTransactionsCase):
         ]
         results = self.run_at_once(*(self.deliver(batch) for batch in batches))
         self.assertFalse([r for r in results if isinstance(r, Exception)], results)
-        self.assertEqual(sum(r["applied"] for r in results), 5)
+        # The login is applied by one delivery and acknowledged by the three others
+        self.assertEqual(sorted(r["applied"] for r in results), [1, 1, 1, 2])
+        self.assertEqual(sum(r["duplicates"] for r in results), 3)
         rows = self.sql(
-            "SELECT connected FROM axivox_queue_member m JOIN axivox_queue q "
-            "ON q.id = m.queue_id WHERE q.account_id = %s AND q.remote_id = "
-            "'sales' AND m.user_id = %s",
+            "SELECT connected, last_source FROM axivox_queue_member m "
+            "JOIN axivox_queue q ON q.id = m.queue_id WHERE q.account_id = %s "
+            "AND q.remote_id = 'sales' AND m.user_id = %s",
             [self.account_id, self.users[ext]],
         )
-        self.assertEqual(rows, [(True,)], "one member row, connected")
-        stored = self.stored()
-        self.assertEqual(set(stored.values()), {1})
+        self.assertEqual(rows, [(True, "pbx")], "a dynamic member, connected")
+        self.assertLessEqual(
+            {login["id"]} | {f"c-{self.tag}-{n}" for n in range(4)}, set(self.stored())
+        )
 
     @mute_logger("odoo.sql_db")
     def test_conflict_is_answered_503_then_the_retry_succeeds(self):
@@ -447,13 +450,61 @@ class TestRealTransactions(RealTransactionsCase):
             finally:
                 lock_cr.execute("SELECT pg_advisory_unlock(%s, 0)", [APPLY_LOCK])
         self.assertEqual(results, [{"queued": 1, "quarantined": 1}] * 4)
+        kept = self.sql(
+            "SELECT pbx_event_id, source, reason FROM axivox_queue_event_quarantine"
+            " WHERE account_id = %s",
+            [self.account_id],
+        )
+        self.assertEqual([row[:2] for row in kept], [(f"x-{self.tag}", "webhook")])
+        self.assertIn("position", kept[0][2])
+
+    def test_own_transaction_commits_apart_and_reads_what_others_commit(self):
+        """A transaction of its own: committed whatever its caller does after, and
+        reading at each statement what other transactions committed."""
+        with self.registry.cursor() as cr:
+            account = self.real_env(cr)["axivox.account"].browse(self.account_id)
+            account.read(["name"])  # the caller's snapshot is taken
+            with account._own_transaction() as env:
+                self.assertIsNot(env.cr, cr)
+                env.cr.execute("SHOW transaction_isolation")
+                self.assertEqual(env.cr.fetchone()[0], "read committed")
+                env.cr.execute(
+                    "SELECT last_error FROM axivox_account WHERE id = %s",
+                    [self.account_id],
+                )
+                with self.registry.cursor() as other:
+                    other.execute(
+                        "UPDATE axivox_account SET last_error = 'other' WHERE id = %s",
+                        [self.account_id],
+                    )
+                env.cr.execute(
+                    "SELECT last_error FROM axivox_account WHERE id = %s",
+                    [self.account_id],
+                )
+                self.assertEqual(env.cr.fetchone()[0], "other")
+                account.with_env(env).write({"last_error": "kept"})
+            cr.rollback()
         self.assertEqual(
             self.sql(
-                "SELECT count(*) FROM axivox_queue_event_quarantine"
-                " WHERE account_id = %s",
+                "SELECT last_error FROM axivox_account WHERE id = %s",
                 [self.account_id],
             ),
-            [(1,)],
+            [("kept",)],
+        )
+        # an exception in the block rolls back its work
+        with self.registry.cursor() as cr:
+            account = self.real_env(cr)["axivox.account"].browse(self.account_id)
+            with self.assertRaises(ZeroDivisionError):
+                with account._own_transaction() as env:
+                    account.with_env(env).write({"last_error": "undone"})
+                    env.flush_all()
+                    _ = 1 / 0
+        self.assertEqual(
+            self.sql(
+                "SELECT last_error FROM axivox_account WHERE id = %s",
+                [self.account_id],
+            ),
+            [("kept",)],
         )
 
     @mute_logger(*QUIET)
