@@ -6,11 +6,20 @@ import threading
 import time
 import uuid
 
+import requests
+
 from odoo import SUPERUSER_ID, api
-from odoo.tests import TransactionCase, tagged
+from odoo.tests import HttpCase, TransactionCase, tagged
 from odoo.tools import mute_logger
 
-from .common import DEMO_DATA, WEBHOOK_SECRET, event, signed, start_simulator
+from .common import (
+    DEMO_DATA,
+    WEBHOOK_SECRET,
+    WEBHOOK_URL,
+    event,
+    signed,
+    start_simulator,
+)
 from .test_robustness import serve_webhook
 
 _logger = logging.getLogger(__name__)
@@ -529,6 +538,84 @@ class TestRealTransactions(RealTransactionsCase):
             )
         )
         self.assertEqual(state, {broken: "error", self.account_id: "ok"})
+
+
+@tagged("post_install", "-at_install")
+class TestWebhookConflictOverHttp(RealTransactionsCase, HttpCase):
+    """The webhook over real HTTP, Odoo's server running real transactions (not in
+    Odoo's test mode)."""
+
+    registry_test_mode = False
+
+    @mute_logger("odoo.sql_db")
+    def test_a_conflict_is_answered_503_then_the_retry_is_applied(self):
+        self.assertIsNone(self.sync())
+        members = {(a["queue_id"], a["extension"]) for a in self.pbx.list_agents()}
+        ext = next(e for e in sorted(self.users) if ("sales", e) not in members)
+        now = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
+        body = json.dumps(
+            event(f"h-{self.tag}", "ADDMEMBER", agent_extension=ext, at=now)
+        ).encode()
+        token = self.sql(
+            "SELECT webhook_token FROM axivox_account WHERE id = %s",
+            [self.account_id],
+        )[0][0]
+        url = self.base_url() + WEBHOOK_URL % token
+        headers = signed(body, delivery_id=f"d-{self.tag}")
+        answers = []
+        with self.registry.cursor() as other:
+            env = self.real_env(other)
+            queue = env["axivox.queue"].search(
+                [("account_id", "=", self.account_id), ("remote_id", "=", "sales")]
+            )
+            env["axivox.queue.member"].with_context(
+                axivox_no_pending_change=True
+            ).create(
+                {
+                    "queue_id": queue.id,
+                    "user_id": self.users[ext],
+                    "member_type": "dynamic",
+                }
+            )
+            env.flush_all()
+            thread = threading.Thread(
+                target=lambda: answers.append(
+                    requests.post(url, data=body, headers=headers, timeout=30)
+                )
+            )
+            thread.start()
+            self.assertTrue(
+                self.wait(
+                    lambda: self.sql(
+                        "SELECT count(*) FROM pg_stat_activity"
+                        " WHERE datname = current_database()"
+                        " AND wait_event_type = 'Lock'"
+                    )[0][0],
+                    10,
+                ),
+                "the delivery waits for the other transaction",
+            )
+            other.commit()
+            thread.join(30)
+        self.assertEqual(answers[0].status_code, 503, answers[0].text)
+        self.assertEqual(answers[0].json()["error"]["code"], "conflict")
+        self.assertEqual(answers[0].headers.get("Retry-After"), "2")
+        self.assertFalse(self.stored(), "nothing stored by the refused delivery")
+        # The PBX sends the same delivery again: not taken for a replay, applied.
+        headers = signed(body, delivery_id=f"d-{self.tag}")
+        retry = requests.post(url, data=body, headers=headers, timeout=30)
+        self.assertEqual(retry.status_code, 200, retry.text)
+        self.assertEqual(retry.json(), {"applied": 1, "duplicates": 0})
+        self.assertEqual(set(self.stored()), {f"h-{self.tag}"})
+        self.assertEqual(
+            self.sql(
+                "SELECT connected FROM axivox_queue_member m JOIN axivox_queue q "
+                "ON q.id = m.queue_id WHERE q.account_id = %s AND m.user_id = %s "
+                "AND q.remote_id = 'sales'",
+                [self.account_id, self.users[ext]],
+            ),
+            [(True,)],
+        )
 
 
 @tagged("post_install", "-at_install")

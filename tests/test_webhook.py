@@ -432,6 +432,22 @@ class TestWebhook(WebhookWorld, HttpCase):
                 response = self.post(body=body, headers={"Content-Type": content_type})
                 self.assertRefused(response, 415, "unsupported_media_type")
 
+    def test_a_body_without_its_length_is_refused(self):
+        # sent chunked: no Content-Length
+        body = json.dumps(event("l1", "ADDMEMBER", agent_extension="102")).encode()
+        response = self.url_open(
+            WEBHOOK_URL % self.token, data=iter([body]), headers=signed(body)
+        )
+        self.env.invalidate_all()
+        self.assertRefused(response, 411, "length_required")
+
+    def test_a_body_that_is_no_batch_is_refused_whole(self):
+        for payload in ({"events": "ADDMEMBER"}, ["ADDMEMBER"], "ADDMEMBER", 42):
+            with self.subTest(payload=payload):
+                response = self.post(payload)
+                self.assertRefused(response, 422, "invalid_event")
+                self.assertFalse(self.quarantined(), "nothing to quarantine")
+
     @mute_logger("odoo.http")
     def test_a_large_form_is_refused_before_odoo_parses_it(self):
         # a signed multipart body of 3 MiB: Odoo reads forms before the route runs
