@@ -6,7 +6,8 @@ from odoo.exceptions import UserError
 from odoo.tests import TransactionCase, tagged
 from odoo.tools import mute_logger
 
-from .common import DAY, SimulatedWorld
+from ..models.axivox_queue_pbx import REFRESH_LIMIT
+from .common import DAY, MANAGER, SimulatedWorld, make_user
 
 QUIET = (
     "odoo.addons.voip_axivox_queue.models.axivox_account",
@@ -267,6 +268,30 @@ class TestSync(SimulatedWorld, TransactionCase):
         self.pbx.disconnect_agent("sales", "102")
         self.queue("sales").with_user(self.manager).action_refresh_from_pbx()
         self.queue("billing").with_user(self.manager).action_refresh_from_pbx()
+        self.assertEqual(self.odoo_state(), self.pbx_state())
+
+    def test_refresh_is_rate_limited_per_manager(self):
+        self.sync()
+        sales = self.queue("sales").with_user(self.manager)
+        for _n in range(REFRESH_LIMIT):
+            sales.action_refresh_from_pbx()
+        self.sim.clear_requests()
+        with self.assertRaisesRegex(UserError, "refreshed many times"):
+            sales.action_refresh_from_pbx()
+        self.assertEqual(self.sim.requests_log(), [], "the PBX is not called")
+        # another manager has a counter of her own
+        other = make_user(self.env, "axivox_test_manager_2", MANAGER)
+        self.queue("sales").with_user(other).action_refresh_from_pbx()
+        self.assertTrue(self.sim.requests_log())
+        # a minute later, the first one may refresh again
+        self.env.cr.execute(
+            "UPDATE axivox_rate_limit SET window_start = window_start - "
+            "interval '61 seconds' WHERE key = %s",
+            [f"refresh:{self.manager.id}"],
+        )
+        self.pbx.disconnect_agent("sales", "102")
+        sales.action_refresh_from_pbx()
+        self.env.invalidate_all()
         self.assertEqual(self.odoo_state(), self.pbx_state())
 
     # ------------------------------------------------------------------ failures
