@@ -2,16 +2,19 @@
 it), and run webhooks, syncs and the cron in independent transactions, in threads."""
 import json
 import logging
+import select
 import threading
 import time
 import uuid
 
+import psycopg2
 import requests
 
-from odoo import SUPERUSER_ID, api
+from odoo import SUPERUSER_ID, api, sql_db
 from odoo.tests import HttpCase, TransactionCase, tagged
 from odoo.tools import mute_logger
 
+from ..models.bus_messages import NOTIFIER, send_many
 from .common import (
     DEMO_DATA,
     WEBHOOK_SECRET,
@@ -616,6 +619,88 @@ class TestWebhookConflictOverHttp(RealTransactionsCase, HttpCase):
             ),
             [(True,)],
         )
+
+
+@tagged("post_install", "-at_install")
+class TestBusMessages(RealTransactionsCase):
+    """The addon's bus messages (``send_many``), committed for real: the rows the web
+    client reads, and the NOTIFY that tells it, also after the notifying connection
+    was dropped."""
+
+    def setUp(self):
+        super().setUp()
+        _dbname, info = sql_db.connection_info_for("postgres")
+        self.listen = psycopg2.connect(**info)
+        self.listen.autocommit = True
+        self.addCleanup(self.listen.close)
+        with self.listen.cursor() as cr:
+            cr.execute("LISTEN imbus")
+
+    def notified(self, channel, timeout=10):
+        """The channels of the NOTIFYs received until one names ``channel``."""
+        seen = []
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if select.select([self.listen], [], [], 0.2)[0]:
+                self.listen.poll()
+                while self.listen.notifies:
+                    payload = json.loads(self.listen.notifies.pop(0).payload)
+                    seen += [tuple(c) for c in payload]
+                if channel in seen:
+                    break
+        return seen
+
+    def send(self, partner_id, payload):
+        with self.registry.cursor() as cr:
+            env = self.real_env(cr)
+            partner = env["res.partner"].browse(partner_id)
+            send_many(env, [(partner, "voip_axivox_queue/test", payload)])
+        return (cr.dbname, "res.partner", partner_id)
+
+    def test_a_message_reaches_the_bus_and_is_announced(self):
+        partner_id = self.sql(
+            "SELECT partner_id FROM res_users WHERE id = %s", [self.user_ids[0]]
+        )[0][0]
+        channel = self.send(partner_id, {"n": 1})
+        self.assertIn(channel, self.notified(channel), "announced after the commit")
+        with self.registry.cursor() as cr:
+            messages = self.real_env(cr)["bus.bus"]._poll(
+                [self.real_env(cr)["res.partner"].browse(partner_id)],
+                self.bus_start,
+            )
+        self.assertEqual(
+            [m["message"] for m in messages],
+            [{"type": "voip_axivox_queue/test", "payload": {"n": 1}}],
+        )
+        # A message of a transaction rolled back is neither stored nor announced.
+        with self.registry.cursor() as cr:
+            env = self.real_env(cr)
+            send_many(
+                env, [(env["res.partner"].browse(partner_id), "x", {"n": "undone"})]
+            )
+            cr.rollback()
+        self.assertEqual(
+            self.sql(
+                "SELECT count(*) FROM bus_bus WHERE id > %s AND message LIKE %s",
+                [self.bus_start, "%undone%"],
+            ),
+            [(0,)],
+        )
+
+    def test_the_notifying_connection_is_made_again_when_dropped(self):
+        partner_id = self.sql(
+            "SELECT partner_id FROM res_users WHERE id = %s", [self.user_ids[0]]
+        )[0][0]
+        channel = self.send(partner_id, {"n": 1})
+        self.assertIn(channel, self.notified(channel))
+        backend = NOTIFIER._cnx.get_backend_pid()
+        # PostgreSQL drops the kept connection (a restart, an idle timeout)
+        with self.listen.cursor() as cr:
+            cr.execute("SELECT pg_terminate_backend(%s)", [backend])
+            self.assertEqual(cr.fetchone(), (True,))
+        channel = self.send(partner_id, {"n": 2})
+        self.assertIn(channel, self.notified(channel), "announced all the same")
+        self.assertNotEqual(NOTIFIER._cnx.get_backend_pid(), backend)
 
 
 @tagged("post_install", "-at_install")
