@@ -3,6 +3,7 @@ it), and run webhooks, syncs and the cron in independent transactions, in thread
 import json
 import logging
 import select
+import subprocess
 import threading
 import time
 import uuid
@@ -247,6 +248,20 @@ class RealTransactionsCase(TransactionCase):
         self.addCleanup(stop)
         process.logfile = logfile
         return process
+
+    def signal_module_update(self):
+        """Tell the other processes that the registry changed, as a module update does
+        (Odoo's registry signaling). This process changed nothing: it is not told."""
+        sequence = self.sql("SELECT nextval('base_registry_signaling')")[0][0]
+        self.registry.registry_sequence = sequence
+
+    def stop_cleanly(self, process):
+        """SIGTERM ``process``; its exit code (None when it did not exit in time)."""
+        process.terminate()
+        try:
+            return process.wait(30)
+        except subprocess.TimeoutExpired:
+            return None
 
     def wait(self, predicate, timeout):
         deadline = time.monotonic() + timeout
@@ -783,6 +798,49 @@ class TestListenerFailover(RealTransactionsCase):
         self.assertNotIn(" ERROR ", log)
         _logger.info("Listener take-over after a kill: %.2f s", takeover)
 
+    def test_a_module_update_reloads_its_registry_and_sigterm_stops_it(self):
+        self.assertIsNone(self.sync())
+        listener = self.start_listener("listener")
+        self.assertEqual(self.wait(self.lock_holder, 60), f"odoo-{listener.pid}")
+        self.signal_module_update()
+        self.sim.traffic(seed=31, calls=5)
+        events, _cursor = self.feed()
+        self.assertTrue(
+            self.wait(lambda: set(self.stored()) >= {e["id"] for e in events}, 30),
+            "applied with the new registry",
+        )
+        self.assertIn(
+            "Reloading the model registry after database signaling", self.log(listener)
+        )
+        # Stopped in the middle of the stream: it exits at once, with 0; what it
+        # stored is exactly the stream up to the cursor it saved.
+        self.sim.traffic(seed=32, calls=10)
+        self.assertEqual(self.stop_cleanly(listener), 0, self.log(listener)[-2000:])
+        saved = self.sql(
+            "SELECT event_cursor FROM axivox_account WHERE id = %s", [self.account_id]
+        )[0][0]
+        upto, more = [], True
+        cursor = None
+        while more and cursor != saved:
+            page, cursor, more = self.pbx.events_since(cursor, limit=1)
+            upto += page
+        self.assertEqual(cursor, saved)
+        stored = self.stored()
+        synced = {
+            row[0]
+            for row in self.sql(
+                "SELECT pbx_event_id FROM axivox_queue_event"
+                " WHERE account_id = %s AND source <> 'stream'",
+                [self.account_id],
+            )
+        }
+        self.assertEqual(
+            {e["id"] for e in upto} - synced, set(stored) - synced, "nothing lost"
+        )
+        self.assertEqual(set(stored.values()), {1}, "nothing twice")
+        self.assertNotIn(" ERROR ", self.log(listener))
+        self.assertIsNone(self.lock_holder(), "its lock released")
+
 
 @tagged("post_install", "-at_install")
 class TestApplierFailover(RealTransactionsCase):
@@ -863,6 +921,41 @@ class TestApplierFailover(RealTransactionsCase):
             ),
             [(broken["id"],)],
         )
+
+    def test_a_module_update_reloads_its_registry_and_sigterm_stops_it(self):
+        self.assertIsNone(self.sync())
+        applier = self.start_applier("applier")
+        self.assertEqual(self.wait(self.applier, 60), f"odoo-{applier.pid}")
+        self.signal_module_update()
+        first = self.abandons("m", range(5))
+        self.assertEqual(self.deliver(first, defer=True)(), {"queued": 5})
+        self.assertTrue(
+            self.wait(lambda: set(self.stored()) >= {e["id"] for e in first}, 30),
+            "applied with the new registry",
+        )
+        self.assertIn(
+            "Reloading the model registry after database signaling", self.log(applier)
+        )
+        # Stopped while deliveries come: exits with 0; each delivery is applied or
+        # still waits for the next applier, none lost, none half applied.
+        later = self.abandons("t", range(40))
+        answers = [self.deliver(later[i : i + 4], defer=True)() for i in (0, 4, 8)]
+        self.assertEqual(answers, [{"queued": 4}] * 3)
+        self.assertEqual(self.stop_cleanly(applier), 0, self.log(applier)[-2000:])
+        self.assertIsNone(self.applier(), "its lock released")
+        stored = self.stored()
+        waiting = {
+            item["id"]
+            for (events,) in self.sql(
+                "SELECT events FROM axivox_queue_event_inbox WHERE account_id = %s",
+                [self.account_id],
+            )
+            for item in events
+        }
+        sent = {e["id"] for e in later[:12]}
+        self.assertEqual((set(stored) & sent) | waiting, sent, "nothing lost")
+        self.assertFalse(set(stored) & waiting, "a delivery is applied whole or not")
+        self.assertNotIn(" ERROR ", self.log(applier))
 
     def test_standby_applier_takes_over_after_a_kill(self):
         self.assertIsNone(self.sync())
