@@ -203,7 +203,6 @@ class RealTransactionsCase(TransactionCase):
         """Start ``odoo-bin *args`` on this database in a process of its own (stopped
         at the end of the test); its log is in ``process.logfile``."""
         import os
-        import subprocess
         import sys
         import tempfile
 

@@ -294,7 +294,9 @@ class TestStreamListenerBadMessages(AxivoxWorld, HttpCase):
             f"the stream stalled: {self.stored()}",
         )
         self.assertEqual(self.failures(), 3, "failed twice, applied the third time")
-        self.assertEqual([after for _key, after in stream.connections], [None, "1", "1"])
+        self.assertEqual(
+            [after for _key, after in stream.connections], [None, "1", "1"]
+        )
         self.assertEqual(self.quarantined(), [])
 
     @mute_logger(
