@@ -31,3 +31,4 @@ from . import test_fuzz
 from . import test_phone_numbers
 from . import test_webhook_applier
 from . import test_asterisk
+from . import test_migrations
