@@ -3,6 +3,7 @@ it), and run webhooks, syncs and the cron in independent transactions, in thread
 import json
 import logging
 import select
+import socket
 import subprocess
 import threading
 import time
@@ -12,7 +13,7 @@ import psycopg2
 import requests
 
 from odoo import SUPERUSER_ID, api, sql_db
-from odoo.tests import HttpCase, TransactionCase, tagged
+from odoo.tests import TransactionCase, tagged
 from odoo.tools import mute_logger
 
 from ..models.bus_messages import NOTIFIER, send_many
@@ -558,15 +559,38 @@ class TestRealTransactions(RealTransactionsCase):
 
 
 @tagged("post_install", "-at_install")
-class TestWebhookConflictOverHttp(RealTransactionsCase, HttpCase):
-    """The webhook over real HTTP, Odoo's server running real transactions (not in
-    Odoo's test mode)."""
+class TestWebhookConflictOverHttp(RealTransactionsCase):
+    """The webhook over real HTTP: an Odoo server of its own (``odoo-bin``, real
+    transactions) on this database."""
 
-    registry_test_mode = False
+    def start_server(self):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        server = self.start_command(
+            "server",
+            "--http-interface",
+            "127.0.0.1",
+            "--http-port",
+            str(port),
+            "--max-cron-threads",
+            "0",
+        )
+        url = f"http://127.0.0.1:{port}"
 
-    @mute_logger("odoo.sql_db")
+        def healthy():
+            try:
+                return requests.get(url + "/web/health", timeout=2).status_code == 200
+            except requests.RequestException:
+                return server.poll() is not None  # stopped: said below
+
+        self.assertTrue(self.wait(healthy, 60), "the server started")
+        self.assertIsNone(server.poll(), self.log(server)[-2000:])
+        return url
+
     def test_a_conflict_is_answered_503_then_the_retry_is_applied(self):
         self.assertIsNone(self.sync())
+        base_url = self.start_server()
         members = {(a["queue_id"], a["extension"]) for a in self.pbx.list_agents()}
         ext = next(e for e in sorted(self.users) if ("sales", e) not in members)
         now = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
@@ -577,7 +601,7 @@ class TestWebhookConflictOverHttp(RealTransactionsCase, HttpCase):
             "SELECT webhook_token FROM axivox_account WHERE id = %s",
             [self.account_id],
         )[0][0]
-        url = self.base_url() + WEBHOOK_URL % token
+        url = base_url + WEBHOOK_URL % token
         headers = signed(body, delivery_id=f"d-{self.tag}")
         answers = []
         with self.registry.cursor() as other:
