@@ -278,16 +278,19 @@ class AxivoxQueueEvent(models.Model):
             elif event in connects:
                 num, pid = numbers.get(event.get("caller_number"), (False, None))
                 queue = queues.get(event["queue_id"])
+                partner, history = self._card_for_agent(
+                    account,
+                    user,
+                    num,
+                    partners.browse(pid) if pid else None,
+                    histories.get(num, []),
+                )
                 message["cards"].append(
                     self._card_payload(
                         event.get("caller_number") or "",
-                        partners.browse(pid) if pid else None,
+                        partner,
                         queue.name if queue else "",
-                        [
-                            h
-                            for h in histories.get(num, [])
-                            if h["call_id"] != event.get("call_id")
-                        ],
+                        [h for h in history if h["call_id"] != event.get("call_id")],
                         call_id=event.get("call_id"),
                     )
                 )
@@ -295,6 +298,37 @@ class AxivoxQueueEvent(models.Model):
             (user.partner_id, CARD_NOTIFICATION, message)
             for user, message in by_agent.items()
         ]
+
+    @api.model
+    def _card_for_agent(self, account, user, num, partner, history):
+        """``(partner, history)`` of a card sent to ``user``: what she may read of them
+        (her record rules), as the card of a number she calls shows it. ``history``
+        holds the last calls of the number in the account; when some are not hers to
+        read, her own last calls of the number are read instead."""
+        as_user = self.with_user(user).with_context(
+            allowed_company_ids=user.company_ids.ids
+        )
+        if partner:
+            partner = (
+                partner.with_env(as_user.env)._filter_access_rules("read").sudo()
+                or None
+            )
+        Call = as_user.env["axivox.queue.call"]
+        if not num or not Call.check_access_rights("read", raise_exception=False):
+            return partner, []
+        ids = [h["id"] for h in history]
+        if ids and len(Call.search([("id", "in", ids)])) == len(ids):
+            return partner, history
+        readable = Call.search(
+            [("account_id", "=", account.id), ("caller_e164", "=", num)],
+            order="start_time desc, id desc",
+            limit=CARD_HISTORY + 1,
+        )
+        if not readable:
+            return partner, []
+        return partner, self._caller_histories(
+            account, {num}, call_ids=readable.ids
+        ).get(num, [])
 
     @api.model
     def _card_events(self, events, users):

@@ -32,3 +32,4 @@ from . import test_phone_numbers
 from . import test_webhook_applier
 from . import test_asterisk
 from . import test_sip_credentials
+from . import test_migrations

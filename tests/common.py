@@ -119,6 +119,17 @@ def wait_for(predicate, timeout=15.0, interval=0.05):
     return value
 
 
+def enter_test_mode(cls):
+    """Odoo's test mode on the test class's transaction (as an HttpCase has it): the
+    registry's new cursors, which the addon opens for its transactions of their own,
+    are Odoo's test cursors on that transaction, so the tests run the production code
+    path and roll everything back. A class that runs transactions of its own for real
+    sets ``axivox_test_mode = False``."""
+    if getattr(cls, "axivox_test_mode", True) and not cls.registry.in_test_mode():
+        cls.registry.enter_test_mode(cls.cr)
+        cls.addClassCleanup(cls.registry.leave_test_mode)
+
+
 class AxivoxFixtures:
     """Two companies, a PBX account each, users with extensions in every role, queues
     and memberships, built by ``_setup_axivox`` (usable by TransactionCase and
@@ -126,6 +137,7 @@ class AxivoxFixtures:
 
     @classmethod
     def _setup_axivox(cls):
+        enter_test_mode(cls)
         env = cls.env
         cls.company_a = env.company
         cls.company_b = env["res.company"].create({"name": "Axivox Test Company B"})
@@ -222,6 +234,7 @@ class AxivoxWorld:
 
     @classmethod
     def setup_world(cls, api_url="http://127.0.0.1:9", api_key="test-api-key"):
+        enter_test_mode(cls)
         env = cls.env
         cls.company = env.company
         cls.account = env["axivox.account"].create(

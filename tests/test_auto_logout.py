@@ -266,6 +266,7 @@ class TestAutoLogout(SimulatedWorld, TransactionCase):
         sofia.last_change_ts = (
             fields.Datetime.now() - timedelta(minutes=10)
         ).timestamp()
+        self.env.flush_all()
         self.run_cron(AFTER)
         self.assertFalse(sofia.connected)
         notes_before = self.state_notes()

@@ -185,6 +185,39 @@ class TestCallbacks(ContactCentreCase):
         self.assertEqual(len(self.open_callbacks()), 1)
         self.assertNotEqual(self.open_callbacks(), callback)
 
+    def test_release_by_the_claimer_or_a_manager_only(self):
+        self.ingest(self.call("r1", ALICE, "09:00:00", fate="ABANDON"))
+        callback = self.open_callbacks()
+        callback.with_user(self.agent).action_claim()
+        # Bruno, an agent of the same queue, may not give Anna's callback back.
+        with self.assertRaisesRegex(UserError, "Only the agent who claimed it"):
+            callback.with_user(self.agent2).action_release()
+        self.assertEqual(
+            (callback.state, callback.claimed_by_id), ("claimed", self.agent)
+        )
+        # Anna gives it back: open to everybody again, Bruno may claim it.
+        callback.with_user(self.agent).action_release()
+        self.assertEqual(
+            (callback.state, callback.claimed_by_id, callback.claimed_at),
+            ("open", self.env["res.users"], False),
+        )
+        callback.with_user(self.agent2).action_claim()
+        self.assertEqual(callback.claimed_by_id, self.agent2)
+        # A manager releases the callback Bruno claimed.
+        callback.with_user(self.manager).action_release()
+        self.assertEqual(
+            (callback.state, callback.claimed_by_id), ("open", self.env["res.users"])
+        )
+        # An open callback released again stays open; a closed one stays closed.
+        callback.with_user(self.agent).action_release()
+        self.assertEqual(callback.state, "open")
+        callback.with_user(self.agent).action_close("Wrong number")
+        callback.with_user(self.manager).action_release()
+        self.assertEqual((callback.state, callback.result), ("done", "manual"))
+        # Another company's manager cannot reach it at all.
+        with self.assertRaises(AccessError):
+            callback.with_user(self.manager_b).action_release()
+
     def test_access_and_softphone_list(self):
         self.ingest(
             self.call("f1", ALICE, "09:00:00", fate="ABANDON")
@@ -277,6 +310,8 @@ class TestCallbacks(ContactCentreCase):
 @tagged("post_install", "-at_install")
 class TestCallbackClaimRace(ContactCentreCase):
     """Two agents claim the same callback in two transactions at the same time."""
+
+    axivox_test_mode = False  # two real transactions
 
     def test_two_transactions_claim_once(self):
         registry = self.registry
@@ -419,6 +454,29 @@ class TestCallbackCallBack(ContactCentreCase):
         )
         callback.with_user(self.agent).action_check_call()
         self.assertEqual(callback.state, "claimed")
+
+    def test_check_call_closes_once_the_callee_answers(self):
+        self.ingest(self.call("k4", "203", "09:00:00", fate="ABANDON"))
+        callback = self.env["axivox.callback"].search([("number", "=", "203")])
+        info = callback.with_user(self.agent).action_call_back()
+        self.assertEqual(info["state"], "ringing")
+        # Still ringing: nothing changes.
+        callback.with_user(self.agent).action_check_call()
+        self.assertEqual(callback.state, "claimed")
+        # The callee picks up; the next check reads it from the PBX and closes it.
+        self.sim.set_call_state(info["id"], "answered")
+        callback.with_user(self.agent).action_check_call()
+        self.assertEqual(
+            (callback.state, callback.result, callback.closed_by_id),
+            ("done", "called_back", self.agent),
+        )
+        self.assertTrue(
+            any(
+                r["path"].endswith("/calls/" + info["id"]) and r["method"] == "GET"
+                for r in self.sim.requests_log()
+            ),
+            "read from the PBX",
+        )
 
     def test_check_call_needs_access_to_the_callback(self):
         self.ingest(self.call("k9", "203", "09:00:00", fate="ABANDON"))

@@ -90,6 +90,56 @@ class TestCallerCard(ContactCentreCase):
         )
         self.assertEqual(self.cards(self.agent2), [{"cards": [], "ended": ["live1"]}])
 
+    def test_card_on_connect_shows_only_what_the_agent_may_read(self):
+        """Anna is in Sales only: the card pushed to her shows the caller's calls in
+        Sales, not those in Support (a queue she is not in), as the card of a number
+        she calls does; Bruno, in both, sees both."""
+        self.ingest(
+            self.call("s1", "+3225550100", "09:00:00", queue="q-sales")
+            + self.call("p1", "+3225550100", "09:10:00", queue="q-support")
+        )
+        self.env["bus.bus"].search([]).unlink()
+        now = datetime.now(timezone.utc).replace(tzinfo=None)
+        for call_id, ext in (("live3", "201"), ("live4", "202")):
+            self.ingest(
+                [
+                    self.ev(
+                        "CONNECT",
+                        stamp(now),
+                        call_id=call_id,
+                        caller_number="+3225550100",
+                        agent_extension=ext,
+                        wait_time=5,
+                    )
+                ]
+            )
+        (anna,) = self.cards(self.agent)
+        self.assertEqual(
+            [h["call_id"] for h in anna["cards"][0]["history"]],
+            ["s1"],
+            "the Support call is not hers to read",
+        )
+        self.assertEqual(
+            [h["call_id"] for h in anna["cards"][0]["history"]],
+            [
+                h["call_id"]
+                for h in self.env["axivox.softphone"]
+                .with_user(self.agent)
+                .caller_card("+3225550100")["history"]
+                if h["call_id"] not in ("live3", "live4")
+            ],
+            "the same as the card of the number she calls (the live calls aside)",
+        )
+        (bruno,) = self.cards(self.agent2)
+        self.assertEqual(
+            [h["call_id"] for h in bruno["cards"][0]["history"]],
+            ["live3", "p1", "s1"],
+            "Anna's call, just connected, and both queues' calls",
+        )
+        # Nobody of the other company receives either card.
+        self.assertEqual(self.cards(self.agent_b), [])
+        self.assertEqual(self.cards(self.manager_b), [])
+
     def test_unknown_caller_and_old_events(self):
         self.env["bus.bus"].search([]).unlink()
         now = datetime.now(timezone.utc).replace(tzinfo=None)

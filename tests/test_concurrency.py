@@ -2,15 +2,29 @@
 it), and run webhooks, syncs and the cron in independent transactions, in threads."""
 import json
 import logging
+import select
+import socket
+import subprocess
 import threading
 import time
 import uuid
 
-from odoo import SUPERUSER_ID, api
+import psycopg2
+import requests
+
+from odoo import SUPERUSER_ID, api, sql_db
 from odoo.tests import TransactionCase, tagged
 from odoo.tools import mute_logger
 
-from .common import DEMO_DATA, WEBHOOK_SECRET, event, signed, start_simulator
+from ..models.bus_messages import NOTIFIER, send_many
+from .common import (
+    DEMO_DATA,
+    WEBHOOK_SECRET,
+    WEBHOOK_URL,
+    event,
+    signed,
+    start_simulator,
+)
 from .test_robustness import serve_webhook
 
 _logger = logging.getLogger(__name__)
@@ -20,7 +34,6 @@ QUIET = (
     "odoo.addons.voip_axivox_queue.models.axivox_account_auto_logout",
     "odoo.addons.voip_axivox_queue.axivox_api.client",
 )
-REAL = {"axivox_real_transactions": True}
 
 
 class RealTransactionsCase(TransactionCase):
@@ -45,7 +58,7 @@ class RealTransactionsCase(TransactionCase):
 
     # ------------------------------------------------------------------ fixtures
     def real_env(self, cr):
-        return api.Environment(cr, SUPERUSER_ID, dict(REAL))
+        return api.Environment(cr, SUPERUSER_ID, {})
 
     def commit_account(self, url, with_users=False):
         with self.registry.cursor() as cr:
@@ -191,7 +204,6 @@ class RealTransactionsCase(TransactionCase):
         """Start ``odoo-bin *args`` on this database in a process of its own (stopped
         at the end of the test); its log is in ``process.logfile``."""
         import os
-        import subprocess
         import sys
         import tempfile
 
@@ -237,6 +249,20 @@ class RealTransactionsCase(TransactionCase):
         process.logfile = logfile
         return process
 
+    def signal_module_update(self):
+        """Tell the other processes that the registry changed, as a module update does
+        (Odoo's registry signaling). This process changed nothing: it is not told."""
+        sequence = self.sql("SELECT nextval('base_registry_signaling')")[0][0]
+        self.registry.registry_sequence = sequence
+
+    def stop_cleanly(self, process):
+        """SIGTERM ``process``; its exit code (None when it did not exit in time)."""
+        process.terminate()
+        try:
+            return process.wait(30)
+        except subprocess.TimeoutExpired:
+            return None
+
     def wait(self, predicate, timeout):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -278,16 +304,19 @@ class TestRealTransactions(RealTransactionsCase):
         ]
         results = self.run_at_once(*(self.deliver(batch) for batch in batches))
         self.assertFalse([r for r in results if isinstance(r, Exception)], results)
-        self.assertEqual(sum(r["applied"] for r in results), 5)
+        # The login is applied by one delivery and acknowledged by the three others
+        self.assertEqual(sorted(r["applied"] for r in results), [1, 1, 1, 2])
+        self.assertEqual(sum(r["duplicates"] for r in results), 3)
         rows = self.sql(
-            "SELECT connected FROM axivox_queue_member m JOIN axivox_queue q "
-            "ON q.id = m.queue_id WHERE q.account_id = %s AND q.remote_id = "
-            "'sales' AND m.user_id = %s",
+            "SELECT connected, last_source FROM axivox_queue_member m "
+            "JOIN axivox_queue q ON q.id = m.queue_id WHERE q.account_id = %s "
+            "AND q.remote_id = 'sales' AND m.user_id = %s",
             [self.account_id, self.users[ext]],
         )
-        self.assertEqual(rows, [(True,)], "one member row, connected")
-        stored = self.stored()
-        self.assertEqual(set(stored.values()), {1})
+        self.assertEqual(rows, [(True, "pbx")], "a dynamic member, connected")
+        self.assertLessEqual(
+            {login["id"]} | {f"c-{self.tag}-{n}" for n in range(4)}, set(self.stored())
+        )
 
     @mute_logger("odoo.sql_db")
     def test_conflict_is_answered_503_then_the_retry_succeeds(self):
@@ -448,13 +477,61 @@ class TestRealTransactions(RealTransactionsCase):
             finally:
                 lock_cr.execute("SELECT pg_advisory_unlock(%s, 0)", [APPLY_LOCK])
         self.assertEqual(results, [{"queued": 1, "quarantined": 1}] * 4)
+        kept = self.sql(
+            "SELECT pbx_event_id, source, reason FROM axivox_queue_event_quarantine"
+            " WHERE account_id = %s",
+            [self.account_id],
+        )
+        self.assertEqual([row[:2] for row in kept], [(f"x-{self.tag}", "webhook")])
+        self.assertIn("position", kept[0][2])
+
+    def test_own_transaction_commits_apart_and_reads_what_others_commit(self):
+        """A transaction of its own: committed whatever its caller does after, and
+        reading at each statement what other transactions committed."""
+        with self.registry.cursor() as cr:
+            account = self.real_env(cr)["axivox.account"].browse(self.account_id)
+            account.read(["name"])  # the caller's snapshot is taken
+            with account._own_transaction() as env:
+                self.assertIsNot(env.cr, cr)
+                env.cr.execute("SHOW transaction_isolation")
+                self.assertEqual(env.cr.fetchone()[0], "read committed")
+                env.cr.execute(
+                    "SELECT last_error FROM axivox_account WHERE id = %s",
+                    [self.account_id],
+                )
+                with self.registry.cursor() as other:
+                    other.execute(
+                        "UPDATE axivox_account SET last_error = 'other' WHERE id = %s",
+                        [self.account_id],
+                    )
+                env.cr.execute(
+                    "SELECT last_error FROM axivox_account WHERE id = %s",
+                    [self.account_id],
+                )
+                self.assertEqual(env.cr.fetchone()[0], "other")
+                account.with_env(env).write({"last_error": "kept"})
+            cr.rollback()
         self.assertEqual(
             self.sql(
-                "SELECT count(*) FROM axivox_queue_event_quarantine"
-                " WHERE account_id = %s",
+                "SELECT last_error FROM axivox_account WHERE id = %s",
                 [self.account_id],
             ),
-            [(1,)],
+            [("kept",)],
+        )
+        # an exception in the block rolls back its work
+        with self.registry.cursor() as cr:
+            account = self.real_env(cr)["axivox.account"].browse(self.account_id)
+            with self.assertRaises(ZeroDivisionError):
+                with account._own_transaction() as env:
+                    account.with_env(env).write({"last_error": "undone"})
+                    env.flush_all()
+                    _ = 1 / 0
+        self.assertEqual(
+            self.sql(
+                "SELECT last_error FROM axivox_account WHERE id = %s",
+                [self.account_id],
+            ),
+            [("kept",)],
         )
 
     @mute_logger(*QUIET)
@@ -479,6 +556,189 @@ class TestRealTransactions(RealTransactionsCase):
             )
         )
         self.assertEqual(state, {broken: "error", self.account_id: "ok"})
+
+
+@tagged("post_install", "-at_install")
+class TestWebhookConflictOverHttp(RealTransactionsCase):
+    """The webhook over real HTTP: an Odoo server of its own (``odoo-bin``, real
+    transactions) on this database."""
+
+    def start_server(self):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        server = self.start_command(
+            "server",
+            "--http-interface",
+            "127.0.0.1",
+            "--http-port",
+            str(port),
+            "--max-cron-threads",
+            "0",
+        )
+        url = f"http://127.0.0.1:{port}"
+
+        def healthy():
+            try:
+                return requests.get(url + "/web/health", timeout=2).status_code == 200
+            except requests.RequestException:
+                return server.poll() is not None  # stopped: said below
+
+        self.assertTrue(self.wait(healthy, 60), "the server started")
+        self.assertIsNone(server.poll(), self.log(server)[-2000:])
+        return url
+
+    def test_a_conflict_is_answered_503_then_the_retry_is_applied(self):
+        self.assertIsNone(self.sync())
+        base_url = self.start_server()
+        members = {(a["queue_id"], a["extension"]) for a in self.pbx.list_agents()}
+        ext = next(e for e in sorted(self.users) if ("sales", e) not in members)
+        now = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
+        body = json.dumps(
+            event(f"h-{self.tag}", "ADDMEMBER", agent_extension=ext, at=now)
+        ).encode()
+        token = self.sql(
+            "SELECT webhook_token FROM axivox_account WHERE id = %s",
+            [self.account_id],
+        )[0][0]
+        url = base_url + WEBHOOK_URL % token
+        headers = signed(body, delivery_id=f"d-{self.tag}")
+        answers = []
+        with self.registry.cursor() as other:
+            env = self.real_env(other)
+            queue = env["axivox.queue"].search(
+                [("account_id", "=", self.account_id), ("remote_id", "=", "sales")]
+            )
+            env["axivox.queue.member"].with_context(
+                axivox_no_pending_change=True
+            ).create(
+                {
+                    "queue_id": queue.id,
+                    "user_id": self.users[ext],
+                    "member_type": "dynamic",
+                }
+            )
+            env.flush_all()
+            thread = threading.Thread(
+                target=lambda: answers.append(
+                    requests.post(url, data=body, headers=headers, timeout=30)
+                )
+            )
+            thread.start()
+            self.assertTrue(
+                self.wait(
+                    lambda: self.sql(
+                        "SELECT count(*) FROM pg_stat_activity"
+                        " WHERE datname = current_database()"
+                        " AND wait_event_type = 'Lock'"
+                    )[0][0],
+                    10,
+                ),
+                "the delivery waits for the other transaction",
+            )
+            other.commit()
+            thread.join(30)
+        self.assertEqual(answers[0].status_code, 503, answers[0].text)
+        self.assertEqual(answers[0].json()["error"]["code"], "conflict")
+        self.assertEqual(answers[0].headers.get("Retry-After"), "2")
+        self.assertFalse(self.stored(), "nothing stored by the refused delivery")
+        # The PBX sends the same delivery again: not taken for a replay, applied.
+        headers = signed(body, delivery_id=f"d-{self.tag}")
+        retry = requests.post(url, data=body, headers=headers, timeout=30)
+        self.assertEqual(retry.status_code, 200, retry.text)
+        self.assertEqual(retry.json(), {"applied": 1, "duplicates": 0})
+        self.assertEqual(set(self.stored()), {f"h-{self.tag}"})
+        self.assertEqual(
+            self.sql(
+                "SELECT connected FROM axivox_queue_member m JOIN axivox_queue q "
+                "ON q.id = m.queue_id WHERE q.account_id = %s AND m.user_id = %s "
+                "AND q.remote_id = 'sales'",
+                [self.account_id, self.users[ext]],
+            ),
+            [(True,)],
+        )
+
+
+@tagged("post_install", "-at_install")
+class TestBusMessages(RealTransactionsCase):
+    """The addon's bus messages (``send_many``), committed for real: the rows the web
+    client reads, and the NOTIFY that tells it, also after the notifying connection
+    was dropped."""
+
+    def setUp(self):
+        super().setUp()
+        _dbname, info = sql_db.connection_info_for("postgres")
+        self.listen = psycopg2.connect(**info)
+        self.listen.autocommit = True
+        self.addCleanup(self.listen.close)
+        with self.listen.cursor() as cr:
+            cr.execute("LISTEN imbus")
+
+    def notified(self, channel, timeout=10):
+        """The channels of the NOTIFYs received until one names ``channel``."""
+        seen = []
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if select.select([self.listen], [], [], 0.2)[0]:
+                self.listen.poll()
+                while self.listen.notifies:
+                    payload = json.loads(self.listen.notifies.pop(0).payload)
+                    seen += [tuple(c) for c in payload]
+                if channel in seen:
+                    break
+        return seen
+
+    def send(self, partner_id, payload):
+        with self.registry.cursor() as cr:
+            env = self.real_env(cr)
+            partner = env["res.partner"].browse(partner_id)
+            send_many(env, [(partner, "voip_axivox_queue/test", payload)])
+        return (cr.dbname, "res.partner", partner_id)
+
+    def test_a_message_reaches_the_bus_and_is_announced(self):
+        partner_id = self.sql(
+            "SELECT partner_id FROM res_users WHERE id = %s", [self.user_ids[0]]
+        )[0][0]
+        channel = self.send(partner_id, {"n": 1})
+        self.assertIn(channel, self.notified(channel), "announced after the commit")
+        with self.registry.cursor() as cr:
+            messages = self.real_env(cr)["bus.bus"]._poll(
+                [self.real_env(cr)["res.partner"].browse(partner_id)],
+                self.bus_start,
+            )
+        self.assertEqual(
+            [m["message"] for m in messages],
+            [{"type": "voip_axivox_queue/test", "payload": {"n": 1}}],
+        )
+        # A message of a transaction rolled back is neither stored nor announced.
+        with self.registry.cursor() as cr:
+            env = self.real_env(cr)
+            send_many(
+                env, [(env["res.partner"].browse(partner_id), "x", {"n": "undone"})]
+            )
+            cr.rollback()
+        self.assertEqual(
+            self.sql(
+                "SELECT count(*) FROM bus_bus WHERE id > %s AND message LIKE %s",
+                [self.bus_start, "%undone%"],
+            ),
+            [(0,)],
+        )
+
+    def test_the_notifying_connection_is_made_again_when_dropped(self):
+        partner_id = self.sql(
+            "SELECT partner_id FROM res_users WHERE id = %s", [self.user_ids[0]]
+        )[0][0]
+        channel = self.send(partner_id, {"n": 1})
+        self.assertIn(channel, self.notified(channel))
+        backend = NOTIFIER._cnx.get_backend_pid()
+        # PostgreSQL drops the kept connection (a restart, an idle timeout)
+        with self.listen.cursor() as cr:
+            cr.execute("SELECT pg_terminate_backend(%s)", [backend])
+            self.assertEqual(cr.fetchone(), (True,))
+        channel = self.send(partner_id, {"n": 2})
+        self.assertIn(channel, self.notified(channel), "announced all the same")
+        self.assertNotEqual(NOTIFIER._cnx.get_backend_pid(), backend)
 
 
 @tagged("post_install", "-at_install")
@@ -561,6 +821,48 @@ class TestListenerFailover(RealTransactionsCase):
         self.assertNotIn(" ERROR ", log)
         _logger.info("Listener take-over after a kill: %.2f s", takeover)
 
+    def test_a_module_update_reloads_its_registry_and_sigterm_stops_it(self):
+        self.assertIsNone(self.sync())
+        listener = self.start_listener("listener")
+        self.assertEqual(self.wait(self.lock_holder, 60), f"odoo-{listener.pid}")
+        self.signal_module_update()
+        self.sim.traffic(seed=31, calls=5)
+        events, _cursor = self.feed()
+        self.assertTrue(
+            self.wait(lambda: set(self.stored()) >= {e["id"] for e in events}, 30),
+            "applied with the new registry",
+        )
+        self.assertIn(
+            "Reloading the model registry after database signaling", self.log(listener)
+        )
+        # Stopped in the middle of the stream: it exits at once, with 0; what it
+        # stored is exactly the stream up to the cursor it saved.
+        self.sim.traffic(seed=32, calls=10)
+        self.assertEqual(self.stop_cleanly(listener), 0, self.log(listener)[-2000:])
+        saved = self.sql(
+            "SELECT event_cursor FROM axivox_account WHERE id = %s", [self.account_id]
+        )[0][0]
+        upto, more = [], True
+        cursor = None
+        while more and cursor != saved:
+            page, cursor, more = self.pbx.events_since(cursor, limit=1)
+            upto += page
+        self.assertEqual(cursor, saved)
+        stored = self.stored()
+        synced = {
+            row[0]
+            for row in self.sql(
+                "SELECT pbx_event_id FROM axivox_queue_event"
+                " WHERE account_id = %s AND source <> 'stream'",
+                [self.account_id],
+            )
+        }
+        self.assertEqual(
+            {e["id"] for e in upto} - synced, set(stored) - synced, "nothing lost"
+        )
+        self.assertNotIn(" ERROR ", self.log(listener))
+        self.assertIsNone(self.lock_holder(), "its lock released")
+
 
 @tagged("post_install", "-at_install")
 class TestApplierFailover(RealTransactionsCase):
@@ -641,6 +943,41 @@ class TestApplierFailover(RealTransactionsCase):
             ),
             [(broken["id"],)],
         )
+
+    def test_a_module_update_reloads_its_registry_and_sigterm_stops_it(self):
+        self.assertIsNone(self.sync())
+        applier = self.start_applier("applier")
+        self.assertEqual(self.wait(self.applier, 60), f"odoo-{applier.pid}")
+        self.signal_module_update()
+        first = self.abandons("m", range(5))
+        self.assertEqual(self.deliver(first, defer=True)(), {"queued": 5})
+        self.assertTrue(
+            self.wait(lambda: set(self.stored()) >= {e["id"] for e in first}, 30),
+            "applied with the new registry",
+        )
+        self.assertIn(
+            "Reloading the model registry after database signaling", self.log(applier)
+        )
+        # Stopped while deliveries come: exits with 0; each delivery is applied or
+        # still waits for the next applier, none lost, none half applied.
+        later = self.abandons("t", range(40))
+        answers = [self.deliver(later[i : i + 4], defer=True)() for i in (0, 4, 8)]
+        self.assertEqual(answers, [{"queued": 4}] * 3)
+        self.assertEqual(self.stop_cleanly(applier), 0, self.log(applier)[-2000:])
+        self.assertIsNone(self.applier(), "its lock released")
+        stored = self.stored()
+        waiting = {
+            item["id"]
+            for (events,) in self.sql(
+                "SELECT events FROM axivox_queue_event_inbox WHERE account_id = %s",
+                [self.account_id],
+            )
+            for item in events
+        }
+        sent = {e["id"] for e in later[:12]}
+        self.assertEqual((set(stored) & sent) | waiting, sent, "nothing lost")
+        self.assertFalse(set(stored) & waiting, "a delivery is applied whole or not")
+        self.assertNotIn(" ERROR ", self.log(applier))
 
     def test_standby_applier_takes_over_after_a_kill(self):
         self.assertIsNone(self.sync())

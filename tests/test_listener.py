@@ -202,6 +202,103 @@ class TestStreamListenerBadMessages(AxivoxWorld, HttpCase):
             "the message over the size limit is said",
         )
 
+    def fail_storing(self, event_id, times):
+        """PostgreSQL refuses to store the event ``event_id`` the first ``times``
+        times (a fault of the database, counted outside the transactions it
+        aborts)."""
+        self.env.cr.execute(
+            f"""CREATE SEQUENCE axivox_test_failures;
+                CREATE FUNCTION axivox_test_refuse() RETURNS trigger AS $$
+                BEGIN
+                    IF NEW.pbx_event_id = %s
+                       AND nextval('axivox_test_failures') <= {int(times)} THEN
+                        RAISE EXCEPTION 'disk full (test)';
+                    END IF;
+                    RETURN NEW;
+                END $$ LANGUAGE plpgsql;
+                CREATE TRIGGER axivox_test_refuse BEFORE INSERT ON axivox_queue_event
+                FOR EACH ROW EXECUTE FUNCTION axivox_test_refuse();""",
+            [event_id],
+        )
+
+    def failures(self):
+        with self.registry.cursor() as cr:
+            cr.execute("SELECT last_value, is_called FROM axivox_test_failures")
+            value, called = cr.fetchone()
+            return value if called else 0
+
+    def listen_to(self, frames):
+        stream = self.start_stream(frames)
+        listener = StreamListener(
+            self.registry,
+            [self.account.id],
+            heartbeat=1,
+            min_backoff=0.05,
+            max_backoff=0.1,
+        ).start()
+        self.addCleanup(listener.stop)
+        return stream, listener
+
+    @mute_logger(
+        "odoo.addons.voip_axivox_queue.axivox_api.stream",
+        "odoo.addons.voip_axivox_queue.cli.axivox_listen",
+        "odoo.sql_db",
+    )
+    def test_a_message_failing_three_times_is_quarantined_and_the_stream_goes_on(
+        self,
+    ):
+        self.fail_storing("f2", 1000)
+        stream, _listener = self.listen_to(
+            [
+                self.frame("1", "f1", "101"),
+                self.frame("2", "f2", "102"),
+                self.frame("3", "f3", "102"),
+            ]
+        )
+        self.assertTrue(
+            wait_for(lambda: self.stored() == (["f1", "f3"], "3"), timeout=15),
+            f"the stream stalled: {self.stored()}",
+        )
+        self.assertEqual(self.failures(), 3, "tried three times, then quarantined")
+        self.assertEqual(
+            [after for _key, after in stream.connections],
+            [None, "1", "1"],
+            "each failure resumed after the last message applied",
+        )
+        (reason,) = self.quarantined()
+        self.assertIn("disk full (test)", reason)
+        with self.registry.cursor() as cr:
+            cr.execute(
+                "SELECT pbx_event_id, source FROM axivox_queue_event_quarantine"
+                " WHERE account_id = %s",
+                [self.account.id],
+            )
+            self.assertEqual(cr.fetchall(), [("f2", "stream")])
+
+    @mute_logger(
+        "odoo.addons.voip_axivox_queue.axivox_api.stream",
+        "odoo.addons.voip_axivox_queue.cli.axivox_listen",
+        "odoo.sql_db",
+    )
+    def test_a_message_failing_twice_then_applied_is_not_quarantined(self):
+        self.fail_storing("f2", 2)
+        stream, _listener = self.listen_to(
+            [
+                self.frame("1", "f1", "101"),
+                self.frame("2", "f2", "102"),
+                self.frame("3", "f3", "102"),
+            ]
+        )
+        self.assertTrue(
+            wait_for(lambda: self.stored() == (["f1", "f2", "f3"], "3"), timeout=15),
+            f"the stream stalled: {self.stored()}",
+        )
+        self.assertEqual(self.failures(), 3, "failed twice, applied the third time")
+        self.assertEqual(
+            [after for _key, after in stream.connections], [None, "1", "1"]
+        )
+        self.assertEqual(self.quarantined(), [])
+
     @mute_logger(
         "odoo.addons.voip_axivox_queue.axivox_api.stream",
         "odoo.addons.voip_axivox_queue.cli.axivox_listen",

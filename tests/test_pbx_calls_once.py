@@ -18,7 +18,7 @@ from odoo.tools import mute_logger
 
 from ..models.axivox_account_sync import EVENTS_LOCK
 from .common import event, wait_for
-from .test_concurrency import QUIET, REAL, RealTransactionsCase
+from .test_concurrency import QUIET, RealTransactionsCase
 
 
 class PbxCallsCase(RealTransactionsCase):
@@ -50,7 +50,7 @@ class PbxCallsCase(RealTransactionsCase):
         thread.start()
         try:
             with self.registry.cursor() as cr:
-                env = api.Environment(cr, uid, dict(REAL))
+                env = api.Environment(cr, uid, {})
                 try:
                     return retrying(functools.partial(action, env), env)
                 except UserError as exc:

@@ -410,6 +410,7 @@ class TestSyncRobustness(SimulatedWorld, TransactionCase):
             }
         )
         self.env["axivox.account"]._cron_sync()
+        self.env.invalidate_all()
         self.assertEqual(self.account.sync_state, "error")
         self.assertIn("extension", self.account.last_error)
         self.assertEqual(other.sync_state, "ok")

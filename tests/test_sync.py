@@ -6,7 +6,8 @@ from odoo.exceptions import UserError
 from odoo.tests import TransactionCase, tagged
 from odoo.tools import mute_logger
 
-from .common import DAY, SimulatedWorld
+from ..models.axivox_queue_pbx import REFRESH_LIMIT
+from .common import DAY, MANAGER, SimulatedWorld, make_user
 
 QUIET = (
     "odoo.addons.voip_axivox_queue.models.axivox_account",
@@ -143,7 +144,9 @@ class TestSync(SimulatedWorld, TransactionCase):
                 "member_type": "static",
             }
         )
+        self.env.flush_all()  # saved by a request of its own
         sales.action_apply_changes()
+        self.env.invalidate_all()
         remote = self.pbx.get_queue("sales")
         self.assertEqual((remote["strategy"], remote["max_wait_time"]), ("linear", 90))
         self.assertIn("105", remote["static_agents"])
@@ -267,13 +270,39 @@ class TestSync(SimulatedWorld, TransactionCase):
         self.queue("billing").with_user(self.manager).action_refresh_from_pbx()
         self.assertEqual(self.odoo_state(), self.pbx_state())
 
+    def test_refresh_is_rate_limited_per_manager(self):
+        self.sync()
+        sales = self.queue("sales").with_user(self.manager)
+        for _n in range(REFRESH_LIMIT):
+            sales.action_refresh_from_pbx()
+        self.sim.clear_requests()
+        with self.assertRaisesRegex(UserError, "refreshed many times"):
+            sales.action_refresh_from_pbx()
+        self.assertEqual(self.sim.requests_log(), [], "the PBX is not called")
+        # another manager has a counter of her own
+        other = make_user(self.env, "axivox_test_manager_2", MANAGER)
+        self.queue("sales").with_user(other).action_refresh_from_pbx()
+        self.assertTrue(self.sim.requests_log())
+        # a minute later, the first one may refresh again
+        self.env.cr.execute(
+            "UPDATE axivox_rate_limit SET window_start = window_start - "
+            "interval '61 seconds' WHERE key = %s",
+            [f"refresh:{self.manager.id}"],
+        )
+        self.pbx.disconnect_agent("sales", "102")
+        sales.action_refresh_from_pbx()
+        self.env.invalidate_all()
+        self.assertEqual(self.odoo_state(), self.pbx_state())
+
     # ------------------------------------------------------------------ failures
     @mute_logger(*QUIET)
     def test_unreachable_pbx_changes_nothing(self):
         self.sync()
         before = self.odoo_state()
         self.account.api_url = "http://127.0.0.1:9"
+        self.env.flush_all()  # saved by a request of its own
         result = self.account.action_sync_now()
+        self.env.invalidate_all()
         self.assertEqual(result["params"]["type"], "danger")
         self.assertIn("PBX", result["params"]["message"])
         self.assertEqual(self.account.sync_state, "error")
@@ -319,6 +348,7 @@ class TestSync(SimulatedWorld, TransactionCase):
             {"name": "Broken PBX", "api_url": "http://127.0.0.1:9", "api_key": "x"}
         )
         self.env["axivox.account"]._cron_sync()
+        self.env.invalidate_all()
         self.assertEqual(broken.sync_state, "error")
         self.assertEqual(self.account.sync_state, "ok")
         self.assertEqual(len(self.queues()), 3)
@@ -363,6 +393,7 @@ class TestSync(SimulatedWorld, TransactionCase):
         sofia.last_change_ts = (
             fields.Datetime.now() - timedelta(minutes=10)
         ).timestamp()
+        self.env.flush_all()
         sofia.with_user(self.manager).action_disconnect()
         # An ADDMEMBER logged by the PBX a minute ago, delivered only now.
         self.ingest_late_login("102")

@@ -100,10 +100,11 @@ class TestWebhook(WebhookWorld, HttpCase):
         }
         first = self.post(batch)
         self.assertEqual(first.json(), {"applied": 3, "duplicates": 0})
+        kept = self.events().ids
         again = self.post(batch)
         self.assertEqual(again.status_code, 200)
         self.assertEqual(again.json(), {"applied": 0, "duplicates": 3})
-        self.assertEqual(len(self.events()), 3)
+        self.assertEqual(self.events().ids, kept, "the first delivery's events stay")
         # The same event twice in one batch is stored once.
         twice = self.post({"events": [event("b4", "ABANDON"), event("b4", "ABANDON")]})
         self.assertEqual(twice.json(), {"applied": 1, "duplicates": 1})
@@ -386,9 +387,16 @@ class TestWebhook(WebhookWorld, HttpCase):
                 self.assertEqual(kept.source, "webhook")
                 self.assertFalse(self.events(), "an invalid event is not in the report")
         self.assertEqual(self.account.quarantine_count, len(cases))
-        # The same bad event again is kept once.
-        self.post(cases[0][0])
-        self.assertEqual(len(self.quarantined()), len(cases))
+        # The same bad event again is answered as quarantined, and the first copy
+        # stays as it was.
+        kept = self.quarantined().read(["reason", "raw_payload", "create_date"])
+        again = self.post(cases[0][0])
+        self.assertEqual(
+            again.json(), {"applied": 0, "duplicates": 0, "quarantined": 1}
+        )
+        self.assertEqual(
+            self.quarantined().read(["reason", "raw_payload", "create_date"]), kept
+        )
 
     def test_batch_with_one_bad_event_applies_the_good_ones(self):
         response = self.post(
@@ -423,6 +431,22 @@ class TestWebhook(WebhookWorld, HttpCase):
             with self.subTest(content_type=content_type):
                 response = self.post(body=body, headers={"Content-Type": content_type})
                 self.assertRefused(response, 415, "unsupported_media_type")
+
+    def test_a_body_without_its_length_is_refused(self):
+        # sent chunked: no Content-Length
+        body = json.dumps(event("l1", "ADDMEMBER", agent_extension="102")).encode()
+        response = self.url_open(
+            WEBHOOK_URL % self.token, data=iter([body]), headers=signed(body)
+        )
+        self.env.invalidate_all()
+        self.assertRefused(response, 411, "length_required")
+
+    def test_a_body_that_is_no_batch_is_refused_whole(self):
+        for payload in ({"events": "ADDMEMBER"}, ["ADDMEMBER"], "ADDMEMBER", 42):
+            with self.subTest(payload=payload):
+                response = self.post(payload)
+                self.assertRefused(response, 422, "invalid_event")
+                self.assertFalse(self.quarantined(), "nothing to quarantine")
 
     @mute_logger("odoo.http")
     def test_a_large_form_is_refused_before_odoo_parses_it(self):
