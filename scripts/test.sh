@@ -21,12 +21,38 @@
 # tests).
 #
 # Environment: QUICK=1 skips the life-cycle step, the product check and the soak test
-# (SOAK_SECONDS: its load phase, 40 by default); KEEP=1 keeps the temporary folder;
-# TEST_TAGS overrides --test-tags (default /voip_axivox_queue); NO_ODOO=1 skips the Odoo
-# part on purpose (refused under CI).
+# (SOAK_SECONDS: its load phase, 40 by default); KEEP=1 keeps the temporary
+# folder; TEST_TAGS overrides --test-tags (default /voip_axivox_queue); NO_ODOO=1 skips the
+# Odoo part on purpose. CI: any value meaning true (1, yes, true, on; any case) is CI, and
+# under CI what would leave tests out (QUICK, TEST_TAGS other than the default, NO_ODOO,
+# SOAK_SECONDS=0) is refused before anything runs.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$REPO_ROOT"
+
+# CI is "true" or unset from here on, for this script and for the tests it starts (the
+# Python tests read it too).
+case "${CI:-}" in
+    [1]|[Yy]|[Yy][Ee][Ss]|[Tt][Rr][Uu][Ee]|[Oo][Nn]) export CI=true ;;
+    *) unset CI ;;
+esac
+DEFAULT_TAGS=/$ADDON
+if [ "${CI:-}" = true ]; then
+    refused=()
+    [ -z "${QUICK:-}" ] || refused+=("QUICK=$QUICK (the life cycle, the product and the soak must run)")
+    [ -z "${TEST_TAGS:-}" ] || [ "$TEST_TAGS" = "$DEFAULT_TAGS" ] \
+        || refused+=("TEST_TAGS=$TEST_TAGS (every Odoo test must run)")
+    [ -z "${NO_ODOO:-}" ] || refused+=("NO_ODOO=$NO_ODOO (the Odoo suite must run)")
+    if [ -n "${SOAK_SECONDS+set}" ] && ! [[ "$SOAK_SECONDS" =~ ^[0-9]+$ && "$SOAK_SECONDS" -gt 0 ]]; then
+        refused+=("SOAK_SECONDS=$SOAK_SECONDS (the soak must run: a whole number of seconds above 0)")
+    fi
+    if [ ${#refused[@]} -gt 0 ]; then
+        echo "Refused under CI (CI=true), since each leaves tests out:" >&2
+        printf '  - %s\n' "${refused[@]}" >&2
+        echo "Unset them, or run without CI." >&2
+        exit 2
+    fi
+fi
 
 WORK=$(mktemp -d /tmp/voip_axivox_queue-tests.XXXXXX)
 chmod 755 "$WORK"
@@ -63,8 +89,7 @@ pytest_counts() {
 # --- 0. Odoo 17 (set up once, cached) --------------------------------------------------
 odoo_ready() {
     if [ -n "${NO_ODOO:-}" ]; then
-        [ "${CI:-}" != true ] || { echo "NO_ODOO is refused under CI: the Odoo suite must run." >&2; return 1; }
-        return 1
+        return 1  # refused above under CI
     fi
     ensure_system_packages && ensure_odoo
 }
@@ -177,7 +202,7 @@ if [ "$ODOO_OK" = 1 ]; then
     DB=axivox_test
     LOG="$WORK/odoo-test.log"
     say "Installing $ADDON with demo data and --test-enable in a fresh database"
-    odoo_run "$LOG" -d "$DB" -i "$ADDON" --test-enable --test-tags "${TEST_TAGS:-/$ADDON}"
+    odoo_run "$LOG" -d "$DB" -i "$ADDON" --test-enable --test-tags "${TEST_TAGS:-$DEFAULT_TAGS}"
     status=$?
     summary=$(grep -E 'odoo.tests.result: [0-9]+ failed, [0-9]+ error\(s\) of [0-9]+ tests' "$LOG" | tail -1)
     if [ -n "$summary" ]; then
