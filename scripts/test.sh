@@ -54,6 +54,14 @@ if [ "${CI:-}" = true ]; then
     fi
 fi
 
+# The least number of Odoo tests (odoo-bin --test-enable, default TEST_TAGS) a run must
+# count: fewer means tests were lost (a file no longer imported by tests/__init__.py, a
+# class whose tags leave it out, an install that stopped early), and the run fails. Set a
+# little under the count of the day (277 Odoo tests, 55 QUnit tests); when tests are added,
+# raise it to a little under the new count that a full run prints ("Odoo suite: N tests").
+MIN_ODOO_TESTS=270
+MIN_QUNIT_TESTS=50
+
 WORK=$(mktemp -d /tmp/voip_axivox_queue-tests.XXXXXX)
 chmod 755 "$WORK"
 export ODOO_DATA_DIR="$WORK/odoo-data"
@@ -157,6 +165,37 @@ check_log() {
     fi
 }
 
+# qunit_counts LOG: the QUnit tests one by one. Odoo counts the HttpCase test that opens
+# the QUnit page (/web/tests) as one test; static/tests/qunit_test_log.js logs each QUnit
+# test as "QUnit test passed|failed|skipped: <module> > <test>" through the browser's
+# console, which Odoo writes to LOG under the logger "<test class>.browser". Each such
+# class (one test method each: TestSoftphoneQUnit.test_qunit) is replaced in the totals by
+# the QUnit tests it ran; when it failed without a failed QUnit test (the page did not
+# load, it timed out), that failure stays. Sets QT to the number of QUnit tests that ran.
+qunit_counts() {
+    local log=$1 lines qp qf qs hosts host host_failed=0
+    QT=0
+    lines=$(grep -E '^[0-9-]+ [0-9:,]+ [0-9]+ INFO [^ ]+ [^ ]+\.browser: QUnit test (passed|failed|skipped): ' "$log" || true)
+    [ -n "$lines" ] || return 0
+    qp=$(echo "$lines" | grep -c ': QUnit test passed: ' || true)
+    qf=$(echo "$lines" | grep -c ': QUnit test failed: ' || true)
+    qs=$(echo "$lines" | grep -c ': QUnit test skipped: ' || true)
+    QT=$((qp + qf + qs))
+    hosts=$(echo "$lines" | awk '{print $6}' | sed -E 's/\.browser:$//; s/.*\.//' | sort -u)
+    for host in $hosts; do
+        if grep -qE "(FAIL|ERROR): $host\.[A-Za-z0-9_]+\b" "$log"; then
+            FAILED=$((FAILED - 1)); host_failed=$((host_failed + 1))
+        else
+            PASSED=$((PASSED - 1))
+        fi
+    done
+    PASSED=$((PASSED + qp)); FAILED=$((FAILED + qf)); SKIPPED=$((SKIPPED + qs))
+    [ "$qf" -gt 0 ] || FAILED=$((FAILED + host_failed))
+    echo "QUnit: $QT tests, $qp passed, $qf failed, $qs skipped (in place of $(echo "$hosts" | wc -w) Odoo test(s): $(echo $hosts))"
+    PARTS+=("QUnit (counted one by one in place of the Odoo test that runs them): $qp passed, $qf failed, $qs skipped")
+    [ "$qf" -eq 0 ] || problem "QUnit: $qf test(s) failed: $(echo "$lines" | grep ': QUnit test failed: ' | sed -E 's/.*: QUnit test failed: //' | head -5 | paste -sd ';')"
+}
+
 # error_details LOG: each ERROR entry of an Odoo log with its traceback or QUnit message
 # (the lines after it that carry no timestamp), at most 120 lines.
 error_details() {
@@ -213,6 +252,13 @@ if [ "$ODOO_OK" = 1 ]; then
         PARTS+=("Odoo suite (odoo-bin --test-enable): $t tests, $f failed, $e errors, $sk skipped")
         PASSED=$((PASSED + t - f - e - sk)); FAILED=$((FAILED + f + e)); SKIPPED=$((SKIPPED + sk))
         [ $((f + e)) -eq 0 ] || { error_details "$LOG"; problem "Odoo suite: $f failed, $e errors"; }
+        qunit_counts "$LOG"
+        if [ -z "${TEST_TAGS:-}" ] || [ "$TEST_TAGS" = "$DEFAULT_TAGS" ]; then
+            [ "$t" -ge "$MIN_ODOO_TESTS" ] \
+                || problem "Odoo suite: $t tests ran, fewer than the $MIN_ODOO_TESTS expected at least (MIN_ODOO_TESTS in scripts/test.sh)"
+            [ "$QT" -ge "$MIN_QUNIT_TESTS" ] \
+                || problem "QUnit: $QT tests ran, fewer than the $MIN_QUNIT_TESTS expected at least (MIN_QUNIT_TESTS in scripts/test.sh)"
+        fi
     else
         problem "Odoo suite: no test result in the log (exit $status)"
         FAILED=$((FAILED + 1))
