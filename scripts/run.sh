@@ -22,7 +22,8 @@
 #
 # Environment: ODOO_ARCHIVE or ODOO_SRC + ODOO_VENV (scripts/setup_odoo.sh), HTTP_PORT (8069),
 # SIM_PORT (8765: the simulator's or the gateway's), DB (axivox_demo), WORKERS (2),
-# AXIVOX_VAR (./var), APPLIER (1), PBX (simulator), ASTERISK_ARCHIVE or ASTERISK_PREFIX
+# AXIVOX_VAR (./var), APPLIER (1), APPLIER_LOGFILE (the applier's log; default: this
+# script's output), PBX (simulator), ASTERISK_ARCHIVE or ASTERISK_PREFIX
 # (scripts/setup_asterisk.sh), TRAFFIC_RATE (0.05).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -53,6 +54,7 @@ stop() {
     for pid in $APPLIER_PID $ODOO_PID $SIM_PID $ASTERISK_PID; do
         wait "$pid" 2>/dev/null || true
     done
+    rm -f "$VAR/applier.pid"
     pg_stop
 }
 trap stop EXIT INT TERM
@@ -142,8 +144,9 @@ read -r ODOO_HTTP ODOO_GEVENT < <(free_ports 2)
 ODOO_PID=$!
 if [ "${APPLIER:-1}" != 0 ]; then
     ( exec "$ODOO_PYTHON" "$ODOO_SRC/odoo-bin" --addons-path="$ADDONS" axivox-apply \
-        $(odoo_db_args) -d "$DB" ) &
+        $(odoo_db_args) -d "$DB" ${APPLIER_LOGFILE:+--logfile="$APPLIER_LOGFILE"} ) &
     APPLIER_PID=$!
+    echo "$APPLIER_PID" >"$VAR/applier.pid"  # scripts/test.sh checks it is still alive
 fi
 nginx_start "$VAR/nginx" "$HTTP_PORT" "$ODOO_HTTP" "$ODOO_GEVENT" || exit 1
 wait_http "http://127.0.0.1:$ODOO_HTTP/web/health" 600 \

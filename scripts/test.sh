@@ -165,6 +165,32 @@ check_log() {
     fi
 }
 
+# check_daemon_log FILE WHAT: the log of the webhook applier or the event stream listener,
+# read as Odoo's, and stricter: every ERROR, CRITICAL and WARNING line fails (whatever
+# logger wrote it: these processes run nothing but the addon's loop), and so does a
+# Traceback written outside a log line.
+check_daemon_log() {
+    local log=$1 what=$2 bad
+    if [ ! -s "$log" ]; then
+        problem "$what wrote no log ($log): it did not start"
+        return
+    fi
+    bad=$(grep -E '^[0-9-]+ [0-9:,]+ [0-9]+ (ERROR|CRITICAL|WARNING) |^Traceback ' "$log" || true)
+    if [ -n "$bad" ]; then
+        echo "$bad" | head -20
+        problem "$what: its log has ERROR, WARNING or Traceback lines ($log)"
+    fi
+}
+
+# daemon_alive PID WHAT: the process PID still runs (the applier and the listener run until
+# they are stopped; one that stopped on its own failed).
+daemon_alive() {
+    if [ -z "$1" ] || ! kill -0 "$1" 2>/dev/null; then
+        problem "$2 is no longer running at the end of the product part (pid ${1:-none})"
+        return 1
+    fi
+}
+
 # qunit_counts LOG: the QUnit tests one by one. Odoo counts the HttpCase test that opens
 # the QUnit page (/web/tests) as one test; static/tests/qunit_test_log.js logs each QUnit
 # test as "QUnit test passed|failed|skipped: <module> > <test>" through the browser's
@@ -218,12 +244,23 @@ start_product() {
     return 1
 }
 
-# stop_product LOG WHAT: stop it, then read its log for ERROR lines and 5xx answers.
+# stop_product LOG WHAT VAR: check that its webhook applier still runs, stop it, then read
+# its logs (Odoo's, the applier's, nginx's access log) for ERROR lines and 5xx answers.
 stop_product() {
+    local log=$1 what=$2 var=$3 access
+    daemon_alive "$(cat "$var/applier.pid" 2>/dev/null)" "$what: the webhook applier"
     kill -TERM -- "-$PRODUCT_PID" 2>/dev/null; wait "$PRODUCT_PID" 2>/dev/null
-    check_log "$1" "$2"
-    if grep -E '" 5[0-9][0-9] ' "$1" | grep -v '^#' | head -5 | grep .; then
-        problem "$2 answered 5xx (above)"
+    check_log "$log" "$what"
+    check_daemon_log "$var/applier.log" "$what: the webhook applier"
+    if grep -E '" 5[0-9][0-9] ' "$log" | grep -v '^#' | head -5 | grep .; then
+        problem "$what answered 5xx (above)"
+    fi
+    # nginx's log_format (scripts/lib.sh): addr [time] "request" status bytes time upstream
+    access="$var/nginx/logs/access.log"
+    if [ ! -s "$access" ]; then
+        problem "$what: nginx wrote no access log ($access)"
+    elif grep -E '" 5[0-9][0-9] [0-9]+ ' "$access" | head -20 | grep .; then
+        problem "$what: nginx answered 5xx $(grep -cE '" 5[0-9][0-9] [0-9]+ ' "$access") time(s) (above, $access)"
     fi
 }
 
@@ -320,7 +357,7 @@ CONF
         say "The product: scripts/run.sh, then a first load in Chromium"
         read -r PROD_PORT PROD_SIM PROD_PG < <(free_ports 3)
         if start_product "$WORK/product.log" AXIVOX_VAR="$WORK/product" HTTP_PORT="$PROD_PORT" \
-            SIM_PORT="$PROD_SIM" PGPORT_WANTED="$PROD_PG"; then
+            SIM_PORT="$PROD_SIM" PGPORT_WANTED="$PROD_PG" APPLIER_LOGFILE="$WORK/product/applier.log"; then
             "$ODOO_PYTHON" "$REPO_ROOT/scripts/first_load_check.py" "http://127.0.0.1:$PROD_PORT" \
                 || problem "the product's first load in Chromium (above)"
 
@@ -331,23 +368,23 @@ CONF
             say "Soak test: the product under concurrent load, with the webhook applier and the event stream listener"
             "$ODOO_PYTHON" "$ODOO_SRC/odoo-bin" --addons-path="$ODOO_SRC/odoo/addons,$WORK/product/addons" \
                 axivox-listen -d axivox_demo --db_host="$WORK/product/pg/sock" --db_port="$PROD_PG" \
-                --db_user=odoo --heartbeat 5 --logfile="$WORK/listener.log" >/dev/null 2>&1 &
+                --db_user=odoo --heartbeat 5 --logfile="$WORK/listener.log" >"$WORK/listener.out" 2>&1 &
             LISTEN_PID=$!
             timeout 600 "$ODOO_PYTHON" "$REPO_ROOT/scripts/soak.py" --url "http://127.0.0.1:$PROD_PORT" \
                 --sim "http://127.0.0.1:$PROD_SIM" --sim-key demo-api-key --db axivox_demo \
                 --seconds "${SOAK_SECONDS:-40}" 2>&1 | tee "$WORK/soak.log"
             [ "${PIPESTATUS[0]}" -eq 0 ] || problem "the soak test (above)"
+            daemon_alive "$LISTEN_PID" "the event stream listener"
             kill -TERM "$LISTEN_PID" 2>/dev/null; wait "$LISTEN_PID" 2>/dev/null
-            if [ -f "$WORK/listener.log" ]; then
-                check_log "$WORK/listener.log" "the event stream listener during the soak test"
-            else
-                problem "the event stream listener wrote no log (it did not start)"
+            check_daemon_log "$WORK/listener.log" "the event stream listener"
+            if grep -E '^Traceback ' "$WORK/listener.out"; then
+                problem "the event stream listener: a Traceback on its output ($WORK/listener.out)"
             fi
             PARTS+=("the soak test: $(grep -E '^Load:' "$WORK/soak.log" | head -1); $(grep -E '^Soak: (PASSED|FAILED)' "$WORK/soak.log")")
         else
             problem "scripts/run.sh did not bring the product up"
         fi
-        stop_product "$WORK/product.log" "the product (scripts/run.sh)"
+        stop_product "$WORK/product.log" "the product (scripts/run.sh)" "$WORK/product"
         PARTS+=("the product: scripts/run.sh (prefork behind nginx) and a first load in Chromium")
 
         if [ "$ASTERISK_OK" = 1 ]; then
@@ -356,7 +393,8 @@ CONF
             read -r AST_PORT AST_GW AST_PG < <(free_ports 3)
             AST_VAR="$WORK/product-asterisk"
             if start_product "$WORK/product-asterisk.log" AXIVOX_VAR="$AST_VAR" PBX=asterisk \
-                TRAFFIC_RATE=0 HTTP_PORT="$AST_PORT" SIM_PORT="$AST_GW" PGPORT_WANTED="$AST_PG"; then
+                TRAFFIC_RATE=0 HTTP_PORT="$AST_PORT" SIM_PORT="$AST_GW" PGPORT_WANTED="$AST_PG" \
+                APPLIER_LOGFILE="$AST_VAR/applier.log"; then
                 "$ODOO_PYTHON" "$REPO_ROOT/scripts/first_load_check.py" "http://127.0.0.1:$AST_PORT" \
                     || problem "the product on Asterisk: the first load in Chromium (above)"
                 PGHOST="$AST_VAR/pg/sock" PGPORT=$AST_PG PGUSER=odoo timeout 900 \
@@ -368,7 +406,7 @@ CONF
             else
                 problem "PBX=asterisk scripts/run.sh did not bring the product up"
             fi
-            stop_product "$WORK/product-asterisk.log" "the product on Asterisk (PBX=asterisk scripts/run.sh)"
+            stop_product "$WORK/product-asterisk.log" "the product on Asterisk (PBX=asterisk scripts/run.sh)" "$AST_VAR"
             if grep -E '\] ERROR\[' "$AST_VAR/asterisk/log/messages.log" | head -5 | grep .; then
                 problem "Asterisk logged errors (above, $AST_VAR/asterisk/log/messages.log)"
             fi
