@@ -57,7 +57,7 @@ fi
 # The least number of Odoo tests (odoo-bin --test-enable, default TEST_TAGS) a run must
 # count: fewer means tests were lost (a file no longer imported by tests/__init__.py, a
 # class whose tags leave it out, an install that stopped early), and the run fails. Set a
-# little under the count of the day (277 Odoo tests, 55 QUnit tests); when tests are added,
+# little under the count of the day (277 Odoo tests, 54 QUnit tests); when tests are added,
 # raise it to a little under the new count that a full run prints ("Odoo suite: N tests").
 MIN_ODOO_TESTS=270
 MIN_QUNIT_TESTS=50
@@ -193,19 +193,21 @@ daemon_alive() {
 
 # qunit_counts LOG: the QUnit tests one by one. Odoo counts the HttpCase test that opens
 # the QUnit page (/web/tests) as one test; static/tests/qunit_test_log.js logs each QUnit
-# test as "QUnit test passed|failed|skipped: <module> > <test>" through the browser's
-# console, which Odoo writes to LOG under the logger "<test class>.browser". Each such
+# test as "QUnit outcome passed|failed|skipped: <module> > <test>" through the browser's
+# console, which Odoo writes to LOG under the logger "<test class>.browser" (after a
+# failure, behind "Error received after termination: "; the tests that the closing of
+# the browser cut off are not counted, and the floor catches them). Each such
 # class (one test method each: TestSoftphoneQUnit.test_qunit) is replaced in the totals by
 # the QUnit tests it ran; when it failed without a failed QUnit test (the page did not
 # load, it timed out), that failure stays. Sets QT to the number of QUnit tests that ran.
 qunit_counts() {
     local log=$1 lines qp qf qs hosts host host_failed=0
     QT=0
-    lines=$(grep -E '^[0-9-]+ [0-9:,]+ [0-9]+ INFO [^ ]+ [^ ]+\.browser: QUnit test (passed|failed|skipped): ' "$log" || true)
+    lines=$(grep -E '^[0-9-]+ [0-9:,]+ [0-9]+ INFO [^ ]+ [^ ]+\.browser: (Error received after termination: )?QUnit outcome (passed|failed|skipped): ' "$log" || true)
     [ -n "$lines" ] || return 0
-    qp=$(echo "$lines" | grep -c ': QUnit test passed: ' || true)
-    qf=$(echo "$lines" | grep -c ': QUnit test failed: ' || true)
-    qs=$(echo "$lines" | grep -c ': QUnit test skipped: ' || true)
+    qp=$(echo "$lines" | grep -c ': QUnit outcome passed: ' || true)
+    qf=$(echo "$lines" | grep -c ': QUnit outcome failed: ' || true)
+    qs=$(echo "$lines" | grep -c ': QUnit outcome skipped: ' || true)
     QT=$((qp + qf + qs))
     hosts=$(echo "$lines" | awk '{print $6}' | sed -E 's/\.browser:$//; s/.*\.//' | sort -u)
     for host in $hosts; do
@@ -219,7 +221,7 @@ qunit_counts() {
     [ "$qf" -gt 0 ] || FAILED=$((FAILED + host_failed))
     echo "QUnit: $QT tests, $qp passed, $qf failed, $qs skipped (in place of $(echo "$hosts" | wc -w) Odoo test(s): $(echo $hosts))"
     PARTS+=("QUnit (counted one by one in place of the Odoo test that runs them): $qp passed, $qf failed, $qs skipped")
-    [ "$qf" -eq 0 ] || problem "QUnit: $qf test(s) failed: $(echo "$lines" | grep ': QUnit test failed: ' | sed -E 's/.*: QUnit test failed: //' | head -5 | paste -sd ';')"
+    [ "$qf" -eq 0 ] || problem "QUnit: $qf test(s) failed: $(echo "$lines" | grep ': QUnit outcome failed: ' | sed -E 's/.*: QUnit outcome failed: //' | head -5 | paste -sd ';')"
 }
 
 # error_details LOG: each ERROR entry of an Odoo log with its traceback or QUnit message

@@ -1,9 +1,10 @@
 /** @odoo-module **/
 
 // Each QUnit test of the suite, one line in the browser's console as it ends:
-// "QUnit test passed|failed|skipped: <module> > <test>". Odoo writes the console to its
-// log under the HttpCase that opened the QUnit page, and scripts/test.sh counts these
-// lines one by one in its closing line (Odoo itself counts the whole page as one test).
+// "QUnit outcome passed|failed|skipped: <module> > <test>" (worded unlike Odoo's own
+// "QUnit test failed: ..." messages). Odoo writes the console to its log under the
+// HttpCase that opened the QUnit page, and scripts/test.sh counts these lines one by one
+// in its closing line (Odoo itself counts the whole page as one test).
 // A todo test passes while one of its assertions still fails, and fails once none does
 // (QUnit's rule).
 
@@ -14,5 +15,5 @@ QUnit.testDone(({module, name, failed, skipped, todo}) => {
     } else if (todo ? failed === 0 : failed > 0) {
         outcome = "failed";
     }
-    console.log(`QUnit test ${outcome}: ${module} > ${name}`);
+    console.log(`QUnit outcome ${outcome}: ${module} > ${name}`);
 });
