@@ -148,9 +148,14 @@ if [ "${APPLIER:-1}" != 0 ]; then
     APPLIER_PID=$!
     echo "$APPLIER_PID" >"$VAR/applier.pid"  # scripts/test.sh checks it is still alive
 fi
-nginx_start "$VAR/nginx" "$HTTP_PORT" "$ODOO_HTTP" "$ODOO_GEVENT" || exit 1
 wait_http "http://127.0.0.1:$ODOO_HTTP/web/health" 600 \
     || { echo "Odoo did not answer on port $ODOO_HTTP within 10 minutes (see its log above)." >&2; exit 1; }
+wait_http "http://127.0.0.1:$ODOO_GEVENT/websocket" 120 \
+    || { echo "Odoo's bus did not answer on port $ODOO_GEVENT within 2 minutes (see its log above)." >&2; exit 1; }
+# nginx once Odoo and its bus answer: before, it would answer the PBX's first webhooks
+# (Asterisk's members join their queues at its start) and the first websockets with 502;
+# until then the PBX finds no one listening and retries, as it does while Odoo restarts.
+nginx_start "$VAR/nginx" "$HTTP_PORT" "$ODOO_HTTP" "$ODOO_GEVENT" || exit 1
 if [ "$PBX" = asterisk ] && [ "${TRAFFIC_RATE:-0.05}" != 0 ]; then
     say "Callers enter the queues: ${TRAFFIC_RATE:-0.05} a second (axivox_gateway.traffic)"
     (cd "$REPO_ROOT" && exec "$ODOO_PYTHON" -m axivox_gateway.traffic --asterisk "$VAR/asterisk" \
