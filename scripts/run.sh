@@ -27,7 +27,8 @@
 #
 # Environment: ODOO_ARCHIVE or ODOO_SRC + ODOO_VENV (scripts/setup_odoo.sh), HTTP_PORT (8069),
 # SIM_PORT (8765: the simulator's or the gateway's), DB (axivox_demo), WORKERS (2),
-# AXIVOX_VAR (./var), APPLIER (1), PBX (simulator), ASTERISK_ARCHIVE or ASTERISK_PREFIX
+# AXIVOX_VAR (./var), APPLIER (1), APPLIER_LOGFILE (the applier's log; default: this
+# script's output), PBX (simulator), ASTERISK_ARCHIVE or ASTERISK_PREFIX
 # (scripts/setup_asterisk.sh), TRAFFIC_RATE (0.05), SIP (0; 1 with PBX=asterisk).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -62,6 +63,7 @@ stop() {
     for pid in $APPLIER_PID $ODOO_PID $SIM_PID $ASTERISK_PID; do
         wait "$pid" 2>/dev/null || true
     done
+    rm -f "$VAR/applier.pid"
     pg_stop
 }
 trap stop EXIT INT TERM
@@ -177,12 +179,18 @@ read -r ODOO_HTTP ODOO_GEVENT < <(free_ports 2)
 ODOO_PID=$!
 if [ "${APPLIER:-1}" != 0 ]; then
     ( exec "$ODOO_PYTHON" "$ODOO_SRC/odoo-bin" --addons-path="$ADDONS" axivox-apply \
-        $(odoo_db_args) -d "$DB" ) &
+        $(odoo_db_args) -d "$DB" ${APPLIER_LOGFILE:+--logfile="$APPLIER_LOGFILE"} ) &
     APPLIER_PID=$!
+    echo "$APPLIER_PID" >"$VAR/applier.pid"  # scripts/test.sh checks it is still alive
 fi
-nginx_start "$VAR/nginx" "$HTTP_PORT" "$ODOO_HTTP" "$ODOO_GEVENT" || exit 1
 wait_http "http://127.0.0.1:$ODOO_HTTP/web/health" 600 \
     || { echo "Odoo did not answer on port $ODOO_HTTP within 10 minutes (see its log above)." >&2; exit 1; }
+wait_http "http://127.0.0.1:$ODOO_GEVENT/websocket" 120 \
+    || { echo "Odoo's bus did not answer on port $ODOO_GEVENT within 2 minutes (see its log above)." >&2; exit 1; }
+# nginx once Odoo and its bus answer: before, it would answer the PBX's first webhooks
+# (Asterisk's members join their queues at its start) and the first websockets with 502;
+# until then the PBX finds no one listening and retries, as it does while Odoo restarts.
+nginx_start "$VAR/nginx" "$HTTP_PORT" "$ODOO_HTTP" "$ODOO_GEVENT" || exit 1
 if [ "$PBX" = asterisk ] && [ "${TRAFFIC_RATE:-0.05}" != 0 ]; then
     say "Callers enter the queues: ${TRAFFIC_RATE:-0.05} a second (axivox_gateway.traffic)"
     (cd "$REPO_ROOT" && exec "$ODOO_PYTHON" -m axivox_gateway.traffic --asterisk "$VAR/asterisk" \

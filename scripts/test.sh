@@ -21,12 +21,46 @@
 # tests).
 #
 # Environment: QUICK=1 skips the life-cycle step, the product check and the soak test
-# (SOAK_SECONDS: its load phase, 40 by default); KEEP=1 keeps the temporary folder;
-# TEST_TAGS overrides --test-tags (default /voip_axivox_queue); NO_ODOO=1 skips the Odoo
-# part on purpose (refused under CI).
+# (SOAK_SECONDS: each of its two load phases, 40 by default); KEEP=1 keeps the temporary
+# folder; TEST_TAGS overrides --test-tags (default /voip_axivox_queue); NO_ODOO=1 skips the
+# Odoo part on purpose. CI: any value meaning true (1, yes, true, on; any case) is CI, and
+# under CI what would leave tests out (QUICK, TEST_TAGS other than the default, NO_ODOO,
+# SOAK_SECONDS=0) is refused before anything runs.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$REPO_ROOT"
+
+# CI is "true" or unset from here on, for this script and for the tests it starts (the
+# Python tests read it too).
+case "${CI:-}" in
+    [1]|[Yy]|[Yy][Ee][Ss]|[Tt][Rr][Uu][Ee]|[Oo][Nn]) export CI=true ;;
+    *) unset CI ;;
+esac
+DEFAULT_TAGS=/$ADDON
+if [ "${CI:-}" = true ]; then
+    refused=()
+    [ -z "${QUICK:-}" ] || refused+=("QUICK=$QUICK (the life cycle, the product and the soak must run)")
+    [ -z "${TEST_TAGS:-}" ] || [ "$TEST_TAGS" = "$DEFAULT_TAGS" ] \
+        || refused+=("TEST_TAGS=$TEST_TAGS (every Odoo test must run)")
+    [ -z "${NO_ODOO:-}" ] || refused+=("NO_ODOO=$NO_ODOO (the Odoo suite must run)")
+    if [ -n "${SOAK_SECONDS+set}" ] && ! [[ "$SOAK_SECONDS" =~ ^[0-9]+$ && "$SOAK_SECONDS" -gt 0 ]]; then
+        refused+=("SOAK_SECONDS=$SOAK_SECONDS (the soak must run: a whole number of seconds above 0)")
+    fi
+    if [ ${#refused[@]} -gt 0 ]; then
+        echo "Refused under CI (CI=true), since each leaves tests out:" >&2
+        printf '  - %s\n' "${refused[@]}" >&2
+        echo "Unset them, or run without CI." >&2
+        exit 2
+    fi
+fi
+
+# The least number of Odoo tests (odoo-bin --test-enable, default TEST_TAGS) a run must
+# count: fewer means tests were lost (a file no longer imported by tests/__init__.py, a
+# class whose tags leave it out, an install that stopped early), and the run fails. Set a
+# little under the count of the day (277 Odoo tests, 54 QUnit tests); when tests are added,
+# raise it to a little under the new count that a full run prints ("Odoo suite: N tests").
+MIN_ODOO_TESTS=270
+MIN_QUNIT_TESTS=50
 
 WORK=$(mktemp -d /tmp/voip_axivox_queue-tests.XXXXXX)
 chmod 755 "$WORK"
@@ -63,8 +97,7 @@ pytest_counts() {
 # --- 0. Odoo 17 (set up once, cached) --------------------------------------------------
 odoo_ready() {
     if [ -n "${NO_ODOO:-}" ]; then
-        [ "${CI:-}" != true ] || { echo "NO_ODOO is refused under CI: the Odoo suite must run." >&2; return 1; }
-        return 1
+        return 1  # refused above under CI
     fi
     ensure_system_packages && ensure_odoo
 }
@@ -132,6 +165,65 @@ check_log() {
     fi
 }
 
+# check_daemon_log FILE WHAT: the log of the webhook applier or the event stream listener,
+# read as Odoo's, and stricter: every ERROR, CRITICAL and WARNING line fails (whatever
+# logger wrote it: these processes run nothing but the addon's loop), and so does a
+# Traceback written outside a log line.
+check_daemon_log() {
+    local log=$1 what=$2 bad
+    if [ ! -s "$log" ]; then
+        problem "$what wrote no log ($log): it did not start"
+        return
+    fi
+    bad=$(grep -E '^[0-9-]+ [0-9:,]+ [0-9]+ (ERROR|CRITICAL|WARNING) |^Traceback ' "$log" || true)
+    if [ -n "$bad" ]; then
+        echo "$bad" | head -20
+        problem "$what: its log has ERROR, WARNING or Traceback lines ($log)"
+    fi
+}
+
+# daemon_alive PID WHAT: the process PID still runs (the applier and the listener run until
+# they are stopped; one that stopped on its own failed).
+daemon_alive() {
+    if [ -z "$1" ] || ! kill -0 "$1" 2>/dev/null; then
+        problem "$2 is no longer running at the end of the product part (pid ${1:-none})"
+        return 1
+    fi
+}
+
+# qunit_counts LOG: the QUnit tests one by one. Odoo counts the HttpCase test that opens
+# the QUnit page (/web/tests) as one test; static/tests/qunit_test_log.js logs each QUnit
+# test as "QUnit outcome passed|failed|skipped: <module> > <test>" through the browser's
+# console, which Odoo writes to LOG under the logger "<test class>.browser" (after a
+# failure, behind "Error received after termination: "; the tests that the closing of
+# the browser cut off are not counted, and the floor catches them). Each such
+# class (one test method each: TestSoftphoneQUnit.test_qunit) is replaced in the totals by
+# the QUnit tests it ran; when it failed without a failed QUnit test (the page did not
+# load, it timed out), that failure stays. Sets QT to the number of QUnit tests that ran.
+qunit_counts() {
+    local log=$1 lines qp qf qs hosts host host_failed=0
+    QT=0
+    lines=$(grep -E '^[0-9-]+ [0-9:,]+ [0-9]+ INFO [^ ]+ [^ ]+\.browser: (Error received after termination: )?QUnit outcome (passed|failed|skipped): ' "$log" || true)
+    [ -n "$lines" ] || return 0
+    qp=$(echo "$lines" | grep -c ': QUnit outcome passed: ' || true)
+    qf=$(echo "$lines" | grep -c ': QUnit outcome failed: ' || true)
+    qs=$(echo "$lines" | grep -c ': QUnit outcome skipped: ' || true)
+    QT=$((qp + qf + qs))
+    hosts=$(echo "$lines" | awk '{print $6}' | sed -E 's/\.browser:$//; s/.*\.//' | sort -u)
+    for host in $hosts; do
+        if grep -qE "(FAIL|ERROR): $host\.[A-Za-z0-9_]+\b" "$log"; then
+            FAILED=$((FAILED - 1)); host_failed=$((host_failed + 1))
+        else
+            PASSED=$((PASSED - 1))
+        fi
+    done
+    PASSED=$((PASSED + qp)); FAILED=$((FAILED + qf)); SKIPPED=$((SKIPPED + qs))
+    [ "$qf" -gt 0 ] || FAILED=$((FAILED + host_failed))
+    echo "QUnit: $QT tests, $qp passed, $qf failed, $qs skipped (in place of $(echo "$hosts" | wc -w) Odoo test(s): $(echo $hosts))"
+    PARTS+=("QUnit (counted one by one in place of the Odoo test that runs them): $qp passed, $qf failed, $qs skipped")
+    [ "$qf" -eq 0 ] || problem "QUnit: $qf test(s) failed: $(echo "$lines" | grep ': QUnit outcome failed: ' | sed -E 's/.*: QUnit outcome failed: //' | head -5 | paste -sd ';')"
+}
+
 # error_details LOG: each ERROR entry of an Odoo log with its traceback or QUnit message
 # (the lines after it that carry no timestamp), at most 120 lines.
 error_details() {
@@ -154,12 +246,23 @@ start_product() {
     return 1
 }
 
-# stop_product LOG WHAT: stop it, then read its log for ERROR lines and 5xx answers.
+# stop_product LOG WHAT VAR: check that its webhook applier still runs, stop it, then read
+# its logs (Odoo's, the applier's, nginx's access log) for ERROR lines and 5xx answers.
 stop_product() {
+    local log=$1 what=$2 var=$3 access
+    daemon_alive "$(cat "$var/applier.pid" 2>/dev/null)" "$what: the webhook applier"
     kill -TERM -- "-$PRODUCT_PID" 2>/dev/null; wait "$PRODUCT_PID" 2>/dev/null
-    check_log "$1" "$2"
-    if grep -E '" 5[0-9][0-9] ' "$1" | grep -v '^#' | head -5 | grep .; then
-        problem "$2 answered 5xx (above)"
+    check_log "$log" "$what"
+    check_daemon_log "$var/applier.log" "$what: the webhook applier"
+    if grep -E '" 5[0-9][0-9] ' "$log" | grep -v '^#' | head -5 | grep .; then
+        problem "$what answered 5xx (above)"
+    fi
+    # nginx's log_format (scripts/lib.sh): addr [time] "request" status bytes time upstream
+    access="$var/nginx/logs/access.log"
+    if [ ! -s "$access" ]; then
+        problem "$what: nginx wrote no access log ($access)"
+    elif grep -E '" 5[0-9][0-9] [0-9]+ ' "$access" | head -20 | grep .; then
+        problem "$what: nginx answered 5xx $(grep -cE '" 5[0-9][0-9] [0-9]+ ' "$access") time(s) (above, $access)"
     fi
 }
 
@@ -177,7 +280,7 @@ if [ "$ODOO_OK" = 1 ]; then
     DB=axivox_test
     LOG="$WORK/odoo-test.log"
     say "Installing $ADDON with demo data and --test-enable in a fresh database"
-    odoo_run "$LOG" -d "$DB" -i "$ADDON" --test-enable --test-tags "${TEST_TAGS:-/$ADDON}"
+    odoo_run "$LOG" -d "$DB" -i "$ADDON" --test-enable --test-tags "${TEST_TAGS:-$DEFAULT_TAGS}"
     status=$?
     summary=$(grep -E 'odoo.tests.result: [0-9]+ failed, [0-9]+ error\(s\) of [0-9]+ tests' "$LOG" | tail -1)
     if [ -n "$summary" ]; then
@@ -188,6 +291,13 @@ if [ "$ODOO_OK" = 1 ]; then
         PARTS+=("Odoo suite (odoo-bin --test-enable): $t tests, $f failed, $e errors, $sk skipped")
         PASSED=$((PASSED + t - f - e - sk)); FAILED=$((FAILED + f + e)); SKIPPED=$((SKIPPED + sk))
         [ $((f + e)) -eq 0 ] || { error_details "$LOG"; problem "Odoo suite: $f failed, $e errors"; }
+        qunit_counts "$LOG"
+        if [ -z "${TEST_TAGS:-}" ] || [ "$TEST_TAGS" = "$DEFAULT_TAGS" ]; then
+            [ "$t" -ge "$MIN_ODOO_TESTS" ] \
+                || problem "Odoo suite: $t tests ran, fewer than the $MIN_ODOO_TESTS expected at least (MIN_ODOO_TESTS in scripts/test.sh)"
+            [ "$QT" -ge "$MIN_QUNIT_TESTS" ] \
+                || problem "QUnit: $QT tests ran, fewer than the $MIN_QUNIT_TESTS expected at least (MIN_QUNIT_TESTS in scripts/test.sh)"
+        fi
     else
         problem "Odoo suite: no test result in the log (exit $status)"
         FAILED=$((FAILED + 1))
@@ -249,34 +359,41 @@ CONF
         say "The product: scripts/run.sh, then a first load in Chromium"
         read -r PROD_PORT PROD_SIM PROD_PG < <(free_ports 3)
         if start_product "$WORK/product.log" AXIVOX_VAR="$WORK/product" HTTP_PORT="$PROD_PORT" \
-            SIM_PORT="$PROD_SIM" PGPORT_WANTED="$PROD_PG"; then
+            SIM_PORT="$PROD_SIM" PGPORT_WANTED="$PROD_PG" APPLIER_LOGFILE="$WORK/product/applier.log"; then
             "$ODOO_PYTHON" "$REPO_ROOT/scripts/first_load_check.py" "http://127.0.0.1:$PROD_PORT" \
                 || problem "the product's first load in Chromium (above)"
 
-            # The soak test, on the same product: call traffic with webhook drops, duplicates
-            # and reordering, desk-phone logins, managers' connects, syncs, the webhook applier
-            # (started by run.sh) and the event stream listener at once, then exact checks
-            # (scripts/soak.py).
-            say "Soak test: the product under concurrent load, with the webhook applier and the event stream listener"
+            # The soak test, on the same product (scripts/soak.py): call traffic with
+            # duplicated and reordered webhooks, desk-phone logins and managers' connects at
+            # once, with the webhook applier (started by run.sh), then exact checks. First by
+            # webhooks alone (no sync, no listener: a lost delivery shows), then healing:
+            # webhooks dropped too, syncs and the event stream listener bring what they lose.
+            say "Soak test, by webhooks alone: the product under concurrent load, with the webhook applier, no sync, no listener"
+            soak() {  # soak PHASE
+                PGHOST="$WORK/product/pg/sock" PGPORT=$PROD_PG PGUSER=odoo timeout 900 \
+                    "$ODOO_PYTHON" "$REPO_ROOT/scripts/soak.py" --url "http://127.0.0.1:$PROD_PORT" \
+                    --sim "http://127.0.0.1:$PROD_SIM" --sim-key demo-api-key --db axivox_demo \
+                    --phase "$1" --seconds "${SOAK_SECONDS:-40}" 2>&1 | tee "$WORK/soak-$1.log"
+                [ "${PIPESTATUS[0]}" -eq 0 ] || problem "the soak test, $1 phase (above)"
+                PARTS+=("the soak test, $1 phase: $(grep -E '^Load:' "$WORK/soak-$1.log" | head -1); $(grep -E '^Soak \(' "$WORK/soak-$1.log" || echo 'no verdict')")
+            }
+            soak webhooks
+            say "Soak test, healing: the same with dropped webhooks, the sync and the event stream listener"
             "$ODOO_PYTHON" "$ODOO_SRC/odoo-bin" --addons-path="$ODOO_SRC/odoo/addons,$WORK/product/addons" \
                 axivox-listen -d axivox_demo --db_host="$WORK/product/pg/sock" --db_port="$PROD_PG" \
-                --db_user=odoo --heartbeat 5 --logfile="$WORK/listener.log" >/dev/null 2>&1 &
+                --db_user=odoo --heartbeat 5 --logfile="$WORK/listener.log" >"$WORK/listener.out" 2>&1 &
             LISTEN_PID=$!
-            timeout 600 "$ODOO_PYTHON" "$REPO_ROOT/scripts/soak.py" --url "http://127.0.0.1:$PROD_PORT" \
-                --sim "http://127.0.0.1:$PROD_SIM" --sim-key demo-api-key --db axivox_demo \
-                --seconds "${SOAK_SECONDS:-40}" 2>&1 | tee "$WORK/soak.log"
-            [ "${PIPESTATUS[0]}" -eq 0 ] || problem "the soak test (above)"
+            soak healing
+            daemon_alive "$LISTEN_PID" "the event stream listener"
             kill -TERM "$LISTEN_PID" 2>/dev/null; wait "$LISTEN_PID" 2>/dev/null
-            if [ -f "$WORK/listener.log" ]; then
-                check_log "$WORK/listener.log" "the event stream listener during the soak test"
-            else
-                problem "the event stream listener wrote no log (it did not start)"
+            check_daemon_log "$WORK/listener.log" "the event stream listener"
+            if grep -E '^Traceback ' "$WORK/listener.out"; then
+                problem "the event stream listener: a Traceback on its output ($WORK/listener.out)"
             fi
-            PARTS+=("the soak test: $(grep -E '^Load:' "$WORK/soak.log" | head -1); $(grep -E '^Soak: (PASSED|FAILED)' "$WORK/soak.log")")
         else
             problem "scripts/run.sh did not bring the product up"
         fi
-        stop_product "$WORK/product.log" "the product (scripts/run.sh)"
+        stop_product "$WORK/product.log" "the product (scripts/run.sh)" "$WORK/product"
         PARTS+=("the product: scripts/run.sh (prefork behind nginx) and a first load in Chromium")
 
         if [ "$ASTERISK_OK" = 1 ]; then
@@ -285,7 +402,8 @@ CONF
             read -r AST_PORT AST_GW AST_PG < <(free_ports 3)
             AST_VAR="$WORK/product-asterisk"
             if start_product "$WORK/product-asterisk.log" AXIVOX_VAR="$AST_VAR" PBX=asterisk \
-                TRAFFIC_RATE=0 HTTP_PORT="$AST_PORT" SIM_PORT="$AST_GW" PGPORT_WANTED="$AST_PG"; then
+                TRAFFIC_RATE=0 HTTP_PORT="$AST_PORT" SIM_PORT="$AST_GW" PGPORT_WANTED="$AST_PG" \
+                APPLIER_LOGFILE="$AST_VAR/applier.log"; then
                 "$ODOO_PYTHON" "$REPO_ROOT/scripts/first_load_check.py" "http://127.0.0.1:$AST_PORT" \
                     || problem "the product on Asterisk: the first load in Chromium (above)"
                 PGHOST="$AST_VAR/pg/sock" PGPORT=$AST_PG PGUSER=odoo timeout 900 \
@@ -297,7 +415,7 @@ CONF
             else
                 problem "PBX=asterisk scripts/run.sh did not bring the product up"
             fi
-            stop_product "$WORK/product-asterisk.log" "the product on Asterisk (PBX=asterisk scripts/run.sh)"
+            stop_product "$WORK/product-asterisk.log" "the product on Asterisk (PBX=asterisk scripts/run.sh)" "$AST_VAR"
             if grep -E '\] ERROR\[' "$AST_VAR/asterisk/log/messages.log" | head -5 | grep .; then
                 problem "Asterisk logged errors (above, $AST_VAR/asterisk/log/messages.log)"
             fi
