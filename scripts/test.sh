@@ -354,6 +354,16 @@ CONF
         done
         PARTS+=("life cycle: install without demo data, upgrade with and without demo data, uninstall")
 
+        # The upgrade a customer runs: the previous released version installed with demo
+        # data and rows only it allowed, then this tree with -u (scripts/upgrade_check.sh).
+        say "Upgrade from the previous released version (scripts/upgrade_check.sh)"
+        if bash "$REPO_ROOT/scripts/upgrade_check.sh" >"$WORK/upgrade-check.log" 2>&1; then
+            PARTS+=("upgrade from the previous released version: $(grep -m1 -oE 'Upgrade [^ ]+ \([0-9a-f]+\) -> [^ ]+' "$WORK/upgrade-check.log")")
+        else
+            tail -30 "$WORK/upgrade-check.log"
+            problem "the upgrade from the previous released version (above, scripts/upgrade_check.sh)"
+        fi
+
         # The product as scripts/run.sh starts it (prefork behind nginx), opened in Chromium
         # right after the start: no answer >= 500, no browser error, no ERROR in its log.
         say "The product: scripts/run.sh, then a first load in Chromium"
