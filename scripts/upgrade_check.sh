@@ -3,9 +3,9 @@
 # (the commit before the manifest's version became the current one) installed with demo
 # data in a fresh database, given rows only it allowed (two PBX accounts sharing a
 # webhook secret), then this code installed over it with -u. Fails when the upgrade logs
-# a WARNING or an ERROR, when the module's version is not the current one after it, or when what the
-# migration scripts promise does not hold (no secret shared, the unique constraint in
-# place, every event with a caller number given its E.164 form).
+# a WARNING or an ERROR, when the module's version is not the current one after it, or
+# when what the migration scripts promise does not hold (no secret shared, the unique
+# constraint in place, every event with a caller number given its E.164 form).
 #
 #   bash scripts/upgrade_check.sh          (KEEP=1 keeps the temporary folder)
 set -uo pipefail
