@@ -187,6 +187,28 @@ run_prettier() {
     [ $rc -le 1 ] || return 2
 }
 
+# The README is for users and short (under 200 lines, as the OCA's are); the OCA's readme/
+# fragments, from which its tools build theirs, hold the same text as its sections.
+run_readme_check() {
+    python3 - "$REPO_ROOT" >"$WORK/readme.txt" <<'PY' || return 2
+import pathlib, sys
+root = pathlib.Path(sys.argv[1])
+readme = (root / "README.md").read_text()
+flat = " ".join(readme.split())
+lines = readme.count("\n")
+if lines >= 200:
+    print(f"README.md:{lines}: [readme-length] {lines} lines: keep it under 200 (details go to docs/)")
+for fragment in sorted((root / "readme").glob("*.md")):
+    if fragment.name == "CONTRIBUTORS.md":
+        continue
+    for block in fragment.read_text().split("\n\n"):
+        if " ".join(block.split()) not in flat:
+            line = fragment.read_text()[: fragment.read_text().index(block)].count("\n") + 1
+            print(f"readme/{fragment.name}:{line}: [readme-fragment] not in README.md: copy it again")
+            break
+PY
+}
+
 step() {
     local name=$1 fn=$2 t0=$SECONDS
     TOOL_NAMES+=("$name")
@@ -229,6 +251,7 @@ else
     step oca-checks run_oca_checks
     step eslint run_eslint
     step prettier run_prettier
+    step readme run_readme_check
     wait_pylint
 fi
 
