@@ -249,7 +249,11 @@ QUnit.module("softphone: the phone in the browser (SIP)", (hooks) => {
     hooks.beforeEach(() => {
         target = getFixture();
         ({calls, busCallbacks} = setupSoftphone());
-        handlers = {"axivox.softphone/get_state": () => sipState()};
+        handlers = {
+            "axivox.softphone/get_state": () => sipState(),
+            "axivox.softphone/note_sip_code": () => true,
+            "axivox.softphone/sip_call_answered": () => true,
+        };
         fake = makeFakeSip();
         microphone = () => Promise.resolve({getTracks: () => []});
         microphoneAsked = 0;
@@ -406,6 +410,13 @@ QUnit.module("softphone: the phone in the browser (SIP)", (hooks) => {
             inviter.setState("Established");
             await settle();
             assert.strictEqual(callStatus(), "In call with 0499123456");
+            // Answered: Odoo closes the open callback of that number
+            assert.deepEqual(
+                calls
+                    .filter((c) => c.key === "axivox.softphone/sip_call_answered")
+                    .map((c) => c.args),
+                [["0499123456"]]
+            );
             await click(target, ".o_axivox_dial_hangup");
             await settle();
             assert.ok(inviter.byeSent);
@@ -419,7 +430,11 @@ QUnit.module("softphone: the phone in the browser (SIP)", (hooks) => {
                 "a call not answered yet is cancelled"
             );
             assert.strictEqual(microphoneAsked, 1);
-            assert.deepEqual(serverCalls(), [], "no call through the PBX API");
+            assert.deepEqual(
+                serverCalls(),
+                ["axivox.softphone/sip_call_answered"],
+                "no call through the PBX API"
+            );
         }
     );
 
@@ -431,6 +446,11 @@ QUnit.module("softphone: the phone in the browser (SIP)", (hooks) => {
         assert.strictEqual(fake.inviters.length, 1);
         assert.strictEqual(fake.inviters[0].target.user, "*620");
         assert.ok(row().classList.contains("o_axivox_queue_pending"));
+        // Odoo is told: the agent sessions say the connection came from the softphone
+        assert.deepEqual(calls.at(-1), {
+            key: "axivox.softphone/note_sip_code",
+            args: [13, true],
+        });
         fake.inviters[0].setState("Established");
         fake.inviters[0].setState("Terminated");
         await settle();
@@ -455,8 +475,89 @@ QUnit.module("softphone: the phone in the browser (SIP)", (hooks) => {
         await settle();
         assert.notOk(row().classList.contains("o_axivox_queue_pending"));
         assert.ok(row().textContent.includes("The PBX refused the code #620."));
-        assert.deepEqual(serverCalls(), []);
+        assert.deepEqual(serverCalls(), [
+            "axivox.softphone/note_sip_code",
+            "axivox.softphone/note_sip_code",
+        ]);
     });
+
+    QUnit.test(
+        "Disconnect from all my queues dials each code in turn from the browser",
+        async (assert) => {
+            handlers["axivox.softphone/get_state"] = () => {
+                const state = sipState();
+                const billing = {
+                    ...state.queues[0],
+                    connected: true,
+                    connected_since: "2024-03-04 09:00:00",
+                };
+                state.queues = [
+                    billing,
+                    {
+                        ...billing,
+                        member_id: 14,
+                        queue_id: 4,
+                        name: "Sales",
+                        extension: "610",
+                        login_code: "*610",
+                        logout_code: "#610",
+                    },
+                    {
+                        ...billing,
+                        member_id: 15,
+                        queue_id: 5,
+                        name: "Support",
+                        extension: "630",
+                        login_code: "*630",
+                        logout_code: "#630",
+                        connected: false,
+                        connected_since: false,
+                    },
+                ];
+                return state;
+            };
+            await registered();
+            await click(target, ".o_axivox_disconnect_all");
+            await settle();
+            // One call at a time: the first code, and only it, until it is over
+            assert.deepEqual(
+                fake.inviters.map((i) => i.target.user),
+                ["#620"]
+            );
+            assert.ok(
+                queueRow(target, "Billing").classList.contains("o_axivox_queue_pending")
+            );
+            fake.inviters[0].setState("Established");
+            fake.inviters[0].setState("Terminated");
+            await settle();
+            assert.deepEqual(
+                fake.inviters.map((i) => i.target.user),
+                ["#620", "#610"]
+            );
+            // The PBX refuses the second: its row says why; Support was not connected
+            fake.inviters[1].refuse(404, "Not Found");
+            await settle();
+            assert.strictEqual(fake.inviters.length, 2);
+            assert.ok(
+                queueRow(target, "Sales").textContent.includes(
+                    "The PBX refused the code #610."
+                )
+            );
+            assert.ok(
+                queueRow(target, "Billing").classList.contains("o_axivox_queue_pending")
+            );
+            assert.deepEqual(
+                calls
+                    .filter((c) => c.key !== "axivox.softphone/get_state")
+                    .map((c) => [c.key, ...c.args]),
+                [
+                    ["axivox.softphone/note_sip_code", 13, false],
+                    ["axivox.softphone/note_sip_code", 14, false],
+                ],
+                "no call through the PBX API (disconnect_all)"
+            );
+        }
+    );
 
     QUnit.test(
         "without a SIP account, the PBX API places the calls",
@@ -586,6 +687,54 @@ QUnit.module("softphone: a call rings in the browser", (hooks) => {
         assert.strictEqual(third.rejected, 486);
         assert.strictEqual(second.state, "Established");
         assert.strictEqual(callStatus(), "In call with +3225550101");
+    });
+
+    QUnit.test("calling back a callback leaves from the browser", async (assert) => {
+        const callback = {
+            id: 5,
+            number: "+3225550100",
+            partner_id: 42,
+            partner_name: "Ada Lovelace",
+            queue_id: 3,
+            queue_name: "Billing",
+            call_time: "2024-03-04 09:00:00",
+            wait_time: 30,
+            attempts: 1,
+            state: "open",
+            claimed_by_id: false,
+            claimed_by_name: false,
+        };
+        handlers["axivox.softphone/get_callbacks"] = () => ({
+            callbacks: [callback],
+            count: 1,
+        });
+        handlers["axivox.softphone/claim_callback"] = ([id]) => ({
+            callback_id: id,
+            number: "+3225550100",
+        });
+        handlers["axivox.softphone/sip_call_answered"] = () => true;
+        await mountSoftphone(target, calls, handlers);
+        await openSoftphone(target);
+        await settle();
+        fake.registerers[0].accept();
+        await settle();
+        await click(target, ".o_axivox_callback_call");
+        await settle();
+        assert.deepEqual(
+            fake.inviters.map((i) => i.target.user),
+            ["+3225550100"]
+        );
+        assert.strictEqual(callStatus(), "Calling +3225550100...");
+        assert.ok(textOf(target, ".o_axivox_caller_card").includes("Ada Lovelace"));
+        fake.inviters[0].setState("Established");
+        await settle();
+        const keys = calls.map((c) => c.key);
+        assert.ok(keys.includes("axivox.softphone/claim_callback"));
+        assert.ok(keys.includes("axivox.softphone/sip_call_answered"));
+        assert.notOk(
+            keys.includes("axivox.softphone/call_back"),
+            "not through the API"
+        );
     });
 
     QUnit.test("the caller hangs up before she answers", async (assert) => {

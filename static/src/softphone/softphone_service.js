@@ -158,6 +158,8 @@ export class Softphone {
         this.sip = null;
         this._sipConfig = null;
         this._sipAgent = null;
+        /** The code calls "Disconnect from all my queues" waits for: id -> resolve. */
+        this._sipWaiters = {};
     }
 
     // ------------------------------------------------------------------ getters
@@ -522,6 +524,10 @@ export class Softphone {
         if (!queues.length || this.disconnectingAll) {
             return;
         }
+        if (this.sip) {
+            await this._disconnectAllSip(queues);
+            return;
+        }
         this.disconnectingAll = true;
         this.feedback = null;
         for (const queue of queues) {
@@ -633,7 +639,7 @@ Object.assign(Softphone.prototype, {
         };
     },
 
-    /** Call ``number`` from the browser; true when the call leaves. */
+    /** Call ``number`` from the browser; the call's id when it leaves, else false. */
     async _dialSip(number, queue = null) {
         if (this.calling) {
             return false;
@@ -656,7 +662,7 @@ Object.assign(Softphone.prototype, {
                 ...this._sipCallInfo(id, number),
                 member_id: queue ? queue.member_id : false,
             });
-            return true;
+            return id;
         } catch (error) {
             this._sipProblem(
                 error && error.text ? error : sipError("refused", error),
@@ -690,15 +696,57 @@ Object.assign(Softphone.prototype, {
         const code = connect ? queue.login_code : queue.logout_code;
         queue.pending = connect ? "connecting" : "disconnecting";
         queue.error = null;
-        if (await this._dialSip(code, queue)) {
-            this._startPendingTimer(queue);
-        } else {
+        const id = await this._dialSip(code, queue);
+        if (!id) {
             queue.pending = false;
+            return null;
+        }
+        this._startPendingTimer(queue);
+        // The agent sessions say the PBX's event came from the softphone, as when the
+        // PBX API dials the code (the session is a record, not the call: silent).
+        this.orm.silent
+            .call(SOFTPHONE, "note_sip_code", [queue.member_id, connect])
+            .catch(() => undefined);
+        return id;
+    },
+
+    /** A promise that resolves when the SIP call ``id`` is over (or at once if it is). */
+    _sipCallOver(id) {
+        if (!this.call || this.call.id !== id || CALL_OVER.includes(this.call.state)) {
+            return Promise.resolve();
+        }
+        return new Promise((resolve) => {
+            this._sipWaiters[id] = resolve;
+        });
+    },
+
+    /**
+     * "Disconnect from all my queues" over SIP: the phone in the browser dials the
+     * disconnection code of each queue in turn, one call at a time (the PBX has no code
+     * that logs an agent out of all her queues). A queue whose code fails says why on
+     * its row, the others go on.
+     */
+    async _disconnectAllSip(queues) {
+        this.disconnectingAll = true;
+        this.feedback = null;
+        try {
+            for (const queue of queues) {
+                const id = await this._dialCodeSip(queue, false);
+                if (id) {
+                    await this._sipCallOver(id);
+                }
+            }
+        } finally {
+            this.disconnectingAll = false;
         }
     },
 
     /** A change of the current SIP call. */
     _onSipCall(id, update) {
+        if (CALL_OVER.includes(update.state) && this._sipWaiters[id]) {
+            this._sipWaiters[id]();
+            delete this._sipWaiters[id];
+        }
         if (!this.call || this.call.id !== id || CALL_OVER.includes(this.call.state)) {
             return;
         }
@@ -707,6 +755,18 @@ Object.assign(Softphone.prototype, {
             call.message = update.reason;
         }
         this.showCall(call);
+        if (
+            update.state === "answered" &&
+            !call.incoming &&
+            !call.member_id &&
+            !this.queues.some((q) => [q.login_code, q.logout_code].includes(call.to))
+        ) {
+            // A number she called answered: its open callback is closed, as when the
+            // PBX API places the call.
+            this.orm.silent
+                .call(SOFTPHONE, "sip_call_answered", [call.to])
+                .catch(() => undefined);
+        }
         if (update.state === "failed" && call.member_id) {
             const queue = this.queueByMember(call.member_id);
             if (queue && queue.pending) {
