@@ -204,6 +204,7 @@ let fake = null;
 let microphone = null;
 let microphoneAsked = 0;
 let timeouts = [];
+let scheduled = [];
 
 async function settle() {
     for (let i = 0; i < 5; i++) {
@@ -265,7 +266,13 @@ QUnit.module("softphone: the phone in the browser (SIP)", (hooks) => {
                 return microphone();
             },
             playRemote: () => undefined,
+            // Registering again after a drop: the tests run the timers by hand
+            schedule: (fn, delay) => scheduled.push({fn, delay, cancelled: false}) - 1,
+            cancel: (handle) => {
+                scheduled[handle].cancelled = true;
+            },
         });
+        scheduled = [];
         const {setTimeout, clearTimeout} = browser;
         patchWithCleanup(browser, {
             // The fallback read of the state is run by hand; other timers as usual
@@ -354,6 +361,67 @@ QUnit.module("softphone: the phone in the browser (SIP)", (hooks) => {
                 textOf(target, ".o_axivox_sip_error"),
                 `The PBX cannot be reached at ${WSS}.`
             );
+        }
+    );
+
+    QUnit.test(
+        "the WebSocket drops: the phone registers again by itself, backing off",
+        async (assert) => {
+            await registered();
+            fake.agents[0].options.delegate.onDisconnect(new Error("closed"));
+            await settle();
+            assert.strictEqual(
+                textOf(target, ".o_axivox_sip_error"),
+                `The PBX cannot be reached at ${WSS}.`
+            );
+            assert.strictEqual(
+                textOf(target, ".o_axivox_sip_retry_in"),
+                "Trying again by itself in 1 s."
+            );
+            assert.deepEqual(
+                scheduled.map((t) => t.delay),
+                [1000]
+            );
+            // The PBX is still away: the next try waits longer
+            fake.startError = "WebSocket closed";
+            scheduled.at(-1).fn();
+            await settle();
+            assert.strictEqual(fake.agents.length, 2, "a new user agent");
+            assert.ok(fake.agents[0].stopped, "the old one is stopped");
+            assert.strictEqual(
+                textOf(target, ".o_axivox_sip_retry_in"),
+                "Trying again by itself in 2 s."
+            );
+            scheduled.at(-1).fn();
+            await settle();
+            assert.deepEqual(
+                scheduled.map((t) => t.delay),
+                [1000, 2000, 4000]
+            );
+            // Back: registered again, and the next drop starts from 1 s again
+            fake.startError = null;
+            scheduled.at(-1).fn();
+            await settle();
+            assert.strictEqual(fake.agents.length, 4);
+            fake.registerers.at(-1).accept();
+            await settle();
+            assert.strictEqual(sipLine(), "Phone ready in the browser");
+            assert.containsNone(target, ".o_axivox_sip_retry_in");
+            // A drop reported by an agent already replaced changes nothing
+            fake.agents[0].options.delegate.onDisconnect(new Error("late"));
+            await settle();
+            assert.strictEqual(sipLine(), "Phone ready in the browser");
+            fake.agents.at(-1).options.delegate.onDisconnect(new Error("closed"));
+            await settle();
+            assert.strictEqual(scheduled.at(-1).delay, 1000);
+            // Retry by hand: the timer is dropped, one new registration
+            await click(target, ".o_axivox_sip_retry");
+            await settle();
+            assert.ok(scheduled.at(-1).cancelled);
+            assert.strictEqual(fake.agents.length, 5);
+            fake.registerers.at(-1).accept();
+            await settle();
+            assert.strictEqual(sipLine(), "Phone ready in the browser");
         }
     );
 
@@ -621,6 +689,8 @@ QUnit.module("softphone: a call rings in the browser", (hooks) => {
                 return Promise.resolve({getTracks: () => []});
             },
             playRemote: () => undefined,
+            schedule: () => 0,
+            cancel: () => undefined,
         });
     });
 
