@@ -61,9 +61,11 @@ class AxivoxSoftphone(models.AbstractModel):
     def claim_callback(self, callback_id):
         """Claim callback ``callback_id`` for the phone in her browser, which calls the
         caller itself: the number to call."""
-        if not isinstance(callback_id, int) or isinstance(callback_id, bool):
+        callback = self.env["axivox.callback"]
+        if isinstance(callback_id, int) and not isinstance(callback_id, bool):
+            callback = callback.browse(callback_id).exists()
+        if not callback:
             raise UserError(_("This callback no longer exists."))
-        callback = self.env["axivox.callback"].browse(callback_id)
         callback.action_claim()
         return {"callback_id": callback.id, "number": callback.sudo().number}
 
