@@ -42,13 +42,14 @@ ROW = (
     "r => r.querySelector('.o_axivox_queue_name').textContent === 'Sales')"
 )
 CALL_STATUS = "(document.querySelector('.o_axivox_call_status') || {}).textContent"
-# A demo contact with a phone number the PBX account can dial (read as the agent).
+# A demo contact (a person, not a user) with a phone number, read as the agent.
 CONTACT_RPC = """
 fetch('/web/dataset/call_kw/res.partner/search_read', {
     method: 'POST', headers: {'Content-Type': 'application/json'},
     body: JSON.stringify({jsonrpc: '2.0', method: 'call', params: {
         model: 'res.partner', method: 'search_read',
-        args: [[['axivox_phone_e164', '!=', false]]],
+        args: [[['axivox_phone_e164', '!=', false], ['user_ids', '=', false],
+                ['is_company', '=', false]]],
         kwargs: {fields: ['name', 'axivox_phone_e164'], limit: 1, order: 'id'}}})
 }).then(r => r.json()).then(r => (r.result || [])[0] || null)
 """
