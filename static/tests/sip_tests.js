@@ -27,6 +27,7 @@ import {
 import {browser} from "@web/core/browser/browser";
 import {contactCentreService} from "@voip_axivox_queue/softphone_contact/contact_centre_service";
 import {registry} from "@web/core/registry";
+import {session} from "@web/session";
 import {sipBrowser} from "@voip_axivox_queue/softphone/sip_user_agent";
 
 const WSS = "wss://pabx.example.com:3443";
@@ -624,6 +625,16 @@ QUnit.module("softphone: the phone in the browser (SIP)", (hooks) => {
                 ],
                 "no call through the PBX API (disconnect_all)"
             );
+        }
+    );
+
+    QUnit.test(
+        "Odoo's own VoIP widget installed: no second SIP registration",
+        async (assert) => {
+            patchWithCleanup(session, {axivox_phone_widget: "voip_oca"});
+            await startOpen();
+            assert.strictEqual(fake.agents.length, 0, "SIP.js is not even loaded");
+            assert.containsNone(target, ".o_axivox_sip_status");
         }
     );
 

@@ -573,7 +573,10 @@ export class Softphone {
  */
 Object.assign(Softphone.prototype, {
     /** The SIP account of the softphone's state: start, restart or stop the phone. */
-    _setupSip(config) {
+    _setupSip(account) {
+        // Odoo's own VoIP widget is the phone in this browser when it is installed: a
+        // second SIP registration of the same account would take its calls away.
+        const config = session.axivox_phone_widget ? null : account;
         const same = JSON.stringify(config) === JSON.stringify(this._sipConfig);
         if (same && (!config || this._sipAgent)) {
             return;
