@@ -206,6 +206,7 @@ let microphone = null;
 let microphoneAsked = 0;
 let timeouts = [];
 let scheduled = [];
+let rings = [];
 
 async function settle() {
     for (let i = 0; i < 5; i++) {
@@ -267,6 +268,7 @@ QUnit.module("softphone: the phone in the browser (SIP)", (hooks) => {
                 return microphone();
             },
             playRemote: () => undefined,
+            ring: () => () => undefined,
             // Registering again after a drop: the tests run the timers by hand
             schedule: (fn, delay) => scheduled.push({fn, delay, cancelled: false}) - 1,
             cancel: (handle) => {
@@ -702,7 +704,12 @@ QUnit.module("softphone: a call rings in the browser", (hooks) => {
             playRemote: () => undefined,
             schedule: () => 0,
             cancel: () => undefined,
+            ring: () => {
+                rings.push("ring");
+                return () => rings.push("stop");
+            },
         });
+        rings = [];
     });
 
     function panelMustBeClosed() {
@@ -725,6 +732,7 @@ QUnit.module("softphone: a call rings in the browser", (hooks) => {
     QUnit.test("rings, shows the caller and her card; answer", async (assert) => {
         const invitation = await ringing();
         assert.containsOnce(target, ".o_axivox_softphone_panel", "the panel opens");
+        assert.deepEqual(rings, ["ring"], "it rings");
         assert.containsOnce(target, ".o_axivox_sip_incoming");
         assert.strictEqual(textOf(target, ".o_axivox_sip_caller"), "+3225550100");
         assert.strictEqual(callStatus(), "+3225550100 is calling you");
@@ -744,6 +752,7 @@ QUnit.module("softphone: a call rings in the browser", (hooks) => {
         });
         assert.containsNone(target, ".o_axivox_sip_incoming");
         assert.strictEqual(callStatus(), "In call with +3225550100");
+        assert.deepEqual(rings, ["ring", "stop"], "answered: the ring stops");
         assert.strictEqual(microphoneAsked, 1);
         await click(target, ".o_axivox_dial_hangup");
         await settle();
@@ -756,6 +765,7 @@ QUnit.module("softphone: a call rings in the browser", (hooks) => {
         await click(target, ".o_axivox_sip_decline");
         await settle();
         assert.strictEqual(invitation.rejected, 603);
+        assert.deepEqual(rings, ["ring", "stop"], "declined: the ring stops");
         assert.containsNone(target, ".o_axivox_sip_incoming");
         assert.strictEqual(callStatus(), "Call ended");
         // In a call, another caller is told busy
@@ -822,6 +832,7 @@ QUnit.module("softphone: a call rings in the browser", (hooks) => {
         const invitation = await ringing();
         invitation.setState("Terminated");
         await settle();
+        assert.deepEqual(rings, ["ring", "stop"], "given up: the ring stops");
         assert.containsNone(target, ".o_axivox_sip_incoming");
         assert.strictEqual(callStatus(), "Call ended");
     });

@@ -49,6 +49,36 @@ export const sipBrowser = {
     cancel(handle) {
         browser.clearTimeout(handle);
     },
+    /**
+     * The ring of a call that comes in: a short generated tone (WebAudio, 425 Hz, one
+     * second on, three off) until the returned function is called. Nothing when the
+     * browser has no WebAudio or does not let the page play sound yet.
+     */
+    ring() {
+        const AudioContext = window.AudioContext || window.webkitAudioContext;
+        if (!AudioContext) {
+            return () => undefined;
+        }
+        let context = null;
+        try {
+            context = new AudioContext();
+            const oscillator = context.createOscillator();
+            const gain = context.createGain();
+            oscillator.frequency.value = 425;
+            gain.gain.value = 0;
+            const start = context.currentTime;
+            // A minute of rings is scheduled at once; the caller rarely waits longer
+            for (let second = 0; second < 60; second += 4) {
+                gain.gain.setValueAtTime(0.2, start + second);
+                gain.gain.setValueAtTime(0, start + second + 1);
+            }
+            oscillator.connect(gain).connect(context.destination);
+            oscillator.start();
+        } catch {
+            return () => undefined;
+        }
+        return () => context.close().catch(() => undefined);
+    },
     /** Play the other side of an established call. */
     playRemote(session) {
         const handler = session.sessionDescriptionHandler;
@@ -421,6 +451,13 @@ export class SipUserAgent {
         const id = `sip-${this._nextId++}`;
         this.current = {id, session: invitation, incoming: true};
         this._follow(id, invitation);
+        // It rings until answered, declined or given up by the caller
+        const stopRing = sipBrowser.ring();
+        invitation.stateChange.addListener((state) => {
+            if (state !== this.SIP.SessionState.Initial) {
+                stopRing();
+            }
+        });
         const identity = invitation.remoteIdentity || {};
         this.listener.onIncoming(id, {
             number: (identity.uri && identity.uri.user) || "",
