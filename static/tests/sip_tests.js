@@ -510,6 +510,11 @@ QUnit.module("softphone: the phone in the browser (SIP)", (hooks) => {
     );
 
     QUnit.test("Connect dials the queue's code from the browser", async (assert) => {
+        const invitesWhenNoted = [];
+        handlers["axivox.softphone/note_sip_code"] = () => {
+            invitesWhenNoted.push(fake.inviters.length);
+            return true;
+        };
         await registered();
         const row = () => queueRow(target, "Billing");
         await click(row(), ".o_axivox_queue_connect");
@@ -518,10 +523,12 @@ QUnit.module("softphone: the phone in the browser (SIP)", (hooks) => {
         assert.strictEqual(fake.inviters[0].target.user, "*620");
         assert.ok(row().classList.contains("o_axivox_queue_pending"));
         // Odoo is told: the agent sessions say the connection came from the softphone
+        // (before the code is dialed, so that even a fast event of the PBX finds it)
         assert.deepEqual(calls.at(-1), {
             key: "axivox.softphone/note_sip_code",
             args: [13, true],
         });
+        assert.deepEqual(invitesWhenNoted, [0]);
         fake.inviters[0].setState("Established");
         fake.inviters[0].setState("Terminated");
         await settle();

@@ -699,18 +699,36 @@ Object.assign(Softphone.prototype, {
         const code = connect ? queue.login_code : queue.logout_code;
         queue.pending = connect ? "connecting" : "disconnecting";
         queue.error = null;
+        await this._noteSipCode(queue, connect);
         const id = await this._dialSip(code, queue);
         if (!id) {
             queue.pending = false;
             return null;
         }
         this._startPendingTimer(queue);
-        // The agent sessions say the PBX's event came from the softphone, as when the
-        // PBX API dials the code (the session is a record, not the call: silent).
-        this.orm.silent
-            .call(SOFTPHONE, "note_sip_code", [queue.member_id, connect])
-            .catch(() => undefined);
         return id;
+    },
+
+    /**
+     * Tell Odoo that the softphone dials this code, before it is dialed: the agent
+     * sessions then say the PBX's event came from the softphone, as when the PBX API
+     * dials it, however fast the event comes. Only when the call can leave (registered,
+     * not in a call, the microphone allowed); a failure to tell is not shown (the
+     * session's source is a record, not the call).
+     */
+    async _noteSipCode(queue, connect) {
+        if (this._sipNotReady() || this.inCall || this.calling) {
+            return;
+        }
+        try {
+            await this._sipAgent._ensureMicrophone();
+            await this.orm.silent.call(SOFTPHONE, "note_sip_code", [
+                queue.member_id,
+                connect,
+            ]);
+        } catch {
+            // _dialSip says what is wrong with the call
+        }
     },
 
     /** A promise that resolves when the SIP call ``id`` is over (or at once if it is). */
