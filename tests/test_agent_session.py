@@ -186,6 +186,35 @@ class TestAgentSessions(ContactCentreCase):
         self.assertEqual(self.sessions()[-1].end_source, "widget")
         self.assertFalse(self.m_bruno_support.login_intent)
 
+    def test_connecting_again_soon_is_the_softphones_again(self):
+        """An agent who connects, disconnects and connects again within two minutes:
+        each connection told to Odoo before the PBX's event is the softphone's, and
+        an event of another source in between stays its own."""
+        now = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+
+        def at(seconds):
+            return (now + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S")
+
+        def login(kind, seconds):
+            self.ingest(
+                [
+                    self.ev(
+                        kind, at(seconds), agent_extension="201", member_type="dynamic"
+                    )
+                ]
+            )
+
+        softphone = self.env["axivox.softphone"].with_user(self.agent)
+        softphone.note_sip_code(self.m_anna_sales.id, True)
+        login("ADDMEMBER", -30)
+        login("REMOVEMEMBER", -20)  # from her desk phone
+        softphone.note_sip_code(self.m_anna_sales.id, True)
+        login("ADDMEMBER", -2)
+        self.assertEqual(
+            [(s.start_source, s.end_source) for s in self.sessions()],
+            [("widget", "phone"), ("widget", False)],
+        )
+
     def test_report_per_agent_and_day(self):
         self.ingest(
             [
