@@ -341,11 +341,20 @@ class AxivoxAgentSession(models.Model):
         )
         for member in members:
             ext = member.user_id.axivox_extension
+            # The event that came first is the latest of its kind in the window, and
+            # only if no source was given to it yet: an earlier login of hers that was
+            # already told (or one of her desk phone) is not this one, and taking it
+            # would lose the intent of the event to come.
             self.env.cr.execute(
                 """
                 UPDATE axivox_queue_event SET login_source = %s
-                 WHERE queue_id = %s AND agent_extension = %s AND event_type = %s
-                   AND event_ts BETWEEN %s AND %s
+                 WHERE id = (
+                        SELECT id FROM axivox_queue_event
+                         WHERE queue_id = %s AND agent_extension = %s
+                           AND event_type = %s AND event_ts BETWEEN %s AND %s
+                         ORDER BY event_ts DESC, id DESC
+                         LIMIT 1)
+                   AND login_source IS NULL
                 RETURNING event_ts
             """,
                 [source, member.queue_id.id, ext, kind, now - INTENT_WINDOW, now + 5],

@@ -188,16 +188,42 @@ class AxivoxSoftphone(models.AbstractModel):
         code = member.queue_id.login_code if connect else member.queue_id.logout_code
         info = self.dial(code)
         if info.get("outcome") in ("logged_in", "logged_out"):
-            # In a transaction of its own, committed at once: the PBX's event may
-            # change the membership meanwhile, and Odoo running the action again
-            # after such a serialization failure would dial the code a second time.
-            account = member.queue_id.account_id
-            with account._own_transaction() as env:
-                env["axivox.agent.session"]._note_local_change(
-                    member.with_env(env), connect, "widget"
-                )
-            member.invalidate_recordset()
+            self._note_code_dialed(member, connect)
         return dict(info, member_id=member.id, queue_id=member.queue_id.id)
+
+    @api.model
+    def note_sip_code(self, member_id, connect):
+        """The phone in her browser dialed the login (``connect``) or logout code of her
+        own membership ``member_id`` over SIP: the PBX's event to come (or just come)
+        comes from the softphone, as when the PBX API dials it."""
+        member = self._own_member(member_id)
+        if not isinstance(connect, bool):
+            raise UserError(_("Say whether you connect or disconnect."))
+        if member.member_type == "static":
+            raise UserError(
+                _(
+                    "You are a static agent of %(queue)s: you are always connected.",
+                    queue=member.queue_id.name,
+                )
+            )
+        self._account_for_dial()  # a clear error when there is no extension
+        self._note_code_dialed(member, connect)
+        return True
+
+    @api.model
+    def _note_code_dialed(self, member, connect):
+        """Remember for the agent sessions that the softphone logged ``member`` (sudo)
+        in or out.
+
+        In a transaction of its own, committed at once: the PBX's event may change the
+        membership meanwhile, and Odoo running the action again after such a
+        serialization failure would dial the code a second time."""
+        account = member.queue_id.account_id
+        with account._own_transaction() as env:
+            env["axivox.agent.session"]._note_local_change(
+                member.with_env(env), connect, "widget"
+            )
+        member.invalidate_recordset()
 
     # ------------------------------------------------------------------
     # Helpers

@@ -58,6 +58,39 @@ class AxivoxSoftphone(models.AbstractModel):
         return self.env["axivox.callback"].browse(callback_id).action_call_back()
 
     @api.model
+    def claim_callback(self, callback_id):
+        """Claim callback ``callback_id`` for the phone in her browser, which calls the
+        caller itself: the number to call."""
+        callback = self.env["axivox.callback"]
+        if isinstance(callback_id, int) and not isinstance(callback_id, bool):
+            callback = callback.browse(callback_id).exists()
+        if not callback:
+            raise UserError(_("This callback no longer exists."))
+        callback.action_claim()
+        return {"callback_id": callback.id, "number": callback.sudo().number}
+
+    @api.model
+    def sip_call_answered(self, number):
+        """A call the phone in her browser placed to ``number`` was answered: the open
+        callback of that number is closed, by her, now (as for a call the PBX API
+        places)."""
+        if not isinstance(number, str) or not number.strip():
+            raise UserError(_("Type a number to call."))
+        self._account_for_dial()  # a clear error when there is no extension
+        if (
+            not self.env["axivox.rate.limit"]
+            .sudo()
+            ._hit(f"dial:{self.env.uid}", DIAL_LIMIT, DIAL_WINDOW)
+        ):
+            raise UserError(
+                _("Too many calls in a short time: wait a minute, then try again.")
+            )
+        self.env["axivox.callback"]._note_placed_call(
+            {"state": "answered"}, number.strip()
+        )
+        return True
+
+    @api.model
     def caller_card(self, number):
         """The caller card of ``number`` for the current user (a call she places): the
         contact she may read, and her last calls among those she may read (the queue

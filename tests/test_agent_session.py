@@ -3,7 +3,7 @@ duplicated and out-of-order events), how they started and ended, rebuilt from th
 events; the report per agent and day."""
 from datetime import datetime, timedelta, timezone
 
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 
 from .common import make_user
@@ -148,6 +148,72 @@ class TestAgentSessions(ContactCentreCase):
         )
         session = self.sessions("202")
         self.assertEqual((session.start_source, session.end_source), ("sync", "sync"))
+
+    def test_a_code_dialed_over_sip_comes_from_the_softphone(self):
+        """The phone in her browser dials the code itself; Odoo is told, and the
+        PBX's event is recorded as coming from the softphone, as through the API."""
+        now = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+        softphone = self.env["axivox.softphone"].with_user(self.agent)
+        # Odoo is told first, the PBX's event follows
+        self.assertTrue(softphone.note_sip_code(self.m_anna_sales.id, True))
+        at = (now - timedelta(seconds=2)).strftime("%Y-%m-%dT%H:%M:%S")
+        self.ingest(
+            [self.ev("ADDMEMBER", at, agent_extension="201", member_type="dynamic")]
+        )
+        self.assertEqual(self.sessions()[-1].start_source, "widget")
+        # The PBX's event came first, Odoo is told after
+        later = (now + timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%S")
+        self.ingest(
+            [
+                self.ev(
+                    "REMOVEMEMBER", later, agent_extension="201", member_type="dynamic"
+                )
+            ]
+        )
+        self.assertEqual(self.sessions()[-1].end_source, "phone")
+        softphone.note_sip_code(self.m_anna_sales.id, False)
+        self.assertEqual(self.sessions()[-1].end_source, "widget")
+        # Only her own dynamic memberships, a clear yes or no; nothing changes else
+        bruno = self.env["axivox.softphone"].with_user(self.agent2)
+        for who, member_id, connect, message in (
+            (softphone, self.m_bruno_support.id, True, "only log yourself"),
+            (softphone, "13", True, "only log yourself"),
+            (bruno, self.m_bruno_sales.id, True, "static agent"),
+            (softphone, self.m_anna_sales.id, "yes", "connect or disconnect"),
+        ):
+            with self.assertRaisesRegex(UserError, message):
+                who.note_sip_code(member_id, connect)
+        self.assertEqual(self.sessions()[-1].end_source, "widget")
+        self.assertFalse(self.m_bruno_support.login_intent)
+
+    def test_connecting_again_soon_is_the_softphones_again(self):
+        """An agent who connects, disconnects and connects again within two minutes:
+        each connection told to Odoo before the PBX's event is the softphone's, and
+        an event of another source in between stays its own."""
+        now = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+
+        def at(seconds):
+            return (now + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S")
+
+        def login(kind, seconds):
+            self.ingest(
+                [
+                    self.ev(
+                        kind, at(seconds), agent_extension="201", member_type="dynamic"
+                    )
+                ]
+            )
+
+        softphone = self.env["axivox.softphone"].with_user(self.agent)
+        softphone.note_sip_code(self.m_anna_sales.id, True)
+        login("ADDMEMBER", -30)
+        login("REMOVEMEMBER", -20)  # from her desk phone
+        softphone.note_sip_code(self.m_anna_sales.id, True)
+        login("ADDMEMBER", -2)
+        self.assertEqual(
+            [(s.start_source, s.end_source) for s in self.sessions()],
+            [("widget", "phone"), ("widget", False)],
+        )
 
     def test_report_per_agent_and_day(self):
         self.ingest(

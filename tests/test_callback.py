@@ -248,6 +248,37 @@ class TestCallbacks(ContactCentreCase):
             )
         )
 
+    def test_called_back_from_the_phone_in_the_browser(self):
+        """With the phone in her browser, the softphone claims the callback, calls the
+        caller itself and tells Odoo when the call was answered; no PBX API call."""
+        self.ingest(self.call("s1", "025550100", "09:00:00", fate="ABANDON"))
+        callback = self.open_callbacks()
+        softphone = self.env["axivox.softphone"].with_user(self.agent)
+        self.assertEqual(
+            softphone.claim_callback(callback.id),
+            {"callback_id": callback.id, "number": ALICE},
+        )
+        self.assertEqual(
+            (callback.state, callback.claimed_by_id), ("claimed", self.agent)
+        )
+        # Another agent cannot take it; bad ids and numbers change nothing
+        other = self.env["axivox.softphone"].with_user(self.agent2)
+        for call, message in (
+            (lambda: other.claim_callback(callback.id), "already claimed"),
+            (lambda: softphone.claim_callback("1"), "no longer exists"),
+            (lambda: softphone.claim_callback(10**9), "no longer exists"),
+            (lambda: softphone.sip_call_answered(""), "Type a number"),
+            (lambda: softphone.sip_call_answered(["x"]), "Type a number"),
+        ):
+            with self.assertRaisesRegex(UserError, message):
+                call()
+        self.assertEqual(callback.state, "claimed")
+        self.assertTrue(softphone.sip_call_answered("02 555 01 00"))
+        self.assertEqual(
+            (callback.state, callback.result, callback.closed_by_id),
+            ("done", "called_back", self.agent),
+        )
+
     def test_dashboard_counts_and_age(self):
         self.ingest(
             self.call("g1", ALICE, "09:00:00", fate="ABANDON")

@@ -231,6 +231,22 @@ class TestSoftphoneTour(PbxTourWorld, HttpCase):
         self.authenticate("no_phone_info", "no_phone_info")
         info = self.make_jsonrpc_request("/web/session/get_session_info", {})
         self.assertIs(info["axivox_extension"], False)
+        self.assertIs(info["axivox_phone_widget"], False)
+
+    def test_session_info_names_odoos_own_voip_widget(self):
+        """Where Odoo's own VoIP module is installed, the web client is told (the
+        softphone then shows no second phone icon); one not installed does not
+        count."""
+        Module = self.env["ir.module.module"].sudo()
+        voip_oca = Module.search([("name", "=", "voip_oca")]) or Module.create(
+            {"name": "voip_oca", "state": "uninstalled"}
+        )
+        self.authenticate(self.sofia.login, self.sofia.login)
+        info = self.make_jsonrpc_request("/web/session/get_session_info", {})
+        self.assertIs(info["axivox_phone_widget"], False)
+        voip_oca.state = "installed"
+        info = self.make_jsonrpc_request("/web/session/get_session_info", {})
+        self.assertEqual(info["axivox_phone_widget"], "voip_oca")
 
     def test_tour(self):
         stop = threading.Event()

@@ -27,6 +27,7 @@ import {
 import {browser} from "@web/core/browser/browser";
 import {contactCentreService} from "@voip_axivox_queue/softphone_contact/contact_centre_service";
 import {registry} from "@web/core/registry";
+import {session} from "@web/session";
 import {sipBrowser} from "@voip_axivox_queue/softphone/sip_user_agent";
 
 const WSS = "wss://pabx.example.com:3443";
@@ -204,6 +205,8 @@ let fake = null;
 let microphone = null;
 let microphoneAsked = 0;
 let timeouts = [];
+let scheduled = [];
+let rings = [];
 
 async function settle() {
     for (let i = 0; i < 5; i++) {
@@ -249,7 +252,11 @@ QUnit.module("softphone: the phone in the browser (SIP)", (hooks) => {
     hooks.beforeEach(() => {
         target = getFixture();
         ({calls, busCallbacks} = setupSoftphone());
-        handlers = {"axivox.softphone/get_state": () => sipState()};
+        handlers = {
+            "axivox.softphone/get_state": () => sipState(),
+            "axivox.softphone/note_sip_code": () => true,
+            "axivox.softphone/sip_call_answered": () => true,
+        };
         fake = makeFakeSip();
         microphone = () => Promise.resolve({getTracks: () => []});
         microphoneAsked = 0;
@@ -261,7 +268,14 @@ QUnit.module("softphone: the phone in the browser (SIP)", (hooks) => {
                 return microphone();
             },
             playRemote: () => undefined,
+            ring: () => () => undefined,
+            // Registering again after a drop: the tests run the timers by hand
+            schedule: (fn, delay) => scheduled.push({fn, delay, cancelled: false}) - 1,
+            cancel: (handle) => {
+                scheduled[handle].cancelled = true;
+            },
         });
+        scheduled = [];
         const {setTimeout, clearTimeout} = browser;
         patchWithCleanup(browser, {
             // The fallback read of the state is run by hand; other timers as usual
@@ -353,6 +367,67 @@ QUnit.module("softphone: the phone in the browser (SIP)", (hooks) => {
         }
     );
 
+    QUnit.test(
+        "the WebSocket drops: the phone registers again by itself, backing off",
+        async (assert) => {
+            await registered();
+            fake.agents[0].options.delegate.onDisconnect(new Error("closed"));
+            await settle();
+            assert.strictEqual(
+                textOf(target, ".o_axivox_sip_error"),
+                `The PBX cannot be reached at ${WSS}.`
+            );
+            assert.strictEqual(
+                textOf(target, ".o_axivox_sip_retry_in"),
+                "Trying again by itself in 1 s."
+            );
+            assert.deepEqual(
+                scheduled.map((t) => t.delay),
+                [1000]
+            );
+            // The PBX is still away: the next try waits longer
+            fake.startError = "WebSocket closed";
+            scheduled.at(-1).fn();
+            await settle();
+            assert.strictEqual(fake.agents.length, 2, "a new user agent");
+            assert.ok(fake.agents[0].stopped, "the old one is stopped");
+            assert.strictEqual(
+                textOf(target, ".o_axivox_sip_retry_in"),
+                "Trying again by itself in 2 s."
+            );
+            scheduled.at(-1).fn();
+            await settle();
+            assert.deepEqual(
+                scheduled.map((t) => t.delay),
+                [1000, 2000, 4000]
+            );
+            // Back: registered again, and the next drop starts from 1 s again
+            fake.startError = null;
+            scheduled.at(-1).fn();
+            await settle();
+            assert.strictEqual(fake.agents.length, 4);
+            fake.registerers.at(-1).accept();
+            await settle();
+            assert.strictEqual(sipLine(), "Phone ready in the browser");
+            assert.containsNone(target, ".o_axivox_sip_retry_in");
+            // A drop reported by an agent already replaced changes nothing
+            fake.agents[0].options.delegate.onDisconnect(new Error("late"));
+            await settle();
+            assert.strictEqual(sipLine(), "Phone ready in the browser");
+            fake.agents.at(-1).options.delegate.onDisconnect(new Error("closed"));
+            await settle();
+            assert.strictEqual(scheduled.at(-1).delay, 1000);
+            // Retry by hand: the timer is dropped, one new registration
+            await click(target, ".o_axivox_sip_retry");
+            await settle();
+            assert.ok(scheduled.at(-1).cancelled);
+            assert.strictEqual(fake.agents.length, 5);
+            fake.registerers.at(-1).accept();
+            await settle();
+            assert.strictEqual(sipLine(), "Phone ready in the browser");
+        }
+    );
+
     QUnit.test("another refusal of the PBX is said with its code", async (assert) => {
         await startOpen();
         fake.registerers[0].reject(503, "Service Unavailable");
@@ -406,6 +481,13 @@ QUnit.module("softphone: the phone in the browser (SIP)", (hooks) => {
             inviter.setState("Established");
             await settle();
             assert.strictEqual(callStatus(), "In call with 0499123456");
+            // Answered: Odoo closes the open callback of that number
+            assert.deepEqual(
+                calls
+                    .filter((c) => c.key === "axivox.softphone/sip_call_answered")
+                    .map((c) => c.args),
+                [["0499123456"]]
+            );
             await click(target, ".o_axivox_dial_hangup");
             await settle();
             assert.ok(inviter.byeSent);
@@ -419,11 +501,20 @@ QUnit.module("softphone: the phone in the browser (SIP)", (hooks) => {
                 "a call not answered yet is cancelled"
             );
             assert.strictEqual(microphoneAsked, 1);
-            assert.deepEqual(serverCalls(), [], "no call through the PBX API");
+            assert.deepEqual(
+                serverCalls(),
+                ["axivox.softphone/sip_call_answered"],
+                "no call through the PBX API"
+            );
         }
     );
 
     QUnit.test("Connect dials the queue's code from the browser", async (assert) => {
+        const invitesWhenNoted = [];
+        handlers["axivox.softphone/note_sip_code"] = () => {
+            invitesWhenNoted.push(fake.inviters.length);
+            return true;
+        };
         await registered();
         const row = () => queueRow(target, "Billing");
         await click(row(), ".o_axivox_queue_connect");
@@ -431,6 +522,13 @@ QUnit.module("softphone: the phone in the browser (SIP)", (hooks) => {
         assert.strictEqual(fake.inviters.length, 1);
         assert.strictEqual(fake.inviters[0].target.user, "*620");
         assert.ok(row().classList.contains("o_axivox_queue_pending"));
+        // Odoo is told: the agent sessions say the connection came from the softphone
+        // (before the code is dialed, so that even a fast event of the PBX finds it)
+        assert.deepEqual(calls.at(-1), {
+            key: "axivox.softphone/note_sip_code",
+            args: [13, true],
+        });
+        assert.deepEqual(invitesWhenNoted, [0]);
         fake.inviters[0].setState("Established");
         fake.inviters[0].setState("Terminated");
         await settle();
@@ -455,8 +553,99 @@ QUnit.module("softphone: the phone in the browser (SIP)", (hooks) => {
         await settle();
         assert.notOk(row().classList.contains("o_axivox_queue_pending"));
         assert.ok(row().textContent.includes("The PBX refused the code #620."));
-        assert.deepEqual(serverCalls(), []);
+        assert.deepEqual(serverCalls(), [
+            "axivox.softphone/note_sip_code",
+            "axivox.softphone/note_sip_code",
+        ]);
     });
+
+    QUnit.test(
+        "Disconnect from all my queues dials each code in turn from the browser",
+        async (assert) => {
+            handlers["axivox.softphone/get_state"] = () => {
+                const state = sipState();
+                const billing = {
+                    ...state.queues[0],
+                    connected: true,
+                    connected_since: "2024-03-04 09:00:00",
+                };
+                state.queues = [
+                    billing,
+                    {
+                        ...billing,
+                        member_id: 14,
+                        queue_id: 4,
+                        name: "Sales",
+                        extension: "610",
+                        login_code: "*610",
+                        logout_code: "#610",
+                    },
+                    {
+                        ...billing,
+                        member_id: 15,
+                        queue_id: 5,
+                        name: "Support",
+                        extension: "630",
+                        login_code: "*630",
+                        logout_code: "#630",
+                        connected: false,
+                        connected_since: false,
+                    },
+                ];
+                return state;
+            };
+            await registered();
+            await click(target, ".o_axivox_disconnect_all");
+            await settle();
+            // One call at a time: the first code, and only it, until it is over
+            assert.deepEqual(
+                fake.inviters.map((i) => i.target.user),
+                ["#620"]
+            );
+            assert.ok(
+                queueRow(target, "Billing").classList.contains("o_axivox_queue_pending")
+            );
+            fake.inviters[0].setState("Established");
+            fake.inviters[0].setState("Terminated");
+            await settle();
+            assert.deepEqual(
+                fake.inviters.map((i) => i.target.user),
+                ["#620", "#610"]
+            );
+            // The PBX refuses the second: its row says why; Support was not connected
+            fake.inviters[1].refuse(404, "Not Found");
+            await settle();
+            assert.strictEqual(fake.inviters.length, 2);
+            assert.ok(
+                queueRow(target, "Sales").textContent.includes(
+                    "The PBX refused the code #610."
+                )
+            );
+            assert.ok(
+                queueRow(target, "Billing").classList.contains("o_axivox_queue_pending")
+            );
+            assert.deepEqual(
+                calls
+                    .filter((c) => c.key !== "axivox.softphone/get_state")
+                    .map((c) => [c.key, ...c.args]),
+                [
+                    ["axivox.softphone/note_sip_code", 13, false],
+                    ["axivox.softphone/note_sip_code", 14, false],
+                ],
+                "no call through the PBX API (disconnect_all)"
+            );
+        }
+    );
+
+    QUnit.test(
+        "Odoo's own VoIP widget installed: no second SIP registration",
+        async (assert) => {
+            patchWithCleanup(session, {axivox_phone_widget: "voip_oca"});
+            await startOpen();
+            assert.strictEqual(fake.agents.length, 0, "SIP.js is not even loaded");
+            assert.containsNone(target, ".o_axivox_sip_status");
+        }
+    );
 
     QUnit.test(
         "without a SIP account, the PBX API places the calls",
@@ -520,7 +709,14 @@ QUnit.module("softphone: a call rings in the browser", (hooks) => {
                 return Promise.resolve({getTracks: () => []});
             },
             playRemote: () => undefined,
+            schedule: () => 0,
+            cancel: () => undefined,
+            ring: () => {
+                rings.push("ring");
+                return () => rings.push("stop");
+            },
         });
+        rings = [];
     });
 
     function panelMustBeClosed() {
@@ -543,6 +739,7 @@ QUnit.module("softphone: a call rings in the browser", (hooks) => {
     QUnit.test("rings, shows the caller and her card; answer", async (assert) => {
         const invitation = await ringing();
         assert.containsOnce(target, ".o_axivox_softphone_panel", "the panel opens");
+        assert.deepEqual(rings, ["ring"], "it rings");
         assert.containsOnce(target, ".o_axivox_sip_incoming");
         assert.strictEqual(textOf(target, ".o_axivox_sip_caller"), "+3225550100");
         assert.strictEqual(callStatus(), "+3225550100 is calling you");
@@ -562,6 +759,7 @@ QUnit.module("softphone: a call rings in the browser", (hooks) => {
         });
         assert.containsNone(target, ".o_axivox_sip_incoming");
         assert.strictEqual(callStatus(), "In call with +3225550100");
+        assert.deepEqual(rings, ["ring", "stop"], "answered: the ring stops");
         assert.strictEqual(microphoneAsked, 1);
         await click(target, ".o_axivox_dial_hangup");
         await settle();
@@ -574,6 +772,7 @@ QUnit.module("softphone: a call rings in the browser", (hooks) => {
         await click(target, ".o_axivox_sip_decline");
         await settle();
         assert.strictEqual(invitation.rejected, 603);
+        assert.deepEqual(rings, ["ring", "stop"], "declined: the ring stops");
         assert.containsNone(target, ".o_axivox_sip_incoming");
         assert.strictEqual(callStatus(), "Call ended");
         // In a call, another caller is told busy
@@ -588,10 +787,59 @@ QUnit.module("softphone: a call rings in the browser", (hooks) => {
         assert.strictEqual(callStatus(), "In call with +3225550101");
     });
 
+    QUnit.test("calling back a callback leaves from the browser", async (assert) => {
+        const callback = {
+            id: 5,
+            number: "+3225550100",
+            partner_id: 42,
+            partner_name: "Ada Lovelace",
+            queue_id: 3,
+            queue_name: "Billing",
+            call_time: "2024-03-04 09:00:00",
+            wait_time: 30,
+            attempts: 1,
+            state: "open",
+            claimed_by_id: false,
+            claimed_by_name: false,
+        };
+        handlers["axivox.softphone/get_callbacks"] = () => ({
+            callbacks: [callback],
+            count: 1,
+        });
+        handlers["axivox.softphone/claim_callback"] = ([id]) => ({
+            callback_id: id,
+            number: "+3225550100",
+        });
+        handlers["axivox.softphone/sip_call_answered"] = () => true;
+        await mountSoftphone(target, calls, handlers);
+        await openSoftphone(target);
+        await settle();
+        fake.registerers[0].accept();
+        await settle();
+        await click(target, ".o_axivox_callback_call");
+        await settle();
+        assert.deepEqual(
+            fake.inviters.map((i) => i.target.user),
+            ["+3225550100"]
+        );
+        assert.strictEqual(callStatus(), "Calling +3225550100...");
+        assert.ok(textOf(target, ".o_axivox_caller_card").includes("Ada Lovelace"));
+        fake.inviters[0].setState("Established");
+        await settle();
+        const keys = calls.map((c) => c.key);
+        assert.ok(keys.includes("axivox.softphone/claim_callback"));
+        assert.ok(keys.includes("axivox.softphone/sip_call_answered"));
+        assert.notOk(
+            keys.includes("axivox.softphone/call_back"),
+            "not through the API"
+        );
+    });
+
     QUnit.test("the caller hangs up before she answers", async (assert) => {
         const invitation = await ringing();
         invitation.setState("Terminated");
         await settle();
+        assert.deepEqual(rings, ["ring", "stop"], "given up: the ring stops");
         assert.containsNone(target, ".o_axivox_sip_incoming");
         assert.strictEqual(callStatus(), "Call ended");
     });

@@ -255,6 +255,14 @@ QUnit.module("softphone", (hooks) => {
         assert.ok(systrayItem.isDisplayed());
         patchWithCleanup(session, {axivox_extension: false});
         assert.notOk(systrayItem.isDisplayed());
+        // Odoo's own VoIP widget installed: it is the phone, no second icon
+        patchWithCleanup(session, {
+            axivox_extension: "102",
+            axivox_phone_widget: "voip",
+        });
+        assert.notOk(systrayItem.isDisplayed());
+        patchWithCleanup(session, {axivox_phone_widget: false});
+        assert.ok(systrayItem.isDisplayed());
         // The registration itself (the QUnit set-up empties the systray registry) is proven
         // in the real web client by the tour, which opens the panel from the phone icon.
         assert.strictEqual(systrayItem.Component, SoftphoneSystrayItem);

@@ -1,6 +1,7 @@
 /** @odoo-module **/
 
 import {_t} from "@web/core/l10n/translation";
+import {browser} from "@web/core/browser/browser";
 import {loadJS} from "@web/core/assets";
 
 /**
@@ -14,6 +15,13 @@ export const SIPJS_URL = "/voip_axivox_queue/static/lib/sipjs/sip.min.js";
 
 /** How long a registration lasts before SIP.js renews it (seconds). */
 export const REGISTER_EXPIRES = 300;
+
+/**
+ * When the WebSocket drops (or cannot be opened), the phone registers again by itself
+ * after these delays (seconds), the last one repeated: a PBX that restarts is not
+ * flooded, a network that comes back is used within half a minute.
+ */
+export const RECONNECT_DELAYS = [1, 2, 4, 8, 15, 30];
 
 /**
  * What the user agent takes from the browser: SIP.js itself, the microphone, the
@@ -33,6 +41,43 @@ export const sipBrowser = {
             );
         }
         return navigator.mediaDevices.getUserMedia({audio: true, video: false});
+    },
+    /** The timers of the user agent (the QUnit tests run them by hand). */
+    schedule(fn, delay) {
+        return browser.setTimeout(fn, delay);
+    },
+    cancel(handle) {
+        browser.clearTimeout(handle);
+    },
+    /**
+     * The ring of a call that comes in: a short generated tone (WebAudio, 425 Hz, one
+     * second on, three off) until the returned function is called. Nothing when the
+     * browser has no WebAudio or does not let the page play sound yet.
+     */
+    ring() {
+        const AudioContext = window.AudioContext || window.webkitAudioContext;
+        if (!AudioContext) {
+            return () => undefined;
+        }
+        let context = null;
+        try {
+            context = new AudioContext();
+            const oscillator = context.createOscillator();
+            const gain = context.createGain();
+            oscillator.frequency.value = 425;
+            gain.gain.value = 0;
+            const start = context.currentTime;
+            // A minute of rings is scheduled at once; the caller rarely waits longer
+            for (let second = 0; second < 60; second += 4) {
+                gain.gain.setValueAtTime(0.2, start + second);
+                gain.gain.setValueAtTime(0, start + second + 1);
+            }
+            oscillator.connect(gain).connect(context.destination);
+            oscillator.start();
+        } catch {
+            return () => undefined;
+        }
+        return () => context.close().catch(() => undefined);
     },
     /** Play the other side of an established call. */
     playRemote(session) {
@@ -134,12 +179,64 @@ export class SipUserAgent {
         this._nextId = 1;
         this._microphone = null;
         this._stopped = false;
+        /** Registrations again after a drop since the last success, and the timer. */
+        this._attempts = 0;
+        this._retryTimer = null;
     }
 
     _setStatus(status, error = null) {
         this.status = status;
         this.error = error;
         this.listener.onStatus(status, error);
+    }
+
+    /**
+     * The WebSocket dropped or could not be opened: say so, and register again by
+     * itself after the next delay of RECONNECT_DELAYS (the panel says when).
+     */
+    _lost(server) {
+        if (this._stopped) {
+            return;
+        }
+        const delays = RECONNECT_DELAYS;
+        const delay = delays[Math.min(this._attempts, delays.length - 1)];
+        this._attempts++;
+        this._setStatus("error", {
+            ...sipError("websocket", server),
+            retry: _t("Trying again by itself in %s s.", delay),
+            retryIn: delay,
+        });
+        this._cancelRetry();
+        this._retryTimer = sipBrowser.schedule(() => {
+            this._retryTimer = null;
+            if (!this._stopped) {
+                this._restart();
+            }
+        }, delay * 1000);
+    }
+
+    _cancelRetry() {
+        if (this._retryTimer !== null) {
+            sipBrowser.cancel(this._retryTimer);
+            this._retryTimer = null;
+        }
+    }
+
+    /** Drop the user agent that lost its WebSocket and start a new one. */
+    async _restart() {
+        const {ua} = this;
+        this.ua = null;
+        this.registerer = null;
+        if (ua) {
+            try {
+                await ua.stop();
+            } catch {
+                // Stopped already
+            }
+        }
+        if (!this._stopped) {
+            await this.start({again: true});
+        }
     }
 
     uri(user) {
@@ -150,9 +247,15 @@ export class SipUserAgent {
         );
     }
 
-    /** Connect to the PBX's WebSocket and register; the status says how it went. */
-    async start() {
+    /**
+     * Connect to the PBX's WebSocket and register; the status says how it went. ``again``:
+     * a registration again after a drop (the back-off goes on until one succeeds).
+     */
+    async start({again = false} = {}) {
         this._stopped = false;
+        if (!again) {
+            this._attempts = 0;
+        }
         this._setStatus("connecting");
         try {
             this.SIP = await sipBrowser.loadSip();
@@ -179,8 +282,8 @@ export class SipUserAgent {
             delegate: {
                 onInvite: (invitation) => this._onInvite(invitation),
                 onDisconnect: (error) => {
-                    if (error && !this._stopped) {
-                        this._setStatus("error", sipError("websocket", server));
+                    if (error && !this._stopped && this.ua === ua) {
+                        this._lost(server);
                     }
                 },
             },
@@ -189,8 +292,8 @@ export class SipUserAgent {
         try {
             await ua.start();
         } catch {
-            if (!this._stopped) {
-                this._setStatus("error", sipError("websocket", server));
+            if (this.ua === ua) {
+                this._lost(server);
             }
             return;
         }
@@ -204,6 +307,7 @@ export class SipUserAgent {
                 return;
             }
             if (state === this.SIP.RegistererState.Registered) {
+                this._attempts = 0;
                 this._setStatus("registered");
             } else if (
                 state === this.SIP.RegistererState.Unregistered &&
@@ -227,13 +331,16 @@ export class SipUserAgent {
                 },
             });
         } catch {
-            this._setStatus("error", sipError("websocket", server));
+            if (this.ua === ua) {
+                this._lost(server);
+            }
         }
     }
 
     /** Unregister and disconnect (the tab closes, the SIP account changed). */
     async stop() {
         this._stopped = true;
+        this._cancelRetry();
         const {ua, registerer} = this;
         this.ua = null;
         this.registerer = null;
@@ -344,6 +451,13 @@ export class SipUserAgent {
         const id = `sip-${this._nextId++}`;
         this.current = {id, session: invitation, incoming: true};
         this._follow(id, invitation);
+        // It rings until answered, declined or given up by the caller
+        const stopRing = sipBrowser.ring();
+        invitation.stateChange.addListener((state) => {
+            if (state !== this.SIP.SessionState.Initial) {
+                stopRing();
+            }
+        });
         const identity = invitation.remoteIdentity || {};
         this.listener.onIncoming(id, {
             number: (identity.uri && identity.uri.user) || "",

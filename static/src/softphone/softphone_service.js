@@ -185,6 +185,8 @@ export class Softphone {
         this.sip = null;
         this._sipConfig = null;
         this._sipAgent = null;
+        /** The code calls "Disconnect from all my queues" waits for: id -> resolve. */
+        this._sipWaiters = {};
     }
 
     // ------------------------------------------------------------------ getters
@@ -569,6 +571,10 @@ export class Softphone {
         if (!queues.length || this.disconnectingAll) {
             return;
         }
+        if (this.sip) {
+            await this._disconnectAllSip(queues);
+            return;
+        }
         this.disconnectingAll = true;
         this.feedback = null;
         for (const queue of queues) {
@@ -614,7 +620,10 @@ export class Softphone {
  */
 Object.assign(Softphone.prototype, {
     /** The SIP account of the softphone's state: start, restart or stop the phone. */
-    _setupSip(config) {
+    _setupSip(account) {
+        // Odoo's own VoIP widget is the phone in this browser when it is installed: a
+        // second SIP registration of the same account would take its calls away.
+        const config = session.axivox_phone_widget ? null : account;
         const same = JSON.stringify(config) === JSON.stringify(this._sipConfig);
         if (same && (!config || this._sipAgent)) {
             return;
@@ -680,7 +689,7 @@ Object.assign(Softphone.prototype, {
         };
     },
 
-    /** Call ``number`` from the browser; true when the call leaves. */
+    /** Call ``number`` from the browser; the call's id when it leaves, else false. */
     async _dialSip(number, queue = null) {
         if (this.calling) {
             return false;
@@ -703,7 +712,7 @@ Object.assign(Softphone.prototype, {
                 ...this._sipCallInfo(id, number),
                 member_id: queue ? queue.member_id : false,
             });
-            return true;
+            return id;
         } catch (error) {
             this._sipProblem(
                 error && error.text ? error : sipError("refused", error),
@@ -737,15 +746,75 @@ Object.assign(Softphone.prototype, {
         const code = connect ? queue.login_code : queue.logout_code;
         queue.pending = connect ? "connecting" : "disconnecting";
         queue.error = null;
-        if (await this._dialSip(code, queue)) {
-            this._startPendingTimer(queue);
-        } else {
+        await this._noteSipCode(queue, connect);
+        const id = await this._dialSip(code, queue);
+        if (!id) {
             queue.pending = false;
+            return null;
+        }
+        this._startPendingTimer(queue);
+        return id;
+    },
+
+    /**
+     * Tell Odoo that the softphone dials this code, before it is dialed: the agent
+     * sessions then say the PBX's event came from the softphone, as when the PBX API
+     * dials it, however fast the event comes. Only when the call can leave (registered,
+     * not in a call, the microphone allowed); a failure to tell is not shown (the
+     * session's source is a record, not the call).
+     */
+    async _noteSipCode(queue, connect) {
+        if (this._sipNotReady() || this.inCall || this.calling) {
+            return;
+        }
+        try {
+            await this._sipAgent._ensureMicrophone();
+            await this.orm.silent.call(SOFTPHONE, "note_sip_code", [
+                queue.member_id,
+                connect,
+            ]);
+        } catch {
+            // _dialSip says what is wrong with the call
+        }
+    },
+
+    /** A promise that resolves when the SIP call ``id`` is over (or at once if it is). */
+    _sipCallOver(id) {
+        if (!this.call || this.call.id !== id || CALL_OVER.includes(this.call.state)) {
+            return Promise.resolve();
+        }
+        return new Promise((resolve) => {
+            this._sipWaiters[id] = resolve;
+        });
+    },
+
+    /**
+     * "Disconnect from all my queues" over SIP: the phone in the browser dials the
+     * disconnection code of each queue in turn, one call at a time (the PBX has no code
+     * that logs an agent out of all her queues). A queue whose code fails says why on
+     * its row, the others go on.
+     */
+    async _disconnectAllSip(queues) {
+        this.disconnectingAll = true;
+        this.feedback = null;
+        try {
+            for (const queue of queues) {
+                const id = await this._dialCodeSip(queue, false);
+                if (id) {
+                    await this._sipCallOver(id);
+                }
+            }
+        } finally {
+            this.disconnectingAll = false;
         }
     },
 
     /** A change of the current SIP call. */
     _onSipCall(id, update) {
+        if (CALL_OVER.includes(update.state) && this._sipWaiters[id]) {
+            this._sipWaiters[id]();
+            delete this._sipWaiters[id];
+        }
         if (!this.call || this.call.id !== id || CALL_OVER.includes(this.call.state)) {
             return;
         }
@@ -754,6 +823,18 @@ Object.assign(Softphone.prototype, {
             call.message = update.reason;
         }
         this.showCall(call);
+        if (
+            update.state === "answered" &&
+            !call.incoming &&
+            !call.member_id &&
+            !this.queues.some((q) => [q.login_code, q.logout_code].includes(call.to))
+        ) {
+            // A number she called answered: its open callback is closed, as when the
+            // PBX API places the call.
+            this.orm.silent
+                .call(SOFTPHONE, "sip_call_answered", [call.to])
+                .catch(() => undefined);
+        }
         if (update.state === "failed" && call.member_id) {
             const queue = this.queueByMember(call.member_id);
             if (queue && queue.pending) {

@@ -32,8 +32,13 @@ export class SoftphoneSystrayItem extends Component {
 
 export const systrayItem = {
     Component: SoftphoneSystrayItem,
-    /** Only internal users mapped to a PBX extension get the phone. */
-    isDisplayed: () => Boolean(session.axivox_extension),
+    /**
+     * Only internal users mapped to a PBX extension get the phone, and only when Odoo's
+     * own VoIP widget (Enterprise ``voip``, OCA ``voip_oca``) is not installed: that one
+     * is then the phone, no second phone icon.
+     */
+    isDisplayed: () =>
+        Boolean(session.axivox_extension) && !session.axivox_phone_widget,
 };
 
 registry

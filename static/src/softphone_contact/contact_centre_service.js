@@ -80,10 +80,38 @@ export class ContactCentre {
         }
         this.busyCallbackId = callback.id;
         this.callbackError = null;
+        if (this.softphone.sip) {
+            await this._callBackSip(callback);
+            return;
+        }
         try {
             const info = await this.orm.call(SOFTPHONE, "call_back", [callback.id]);
             this.softphone.call = info;
             this.showCardFor(info.to, "outgoing");
+        } catch (error) {
+            this.callbackError = errorMessage(error);
+        } finally {
+            this.busyCallbackId = false;
+            await this.loadCallbacks();
+        }
+    }
+
+    /**
+     * With the phone in the browser: claim the callback, then call the caller from the
+     * browser. Her call answered closes the callback (the softphone tells the server).
+     */
+    async _callBackSip(callback) {
+        try {
+            const claimed = await this.orm.call(SOFTPHONE, "claim_callback", [
+                callback.id,
+            ]);
+            const softphone = this.softphone;
+            if (await softphone._dialSip(claimed.number)) {
+                this.showCardFor(claimed.number, "outgoing");
+            } else if (softphone.feedback) {
+                this.callbackError = softphone.feedback.text;
+                softphone.feedback = null;
+            }
         } catch (error) {
             this.callbackError = errorMessage(error);
         } finally {
