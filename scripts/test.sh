@@ -430,6 +430,25 @@ CONF
                 problem "Asterisk logged errors (above, $AST_VAR/asterisk/log/messages.log)"
             fi
             PARTS+=("the product on Asterisk: $(grep -E '^Asterisk check:' "$WORK/asterisk-check.log" | tail -1)")
+
+            # The phone in the browser: the agents' devices are PJSIP endpoints over
+            # WebSocket (SIP=1), no random callers (they would ring the browser); an agent
+            # registers in headless Chromium, connects, answers a caller, disconnects by the
+            # dial pad (scripts/sip_browser_check.py).
+            say "The phone in the browser: SIP=1 PBX=asterisk scripts/run.sh, then scripts/sip_browser_check.py"
+            read -r SIP_PORT SIP_GW SIP_PG < <(free_ports 3)
+            SIP_VAR="$WORK/product-sip"
+            if start_product "$WORK/product-sip.log" AXIVOX_VAR="$SIP_VAR" PBX=asterisk SIP=1 \
+                TRAFFIC_RATE=0 HTTP_PORT="$SIP_PORT" SIM_PORT="$SIP_GW" PGPORT_WANTED="$SIP_PG" \
+                APPLIER_LOGFILE="$SIP_VAR/applier.log"; then
+                timeout 300 "$ODOO_PYTHON" "$REPO_ROOT/scripts/sip_browser_check.py" \
+                    --port "$SIP_PORT" --var "$SIP_VAR" 2>&1 | tee "$WORK/sip-check.log"
+                [ "${PIPESTATUS[0]}" -eq 0 ] || problem "the phone in the browser on Asterisk (above)"
+            else
+                problem "SIP=1 PBX=asterisk scripts/run.sh did not bring the product up"
+            fi
+            stop_product "$WORK/product-sip.log" "the product with SIP (SIP=1 PBX=asterisk scripts/run.sh)" "$SIP_VAR"
+            PARTS+=("the phone in the browser: $(grep -E '^SIP check: ' "$WORK/sip-check.log" | tail -1)")
         fi
     fi
 elif [ "${CI:-}" = true ]; then
