@@ -78,8 +78,6 @@ class AxivoxQueueEvent(models.Model):
         """``{raw caller number: (e164, contact id or None)}`` for the events of a batch
         of company ``company_id`` (national numbers read in ``country``), in ONE query;
         ``_ingest`` stores both with the events."""
-        if self.env.context.get("axivox_contact_centre_off"):
-            return {}
         mapping = {}
         for event in batch:
             raw = event.get("caller_number")
@@ -106,8 +104,6 @@ class AxivoxQueueEvent(models.Model):
         """What the contact-centre layer reads for a batch before the account's lock
         (nothing there changes it): the audience of its queues and the history of its
         connected callers. ``_after_ingest`` finds it in ``batch_info["prepared"]``."""
-        if self.env.context.get("axivox_contact_centre_off"):
-            return {}
         queue_ids = {queue.id for queue in queues.values()}
         _recent, connects = self._card_events(batch, users)
         nums = {
@@ -133,7 +129,7 @@ class AxivoxQueueEvent(models.Model):
         queues, users = batch_info["queues"], batch_info["users"]
         numbers, source = batch_info["numbers"], batch_info["source"]
         company_id = batch_info["company_id"]
-        if not new_events or self.env.context.get("axivox_contact_centre_off"):
+        if not new_events:
             return
         callback_queues = self.env["axivox.callback"]._update_from_events(
             account, new_events, queues, numbers, company_id, users
