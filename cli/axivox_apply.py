@@ -193,9 +193,10 @@ class AxivoxApply(Command):
         parser.add_argument(
             "--gather",
             type=float,
-            default=0.25,
+            default=InboxApplier.gather,
             help="under load, at least these seconds between two applies, for "
-            "deliveries to gather into batches, unless 200 events wait (default 0.25)",
+            "deliveries to gather into batches, unless "
+            f"{InboxApplier.gather_events} events wait (default %(default)s)",
         )
         opts, odoo_args = parser.parse_known_args(args)
         registry = database_registry(self.name, odoo_args)

@@ -15,7 +15,6 @@ CALLBACK_RESULTS = [
     ("called_back", "Called back"),
     ("manual", "Closed by hand"),
 ]
-NOTIFICATION = "voip_axivox_queue/callbacks"
 
 
 class AxivoxCallback(models.Model):

@@ -10,9 +10,9 @@ from odoo.tools.sql import create_index
 
 from .axivox_agent_session import SESSION_SOURCES
 from .axivox_queue_event import event_moment
+from .bus_messages import CALLER_CARD
 from .res_partner import e164
 
-CARD_NOTIFICATION = "voip_axivox_queue/caller_card"
 # Events that end an agent's queue call (the card goes away).
 CALL_END_EVENTS = (
     "COMPLETEAGENT",
@@ -291,7 +291,7 @@ class AxivoxQueueEvent(models.Model):
                     )
                 )
         notifications += [
-            (user.partner_id, CARD_NOTIFICATION, message)
+            (user.partner_id, CALLER_CARD, message)
             for user, message in by_agent.items()
         ]
 
