@@ -57,7 +57,7 @@ class AxivoxQueueMember(models.Model):
     _rec_names_search = ["user_id.name", "queue_id.name", "extension"]
 
     queue_id = fields.Many2one(
-        "axivox.queue", string="Queue", required=True, index=True, ondelete="cascade"
+        "axivox.queue", required=True, index=True, ondelete="cascade"
     )
     user_id = fields.Many2one(
         "res.users",
