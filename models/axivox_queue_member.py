@@ -3,6 +3,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
 from ..axivox_api.events import odoo_datetime
+from .axivox_agent_session import SESSION_SOURCES
 from .axivox_queue_event import event_moment
 from .bus_messages import (
     COMPANY_MANAGERS_SQL,
@@ -110,6 +111,12 @@ class AxivoxQueueMember(models.Model):
         "overrides it.",
     )
     call_change_seq = _pbx_seq("Last Call Event Sequence")
+    # For the agent sessions: the login change Odoo asked the PBX for, so that the
+    # PBX's event is known to come from the softphone, a manager or the end-of-day
+    # logout.
+    login_intent = fields.Selection(SESSION_SOURCES, readonly=True, copy=False)
+    login_intent_connect = fields.Boolean(readonly=True, copy=False)
+    login_intent_ts = fields.Float(digits=(16, 3), readonly=True, copy=False)
 
     _sql_constraints = [
         (
@@ -267,6 +274,8 @@ class AxivoxQueueMember(models.Model):
                 ts=max(now.timestamp(), member.last_change_ts + 0.001),
                 since=since,
             )
+        if source in ("manager", "auto"):
+            self.env["axivox.agent.session"]._note_local_change(self, connected, source)
         return changed
 
     def _set_login_state_if_newer(
