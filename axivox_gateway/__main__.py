@@ -13,16 +13,9 @@ import json
 import os
 import sys
 
-DEMO_DATA = os.path.join(
-    os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-    "axivox_simulator",
-    "data",
-    "demo.json",
-)
-
 
 def parse_args(argv=None):
-    from ._serving import app
+    from ._serving import DEMO_DATA, app
 
     p = argparse.ArgumentParser(
         prog="python -m axivox_gateway",
