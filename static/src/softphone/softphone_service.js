@@ -3,10 +3,10 @@
 import {SipUserAgent, sipError} from "./sip_user_agent";
 import {deserializeDateTime, formatDateTime} from "@web/core/l10n/dates";
 import {markRaw, reactive} from "@odoo/owl";
+import {MEMBER_STATE_NOTIFICATION} from "@voip_axivox_queue/bus_notifications";
 import {_t} from "@web/core/l10n/translation";
 import {browser} from "@web/core/browser/browser";
 import {registry} from "@web/core/registry";
-import {MEMBER_STATE_NOTIFICATION} from "@voip_axivox_queue/bus_notifications";
 import {session} from "@web/session";
 
 /** The server model the softphone calls (``axivox.softphone``), and only it. */

@@ -1,15 +1,15 @@
 /** @odoo-module **/
 
 import {
+    CALLBACKS_NOTIFICATION,
+    CALLER_CARD_NOTIFICATION,
+} from "@voip_axivox_queue/bus_notifications";
+import {
     SOFTPHONE,
     Softphone,
     cleanNumber,
     errorMessage,
 } from "@voip_axivox_queue/softphone/softphone_service";
-import {
-    CALLBACKS_NOTIFICATION,
-    CALLER_CARD_NOTIFICATION,
-} from "@voip_axivox_queue/bus_notifications";
 import {reactive, useEnv, useState} from "@odoo/owl";
 import {_t} from "@web/core/l10n/translation";
 import {patch} from "@web/core/utils/patch";

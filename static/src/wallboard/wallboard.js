@@ -1,6 +1,11 @@
 /** @odoo-module **/
 
 import {
+    CALLBACKS_NOTIFICATION,
+    MEMBER_STATE_NOTIFICATION,
+    WALLBOARD_NOTIFICATION,
+} from "@voip_axivox_queue/bus_notifications";
+import {
     Component,
     onMounted,
     onWillStart,
@@ -8,11 +13,6 @@ import {
     useRef,
     useState,
 } from "@odoo/owl";
-import {
-    CALLBACKS_NOTIFICATION,
-    MEMBER_STATE_NOTIFICATION,
-    WALLBOARD_NOTIFICATION,
-} from "@voip_axivox_queue/bus_notifications";
 import {_t} from "@web/core/l10n/translation";
 import {browser} from "@web/core/browser/browser";
 import {registry} from "@web/core/registry";
