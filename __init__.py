@@ -4,6 +4,7 @@ from . import models
 from . import wizard
 from . import controllers
 from . import cli
+from .demo import traffic as demo_traffic
 
 
 def post_init_hook(env):
@@ -12,3 +13,5 @@ def post_init_hook(env):
     migrations/17.0.1.1.0)."""
     env["axivox.queue.event"]._backfill_callers()
     env["axivox.agent.session"]._rebuild_all()
+    # With the demo data: a week of queue traffic on the demo PBX.
+    demo_traffic.load(env)

@@ -3,7 +3,7 @@
     "name": "Axivox Call Queues",
     "summary": "Axivox PBX call queues in Odoo: queues, agents, live login state, "
     "queue report and a softphone in the systray",
-    "version": "17.0.1.2.0",
+    "version": "17.0.1.3.0",
     "category": "Productivity/VoIP",
     "author": "voip_axivox_queue contributors",
     "website": "https://github.com/voip-axivox-queue/voip_axivox_queue",
@@ -51,5 +51,4 @@
     },
     "post_init_hook": "post_init_hook",
     "application": True,
-    "installable": True,
 }

@@ -13,48 +13,15 @@ import json
 import os
 import sys
 
-DEMO_DATA = os.path.join(
-    os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-    "axivox_simulator",
-    "data",
-    "demo.json",
-)
-
 
 def parse_args(argv=None):
+    from ._serving import DEMO_DATA, app
+
     p = argparse.ArgumentParser(
         prog="python -m axivox_gateway",
         description="The Axivox-compatible PBX API on a real Asterisk.",
     )
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8765, help="0 picks a free port")
-    p.add_argument(
-        "--api-key",
-        default=os.environ.get("AXIVOX_API_KEY"),
-        help="full-access API key (Bearer); or AXIVOX_API_KEY",
-    )
-    p.add_argument("--read-only-key", default=None, help="optional GET-only key")
-    p.add_argument("--webhook-url", default=None)
-    p.add_argument(
-        "--webhook-secret",
-        default=os.environ.get("AXIVOX_WEBHOOK_SECRET", ""),
-        help="the secret webhooks are signed with; or AXIVOX_WEBHOOK_SECRET",
-    )
-    p.add_argument("--webhook-attempts", type=int, default=6)
-    p.add_argument("--webhook-backoff", type=float, default=0.5)
-    p.add_argument("--webhook-timeout", type=float, default=5.0)
-    p.add_argument(
-        "--data",
-        default=DEMO_DATA,
-        help="users (extensions and names) and the first queues, as JSON",
-    )
-    p.add_argument("--state", default=None, help="persist the state in this JSON file")
-    p.add_argument(
-        "--announce-seconds",
-        type=float,
-        default=2.0,
-        help="length of the message a code plays before it hangs up",
-    )
+    app.add_server_arguments(p, DEMO_DATA, from_environment=True)
     p.add_argument(
         "--asterisk",
         default=None,
@@ -90,8 +57,6 @@ def parse_args(argv=None):
         default=200000,
         help="how many of the latest events the feed keeps (default 200000)",
     )
-    p.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
-    p.add_argument("--verbose", "-v", action="store_true", help="log every request")
     args = p.parse_args(argv)
     if args.asterisk:
         with open(os.path.join(args.asterisk, "instance.json"), encoding="utf-8") as fh:

@@ -24,6 +24,7 @@ import tempfile
 import time
 
 try:
+    from ..axivox_simulator import DEMO_DATA
     from ..axivox_simulator.testing import SimulatorProcess
     from . import queue_log
     from .ami import AMIClient
@@ -34,14 +35,9 @@ except (ImportError, ValueError):  # imported as the top-level ``axivox_gateway`
     from axivox_gateway.ami import AMIClient
     from axivox_gateway.instance import AsteriskInstance
     from axivox_gateway.traffic import place_calls
+    from axivox_simulator import DEMO_DATA
     from axivox_simulator.testing import SimulatorProcess
 
-DEMO_DATA = os.path.join(
-    os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-    "axivox_simulator",
-    "data",
-    "demo.json",
-)
 DEMO_DEVICE = "Local/{ext}@axivox-phones"
 
 

@@ -2,9 +2,11 @@
 (``rest``), the server's own extra routes (the simulator's ``/_sim`` control API), the
 middleware (``httpkit``) and the running service with its background tasks."""
 
+import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
 
@@ -14,6 +16,55 @@ from . import rest
 from .httpkit import api_middleware
 
 _logger = logging.getLogger("axivox_server")
+
+
+def add_server_arguments(parser, data, from_environment=False, seed_help=None):
+    """The command-line flags every PBX API server takes (the simulator's and the
+    gateway's): where it listens, its keys, the webhooks it sends, its first data
+    (``data``, a JSON file) and its saved state, the announcements, the seed and the
+    log. ``from_environment``: the API key and the webhook secret may come from
+    AXIVOX_API_KEY and AXIVOX_WEBHOOK_SECRET (then the key's flag is not required:
+    the caller checks there is one). ``seed_help`` None hides ``--seed``."""
+    add = parser.add_argument
+    env = os.environ if from_environment else {}
+    or_env = "; or {}".format if from_environment else (lambda name: "")
+    add("--host", default="127.0.0.1")
+    add("--port", type=int, default=8765, help="0 picks a free port")
+    add(
+        "--api-key",
+        required=not from_environment,
+        default=env.get("AXIVOX_API_KEY"),
+        help="full-access API key (Bearer)" + or_env("AXIVOX_API_KEY"),
+    )
+    add("--read-only-key", default=None, help="optional key allowed GET only")
+    add("--webhook-url", default=None)
+    add(
+        "--webhook-secret",
+        default=env.get("AXIVOX_WEBHOOK_SECRET", ""),
+        help="the secret webhooks are signed with" + or_env("AXIVOX_WEBHOOK_SECRET"),
+    )
+    add("--webhook-attempts", type=int, default=6)
+    add(
+        "--webhook-backoff",
+        type=float,
+        default=0.5,
+        help="first retry delay in seconds, doubled each attempt",
+    )
+    add("--webhook-timeout", type=float, default=5.0)
+    add(
+        "--data",
+        default=data,
+        help="users (extensions and names) and the first queues, as JSON",
+    )
+    add("--state", default=None, help="persist the state in this JSON file")
+    add("--seed", type=int, default=0, help=seed_help or argparse.SUPPRESS)
+    add(
+        "--announce-seconds",
+        type=float,
+        default=2.0,
+        help="length of the login/logout message before the PBX hangs up",
+    )
+    add("--verbose", "-v", action="store_true", help="log every request")
 
 
 def build_app(config, make_service, extra_routes=()):

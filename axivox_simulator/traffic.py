@@ -24,9 +24,9 @@ Model (per call, calls processed in arrival order):
 """
 import datetime
 import json
-import os
 import random
 
+from . import DEMO_DATA
 from ._compat import events as ev
 from ._compat import iso
 from .state import PBXState
@@ -34,7 +34,6 @@ from .state import PBXState
 ANSWER_PROBABILITY = 0.7
 RETRY_SECONDS = 1.0
 WRAPUP_SECONDS = 5.0
-DEMO_DATA = os.path.join(os.path.dirname(__file__), "data", "demo.json")
 
 
 def _order(state, queue, free, rng, stats, rr):

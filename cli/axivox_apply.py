@@ -10,7 +10,6 @@ the database; the others wait for it in PostgreSQL's queue as hot standbys, and 
 first in the queue when the active one dies (PostgreSQL releases the lock with its
 connection) applies what was left at once.
 """
-import argparse
 import dataclasses
 import logging
 import select
@@ -25,7 +24,7 @@ from odoo import SUPERUSER_ID, api
 from odoo.cli import Command
 
 from ..models.axivox_queue_event_inbox import APPLY_CHANNEL, APPLY_LOCK
-from .command_tools import database_registry, run_until_stopped
+from .command_tools import command_parser, database_registry, run_until_stopped
 
 _logger = logging.getLogger(__name__)
 RETRY_PAUSE = 1.0  # seconds, after an apply failed
@@ -186,16 +185,14 @@ class AxivoxApply(Command):
     name = "axivox-apply"
 
     def run(self, args):
-        parser = argparse.ArgumentParser(
-            prog=f"{sys.argv[0].split('/')[-1]} axivox-apply",
-            description=self.__doc__,
-        )
+        parser = command_parser(self)
         parser.add_argument(
             "--gather",
             type=float,
-            default=0.25,
+            default=InboxApplier.gather,
             help="under load, at least these seconds between two applies, for "
-            "deliveries to gather into batches, unless 200 events wait (default 0.25)",
+            "deliveries to gather into batches, unless "
+            f"{InboxApplier.gather_events} events wait (default %(default)s)",
         )
         opts, odoo_args = parser.parse_known_args(args)
         registry = database_registry(self.name, odoo_args)

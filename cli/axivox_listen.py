@@ -11,7 +11,6 @@ standbys, trying again every ``standby_poll`` seconds, and the first to get it w
 active one dies (PostgreSQL releases the lock with its connection) resumes from the
 saved cursor.
 """
-import argparse
 import contextlib
 import dataclasses
 import logging
@@ -23,7 +22,7 @@ from odoo import SUPERUSER_ID, api
 from odoo.cli import Command
 
 from ..axivox_api.stream import EventStreamConsumer
-from .command_tools import database_registry, run_until_stopped
+from .command_tools import command_parser, database_registry, run_until_stopped
 
 _logger = logging.getLogger(__name__)
 
@@ -319,10 +318,7 @@ class AxivoxListen(Command):
     name = "axivox-listen"
 
     def run(self, args):
-        parser = argparse.ArgumentParser(
-            prog=f"{sys.argv[0].split('/')[-1]} axivox-listen",
-            description=self.__doc__,
-        )
+        parser = command_parser(self)
         parser.add_argument(
             "--account",
             type=int,
@@ -334,21 +330,21 @@ class AxivoxListen(Command):
             "--heartbeat",
             type=float,
             default=15.0,
-            help="seconds between heartbeats (default 15)",
+            help="seconds between heartbeats (default %(default)s)",
         )
         parser.add_argument(
             "--account-poll",
             type=float,
             default=30.0,
             help="seconds between two readings of the PBX accounts: new accounts, "
-            "URLs and keys are used without a restart (default 30)",
+            "URLs and keys are used without a restart (default %(default)s)",
         )
         parser.add_argument(
             "--standby-poll",
             type=float,
             default=1.0,
             help="seconds between two tries of a standby listener to take "
-            "over an account (default 1)",
+            "over an account (default %(default)s)",
         )
         opts, odoo_args = parser.parse_known_args(args)
         registry = database_registry(self.name, odoo_args)

@@ -1,4 +1,6 @@
-"""What the addon's odoo-bin commands share: one database, and running until stopped."""
+"""What the addon's odoo-bin commands share: their options, one database, and running
+until stopped."""
+import argparse
 import signal
 import sys
 import threading
@@ -6,6 +8,15 @@ import time
 
 import odoo
 from odoo.tools import config
+
+
+def command_parser(command):
+    """The parser of the options of ``command`` (an odoo-bin ``Command``) before
+    Odoo's own: its name after odoo-bin's, its docstring as description."""
+    return argparse.ArgumentParser(
+        prog=f"{sys.argv[0].split('/')[-1]} {command.name}",
+        description=command.__doc__,
+    )
 
 
 def database_registry(command, odoo_args):

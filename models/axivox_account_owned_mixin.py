@@ -33,4 +33,4 @@ class AxivoxAccountOwnedMixin(models.AbstractModel):
         ondelete="cascade",
         readonly=True,
     )
-    company_id = fields.Many2one("res.company", string="Company", readonly=True)
+    company_id = fields.Many2one("res.company", readonly=True)

@@ -222,12 +222,6 @@ class AxivoxAccount(models.Model):
                 raise
             raise _SyncBusy() from exc
 
-    def _sync(self):
-        """Make Odoo true to the PBX: queues, memberships and connected agents,
-        events."""
-        self.ensure_one()
-        self._sync_apply(*self._sync_fetch(self._pbx_client()))
-
     def _sync_fetch(self, client, page_size=1000, max_pages=100):
         """Read from the PBX what a sync needs: queues, agents and the pages of events
         since the cursor, at most ``max_pages`` (the next run goes on). Returns

@@ -137,9 +137,7 @@ class AxivoxAgentDayReport(models.Model):
         index=True,
         ondelete="cascade",
     )
-    company_id = fields.Many2one(
-        "res.company", string="Company", readonly=True, index=True
-    )
+    company_id = fields.Many2one("res.company", readonly=True, index=True)
     logged_hours = fields.Float(
         "Logged In (h)",
         readonly=True,

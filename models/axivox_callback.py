@@ -15,7 +15,6 @@ CALLBACK_RESULTS = [
     ("called_back", "Called back"),
     ("manual", "Closed by hand"),
 ]
-NOTIFICATION = "voip_axivox_queue/callbacks"
 
 
 class AxivoxCallback(models.Model):
@@ -62,11 +61,11 @@ class AxivoxCallback(models.Model):
     last_event_type = fields.Selection(
         [(code, code) for code in UNANSWERED], string="How It Ended", readonly=True
     )
-    claimed_by_id = fields.Many2one("res.users", string="Claimed By", readonly=True)
+    claimed_by_id = fields.Many2one("res.users", readonly=True)
     claimed_at = fields.Datetime(readonly=True)
     dial_call_id = fields.Char("Callback Call ID", readonly=True, copy=False)
     result = fields.Selection(CALLBACK_RESULTS, readonly=True)
-    closed_by_id = fields.Many2one("res.users", string="Closed By", readonly=True)
+    closed_by_id = fields.Many2one("res.users", readonly=True)
     closed_at = fields.Datetime(readonly=True)
     reached_ts = fields.Float(
         "Reached Timestamp",

@@ -23,8 +23,8 @@ class AxivoxQueueCall(models.Model):
     _rec_name = "call_id"
 
     account_id = fields.Many2one("axivox.account", string="PBX Account", readonly=True)
-    company_id = fields.Many2one("res.company", string="Company", readonly=True)
-    queue_id = fields.Many2one("axivox.queue", string="Queue", readonly=True)
+    company_id = fields.Many2one("res.company", readonly=True)
+    queue_id = fields.Many2one("axivox.queue", readonly=True)
     call_id = fields.Char("Call ID", readonly=True)
     caller_number = fields.Char(readonly=True)
     caller_e164 = fields.Char("Caller Number (E.164)", readonly=True)

@@ -7,7 +7,13 @@ import pytz
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
-from .bus_messages import send_many
+from .bus_messages import (
+    CALLBACKS,
+    COMPANY_MANAGERS_SQL,
+    WALLBOARD,
+    managers_group_id,
+    send_many,
+)
 
 # A queue call connected longer ago than this is not taken as going on (a lost end
 # event).
@@ -250,24 +256,19 @@ class AxivoxQueue(models.Model):
         if not queue_ids:
             return {}
         self.env.cr.execute(
-            """
+            f"""
             SELECT u.partner_id, m.queue_id
               FROM axivox_queue_member m JOIN res_users u ON u.id = m.user_id
              WHERE m.queue_id = ANY(%(queues)s) AND u.active
             UNION
-            SELECT u.partner_id, q.id
-              FROM axivox_queue q
-              JOIN res_company_users_rel cu ON cu.cid = q.company_id
-              JOIN res_groups_users_rel gu
-                ON gu.uid = cu.user_id AND gu.gid = %(managers)s
-              JOIN res_users u ON u.id = cu.user_id AND u.active
+            SELECT mgr.partner_id, q.id
+              FROM axivox_queue q,
+                   LATERAL ({COMPANY_MANAGERS_SQL.format(company="q.company_id")}) mgr
              WHERE q.id = ANY(%(queues)s)
         """,
             {
                 "queues": list(queue_ids),
-                "managers": self.env["ir.model.data"]._xmlid_to_res_id(
-                    "voip_axivox_queue.group_axivox_manager"
-                ),
+                "managers": managers_group_id(self.env),
             },
         )
         audience = {}
@@ -301,14 +302,12 @@ class AxivoxQueue(models.Model):
             audience = self._contact_centre_audience(queue_ids)
         for partner_id, queues in audience.items():
             partner = Partner.browse(partner_id)
-            messages.append(
-                (partner, "voip_axivox_queue/wallboard", {"queue_ids": sorted(queues)})
-            )
+            messages.append((partner, WALLBOARD, {"queue_ids": sorted(queues)}))
             if queues & callback_queue_ids:
                 messages.append(
                     (
                         partner,
-                        "voip_axivox_queue/callbacks",
+                        CALLBACKS,
                         {"queue_ids": sorted(queues & callback_queue_ids)},
                     )
                 )

@@ -5,12 +5,11 @@ import csv
 import functools
 import io
 import json
-from datetime import timezone
 
 from psycopg2.errors import UniqueViolation
 
 from odoo import api, fields, models
-from odoo.tools.sql import create_index, drop_index
+from odoo.tools.sql import create_index
 
 from ..axivox_api.events import (
     EVENT_LABELS,
@@ -19,9 +18,7 @@ from ..axivox_api.events import (
     odoo_datetime,
     parse_timestamp,
     split_events,
-    validate_batch,
 )
-from ..axivox_simulator.traffic import working_days
 from .bus_messages import send_many
 
 EVENT_SOURCES = [
@@ -29,20 +26,6 @@ EVENT_SOURCES = [
     ("stream", "Event stream"),
     ("sync", "Sync"),
 ]
-
-# Columns whose own index earlier versions made: the unique (account_id, pbx_event_id)
-# and the agent-day index serve the first two, the next two are searched with
-# "contains", the PBX queue id is only looked up for the events whose queue was not
-# known yet (axivox_queue_event_unmapped_idx), and the caller's number leads
-# axivox_queue_event_caller_idx.
-REDUNDANT_INDEXES = (
-    "account_id",
-    "agent_user_id",
-    "queue_name",
-    "caller_number",
-    "queue_remote_id",
-    "caller_e164",
-)
 
 # What the phone number rules read of a country (res.country's fields of the same
 # names).
@@ -235,9 +218,6 @@ class AxivoxQueueEvent(models.Model):
             ["account_id", "queue_remote_id"],
             where="queue_id IS NULL",
         )
-        # Indexes of earlier versions that no query used: each one slowed every insert.
-        for column in REDUNDANT_INDEXES:
-            drop_index(self.env.cr, f"{self._table}__{column}_index", self._table)
         return res
 
     @api.model_create_multi
@@ -568,16 +548,3 @@ class AxivoxQueueEvent(models.Model):
         )
         company_id, code, phone_code = self.env.cr.fetchone()
         return company_id, Country(code, phone_code) if code else None
-
-    # ------------------------------------------------------------------
-    # Demo data
-    # ------------------------------------------------------------------
-    @api.model
-    def _demo_generate_week(self, account_id, days=7):
-        """Demo data only (demo/axivox_demo.xml): ``days`` days and today of queue
-        traffic on the simulator's demo PBX, which the demo queues mirror, played by its
-        traffic generator and ingested as a sync's events."""
-        now = fields.Datetime.now().replace(tzinfo=timezone.utc)
-        events = validate_batch({"events": working_days(now, days=days)})
-        account = self.env["axivox.account"].browse(account_id)
-        return self._ingest(account, events, "sync")

@@ -3,8 +3,14 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
 from ..axivox_api.events import odoo_datetime
+from .axivox_agent_session import SESSION_SOURCES
 from .axivox_queue_event import event_moment
-from .bus_messages import send_many
+from .bus_messages import (
+    COMPANY_MANAGERS_SQL,
+    MEMBER_STATE,
+    managers_group_id,
+    send_many,
+)
 
 CALL_START = {"CONNECT"}
 CALL_END = {"COMPLETEAGENT", "COMPLETECALLER", "ATTENDEDTRANSFER", "BLINDTRANSFER"}
@@ -52,7 +58,7 @@ class AxivoxQueueMember(models.Model):
     _rec_names_search = ["user_id.name", "queue_id.name", "extension"]
 
     queue_id = fields.Many2one(
-        "axivox.queue", string="Queue", required=True, index=True, ondelete="cascade"
+        "axivox.queue", required=True, index=True, ondelete="cascade"
     )
     user_id = fields.Many2one(
         "res.users",
@@ -105,6 +111,12 @@ class AxivoxQueueMember(models.Model):
         "overrides it.",
     )
     call_change_seq = _pbx_seq("Last Call Event Sequence")
+    # For the agent sessions: the login change Odoo asked the PBX for, so that the
+    # PBX's event is known to come from the softphone, a manager or the end-of-day
+    # logout.
+    login_intent = fields.Selection(SESSION_SOURCES, readonly=True, copy=False)
+    login_intent_connect = fields.Boolean(readonly=True, copy=False)
+    login_intent_ts = fields.Float(digits=(16, 3), readonly=True, copy=False)
 
     _sql_constraints = [
         (
@@ -262,6 +274,8 @@ class AxivoxQueueMember(models.Model):
                 ts=max(now.timestamp(), member.last_change_ts + 0.001),
                 since=since,
             )
+        if source in ("manager", "auto"):
+            self.env["axivox.agent.session"]._note_local_change(self, connected, source)
         return changed
 
     def _set_login_state_if_newer(
@@ -442,30 +456,25 @@ class AxivoxQueueMember(models.Model):
         self.env["axivox.queue"].flush_model(
             ["name", "company_id", "connected_count", "connected_agents"]
         )
-        managers = self.env["ir.model.data"]._xmlid_to_res_id(
-            "voip_axivox_queue.group_axivox_manager"
-        )
+        managers = COMPANY_MANAGERS_SQL.format(company="q.company_id")
         self.env.cr.execute(
-            """
+            f"""
             SELECT m.id AS member_id, q.id AS queue_id, q.name AS queue_name,
                    u.id AS user_id, p.name AS agent_name, m.connected,
                    m.connected_since, m.last_source AS source, q.connected_count,
                    q.connected_agents, m.on_call, m.on_call_since, u.partner_id,
-                   ARRAY(SELECT mu.partner_id
-                           FROM res_groups_users_rel gu
-                           JOIN res_users mu ON mu.id = gu.uid AND mu.active
-                           JOIN res_company_users_rel cu
-                             ON cu.user_id = mu.id AND cu.cid = q.company_id
-                          WHERE gu.gid = %s AND mu.partner_id != u.partner_id
-                          ORDER BY mu.id) AS manager_partners
+                   ARRAY(SELECT mgr.partner_id
+                           FROM ({managers}) mgr
+                          WHERE mgr.partner_id != u.partner_id
+                          ORDER BY mgr.user_id) AS manager_partners
               FROM axivox_queue_member m
               JOIN axivox_queue q ON q.id = m.queue_id
               JOIN res_users u ON u.id = m.user_id
               JOIN res_partner p ON p.id = u.partner_id
-             WHERE m.id = ANY(%s)
+             WHERE m.id = ANY(%(members)s)
              ORDER BY m.id
             """,
-            [managers, self.ids],
+            {"managers": managers_group_id(self.env), "members": self.ids},
         )
         messages = []
         Partner = self.env["res.partner"]
@@ -482,8 +491,7 @@ class AxivoxQueueMember(models.Model):
                 on_call_since=fields.Datetime.to_string(row["on_call_since"]),
             )
             messages += [
-                (Partner.browse(pid), "voip_axivox_queue/member_state", payload)
-                for pid in partners
+                (Partner.browse(pid), MEMBER_STATE, payload) for pid in partners
             ]
         if notifications is None:
             send_many(self.env, messages)

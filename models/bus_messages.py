@@ -26,6 +26,31 @@ from odoo.addons.bus.models.bus import (
 
 _logger = logging.getLogger(__name__)
 
+# The types of the addon's bus notifications; the web client's modules read the same
+# names from static/src/bus_notifications.js.
+MEMBER_STATE = "voip_axivox_queue/member_state"
+CALLBACKS = "voip_axivox_queue/callbacks"
+CALLER_CARD = "voip_axivox_queue/caller_card"
+WALLBOARD = "voip_axivox_queue/wallboard"
+
+# Who manages a queue's company, and is told of its changes: the active users of the
+# managers' group (%(managers)s, its id) allowed in that company ({company}, an SQL
+# expression). Their user ids and partner ids, as a subquery.
+COMPANY_MANAGERS_SQL = """
+    SELECT mu.id AS user_id, mu.partner_id
+      FROM res_groups_users_rel gu
+      JOIN res_users mu ON mu.id = gu.uid AND mu.active
+      JOIN res_company_users_rel cu ON cu.user_id = mu.id AND cu.cid = {company}
+     WHERE gu.gid = %(managers)s
+"""
+
+
+def managers_group_id(env):
+    """The id of the managers' group, for ``COMPANY_MANAGERS_SQL``."""
+    return env["ir.model.data"]._xmlid_to_res_id(
+        "voip_axivox_queue.group_axivox_manager"
+    )
+
 
 class _Notifier:
     """The ``NOTIFY imbus`` of the bus, through one connection to the ``postgres``

@@ -153,7 +153,7 @@ _ensure_venv() {
     local src=$1 py=${SETUP_PYTHON:-python3} key venv reqs log n
     "$py" -c 'import sys; assert (3, 10) <= sys.version_info[:2] <= (3, 12)' 2>/dev/null \
         || { _fail "Odoo 17 needs Python 3.10 to 3.12; $py is $("$py" -V 2>&1)." "set SETUP_PYTHON to a Python 3.11"; return 1; }
-    key=$({ "$py" -V 2>&1; _odoo_requirements "$src"; cat "$_SETUP_DIR/../requirements.txt"; echo 'setuptools<81'; } | sha256sum | cut -c1-16)
+    key=$({ "$py" -V 2>&1; _odoo_requirements "$src"; cat "$_SETUP_DIR/../requirements.txt" "$_SETUP_DIR/../test-requirements.txt"; echo 'setuptools<81'; } | sha256sum | cut -c1-16)
     venv="$AXIVOX_CACHE/venv-$key"
     if [ -f "$venv/.complete" ] && [ -x "$venv/bin/python" ]; then
         printf '%s\n' "$venv"; return 0
@@ -164,7 +164,7 @@ _ensure_venv() {
     "$py" -m venv "$venv" >"$log" 2>&1 \
         || { tail -3 "$log" >&2; _fail "python3 -m venv failed." "as root: apt-get install python3-venv"; return 1; }
     reqs="$venv/requirements.txt"
-    { _odoo_requirements "$src"; echo; cat "$_SETUP_DIR/../requirements.txt"; echo; echo 'setuptools<81'; } >"$reqs"
+    { _odoo_requirements "$src"; echo; cat "$_SETUP_DIR/../requirements.txt"; echo; cat "$_SETUP_DIR/../test-requirements.txt"; echo; echo 'setuptools<81'; } >"$reqs"
     n=$(grep -cE '^[A-Za-z]' "$reqs")
     _step "Installing Odoo's and this addon's Python packages (about 60 packages; a minute or two the first time)"
     # One line per package as pip reaches it, counted, so that a long install shows where it is.
@@ -209,8 +209,8 @@ _ensure_odoo_locked() {
         _odoo_venv_ok "$ODOO_VENV" "$ODOO_SRC" \
             || { _fail "ODOO_VENV=$ODOO_VENV does not import Odoo 17 (with psycopg2, lxml, werkzeug)." "install Odoo's requirements.txt and 'setuptools<81' into it"; return 1; }
         "$ODOO_VENV/bin/python" -c 'import requests, websocket, aiohttp, pytest_odoo' 2>/dev/null \
-            || "$ODOO_VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$_SETUP_DIR/../requirements.txt" >&2 \
-            || { _fail "this addon's packages are missing from $ODOO_VENV." "$ODOO_VENV/bin/pip install -r requirements.txt"; return 1; }
+            || "$ODOO_VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$_SETUP_DIR/../requirements.txt" -r "$_SETUP_DIR/../test-requirements.txt" >&2 \
+            || { _fail "this addon's packages are missing from $ODOO_VENV." "$ODOO_VENV/bin/pip install -r requirements.txt -r test-requirements.txt"; return 1; }
     else
         local archive last=
         # Without ODOO_ARCHIVE, the Odoo this cache set up last (from whatever archive).

@@ -19,7 +19,6 @@ an address that refuses connections, or the reference simulator on 127.0.0.1.
 """
 
 import json
-import os
 import threading
 import time
 from datetime import datetime, timedelta, timezone
@@ -33,18 +32,13 @@ from odoo.addons.bus.websocket import WebsocketConnectionHandler
 
 from ..axivox_api import events as ev
 from ..axivox_api import signature
+from ..axivox_simulator import DEMO_DATA
 from ..axivox_simulator.testing import SimulatorProcess
 from ..models.axivox_queue_event_inbox import APPLY_LOCK
 
 AGENT = "base.group_user,voip_axivox_queue.group_axivox_agent"
 MANAGER = "base.group_user,voip_axivox_queue.group_axivox_manager"
 ADMIN = "base.group_user,base.group_system"
-DEMO_DATA = os.path.join(
-    os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-    "axivox_simulator",
-    "data",
-    "demo.json",
-)
 WEBHOOK_SECRET = "test-webhook-secret-0123456789"
 WEBHOOK_URL = "/voip_axivox_queue/webhook/%s"
 # Records written as the PBX reports them: no pending change to push back.

@@ -7,6 +7,7 @@ from odoo.exceptions import UserError
 from odoo.tests import HttpCase, TransactionCase, tagged
 from odoo.tools import mute_logger
 
+from ..demo.traffic import generate_week
 from .common import PbxQueuesWorld, SimulatedWorld
 from .test_console import QUIET, UNREACHABLE
 
@@ -115,7 +116,7 @@ class TestConsoleTour(PbxQueuesWorld, HttpCase):
     def setUpClass(cls):
         super().setUpClass()
         # The report page shows the lines of the last 7 days: a day of traffic.
-        cls.env["axivox.queue.event"]._demo_generate_week(cls.account.id, days=1)
+        generate_week(cls.env, cls.account, days=1)
 
     def test_tour(self):
         billing_events = self.env["axivox.queue.event"].search_count(

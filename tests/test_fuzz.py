@@ -15,7 +15,7 @@ from .common import DAY, WEBHOOK_SECRET, WEBHOOK_URL, WebhookWorld, signed
 try:
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
-except ImportError:  # pragma: no cover - hypothesis is in requirements.txt
+except ImportError:  # pragma: no cover - hypothesis is in test-requirements.txt
     given = None
 
 

@@ -107,3 +107,24 @@ class TestMigrations(ContactCentreCase):
             "ALTER TABLE axivox_account ADD CONSTRAINT "
             "axivox_account_webhook_secret_unique UNIQUE (webhook_secret)"
         )
+
+    def test_1_3_drops_the_indexes_no_query_uses(self):
+        cr = self.env.cr
+        columns = ("account_id", "queue_name", "caller_e164")
+        names = [f"axivox_queue_event__{column}_index" for column in columns]
+        for name, column in zip(names, columns, strict=True):
+            cr.execute(f"CREATE INDEX {name} ON axivox_queue_event ({column})")
+
+        def present():
+            cr.execute(
+                "SELECT indexname FROM pg_indexes "
+                "WHERE tablename = 'axivox_queue_event'"
+            )
+            return {row[0] for row in cr.fetchall()}
+
+        script = migration("17.0.1.3.0", "post-migrate.py")
+        script.migrate(cr, None)  # a new install: nothing to do
+        self.assertLessEqual(set(names), present())
+        kept = present() - set(names)
+        script.migrate(cr, "17.0.1.2.0")
+        self.assertEqual(present(), kept, "only those indexes dropped")

@@ -1,7 +1,7 @@
 /** @odoo-module **/
 
 import {onMounted, onWillUnmount, useEnv} from "@odoo/owl";
-import {MEMBER_STATE_NOTIFICATION} from "@voip_axivox_queue/softphone/softphone_service";
+import {MEMBER_STATE_NOTIFICATION} from "@voip_axivox_queue/bus_notifications";
 import {browser} from "@web/core/browser/browser";
 
 /** A burst of notifications (a batch of PBX events) makes one reload, this long after the first. */

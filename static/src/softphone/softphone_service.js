@@ -3,6 +3,7 @@
 import {SipUserAgent, sipError} from "./sip_user_agent";
 import {deserializeDateTime, formatDateTime} from "@web/core/l10n/dates";
 import {markRaw, reactive} from "@odoo/owl";
+import {MEMBER_STATE_NOTIFICATION} from "@voip_axivox_queue/bus_notifications";
 import {_t} from "@web/core/l10n/translation";
 import {browser} from "@web/core/browser/browser";
 import {registry} from "@web/core/registry";
@@ -10,7 +11,7 @@ import {session} from "@web/session";
 
 /** The server model the softphone calls (``axivox.softphone``), and only it. */
 export const SOFTPHONE = "axivox.softphone";
-export const MEMBER_STATE_NOTIFICATION = "voip_axivox_queue/member_state";
+export {MEMBER_STATE_NOTIFICATION};
 /**
  * Whether a number can be dialled: digits, * and #, and a leading + (pasted numbers). The
  * rule is the server's (axivox_api/rules.py), handed over in the session info; without it

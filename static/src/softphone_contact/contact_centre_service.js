@@ -1,6 +1,10 @@
 /** @odoo-module **/
 
 import {
+    CALLBACKS_NOTIFICATION,
+    CALLER_CARD_NOTIFICATION,
+} from "@voip_axivox_queue/bus_notifications";
+import {
     SOFTPHONE,
     Softphone,
     cleanNumber,
@@ -11,8 +15,7 @@ import {_t} from "@web/core/l10n/translation";
 import {patch} from "@web/core/utils/patch";
 import {registry} from "@web/core/registry";
 
-export const CALLBACKS_NOTIFICATION = "voip_axivox_queue/callbacks";
-export const CALLER_CARD_NOTIFICATION = "voip_axivox_queue/caller_card";
+export {CALLBACKS_NOTIFICATION, CALLER_CARD_NOTIFICATION};
 
 /**
  * "12 min", "2 h 05", "1 d 4 h" since a UTC "YYYY-MM-DD HH:MM:SS" (server time), at

@@ -1,6 +1,11 @@
 /** @odoo-module **/
 
 import {
+    CALLBACKS_NOTIFICATION,
+    MEMBER_STATE_NOTIFICATION,
+    WALLBOARD_NOTIFICATION,
+} from "@voip_axivox_queue/bus_notifications";
+import {
     Component,
     onMounted,
     onWillStart,
@@ -13,7 +18,7 @@ import {browser} from "@web/core/browser/browser";
 import {registry} from "@web/core/registry";
 import {useService} from "@web/core/utils/hooks";
 
-export const WALLBOARD_NOTIFICATION = "voip_axivox_queue/wallboard";
+export {WALLBOARD_NOTIFICATION};
 /** The bus may be down: the data is read again this often, never more often. */
 export const POLL_INTERVAL = 30000;
 /** Waiting times tick every second in the browser (no server call). */
@@ -73,8 +78,8 @@ export class Wallboard extends Component {
         onMounted(() => {
             for (const type of [
                 WALLBOARD_NOTIFICATION,
-                "voip_axivox_queue/member_state",
-                "voip_axivox_queue/callbacks",
+                MEMBER_STATE_NOTIFICATION,
+                CALLBACKS_NOTIFICATION,
             ]) {
                 this.busService.subscribe(type, this._onBus);
             }
@@ -87,8 +92,8 @@ export class Wallboard extends Component {
         onWillUnmount(() => {
             for (const type of [
                 WALLBOARD_NOTIFICATION,
-                "voip_axivox_queue/member_state",
-                "voip_axivox_queue/callbacks",
+                MEMBER_STATE_NOTIFICATION,
+                CALLBACKS_NOTIFICATION,
             ]) {
                 if (this.busService.unsubscribe) {
                     this.busService.unsubscribe(type, this._onBus);

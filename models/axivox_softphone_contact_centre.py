@@ -4,7 +4,7 @@ a number closed when her call to it is answered."""
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
-from .axivox_queue_event_contact import CARD_HISTORY, PARTNER_FOR_NUMBER
+from .axivox_queue_event_contact_centre import CARD_HISTORY, PARTNER_FOR_NUMBER
 from .axivox_softphone import DIAL_LIMIT, DIAL_WINDOW
 
 

@@ -10,9 +10,9 @@ from odoo.tools.sql import create_index
 
 from .axivox_agent_session import SESSION_SOURCES
 from .axivox_queue_event import event_moment
+from .bus_messages import CALLER_CARD
 from .res_partner import e164
 
-CARD_NOTIFICATION = "voip_axivox_queue/caller_card"
 # Events that end an agent's queue call (the card goes away).
 CALL_END_EVENTS = (
     "COMPLETEAGENT",
@@ -78,8 +78,6 @@ class AxivoxQueueEvent(models.Model):
         """``{raw caller number: (e164, contact id or None)}`` for the events of a batch
         of company ``company_id`` (national numbers read in ``country``), in ONE query;
         ``_ingest`` stores both with the events."""
-        if self.env.context.get("axivox_contact_centre_off"):
-            return {}
         mapping = {}
         for event in batch:
             raw = event.get("caller_number")
@@ -106,8 +104,6 @@ class AxivoxQueueEvent(models.Model):
         """What the contact-centre layer reads for a batch before the account's lock
         (nothing there changes it): the audience of its queues and the history of its
         connected callers. ``_after_ingest`` finds it in ``batch_info["prepared"]``."""
-        if self.env.context.get("axivox_contact_centre_off"):
-            return {}
         queue_ids = {queue.id for queue in queues.values()}
         _recent, connects = self._card_events(batch, users)
         nums = {
@@ -133,7 +129,7 @@ class AxivoxQueueEvent(models.Model):
         queues, users = batch_info["queues"], batch_info["users"]
         numbers, source = batch_info["numbers"], batch_info["source"]
         company_id = batch_info["company_id"]
-        if not new_events or self.env.context.get("axivox_contact_centre_off"):
+        if not new_events:
             return
         callback_queues = self.env["axivox.callback"]._update_from_events(
             account, new_events, queues, numbers, company_id, users
@@ -295,7 +291,7 @@ class AxivoxQueueEvent(models.Model):
                     )
                 )
         notifications += [
-            (user.partner_id, CARD_NOTIFICATION, message)
+            (user.partner_id, CALLER_CARD, message)
             for user, message in by_agent.items()
         ]
 
