@@ -58,14 +58,7 @@ class AxivoxSoftphone(models.AbstractModel):
         self.env["axivox.queue"]._check_dial_string(
             number[1:] if number.startswith("+") else number, _("The number")
         )
-        if (
-            not self.env["axivox.rate.limit"]
-            .sudo()
-            ._hit(f"dial:{self.env.uid}", DIAL_LIMIT, DIAL_WINDOW)
-        ):
-            raise UserError(
-                _("Too many calls in a short time: wait a minute, then try again.")
-            )
+        self._check_rate("dial")
         user = self.env.user.sudo()
         account = self._account_for_dial()
         with account._pbx_errors():
@@ -228,6 +221,19 @@ class AxivoxSoftphone(models.AbstractModel):
     # ------------------------------------------------------------------
     # Helpers
     # ------------------------------------------------------------------
+    @api.model
+    def _check_rate(self, kind):
+        """Refuse, with a clear error, the current user's calls (``kind`` "dial") or
+        caller-card look-ups ("card") past DIAL_LIMIT per DIAL_WINDOW seconds."""
+        if (
+            not self.env["axivox.rate.limit"]
+            .sudo()
+            ._hit(f"{kind}:{self.env.uid}", DIAL_LIMIT, DIAL_WINDOW)
+        ):
+            raise UserError(
+                _("Too many calls in a short time: wait a minute, then try again.")
+            )
+
     @api.model
     def _account_for_dial(self):
         """The PBX account of the current user's extension (sudo)."""

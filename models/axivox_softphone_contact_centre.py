@@ -5,7 +5,6 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
 from .axivox_queue_event_contact_centre import CARD_HISTORY, PARTNER_FOR_NUMBER
-from .axivox_softphone import DIAL_LIMIT, DIAL_WINDOW
 
 
 class AxivoxSoftphone(models.AbstractModel):
@@ -77,14 +76,7 @@ class AxivoxSoftphone(models.AbstractModel):
         if not isinstance(number, str) or not number.strip():
             raise UserError(_("Type a number to call."))
         self._account_for_dial()  # a clear error when there is no extension
-        if (
-            not self.env["axivox.rate.limit"]
-            .sudo()
-            ._hit(f"dial:{self.env.uid}", DIAL_LIMIT, DIAL_WINDOW)
-        ):
-            raise UserError(
-                _("Too many calls in a short time: wait a minute, then try again.")
-            )
+        self._check_rate("dial")
         self.env["axivox.callback"]._note_placed_call(
             {"state": "answered"}, number.strip()
         )
@@ -102,14 +94,7 @@ class AxivoxSoftphone(models.AbstractModel):
             return Event._card_payload(
                 number if isinstance(number, str) else "", None, "", []
             )
-        if (
-            not self.env["axivox.rate.limit"]
-            .sudo()
-            ._hit(f"card:{self.env.uid}", DIAL_LIMIT, DIAL_WINDOW)
-        ):
-            raise UserError(
-                _("Too many calls in a short time: wait a minute, then try again.")
-            )
+        self._check_rate("card")
         num = Event._normalize_number(account, number)
         partner = None
         if num:
