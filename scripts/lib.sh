@@ -71,6 +71,20 @@ pg_stop() {
     PG_DIR=
 }
 
+# work_dir NAME: WORK, a private temporary folder (/tmp/voip_axivox_queue-NAME.XXXXXX) with
+# Odoo's data folder in it; at exit the PostgreSQL cluster started in it is stopped and the
+# folder removed (kept with KEEP=1).
+work_dir() {
+    WORK=$(mktemp -d "/tmp/voip_axivox_queue-$1.XXXXXX")
+    chmod 755 "$WORK"
+    export ODOO_DATA_DIR="$WORK/odoo-data"
+    trap work_dir_cleanup EXIT
+}
+work_dir_cleanup() {
+    pg_stop
+    if [ -n "${KEEP:-}" ]; then echo "Kept $WORK"; else rm -rf "$WORK"; fi
+}
+
 # addons_dir DIR: an addons folder in which this repository is named voip_axivox_queue
 # (Odoo and pytest-odoo name an addon after its folder; a clone may be called anything).
 addons_dir() {

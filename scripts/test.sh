@@ -62,14 +62,7 @@ fi
 MIN_ODOO_TESTS=270
 MIN_QUNIT_TESTS=50
 
-WORK=$(mktemp -d /tmp/voip_axivox_queue-tests.XXXXXX)
-chmod 755 "$WORK"
-export ODOO_DATA_DIR="$WORK/odoo-data"
-cleanup() {
-    pg_stop
-    if [ -n "${KEEP:-}" ]; then echo "Kept $WORK"; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
+work_dir tests
 
 PASSED=0 FAILED=0 SKIPPED=0
 PROBLEMS=() PARTS=()

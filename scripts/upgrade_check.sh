@@ -14,14 +14,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$REPO_ROOT"
 
 ensure_system_packages && ensure_odoo || { echo "Odoo 17 could not be set up." >&2; exit 1; }
-WORK=$(mktemp -d /tmp/voip_axivox_queue-upgrade.XXXXXX)
-chmod 755 "$WORK"
-export ODOO_DATA_DIR="$WORK/odoo-data"
-cleanup() {
-    pg_stop
-    if [ -n "${KEEP:-}" ]; then echo "Kept $WORK"; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
+work_dir upgrade
 fail() { echo "UPGRADE CHECK FAILED: $*" >&2; exit 1; }
 
 version_of() {  # version_of COMMIT: the manifest's version at that commit
