@@ -171,7 +171,10 @@ class TestAgentSessions(ContactCentreCase):
             ]
         )
         self.assertEqual(self.sessions()[-1].end_source, "phone")
+        # A request of its own, in a transaction of its own: what this test's
+        # environment read before is read again after it.
         softphone.note_sip_code(self.m_anna_sales.id, False)
+        self.env.invalidate_all()
         self.assertEqual(self.sessions()[-1].end_source, "widget")
         # Only her own dynamic memberships, a clear yes or no; nothing changes else
         bruno = self.env["axivox.softphone"].with_user(self.agent2)
