@@ -23,7 +23,6 @@ asserts nothing (exit 1 only when a step cannot be done).
 
 import argparse
 import asyncio
-import importlib.util
 import json
 import os
 import shutil
@@ -34,20 +33,11 @@ import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
+sys.path[:0] = [ROOT, os.path.join(ROOT, "scripts")]
 
+import sip_browser_check as check  # noqa: E402  (scripts/, on the path just above)
 
-def load(name):
-    spec = importlib.util.spec_from_file_location(
-        name, os.path.join(ROOT, "scripts", f"{name}.py")
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-check = load("sip_browser_check")
-helpers = load("first_load_check")
+helpers = check.load_helpers("first_load_check")
 ROW = check.ROW
 CONNECTED = (
     f"!!{ROW} && !!{ROW}.querySelector('.o_axivox_queue_disconnect') &&"
