@@ -143,7 +143,8 @@ run_pylint() {
         --output-format=text --msg-template='{path}:{line}: [{symbol}] {msg}' \
         --ignore-paths="^$ADDON/(var|build|dist|node_modules)/" "$ADDON") >"$WORK/pylint.raw" 2>&1
     local rc=$?
-    grep -E '^[^ ]+\.py:[0-9]+: \[' "$WORK/pylint.raw" | unprefix >"$WORK/pylint.txt"
+    # A finding is in a .py file, or in a .pylintrc (a check's name pylint does not know).
+    grep -E '^[^ ]+(\.py|/\.pylintrc[-a-z]*):[0-9]+: \[' "$WORK/pylint.raw" | unprefix >"$WORK/pylint.txt"
     # pylint's exit code is a bit mask: 1 fatal, 32 usage error; the others are findings.
     [ $((rc & 33)) = 0 ] || return 2
 }
