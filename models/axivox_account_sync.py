@@ -76,7 +76,7 @@ class AxivoxAccount(models.Model):
         """Sync every account that is due; one account failing does not stop the others.
         Each account is synced and committed in a transaction of its own."""
         now = fields.Datetime.now()
-        for account in self.sudo().search([]):
+        for account in self.sudo().search([("active", "=", True)]):
             due = not account.last_sync or (
                 account.last_sync + timedelta(minutes=account.sync_interval) <= now
             )

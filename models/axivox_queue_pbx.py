@@ -123,7 +123,7 @@ class AxivoxQueue(models.Model):
         """Re-read the queue's configuration (when it has no changes to apply) and its
         agents from the PBX (managers; a few times a minute at most, as it calls the PBX
         and writes as the superuser)."""
-        queues = self or self.search([])
+        queues = self or self.search([("active", "=", True)])
         queues.check_access_rights("write")
         if not self.env.user.has_group("voip_axivox_queue.group_axivox_manager"):
             raise AccessError(

@@ -6,6 +6,8 @@ from datetime import timedelta
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
+from ..axivox_api.events import EVENT_TYPES
+
 
 class AxivoxQueueReportWizard(models.TransientModel):
     """The queue report's filters: period, event types, call; apply or export to CSV."""
@@ -23,10 +25,15 @@ class AxivoxQueueReportWizard(models.TransientModel):
     event_type_ids = fields.Many2many(
         "axivox.queue.event.type",
         string="Event Types",
-        default=lambda self: self.env["axivox.queue.event.type"].search([]),
+        default=lambda self: self._every_event_type(),
     )
     call_id = fields.Char("Call ID")
     caller_number = fields.Char()
+
+    @api.model
+    def _every_event_type(self):
+        """The event types the report knows, all of them: its default filter."""
+        return self.env["axivox.queue.event.type"].search([("code", "in", EVENT_TYPES)])
 
     @api.constrains("date_from", "date_to")
     def _check_period(self):
@@ -60,7 +67,7 @@ class AxivoxQueueReportWizard(models.TransientModel):
         }
 
     def action_check_all(self):
-        self.event_type_ids = self.env["axivox.queue.event.type"].search([])
+        self.event_type_ids = self._every_event_type()
         return self._reopen()
 
     def action_uncheck_all(self):
