@@ -24,14 +24,16 @@ from odoo.addons.bus.models.bus import (
     json_dump,
 )
 
-_logger = logging.getLogger(__name__)
+# The types of the addon's bus notifications (the models import them from here), written
+# once for the server and the web client: read from static/src/bus_notifications.js.
+from ..bus_notifications import (  # noqa: F401
+    CALLBACKS,
+    CALLER_CARD,
+    MEMBER_STATE,
+    WALLBOARD,
+)
 
-# The types of the addon's bus notifications; the web client's modules read the same
-# names from static/src/bus_notifications.js.
-MEMBER_STATE = "voip_axivox_queue/member_state"
-CALLBACKS = "voip_axivox_queue/callbacks"
-CALLER_CARD = "voip_axivox_queue/caller_card"
-WALLBOARD = "voip_axivox_queue/wallboard"
+_logger = logging.getLogger(__name__)
 
 # Who manages a queue's company, and is told of its changes: the active users of the
 # managers' group (%(managers)s, its id) allowed in that company ({company}, an SQL

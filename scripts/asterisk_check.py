@@ -39,6 +39,7 @@ from axivox_api.client import AxivoxClient  # noqa: E402
 from axivox_gateway import queue_log  # noqa: E402
 from axivox_gateway.ami import instance_client  # noqa: E402
 from axivox_gateway.traffic import place_calls  # noqa: E402
+from bus_notifications import MEMBER_STATE  # noqa: E402
 
 FAILURES = []
 PANEL_TYPES = {
@@ -146,7 +147,7 @@ class PanelWatcher(threading.Thread):
             now = time.time()
             for message in json.loads(raw):
                 body = message.get("message", {})
-                if body.get("type") == "voip_axivox_queue/member_state":
+                if body.get("type") == MEMBER_STATE:
                     self.messages.append((now, body.get("payload", {})))
 
 

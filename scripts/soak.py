@@ -46,6 +46,7 @@ import websocket
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from axivox_api.client import AxivoxClient  # noqa: E402
+from bus_notifications import MEMBER_STATE  # noqa: E402
 
 FAILURES = []
 SIM_KEY = [""]
@@ -558,7 +559,7 @@ def bus_latency(args, admin, pbx, pg, account):
                 payload = message.get("payload") or {}
                 if (
                     notification["id"] > last
-                    and message.get("type") == "voip_axivox_queue/member_state"
+                    and message.get("type") == MEMBER_STATE
                     and payload.get("member_id") == member
                     and payload.get("connected") is True
                 ):

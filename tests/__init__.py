@@ -33,3 +33,4 @@ from . import test_webhook_applier
 from . import test_asterisk
 from . import test_sip_credentials
 from . import test_migrations
+from . import test_bus_notifications

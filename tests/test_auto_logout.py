@@ -7,6 +7,7 @@ from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import TransactionCase, tagged
 from odoo.tools import mute_logger
 
+from ..bus_notifications import MEMBER_STATE
 from .common import SimulatedWorld
 
 QUIET = (
@@ -73,11 +74,7 @@ class TestAutoLogout(SimulatedWorld, TransactionCase):
         }
 
     def state_notes(self):
-        return (
-            self.env["bus.bus"]
-            .sudo()
-            .search([("message", "like", "voip_axivox_queue/member_state")])
-        )
+        return self.env["bus.bus"].sudo().search([("message", "like", MEMBER_STATE)])
 
     # ------------------------------------------------------------------ the schedule
     def test_before_the_time_nothing_happens(self):

@@ -11,6 +11,7 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 
 from ..axivox_simulator.testing import SimulatorProcess
+from ..bus_notifications import CALLBACKS
 from .common import make_user
 from .contact_centre_common import ContactCentreCase
 
@@ -328,9 +329,7 @@ class TestCallbacks(ContactCentreCase):
         self.env["bus.bus"].search([]).unlink()
         self.ingest(self.call("h1", ALICE, "09:00:00", fate="ABANDON"))
         self.env.cr.precommit.run()
-        messages = self.env["bus.bus"].search(
-            [("message", "like", "voip_axivox_queue/callbacks")]
-        )
+        messages = self.env["bus.bus"].search([("message", "like", CALLBACKS)])
         channels = {
             json.loads(m.channel)[2] for m in messages if "res.partner" in m.channel
         }

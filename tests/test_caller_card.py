@@ -6,9 +6,10 @@ from datetime import datetime, timedelta, timezone
 
 from odoo.tests import tagged
 
+from ..bus_notifications import CALLER_CARD
 from .contact_centre_common import ContactCentreCase
 
-CARD = "voip_axivox_queue/caller_card"
+CARD = CALLER_CARD
 
 
 def stamp(moment):

@@ -12,6 +12,7 @@ from odoo.tools import mute_logger
 
 from ..axivox_api.events import validate_batch
 from ..axivox_api.rules import QUEUE_CONFIG_FIELDS
+from ..bus_notifications import MEMBER_STATE
 from .common import DAY, AxivoxCase, SimulatedWorld, event
 
 QUIET = (
@@ -266,11 +267,7 @@ class TestOnCall(ConsoleWorld, TransactionCase):
         messages = [
             json.loads(n.message) for n in self.env["bus.bus"].sudo().search([])
         ]
-        states = [
-            m["payload"]
-            for m in messages
-            if m["type"] == "voip_axivox_queue/member_state"
-        ]
+        states = [m["payload"] for m in messages if m["type"] == MEMBER_STATE]
         self.assertTrue(states)
         self.assertTrue(
             all(

@@ -7,6 +7,7 @@ from freezegun import freeze_time
 
 from odoo.tests import HttpCase, tagged
 
+from ..bus_notifications import WALLBOARD
 from .contact_centre_common import ContactCentreCase
 
 NOW = datetime(2024, 3, 5, 11, 0, 0)
@@ -154,9 +155,7 @@ class TestWallboard(ContactCentreCase):
             [self.ev("ENTERQUEUE", at(1), call_id="b1", caller_number="+3225550009")]
         )
         self.env.cr.precommit.run()
-        messages = self.env["bus.bus"].search(
-            [("message", "like", "voip_axivox_queue/wallboard")]
-        )
+        messages = self.env["bus.bus"].search([("message", "like", WALLBOARD)])
         partners = {json.loads(m.channel)[2] for m in messages}
         self.assertIn(self.manager.partner_id.id, partners)
         self.assertIn(self.agent.partner_id.id, partners)

@@ -8,6 +8,7 @@ from odoo import fields
 from odoo.tests import HttpCase, tagged
 from odoo.tools import mute_logger
 
+from ..bus_notifications import MEMBER_STATE
 from .common import DAY, WEBHOOK_URL, WebhookWorld, event, signed
 
 
@@ -55,7 +56,7 @@ class TestWebhook(WebhookWorld, HttpCase):
             .sudo()
             .search(
                 [
-                    ("message", "like", "voip_axivox_queue/member_state"),
+                    ("message", "like", MEMBER_STATE),
                     ("id", ">", before),
                 ]
             )

@@ -9,7 +9,7 @@ export const LIVE_RELOAD_DELAY = 300;
 
 /**
  * Reload an open view when agents log in or out of queues (the bus notification
- * `voip_axivox_queue/member_state` that `axivox.queue.member._notify_state` sends to the
+ * `MEMBER_STATE_NOTIFICATION` that `axivox.queue.member._notify_state` sends to the
  * agent and to the managers), without reloading the page.
  *
  * The view listens from its mounting to its unmounting: Odoo 17's `bus_service.subscribe` has

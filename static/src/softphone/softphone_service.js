@@ -284,7 +284,7 @@ export class Softphone {
         }
     }
 
-    /** A ``voip_axivox_queue/member_state`` notification of the bus. */
+    /** A ``MEMBER_STATE_NOTIFICATION`` notification of the bus. */
     onMemberState(payload) {
         if (!payload) {
             return;

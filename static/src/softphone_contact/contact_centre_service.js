@@ -125,7 +125,7 @@ export class ContactCentre {
 
     // ------------------------------------------------------------- caller card
     /**
-     * A ``voip_axivox_queue/caller_card`` notification: ``{cards, ended}``, the queue
+     * A ``CALLER_CARD_NOTIFICATION`` notification: ``{cards, ended}``, the queue
      * callers just connected to the agent (the last one is shown) and the queue calls of
      * hers that ended (their card is removed).
      */
