@@ -23,6 +23,38 @@ def static_hours_sql(user, company, day, since=None):
         / 3600.0)"""
 
 
+# The rules of an agent's call figures of a day, for the Python that adds new events
+# (``_add_events``) and the SQL that counts them again (``E_DAY_PAIRS``, ``E_DAY_ALL``):
+# each figure's events, and the event's field it adds up (None: it counts the events).
+FIGURES = {
+    "answered": (("CONNECT",), None),
+    "talk": (("COMPLETEAGENT", "COMPLETECALLER"), "talk_time"),
+    "missed": (("RINGNOANSWER",), None),
+}
+# Events that count in the report.
+REPORT_EVENTS = tuple(t for events, _field in FIGURES.values() for t in events)
+
+
+def _types_sql(types):
+    """SQL: ``e.event_type`` is one of ``types`` (constant names, no input)."""
+    return "e.event_type IN (%s)" % ", ".join(f"'{t}'" for t in types)
+
+
+def _figure_sql(name):
+    """SQL: the aggregate of figure ``name`` over the events ``e`` of a group."""
+    types, field = FIGURES[name]
+    if field is None:
+        return f"COUNT(*) FILTER (WHERE {_types_sql(types)})"
+    return f"COALESCE(SUM(e.{field}) FILTER (WHERE {_types_sql(types)}), 0)"
+
+
+# The figures of a group of events ``e``, as the report's columns.
+FIGURES_SQL = (
+    f"{_figure_sql('answered')} AS answered, "
+    f"{_figure_sql('talk')} / 60.0 AS talk_minutes, "
+    f"{_figure_sql('missed')} AS missed"
+)
+
 # The figures of (agent, day) pairs, from the agent sessions, the static agents and the
 # queue events: ``k`` is the CTE of the pairs (all of them: the whole history).
 REPORT_SQL = (
@@ -75,34 +107,24 @@ REPORT_SQL = (
 """
 )
 # The report events of the pairs of k (few pairs: index ranges of the agents' days) ...
-E_DAY_PAIRS = """
+E_DAY_PAIRS = f"""
         SELECT e.company_id, k.user_id, k.day,
-               COUNT(*) FILTER (WHERE e.event_type = 'CONNECT') AS answered,
-               COALESCE(SUM(e.talk_time) FILTER (
-                   WHERE e.event_type IN ('COMPLETEAGENT', 'COMPLETECALLER')), 0)
-                   / 60.0 AS talk_minutes,
-               COUNT(*) FILTER (WHERE e.event_type = 'RINGNOANSWER') AS missed
+               {FIGURES_SQL}
           FROM k
           JOIN axivox_queue_event e
             ON e.agent_user_id = k.user_id AND e.agent_user_id IS NOT NULL
            AND e.event_time >= k.day
            AND e.event_time < k.day + interval '1 day'
-           AND e.event_type IN ('CONNECT', 'COMPLETEAGENT', 'COMPLETECALLER',
-               'RINGNOANSWER')
+           AND {_types_sql(REPORT_EVENTS)}
          GROUP BY e.company_id, k.user_id, k.day
 """
 # ... or of every pair (the whole history: one pass over the events).
-E_DAY_ALL = """
+E_DAY_ALL = f"""
         SELECT e.company_id, e.agent_user_id AS user_id, e.event_time::date AS day,
-               COUNT(*) FILTER (WHERE e.event_type = 'CONNECT') AS answered,
-               COALESCE(SUM(e.talk_time) FILTER (
-                   WHERE e.event_type IN ('COMPLETEAGENT', 'COMPLETECALLER')), 0)
-                   / 60.0 AS talk_minutes,
-               COUNT(*) FILTER (WHERE e.event_type = 'RINGNOANSWER') AS missed
+               {FIGURES_SQL}
           FROM axivox_queue_event e
          WHERE e.agent_user_id IS NOT NULL
-           AND e.event_type IN ('CONNECT', 'COMPLETEAGENT', 'COMPLETECALLER',
-               'RINGNOANSWER')
+           AND {_types_sql(REPORT_EVENTS)}
          GROUP BY e.company_id, e.agent_user_id, e.event_time::date
 """
 # What the report is computed from (flushed first): the sessions, the static agents of
@@ -113,8 +135,6 @@ REPORT_MODELS = (
     "axivox.queue",
     "axivox.queue.event",
 )
-# Events that count in the report.
-REPORT_EVENTS = ("CONNECT", "COMPLETEAGENT", "COMPLETECALLER", "RINGNOANSWER")
 
 
 class AxivoxAgentDayReport(models.Model):
@@ -232,14 +252,10 @@ class AxivoxAgentDayReport(models.Model):
             key = (user.id, event_moment(event["timestamp"]).date())
             if key in skip:
                 continue
-            answered, talk, missed = totals.get(key, (0, 0, 0))
-            if event["type"] == "CONNECT":
-                answered += 1
-            elif event["type"] == "RINGNOANSWER":
-                missed += 1
-            else:
-                talk += event.get("talk_time") or 0
-            totals[key] = (answered, talk, missed)
+            figures = totals.setdefault(key, dict.fromkeys(FIGURES, 0))
+            for name, (types, field) in FIGURES.items():
+                if event["type"] in types:
+                    figures[name] += (event.get(field) or 0) if field else 1
         if not totals:
             return
         for model in ("axivox.queue.member", "axivox.queue", self._name):
@@ -279,9 +295,7 @@ class AxivoxAgentDayReport(models.Model):
             {
                 "users": [k[0] for k in keys],
                 "days": [k[1] for k in keys],
-                "answered": [totals[k][0] for k in keys],
-                "talk": [totals[k][1] for k in keys],
-                "missed": [totals[k][2] for k in keys],
+                **{name: [totals[k][name] for k in keys] for name in FIGURES},
                 "company": company_id,
                 "uid": self.env.uid,
             },
