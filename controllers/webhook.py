@@ -9,7 +9,7 @@ from odoo.http import request
 
 from ..axivox_api import signature
 from ..axivox_api.events import EventSchemaError, batch_items
-from ..models.axivox_account_sync import CONCURRENCY_ERRORS
+from ..transactions import CONCURRENCY_ERRORS
 
 _logger = logging.getLogger(__name__)
 

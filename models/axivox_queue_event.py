@@ -19,6 +19,7 @@ from ..axivox_api.events import (
     parse_timestamp,
     split_events,
 )
+from ..transactions import lock_events, own_transaction
 from .bus_messages import send_many
 
 EVENT_SOURCES = [
@@ -384,7 +385,7 @@ class AxivoxQueueEvent(models.Model):
             return {"queued": len(valid)}  # no transaction of its own
         # The bad events in READ COMMITTED, stored or not: the same bad event sent twice
         # at once is then kept once, without a serialization failure.
-        with account._own_transaction() as env:
+        with own_transaction(account.env) as env:
             own = account.with_env(env)
             Event = env["axivox.queue.event"]
             result = (
@@ -422,7 +423,7 @@ class AxivoxQueueEvent(models.Model):
         prepared = self._before_ingest_lock(account, batch, queues, users, numbers)
         # One ingestion per account at a time (webhooks, stream, sync): no two
         # transactions insert the same event or create the same member at once.
-        account._lock_events()
+        lock_events(self.env, account.ids)
         # A queue or an agent still unknown may have been made by the sync or the
         # delivery this one waited for: read again, now that they are committed.
         if remote_ids - set(queues):

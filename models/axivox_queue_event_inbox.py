@@ -14,15 +14,14 @@ import psycopg2
 
 from odoo import _, api, fields, models
 
-from .axivox_account_sync import CONCURRENCY_ERRORS
+from ..transactions import APPLY_LOCK, CONCURRENCY_ERRORS, own_transaction
 
 _logger = logging.getLogger(__name__)
 
-# pg_advisory_lock(APPLY_LOCK, 0), a session lock: held by the one running applier of
-# the database, for as long as it runs. A webhook delivery is stored here only while it
-# is held (or an applier waits for it), so that someone applies it within moments; a
-# delivery that applies its own events holds it in shared mode until it commits.
-APPLY_LOCK = 0x41584150  # "AXAP"
+# APPLY_LOCK (transactions.py) is held by the one running applier of the database. A
+# webhook delivery is stored here only while it is held (or an applier waits for it),
+# so that someone applies it within moments; a delivery that applies its own events
+# holds it in shared mode until it commits.
 # the NOTIFY channel that wakes the applier when a delivery is stored
 APPLY_CHANNEL = "axivox_inbox"
 # deliveries, and events, applied in one transaction at most (one delivery at least)
@@ -136,7 +135,7 @@ class AxivoxQueueEventInbox(models.Model):
         transaction is applying are skipped. When the batch cannot be applied whole,
         each delivery is applied apart and the one that fails is quarantined with the
         error, so that it never blocks the others."""
-        with account._own_transaction() as env:
+        with own_transaction(account.env) as env:
             account = account.with_env(env)
             cr = env.cr
             cr.execute(

@@ -3,6 +3,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
 from ..axivox_api.events import odoo_datetime
+from ..transactions import lock_events, own_transaction
 from .axivox_agent_session import SESSION_SOURCES
 from .axivox_queue_event import event_moment
 from .bus_messages import (
@@ -246,7 +247,7 @@ class AxivoxQueueMember(models.Model):
             # Applied in a transaction of its own, under the account's events lock:
             # never in conflict with the PBX events that webhooks apply at the same
             # moment.
-            with account._own_transaction() as env:
+            with own_transaction(account.env) as env:
                 member.with_env(env).sudo()._set_login_state_now(
                     bool(agent.get("connected", connected)),
                     source,
@@ -260,7 +261,7 @@ class AxivoxQueueMember(models.Model):
         end of day), under the account's events lock, stamped now like a PBX event and
         after the last change applied: a late, older PBX event never undoes it. Returns
         the members that changed."""
-        self.account_id._lock_events()
+        lock_events(self.env, self.account_id.ids)
         self.invalidate_recordset(
             ["connected", "connected_since", "last_change_ts", "last_change_seq"]
         )
