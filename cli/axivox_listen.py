@@ -245,7 +245,7 @@ class StreamListener:
             self.registry = self.registry.check_signaling()
             try:
                 with self._account_transaction(account_id) as own_account:
-                    own_account.env["axivox.queue.event"]._receive(
+                    own_account.env["axivox.event.intake"]._take_in(
                         own_account, events, "stream"
                     )
                     own_account._advance_cursor(cursor)

@@ -425,10 +425,10 @@ class AxivoxAccount(models.Model):
         """Store the pages of events the PBX listed since the cursor (what webhooks may
         have missed); an event that is not valid is quarantined, and the cursor moves
         on."""
-        Event = self.env["axivox.queue.event"].sudo()
+        Intake = self.env["axivox.event.intake"].sudo()
         for events, next_cursor in pages:
             if events:
-                Event._receive(self, events, "sync")
+                Intake._take_in(self, events, "sync")
             if next_cursor:
                 self._advance_cursor(next_cursor)
 

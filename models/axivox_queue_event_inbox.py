@@ -2,10 +2,11 @@
 
 When an applier runs (``odoo-bin axivox-apply``, see cli/axivox_apply.py), a webhook
 delivery is only checked (signature, schema), stored here in one statement and answered;
-the applier applies what is waiting in large batches, which costs a fraction of applying
-each delivery on its own. Without an applier, each delivery is applied before it is
-answered, as before. The cron applies what an applier left behind (it died, it was
-stopped), so nothing stored here is ever lost.
+the applier hands what is waiting, in large batches, to the route every delivery takes
+(``axivox.event.intake._apply``), which costs a fraction of applying each delivery on
+its own. Without an applier, each delivery is applied before it is answered. The cron
+applies what an applier left behind (it died, it was stopped), so nothing stored here
+is ever lost.
 """
 import json
 import logging
@@ -166,7 +167,7 @@ class AxivoxQueueEventInbox(models.Model):
             done = [row_id for row_id, _events, _attempts in waiting]
             try:
                 with cr.savepoint():
-                    env["axivox.queue.event"]._ingest(
+                    env["axivox.event.intake"]._apply(
                         account,
                         [e for _id, events, _a in waiting for e in events],
                         "webhook",
@@ -191,7 +192,7 @@ class AxivoxQueueEventInbox(models.Model):
         or quarantines it when it met one that many times; any other fault
         quarantines it. Returns the ids of the deliveries done with (applied or
         quarantined)."""
-        Event = self.env["axivox.queue.event"]
+        Intake = self.env["axivox.event.intake"]
         if is_transient(batch_error):
             # the whole batch met it: tried again later, apart, unless it is their last
             # attempt
@@ -202,7 +203,7 @@ class AxivoxQueueEventInbox(models.Model):
         for row_id, events, attempts in waiting:
             try:
                 with self.env.cr.savepoint():
-                    Event._ingest(account, events, "webhook")
+                    Intake._apply(account, events, "webhook")
             except psycopg2.OperationalError as exc:
                 if exc.pgcode in CONCURRENCY_ERRORS:
                     raise

@@ -346,7 +346,7 @@ class AxivoxWorld:
     def ingest_late_login(self, ext, queue_id="sales"):
         """An ADDMEMBER of ``ext`` the PBX logged a minute ago, delivered only now."""
         late = datetime.now(timezone.utc) - timedelta(minutes=1)
-        self.env["axivox.queue.event"]._ingest(
+        self.env["axivox.event.intake"]._apply(
             self.account,
             [
                 event(

@@ -176,7 +176,7 @@ class RealTransactionsCase(TransactionCase):
             with self.registry.cursor() as cr:
                 env = self.real_env(cr)
                 account = env["axivox.account"].browse(self.account_id)
-                return env["axivox.queue.event"]._receive_committed(
+                return env["axivox.event.intake"]._take_in_committed(
                     account, items, "webhook", defer=defer
                 )
 
@@ -444,7 +444,7 @@ class TestRealTransactions(RealTransactionsCase):
                     account = env["axivox.account"].browse(self.account_id)
                     request_cr.execute("SELECT 1")  # its snapshot is taken here
                     self.assertIsNone(self.sync())  # locks, writes and commits
-                    result = env["axivox.queue.event"]._receive_committed(
+                    result = env["axivox.event.intake"]._take_in_committed(
                         account, [event(f"s-{self.tag}", "ABANDON")], "webhook", True
                     )
                 self.assertEqual(result, {"queued": 1})
@@ -1064,7 +1064,7 @@ class TestApplierFailover(RealTransactionsCase):
             self.store_together(later)  # stored for the applier that waits
             self.assertFalse(applier.active)
             self.assertEqual(self.waiting(), 1)
-            env["axivox.queue.event"]._ingest(account, own, "webhook")
+            env["axivox.event.intake"]._apply(account, own, "webhook")
         committed = time.monotonic()
         self.assertTrue(self.wait(lambda: applier.active, 10), "took the lock")
         self.assertLess(time.monotonic() - committed, 5, "at once")
