@@ -22,6 +22,10 @@ env = globals()["env"]
 
 cr = env.cr
 Event = env["axivox.queue.event"]
+Intake = env["axivox.event.intake"] if "axivox.event.intake" in env else None
+# How a batch enters Odoo (bench/layer_baseline.sh runs this file on older versions too,
+# where it was axivox.queue.event._ingest).
+apply_batch = Intake._apply if Intake is not None else Event._ingest
 account = env["axivox.account"].search([("name", "=", "Bench PBX")], limit=1)
 env.company.country_id = env.ref("base.be")
 RUN = uuid.uuid4().hex[:6]
@@ -75,21 +79,25 @@ def batch(tag, n=1000):
 @contextlib.contextmanager
 def layer_switched_off():
     """The ingestion as it was before the contact-centre layer (no caller matching,
-    callbacks, sessions, report, caller cards nor wallboard notifications): its three
-    steps replaced, in this process only, by ones that do nothing."""
-    cls = type(Event)
-    steps = {
-        "_match_callers": lambda self, *args: {},
-        "_before_ingest_lock": lambda self, *args: {},
-        "_after_ingest": lambda self, *args: None,
-    }
-    saved = {name: cls.__dict__.get(name) for name in steps}
-    for name, step in steps.items():
+    callbacks, sessions, report, caller cards nor wallboard notifications), in this
+    process only: the caller matching and what is read before the lock replaced by
+    steps that do nothing, and only the members' layers reacting to new events."""
+    patches = [
+        (type(Event), "_match_callers", lambda self, *args: {}),
+        (type(Event), "_read_before_lock", lambda self, *args: None),
+        (
+            type(Intake),
+            "_REACTIONS",
+            tuple(r for r in Intake._REACTIONS if r[0] == "axivox.queue.member"),
+        ),
+    ]
+    saved = [(cls, name, cls.__dict__.get(name)) for cls, name, _step in patches]
+    for cls, name, step in patches:
         setattr(cls, name, step)
     try:
         yield
     finally:
-        for name, step in saved.items():
+        for cls, name, step in saved:
             if step is None:
                 delattr(cls, name)
             else:
@@ -103,7 +111,7 @@ def ingest(events, layer):
         with contextlib.nullcontext() if layer else layer_switched_off():
             before = cr.sql_log_count
             start = time.perf_counter()
-            Event._ingest(account, events, "webhook")
+            apply_batch(account, events, "webhook")
             elapsed = time.perf_counter() - start
             queries = cr.sql_log_count - before
     finally:
@@ -129,7 +137,7 @@ print(
 )
 matched = batch("probe")
 cr.execute("SAVEPOINT probe")
-Event._ingest(account, matched, "webhook")
+apply_batch(account, matched, "webhook")
 cr.execute(
     "SELECT count(*) FILTER (WHERE partner_id IS NOT NULL), count(caller_e164) "
     "FROM axivox_queue_event WHERE pbx_event_id LIKE %s",

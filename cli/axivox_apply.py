@@ -23,7 +23,8 @@ import odoo
 from odoo import SUPERUSER_ID, api
 from odoo.cli import Command
 
-from ..models.axivox_queue_event_inbox import APPLY_CHANNEL, APPLY_LOCK
+from ..models.axivox_queue_event_inbox import APPLY_CHANNEL
+from ..transactions import APPLY_LOCK
 from .command_tools import command_parser, database_registry, run_until_stopped
 
 _logger = logging.getLogger(__name__)

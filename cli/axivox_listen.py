@@ -22,12 +22,10 @@ from odoo import SUPERUSER_ID, api
 from odoo.cli import Command
 
 from ..axivox_api.stream import EventStreamConsumer
+from ..transactions import LISTEN_LOCK, own_transaction
 from .command_tools import command_parser, database_registry, run_until_stopped
 
 _logger = logging.getLogger(__name__)
-
-# pg_try_advisory_lock(LISTEN_LOCK, account id): held by the one listener of an account.
-LISTEN_LOCK = 0x41584C53  # "AXLS"
 
 
 # times the events of one stream message may fail to apply before they are quarantined
@@ -247,7 +245,7 @@ class StreamListener:
             self.registry = self.registry.check_signaling()
             try:
                 with self._account_transaction(account_id) as own_account:
-                    own_account.env["axivox.queue.event"]._receive(
+                    own_account.env["axivox.event.intake"]._take_in(
                         own_account, events, "stream"
                     )
                     own_account._advance_cursor(cursor)
@@ -307,7 +305,7 @@ class StreamListener:
         with self.registry.manage_changes(), self.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
             account = env["axivox.account"].browse(account_id)
-            with account._own_transaction() as own_env:
+            with own_transaction(account.env) as own_env:
                 yield account.with_env(own_env)
 
 

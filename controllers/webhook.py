@@ -9,7 +9,7 @@ from odoo.http import request
 
 from ..axivox_api import signature
 from ..axivox_api.events import EventSchemaError, batch_items
-from ..models.axivox_account_sync import CONCURRENCY_ERRORS
+from ..transactions import CONCURRENCY_ERRORS
 
 _logger = logging.getLogger(__name__)
 
@@ -103,10 +103,11 @@ class AxivoxWebhookController(http.Controller):
             items = batch_items(payload)
         except EventSchemaError as exc:
             return _answer(422, error="invalid_event", message=str(exc))
-        # Each event is validated apart: a bad one is quarantined, the others applied
-        # (or, when an applier runs, stored for it to apply: axivox.queue.event.inbox).
+        # The batch enters Odoo by axivox.event.intake: each event is validated apart,
+        # a bad one is quarantined, the others applied (or, when an applier runs,
+        # stored for it to apply: axivox.queue.event.inbox).
         try:
-            result = env["axivox.queue.event"]._receive_committed(
+            result = env["axivox.event.intake"]._take_in_committed(
                 account, items, "webhook", defer=True
             )
         except (psycopg2.IntegrityError, psycopg2.OperationalError) as exc:

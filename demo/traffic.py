@@ -13,7 +13,7 @@ def generate_week(env, account, days=7):
     """``days`` days and today of deterministic queue traffic, for ``account``."""
     now = fields.Datetime.now().replace(tzinfo=timezone.utc)
     events = validate_batch({"events": working_days(now, days=days)})
-    return env["axivox.queue.event"]._ingest(account, events, "sync")
+    return env["axivox.event.intake"]._apply(account, events, "sync")
 
 
 def load(env):

@@ -12,6 +12,7 @@ from . import axivox_queue_pbx
 from . import axivox_queue_kpi
 from . import axivox_queue_member
 from . import axivox_queue_event
+from . import axivox_event_intake
 from . import axivox_queue_event_type
 from . import res_users
 from . import ir_http

@@ -3,9 +3,9 @@ Axivox(-compatible) PBX (API, webhook, sync interval, end-of-day logout settings
 the one way Odoo speaks to that PBX (its client, its errors in the user's words).
 
 Like OCA connector's backend record, the account is kept apart from the code that
-synchronises it: the sync (with the transactions and locks it shares with the
-webhooks) is in axivox_account_sync.py, the end-of-day logout in
-axivox_account_auto_logout.py.
+synchronises it: the sync is in axivox_account_sync.py, the end-of-day logout in
+axivox_account_auto_logout.py, and the transactions and locks the sync shares with the
+webhooks in transactions.py.
 """
 
 import contextlib

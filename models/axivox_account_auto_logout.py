@@ -13,6 +13,7 @@ from odoo.exceptions import UserError
 from ..axivox_api import exceptions as pbx_errors
 from ..axivox_api import rules
 from ..axivox_api.events import parse_timestamp
+from ..transactions import own_transaction
 from .axivox_account import error_text
 
 _logger = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ class AxivoxAccount(models.Model):
                 continue
             try:
                 if not account._auto_logout():
-                    with account._own_transaction() as env:
+                    with own_transaction(account.env) as env:
                         account.with_env(env).auto_logout_last_date = local_day
             except Exception as exc:  # pylint: disable=broad-except
                 # recorded, and the next accounts are logged out all the same
@@ -61,7 +62,7 @@ class AxivoxAccount(models.Model):
                     account.name,
                 )
                 detail = f"{exc.__class__.__name__}: {str(exc)[:200]}"
-                with account._own_transaction() as env:
+                with own_transaction(account.env) as env:
                     account.with_env(env).last_error = _(
                         "End-of-day logout of %(account)s failed: %(errors)s",
                         account=account.name,
@@ -159,7 +160,7 @@ class AxivoxAccount(models.Model):
             if member:
                 done.append((member, bool(result.get("connected", False))))
         if done:
-            with self._own_transaction() as env:
+            with own_transaction(self.env) as env:
                 changed = Member.with_env(env)
                 for member, connected in done:
                     changed |= member.with_env(env)._set_login_state_now(
@@ -183,7 +184,7 @@ class AxivoxAccount(models.Model):
                 self.name,
                 failures[0],
             )
-        with self._own_transaction() as env:
+        with own_transaction(self.env) as env:
             self.with_env(env).last_error = message
         self.invalidate_recordset(["last_error"])
         return message

@@ -1,47 +1,26 @@
-"""The sync of axivox.account with its PBX, and the transactions and locks it shares
-with the webhooks, the event stream and the managers' actions.
+"""The sync of axivox.account with its PBX.
 
 The account record (its configuration, its PBX client) is in axivox_account.py; this
 file makes Odoo true to the PBX: queues, memberships and login states, and the events
 the webhooks may have missed (read from the PBX's feed after the account's cursor).
 """
 
-import contextlib
 import logging
 from datetime import timedelta
 
 import psycopg2
-from psycopg2 import errorcodes
-from psycopg2.extensions import ISOLATION_LEVEL_READ_COMMITTED
 
-from odoo import _, api, fields, models, sql_db
+from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.service.model import _as_validation_error
 
 from ..axivox_api import exceptions as pbx_errors
 from ..axivox_api import rules
 from ..axivox_api.events import odoo_datetime, parse_timestamp
+from ..transactions import CONCURRENCY_ERRORS, SyncBusy, lock_for_sync, own_transaction
 from .axivox_account import error_text
 
 _logger = logging.getLogger(__name__)
-
-# pg_advisory_xact_lock(EVENTS_LOCK, account id): held by whoever changes the account's
-# events or login states (webhooks, stream, sync, managers), to the end of its
-# transaction. Taken before the account's row lock, always: one order, no deadlock.
-EVENTS_LOCK = 0x41584951  # "AXIQ"
-
-# Conflicts between concurrent transactions, solved by trying again.
-CONCURRENCY_ERRORS = frozenset(
-    (
-        errorcodes.SERIALIZATION_FAILURE,
-        errorcodes.DEADLOCK_DETECTED,
-        errorcodes.LOCK_NOT_AVAILABLE,
-    )
-)
-
-
-class _SyncBusy(Exception):
-    """Another transaction is syncing this account: skip, the next run retries."""
 
 
 def _cursor_after(cursor, previous):
@@ -98,7 +77,7 @@ class AxivoxAccount(models.Model):
                 account=self.name,
                 message=detail,
             )
-            with self._own_transaction() as env:
+            with own_transaction(self.env) as env:
                 self.with_env(env).write(
                     {
                         "sync_state": "error",
@@ -108,29 +87,11 @@ class AxivoxAccount(models.Model):
                 )
             return message
 
-    @contextlib.contextmanager
-    def _own_transaction(self):
-        """An environment on a new transaction, committed when the block ends (rolled
-        back on an exception). It reads what is committed at each statement (READ
-        COMMITTED): work that starts by taking a lock sees everything committed before
-        it got it, so concurrent webhooks, syncs and listeners never fail on each
-        other's rows.
-
-        The cursor is the registry's: in Odoo's test mode (an HttpCase, or a test that
-        entered it) that is Odoo's test cursor, on the test's transaction, whose
-        commit and rollback Odoo turns into savepoints; its isolation is the test's."""
-        with self.env.registry.cursor() as cr:
-            if not isinstance(cr, sql_db.TestCursor):
-                # Its BEGIN says it (psycopg2): no statement of its own. Odoo sets its
-                # REPEATABLE READ again on the next cursor of this connection.
-                cr._cnx.set_isolation_level(ISOLATION_LEVEL_READ_COMMITTED)
-            yield self.env(cr=cr)
-
     def _sync_committed(self):
         """:meth:`_sync_safely` in a transaction of its own. Returns the error message,
         or None."""
         self.ensure_one()
-        with self._own_transaction() as env:
+        with own_transaction(self.env) as env:
             return self.with_env(env)._sync_safely()
 
     def _sync_safely(self):
@@ -146,9 +107,9 @@ class AxivoxAccount(models.Model):
             client = self._pbx_client()
             fetched = self._sync_fetch(client)
             with self.env.cr.savepoint():
-                self._lock_for_sync()
+                lock_for_sync(self.env, self.id)
             stuck = self._sync_apply(*fetched)
-        except _SyncBusy:
+        except SyncBusy:
             return _(
                 "A sync of %(account)s is already running: try again in a moment.",
                 account=self.name,
@@ -196,31 +157,6 @@ class AxivoxAccount(models.Model):
             account=self.name,
             message=message,
         )
-
-    def _lock_events(self):
-        """Wait for the account's events lock (see EVENTS_LOCK): changes of its events
-        and login states are applied one transaction at a time. In READ COMMITTED (see
-        :meth:`_own_transaction`), what was committed before it was granted is then
-        read."""
-        for account in self:
-            self.env.cr.execute(
-                "SELECT pg_advisory_xact_lock(%s, %s)", [EVENTS_LOCK, account.id]
-            )
-
-    def _lock_for_sync(self):
-        # FOR NO KEY UPDATE: two syncs of the account exclude each other, and a webhook
-        # delivery stored meanwhile (its foreign key's KEY SHARE lock) is not refused.
-        self._lock_events()
-        try:
-            self.env.cr.execute(
-                "SELECT id FROM axivox_account WHERE id = %s FOR NO KEY UPDATE NOWAIT",
-                [self.id],
-                log_exceptions=False,
-            )
-        except psycopg2.OperationalError as exc:
-            if exc.pgcode not in CONCURRENCY_ERRORS:
-                raise
-            raise _SyncBusy() from exc
 
     def _sync_fetch(self, client, page_size=1000, max_pages=100):
         """Read from the PBX what a sync needs: queues, agents and the pages of events
@@ -489,10 +425,10 @@ class AxivoxAccount(models.Model):
         """Store the pages of events the PBX listed since the cursor (what webhooks may
         have missed); an event that is not valid is quarantined, and the cursor moves
         on."""
-        Event = self.env["axivox.queue.event"].sudo()
+        Intake = self.env["axivox.event.intake"].sudo()
         for events, next_cursor in pages:
             if events:
-                Event._receive(self, events, "sync")
+                Intake._take_in(self, events, "sync")
             if next_cursor:
                 self._advance_cursor(next_cursor)
 

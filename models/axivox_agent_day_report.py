@@ -5,6 +5,7 @@ from datetime import timedelta
 from odoo import api, fields, models
 from odoo.tools.sql import create_index
 
+from .axivox_event_intake import Reaction
 from .axivox_queue_event import event_moment
 
 
@@ -237,6 +238,17 @@ class AxivoxAgentDayReport(models.Model):
             {"users": users, "days": days, "uid": self.env.uid},
         )
         self.invalidate_model()
+
+    @api.model
+    def _react_day_report(self, new_events, batch, earlier):
+        """A layer of axivox.event.intake: the days whose sessions changed (in an
+        earlier layer) are computed again; the calls of the other days are added to
+        them."""
+        self._refresh(earlier.session_days)
+        self._add_events(
+            new_events, batch.users, batch.company_id, skip=earlier.session_days
+        )
+        return Reaction()
 
     @api.model
     def _add_events(self, new_events, users, company_id, skip=()):

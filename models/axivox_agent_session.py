@@ -3,6 +3,7 @@ from the stored ADDMEMBER / REMOVEMEMBER events."""
 from odoo import api, fields, models
 
 from .axivox_account_owned_mixin import queue_field
+from .axivox_event_intake import Reaction
 from .axivox_queue_event import event_moment
 
 SESSION_SOURCES = [
@@ -81,6 +82,16 @@ class AxivoxAgentSession(models.Model):
     # ------------------------------------------------------------------
     # Ingestion
     # ------------------------------------------------------------------
+    @api.model
+    def _react_sessions(self, new_events, batch, earlier):
+        """A layer of axivox.event.intake: the sessions that ``new_events`` log in or
+        out; says which (agent, day) pairs they changed."""
+        spans = self._update_from_events(
+            batch.account, new_events, batch.queues, batch.users, batch.source
+        )
+        Report = self.env["axivox.agent.day.report"]
+        return Reaction(session_days=frozenset(Report._pairs_of_sessions(spans)))
+
     @api.model
     def _update_from_events(self, account, new_events, queues, users, source):
         """Rebuild the sessions of the (queue, agent) pairs that ``new_events`` log in

@@ -1,15 +1,30 @@
 """The ingestion side of the callbacks: opening, updating and closing them from the
-queue events of a batch, in a handful of queries (``axivox.queue.event._after_ingest``
-calls it). The model, and what agents do with it, are in ``axivox_callback.py``."""
+queue events of a batch, in a handful of queries (a layer of axivox.event.intake). The
+model, and what agents do with it, are in ``axivox_callback.py``."""
 from odoo import api, models
 
 from ..axivox_api.events import odoo_datetime
 from .axivox_callback import UNANSWERED
+from .axivox_event_intake import Reaction
 from .axivox_queue_event import event_moment
 
 
 class AxivoxCallback(models.Model):
     _inherit = "axivox.callback"
+
+    @api.model
+    def _react_callbacks(self, new_events, batch, earlier):
+        """A layer of axivox.event.intake: the callbacks of the callers of
+        ``new_events``; says which queues' callbacks changed."""
+        queue_ids = self._update_from_events(
+            batch.account,
+            new_events,
+            batch.queues,
+            batch.numbers,
+            batch.company_id,
+            batch.users,
+        )
+        return Reaction(callback_queue_ids=frozenset(queue_ids))
 
     @api.model
     def _update_from_events(

@@ -7,6 +7,7 @@ import pytz
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
+from .axivox_event_intake import Reaction
 from .bus_messages import (
     CALLBACKS,
     COMPANY_MANAGERS_SQL,
@@ -277,18 +278,43 @@ class AxivoxQueue(models.Model):
         return audience
 
     @api.model
-    def _notify_contact_centre(
-        self, queue_ids, callback_queue_ids=(), notifications=None, read=None
-    ):
+    def _react_contact_centre(self, new_events, batch, earlier):
+        """A layer of axivox.event.intake: tell the wallboards that the queues of
+        ``new_events`` changed, and the softphones that the callbacks of the queues an
+        earlier layer changed did."""
+        queues = batch.queues
+        prepared = batch.prepared
+        return Reaction(
+            notifications=tuple(
+                self._contact_centre_messages(
+                    {
+                        queues[e["queue_id"]].id
+                        for e in new_events
+                        if queues.get(e["queue_id"])
+                    },
+                    earlier.callback_queue_ids,
+                    prepared.audience if prepared else None,
+                )
+            )
+        )
+
+    @api.model
+    def _notify_contact_centre(self, queue_ids, callback_queue_ids=()):
         """Tell the wallboards that ``queue_ids`` changed, and the softphones that the
-        callbacks of ``callback_queue_ids`` did: one query and one bus insert (none when
-        the messages are added to the list ``notifications``, for the caller to send).
-        No query when ``read``, ``(queue ids, audience)`` read before, covers them.
-        """
+        callbacks of ``callback_queue_ids`` did, now: one query and one bus insert."""
+        messages = self._contact_centre_messages(queue_ids, callback_queue_ids)
+        if messages:
+            send_many(self.env, messages)
+
+    @api.model
+    def _contact_centre_messages(self, queue_ids, callback_queue_ids=(), read=None):
+        """The bus messages that tell the wallboards that ``queue_ids`` changed, and
+        the softphones that the callbacks of ``callback_queue_ids`` did: one query,
+        none when ``read``, ``(queue ids, audience)`` read before, covers them."""
         queue_ids = set(queue_ids) | set(callback_queue_ids)
         callback_queue_ids = set(callback_queue_ids)
         if not queue_ids:
-            return
+            return []
         self.env["axivox.queue.member"].flush_model(["queue_id", "user_id"])
         Partner = self.env["res.partner"]
         messages = []
@@ -311,7 +337,4 @@ class AxivoxQueue(models.Model):
                         {"queue_ids": sorted(queues & callback_queue_ids)},
                     )
                 )
-        if notifications is None:
-            send_many(self.env, messages)
-        else:
-            notifications += messages
+        return messages

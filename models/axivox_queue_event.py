@@ -1,10 +1,9 @@
-"""axivox.queue.event: the queue report lines of the PBX, and ``_ingest``, the one way
-PBX events enter Odoo (webhook, stream, sync)."""
-import collections
+"""axivox.queue.event: the queue report lines of the PBX, and how they are written in
+bulk. How a batch of events enters Odoo is axivox.event.intake
+(axivox_event_intake.py)."""
 import csv
 import functools
 import io
-import json
 
 from psycopg2.errors import UniqueViolation
 
@@ -15,21 +14,14 @@ from ..axivox_api.events import (
     EVENT_LABELS,
     EVENT_TYPES,
     INT_FIELDS,
-    odoo_datetime,
     parse_timestamp,
-    split_events,
 )
-from .bus_messages import send_many
 
 EVENT_SOURCES = [
     ("webhook", "Webhook"),
     ("stream", "Event stream"),
     ("sync", "Sync"),
 ]
-
-# What the phone number rules read of a country (res.country's fields of the same
-# names).
-Country = collections.namedtuple("Country", ["code", "phone_code"])
 
 
 @functools.lru_cache(maxsize=8192)
@@ -313,9 +305,7 @@ class AxivoxQueueEvent(models.Model):
             return "'" + value
         return value
 
-    # ------------------------------------------------------------------
-    # Ingestion: the one way PBX events enter Odoo (webhook, stream, sync)
-    # ------------------------------------------------------------------
+    # The columns axivox.event.intake writes, in its rows' order.
     _INSERT_COLUMNS = (
         "account_id",
         "company_id",
@@ -344,207 +334,3 @@ class AxivoxQueueEvent(models.Model):
         "caller_e164",
         "partner_id",
     )
-
-    @api.model
-    def _receive(self, account, items, source, now=None):
-        """Validate the raw ``items`` of ``account`` one by one, quarantine the invalid
-        ones and ingest the others. Returns ``{"applied", "duplicates"}`` and, when some
-        were set aside, ``"quarantined"``."""
-        valid, rejected = split_events(items, now=now)
-        return self._quarantine_others(
-            account, rejected, source, self._ingest(account, valid, source)
-        )
-
-    @api.model
-    def _quarantine_others(self, account, rejected, source, result):
-        if rejected:
-            self.env["axivox.queue.event.quarantine"]._quarantine(
-                account, rejected, source
-            )
-            result["quarantined"] = len(rejected)
-        return result
-
-    @api.model
-    def _receive_committed(self, account, items, source, defer=False):
-        """:meth:`_receive` in a transaction of its own, committed before it returns
-        (its snapshot starts after the account's ingestion lock, so concurrent
-        deliveries never conflict). Raises the database error of a conflict that a retry
-        would solve.
-
-        ``defer``: when an applier runs, the valid events are only stored for it to
-        apply (see axivox.queue.event.inbox), in the caller's transaction, and
-        ``{"queued": n}`` is returned instead of ``"applied"`` and ``"duplicates"``."""
-        valid, rejected = split_events(items)
-        stored = (
-            defer
-            and valid
-            and self.env["axivox.queue.event.inbox"]._store_if_applier(account, valid)
-        )
-        if stored and not rejected:
-            return {"queued": len(valid)}  # no transaction of its own
-        # The bad events in READ COMMITTED, stored or not: the same bad event sent twice
-        # at once is then kept once, without a serialization failure.
-        with account._own_transaction() as env:
-            own = account.with_env(env)
-            Event = env["axivox.queue.event"]
-            result = (
-                {"queued": len(valid)} if stored else Event._ingest(own, valid, source)
-            )
-            return Event._quarantine_others(own, rejected, source, result)
-
-    @api.model
-    def _ingest(self, account, events, source):
-        """Store validated PBX events of ``account`` and apply their effects.
-
-        ``events`` were validated whole by ``axivox_api.events.validate_batch``. Events
-        already stored (same PBX id) are acknowledged and not applied again, even when
-        another transaction stores them at the same moment. The number of queries does
-        not grow with the number of events.
-
-        Returns ``{"applied": n, "duplicates": n}``.
-        """
-        account.ensure_one()
-        unique = {}
-        for event in events:
-            unique.setdefault(event["id"], event)
-        if not unique:
-            return {"applied": 0, "duplicates": 0}
-        batch = list(unique.values())
-        # Read before the lock, which serializes the account's deliveries (the shorter
-        # its hold, the more deliveries a second): the caller contacts (a contact
-        # changed later is linked by res.partner itself), the queues and the agents.
-        company_id, country = self._account_company(account)
-        numbers = self._match_callers(batch, company_id, country)
-        remote_ids = {e["queue_id"] for e in batch}
-        extensions = {e["agent_extension"] for e in batch if e.get("agent_extension")}
-        queues = self._queues_by_remote_id(account, remote_ids)
-        users = account._users_by_extension(extensions)
-        prepared = self._before_ingest_lock(account, batch, queues, users, numbers)
-        # One ingestion per account at a time (webhooks, stream, sync): no two
-        # transactions insert the same event or create the same member at once.
-        account._lock_events()
-        # A queue or an agent still unknown may have been made by the sync or the
-        # delivery this one waited for: read again, now that they are committed.
-        if remote_ids - set(queues):
-            queues.update(self._queues_by_remote_id(account, remote_ids - set(queues)))
-        if extensions - set(users):
-            users.update(account._users_by_extension(extensions - set(users)))
-
-        now = fields.Datetime.now()
-        queue_of = {rid: (queue.id, queue.name) for rid, queue in queues.items()}
-        user_of = {ext: user.id for ext, user in users.items()}
-        rows = []
-        for event in batch:
-            moment = event_moment(event["timestamp"])
-            queue_id, queue_name = queue_of.get(event["queue_id"], (None, None))
-            extension = event.get("agent_extension")
-            user_id = user_of.get(extension)
-            rows.append(
-                (
-                    account.id,
-                    company_id,
-                    queue_id,
-                    event["queue_id"],
-                    queue_name,
-                    odoo_datetime(moment),
-                    moment.timestamp(),
-                    event["type"],
-                    event.get("call_id"),
-                    event.get("caller_number"),
-                    extension,
-                    event.get("agent_name"),
-                    user_id,
-                    bool(extension and not user_id),
-                    event.get("member_type"),
-                    *[event.get(name) for name in INT_FIELDS],
-                    event.get("transfer_target"),
-                    event["id"],
-                    source,
-                    # the event's fields that have a value
-                    json.dumps(
-                        {k: v for k, v in event.items() if v is not None},
-                        ensure_ascii=False,
-                    ),
-                    now,
-                    now,
-                    *numbers.get(event.get("caller_number"), (None, None)),
-                )
-            )
-        # Under the events lock: a large batch is written with COPY.
-        key = ("account_id", "pbx_event_id")
-        if len(rows) >= COPY_FROM_ROWS:
-            inserted = copy_new_rows(self, self._INSERT_COLUMNS, rows, key)
-        else:
-            inserted = insert_new_rows(
-                self, self._INSERT_COLUMNS, rows, key, "pbx_event_id"
-            )
-        new_ids = set(inserted)
-        new_events = [event for event in batch if event["id"] in new_ids]
-        # Every bus message of the batch, sent in one go at the end.
-        notifications = []
-        Member = self.env["axivox.queue.member"]
-        Member._ingest_login_events(account, new_events, queues, users, notifications)
-        Member._ingest_call_events(account, new_events, queues, users, notifications)
-        batch_info = {
-            "queues": queues,
-            "users": users,
-            "source": source,
-            "company_id": company_id,
-            "numbers": numbers,
-            "prepared": prepared,
-        }
-        self._after_ingest(account, new_events, batch_info, notifications)
-        if notifications:
-            send_many(self.env, notifications)
-        return {"applied": len(new_ids), "duplicates": len(events) - len(new_ids)}
-
-    @api.model
-    def _queues_by_remote_id(self, account, remote_ids):
-        """{PBX queue id: queue} for the queues of ``account`` among ``remote_ids``
-        (archived ones too)."""
-        return {
-            queue.remote_id: queue
-            for queue in self.env["axivox.queue"]
-            .with_context(active_test=False)
-            .search_fetch(
-                [
-                    ("account_id", "=", account.id),
-                    ("remote_id", "in", list(remote_ids)),
-                ],
-                ["remote_id", "name"],
-            )
-        }
-
-    @api.model
-    def _account_company(self, account):
-        """``(company id, country)`` of ``account``: its company and the country its
-        callers' national numbers are read in (its company's, else the current
-        company's), in one query. The country has the ``code`` and ``phone_code`` of a
-        res.country, or is empty."""
-        self.env["axivox.account"].flush_model(["company_id"])
-        self.env["res.users"].flush_model(["company_id"])
-        self.env["res.company"].flush_model(["partner_id"])
-        self.env["res.partner"].flush_model(["country_id"])
-        allowed = self.env.context.get("allowed_company_ids")
-        self.env.cr.execute(
-            """
-            SELECT a.company_id, c.code, c.phone_code
-              FROM axivox_account a
-              JOIN res_company co ON co.id = a.company_id
-              JOIN res_partner p ON p.id = co.partner_id
-              LEFT JOIN res_country c ON c.id = COALESCE(p.country_id, (
-                   SELECT fp.country_id
-                     FROM res_company fco
-                     JOIN res_partner fp ON fp.id = fco.partner_id
-                    WHERE fco.id = COALESCE(%(current)s, (
-                          SELECT u.company_id FROM res_users u WHERE u.id = %(uid)s))))
-             WHERE a.id = %(account)s
-            """,
-            {
-                "current": allowed[0] if allowed else None,
-                "uid": self.env.uid,
-                "account": account.id,
-            },
-        )
-        company_id, code, phone_code = self.env.cr.fetchone()
-        return company_id, Country(code, phone_code) if code else None

@@ -1,14 +1,17 @@
-"""The contact-centre layer of the queue events: what ingestion does after storing them.
+"""The contact-centre part of axivox.queue.event: the caller's number and contact on
+each event, and the caller card of the agent a caller is connected to.
 
-Kept apart from ``axivox_queue_event.py``: ``_ingest`` calls ``_after_ingest`` once,
-with the events it stored for the first time, and everything of the contact-centre layer
-(caller to contact, callbacks, agent sessions, live notifications) hangs from there."""
+axivox.event.intake calls ``_match_callers`` and ``_read_before_lock`` before the
+account's lock and ``_react_caller_cards`` among the layers that react to new events.
+"""
+import collections
 import time
 
 from odoo import api, fields, models
 from odoo.tools.sql import create_index
 
 from .axivox_agent_session import SESSION_SOURCES
+from .axivox_event_intake import Reaction
 from .axivox_queue_event import event_moment
 from .bus_messages import CALLER_CARD
 from .res_partner import e164
@@ -33,6 +36,14 @@ PARTNER_FOR_NUMBER = """
        AND p.active AND (p.company_id IS NULL OR p.company_id = {cid})
      ORDER BY p.id LIMIT 1
 """
+
+# What the contact-centre layer reads for a batch before the account's lock:
+# ``audience`` is ``(queue ids, {partner id: {queue id, ...}})``, who is told about the
+# batch's queues; ``histories`` is ``(E.164 numbers, {number: [call, ...]})``, the last
+# calls of its connected callers.
+ContactCentreRead = collections.namedtuple(
+    "ContactCentreRead", ["audience", "histories"]
+)
 
 
 class AxivoxQueueEvent(models.Model):
@@ -77,7 +88,7 @@ class AxivoxQueueEvent(models.Model):
     def _match_callers(self, batch, company_id, country):
         """``{raw caller number: (e164, contact id or None)}`` for the events of a batch
         of company ``company_id`` (national numbers read in ``country``), in ONE query;
-        ``_ingest`` stores both with the events."""
+        axivox.event.intake stores both with the events."""
         mapping = {}
         for event in batch:
             raw = event.get("caller_number")
@@ -100,64 +111,22 @@ class AxivoxQueueEvent(models.Model):
         return {raw: (num, partners.get(num)) for raw, num in mapping.items()}
 
     @api.model
-    def _before_ingest_lock(self, account, batch, queues, users, numbers):
+    def _read_before_lock(self, account, events, queues, users, numbers):
         """What the contact-centre layer reads for a batch before the account's lock
-        (nothing there changes it): the audience of its queues and the history of its
-        connected callers. ``_after_ingest`` finds it in ``batch_info["prepared"]``."""
+        (nothing there changes it): a ``ContactCentreRead``."""
         queue_ids = {queue.id for queue in queues.values()}
-        _recent, connects = self._card_events(batch, users)
+        _recent, connects = self._card_events(events, users)
         nums = {
             numbers[e["caller_number"]][0]
             for e in connects
             if e.get("caller_number") in numbers
         }
-        return {
-            "audience": (
+        return ContactCentreRead(
+            audience=(
                 queue_ids,
                 self.env["axivox.queue"]._contact_centre_audience(queue_ids),
             ),
-            "histories": (nums, self._caller_histories(account, nums)),
-        }
-
-    @api.model
-    def _after_ingest(self, account, new_events, batch_info, notifications):
-        """Everything the contact-centre layer does with newly stored events
-        (``new_events`` as validated, never applied before), in a few queries whatever
-        their number. ``batch_info`` holds what ``_ingest`` read for the batch:
-        ``queues``, ``users``, ``source``, ``company_id`` and ``numbers`` (from
-        ``_match_callers``). Its bus messages are added to ``notifications``."""
-        queues, users = batch_info["queues"], batch_info["users"]
-        numbers, source = batch_info["numbers"], batch_info["source"]
-        company_id = batch_info["company_id"]
-        if not new_events:
-            return
-        callback_queues = self.env["axivox.callback"]._update_from_events(
-            account, new_events, queues, numbers, company_id, users
-        )
-        spans = self.env["axivox.agent.session"]._update_from_events(
-            account, new_events, queues, users, source
-        )
-        # The days of the sessions that changed are computed again; the calls of the
-        # other days are added to them.
-        Report = self.env["axivox.agent.day.report"]
-        session_days = Report._pairs_of_sessions(spans)
-        Report._refresh(session_days)
-        Report._add_events(new_events, users, company_id, skip=session_days)
-        prepared = batch_info.get("prepared") or {}
-        self._notify_caller_cards(
-            account,
-            new_events,
-            queues,
-            users,
-            numbers,
-            notifications,
-            prepared.get("histories"),
-        )
-        self.env["axivox.queue"]._notify_contact_centre(
-            {queues[e["queue_id"]].id for e in new_events if queues.get(e["queue_id"])},
-            callback_queues,
-            notifications,
-            prepared.get("audience"),
+            histories=(nums, self._caller_histories(account, nums)),
         )
 
     @api.model
@@ -233,17 +202,34 @@ class AxivoxQueueEvent(models.Model):
     # The caller card of the softphone
     # ------------------------------------------------------------------
     @api.model
-    def _notify_caller_cards(
-        self, account, new_events, queues, users, numbers, notifications, read=None
+    def _react_caller_cards(self, new_events, batch, earlier):
+        """A layer of axivox.event.intake: the caller cards of ``new_events``."""
+        prepared = batch.prepared
+        return Reaction(
+            notifications=tuple(
+                self._caller_card_messages(
+                    batch.account,
+                    new_events,
+                    batch.queues,
+                    batch.users,
+                    batch.numbers,
+                    prepared.histories if prepared else None,
+                )
+            )
+        )
+
+    @api.model
+    def _caller_card_messages(
+        self, account, new_events, queues, users, numbers, read=None
     ):
-        """Send her caller card to the agent a queue caller just connected to (CONNECT),
-        and tell her when that call ended: one bus message per agent (added to
-        ``notifications``) and one history query for the whole batch (none when
-        ``read``, ``(numbers, histories)`` read before, covers its numbers). Payload:
-        ``{"cards": [card, ...], "ended": [call id, ...]}``."""
+        """The bus messages that give her caller card to the agent a queue caller just
+        connected to (CONNECT), and tell her when that call ended: one message per
+        agent, and one history query for the whole batch (none when ``read``,
+        ``(numbers, histories)`` read before, covers its numbers). Payload: ``{"cards":
+        [card, ...], "ended": [call id, ...]}``."""
         recent, connects = self._card_events(new_events, users)
         if not recent:
-            return
+            return []
         histories = {}
         if connects:
             nums = {
@@ -290,7 +276,7 @@ class AxivoxQueueEvent(models.Model):
                         call_id=event.get("call_id"),
                     )
                 )
-        notifications += [
+        return [
             (user.partner_id, CALLER_CARD, message)
             for user, message in by_agent.items()
         ]

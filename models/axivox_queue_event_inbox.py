@@ -2,10 +2,11 @@
 
 When an applier runs (``odoo-bin axivox-apply``, see cli/axivox_apply.py), a webhook
 delivery is only checked (signature, schema), stored here in one statement and answered;
-the applier applies what is waiting in large batches, which costs a fraction of applying
-each delivery on its own. Without an applier, each delivery is applied before it is
-answered, as before. The cron applies what an applier left behind (it died, it was
-stopped), so nothing stored here is ever lost.
+the applier hands what is waiting, in large batches, to the route every delivery takes
+(``axivox.event.intake._apply``), which costs a fraction of applying each delivery on
+its own. Without an applier, each delivery is applied before it is answered. The cron
+applies what an applier left behind (it died, it was stopped), so nothing stored here
+is ever lost.
 """
 import json
 import logging
@@ -14,15 +15,14 @@ import psycopg2
 
 from odoo import _, api, fields, models
 
-from .axivox_account_sync import CONCURRENCY_ERRORS
+from ..transactions import APPLY_LOCK, CONCURRENCY_ERRORS, own_transaction
 
 _logger = logging.getLogger(__name__)
 
-# pg_advisory_lock(APPLY_LOCK, 0), a session lock: held by the one running applier of
-# the database, for as long as it runs. A webhook delivery is stored here only while it
-# is held (or an applier waits for it), so that someone applies it within moments; a
-# delivery that applies its own events holds it in shared mode until it commits.
-APPLY_LOCK = 0x41584150  # "AXAP"
+# APPLY_LOCK (transactions.py) is held by the one running applier of the database. A
+# webhook delivery is stored here only while it is held (or an applier waits for it),
+# so that someone applies it within moments; a delivery that applies its own events
+# holds it in shared mode until it commits.
 # the NOTIFY channel that wakes the applier when a delivery is stored
 APPLY_CHANNEL = "axivox_inbox"
 # deliveries, and events, applied in one transaction at most (one delivery at least)
@@ -136,7 +136,7 @@ class AxivoxQueueEventInbox(models.Model):
         transaction is applying are skipped. When the batch cannot be applied whole,
         each delivery is applied apart and the one that fails is quarantined with the
         error, so that it never blocks the others."""
-        with account._own_transaction() as env:
+        with own_transaction(account.env) as env:
             account = account.with_env(env)
             cr = env.cr
             cr.execute(
@@ -167,7 +167,7 @@ class AxivoxQueueEventInbox(models.Model):
             done = [row_id for row_id, _events, _attempts in waiting]
             try:
                 with cr.savepoint():
-                    env["axivox.queue.event"]._ingest(
+                    env["axivox.event.intake"]._apply(
                         account,
                         [e for _id, events, _a in waiting for e in events],
                         "webhook",
@@ -192,7 +192,7 @@ class AxivoxQueueEventInbox(models.Model):
         or quarantines it when it met one that many times; any other fault
         quarantines it. Returns the ids of the deliveries done with (applied or
         quarantined)."""
-        Event = self.env["axivox.queue.event"]
+        Intake = self.env["axivox.event.intake"]
         if is_transient(batch_error):
             # the whole batch met it: tried again later, apart, unless it is their last
             # attempt
@@ -203,7 +203,7 @@ class AxivoxQueueEventInbox(models.Model):
         for row_id, events, attempts in waiting:
             try:
                 with self.env.cr.savepoint():
-                    Event._ingest(account, events, "webhook")
+                    Intake._apply(account, events, "webhook")
             except psycopg2.OperationalError as exc:
                 if exc.pgcode in CONCURRENCY_ERRORS:
                     raise

@@ -61,6 +61,7 @@ class AxivoxQueueEventQuarantine(models.Model):
         self.check_access_rule("write")
         if not self.env.user.has_group("base.group_system"):
             raise AccessError(_("Only administrators can apply quarantined events."))
+        Intake = self.env["axivox.event.intake"].sudo()
         Event = self.env["axivox.queue.event"].sudo()
         applied = self.browse()
         for record in self.sudo():
@@ -71,7 +72,7 @@ class AxivoxQueueEventQuarantine(models.Model):
             if not isinstance(item, dict) or not isinstance(item.get("id"), str):
                 continue
             with self.env.cr.savepoint():
-                result = Event._receive(record.account_id, [item], record.source)
+                result = Intake._take_in(record.account_id, [item], record.source)
             if not result.get("quarantined") and Event.search_count(
                 [
                     ("account_id", "=", record.account_id.id),

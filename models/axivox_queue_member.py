@@ -3,7 +3,9 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
 from ..axivox_api.events import odoo_datetime
+from ..transactions import lock_events, own_transaction
 from .axivox_agent_session import SESSION_SOURCES
+from .axivox_event_intake import Reaction
 from .axivox_queue_event import event_moment
 from .bus_messages import (
     COMPANY_MANAGERS_SQL,
@@ -246,7 +248,7 @@ class AxivoxQueueMember(models.Model):
             # Applied in a transaction of its own, under the account's events lock:
             # never in conflict with the PBX events that webhooks apply at the same
             # moment.
-            with account._own_transaction() as env:
+            with own_transaction(account.env) as env:
                 member.with_env(env).sudo()._set_login_state_now(
                     bool(agent.get("connected", connected)),
                     source,
@@ -260,7 +262,7 @@ class AxivoxQueueMember(models.Model):
         end of day), under the account's events lock, stamped now like a PBX event and
         after the last change applied: a late, older PBX event never undoes it. Returns
         the members that changed."""
-        self.account_id._lock_events()
+        lock_events(self.env, self.account_id.ids)
         self.invalidate_recordset(
             ["connected", "connected_since", "last_change_ts", "last_change_seq"]
         )
@@ -312,14 +314,31 @@ class AxivoxQueueMember(models.Model):
         return changed
 
     @api.model
-    def _ingest_login_events(self, account, events, queues, users, notifications=None):
+    def _react_login(self, new_events, batch, earlier):
+        """A layer of axivox.event.intake: the login states of ``new_events``."""
+        changed = self._ingest_login_events(
+            batch.account, new_events, batch.queues, batch.users
+        )
+        return Reaction(notifications=tuple(changed._state_messages()))
+
+    @api.model
+    def _react_calls(self, new_events, batch, earlier):
+        """A layer of axivox.event.intake: who is on a queue call after
+        ``new_events``."""
+        changed = self._ingest_call_events(
+            batch.account, new_events, batch.queues, batch.users
+        )
+        return Reaction(notifications=tuple(changed._state_messages()))
+
+    @api.model
+    def _ingest_login_events(self, account, events, queues, users):
         """Apply the PBX's ADDMEMBER / REMOVEMEMBER events among the newly stored
         ``events`` of a batch to the members' login state.
 
         Only the newest event of each (queue, agent) counts, and only if it is newer
         than the last change applied to the member. A dynamic agent the PBX logs in who
         is not yet mirrored gets a member row; an extension no user is mapped to stays
-        on the event only."""
+        on the event only. Returns the members that changed."""
         latest = self._newest_per_member(
             events, {"ADDMEMBER", "REMOVEMEMBER"}, queues, users
         )
@@ -365,7 +384,6 @@ class AxivoxQueueMember(models.Model):
                 ts=ts,
                 seq=event.get("seq") or 0,
             )
-        changed._notify_state(notifications)
         return changed
 
     @api.model
@@ -388,7 +406,7 @@ class AxivoxQueueMember(models.Model):
         return latest
 
     @api.model
-    def _ingest_call_events(self, account, events, queues, users, notifications=None):
+    def _ingest_call_events(self, account, events, queues, users):
         """Who is on a queue call: a CONNECT puts the agent on the call, the end of the
         call (COMPLETEAGENT, COMPLETECALLER) or its transfer takes her off it. Only the
         newest event of each (queue, agent) counts, and only if newer than the last one
@@ -442,16 +460,20 @@ class AxivoxQueueMember(models.Model):
             fetch=True,
         )
         self.invalidate_model(fields_ + ["write_uid", "write_date"])
-        changed = self.browse(sorted(row[0] for row in updated))
-        changed._notify_state(notifications)
-        return changed
+        return self.browse(sorted(row[0] for row in updated))
 
-    def _notify_state(self, notifications=None):
+    def _notify_state(self):
         """Tell the agents and the managers, in every open tab, that these members
-        changed: one query. With ``notifications`` (a list), the messages are added to
-        it, for the caller to send with others in one go; else they are sent now."""
+        changed, now."""
+        messages = self._state_messages()
+        if messages:
+            send_many(self.env, messages)
+
+    def _state_messages(self):
+        """The bus messages that tell the agents and the managers, in every open tab,
+        that these members changed: one query."""
         if not self:
-            return
+            return []
         self.flush_model()
         self.env["axivox.queue"].flush_model(
             ["name", "company_id", "connected_count", "connected_agents"]
@@ -493,7 +515,4 @@ class AxivoxQueueMember(models.Model):
             messages += [
                 (Partner.browse(pid), MEMBER_STATE, payload) for pid in partners
             ]
-        if notifications is None:
-            send_many(self.env, messages)
-        else:
-            notifications += messages
+        return messages

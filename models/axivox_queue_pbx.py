@@ -6,6 +6,7 @@ from odoo.exceptions import AccessError, UserError
 
 from ..axivox_api import exceptions as pbx_errors
 from ..axivox_api import rules
+from ..transactions import lock_events, own_transaction
 
 # Refreshes from the PBX a manager may ask for per minute.
 REFRESH_LIMIT = 10
@@ -57,7 +58,7 @@ class AxivoxQueue(models.Model):
                 for queue in queues:
                     queue._apply_on_pbx(client)
                 client.apply_changes()
-            with account._own_transaction() as env:
+            with own_transaction(account.env) as env:
                 queues.with_env(env).message_post(body=_("Changes applied to the PBX."))
             queues.invalidate_recordset()
         return True
@@ -86,7 +87,7 @@ class AxivoxQueue(models.Model):
                     queue=self.name,
                 )
             ) from exc
-        with self.account_id._own_transaction() as env:
+        with own_transaction(self.account_id.env) as env:
             self.with_env(env).with_context(axivox_no_pending_change=True).write(
                 {
                     "remote_id": remote["id"],
@@ -151,9 +152,9 @@ class AxivoxQueue(models.Model):
                 }
             # In a transaction of its own, under the account's events lock (as the
             # sync).
-            with account._own_transaction() as env:
+            with own_transaction(account.env) as env:
                 own_queues = account_queues.with_env(env).sudo()
-                account.with_env(env).sudo()._lock_events()
+                lock_events(env, account.ids)
                 for queue in own_queues.filtered("remote_id"):
                     remote = remotes.get(queue.remote_id)
                     # a queue the PBX describes in a way Odoo cannot read is left as

@@ -4,6 +4,8 @@ from datetime import timedelta
 
 from odoo import api, fields, models
 
+from ..transactions import own_transaction
+
 
 class AxivoxRateLimit(models.Model):
     """Counters of the PBX calls a user may trigger (dialing, refreshing), per window.
@@ -26,7 +28,7 @@ class AxivoxRateLimit(models.Model):
         current window of ``seconds``. Counted in a transaction of its own, so that a
         call refused later still counts, and concurrent calls never conflict."""
         now = fields.Datetime.now()
-        with self.env["axivox.account"]._own_transaction() as env:
+        with own_transaction(self.env) as env:
             env.cr.execute(
                 """INSERT INTO axivox_rate_limit AS r (key, window_start, count)
                    VALUES (%(key)s, %(now)s, 1)

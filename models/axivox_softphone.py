@@ -4,6 +4,8 @@ out of her queues, log out of all of them."""
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
+from ..transactions import own_transaction
+
 # Calls (dial pad, login and logout codes) one user may place per DIAL_WINDOW seconds.
 DIAL_LIMIT = 30
 DIAL_WINDOW = 60
@@ -212,7 +214,7 @@ class AxivoxSoftphone(models.AbstractModel):
         membership meanwhile, and Odoo running the action again after such a
         serialization failure would dial the code a second time."""
         account = member.queue_id.account_id
-        with account._own_transaction() as env:
+        with own_transaction(account.env) as env:
             env["axivox.agent.session"]._note_local_change(
                 member.with_env(env), connect, "widget"
             )

@@ -34,7 +34,7 @@ from ..axivox_api import events as ev
 from ..axivox_api import signature
 from ..axivox_simulator import DEMO_DATA
 from ..axivox_simulator.testing import SimulatorProcess
-from ..models.axivox_queue_event_inbox import APPLY_LOCK
+from ..transactions import APPLY_LOCK
 
 AGENT = "base.group_user,voip_axivox_queue.group_axivox_agent"
 MANAGER = "base.group_user,voip_axivox_queue.group_axivox_manager"
@@ -346,7 +346,7 @@ class AxivoxWorld:
     def ingest_late_login(self, ext, queue_id="sales"):
         """An ADDMEMBER of ``ext`` the PBX logged a minute ago, delivered only now."""
         late = datetime.now(timezone.utc) - timedelta(minutes=1)
-        self.env["axivox.queue.event"]._ingest(
+        self.env["axivox.event.intake"]._apply(
             self.account,
             [
                 event(

@@ -36,7 +36,7 @@ class ContactCentreCase(AxivoxCase):
         )
 
     def ingest(self, events, account=None, source="webhook"):
-        return self.env["axivox.queue.event"]._ingest(
+        return self.env["axivox.event.intake"]._apply(
             account or self.account_a, validate_batch({"events": events}), source
         )
 

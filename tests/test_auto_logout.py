@@ -267,7 +267,7 @@ class TestAutoLogout(SimulatedWorld, TransactionCase):
         self.run_cron(AFTER)
         self.assertFalse(sofia.connected)
         notes_before = self.state_notes()
-        Event = self.env["axivox.queue.event"]
+        Intake = self.env["axivox.event.intake"]
         # An ADDMEMBER the PBX logged a minute ago, delivered only now.
         self.ingest_late_login("102")
         self.env.invalidate_all()
@@ -284,8 +284,8 @@ class TestAutoLogout(SimulatedWorld, TransactionCase):
                 "%Y-%m-%dT%H:%M:%S.000Z"
             ),
         }
-        Event._ingest(self.account, [removed], "webhook")
-        Event._ingest(self.account, [removed], "sync")
+        Intake._apply(self.account, [removed], "webhook")
+        Intake._apply(self.account, [removed], "sync")
         self.env.invalidate_all()
         self.assertFalse(sofia.connected)
         self.assertEqual(self.state_notes() - notes_before, self.env["bus.bus"])

@@ -17,6 +17,7 @@ from odoo.tests import TransactionCase, tagged
 from odoo.tools import mute_logger
 
 from ..models.bus_messages import NOTIFIER, send_many
+from ..transactions import own_transaction
 from .common import (
     DEMO_DATA,
     WEBHOOK_SECRET,
@@ -175,7 +176,7 @@ class RealTransactionsCase(TransactionCase):
             with self.registry.cursor() as cr:
                 env = self.real_env(cr)
                 account = env["axivox.account"].browse(self.account_id)
-                return env["axivox.queue.event"]._receive_committed(
+                return env["axivox.event.intake"]._take_in_committed(
                     account, items, "webhook", defer=defer
                 )
 
@@ -433,7 +434,7 @@ class TestRealTransactions(RealTransactionsCase):
         (REPEATABLE READ, as Odoo's): its row's foreign key locks the account row (KEY
         SHARE). A sync that locks the account and writes it after that transaction began
         must not make the delivery fail: the sync's lock is FOR NO KEY UPDATE."""
-        from ..models.axivox_queue_event_inbox import APPLY_LOCK
+        from ..transactions import APPLY_LOCK
 
         with self.registry.cursor() as lock_cr:
             lock_cr.execute("SELECT pg_advisory_lock(%s, 0)", [APPLY_LOCK])
@@ -443,7 +444,7 @@ class TestRealTransactions(RealTransactionsCase):
                     account = env["axivox.account"].browse(self.account_id)
                     request_cr.execute("SELECT 1")  # its snapshot is taken here
                     self.assertIsNone(self.sync())  # locks, writes and commits
-                    result = env["axivox.queue.event"]._receive_committed(
+                    result = env["axivox.event.intake"]._take_in_committed(
                         account, [event(f"s-{self.tag}", "ABANDON")], "webhook", True
                     )
                 self.assertEqual(result, {"queued": 1})
@@ -461,7 +462,7 @@ class TestRealTransactions(RealTransactionsCase):
         """The PBX sends a delivery twice at once, with a bad event in it, while an
         applier runs: both are answered, the good events stored twice for the applier
         (applied once), the bad one quarantined once."""
-        from ..models.axivox_queue_event_inbox import APPLY_LOCK
+        from ..transactions import APPLY_LOCK
 
         now = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
         items = [
@@ -491,7 +492,7 @@ class TestRealTransactions(RealTransactionsCase):
         with self.registry.cursor() as cr:
             account = self.real_env(cr)["axivox.account"].browse(self.account_id)
             account.read(["name"])  # the caller's snapshot is taken
-            with account._own_transaction() as env:
+            with own_transaction(account.env) as env:
                 self.assertIsNot(env.cr, cr)
                 env.cr.execute("SHOW transaction_isolation")
                 self.assertEqual(env.cr.fetchone()[0], "read committed")
@@ -522,7 +523,7 @@ class TestRealTransactions(RealTransactionsCase):
         with self.registry.cursor() as cr:
             account = self.real_env(cr)["axivox.account"].browse(self.account_id)
             with self.assertRaises(ZeroDivisionError):
-                with account._own_transaction() as env:
+                with own_transaction(account.env) as env:
                     account.with_env(env).write({"last_error": "undone"})
                     env.flush_all()
                     _ = 1 / 0
@@ -760,7 +761,7 @@ class TestListenerFailover(RealTransactionsCase):
         )
 
     def lock_holder(self):
-        from ..cli.axivox_listen import LISTEN_LOCK
+        from ..transactions import LISTEN_LOCK
 
         rows = self.sql(
             """SELECT a.application_name
@@ -874,7 +875,7 @@ class TestApplierFailover(RealTransactionsCase):
         return self.start_command(name, "axivox-apply", "--gather", "0.01")
 
     def applier(self):
-        from ..models.axivox_queue_event_inbox import APPLY_LOCK
+        from ..transactions import APPLY_LOCK
 
         rows = self.sql(
             """SELECT a.application_name
@@ -918,7 +919,7 @@ class TestApplierFailover(RealTransactionsCase):
     def test_a_delivery_that_cannot_be_applied_is_quarantined_for_real(self):
         """In real transactions: the batch fails, each delivery is applied apart, the
         broken one is quarantined and the others applied, all committed together."""
-        from ..models.axivox_queue_event_inbox import APPLY_LOCK
+        from ..transactions import APPLY_LOCK
 
         self.assertIsNone(self.sync())
         with self.registry.cursor() as lock_cr:
@@ -1035,7 +1036,7 @@ class TestApplierFailover(RealTransactionsCase):
         PostgreSQL's queue (not a poll): the deliveries that come then are stored for
         it, and it holds the lock, and applies them, the moment the first commits."""
         from ..cli.axivox_apply import InboxApplier
-        from ..models.axivox_queue_event_inbox import APPLY_LOCK
+        from ..transactions import APPLY_LOCK
 
         self.assertIsNone(self.sync())
         own, later = (self.abandons("o", [n]) for n in (1, 2))
@@ -1063,7 +1064,7 @@ class TestApplierFailover(RealTransactionsCase):
             self.store_together(later)  # stored for the applier that waits
             self.assertFalse(applier.active)
             self.assertEqual(self.waiting(), 1)
-            env["axivox.queue.event"]._ingest(account, own, "webhook")
+            env["axivox.event.intake"]._apply(account, own, "webhook")
         committed = time.monotonic()
         self.assertTrue(self.wait(lambda: applier.active, 10), "took the lock")
         self.assertLess(time.monotonic() - committed, 5, "at once")

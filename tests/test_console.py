@@ -43,9 +43,9 @@ class ConsoleWorld(SimulatedWorld):
 
     def ingest(self, *events):
         return (
-            self.env["axivox.queue.event"]
+            self.env["axivox.event.intake"]
             .sudo()
-            ._ingest(self.account, validate_batch({"events": list(events)}), "webhook")
+            ._apply(self.account, validate_batch({"events": list(events)}), "webhook")
         )
 
     def report(self, domain):

@@ -81,7 +81,7 @@ class TestKpi(AxivoxCase):
             ev("ENTERQUEUE", "2024-03-05T10:00:00", call_id="s1", queue="q-support")
         ]
         with freeze_time(NOW):
-            cls.env["axivox.queue.event"]._ingest(
+            cls.env["axivox.event.intake"]._apply(
                 cls.account_a, validate_batch({"events": events}), "sync"
             )
 

@@ -16,7 +16,7 @@ from odoo.service.model import retrying
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
-from ..models.axivox_account_sync import EVENTS_LOCK
+from ..transactions import EVENTS_LOCK
 from .common import event, wait_for
 from .test_concurrency import QUIET, RealTransactionsCase
 

@@ -227,7 +227,7 @@ class TestWebhookHostileInput(WebhookWorld, HttpCase):
 class TestCsvAndRights(AxivoxCase):
     def test_csv_formulas_are_neutralised(self):
         Event = self.env["axivox.queue.event"]
-        Event._ingest(
+        self.env["axivox.event.intake"]._apply(
             self.account_a,
             [
                 {
@@ -261,7 +261,7 @@ class TestCsvAndRights(AxivoxCase):
         ).name = '=HYPERLINK("http://example.com")'
         self.agent2.name = "@agent"
         Event = self.env["axivox.queue.event"]
-        Event._ingest(
+        self.env["axivox.event.intake"]._apply(
             self.account_a,
             [
                 {
@@ -480,7 +480,7 @@ class TestLargeBatchStorage(WebhookWorld, TransactionCase):
         )
 
     def test_both_ways_skip_stored_events_and_keep_texts(self):
-        Event = self.env["axivox.queue.event"]
+        Intake = self.env["axivox.event.intake"]
         for tag, count in (("small", COPY_FROM_ROWS - 1), ("large", 120)):
             with self.subTest(tag=tag):
                 events = self.batch(tag, count)
@@ -488,10 +488,10 @@ class TestLargeBatchStorage(WebhookWorld, TransactionCase):
                 # away), then some stored (the stored ones read, the others copied)
                 first = 10 if count < COPY_FROM_ROWS else 40
                 self.assertEqual(
-                    Event._ingest(self.account, events[:first], "webhook"),
+                    Intake._apply(self.account, events[:first], "webhook"),
                     {"applied": first, "duplicates": 0},
                 )
-                result = Event._ingest(self.account, events, "webhook")
+                result = Intake._apply(self.account, events, "webhook")
                 self.assertEqual(
                     result, {"applied": count - first, "duplicates": first}
                 )
@@ -514,7 +514,7 @@ class TestLargeBatchStorage(WebhookWorld, TransactionCase):
                     )
                     self.assertFalse(row.agent_unmapped)
                 self.assertEqual(
-                    Event._ingest(self.account, events, "webhook"),
+                    Intake._apply(self.account, events, "webhook"),
                     {"applied": 0, "duplicates": count},
                 )
 

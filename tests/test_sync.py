@@ -220,7 +220,7 @@ class TestSync(SimulatedWorld, TransactionCase):
         )
 
     def test_events_of_unmirrored_queues_are_linked_by_the_sync(self):
-        self.env["axivox.queue.event"]._ingest(
+        self.env["axivox.event.intake"]._apply(
             self.account,
             [
                 {

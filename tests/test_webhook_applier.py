@@ -9,8 +9,8 @@ from odoo.tools import mute_logger
 
 from ..axivox_api.events import split_events
 from ..cli.axivox_apply import InboxApplier
-from ..models.axivox_account_sync import EVENTS_LOCK
-from ..models.axivox_queue_event_inbox import APPLY_LOCK, TRANSIENT_ATTEMPTS
+from ..models.axivox_queue_event_inbox import TRANSIENT_ATTEMPTS
+from ..transactions import APPLY_LOCK, EVENTS_LOCK
 from .common import DAY, WEBHOOK_URL, WebhookWorld, event, make_user, signed, wait_for
 
 LATER = f"{DAY}T10:05:00.000Z"  # after the events' default moment
