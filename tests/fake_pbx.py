@@ -36,7 +36,10 @@ class FakePbx:
                     self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client stopped reading (an answer over its size cap)
 
             do_GET = do_POST = do_PUT = do_DELETE = _answer
 
