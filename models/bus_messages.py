@@ -2,7 +2,9 @@
 
 Ingestion sends one message per agent and manager of each queue a batch touches;
 ``bus.bus._sendmany`` stores them in the transaction of ``env`` and announces them
-(``NOTIFY imbus``) once it is committed, none if it is rolled back."""
+(``NOTIFY imbus``) once it is committed, none if it is rolled back. A sending of its own
+(one INSERT, the ``NOTIFY`` through a connection kept by each process) made no
+difference a user sees on the product (``bench/bus_bench.sh``, docs/benchmarks.md)."""
 
 # The types of the addon's bus notifications; the web client's modules read the same
 # names from static/src/bus_notifications.js.
