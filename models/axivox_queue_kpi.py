@@ -170,6 +170,7 @@ _KPI_QUERY = """
           JOIN queues q ON q.id = e.queue_id
          WHERE e.queue_id = ANY(%(queue_ids)s)
            AND e.event_type IN %(call_events)s
+           AND e.event_time >= %(first_start)s AND e.event_time < %(last_end)s
          GROUP BY p.key, e.queue_id
     ),
     logins AS (
@@ -202,6 +203,7 @@ _KPI_QUERY = """
             ON e.event_time >= p.start_t AND e.event_time < p.end_t
          WHERE e.queue_id = ANY(%(queue_ids)s)
            AND e.event_type IN ('ADDMEMBER', 'REMOVEMEMBER')
+           AND e.event_time >= %(first_start)s AND e.event_time < %(last_end)s
            AND e.member_type IS DISTINCT FROM 'static'
            AND e.event_ts < p.end_ts
     ),
@@ -342,6 +344,12 @@ class AxivoxQueue(models.Model):
             "queue_ids": queues.ids,
             "sl": [queue.service_level_seconds or 0 for queue in queues],
             "call_events": _CALL_EVENTS,
+            # The span of all the periods, as constants: the planner reads the events
+            # of that span through the index of their time, where bounds known only
+            # from the periods' rows made it read every login event of the table
+            # (200 ms instead of a few over 1,000,000 events).
+            "first_start": min(start for start, _end in periods.values()),
+            "last_end": max(end for _start, end in periods.values()),
         }
         period_values = []
         for index, (key, (start, end)) in enumerate(periods.items()):
