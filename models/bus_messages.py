@@ -15,7 +15,6 @@ from ..bus_notifications import (  # noqa: F401
     WALLBOARD,
 )
 
-
 # Who manages a queue's company, and is told of its changes: the active users of the
 # managers' group (%(managers)s, its id) allowed in that company ({company}, an SQL
 # expression). Their user ids and partner ids, as a subquery.

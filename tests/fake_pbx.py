@@ -36,10 +36,9 @@ class FakePbx:
                     self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
-                try:
+                # The client may stop reading (an answer over its size cap).
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client stopped reading (an answer over its size cap)
 
             do_GET = do_POST = do_PUT = do_DELETE = _answer
 
