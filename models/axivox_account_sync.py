@@ -257,8 +257,10 @@ class AxivoxAccount(models.Model):
                 to_create.append(remote)
                 continue
             try:
-                with self.env.cr.savepoint():
-                    queue._update_from_pbx(remote)
+                # A savepoint only for a queue that changes: none for the others
+                if queue._needs_update_from_pbx(remote):
+                    with self.env.cr.savepoint():
+                        queue._update_from_pbx(remote)
             except (UserError, ValidationError, psycopg2.IntegrityError) as exc:
                 problems.append(self._queue_skipped(remote, self._refusal(exc)))
                 continue

@@ -178,12 +178,26 @@ class AxivoxQueue(models.Model):
             if remote.get("version", 0) > self.pbx_version:
                 self._note_pbx_conflict(remote)
             return
+        changed = self._changes_from_pbx(remote)
+        if changed:
+            self.with_context(axivox_no_pending_change=True).write(changed)
+
+    def _changes_from_pbx(self, remote):
+        """The values of the queue that differ from what the PBX says (reads only)."""
+        self.ensure_one()
         vals = self._vals_from_pbx(remote)
         changed = {k: v for k, v in vals.items() if self[k] != v}
         if not self.active:
             changed["active"] = True
-        if changed:
-            self.with_context(axivox_no_pending_change=True).write(changed)
+        return changed
+
+    def _needs_update_from_pbx(self, remote):
+        """Whether :meth:`_update_from_pbx` would change anything (reads only)."""
+        self.ensure_one()
+        if self.pending_changes:
+            version = remote.get("version", 0)
+            return version > self.pbx_version and version != self.pbx_conflict_version
+        return bool(self._changes_from_pbx(remote))
 
     def _note_pbx_conflict(self, remote):
         """The PBX has a newer version while Odoo has unapplied changes: say it, keep

@@ -94,6 +94,20 @@ class TestSync(SimulatedWorld, TransactionCase):
         )
         self.assertEqual(self.env.cr.fetchone()[0], messages)
 
+    def test_a_sync_with_nothing_new_costs_the_same_for_more_queues(self):
+        def queries_of_a_sync():
+            before = self.env.cr.sql_log_count
+            self.sync()
+            return self.env.cr.sql_log_count - before
+
+        self.sync()
+        few = queries_of_a_sync()
+        for n in range(10):
+            self.pbx.create_queue({"name": "Extra %d" % n, "extension": "7%02d" % n})
+        self.sync()
+        self.assertEqual(len(self.queues()), 13)
+        self.assertEqual(queries_of_a_sync(), few, "no query a queue that is unchanged")
+
     def test_sync_follows_pbx_changes(self):
         self.sync()
         self.pbx.update_queue(
