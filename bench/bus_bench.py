@@ -23,8 +23,11 @@ import time
 import requests
 import websocket
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [HERE, os.path.dirname(HERE)]
 import webhook_bench  # noqa: E402
+
+from bus_notifications import MEMBER_STATE  # noqa: E402  (the addon's folder)
 
 # The agent whose logins are timed, and her queue (bench/setup_bench.py); the calls of
 # the load go to the other agents.
@@ -77,7 +80,7 @@ class Panel(threading.Thread):
                 message = notification.get("message", {})
                 payload = message.get("payload") or {}
                 if (
-                    message.get("type") == "voip_axivox_queue/member_state"
+                    message.get("type") == MEMBER_STATE
                     and payload.get("agent_name") == AGENT_NAME
                     and payload.get("queue_name") == QUEUE_NAME
                 ):

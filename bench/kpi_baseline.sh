@@ -16,6 +16,7 @@
 # Prints figures; asserts nothing. Needs Odoo 17 (see scripts/lib.sh) and git.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 ensure_odoo || exit 1
 REVS=${REVS:-3d33cd6 2382434}
 SIDES="$REVS tree"
@@ -32,20 +33,12 @@ pg_start "$WORK/pg"
 addons_dir "$WORK/tree"
 echo "Machine: $(nproc) cores; load: $(cut -d' ' -f1-3 /proc/loadavg)"
 for rev in $REVS; do
-    mkdir -p "$WORK/$rev/$ADDON"
-    git -C "$REPO_ROOT" archive "$rev" | tar -x -C "$WORK/$rev/$ADDON"
+    version_tree "$WORK/$rev" "$rev"
     echo "$rev: $(git -C "$REPO_ROOT" log -1 --format='%h %ad %s' --date=short "$rev" | cut -c1-100)"
 done
 
 for side in $SIDES; do
-    addons="$ODOO_SRC/odoo/addons,$WORK/$side"
-    odoo_bin --addons-path="$addons" $(odoo_db_args) -d "db$side" -i "$ADDON" \
-        --without-demo=all --stop-after-init --no-http --log-level=warn
-    read -r _ _ _ account company < <(odoo_bin shell --addons-path="$addons" \
-        $(odoo_db_args) -d "db$side" --no-http --log-level=warn \
-        < "$WORK/$side/$ADDON/bench/setup_bench.py" | grep '^BENCH ')
-    psql -q -d "db$side" -v account="$account" -v company="$company" \
-        -f "$REPO_ROOT/bench/store_events.sql"
+    bench_database "db$side" "$WORK/$side"
 done
 
 run() {

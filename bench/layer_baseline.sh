@@ -14,6 +14,7 @@
 # Prints figures; asserts nothing. Needs Odoo 17 (see scripts/lib.sh) and git.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 ensure_odoo || exit 1
 BASE=${BASE:-3d33cd6}
 
@@ -27,19 +28,11 @@ trap cleanup EXIT
 pg_start "$WORK/pg"
 
 addons_dir "$WORK/head"
-mkdir -p "$WORK/base/$ADDON"
-git -C "$REPO_ROOT" archive "$BASE" | tar -x -C "$WORK/base/$ADDON"
+version_tree "$WORK/base" "$BASE"
 echo "Machine: $(nproc) cores; before the layer: $(git -C "$REPO_ROOT" log -1 --format='%h %s' "$BASE" | cut -c1-90)"
 
 for side in base head; do
-    addons="$ODOO_SRC/odoo/addons,$WORK/$side"
-    odoo_bin --addons-path="$addons" $(odoo_db_args) -d "$side" -i "$ADDON" \
-        --without-demo=all --stop-after-init --no-http --log-level=warn
-    read -r _ _ _ account company < <(odoo_bin shell --addons-path="$addons" \
-        $(odoo_db_args) -d "$side" --no-http --log-level=warn \
-        < "$WORK/$side/$ADDON/bench/setup_bench.py" | grep '^BENCH ')
-    psql -q -d "$side" -v account="$account" -v company="$company" \
-        -f "$REPO_ROOT/bench/store_events.sql"
+    bench_database "$side" "$WORK/$side"
 done
 
 run() {
