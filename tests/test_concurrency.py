@@ -61,6 +61,17 @@ class RealTransactionsCase(TransactionCase):
     def real_env(self, cr):
         return api.Environment(cr, SUPERUSER_ID, {})
 
+    def add_sales_member(self, env, ext):
+        """``ext`` made a dynamic member of the account's Sales in ``env``'s
+        transaction, written but not committed."""
+        queue = env["axivox.queue"].search(
+            [("account_id", "=", self.account_id), ("remote_id", "=", "sales")]
+        )
+        env["axivox.queue.member"].with_context(axivox_no_pending_change=True).create(
+            {"queue_id": queue.id, "user_id": self.users[ext], "member_type": "dynamic"}
+        )
+        env.flush_all()
+
     def commit_account(self, url, with_users=False):
         with self.registry.cursor() as cr:
             env = self.real_env(cr)
@@ -337,20 +348,7 @@ class TestRealTransactions(RealTransactionsCase):
         )
         body = body.encode()
         with self.registry.cursor() as other:
-            env = self.real_env(other)
-            queue = env["axivox.queue"].search(
-                [("account_id", "=", self.account_id), ("remote_id", "=", "sales")]
-            )
-            env["axivox.queue.member"].with_context(
-                axivox_no_pending_change=True
-            ).create(
-                {
-                    "queue_id": queue.id,
-                    "user_id": self.users[ext],
-                    "member_type": "dynamic",
-                }
-            )
-            env.flush_all()
+            self.add_sales_member(self.real_env(other), ext)
             with self.registry.cursor() as cr:
                 token = (
                     self.real_env(cr)["axivox.account"]
@@ -606,20 +604,7 @@ class TestWebhookConflictOverHttp(RealTransactionsCase):
         headers = signed(body, delivery_id=f"d-{self.tag}")
         answers = []
         with self.registry.cursor() as other:
-            env = self.real_env(other)
-            queue = env["axivox.queue"].search(
-                [("account_id", "=", self.account_id), ("remote_id", "=", "sales")]
-            )
-            env["axivox.queue.member"].with_context(
-                axivox_no_pending_change=True
-            ).create(
-                {
-                    "queue_id": queue.id,
-                    "user_id": self.users[ext],
-                    "member_type": "dynamic",
-                }
-            )
-            env.flush_all()
+            self.add_sales_member(self.real_env(other), ext)
             thread = threading.Thread(
                 target=lambda: answers.append(
                     requests.post(url, data=body, headers=headers, timeout=30)
